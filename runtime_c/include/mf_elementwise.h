@@ -1,0 +1,37 @@
+/* Element-wise kernels: unary activations and broadcasting binary ops. */
+#ifndef MF_ELEMENTWISE_H
+#define MF_ELEMENTWISE_H
+
+#include "mf_types.h"
+
+typedef enum {
+    MF_BIN_ADD = 0,
+    MF_BIN_SUB,
+    MF_BIN_MUL,
+    MF_BIN_DIV,
+    MF_BIN_POW,
+    MF_BIN_MAX,
+    MF_BIN_MIN,
+    MF_BIN_PRELU, /* a >= 0 ? a : a * b */
+} mf_binop;
+
+/* y[i] = op(a[.], b[.]) over `shape`; a_stride/b_stride are element strides, 0 where the
+ * operand broadcasts. y is contiguous and may equal a (or b) when that operand is not
+ * broadcast. */
+typedef struct {
+    int32_t rank;
+    int32_t shape[MF_MAX_RANK];
+    int32_t a_stride[MF_MAX_RANK];
+    int32_t b_stride[MF_MAX_RANK];
+    mf_binop op;
+    mf_act act; /* applied to the result */
+} mf_binary_desc;
+
+float mf_act_apply_f32(const mf_act *act, float x);
+
+/* y = act(x) for n elements; y may equal x. */
+int mf_unary_f32_ref(const float *x, float *y, int32_t n, const mf_act *act);
+
+int mf_binary_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
+
+#endif

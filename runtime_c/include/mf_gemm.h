@@ -1,0 +1,28 @@
+/* Matrix multiply: Gemm and (batched, broadcast) MatMul, with bias and activation. */
+#ifndef MF_GEMM_H
+#define MF_GEMM_H
+
+#include "mf_types.h"
+
+#define MF_MAX_BATCH_RANK 6
+
+/* For each batch index b over batch_shape (y batches are contiguous, m*n each):
+ *   y[b][i][j] = act(alpha * sum_k A[i][k] * B[k][j] + beta * C[i][j])
+ * with A[i][k] = a[a_off(b) + i*a_rs + k*a_cs], B[k][j] = b[b_off(b) + k*b_rs + j*b_cs],
+ * C[i][j] = c[i*c_rs + j*c_cs] (c may be NULL; strides 0 broadcast). */
+typedef struct {
+    int32_t batch_rank;
+    int32_t batch_shape[MF_MAX_BATCH_RANK];
+    int32_t a_bstride[MF_MAX_BATCH_RANK];
+    int32_t b_bstride[MF_MAX_BATCH_RANK];
+    int32_t m, n, k;
+    int32_t a_rs, a_cs, b_rs, b_cs;
+    int32_t c_rs, c_cs;
+    float alpha, beta;
+    mf_act act;
+} mf_gemm_desc;
+
+int mf_gemm_f32_ref(const float *a, const float *b, const float *c, float *y,
+                    const mf_gemm_desc *d);
+
+#endif

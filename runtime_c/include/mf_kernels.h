@@ -1,0 +1,14 @@
+/* mcuforge runtime: every kernel family. */
+#ifndef MF_KERNELS_H
+#define MF_KERNELS_H
+
+#include "mf_types.h"
+#include "mf_elementwise.h"
+#include "mf_copy.h"
+#include "mf_conv.h"
+#include "mf_gemm.h"
+#include "mf_pool.h"
+#include "mf_norm.h"
+#include "mf_reduce.h"
+
+#endif

@@ -1,0 +1,181 @@
+"""IR + memory plan -> C sources, through the jinja2 templates in templates/.
+
+Python prepares every value as a plain string or list (C literals, identifiers, comments);
+the templates only loop and substitute (StrictUndefined, no arithmetic).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from toolchain.ir.graph import Graph, Tensor
+from toolchain.memory import MemoryPlan
+from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Struct, TensorArg, c_float
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+RUNTIME = ROOT / "runtime_c"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                              autoescape=False)
+
+
+def c_comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("\n", " ")
+
+
+@dataclass
+class SourceSet:
+    c_files: list[Path]
+    include_dirs: list[Path]
+    out_dir: Path
+
+
+@dataclass
+class NodeCode:
+    comment: str
+    calls: list[str]
+
+
+class _Renderer:
+    """Turns lowered kernel calls into C: static descriptors plus call expressions."""
+
+    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str]) -> None:
+        self.g, self.mp, self.weights = g, mp, weight_names
+        self.decls: list[str] = []
+        self.kernels: set[str] = set()
+
+    def tensor(self, a: TensorArg, const: bool) -> str:
+        t = self.g.tensors[a.name]
+        if t.is_const:
+            base = self.weights[a.name]
+        else:
+            base = f"(({'const ' if const else ''}float *)(mf_arena + {self.mp.offset(a.name)}))"
+        return f"({base} + {a.offset})" if a.offset else base
+
+    def value(self, a: Arg, prefix: str) -> str:
+        if isinstance(a, Lit):
+            return a.text
+        if isinstance(a, IntArray):
+            name = f"{prefix}_t{len(self.decls)}"
+            vals = ", ".join(str(v) for v in a.values) or "0"
+            self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
+            return name
+        if isinstance(a, Array):
+            return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"
+        if isinstance(a, Struct):
+            return "{" + ", ".join(f".{k} = {self.value(v, prefix)}" for k, v in a.fields) + "}"
+        if isinstance(a, TensorArg):
+            return self.tensor(a, const=True)
+        raise TypeError(a)
+
+    def call(self, c: Call, prefix: str, out_names: list[str]) -> str:
+        self.kernels.add(c.kernel)
+        args = []
+        for a in c.args:
+            if isinstance(a, Struct):
+                name = f"{prefix}_d{len(self.decls)}"
+                self.decls.append(f"static const {a.ctype} {name} = {self.value(a, prefix)};")
+                args.append(f"&{name}")
+            elif isinstance(a, TensorArg):
+                args.append(self.tensor(a, const=a.name not in out_names))
+            else:
+                args.append(self.value(a, prefix))
+        return f"{c.kernel}({', '.join(args)})"
+
+
+def weight_values(t: Tensor) -> list[str]:
+    """C literals for a constant, 8 per line."""
+    flat = np.asarray(t.data, dtype=np.float32).reshape(-1)
+    lits = [c_float(float(v)) for v in flat] or ["0.0f"]
+    return [", ".join(lits[i:i + 8]) for i in range(0, len(lits), 8)]
+
+
+def c_ident(i: int) -> str:
+    return f"mf_w{i}"
+
+
+def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int, out_dir: Path,
+                   prefix: str = "mf_model") -> SourceSet:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    consts = [t for t in g.constants() if t.dtype.is_float]
+    weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
+    r = _Renderer(g, mp, weight_names)
+    nodes: list[NodeCode] = []
+    for i, (n, cs) in enumerate(zip(g.nodes, calls)):
+        comment = f"{n.name} ({n.op_type})"
+        if len(n.origin) > 1:
+            comment += " fuses " + ", ".join(n.origin)
+        nodes.append(NodeCode(c_comment(comment), [r.call(c, f"n{i}", n.outputs) for c in cs]))
+
+    def io(names: list[str]) -> list[dict[str, str]]:
+        out = []
+        for name in names:
+            t = g.tensors[name]
+            ptr = weight_names[name] if t.is_const else f"(float *)(mf_arena + {mp.offset(name)})"
+            out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
+                        "shape": "x".join(str(d) for d in t.shape)})
+        return out
+
+    ctx = {
+        "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
+        "arena_bytes": str(mp.arena_bytes), "arena_alloc": str(max(mp.arena_bytes, 16)),
+        "macs": str(macs), "inputs": io(g.inputs), "outputs": io(g.outputs), "decls": r.decls,
+        "nodes": nodes, "weights": [{"cname": weight_names[t.name], "comment": c_comment(t.name),
+                                     "size": str(max(t.size, 1)), "rows": weight_values(t),
+                                     "shape": "x".join(str(d) for d in t.shape) or "scalar"}
+                                    for t in consts],
+        "weight_bytes": str(sum(t.nbytes for t in consts)),
+    }
+    env = _env()
+    files = {"model.h": "model.h.j2", "model.c": "model.c.j2", "model_weights.c": "model_weights.c.j2",
+             "model_weights.h": "model_weights.h.j2"}
+    for out_name, tpl in files.items():
+        (out_dir / out_name).write_text(env.get_template(tpl).render(**ctx))
+    rt_files = copy_runtime(out_dir / "runtime", r.kernels)
+    return SourceSet([out_dir / "model.c", out_dir / "model_weights.c"] + rt_files,
+                     [out_dir, out_dir / "runtime" / "include"], out_dir)
+
+
+_DEF = re.compile(r"^int\s+(mf_\w+)\s*\(", re.M)
+
+
+def kernel_sources() -> dict[str, Path]:
+    """kernel name -> the runtime_c/src file defining it (found by scanning the sources)."""
+    out = {}
+    for f in sorted((RUNTIME / "src").glob("*.c")):
+        for m in _DEF.finditer(f.read_text()):
+            out[m.group(1)] = f
+    return out
+
+
+def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
+    inc = dest / "include"
+    src = dest / "src"
+    if dest.exists():
+        shutil.rmtree(dest)
+    inc.mkdir(parents=True)
+    src.mkdir(parents=True)
+    for h in (RUNTIME / "include").glob("*.h"):
+        shutil.copy2(h, inc / h.name)
+    table = kernel_sources()
+    needed = {table[k] for k in kernels if k in table}
+    missing = sorted(k for k in kernels if k not in table)
+    if missing:
+        raise RuntimeError(f"kernels without a source in runtime_c/src: {missing}")
+    # Activation helpers live in the element-wise file; fused epilogues call them.
+    needed.add(RUNTIME / "src" / "elementwise_f32_ref.c")
+    out = []
+    for f in sorted(needed):
+        shutil.copy2(f, src / f.name)
+        out.append(src / f.name)
+    return out

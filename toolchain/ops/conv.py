@@ -1,0 +1,157 @@
+"""Conv (1-D and 2-D, groups so depthwise, pads, strides, dilations) with a fused activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.elementwise import Act, apply_act
+
+
+@dataclass(frozen=True)
+class Window:
+    """A 2-D sliding window; 1-D ops use h = 1."""
+
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    dilations: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, left, bottom, right
+    spatial_rank: int
+
+    def out_size(self, h: int, w: int, ceil_mode: bool = False) -> tuple[int, int]:
+        out = []
+        for i, n in enumerate((h, w)):
+            span = self.dilations[i] * (self.kernel[i] - 1) + 1
+            total = n + self.pads[i] + self.pads[i + 2] - span
+            s = self.strides[i]
+            o = (-(-total // s) if ceil_mode else total // s) + 1
+            if ceil_mode and (o - 1) * s >= n + self.pads[i]:
+                o -= 1  # the last window must start inside the input or its begin pad
+            out.append(o)
+        return out[0], out[1]
+
+
+def parse_window(attrs: Attrs, x_shape: tuple[int, ...], kernel: tuple[int, ...] | None) -> Window:
+    sr = len(x_shape) - 2
+    if sr not in (1, 2):
+        raise attrs.error(f"{sr}-D spatial input is not supported (only 1-D and 2-D)")
+    k = attrs.ints("kernel_shape") or kernel
+    if k is None or len(k) != sr:
+        raise attrs.error("kernel_shape is missing or of the wrong rank")
+    s = attrs.ints("strides") or (1,) * sr
+    d = attrs.ints("dilations") or (1,) * sr
+    auto = attrs.str("auto_pad", "NOTSET")
+    spatial = x_shape[2:]
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        begins, ends = [], []
+        for i in range(sr):
+            out = -(-spatial[i] // s[i])
+            total = max((out - 1) * s[i] + (k[i] - 1) * d[i] + 1 - spatial[i], 0)
+            small, big = total // 2, total - total // 2
+            begins.append(small if auto == "SAME_UPPER" else big)
+            ends.append(big if auto == "SAME_UPPER" else small)
+        p = tuple(begins) + tuple(ends)
+    elif auto == "VALID":
+        p = (0,) * (2 * sr)
+    elif auto == "NOTSET":
+        p = attrs.ints("pads") or (0,) * (2 * sr)
+    else:
+        raise attrs.error(f"auto_pad={auto!r} is not supported")
+    if sr == 1:
+        return Window((1, k[0]), (1, s[0]), (1, d[0]), (0, p[0], 0, p[1]), 1)
+    return Window((k[0], k[1]), (s[0], s[1]), (d[0], d[1]), (p[0], p[1], p[2], p[3]), 2)
+
+
+def hw(shape: tuple[int, ...]) -> tuple[int, int]:
+    return (1, shape[2]) if len(shape) == 3 else (shape[2], shape[3])
+
+
+def out_shape(n: int, c: int, win: Window, oh: int, ow: int) -> tuple[int, ...]:
+    return (n, c, ow) if win.spatial_rank == 1 else (n, c, oh, ow)
+
+
+@dataclass(frozen=True)
+class ConvParams:
+    win: Window
+    group: int
+    act: Act = Act()
+
+
+def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: ConvParams) -> np.ndarray:
+    """Plain numpy convolution (float64 accumulate), used for folding and tests."""
+    sr = p.win.spatial_rank
+    if sr == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    n, c, h, wd = x.shape
+    oh, ow = p.win.out_size(h, wd)
+    (kh, kw), (sh, sw), (dh, dw) = p.win.kernel, p.win.strides, p.win.dilations
+    pt, pl, pb, pr = p.win.pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    co, cig = w.shape[0], w.shape[1]
+    cog = co // p.group
+    y = np.zeros((n, co, oh, ow))
+    for g in range(p.group):
+        xs = xp[:, g * cig:(g + 1) * cig]
+        wg = w[g * cog:(g + 1) * cog].astype(np.float64)
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
+                y[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    y = apply_act(p.act, y.astype(x.dtype))
+    return y[:, :, 0, :] if sr == 1 else y
+
+
+@register
+class Conv(Op):
+    op_types = ("Conv",)
+    weight_inputs = (1, 2)
+
+    @classmethod
+    def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> ConvParams:
+        x, w = ins[0], ins[1]
+        win = parse_window(attrs, x.shape, tuple(w.shape[2:]))
+        group = attrs.int("group", 1)
+        if x.shape[1] != w.shape[1] * group:
+            raise attrs.error(f"input channels {x.shape[1]} != weight channels {w.shape[1]} x group {group}")
+        return ConvParams(win, group)
+
+    @classmethod
+    def infer(cls, p: ConvParams, ins: list[Tensor]) -> list[OutSpec]:
+        x, w = ins[0], ins[1]
+        oh, ow = p.win.out_size(*hw(x.shape))
+        return [OutSpec(out_shape(x.shape[0], w.shape[0], p.win, oh, ow), x.dtype)]
+
+    @classmethod
+    def reference(cls, p: ConvParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [conv_reference(xs[0], xs[1], xs[2] if len(xs) > 2 else None, p)]
+
+    @classmethod
+    def macs(cls, p: ConvParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        w = ins[1].shape
+        return outs[0].size * int(np.prod(w[1:]))
+
+    @classmethod
+    def lower(cls, p: ConvParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        h, w = hw(xs)
+        oh, ow = p.win.out_size(h, w)
+        desc = struct(
+            "mf_conv2d_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
+            c_out=lit(ws[0]), h_out=lit(oh), w_out=lit(ow),
+            k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
+            stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
+            dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
+            pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
+            act=p.act.struct())
+        bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        return [Call("mf_conv2d_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
+                                          TensorArg(node.outputs[0]), desc))]
+
+
+def with_act(p: ConvParams, act: Act) -> ConvParams:
+    return replace(p, act=act)

@@ -1,0 +1,156 @@
+"""Softmax / LogSoftmax, LayerNormalization, BatchNormalization (inference form)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, norm_axis, register, struct
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    axis: int
+    flatten: bool  # opset < 13: coerce to 2-D at `axis`
+    log: bool
+
+
+def _softmax_dims(p: SoftmaxParams, shape: tuple[int, ...]) -> tuple[int, int, int]:
+    a = norm_axis(p.axis, len(shape))
+    outer = int(np.prod(shape[:a], dtype=np.int64))
+    if p.flatten:
+        return outer, int(np.prod(shape[a:], dtype=np.int64)), 1
+    return outer, shape[a], int(np.prod(shape[a + 1:], dtype=np.int64))
+
+
+@register
+class Softmax(Op):
+    op_types = ("Softmax", "LogSoftmax")
+    inplace = True
+
+    @classmethod
+    def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> SoftmaxParams:
+        flatten = opset < 13
+        axis = attrs.int("axis", 1 if flatten else -1)
+        norm_axis(axis, len(ins[0].shape), attrs)
+        return SoftmaxParams(axis, flatten, attrs.op_type == "LogSoftmax")
+
+    @classmethod
+    def infer(cls, p: SoftmaxParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: SoftmaxParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        x = xs[0]
+        o, a, i = _softmax_dims(p, x.shape)
+        v = x.astype(np.float64).reshape(o, a, i)
+        v = v - v.max(axis=1, keepdims=True)
+        y = v - np.log(np.exp(v).sum(axis=1, keepdims=True)) if p.log else np.exp(v) / np.exp(v).sum(axis=1, keepdims=True)
+        return [y.reshape(x.shape).astype(x.dtype)]
+
+    @classmethod
+    def lower(cls, p: SoftmaxParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        o, a, i = _softmax_dims(p, ctx.shape(node.inputs[0]))
+        desc = struct("mf_softmax_desc", outer=lit(o), axis_len=lit(a), inner=lit(i), log=lit(p.log))
+        return [Call("mf_softmax_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+
+
+@dataclass(frozen=True)
+class LayerNormParams:
+    axis: int
+    eps: float
+
+
+@register
+class LayerNorm(Op):
+    op_types = ("LayerNormalization",)
+    inplace = True
+    weight_inputs = (1, 2)
+
+    @classmethod
+    def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> LayerNormParams:
+        axis = norm_axis(attrs.int("axis", -1), len(ins[0].shape), attrs)
+        if attrs.int("stash_type", 1) != 1:
+            raise attrs.error("stash_type other than float32 is not supported")
+        cols = int(np.prod(ins[0].shape[axis:]))
+        for t in ins[1:]:
+            if t is not None and t.size != cols:
+                raise attrs.error(f"{t.name!r} has {t.size} elements; the normalised size is {cols}")
+        return LayerNormParams(axis, attrs.float("epsilon", 1e-5))
+
+    @classmethod
+    def infer(cls, p: LayerNormParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: LayerNormParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        x = xs[0]
+        axes = tuple(range(p.axis, x.ndim))
+        v = x.astype(np.float64)
+        mean = v.mean(axis=axes, keepdims=True)
+        var = ((v - mean) ** 2).mean(axis=axes, keepdims=True)
+        y = (v - mean) / np.sqrt(var + p.eps)
+        norm_shape = x.shape[p.axis:]
+        if len(xs) > 1 and xs[1] is not None:
+            y = y * xs[1].reshape(norm_shape)
+        if len(xs) > 2 and xs[2] is not None:
+            y = y + xs[2].reshape(norm_shape)
+        return [y.astype(x.dtype)]
+
+    @classmethod
+    def macs(cls, p: LayerNormParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return 2 * ins[0].size
+
+    @classmethod
+    def lower(cls, p: LayerNormParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        shape = ctx.shape(node.inputs[0])
+        rows = int(np.prod(shape[:p.axis], dtype=np.int64))
+        cols = int(np.prod(shape[p.axis:], dtype=np.int64))
+        desc = struct("mf_layernorm_desc", rows=lit(rows), cols=lit(cols), eps=lit(p.eps))
+        opt = [TensorArg(node.inputs[i]) if len(node.inputs) > i and node.inputs[i] else Lit("NULL") for i in (1, 2)]
+        return [Call("mf_layernorm_f32_ref", (TensorArg(node.inputs[0]), opt[0], opt[1],
+                                             TensorArg(node.outputs[0]), desc))]
+
+
+@dataclass(frozen=True)
+class BatchNormParams:
+    eps: float
+
+
+@register
+class BatchNorm(Op):
+    """Inference-form BatchNormalization. Never reaches codegen: passes.fold rewrites it to a
+    per-channel Mul + Add (and usually folds that into the preceding Conv)."""
+
+    op_types = ("BatchNormalization",)
+    weight_inputs = (1, 2, 3, 4)
+
+    @classmethod
+    def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> BatchNormParams:
+        if attrs.int("training_mode", 0):
+            raise attrs.error("training_mode=1 is not supported (inference only)")
+        if opset < 7 and attrs.has("spatial") and attrs.int("spatial") != 1:
+            raise attrs.error("spatial=0 is not supported")
+        return BatchNormParams(attrs.float("epsilon", 1e-5))
+
+    @classmethod
+    def infer(cls, p: BatchNormParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: BatchNormParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        x, scale, bias, mean, var = xs[:5]
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + p.eps)
+        y = (x - mean.reshape(shape)) * s.reshape(shape) + bias.reshape(shape)
+        return [y.astype(x.dtype)]
+
+    @staticmethod
+    def affine(p: BatchNormParams, scale: np.ndarray, bias: np.ndarray, mean: np.ndarray,
+               var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(multiplier, offset) per channel, in float64 then rounded once to float32."""
+        s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + p.eps)
+        t = bias.astype(np.float64) - mean.astype(np.float64) * s
+        return s.astype(np.float32), t.astype(np.float32)

@@ -1,0 +1,101 @@
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (1-D and 2-D, NCHW)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.base import Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.conv import Window, hw, out_shape, parse_window
+
+
+@dataclass(frozen=True)
+class PoolParams:
+    win: Window
+    is_max: bool
+    ceil_mode: bool = False
+    count_include_pad: bool = False
+    global_pool: bool = False
+
+    def resolve(self, x_shape: tuple[int, ...]) -> Window:
+        if not self.global_pool:
+            return self.win
+        h, w = hw(x_shape)
+        return Window((h, w), (1, 1), (1, 1), (0, 0, 0, 0), len(x_shape) - 2)
+
+
+@register
+class Pool(Op):
+    op_types = ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool")
+
+    @classmethod
+    def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> PoolParams:
+        t = attrs.op_type
+        x = ins[0]
+        if t.startswith("Global"):
+            if len(x.shape) not in (3, 4):
+                raise attrs.error(f"rank-{len(x.shape)} input is not supported")
+            return PoolParams(Window((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), len(x.shape) - 2),
+                              t == "GlobalMaxPool", global_pool=True)
+        if t == "MaxPool" and attrs.int("storage_order", 0) != 0:
+            raise attrs.error("storage_order=1 is not supported")
+        win = parse_window(attrs, x.shape, None)
+        return PoolParams(win, t == "MaxPool", bool(attrs.int("ceil_mode", 0)),
+                          bool(attrs.int("count_include_pad", 0)))
+
+    @classmethod
+    def infer(cls, p: PoolParams, ins: list[Tensor]) -> list[OutSpec]:
+        x = ins[0]
+        win = p.resolve(x.shape)
+        oh, ow = win.out_size(*hw(x.shape), ceil_mode=p.ceil_mode)
+        return [OutSpec(out_shape(x.shape[0], x.shape[1], win, oh, ow), x.dtype)]
+
+    @classmethod
+    def reference(cls, p: PoolParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        x = xs[0]
+        x4 = x[:, :, None, :] if x.ndim == 3 else x
+        win = p.resolve(x.shape)
+        n, c, h, w = x4.shape
+        oh, ow = win.out_size(h, w, ceil_mode=p.ceil_mode)
+        y = np.zeros((n, c, oh, ow), dtype=np.float64)
+        (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.strides, win.dilations
+        pt, pl, pb, pr = win.pads
+        for i in range(oh):
+            for j in range(ow):
+                rows = [i * sh - pt + a * dh for a in range(kh)]
+                cols = [j * sw - pl + b * dw for b in range(kw)]
+                vr = [r for r in rows if 0 <= r < h]
+                vc = [q for q in cols if 0 <= q < w]
+                win_x = x4[:, :, vr][:, :, :, vc].astype(np.float64)
+                if p.is_max:
+                    y[:, :, i, j] = win_x.max(axis=(2, 3))
+                else:
+                    if p.count_include_pad:
+                        cnt = len([r for r in rows if -pt <= r < h + pb]) * len([q for q in cols if -pl <= q < w + pr])
+                    else:
+                        cnt = len(vr) * len(vc)
+                    y[:, :, i, j] = win_x.sum(axis=(2, 3)) / cnt
+        y = y.astype(x.dtype)
+        return [y[:, :, 0, :] if x.ndim == 3 else y]
+
+    @classmethod
+    def macs(cls, p: PoolParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        k = p.resolve(ins[0].shape).kernel
+        return 0 if p.is_max else outs[0].size * k[0] * k[1]
+
+    @classmethod
+    def lower(cls, p: PoolParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        xs = ctx.shape(node.inputs[0])
+        win = p.resolve(xs)
+        h, w = hw(xs)
+        oh, ow = win.out_size(h, w, ceil_mode=p.ceil_mode)
+        desc = struct(
+            "mf_pool2d_desc", nc=lit(xs[0] * xs[1]), h_in=lit(h), w_in=lit(w), h_out=lit(oh), w_out=lit(ow),
+            k_h=lit(win.kernel[0]), k_w=lit(win.kernel[1]), stride_h=lit(win.strides[0]),
+            stride_w=lit(win.strides[1]), dil_h=lit(win.dilations[0]), dil_w=lit(win.dilations[1]),
+            pad_top=lit(win.pads[0]), pad_left=lit(win.pads[1]), pad_bottom=lit(win.pads[2]),
+            pad_right=lit(win.pads[3]), count_include_pad=lit(p.count_include_pad))
+        kernel = "mf_maxpool2d_f32_ref" if p.is_max else "mf_avgpool2d_f32_ref"
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]

@@ -1,0 +1,28 @@
+"""Graph -> Graph passes, in pipeline order."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from toolchain.ir.graph import Graph
+from toolchain.ir.verify import verify_graph
+from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation, fuse_matmul_bias, lower_batchnorm
+from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
+
+Pass = Callable[[Graph], Graph]
+
+# Always run: BatchNormalization has no kernel of its own.
+REQUIRED: tuple[Pass, ...] = (lower_batchnorm,)
+# Operator integration; `--no-fuse` skips these so their gain can be measured.
+FUSIONS: tuple[Pass, ...] = (fuse_layernorm, fuse_gelu, fold_conv_affine, fuse_matmul_bias, fuse_activation)
+
+
+def optimize(g: Graph, fuse: bool = True, verify: bool = True) -> Graph:
+    for p in REQUIRED + (FUSIONS if fuse else ()) + (drop_unused,):
+        g = p(g)
+        if verify:
+            verify_graph(g)
+    return g
+
+
+__all__ = ["FUSIONS", "REQUIRED", "optimize"]

@@ -1,0 +1,98 @@
+"""Compile, build for the host, run on seeded inputs, compare with onnxruntime."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.frontend import read_model
+from toolchain.hostbuild import build_host, run_host
+
+# An output matches when max |ours - onnxruntime| <= ATOL * max(1, max |onnxruntime|):
+# absolute for outputs of order one (probabilities, normalised logits), relative beyond.
+ATOL = 1e-4
+
+
+@dataclass
+class OutputError:
+    name: str
+    max_abs_error: float
+    max_rel_error: float  # max |diff| / max |reference| (norm-wise, robust near zero)
+    match: bool
+
+
+@dataclass
+class VerifyResult:
+    model: str
+    outputs: list[OutputError]
+    arena_bytes: int
+    weight_bytes: int
+    macs: int
+    tolerance: float = ATOL
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((o.max_abs_error for o in self.outputs), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((o.max_rel_error for o in self.outputs), default=0.0)
+
+    @property
+    def match(self) -> bool:
+        return all(o.match for o in self.outputs)
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "match": self.match, "max_abs_error": self.max_abs_error,
+                "max_rel_error": self.max_rel_error, "tolerance_abs": self.tolerance,
+                "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes, "macs": self.macs,
+                "outputs": [o.__dict__ for o in self.outputs], **self.extra}
+
+
+def seeded_inputs(cm: CompiledModel, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(cm.graph.tensors[n].shape).astype(np.float32) for n in cm.graph.inputs]
+
+
+def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[np.ndarray]) -> list[np.ndarray]:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return [np.asarray(v) for v in sess.run(None, dict(zip(names, inputs)))]
+
+
+def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL) -> list[OutputError]:
+    out = []
+    for name, y, r in zip(names, ours, ref):
+        r = np.asarray(r, dtype=np.float64).reshape(-1)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if y.shape != r.shape:
+            out.append(OutputError(name, float("inf"), float("inf"), False))
+            continue
+        diff = float(np.max(np.abs(y - r))) if r.size else 0.0
+        scale = float(np.max(np.abs(r))) if r.size else 0.0
+        rel = diff / scale if scale > 0 else diff
+        out.append(OutputError(name, diff, rel, bool(diff <= atol * max(1.0, scale))))
+    return out
+
+
+def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None, seed: int = 0,
+           options: CompileOptions = CompileOptions(), sanitize: bool = False,
+           work_dir: str | Path | None = None) -> VerifyResult:
+    model = read_model(path)
+    cm = compile_model(path, input_shapes, options)
+    with tempfile.TemporaryDirectory(prefix="mcuforge-verify-") as tmp:
+        src = write_sources(cm, Path(work_dir or tmp))
+        exe = build_host(src, len(cm.graph.inputs), sanitize=sanitize)
+        inputs = seeded_inputs(cm, seed)
+        ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
+    ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
+    return VerifyResult(str(path), compare(cm.graph.outputs, ours, ref), cm.arena_bytes, cm.weight_bytes, cm.macs)
