@@ -78,7 +78,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         op = REGISTRY.get(n.op_type)
         calls.append([] if op.view else op.lower(n.params, n, ctx))
         ins = [g.tensors[i] for i in n.inputs if i]
-        outs = [g.tensors[o] for o in n.outputs]
+        outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports)

@@ -34,19 +34,43 @@ def host_cc() -> str:
     return cc
 
 
-def build_host(src: SourceSet, n_inputs: int, opt: str = "-O2", sanitize: bool = False,
-               timeout: float = 300.0) -> HostBinary:
-    main = src.out_dir / "host_main.c"
-    main.write_text(_env().get_template("host_main.c.j2").render(prefix="mf_model", source=str(src.out_dir)))
-    exe = src.out_dir / ("model_host_asan" if sanitize else "model_host")
-    cmd = [host_cc(), *WARN, opt, *(SANITIZE if sanitize else []), *[f"-I{d}" for d in src.include_dirs],
-           str(main), *[str(f) for f in src.c_files], "-lm", "-o", str(exe)]
+def build_runtime_lib(out_dir: Path, opt: str = "-O2", timeout: float = 300.0) -> Path:
+    """All runtime kernels as one static library: many small models then link it instead of
+    compiling the kernels again (the ONNX backend test suite builds hundreds)."""
+    from toolchain.codegen.emit import RUNTIME
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    objs = []
+    for f in sorted((RUNTIME / "src").glob("*.c")):
+        o = out_dir / (f.stem + ".o")
+        _run([host_cc(), *WARN, opt, f"-I{RUNTIME / 'include'}", "-c", str(f), "-o", str(o)], timeout)
+        objs.append(str(o))
+    lib = out_dir / "libmfrt.a"
+    lib.unlink(missing_ok=True)
+    _run(["ar", "rcs", str(lib), *objs], timeout)
+    return lib
+
+
+def _run(cmd: list[str], timeout: float) -> None:
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise BuildError(f"host build timed out after {timeout:.0f} s") from None
+        raise BuildError(f"{Path(cmd[0]).name} timed out after {timeout:.0f} s") from None
     if r.returncode != 0:
-        raise BuildError("host build failed:\n" + r.stderr[-4000:])
+        raise BuildError(f"{Path(cmd[0]).name} failed:\n" + r.stderr[-4000:])
+
+
+def build_host(src: SourceSet, n_inputs: int, opt: str = "-O2", sanitize: bool = False,
+               timeout: float = 300.0, runtime_lib: Path | None = None) -> HostBinary:
+    main = src.out_dir / "host_main.c"
+    main.write_text(_env().get_template("host_main.c.j2").render(prefix="mf_model", source=str(src.out_dir)))
+    exe = src.out_dir / ("model_host_asan" if sanitize else "model_host")
+    rt_dir = src.out_dir / "runtime"
+    c_files = [f for f in src.c_files if runtime_lib is None or rt_dir not in f.parents]
+    cmd = [host_cc(), *WARN, opt, *(SANITIZE if sanitize else []), *[f"-I{d}" for d in src.include_dirs],
+           str(main), *[str(f) for f in c_files], *([str(runtime_lib)] if runtime_lib else []), "-lm",
+           "-o", str(exe)]
+    _run(cmd, timeout)
     return HostBinary(exe, n_inputs)
 
 

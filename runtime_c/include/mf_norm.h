@@ -14,6 +14,8 @@ typedef struct {
 int mf_softmax_f32_ref(const float *x, float *y, const mf_softmax_desc *d);
 
 /* y = (x - mean) / sqrt(var + eps) * gamma + beta over each row; gamma/beta may be NULL.
+ * mean_out / rstd_out (one value per row, may be NULL) receive the row's mean and
+ * 1/sqrt(var + eps): LayerNormalization's optional outputs and what a backward pass saves.
  * y may equal x. */
 typedef struct {
     int32_t rows, cols;
@@ -21,6 +23,6 @@ typedef struct {
 } mf_layernorm_desc;
 
 int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
-                         const mf_layernorm_desc *d);
+                         float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
 
 #endif

@@ -43,6 +43,7 @@ typedef enum {
     MF_ACT_COS,
     MF_ACT_POW_CONST,   /* x ** alpha */
     MF_ACT_AFFINE,      /* alpha * x + beta */
+    MF_ACT_SWISH,       /* x * sigmoid(alpha * x) */
 } mf_act_kind;
 
 typedef struct {

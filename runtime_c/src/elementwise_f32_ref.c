@@ -8,7 +8,10 @@ float mf_act_apply_f32(const mf_act *act, float x)
     switch (act->kind) {
     case MF_ACT_NONE: return x;
     case MF_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case MF_ACT_CLIP: return x < act->alpha ? act->alpha : (x > act->beta ? act->beta : x);
+    case MF_ACT_CLIP: { /* min first, then max: ONNX's result when min > max */
+        float v = x < act->alpha ? act->alpha : x;
+        return v > act->beta ? act->beta : v;
+    }
     case MF_ACT_LEAKY_RELU: return x >= 0.0f ? x : act->alpha * x;
     case MF_ACT_ELU: return x >= 0.0f ? x : act->alpha * (expf(x) - 1.0f);
     case MF_ACT_SELU: return act->beta * (x > 0.0f ? x : act->alpha * (expf(x) - 1.0f));
@@ -42,6 +45,7 @@ float mf_act_apply_f32(const mf_act *act, float x)
     case MF_ACT_COS: return cosf(x);
     case MF_ACT_POW_CONST: return powf(x, act->alpha);
     case MF_ACT_AFFINE: return act->alpha * x + act->beta;
+    case MF_ACT_SWISH: return x / (1.0f + expf(-act->alpha * x));
     }
     return x;
 }

@@ -33,7 +33,7 @@ int mf_softmax_f32_ref(const float *x, float *y, const mf_softmax_desc *d)
 }
 
 int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
-                         const mf_layernorm_desc *d)
+                         float *mean_out, float *rstd_out, const mf_layernorm_desc *d)
 {
     if (!x || !y || !d || d->cols < 1) return MF_EARG;
     for (int32_t r = 0; r < d->rows; ++r) {
@@ -49,6 +49,8 @@ int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, 
         }
         var /= (float)d->cols;
         const float inv = 1.0f / sqrtf(var + d->eps);
+        if (mean_out) mean_out[r] = mean;
+        if (rstd_out) rstd_out[r] = inv;
         for (int32_t j = 0; j < d->cols; ++j) {
             float v = (px[j] - mean) * inv;
             if (gamma) v *= gamma[j];

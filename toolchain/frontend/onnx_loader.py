@@ -21,7 +21,8 @@ from toolchain.ops import REGISTRY
 from toolchain.ops.base import Attrs
 from toolchain.ops.shape import Fold
 
-MIN_OPSET, MAX_OPSET = 7, 22
+MIN_OPSET = 6  # opset 6 binary ops need an explicit broadcast attribute: rejected per node
+MAX_OPSET = onnx.defs.onnx_opset_version()  # the newest the installed onnx knows
 
 
 def read_model(path: str | Path) -> onnx.ModelProto:
@@ -61,11 +62,19 @@ def parse_input_shapes(specs: list[str] | tuple[str, ...] | None) -> dict[str, t
     return out
 
 
+def _np_dtype(dt: object, what: str) -> DType:
+    try:
+        return DType.from_numpy(dt)
+    except (KeyError, TypeError, ValueError):
+        raise UnsupportedOpError(f"{what}: element type {dt} is not supported") from None
+
+
 def _elem_dtype(elem_type: int, what: str) -> DType:
     try:
-        return DType.from_numpy(helper.tensor_dtype_to_np_dtype(elem_type))
+        np_dt = helper.tensor_dtype_to_np_dtype(elem_type)
     except (KeyError, TypeError, ValueError):
         raise UnsupportedOpError(f"{what}: element type {elem_type} is not supported") from None
+    return _np_dtype(np_dt, what)
 
 
 def _bind_input(vi: onnx.ValueInfoProto, given: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -151,13 +160,16 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     tensors: dict[str, Tensor] = {}
     for init in g.initializer:
         arr = numpy_helper.to_array(init)
-        tensors[init.name] = Tensor(init.name, tuple(arr.shape), DType.from_numpy(arr.dtype), arr)
+        tensors[init.name] = Tensor(init.name, tuple(arr.shape), _np_dtype(arr.dtype, f"initializer {init.name!r}"), arr)
     inputs = []
     for vi in g.input:
         if vi.name in tensors:
             continue  # an initializer listed as input (old exporters): a constant
         shape = _bind_input(vi, given.pop(vi.name, None))
         dt = _elem_dtype(vi.type.tensor_type.elem_type, f"input {vi.name!r}")
+        if dt != DType.FLOAT32:
+            raise UnsupportedOpError(f"input {vi.name!r} is {dt.value}; the device computes float32 "
+                                     f"(bind integer inputs as constants)")
         tensors[vi.name] = Tensor(vi.name, shape, dt)
         inputs.append(vi.name)
     if given:
@@ -183,6 +195,9 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     for out in g.output:
         if out.name not in tensors:
             raise ModelLoadError(f"{where}: graph output {out.name!r} is never produced")
+        if tensors[out.name].dtype != DType.FLOAT32:
+            raise UnsupportedOpError(f"graph output {out.name!r} is {tensors[out.name].dtype.value}; "
+                                     f"the device computes float32")
     for name, t in tensors.items():
         want = onnx_shapes.get(name)
         if want is not None and not t.is_const and tuple(want) != t.shape:
@@ -209,13 +224,16 @@ def _import_node(onode: onnx.NodeProto, name: str, opset: int, tensors: dict[str
     all_const = all(t.is_const for t in present)
 
     if op.fold_only:
+        # Shape/Size read only static shapes; CastLike only its second input's dtype.
+        if onode.op_type == "CastLike" and ins[0].is_const:
+            _add_consts(onode, [ins[0].data.astype(ins[1].dtype.numpy)], tensors)
+            return
         if onode.op_type in ("Shape", "Size") or all_const:
             shapes = [t.shape for t in present]
             vals = Fold.reference_for(onode.op_type, params, [t.data if t else None for t in ins], shapes)
             _add_consts(onode, vals, tensors)
             return
-        if onode.op_type == "Cast" and ins[0].dtype.is_float and Fold.reference_for(
-                "Cast", params, [np.zeros(1, ins[0].dtype.numpy)], [()])[0].dtype == ins[0].dtype.numpy:
+        if _is_noop_cast(onode.op_type, params, ins):
             op, params = REGISTRY.get("Identity"), REGISTRY.get("Identity").parse(attrs, ins[:1], opset)
             onode = helper.make_node("Identity", [onode.input[0]], [onode.output[0]])
         else:
@@ -231,9 +249,10 @@ def _import_node(onode: onnx.NodeProto, name: str, opset: int, tensors: dict[str
     specs = op.infer(params, [t for t in ins if t is not None] if not op.config_inputs else
                      [t for i, t in enumerate(ins) if t is not None and i not in op.config_inputs])
     outputs = list(onode.output)
-    runtime_outs = []
+    runtime_outs: list[str] = []  # by position; "" where the model leaves an output out
     for k, oname in enumerate(outputs):
         if not oname:
+            runtime_outs.append("")
             continue
         if k >= len(specs):
             if onode.op_type == "Dropout":  # the mask of an inference Dropout is all ones
@@ -242,10 +261,12 @@ def _import_node(onode: onnx.NodeProto, name: str, opset: int, tensors: dict[str
             raise UnsupportedOpError(f"{onode.op_type} node {name!r}: output {k} ({oname!r}) is not supported")
         tensors[oname] = Tensor(oname, specs[k].shape, specs[k].dtype)
         runtime_outs.append(oname)
+    while runtime_outs and not runtime_outs[-1]:
+        runtime_outs.pop()
     data_ins = [i for k, i in enumerate(onode.input) if k not in op.config_inputs]
     while data_ins and not data_ins[-1]:
         data_ins.pop()
-    for t in [tensors[i] for i in data_ins if i] + [tensors[o] for o in runtime_outs]:
+    for t in [tensors[i] for i in data_ins if i] + [tensors[o] for o in runtime_outs if o]:
         if not t.is_const and t.dtype != DType.FLOAT32:
             raise UnsupportedOpError(
                 f"{onode.op_type} node {name!r}: runtime tensor {t.name!r} is {t.dtype.value}; only float32 "
@@ -253,8 +274,18 @@ def _import_node(onode: onnx.NodeProto, name: str, opset: int, tensors: dict[str
     nodes.append(Node(name, onode.op_type, data_ins, runtime_outs, params, origin=[name]))
 
 
+def _is_noop_cast(op_type: str, params: object, ins: list[Tensor | None]) -> bool:
+    """Cast/CastLike to the dtype the tensor already has: exporters emit them in functions."""
+    if op_type == "CastLike":
+        return ins[1] is not None and ins[1].dtype == ins[0].dtype
+    if op_type == "Cast":
+        probe = Fold.reference_for("Cast", params, [np.zeros(1, ins[0].dtype.numpy)], [()])[0]
+        return probe.dtype == ins[0].dtype.numpy
+    return False
+
+
 def _add_consts(onode: onnx.NodeProto, vals: list[np.ndarray], tensors: dict[str, Tensor]) -> None:
     for oname, v in zip(onode.output, vals):
         if oname:
             arr = np.asarray(v)
-            tensors[oname] = Tensor(oname, tuple(arr.shape), DType.from_numpy(arr.dtype), arr)
+            tensors[oname] = Tensor(oname, tuple(arr.shape), _np_dtype(arr.dtype, f"tensor {oname!r}"), arr)

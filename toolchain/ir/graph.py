@@ -18,6 +18,9 @@ class DType(enum.Enum):
     FLOAT32 = "float32"
     FLOAT16 = "float16"
     FLOAT64 = "float64"
+    UINT64 = "uint64"
+    UINT32 = "uint32"
+    UINT16 = "uint16"
     INT64 = "int64"
     INT32 = "int32"
     INT16 = "int16"
@@ -68,8 +71,8 @@ class Node:
 
     name: str
     op_type: str
-    inputs: list[str]
-    outputs: list[str]
+    inputs: list[str]  # "" where an optional input is absent
+    outputs: list[str]  # "" where an optional output is not wanted
     params: Any
     # The ONNX node(s) this node came from; fusion passes append to it.
     origin: list[str] = field(default_factory=list)
@@ -88,7 +91,7 @@ class Graph:
         return self.tensors[name]
 
     def producers(self) -> dict[str, Node]:
-        return {out: n for n in self.nodes for out in n.outputs}
+        return {out: n for n in self.nodes for out in n.outputs if out}
 
     def consumers(self) -> dict[str, list[Node]]:
         users: dict[str, list[Node]] = {}

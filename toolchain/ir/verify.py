@@ -24,7 +24,7 @@ def verify_graph(g: Graph) -> None:
                 raise IRError(f"node {n.name!r} ({n.op_type}) reads {name!r} before it is defined")
             if name and name not in g.tensors:
                 raise IRError(f"node {n.name!r} reads unknown tensor {name!r}")
-        for name in n.outputs:
+        for name in [o for o in n.outputs if o]:  # "" marks an output the model leaves out
             if name in produced or name in g.inputs:
                 raise IRError(f"tensor {name!r} is written twice (node {n.name!r})")
             t = g.tensors.get(name)

@@ -54,7 +54,7 @@ def tensor_ranges(g: Graph) -> dict[str, tuple[int, int]]:
     first: dict[str, int] = {name: -1 for name in g.inputs}
     last: dict[str, int] = {name: -1 for name in g.inputs}
     for i, node in enumerate(g.nodes):
-        for o in node.outputs:
+        for o in filter(None, node.outputs):
             first[o] = i
             last[o] = i  # written at i even if nobody reads it
         for name in node.inputs:

@@ -25,7 +25,7 @@ def node_memory(g: Graph, lt: Lifetimes) -> list[NodeMemory]:
 
 def naive_bytes(g: Graph) -> int:
     """Every activation in its own buffer, no reuse."""
-    acts = set(g.inputs) | {o for n in g.nodes for o in n.outputs}
+    acts = set(g.inputs) | {o for n in g.nodes for o in n.outputs if o}
     return sum(g.tensors[t].nbytes for t in acts)
 
 

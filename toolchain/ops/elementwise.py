@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
@@ -63,6 +64,7 @@ def apply_act(act: Act, x: np.ndarray) -> np.ndarray:
             "COS": lambda: np.cos(v),
             "POW_CONST": lambda: np.power(v, a),
             "AFFINE": lambda: a * v + b,
+            "SWISH": lambda: v / (1 + np.exp(-a * v)),
         }[act.kind]()
     return np.asarray(r).astype(x.dtype)
 
@@ -90,6 +92,7 @@ _UNARY: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "Ceil": ("CEIL", ()),
     "Sin": ("SIN", ()),
     "Cos": ("COS", ()),
+    "Swish": ("SWISH", (("alpha", 1.0),)),
 }
 
 
@@ -188,6 +191,9 @@ class Binary(Op):
     def infer(cls, p: BinaryParams, ins: list[Tensor]) -> list[OutSpec]:
         if p.op == "PRELU":
             # PRelu's slope broadcasts onto X (unidirectionally).
+            if broadcast_shape(ins[0].shape, ins[1].shape) != tuple(ins[0].shape):
+                raise UnsupportedOpError(f"PRelu: slope {ins[1].shape} does not broadcast to {ins[0].shape} "
+                                         f"(opset < 7 per-channel slopes are not supported)")
             return [OutSpec(ins[0].shape, ins[0].dtype)]
         return [OutSpec(broadcast_shape(ins[0].shape, ins[1].shape), ins[0].dtype)]
 

@@ -82,7 +82,9 @@ class LayerNorm(Op):
 
     @classmethod
     def infer(cls, p: LayerNormParams, ins: list[Tensor]) -> list[OutSpec]:
-        return [OutSpec(ins[0].shape, ins[0].dtype)]
+        s = ins[0].shape
+        stat = OutSpec(s[:p.axis] + (1,) * (len(s) - p.axis), ins[0].dtype)
+        return [OutSpec(s, ins[0].dtype), stat, stat]  # Y, Mean, InvStdDev
 
     @classmethod
     def reference(cls, p: LayerNormParams, xs: list[np.ndarray]) -> list[np.ndarray]:
@@ -97,7 +99,7 @@ class LayerNorm(Op):
             y = y * xs[1].reshape(norm_shape)
         if len(xs) > 2 and xs[2] is not None:
             y = y + xs[2].reshape(norm_shape)
-        return [y.astype(x.dtype)]
+        return [y.astype(x.dtype), mean.astype(x.dtype), (1 / np.sqrt(var + p.eps)).astype(x.dtype)]
 
     @classmethod
     def macs(cls, p: LayerNormParams, ins: list[Tensor], outs: list[Tensor]) -> int:
@@ -110,8 +112,9 @@ class LayerNorm(Op):
         cols = int(np.prod(shape[p.axis:], dtype=np.int64))
         desc = struct("mf_layernorm_desc", rows=lit(rows), cols=lit(cols), eps=lit(p.eps))
         opt = [TensorArg(node.inputs[i]) if len(node.inputs) > i and node.inputs[i] else Lit("NULL") for i in (1, 2)]
+        stats = [TensorArg(node.outputs[i]) if len(node.outputs) > i and node.outputs[i] else Lit("NULL") for i in (1, 2)]
         return [Call("mf_layernorm_f32_ref", (TensorArg(node.inputs[0]), opt[0], opt[1],
-                                             TensorArg(node.outputs[0]), desc))]
+                                             TensorArg(node.outputs[0]), stats[0], stats[1], desc))]
 
 
 @dataclass(frozen=True)

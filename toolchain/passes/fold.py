@@ -179,6 +179,6 @@ def fuse_matmul_bias(g: Graph) -> Graph:
 def drop_unused(g: Graph) -> Graph:
     """Remove constants no node reads (folded-away weights, replaced BN parameters)."""
     used = {i for n in g.nodes for i in n.inputs} | set(g.outputs) | set(g.inputs)
-    used |= {o for n in g.nodes for o in n.outputs}
+    used |= {o for n in g.nodes for o in n.outputs if o}
     return _copy(g, list(g.nodes), {k: v for k, v in g.tensors.items() if k in used})
 
