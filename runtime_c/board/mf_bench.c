@@ -1,0 +1,21 @@
+/* Benchmark markers. The QEMU plugin (tools/qemu_plugin) counts instructions executed
+ * from the first instruction of mf_bench_start to the first instruction of mf_bench_stop,
+ * using the addresses of these two symbols.
+ *
+ * Why the bodies differ: two identical empty functions may be folded into one address by
+ * identical-code folding (GCC -fipa-icf, lld --icf), which would make both markers the same
+ * address. Each one stores a distinct value to a volatile, which also lets a debugger see
+ * which phase the firmware is in. */
+#include "mf_board.h"
+
+volatile uint32_t mf_bench_phase;
+
+__attribute__((noinline)) void mf_bench_start(void)
+{
+    mf_bench_phase = 1u;
+}
+
+__attribute__((noinline)) void mf_bench_stop(void)
+{
+    mf_bench_phase = 2u;
+}

@@ -1,0 +1,184 @@
+"""Run firmware under QEMU (or natively for the host board) and read its results back.
+
+The instruction count comes from the mf_icount plugin: instructions executed between the
+firmware's mf_bench_start and mf_bench_stop markers. It is a proxy for cycles, not cycles,
+and it is exactly reproducible, which wall time in an emulator is not.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from toolchain.boards import Board
+from toolchain.sim.elfinfo import flash_image, read_elf, symbolize
+from toolchain.sim.errors import RunError, SimError
+from toolchain.sim.firmware import BuildResult, Markers, find_markers
+from toolchain.sim.plugin import plugin_path
+from toolchain.sim.subproc import format_cmd, run_tool, tail
+from toolchain.sim.uart_log import parse_uart_log
+
+Load = Literal["elf", "flash-image"]
+
+# exit method -> QEMU arguments it needs
+EXIT_ARGS: dict[str, tuple[str, ...]] = {
+    "semihosting": ("-semihosting-config", "enable=on,target=native"),
+    "sifive_test": (),
+}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outputs: list[np.ndarray]        # float32, one flat array per model output
+    status: int                      # mf_model_run's return value, from MF_DONE
+    exit_code: int                   # the simulator's (or process's) exit status
+    instructions: int | None         # between the markers; None when not counted/reached
+    weighted_instructions: int | None  # RVV LMUL-weighted count, when asked for
+    stack_bytes: int | None          # painted stack measured at the end of the run
+    log: str                         # everything the firmware printed
+    command: str
+
+
+def run_firmware(build: BuildResult, timeout: float = 60.0, **kwargs: object) -> RunResult:
+    """Runs a build where its board runs: QEMU when it has a machine, else natively."""
+    if build.board.qemu is not None:
+        return run_qemu(build, build.board, timeout, **kwargs)  # type: ignore[arg-type]
+    if not build.board.bare_metal:
+        return run_host(build.elf, timeout)
+    raise SimError(f"board {build.board.name} has no simulator: flash it (mcuforge flash)")
+
+
+def qemu_command(elf: Path, board: Board, *, load: Load = "elf", image: Path | None = None,
+                 plugin_args: str | None = None) -> list[str]:
+    if board.qemu is None:
+        raise SimError(f"board {board.name} has no QEMU machine")
+    q = board.qemu
+    cmd = [q.system, "-M", q.machine]
+    if q.cpu is not None:
+        cmd += ["-cpu", q.cpu]
+    # -nographic puts serial0 (the console UART) on stdout; no monitor to mix in
+    cmd += [*q.extra_args, "-nographic", "-monitor", "none", *EXIT_ARGS.get(board.exit.method, ())]
+    if load == "elf":
+        cmd += ["-kernel", str(elf)]
+    else:
+        assert image is not None
+        # raw flash contents at the flash origin, nothing in RAM: what a programmed part
+        # holds at reset, so start-up code must do all of the RAM set-up itself
+        cmd += ["-device", f"loader,file={image},addr={board.memory.flash.origin:#x}"]
+    if plugin_args is not None:
+        cmd += ["-plugin", plugin_args]
+    return cmd
+
+
+def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
+             count_instructions: bool = True, lmul_weighting: bool = False,
+             load: Load = "elf") -> RunResult:
+    """Runs firmware under the board's QEMU machine.
+
+    load: "elf" lets QEMU's loader place every segment at its load address; "flash-image"
+    loads only the raw flash image (see qemu_command).
+    lmul_weighting: RVV only, also count each vector instruction LMUL times (slower).
+    Raises ToolError if QEMU fails or hangs, RunError if the firmware's output is unusable.
+    """
+    if isinstance(elf, BuildResult):
+        if elf.target != "qemu":
+            raise SimError(f"{elf.elf} was built for {elf.target}, not for QEMU")
+        elf_path, markers = elf.elf, elf.markers
+    else:
+        elf_path, markers = Path(elf), find_markers(read_elf(Path(elf)))
+    if board.qemu is None:
+        raise SimError(f"board {board.name} has no QEMU machine")
+
+    with tempfile.TemporaryDirectory(prefix="mf_qemu_") as tmp:
+        image = None
+        if load == "flash-image":
+            image = Path(tmp) / "flash.bin"
+            image.write_bytes(flash_image(read_elf(elf_path), board.memory.flash))
+        count_file = Path(tmp) / "icount.txt"
+        plugin_args = None
+        if count_instructions:
+            if markers is None:
+                raise SimError(f"{elf_path} has no mf_bench_start/mf_bench_stop markers")
+            plugin_args = _plugin_args(markers, count_file, lmul_weighting)
+        cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args)
+        run = run_tool(cmd, what=f"running {elf_path.name} on QEMU {board.qemu.machine}",
+                       timeout=timeout, check=False)
+        counts = _read_counts(count_file) if count_instructions else {}
+
+    log = run.stdout.replace("\r", "")
+    parsed = parse_uart_log(log)
+    if parsed.status is None:
+        problems = "; ".join(_symbolized(p, elf_path) for p in parsed.problems)
+        problems = problems or "no MF_DONE line"
+        raise RunError(f"firmware on {board.name} did not finish ({problems}); QEMU exit "
+                       f"{run.returncode}; command: {format_cmd(cmd)}\nlast output:\n"
+                       f"{tail(log, 15)}\n{tail(run.stderr, 10)}")
+    instructions = weighted = None
+    if count_instructions:
+        instructions, weighted = _check_counts(counts, lmul_weighting, board)
+    return RunResult(outputs=parsed.outputs, status=parsed.status, exit_code=run.returncode,
+                     instructions=instructions, weighted_instructions=weighted,
+                     stack_bytes=parsed.stack_bytes, log=log, command=format_cmd(cmd))
+
+
+def run_host(exe: Path, timeout: float = 60.0) -> RunResult:
+    """Runs a host-board build natively: same output protocol, no instruction count."""
+    run = run_tool([str(exe)], what=f"running {exe.name} on the host", timeout=timeout,
+                   check=False)
+    parsed = parse_uart_log(run.stdout)
+    if parsed.status is None:
+        raise RunError(f"{exe} did not finish (exit {run.returncode}): {tail(run.stdout, 15)}"
+                       f"\n{tail(run.stderr, 10)}")
+    return RunResult(outputs=parsed.outputs, status=parsed.status, exit_code=run.returncode,
+                     instructions=None, weighted_instructions=None, stack_bytes=None,
+                     log=run.stdout, command=str(exe))
+
+
+_ADDRESS_RE = re.compile(r"\b(pc|lr|mepc)=([0-9a-f]{8})\b")
+
+
+def _symbolized(problem: str, elf: Path) -> str:
+    """Adds the function name after each code address of an MF_FAULT line."""
+    info = read_elf(elf)
+
+    def named(m: re.Match[str]) -> str:
+        where = symbolize(info, int(m.group(2), 16) & ~1)
+        return f"{m.group(0)} ({where})" if where else m.group(0)
+
+    return _ADDRESS_RE.sub(named, problem)
+
+
+def _plugin_args(markers: Markers, out: Path, lmul_weighting: bool) -> str:
+    args = f"{plugin_path()},start={markers.start:#x},stop={markers.stop:#x},out={out}"
+    return args + (",lmul=on" if lmul_weighting else "")
+
+
+def _read_counts(path: Path) -> dict[str, int]:
+    if not path.is_file():
+        return {}
+    counts = {}
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition("=")
+        counts[key.strip()] = int(value)
+    return counts
+
+
+def _check_counts(counts: dict[str, int], lmul_weighting: bool,
+                  board: Board) -> tuple[int | None, int | None]:
+    """(instructions, weighted) summed over start/stop pairs; None when the firmware never
+    reached the benchmark (e.g. it refused its inputs)."""
+    if not counts:
+        raise RunError(f"the instruction-counting plugin wrote no result on {board.name} "
+                       "(did QEMU exit through its normal path?)")
+    if counts["open_window"] or counts["unmatched_stops"]:
+        raise RunError(f"benchmark markers on {board.name} were not hit in start/stop "
+                       f"order: {counts}")
+    if counts["pairs"] == 0:
+        return None, None
+    weighted = counts["weighted_insns"] if lmul_weighting and counts["lmul_weighting"] else None
+    return counts["insns"], weighted

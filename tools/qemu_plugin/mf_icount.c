@@ -1,0 +1,240 @@
+/* mcuforge instruction counter: a QEMU TCG plugin.
+ *
+ * Counts guest instructions executed from the first instruction of the start marker
+ * (mf_bench_start) up to, not including, the first instruction of the stop marker
+ * (mf_bench_stop), summed over every start/stop pair. The count depends only on the executed
+ * instruction stream, so it is identical run after run (unlike wall time).
+ *
+ * Arguments (-plugin libmf_icount.so,start=0x..,stop=0x..,out=/path[,lmul=on]):
+ *   start, stop  marker addresses (Thumb: bit 0 already cleared by the caller)
+ *   out          file the result is written to at exit ("key=value" lines); without it the
+ *                result goes to QEMU's log (-d plugin)
+ *   lmul=on      RISC-V only: also report an LMUL-weighted count in which each vector
+ *                instruction counts LMUL times (fractional LMUL counts once), since a
+ *                vector instruction at LMUL=m does the work of m LMUL=1 instructions.
+ *
+ * How: every translated block gets an inline "add n_insns" to a running total (cheap: no
+ * call per block). The two marker instructions get a callback that snapshots the running
+ * total, corrected for the instructions of their block that follow them (the inline add
+ * already counted the whole block when it started). A block left early by an exception
+ * would be over-counted; the harness takes no exceptions between the markers. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_qemu_plugin_api.h"
+
+MF_QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
+
+static uint64_t g_start_addr = UINT64_MAX;
+static uint64_t g_stop_addr = UINT64_MAX;
+static char *g_out_path;
+static bool g_lmul_weighting;
+
+static uint64_t g_total;          /* all instructions executed (inline add per block) */
+static uint64_t g_window_begin;   /* g_total at the last start marker */
+static bool g_counting;
+static uint64_t g_count;          /* instructions between markers, all pairs */
+static uint64_t g_pairs;
+static uint64_t g_unmatched_stops; /* stop without a start: reported so Python can refuse */
+
+/* RVV state: LMUL of the vtype last set by vset{i}vl{i}, as a weight (fractional -> 1). */
+static uint64_t g_lmul_weight = 1;
+static uint64_t g_vector_extra;   /* sum over vector insns in the window of (weight - 1) */
+static uint64_t g_vsetvl_unknown; /* vsetvl (register vtype) executed: LMUL not visible */
+
+/* Instructions of the block from the marker to the block's end, inclusive: subtracting it
+ * from g_total gives the count executed before the marker instruction. */
+static uint64_t total_before(void *udata)
+{
+    return g_total - (uint64_t)(uintptr_t)udata;
+}
+
+static void on_start(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    g_window_begin = total_before(udata);
+    g_counting = true;
+}
+
+static void on_stop(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    if (!g_counting) {
+        g_unmatched_stops++;
+        return;
+    }
+    g_count += total_before(udata) - g_window_begin;
+    g_pairs++;
+    g_counting = false;
+}
+
+/* ---- RVV decoding (only with lmul=on) ---------------------------------------------------- */
+
+#define RV_OPCODE_OP_V     0x57u
+#define RV_OPCODE_LOAD_FP  0x07u
+#define RV_OPCODE_STORE_FP 0x27u
+#define RV_FUNCT3_OPCFG    0x7u
+#define RV_VTYPE_UNKNOWN   UINT32_MAX
+
+static uint64_t weight_of_vlmul(uint32_t vlmul)
+{
+    /* vlmul 0..3 = LMUL 1, 2, 4, 8; 5..7 = 1/8, 1/4, 1/2 (one register's work or less) */
+    return (vlmul <= 3u) ? (1u << vlmul) : 1u;
+}
+
+static void on_vset(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    uint32_t vtype = (uint32_t)(uintptr_t)udata;
+    if (vtype == RV_VTYPE_UNKNOWN) {
+        /* vsetvl takes vtype from a register, which the v1 API cannot read: keep the
+         * previous weight and count the event so the result can say it is approximate */
+        g_vsetvl_unknown++;
+        return;
+    }
+    g_lmul_weight = weight_of_vlmul(vtype & 0x7u);
+}
+
+static void on_vector_insn(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    (void)udata;
+    if (g_counting) {
+        g_vector_extra += g_lmul_weight - 1u;
+    }
+}
+
+/* Classifies one 32-bit RISC-V instruction and hooks it if it is a vector instruction. */
+static void hook_rvv(struct qemu_plugin_insn *insn)
+{
+    if (qemu_plugin_insn_size(insn) != 4u) {
+        return; /* compressed: never a vector instruction */
+    }
+    uint32_t w;
+    memcpy(&w, qemu_plugin_insn_data(insn), sizeof w); /* RISC-V is little-endian */
+    uint32_t opcode = w & 0x7Fu;
+    uint32_t funct3 = (w >> 12) & 0x7u;
+
+    if (opcode == RV_OPCODE_OP_V && funct3 == RV_FUNCT3_OPCFG) {
+        uint32_t vtype;
+        if ((w >> 31) == 0u) {
+            vtype = (w >> 20) & 0x7FFu;           /* vsetvli: zimm[10:0] */
+        } else if ((w >> 30) == 3u) {
+            vtype = (w >> 20) & 0x3FFu;           /* vsetivli: zimm[9:0] */
+        } else {
+            vtype = RV_VTYPE_UNKNOWN;             /* vsetvl: vtype in rs2 */
+        }
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_vset, QEMU_PLUGIN_CB_NO_REGS,
+                                               (void *)(uintptr_t)vtype);
+        return;
+    }
+    bool is_vector = (opcode == RV_OPCODE_OP_V);
+    /* vector loads/stores share LOAD-FP/STORE-FP with scalar FP; width 0,5,6,7 is vector */
+    if ((opcode == RV_OPCODE_LOAD_FP || opcode == RV_OPCODE_STORE_FP) &&
+        (funct3 == 0u || funct3 >= 5u)) {
+        is_vector = true;
+    }
+    if (is_vector) {
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_vector_insn, QEMU_PLUGIN_CB_NO_REGS,
+                                               NULL);
+    }
+}
+
+/* ---- translation and exit ------------------------------------------------------------------ */
+
+static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+    (void)id;
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &g_total, n);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+        void *remaining = (void *)(uintptr_t)(n - i);
+        if (vaddr == g_start_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start, QEMU_PLUGIN_CB_NO_REGS,
+                                                   remaining);
+        }
+        if (vaddr == g_stop_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop, QEMU_PLUGIN_CB_NO_REGS,
+                                                   remaining);
+        }
+        if (g_lmul_weighting) {
+            hook_rvv(insn);
+        }
+    }
+}
+
+static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
+{
+    (void)id;
+    (void)udata;
+    char text[512];
+    snprintf(text, sizeof text,
+             "insns=%" PRIu64 "\npairs=%" PRIu64 "\nopen_window=%d\nunmatched_stops=%" PRIu64
+             "\ntotal=%" PRIu64 "\nlmul_weighting=%d\nweighted_insns=%" PRIu64
+             "\nvsetvl_unknown=%" PRIu64 "\n",
+             g_count, g_pairs, g_counting ? 1 : 0, g_unmatched_stops, g_total,
+             g_lmul_weighting ? 1 : 0, g_count + g_vector_extra, g_vsetvl_unknown);
+    if (g_out_path == NULL) {
+        qemu_plugin_outs(text);
+        return;
+    }
+    FILE *f = fopen(g_out_path, "w");
+    if (f == NULL) {
+        qemu_plugin_outs("mf_icount: cannot open the out= file\n");
+        qemu_plugin_outs(text);
+        return;
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool parse_u64(const char *text, uint64_t *value)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (end == text || *end != '\0') {
+        return false;
+    }
+    *value = (uint64_t)v;
+    return true;
+}
+
+MF_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
+                                              int argc, char **argv)
+{
+    bool is_riscv = strncmp(info->target_name, "riscv", 5) == 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        bool ok = true;
+        if (strncmp(arg, "start=", 6) == 0) {
+            ok = parse_u64(arg + 6, &g_start_addr);
+        } else if (strncmp(arg, "stop=", 5) == 0) {
+            ok = parse_u64(arg + 5, &g_stop_addr);
+        } else if (strncmp(arg, "out=", 4) == 0) {
+            /* QEMU frees argv after install: keep our own copy */
+            g_out_path = strdup(arg + 4);
+            ok = g_out_path != NULL;
+        } else if (strcmp(arg, "lmul=on") == 0) {
+            g_lmul_weighting = is_riscv;
+        } else if (strcmp(arg, "lmul=off") == 0) {
+            g_lmul_weighting = false;
+        } else {
+            ok = false;
+        }
+        if (!ok) {
+            fprintf(stderr, "mf_icount: bad argument '%s'\n", arg);
+            return -1; /* QEMU refuses to start: better than a silently wrong count */
+        }
+    }
+    if (g_start_addr == UINT64_MAX || g_stop_addr == UINT64_MAX) {
+        fprintf(stderr, "mf_icount: start= and stop= marker addresses are required\n");
+        return -1;
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
+    qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
+    return 0;
+}
