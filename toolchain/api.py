@@ -13,7 +13,8 @@ from toolchain.ir.graph import Graph
 from toolchain.memory import MemoryPlan, plan_memory
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
-from toolchain.ops.base import Call, LowerCtx
+from toolchain.codegen.emit import kernel_sources
+from toolchain.ops.base import Call, KernelTarget, LowerCtx
 from toolchain.passes import optimize
 
 
@@ -21,6 +22,7 @@ from toolchain.passes import optimize
 class CompileOptions:
     fuse: bool = True
     inplace: bool = True
+    target: KernelTarget = KernelTarget()
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class CompiledModel:
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
     g = optimize(g, fuse=options.fuse)
     mp = plan_memory(g, inplace=options.inplace)
-    ctx = LowerCtx(g.tensors)
+    ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()))
     calls, reports = [], []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):

@@ -157,11 +157,31 @@ class OutSpec:
     dtype: DType
 
 
+@dataclass(frozen=True)
+class KernelTarget:
+    """Which kernel variants a build may call: the element type suffix and the ISA variants
+    in order of preference (derived from the board record's ISA fields, never its name)."""
+
+    dtype: str = "f32"
+    isas: tuple[str, ...] = ("ref",)
+
+
 @dataclass
 class LowerCtx:
-    """What lowering may look at: the tensors of the graph (shapes, constant data)."""
+    """What lowering may look at: the tensors of the graph (shapes, constant data) and the
+    kernels the runtime has for this target."""
 
     tensors: dict[str, Tensor]
+    target: KernelTarget = KernelTarget()
+    available: frozenset[str] | None = None  # kernel names in runtime_c/src; None = trust names
+
+    def kernel(self, op: str) -> str:
+        """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists."""
+        for isa in self.target.isas + ("ref",):
+            name = f"mf_{op}_{self.target.dtype}_{isa}"
+            if self.available is None or name in self.available:
+                return name
+        raise UnsupportedOpError(f"no kernel mf_{op}_{self.target.dtype}_* in the runtime")
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.tensors[name].shape

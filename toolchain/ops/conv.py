@@ -149,7 +149,7 @@ class Conv(Op):
             pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
             act=p.act.struct())
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
-        return [Call("mf_conv2d_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
+        return [Call(ctx.kernel("conv2d"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                                           TensorArg(node.outputs[0]), desc))]
 
 

@@ -136,7 +136,7 @@ class Unary(Op):
     @classmethod
     def lower(cls, p: UnaryParams, node: Node, ctx: LowerCtx) -> list[Call]:
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
-        return [Call("mf_unary_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]),
+        return [Call(ctx.kernel("unary"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]),
                                          lit(n), p.act.struct()))]
 
 
@@ -211,7 +211,7 @@ class Binary(Op):
         desc = struct("mf_binary_desc", rank=lit(len(shape)), shape=int_array(shape),
                       a_stride=int_array(sa), b_stride=int_array(sb),
                       op=lit(f"MF_BIN_{p.op}"), act=p.act.struct())
-        return [Call("mf_binary_f32_ref", (TensorArg(a), TensorArg(b), TensorArg(node.outputs[0]), desc))]
+        return [Call(ctx.kernel("binary"), (TensorArg(a), TensorArg(b), TensorArg(node.outputs[0]), desc))]
 
     @classmethod
     def macs(cls, p: BinaryParams, ins: list[Tensor], outs: list[Tensor]) -> int:

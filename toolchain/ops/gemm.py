@@ -115,5 +115,5 @@ class Gemm(Op):
             a_rs=lit(a_rs), a_cs=lit(a_cs), b_rs=lit(b_rs), b_cs=lit(b_cs),
             c_rs=lit(c_rs), c_cs=lit(c_cs), alpha=lit(p.alpha), beta=lit(p.beta), act=p.act.struct())
         c = TensorArg(node.inputs[2]) if has_c else Lit("NULL")
-        return [Call("mf_gemm_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), c,
+        return [Call(ctx.kernel("gemm"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), c,
                                         TensorArg(node.outputs[0]), desc))]

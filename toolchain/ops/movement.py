@@ -17,7 +17,7 @@ from toolchain.ops.base import (
 )
 
 
-def copy_call(x: str, y: str, shape: list[int], in_stride: list[int], out_stride: list[int],
+def copy_call(ctx: LowerCtx, x: str, y: str, shape: list[int], in_stride: list[int], out_stride: list[int],
               index: list[tuple[int, ...] | None] | None = None, in_offset: int = 0,
               out_offset: int = 0, fill: float = 0.0) -> Call:
     if index is None or all(t is None for t in index):
@@ -28,7 +28,7 @@ def copy_call(x: str, y: str, shape: list[int], in_stride: list[int], out_stride
     desc = struct("mf_copy_desc", rank=lit(len(shape)), shape=int_array(shape),
                   in_stride=int_array(in_stride), out_stride=int_array(out_stride), index=tables,
                   in_offset=lit(in_offset), out_offset=lit(out_offset), fill=lit(fill))
-    return Call("mf_copy_f32_ref", (TensorArg(x), TensorArg(y), desc))
+    return Call(ctx.kernel("copy"), (TensorArg(x), TensorArg(y), desc))
 
 
 def _const_ints(attrs: Attrs, t: Tensor | None, what: str) -> tuple[int, ...] | None:
@@ -76,7 +76,7 @@ class Transpose(Op):
         s = ctx.shape(node.inputs[0])
         st = strides_of(s)
         out = [s[i] for i in p.perm]
-        return [copy_call(node.inputs[0], node.outputs[0], out, [st[i] for i in p.perm], strides_of(out))]
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], out, [st[i] for i in p.perm], strides_of(out))]
 
 
 # ---------------------------------------------------------------- Slice
@@ -139,7 +139,7 @@ class Slice(Op):
     def lower(cls, p: SliceParams, node: Node, ctx: LowerCtx) -> list[Call]:
         st = strides_of(ctx.shape(node.inputs[0]))
         off = sum(f * s for f, s in zip(p.starts, st))
-        return [copy_call(node.inputs[0], node.outputs[0], list(p.lengths),
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], list(p.lengths),
                           [s * k for s, k in zip(st, p.steps)], strides_of(p.lengths), in_offset=off)]
 
 
@@ -178,7 +178,7 @@ class Concat(Op):
         for name in node.inputs:
             s = ctx.shape(name)
             if s[p.axis]:
-                calls.append(copy_call(name, node.outputs[0], list(s), strides_of(s), ost,
+                calls.append(copy_call(ctx, name, node.outputs[0], list(s), strides_of(s), ost,
                                        out_offset=pos * ost[p.axis]))
             pos += s[p.axis]
         return calls
@@ -222,7 +222,7 @@ class Split(Op):
         for name, n in zip(node.outputs, p.sizes):
             s = ctx.shape(name)
             if n:
-                calls.append(copy_call(node.inputs[0], name, list(s), ist, strides_of(s), in_offset=pos * ist[p.axis]))
+                calls.append(copy_call(ctx, node.inputs[0], name, list(s), ist, strides_of(s), in_offset=pos * ist[p.axis]))
             pos += n
         return calls
 
@@ -271,7 +271,7 @@ class Gather(Op):
         view = list(s[:p.axis]) + [len(p.indices)] + list(s[p.axis + 1:])
         index: list[tuple[int, ...] | None] = [None] * len(view)
         index[p.axis] = p.indices
-        return [copy_call(node.inputs[0], node.outputs[0], view, st, strides_of(view), index=index)]
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], view, st, strides_of(view), index=index)]
 
 
 # ---------------------------------------------------------------- Pad
@@ -352,7 +352,7 @@ class Pad(Op):
         out = ctx.shape(node.outputs[0])
         index = [None if b == 0 and e == 0 else pad_index(n, b, e, p.mode)
                  for n, b, e in zip(s, p.begins, p.ends)]
-        return [copy_call(node.inputs[0], node.outputs[0], list(out), strides_of(s), strides_of(out),
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], list(out), strides_of(s), strides_of(out),
                           index=index, fill=p.value)]
 
 
@@ -384,7 +384,7 @@ class Expand(Op):
     @classmethod
     def lower(cls, p: ShapeArg, node: Node, ctx: LowerCtx) -> list[Call]:
         out = ctx.shape(node.outputs[0])
-        return [copy_call(node.inputs[0], node.outputs[0], list(out),
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], list(out),
                           broadcast_strides(ctx.shape(node.inputs[0]), out), strides_of(out))]
 
 
@@ -410,4 +410,4 @@ class Tile(Op):
         s = ctx.shape(node.inputs[0])
         out = ctx.shape(node.outputs[0])
         index = [None if r == 1 else tuple(i % n for i in range(n * r)) for n, r in zip(s, p.values)]
-        return [copy_call(node.inputs[0], node.outputs[0], list(out), strides_of(s), strides_of(out), index=index)]
+        return [copy_call(ctx, node.inputs[0], node.outputs[0], list(out), strides_of(s), strides_of(out), index=index)]

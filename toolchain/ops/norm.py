@@ -54,7 +54,7 @@ class Softmax(Op):
     def lower(cls, p: SoftmaxParams, node: Node, ctx: LowerCtx) -> list[Call]:
         o, a, i = _softmax_dims(p, ctx.shape(node.inputs[0]))
         desc = struct("mf_softmax_desc", outer=lit(o), axis_len=lit(a), inner=lit(i), log=lit(p.log))
-        return [Call("mf_softmax_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+        return [Call(ctx.kernel("softmax"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class LayerNorm(Op):
         desc = struct("mf_layernorm_desc", rows=lit(rows), cols=lit(cols), eps=lit(p.eps))
         opt = [TensorArg(node.inputs[i]) if len(node.inputs) > i and node.inputs[i] else Lit("NULL") for i in (1, 2)]
         stats = [TensorArg(node.outputs[i]) if len(node.outputs) > i and node.outputs[i] else Lit("NULL") for i in (1, 2)]
-        return [Call("mf_layernorm_f32_ref", (TensorArg(node.inputs[0]), opt[0], opt[1],
+        return [Call(ctx.kernel("layernorm"), (TensorArg(node.inputs[0]), opt[0], opt[1],
                                              TensorArg(node.outputs[0]), stats[0], stats[1], desc))]
 
 

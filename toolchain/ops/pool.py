@@ -97,5 +97,5 @@ class Pool(Op):
             stride_w=lit(win.strides[1]), dil_h=lit(win.dilations[0]), dil_w=lit(win.dilations[1]),
             pad_top=lit(win.pads[0]), pad_left=lit(win.pads[1]), pad_bottom=lit(win.pads[2]),
             pad_right=lit(win.pads[3]), count_include_pad=lit(p.count_include_pad))
-        kernel = "mf_maxpool2d_f32_ref" if p.is_max else "mf_avgpool2d_f32_ref"
+        kernel = ctx.kernel("maxpool2d" if p.is_max else "avgpool2d")
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]

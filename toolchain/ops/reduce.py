@@ -87,4 +87,4 @@ class Reduce(Op):
                       out_stride=int_array(out_stride), red_rank=lit(len(red_shape)),
                       red_shape=int_array(red_shape), red_stride=int_array(red_stride),
                       op=lit(f"MF_RED_{p.op}"))
-        return [Call("mf_reduce_f32_ref", (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+        return [Call(ctx.kernel("reduce"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
