@@ -128,5 +128,139 @@ def verify(model: str, input_shape: tuple[str, ...], no_fuse: bool, no_inplace: 
     sys.exit(0 if r.match else 1)
 
 
+def _board_option(required: bool = True):
+    return click.option("--board", required=required, metavar="NAME", help="A board record (see `mcuforge boards`).")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def boards(as_json: bool) -> None:
+    """List the boards: core, ISA, RAM, flash, simulator and flash method."""
+    from toolchain.boards import list_boards, load_board
+
+    rows = []
+    for name in list_boards():
+        b = load_board(name)
+        isa = [b.core.arch, "fpu" if b.core.has_fpu else "", "fp16" if b.core.fp16_arith else "",
+               b.core.simd if b.core.simd != "none" else ""]
+        sim = f"QEMU {b.qemu.machine}" if b.qemu else ("native" if not b.bare_metal else "-")
+        if b.renode:
+            sim += " / Renode"
+        flash = "openocd/pyocd/gdb" if b.bare_metal else "-"
+        rows.append({"board": name, "core": b.core.name, "isa": "+".join(x for x in isa if x),
+                     "ram_bytes": b.memory.ram.size, "flash_bytes": b.memory.flash.size, "simulator": sim,
+                     "flash_method": flash})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'board':<26}{'core':<12}{'ISA':<26}{'RAM':>9}{'flash':>10}  {'simulator':<24}flash")
+    for r in rows:
+        click.echo(f"{r['board']:<26}{r['core']:<12}{r['isa']:<26}{r['ram_bytes'] // 1024:>7}K"
+                   f"{r['flash_bytes'] // 1024:>9}K  {r['simulator']:<24}{r['flash_method']}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_option()
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
+@input_shape_option
+@schedule_options
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], no_fuse: bool,
+          no_inplace: bool, as_json: bool) -> None:
+    """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.run import build_for_board
+
+    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(no_fuse, no_inplace))
+    d = bb.as_dict()
+    if as_json:
+        click.echo(json.dumps(d))
+        return
+    click.echo(f"board    {d['board']}")
+    click.echo(f"elf      {d['elf']}")
+    click.echo(f"flash    {_kib(d['flash_bytes'])} of {_kib(d['flash_budget'])}")
+    click.echo(f"RAM      {_kib(d['ram_bytes'])} of {_kib(d['ram_budget'])} "
+               f"(arena {d['arena_bytes']:,}, stack reserved {d['stack_reserved_bytes']:,}; "
+               f"`mcuforge run --sim` measures the stack used)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_option()
+@click.option("--sim/--no-sim", default=True, help="Run in the board's simulator (QEMU).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None)
+@input_shape_option
+@schedule_options
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], no_fuse: bool,
+        no_inplace: bool, seed: int, as_json: bool) -> None:
+    """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.run import run_on_board
+
+    if not sim:
+        raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
+    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(no_fuse, no_inplace), seed)
+    if as_json:
+        click.echo(json.dumps(r.as_dict()))
+    else:
+        click.echo(f"model         {r.model} on {r.board}")
+        click.echo(f"arena         {_kib(r.arena_bytes)};  flash {_kib(r.flash_bytes)};  RAM {_kib(r.ram_bytes)};"
+                   f"  stack used {r.stack_bytes if r.stack_bytes is not None else '-'} B")
+        for o in r.outputs:
+            click.echo(f"output        {o.name}: max abs error {o.max_abs_error:.3g}  {'ok' if o.match else 'MISMATCH'}")
+        if r.instructions is not None:
+            weighted = f" ({r.weighted_instructions:,} LMUL-weighted)" if r.weighted_instructions is not None else ""
+            click.echo(f"instructions  {r.instructions:,} per inference{weighted};  MACs {r.macs:,};  "
+                       f"{r.macs_per_instruction:.3f} MACs per instruction")
+        click.echo("MATCH" if r.match else "MISMATCH")
+    sys.exit(0 if r.match else 1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--boards", "boards_spec", default="all", show_default=True, help="'all' or a comma-separated list.")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None, help="Baseline JSON to compare with.")
+@click.option("--update-baseline", is_flag=True, help="Write this run's figures as the new baseline.")
+@click.option("--threshold", default=0.02, show_default=True, help="Allowed growth (fraction) before a regression.")
+@click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
+@schedule_options
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, update_baseline: bool,
+            threshold: float, junit: str | None, no_fuse: bool, no_inplace: bool, as_json: bool) -> None:
+    """Run every model in PATHS on a set of boards in QEMU; check outputs and cost against a baseline."""
+    from toolchain import regress as rg
+
+    models = rg.find_models(paths)
+    boards_list = rg.resolve_boards(boards_spec)
+    base_path = Path(baseline) if baseline else None
+    base = rg.load_baseline(base_path)
+    total = len(models) * len(boards_list)
+    with click.progressbar(length=total, label="regress", file=sys.stderr,
+                           item_show_func=lambda o: o.key if o else "") as bar:
+        outcomes = rg.regress(models, boards_list, base, threshold, _options(no_fuse, no_inplace),
+                              progress=lambda o: bar.update(1, o))
+    if junit:
+        Path(junit).write_text(rg.junit_xml(outcomes))
+    if base_path and (update_baseline or not base_path.exists()):
+        base_path.write_text(json.dumps(rg.baseline_of(outcomes), indent=1, sort_keys=True))
+    if as_json:
+        click.echo(json.dumps([o.__dict__ for o in outcomes]))
+    else:
+        for o in outcomes:
+            ins = o.figures.get("instructions")
+            fig = f"{ins:>13,} instr  arena {o.figures['arena_bytes']:>8,}  flash {o.figures['flash_bytes']:>9,}" if o.figures and ins else ""
+            click.echo(f"{o.status.upper():<10}{o.key:<52}{fig}  {o.message}")
+    bad = [o for o in outcomes if o.status in ("fail", "regressed", "error")]
+    click.echo(f"{len(outcomes) - len(bad)} passed, {len(bad)} failed", err=True)
+    sys.exit(1 if bad else 0)
+
+
 if __name__ == "__main__":
     main()

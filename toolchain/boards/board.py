@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from toolchain.errors import McuforgeError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -28,7 +30,8 @@ UartKind = Literal["cmsdk", "stm32_usart", "stm32_usart_v2", "ns16550", "stdio"]
 ExitMethod = Literal["semihosting", "sifive_test", "hosted", "spin"]
 
 
-class BoardError(ValueError):
+
+class BoardError(McuforgeError, ValueError):
     """A board name that does not exist, or a TOML record that is malformed."""
 
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node
-from toolchain.ops.elementwise import Act, UnaryParams
+from toolchain.ops.elementwise import Act, BinaryParams, UnaryParams
 from toolchain.ops.norm import LayerNormParams
 from toolchain.passes.fold import _const, _copy
 
@@ -24,6 +24,11 @@ def _scalar(g: Graph, name: str) -> float | None:
     if t is None or t.data is None or t.size != 1:
         return None
     return float(np.asarray(t.data).reshape(-1)[0])
+
+
+def _plain(chain: list[Node]) -> bool:
+    """No binary in the chain carries a fused activation (it would change the value)."""
+    return all(n.params.act.kind == "NONE" for n in chain if isinstance(n.params, BinaryParams))
 
 
 def _other(n: Node, name: str) -> str:
@@ -103,7 +108,7 @@ def _match_layernorm(g: Graph, m: _Matcher, mean: Node) -> Graph | None:
     if eps is None or sqrt is None or div.inputs[1] != sqrt.outputs[0] or len(m.users[sqrt.outputs[0]]) != 1:
         return None
     chain = [mean, sub, pow_, var, add, sqrt, div]
-    if any(n.params.act.kind != "NONE" for n in chain if hasattr(n.params, "act")):
+    if not _plain(chain):
         return None
     cols = int(np.prod(g.tensors[x].shape[rank - len(axes):]))
     tensors = dict(g.tensors)
@@ -164,7 +169,7 @@ def _match_gelu(g: Graph, m: _Matcher, div: Node) -> Graph | None:
     if not ok:
         return None
     chain = [div, erf, add, mul1, mul2]
-    if any(n.params.act.kind != "NONE" for n in chain if hasattr(n.params, "act") and n.op_type != "Erf"):
+    if not _plain(chain):
         return None
     node = Node(f"{div.name}/gelu", "Gelu", [x], list(mul2.outputs), UnaryParams(Act("GELU")),
                 [o for n in chain for o in n.origin])

@@ -3,8 +3,10 @@ who did not write the code: it says what failed, on which board, and what to loo
 
 from __future__ import annotations
 
+from toolchain.errors import DoesNotFitError, McuforgeError
 
-class SimError(RuntimeError):
+
+class SimError(McuforgeError):
     """Base class: building or running firmware failed."""
 
 
@@ -12,7 +14,7 @@ class ToolError(SimError):
     """An external tool (compiler, linker, QEMU) failed, hung, or is missing."""
 
 
-class BudgetError(SimError):
+class BudgetError(SimError, DoesNotFitError):
     """The firmware does not fit the board's RAM or flash.
 
     ``needed`` and ``available`` are per region ("RAM", "FLASH"); ``breakdown`` names the

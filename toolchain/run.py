@@ -1,0 +1,108 @@
+"""Compile a model for a board, build its firmware, run it in the simulator, compare.
+
+The library side of `mcuforge build` and `mcuforge run --sim`: one function each, returning
+plain records the CLI prints and `regress` / bench/ aggregate.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.boards import Board, load_board
+from toolchain.frontend import read_model
+from toolchain.sim import BuildResult, build_firmware, run_firmware
+from toolchain.verify import ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
+
+
+@dataclass
+class BoardBuild:
+    compiled: CompiledModel
+    build: BuildResult
+    inputs: list[np.ndarray]
+
+    def as_dict(self) -> dict:
+        b = self.build
+        return {"board": b.board.name, "elf": str(b.elf), "arena_bytes": self.compiled.arena_bytes,
+                "weight_bytes": self.compiled.weight_bytes, "macs": self.compiled.macs,
+                "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
+                "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
+                "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,
+                "ram_by_section": b.ram_by_section}
+
+
+@dataclass
+class BoardRun:
+    model: str
+    board: str
+    outputs: list[OutputError]
+    instructions: int | None
+    weighted_instructions: int | None
+    macs: int
+    arena_bytes: int
+    flash_bytes: int
+    ram_bytes: int
+    stack_bytes: int | None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def match(self) -> bool:
+        return all(o.match for o in self.outputs)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((o.max_abs_error for o in self.outputs), default=0.0)
+
+    @property
+    def cost(self) -> int | None:
+        """The instruction figure to compare: LMUL-weighted where the board has RVV."""
+        return self.weighted_instructions if self.weighted_instructions is not None else self.instructions
+
+    @property
+    def macs_per_instruction(self) -> float | None:
+        return self.macs / self.cost if self.cost else None
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "board": self.board, "match": self.match,
+                "max_abs_error": self.max_abs_error, "tolerance_abs": ATOL,
+                "instructions": self.instructions, "weighted_instructions": self.weighted_instructions,
+                "macs": self.macs, "macs_per_instruction": self.macs_per_instruction,
+                "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
+                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra}
+
+
+def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
+                    input_shapes: dict[str, tuple[int, ...]] | None = None,
+                    options: CompileOptions = CompileOptions(), seed: int = 0) -> BoardBuild:
+    """Compile, write the C and cross-compile the firmware (with seeded inputs baked in)."""
+    b = load_board(board) if isinstance(board, str) else board
+    out = Path(out_dir)
+    cm = compile_model(model, input_shapes, options)
+    src = write_sources(cm, out / "model")
+    inputs = seeded_inputs(cm, seed)
+    build = build_firmware(src, b, out / "firmware", inputs)
+    return BoardBuild(cm, build, inputs)
+
+
+def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | None = None,
+                 input_shapes: dict[str, tuple[int, ...]] | None = None,
+                 options: CompileOptions = CompileOptions(), seed: int = 0,
+                 timeout: float = 600.0) -> BoardRun:
+    """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime."""
+    b = load_board(board) if isinstance(board, str) else board
+    with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed)
+        kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
+        result = run_firmware(bb.build, timeout, **kwargs)
+    g = bb.compiled.graph
+    ref = onnxruntime_outputs(read_model(model), g.inputs, bb.inputs)
+    errors = compare(g.outputs, result.outputs, ref)
+    if result.status != 0:
+        errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
+    return BoardRun(str(model), b.name, errors, result.instructions, result.weighted_instructions,
+                    bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
+                    result.stack_bytes)
