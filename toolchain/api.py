@@ -15,14 +15,35 @@ from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
 from toolchain.codegen.emit import kernel_sources
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
+from toolchain.ir.verify import verify_graph
 from toolchain.passes import optimize
+from toolchain.passes.fp16 import to_fp16
+
+
+SCHEDULES = ("mcuformer", "naive")
 
 
 @dataclass(frozen=True)
 class CompileOptions:
-    fuse: bool = True
-    inplace: bool = True
+    """What the compiler may do to save memory. The default is the full MCUFormer-style
+    schedule; `schedule("naive")` is the op-by-op, TFLM-like baseline (BN and activations
+    folded as a TFLite converter would, every other op's output in its own buffer)."""
+
+    fuse: bool = True  # BN folding, activation/bias epilogues, LayerNorm/GELU patterns
+    inplace: bool = True  # element-wise ops over their dead input
+    integrate: bool = True  # patch embedding, attention, per-token chains (MCUFormer)
+    overwrite: bool = True  # token overwriting, and patch embedding over the consumed input
+    # kernel dtype and ISA preference; build one with toolchain.codegen.target.kernel_target
+    # (board, "fp16") -- dtype "f16" stores weights and activations as FP16 (--dtype fp16)
     target: KernelTarget = KernelTarget()
+
+    @classmethod
+    def schedule(cls, name: str, **kw: object) -> "CompileOptions":
+        if name == "naive":
+            return cls(fuse=True, inplace=False, integrate=False, overwrite=False, **kw)  # type: ignore[arg-type]
+        if name == "mcuformer":
+            return cls(**kw)  # type: ignore[arg-type]
+        raise ValueError(f"schedule {name!r}: expected one of {SCHEDULES}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,11 @@ class CompiledModel:
     memory: MemoryPlan
     calls: list[list[Call]]
     nodes: list[NodeReport]
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The largest kernel scratch (im2col panels, token rows); planned inside the arena."""
+        return max((c.scratch_bytes for cs in self.calls for c in cs), default=0)
 
     @property
     def arena_bytes(self) -> int:
@@ -71,14 +97,25 @@ class CompiledModel:
 
 
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
-    g = optimize(g, fuse=options.fuse)
-    mp = plan_memory(g, inplace=options.inplace)
+    # the integrated kernels (token chains, fused attention) exist in FP32 only so far
+    integrate = options.integrate and options.target.dtype == "f32"
+    g = optimize(g, fuse=options.fuse, integrate=integrate)
+    if options.target.dtype == "f16":
+        g = to_fp16(g)
+        verify_graph(g)
     ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()))
-    calls, reports = [], []
+    calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
+             for n in g.nodes]
+    # Kernel scratch is planned like any tensor that lives for one node.
+    scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
+    # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
+    # the generated API then documents that mf_model_run consumes its inputs.
+    mp = plan_memory(g, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
+                     scratch=scratch)
+    reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
         op = REGISTRY.get(n.op_type)
-        calls.append([] if op.view else op.lower(n.params, n, ctx))
         ins = [g.tensors[i] for i in n.inputs if i]
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),

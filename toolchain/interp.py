@@ -14,6 +14,9 @@ def run_graph(g: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
     env.update(zip(g.inputs, inputs))
     for n in g.nodes:
         op = REGISTRY.get(n.op_type)
+        if hasattr(op, "run_reference"):  # ops whose constants are named in their params
+            env[n.outputs[0]] = op.run_reference(n.params, n, env)
+            continue
         xs = [env[i] if i else None for i in n.inputs]
         outs = op.reference(n.params, xs)
         for name, v in zip(n.outputs, outs):

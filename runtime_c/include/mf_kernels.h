@@ -10,5 +10,8 @@
 #include "mf_pool.h"
 #include "mf_norm.h"
 #include "mf_reduce.h"
+#include "mf_transformer.h"
+#include "mf_fast.h"
+#include "mf_f16.h"
 
 #endif

@@ -16,11 +16,19 @@ import numpy as np
 
 from toolchain.ir.graph import Graph, Tensor
 from toolchain.memory import MemoryPlan
-from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Struct, TensorArg, c_float
+from toolchain.ir.graph import DType
+from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 RUNTIME = ROOT / "runtime_c"
+
+# element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
+CTYPES = {DType.FLOAT32: "float", DType.FLOAT16: "mf_f16"}
+
+
+def ctype(t: Tensor) -> str:
+    return CTYPES.get(t.dtype, "float")
 
 
 def _env() -> jinja2.Environment:
@@ -49,8 +57,9 @@ class NodeCode:
 class _Renderer:
     """Turns lowered kernel calls into C: static descriptors plus call expressions."""
 
-    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str]) -> None:
+    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str], scratch_offset: int = 0) -> None:
         self.g, self.mp, self.weights = g, mp, weight_names
+        self.scratch_offset = scratch_offset
         self.decls: list[str] = []
         self.kernels: set[str] = set()
 
@@ -59,7 +68,7 @@ class _Renderer:
         if t.is_const:
             base = self.weights[a.name]
         else:
-            base = f"(({'const ' if const else ''}float *)(mf_arena + {self.mp.offset(a.name)}))"
+            base = f"(({'const ' if const else ''}{ctype(t)} *)(mf_arena + {self.mp.offset(a.name)}))"
         return f"({base} + {a.offset})" if a.offset else base
 
     def value(self, a: Arg, prefix: str) -> str:
@@ -76,6 +85,8 @@ class _Renderer:
             return "{" + ", ".join(f".{k} = {self.value(v, prefix)}" for k, v in a.fields) + "}"
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
+        if isinstance(a, Scratch):
+            return f"((void *)(mf_arena + {self.scratch_offset}))"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:
@@ -94,7 +105,8 @@ class _Renderer:
 
 
 def weight_values(t: Tensor) -> list[str]:
-    """C literals for a constant, 8 per line."""
+    """C literals for a constant, 8 per line (FP16 values are written as the float literal of
+    the half they are, so the conversion in C is exact)."""
     flat = np.asarray(t.data, dtype=np.float32).reshape(-1)
     lits = [c_float(float(v)) for v in flat] or ["0.0f"]
     return [", ".join(lits[i:i + 8]) for i in range(0, len(lits), 8)]
@@ -109,9 +121,12 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     out_dir.mkdir(parents=True, exist_ok=True)
     consts = [t for t in g.constants() if t.dtype.is_float]
     weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
+    # Kernel scratch is planned per node (memory.plan_memory's scratch), inside the arena.
+    arena_bytes = mp.arena_bytes
     r = _Renderer(g, mp, weight_names)
     nodes: list[NodeCode] = []
     for i, (n, cs) in enumerate(zip(g.nodes, calls)):
+        r.scratch_offset = mp.scratch_offset(i) or 0
         comment = f"{n.name} ({n.op_type})"
         if len(n.origin) > 1:
             comment += " fuses " + ", ".join(n.origin)
@@ -121,20 +136,21 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         out = []
         for name in names:
             t = g.tensors[name]
-            ptr = weight_names[name] if t.is_const else f"(float *)(mf_arena + {mp.offset(name)})"
+            ptr = weight_names[name] if t.is_const else f"({ctype(t)} *)(mf_arena + {mp.offset(name)})"
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
                         "shape": "x".join(str(d) for d in t.shape)})
         return out
 
     ctx = {
         "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
-        "arena_bytes": str(mp.arena_bytes), "arena_alloc": str(max(mp.arena_bytes, 16)),
+        "arena_bytes": str(arena_bytes), "arena_alloc": str(max(arena_bytes, 16)),
         "macs": str(macs), "inputs": io(g.inputs), "outputs": io(g.outputs), "decls": r.decls,
-        "nodes": nodes, "weights": [{"cname": weight_names[t.name], "comment": c_comment(t.name),
+        "nodes": nodes, "weights": [{"cname": weight_names[t.name], "comment": c_comment(t.name), "ctype": ctype(t),
                                      "size": str(max(t.size, 1)), "rows": weight_values(t),
                                      "shape": "x".join(str(d) for d in t.shape) or "scalar"}
                                     for t in consts],
         "weight_bytes": str(sum(t.nbytes for t in consts)),
+        "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }
     env = _env()
     files = {"model.h": "model.h.j2", "model.c": "model.c.j2", "model_weights.c": "model_weights.c.j2",
@@ -147,6 +163,9 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
 
 
 _DEF = re.compile(r"^int\s+(mf_\w+)\s*\(", re.M)
+# any external function defined in a runtime file (column 0, not static), and any call
+_ANY_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(mf_\w+)\s*\(", re.M)
+_CALL = re.compile(r"\b(mf_\w+)\b")  # calls and function pointers
 
 
 def kernel_sources() -> dict[str, Path]:
@@ -174,8 +193,26 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
         raise RuntimeError(f"kernels without a source in runtime_c/src: {missing}")
     # Activation helpers live in the element-wise file; fused epilogues call them.
     needed.add(RUNTIME / "src" / "elementwise_f32_ref.c")
+    needed = _with_dependencies(needed)
     out = []
     for f in sorted(needed):
         shutil.copy2(f, src / f.name)
         out.append(src / f.name)
+    return out
+
+
+def _with_dependencies(files: set[Path]) -> set[Path]:
+    """Adds the runtime files defining any mf_ function the given files call (the fast
+    kernels share an im2col driver and GEMM panels across files)."""
+    defs: dict[str, Path] = {}
+    for f in sorted((RUNTIME / "src").glob("*.c")):
+        for m in _ANY_DEF.finditer(f.read_text()):
+            defs.setdefault(m.group(1), f)
+    out, todo = set(files), list(files)
+    while todo:
+        for m in _CALL.finditer(todo.pop().read_text()):
+            dep = defs.get(m.group(1))
+            if dep is not None and dep not in out:
+                out.add(dep)
+                todo.append(dep)
     return out

@@ -211,7 +211,7 @@ def _supported_list() -> str:
 
 def _import_node(onode: onnx.NodeProto, name: str, opset: int, tensors: dict[str, Tensor], nodes: list[Node]) -> None:
     op = REGISTRY.get(onode.op_type)
-    if op is None:
+    if op is None or op.internal:
         raise UnsupportedOpError(f"node {name!r}: op {onode.op_type!r} is not supported. "
                                  f"Supported: {_supported_list()}")
     for i in onode.input:

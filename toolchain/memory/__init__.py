@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from toolchain.ir.graph import Graph
 from toolchain.memory.checker import PlanError, check_plan
-from toolchain.memory.lifetimes import Alias, Buffer, Lifetimes, compute_lifetimes
+from toolchain.memory.lifetimes import SCRATCH, Alias, Buffer, Lifetimes, compute_lifetimes
 from toolchain.memory.planner import ALIGN, Plan, plan
 
 
@@ -22,9 +22,15 @@ class MemoryPlan:
     def offset(self, tensor: str) -> int:
         return self.plan.offsets[self.lifetimes.tensor_buffer[tensor]]
 
+    def scratch_offset(self, node_index: int) -> int | None:
+        b = self.lifetimes.tensor_buffer.get(f"{SCRATCH}{node_index}")
+        return None if b is None else self.plan.offsets[b]
 
-def plan_memory(g: Graph, inplace: bool = True, check: bool = True) -> MemoryPlan:
-    lt = compute_lifetimes(g, inplace=inplace)
+
+def plan_memory(g: Graph, inplace: bool = True, overwrite: bool = True, consume_inputs: bool = False,
+                scratch: dict[int, int] | None = None, check: bool = True) -> MemoryPlan:
+    """scratch: bytes of kernel scratch per node index, planned like a one-step tensor."""
+    lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs, scratch=scratch)
     p = plan(lt.buffers)
     if check:
         check_plan(g, lt, p)

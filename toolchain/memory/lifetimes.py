@@ -5,9 +5,14 @@ Steps are node indices in schedule order. A tensor is live from the step that wr
 node). Tensors that share memory form one buffer:
 
 - a *view* (Reshape, Flatten, ...) is its input's bytes under another shape: always shared;
-- an *in-place* op (element-wise, Softmax, LayerNorm) writes over an input whose life ends at
-  that node, when the input is read element for element (not broadcast) and is neither a
-  graph input nor a graph output.
+- an *in-place* op (element-wise, Softmax, LayerNorm, a residual epilogue) writes over an
+  input whose life ends at that node, read element for element (same shape, not broadcast);
+- an *overwrite* (token overwriting, MCUFormer): a token-wise op writes each output row over
+  input rows it has finished reading (TokenChain, PatchEmbed), when the op says the layout
+  allows it.
+
+Graph outputs are never overwritten. Graph inputs are overwritten only when the caller lets
+the model consume its input (`consume_inputs`): then the input bytes are dead after use.
 
 Every alias is recorded with its reason so the checker can re-derive its legality.
 """
@@ -30,14 +35,29 @@ class Alias:
 
 @dataclass
 class Buffer:
+    """Memory that tensors share from one base offset. Its footprint can change over time:
+    each segment (first step, last step, bytes) is one member tensor, all starting at the
+    base. A 150 KB input overwritten by 25 KB of tokens frees the other 125 KB afterwards."""
+
     id: int
-    size: int  # bytes
+    size: int  # bytes: the largest segment
     start: int  # first step live
     end: int  # last step live (inclusive)
     tensors: list[str] = field(default_factory=list)
+    segments: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            self.segments = [(self.start, self.end, self.size)]
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.start <= other.end and other.start <= self.end
+
+    def bytes_at(self, step: int) -> int:
+        return max((s for a, b, s in self.segments if a <= step <= b), default=0)
+
+
+SCRATCH = "#scratch"  # pseudo-tensor name prefix of a node's kernel scratch: "#scratch<i>"
 
 
 @dataclass
@@ -47,6 +67,8 @@ class Lifetimes:
     tensor_range: dict[str, tuple[int, int]]
     aliases: list[Alias]
     steps: int
+    consume_inputs: bool = False
+    scratch: dict[int, int] = field(default_factory=dict)  # node index -> scratch bytes
 
 
 def tensor_ranges(g: Graph) -> dict[str, tuple[int, int]]:
@@ -66,17 +88,8 @@ def tensor_ranges(g: Graph) -> dict[str, tuple[int, int]]:
     return {name: (first[name], last[name]) for name in first}
 
 
-def inplace_candidates(node: Node, g: Graph) -> list[str]:
-    """Inputs of `node` that its output may overwrite (same shape, read element-wise)."""
-    op = REGISTRY.get(node.op_type)
-    if op is None or not op.inplace or len(node.outputs) != 1:
-        return []
-    out = g.tensors[node.outputs[0]]
-    data = node.inputs[:2] if node.op_type in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min") else node.inputs[:1]
-    return [i for i in data if i and not g.tensors[i].is_const and g.tensors[i].shape == out.shape]
-
-
-def compute_lifetimes(g: Graph, inplace: bool = True) -> Lifetimes:
+def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
+                      consume_inputs: bool = False, scratch: dict[int, int] | None = None) -> Lifetimes:
     rng = tensor_ranges(g)
     parent: dict[str, str] = {}
 
@@ -87,7 +100,7 @@ def compute_lifetimes(g: Graph, inplace: bool = True) -> Lifetimes:
 
     members: dict[str, list[str]] = {t: [t] for t in rng}
     group_end: dict[str, int] = {t: rng[t][1] for t in rng}
-    pinned = set(g.inputs) | set(g.outputs)  # groups holding these are never overwritten
+    pinned = set(g.outputs) | (set() if consume_inputs else set(g.inputs))  # never overwritten
     group_pinned: dict[str, bool] = {t: t in pinned for t in rng}
     aliases: list[Alias] = []
 
@@ -106,23 +119,32 @@ def compute_lifetimes(g: Graph, inplace: bool = True) -> Lifetimes:
             if not g.tensors[src].is_const:
                 join(node.outputs[0], src, node, "view")
             continue
-        if not inplace:
+        if op is None:
             continue
-        for src in inplace_candidates(node, g):
+        for src, kind in op.alias_candidates(node.params, node, g):
+            if not (inplace if kind == "inplace" else overwrite):
+                continue
+            if kind == "overwrite" and not op.overwrite_ok(node.params, node, g):
+                continue
             r = root(src)
-            # The whole group must be dead after this node, and must not be a graph input or output.
+            # The whole group must be dead after this node and must not be pinned.
             if group_end[r] == i and not group_pinned[r] and not group_pinned[node.outputs[0]]:
-                join(node.outputs[0], src, node, "inplace")
+                join(node.outputs[0], src, node, kind)
                 break
 
     buffers: list[Buffer] = []
     tensor_buffer: dict[str, int] = {}
     for r, names in members.items():
-        start = min(rng[t][0] for t in names)
-        end = max(rng[t][1] for t in names)
-        size = max(g.tensors[t].nbytes for t in names)
-        b = Buffer(len(buffers), size, start, end, sorted(names))
+        segs = [(rng[t][0], rng[t][1], g.tensors[t].nbytes) for t in sorted(names)]
+        b = Buffer(len(buffers), max(s for _, _, s in segs), min(a for a, _, _ in segs),
+                   max(e for _, e, _ in segs), sorted(names), segs)
         buffers.append(b)
         for t in names:
             tensor_buffer[t] = b.id
-    return Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes))
+    for i, nbytes in sorted((scratch or {}).items()):
+        if nbytes > 0:
+            name = f"{SCRATCH}{i}"
+            rng[name] = (i, i)
+            buffers.append(Buffer(len(buffers), nbytes, i, i, [name]))
+            tensor_buffer[name] = buffers[-1].id
+    return Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes), consume_inputs, dict(scratch or {}))

@@ -26,6 +26,26 @@ def align_up(x: int, a: int = ALIGN) -> int:
     return (x + a - 1) // a * a
 
 
+def lowest_fit(b: Buffer, placed: list[tuple[Buffer, int]], align: int) -> int:
+    """The lowest aligned offset where every segment of b avoids every time-overlapping
+    segment of the placed buffers (segments share their buffer's base offset)."""
+    forbidden = []  # open intervals (lo, hi) of base offsets that collide
+    for p, off in placed:
+        if not p.overlaps_in_time(b):
+            continue
+        for s0, e0, n0 in b.segments:
+            for s1, e1, n1 in p.segments:
+                if s0 <= e1 and s1 <= e0 and n0 and n1:
+                    forbidden.append((off - n0, off + n1))
+    x, moved = 0, True
+    while moved:  # a bump can land inside an interval already passed: scan until stable
+        moved = False
+        for lo, hi in forbidden:
+            if lo < x < hi:
+                x, moved = align_up(hi, align), True
+    return x
+
+
 def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
     order = sorted(buffers, key=lambda b: (-b.size, -(b.end - b.start), b.start, b.id))
     placed: list[tuple[Buffer, int]] = []
@@ -34,14 +54,8 @@ def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
         if b.size == 0:
             offsets[b.id] = 0
             continue
-        busy = sorted((off, off + p.size) for p, off in placed if p.overlaps_in_time(b))
-        off = 0
-        for lo, hi in busy:
-            if off + b.size <= lo:
-                break
-            off = max(off, align_up(hi, align))
-        offsets[b.id] = off
-        placed.append((b, off))
+        offsets[b.id] = lowest_fit(b, placed, align)
+        placed.append((b, offsets[b.id]))
     peak = max((offsets[b.id] + b.size for b in buffers), default=0)
     return Plan(offsets, align_up(peak, align))
 

@@ -17,9 +17,9 @@ class NodeMemory:
 def node_memory(g: Graph, lt: Lifetimes) -> list[NodeMemory]:
     out = []
     for i in range(len(g.nodes)):
-        live = [b for b in lt.buffers if b.start <= i <= b.end and b.size]
+        live = [b for b in lt.buffers if b.start <= i <= b.end and b.bytes_at(i)]
         names = tuple(t for b in live for t in b.tensors if lt.tensor_range[t][0] <= i <= lt.tensor_range[t][1])
-        out.append(NodeMemory(sum(b.size for b in live), names))
+        out.append(NodeMemory(sum(b.bytes_at(i) for b in live), names))
     return out
 
 

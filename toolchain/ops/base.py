@@ -108,13 +108,20 @@ class Array:
     items: tuple["Arg", ...]
 
 
-Arg = TensorArg | Lit | IntArray | Struct | Array
+@dataclass(frozen=True)
+class Scratch:
+    """The call's private scratch memory (``Call.scratch_bytes`` of it): codegen passes a
+    pointer into the arena region reserved for scratch."""
+
+
+Arg = TensorArg | Lit | IntArray | Struct | Array | Scratch
 
 
 @dataclass(frozen=True)
 class Call:
     kernel: str
     args: tuple[Arg, ...]
+    scratch_bytes: int = 0  # live only during the call; the kernel's size function says how much
 
 
 def lit(x: float | int | bool | str) -> Lit:
@@ -186,6 +193,10 @@ class LowerCtx:
     def shape(self, name: str) -> tuple[int, ...]:
         return self.tensors[name].shape
 
+    @staticmethod
+    def isa_of(kernel: str) -> str:
+        return kernel.rsplit("_", 1)[-1]
+
     def const(self, name: str) -> np.ndarray | None:
         if not name:
             return None
@@ -207,6 +218,8 @@ class Op:
     view: ClassVar[bool] = False
     # Only ever constant-folded (Shape, Cast of constants...): no kernel.
     fold_only: ClassVar[bool] = False
+    # Built by passes, never read from an ONNX file (TokenChain, FusedAttention...).
+    internal: ClassVar[bool] = False
 
     @classmethod
     def parse(cls, attrs: Attrs, ins: list[Tensor | None], opset: int) -> Any:
@@ -228,6 +241,21 @@ class Op:
     def lower(cls, p: Any, node: Node, ctx: LowerCtx) -> list[Call]:
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r} has no kernel")
 
+    @classmethod
+    def alias_candidates(cls, p: Any, node: Node, g: Any) -> list[tuple[str, str]]:
+        """(input, kind) pairs whose memory the output may take, best first. kind "inplace":
+        same shape, element by element; "overwrite": a token-wise op whose output rows land
+        on input rows already consumed (the op's overwrite_ok says when)."""
+        if not cls.inplace or len([o for o in node.outputs if o]) != 1:
+            return []
+        out = g.tensors[node.outputs[0]]
+        data = node.inputs[:2] if node.op_type in ("Add", "Sub", "Mul", "Div", "Pow", "Max", "Min") else node.inputs[:1]
+        return [(i, "inplace") for i in data if i and not g.tensors[i].is_const and g.tensors[i].shape == out.shape]
+
+    @classmethod
+    def overwrite_ok(cls, p: Any, node: Node, g: Any) -> bool:
+        return False
+
 
 @dataclass
 class Registry:
@@ -237,7 +265,7 @@ class Registry:
         return self.ops.get(op_type)
 
     def supported(self, runtime_only: bool = True) -> list[str]:
-        return sorted(k for k, v in self.ops.items() if not (runtime_only and v.fold_only))
+        return sorted(k for k, v in self.ops.items() if not v.internal and not (runtime_only and v.fold_only))
 
 
 REGISTRY = Registry()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.base import (
+    Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
+)
 from toolchain.ops.elementwise import Act, apply_act
 
 
@@ -149,8 +154,53 @@ class Conv(Op):
             pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
             act=p.act.struct())
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
-        return [Call(ctx.kernel("conv2d"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
-                                          TensorArg(node.outputs[0]), desc))]
+        kernel = ctx.kernel("conv2d")
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, TensorArg(node.outputs[0]), desc)
+        isa = ctx.isa_of(kernel)
+        if isa == "ref":
+            return [Call(kernel, args)]
+        # the fast kernels run im2col + GEMM and take scratch (mf_fast.h)
+        elem = ctx.tensors[node.inputs[0]].dtype.itemsize
+        scratch = scratch_bytes(ConvShape(xs[1], ws[0], p.group, p.win.kernel, p.win.strides, p.win.pads[:2],
+                                          (h, w), (oh, ow)), elem, conv_cols(isa))
+        return [Call(kernel, args + (Scratch(),), scratch)]
+
+
+# ---------------------------------------------------------------- scratch of the fast kernels
+
+MF_FAST_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_fast.h"
+
+
+@functools.lru_cache(maxsize=None)
+def _cols_table() -> dict[str, int]:
+    text = MF_FAST_H.read_text()
+    return {m.group(1).lower(): int(m.group(2)) for m in re.finditer(r"#define MF_CONV_COLS_(\w+) (\d+)", text)}
+
+
+def conv_cols(isa: str) -> int:
+    """Output pixels per im2col chunk for an ISA, read from mf_fast.h (one source of truth)."""
+    return _cols_table()[isa]
+
+
+@dataclass(frozen=True)
+class ConvShape:
+    c_in: int
+    c_out: int
+    groups: int
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: tuple[int, int]  # top, left
+    hw_in: tuple[int, int]
+    hw_out: tuple[int, int]
+
+
+def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
+    """Twin of mf_conv2d_scratch_bytes (runtime_c/src/conv_im2col_f32_ref.c)."""
+    depthwise = s.groups == s.c_in == s.c_out
+    pointwise = (s.kernel == (1, 1) and s.strides == (1, 1) and s.pads == (0, 0) and s.hw_in == s.hw_out)
+    if depthwise or pointwise:
+        return 0
+    return s.c_in // s.groups * s.kernel[0] * s.kernel[1] * cols * elem_bytes
 
 
 def with_act(p: ConvParams, act: Act) -> ConvParams:

@@ -7,6 +7,7 @@ from typing import Callable
 from toolchain.ir.graph import Graph
 from toolchain.ir.verify import verify_graph
 from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation, fuse_matmul_bias, lower_batchnorm
+from toolchain.passes.integrate import INTEGRATIONS
 from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
 
 Pass = Callable[[Graph], Graph]
@@ -17,12 +18,14 @@ REQUIRED: tuple[Pass, ...] = (lower_batchnorm,)
 FUSIONS: tuple[Pass, ...] = (fuse_layernorm, fuse_gelu, fold_conv_affine, fuse_matmul_bias, fuse_activation)
 
 
-def optimize(g: Graph, fuse: bool = True, verify: bool = True) -> Graph:
-    for p in REQUIRED + (FUSIONS if fuse else ()) + (drop_unused,):
+def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True) -> Graph:
+    """integrate: MCUFormer's operator integration (patch embedding, attention, token chains)."""
+    passes = REQUIRED + (FUSIONS if fuse else ()) + (INTEGRATIONS if fuse and integrate else ())
+    for p in passes + (drop_unused,):
         g = p(g)
         if verify:
             verify_graph(g)
     return g
 
 
-__all__ = ["FUSIONS", "REQUIRED", "optimize"]
+__all__ = ["FUSIONS", "INTEGRATIONS", "REQUIRED", "optimize"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +71,16 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
                    out_dir: Path | str, inputs: Sequence[np.ndarray], *,
                    include_dirs: Sequence[Path | str] = (), target: Target = "qemu",
                    stack_size: int | None = None, extra_cflags: Sequence[str] = (),
-                   werror: bool = True, timeout: float = 300.0) -> BuildResult:
+                   werror: bool = True, timeout: float = 300.0,
+                   main_template: str = "main.c.j2",
+                   main_vars: Mapping[str, object] | None = None) -> BuildResult:
     """Builds ``out_dir/firmware.elf`` for ``board``.
 
     sources: the model's C files (or a SourceSet); their directories are include paths too.
     inputs: one array per model input, in order; cast to float32, passed bit-exactly.
     target: "qemu" (the simulated machine's memory map and UART) or "silicon".
+    main_template, main_vars: another firmware main under templates/board/ and the extra
+    values it renders with (the device protocol main of toolchain.device uses this).
     Raises BudgetError if the image does not fit, ToolError if a tool fails.
     """
     c_files, inc_dirs = _split_sources(sources, include_dirs)
@@ -88,8 +92,9 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
     stack = board.memory.stack_size if stack_size is None else stack_size
 
     env = _jinja_env()
-    (out / "main.c").write_text(env.get_template("main.c.j2").render(
-        board_name=board.name, words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT))
+    (out / "main.c").write_text(env.get_template(main_template).render(
+        board_name=board.name, words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
+        **(main_vars or {})))
     (out / "test_input.c").write_text(env.get_template("test_input.c.j2").render(
         inputs=[_input_view(x, i) for i, x in enumerate(inputs)]))
 

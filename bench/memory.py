@@ -1,0 +1,60 @@
+"""Arena figures per model: what the MCUFormer-style schedule saves over op-by-op planning.
+
+    python bench/memory.py [--json] [models...]
+
+Columns (bytes): no-reuse sum of every activation; the op-by-op lower bound (max over nodes of
+inputs + outputs, what any op-by-op runtime needs); the op-by-op greedy arena (TFLM-style:
+BN and activations folded as a TFLite converter does, each op's output its own buffer,
+greedy-by-size placement); our arena (operator integration, token overwriting, patch-embedding
+decomposition, in-place ops, scratch planned in the arena); the ratio ours / greedy; the peak
+node; and the model input's size, which bounds the arena from below when the whole input
+must be present at the start (the ViTs here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from toolchain.api import CompileOptions, compile_model  # noqa: E402
+from toolchain.memory.report import naive_bytes, op_by_op_bound  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "models"
+DEFAULT = [SHARED / "resnet8_cifar10.onnx", SHARED / "dscnn_kws.onnx", ROOT / "examples" / "vit_tiny_opset18.onnx",
+           ROOT / "examples" / "lowrank_vit_112.onnx"]
+
+
+def measure(path: Path) -> dict:
+    ours = compile_model(path)
+    greedy = compile_model(path, options=CompileOptions.schedule("naive"))
+    g = greedy.graph
+    peak = ours.peak_node()
+    return {"model": path.name, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
+            "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
+            "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),
+            "input_bytes": sum(g.tensors[i].nbytes for i in g.inputs),
+            "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else ""}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="*", type=Path)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = [measure(p) for p in (args.models or DEFAULT) if p.is_file()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"{'model':<24}{'no reuse':>10}{'op bound':>10}{'greedy':>10}{'ours':>10}{'ratio':>7}{'input':>9}  peak node")
+    for r in rows:
+        print(f"{r['model']:<24}{r['naive_sum']:>10,}{r['op_by_op_bound']:>10,}{r['greedy_arena']:>10,}"
+              f"{r['arena']:>10,}{r['ratio']:>7.3f}{r['input_bytes']:>9,}  {r['peak_node']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+/* Integrated (fused) transformer operators, after MCUFormer's memory scheduling:
+ * intermediates that a layer-by-layer runtime would hold whole (the N x hidden MLP
+ * activation, the N x r low-rank factor, the H x N x N attention scores, the unfolded
+ * patches) never exist; each kernel works one token (one query row, one patch row) at a
+ * time in a small caller-provided scratch. */
+#ifndef MF_TRANSFORMER_H
+#define MF_TRANSFORMER_H
+
+#include "mf_types.h"
+
+#define MF_MAX_TOKEN_STEPS 8
+
+typedef enum {
+    MF_STEP_LINEAR = 0, /* y[j] = act(sum_k x[k] * w[k * out_w + j] + b[j]); b may be NULL */
+    MF_STEP_LAYERNORM,  /* y = (x - mean) / sqrt(var + eps) * gamma + beta; gamma/beta may be NULL */
+    MF_STEP_ACT,        /* y = act(x) */
+} mf_token_step_kind;
+
+typedef struct {
+    mf_token_step_kind kind;
+    int32_t in_w, out_w;
+    const float *w, *b;         /* LINEAR */
+    const float *gamma, *beta;  /* LAYERNORM */
+    float eps;
+    mf_act act;
+} mf_token_step;
+
+/* Runs the steps on each of `tokens` rows of x (row stride in_w) and writes row i of y (row
+ * stride out_w). With residual != NULL, y = residual + chain(x) (same shape as y).
+ * y may equal x when out_w <= in_w (a row is written after the row is consumed, never
+ * beyond it), and y may equal residual. scratch: mf_token_chain_scratch_floats() floats. */
+typedef struct {
+    int32_t tokens;
+    int32_t n_steps;
+    mf_token_step steps[MF_MAX_TOKEN_STEPS];
+} mf_token_chain_desc;
+
+int32_t mf_token_chain_scratch_floats(const mf_token_chain_desc *d);
+int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d);
+
+/* Multi-head attention on token-major q/k/v ([batch][tokens][row stride], head h in columns
+ * h*dh .. h*dh+dh-1), one query row and one head at a time: the scores of one row live in
+ * scratch, the n x n matrix never exists. out may equal q (row i's head block is written
+ * after it is consumed). scratch: n_kv + dh floats. */
+typedef struct {
+    int32_t batch, n_q, n_kv, heads, dh;
+    int32_t q_stride, k_stride, v_stride, out_stride; /* elements between consecutive tokens */
+    float scale;
+} mf_attention_desc;
+
+int mf_attention_f32_ref(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d);
+
+/* Patch embedding (a conv with kernel = stride = patch, no padding) computed one patch row at
+ * a time straight from the NCHW input into token-major output rows [cls?][patches][dim], with
+ * an optional class token and position embedding added. out may overlay x when
+ * (wp * dim + has_cls * dim) <= patch_h * w (checked by the compiler): each patch row is written
+ * after the input rows it reads are consumed. scratch: wp * dim floats. */
+typedef struct {
+    int32_t c, h, w, patch_h, patch_w, dim, hp, wp;
+    int32_t has_cls;
+} mf_patch_embed_desc;
+
+int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
+
+#endif

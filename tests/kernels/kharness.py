@@ -1,0 +1,105 @@
+"""Build and run the kernel harness (tests/kernels/model.c) for one board under QEMU: a fast
+kernel and its reference on the same seeded data, the fast one's instructions counted."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.boards import Board
+from toolchain.codegen.emit import RUNTIME, copy_runtime
+from toolchain.ops.conv import conv_cols
+from toolchain.sim import build_firmware, run_qemu
+
+HERE = Path(__file__).resolve().parent
+CTYPE = {"f32": "float", "f16": "mf_f16"}
+
+
+@dataclass(frozen=True)
+class Gemm:
+    m: int
+    n: int
+    k: int
+
+    def defines(self) -> list[str]:
+        return ["-DKB_OP=1", f"-DKB_M={self.m}", f"-DKB_N={self.n}", f"-DKB_K={self.k}"]
+
+    def sizes(self) -> tuple[int, int]:
+        return self.m * self.k, self.k * self.n
+
+    @property
+    def macs(self) -> int:
+        return self.m * self.n * self.k
+
+    op = "gemm"
+
+
+@dataclass(frozen=True)
+class Conv:
+    c_in: int
+    c_out: int
+    h: int
+    w: int
+    k: int = 3
+    stride: int = 1
+    pad: int = 1
+    groups: int = 1
+    act: str = "MF_ACT_RELU"
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return ((self.h + 2 * self.pad - self.k) // self.stride + 1,
+                (self.w + 2 * self.pad - self.k) // self.stride + 1)
+
+    def defines(self) -> list[str]:
+        return ["-DKB_OP=2", f"-DKB_CI={self.c_in}", f"-DKB_CO={self.c_out}", f"-DKB_H={self.h}",
+                f"-DKB_W_IN={self.w}", f"-DKB_KH={self.k}", f"-DKB_KW={self.k}", f"-DKB_S={self.stride}",
+                f"-DKB_PAD={self.pad}", f"-DKB_G={self.groups}", f"-DKB_ACT={self.act}"]
+
+    def sizes(self) -> tuple[int, int]:
+        return self.c_in * self.h * self.w, self.c_out * (self.c_in // self.groups) * self.k * self.k
+
+    @property
+    def macs(self) -> int:
+        oh, ow = self.out_hw
+        return self.c_out * oh * ow * (self.c_in // self.groups) * self.k * self.k
+
+    op = "conv2d"
+
+
+@dataclass(frozen=True)
+class KernelRun:
+    fast: np.ndarray
+    ref: np.ndarray
+    instructions: int
+    weighted: int | None
+    macs: int
+
+    @property
+    def macs_per_instruction(self) -> float:
+        return self.macs / (self.weighted or self.instructions)
+
+
+def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int = 0,
+               out_dir: Path | None = None, timeout: float = 600.0) -> KernelRun:
+    fast, ref = f"mf_{shape.op}_{dtype}_{isa}", f"mf_{shape.op}_{dtype}_ref"
+    out = Path(out_dir or tempfile.mkdtemp(prefix=f"kh_{board.name}_"))
+    rt = copy_runtime(out / "runtime", {fast, ref})
+    scratch = isa != "ref" and shape.op == "conv2d"
+    defines = [*shape.defines(), f"-DKB_T={CTYPE[dtype]}", f"-DKB_FAST={fast}", f"-DKB_REF={ref}",
+               f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={conv_cols(isa) if scratch else 1}"]
+    rng = np.random.default_rng(seed)
+    inputs = [rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes()]
+    build = build_firmware([HERE / "model.c", *rt], board, out / "fw", inputs,
+                           include_dirs=[HERE, out / "runtime" / "include"], extra_cflags=defines)
+    rvv = board.core.simd == "rvv"
+    r = run_qemu(build, board, timeout=timeout, lmul_weighting=rvv)
+    if r.status != 0:
+        raise RuntimeError(f"{fast} on {board.name} returned {r.status}")
+    return KernelRun(r.outputs[0], r.outputs[1], r.instructions or 0, r.weighted_instructions, shape.macs)
+
+
+__all__ = ["Conv", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]

@@ -1,0 +1,37 @@
+"""MfCast: the float32 <-> float16 conversion that an FP16 build puts at the model boundary
+(inserted by toolchain.passes.fp16, never read from ONNX, whose Cast only folds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.ir.graph import DType, Node, Tensor
+from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register
+
+_SUFFIX = {DType.FLOAT32: "f32", DType.FLOAT16: "f16"}
+
+
+@dataclass(frozen=True)
+class CastParams:
+    to: DType
+
+
+@register
+class MfCast(Op):
+    op_types = ("MfCast",)
+
+    @classmethod
+    def infer(cls, p: CastParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, p.to)]
+
+    @classmethod
+    def reference(cls, p: CastParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [xs[0].astype(p.to.numpy)]
+
+    @classmethod
+    def lower(cls, p: CastParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        src = ctx.tensors[node.inputs[0]]
+        kernel = f"mf_cast_{_SUFFIX[src.dtype]}_to_{_SUFFIX[p.to]}_ref"
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), lit(src.size)))]

@@ -1,0 +1,234 @@
+"""Integrated transformer ops (MCUFormer's operator integration). Never in an ONNX file: the
+passes in toolchain/passes/integrate.py build them from the exporters' op-by-op graphs.
+
+- TokenChain: per-token LayerNorm / linear / activation steps, optional residual; one token
+  at a time through a two-row scratch, output written over its input row when it fits.
+- FusedAttention: multi-head attention one query row and one head at a time.
+- PatchEmbed: the patch-embedding conv, patch row by patch row, into token-major rows with the
+  class token and position embedding, optionally over the input it consumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.ir.graph import Graph, Node, Tensor
+from toolchain.ops.base import (
+    Array, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
+)
+from toolchain.ops.elementwise import Act, apply_act
+
+MAX_STEPS = 8
+
+
+def _opt(name: str) -> TensorArg | Lit:
+    return TensorArg(name) if name else Lit("NULL")
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # "LINEAR" | "LAYERNORM" | "ACT"
+    in_w: int
+    out_w: int
+    w: str = ""
+    b: str = ""
+    gamma: str = ""
+    beta: str = ""
+    eps: float = 0.0
+    act: Act = Act()
+
+
+@dataclass(frozen=True)
+class TokenChainParams:
+    steps: tuple[Step, ...]
+    residual: bool  # inputs[1] is added to the chain's result
+
+
+def _row(x: np.ndarray, st: Step, consts: dict[str, np.ndarray]) -> np.ndarray:
+    v = x.astype(np.float64)
+    if st.kind == "LINEAR":
+        v = v @ consts[st.w].astype(np.float64)
+        if st.b:
+            v = v + consts[st.b]
+        return apply_act(st.act, v.astype(np.float32))
+    if st.kind == "LAYERNORM":
+        mean = v.mean(axis=-1, keepdims=True)
+        var = ((v - mean) ** 2).mean(axis=-1, keepdims=True)
+        v = (v - mean) / np.sqrt(var + st.eps)
+        if st.gamma:
+            v = v * consts[st.gamma]
+        if st.beta:
+            v = v + consts[st.beta]
+        return v.astype(np.float32)
+    return apply_act(st.act, x)
+
+
+@register
+class TokenChain(Op):
+    op_types = ("TokenChain",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: TokenChainParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape[:-1] + (p.steps[-1].out_w,), ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: TokenChainParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError  # needs the constants by name: see run_reference
+
+    @classmethod
+    def run_reference(cls, p: TokenChainParams, node: Node, env: dict[str, np.ndarray]) -> np.ndarray:
+        v = env[node.inputs[0]]
+        for st in p.steps:
+            v = _row(v, st, env)
+        if p.residual:
+            v = (v + env[node.inputs[1]]).astype(np.float32)
+        return v
+
+    @classmethod
+    def macs(cls, p: TokenChainParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        tokens = ins[0].size // p.steps[0].in_w
+        return tokens * sum(s.in_w * s.out_w if s.kind == "LINEAR" else 2 * s.in_w for s in p.steps)
+
+    @classmethod
+    def scratch_floats(cls, p: TokenChainParams) -> int:
+        """Twin of mf_token_chain_scratch_floats."""
+        return 2 * max(max(s.in_w, s.out_w) for s in p.steps)
+
+    @classmethod
+    def lower(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
+        steps = []
+        for s in p.steps:
+            steps.append(struct("mf_token_step", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
+                                w=_opt(s.w), b=_opt(s.b), gamma=_opt(s.gamma), beta=_opt(s.beta), eps=lit(s.eps),
+                                act=s.act.struct()))
+        filler = struct("mf_token_step", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
+        desc = struct("mf_token_chain_desc", tokens=lit(tokens), n_steps=lit(len(steps)),
+                      steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))))
+        residual = TensorArg(node.inputs[1]) if p.residual else Lit("NULL")
+        return [Call(ctx.kernel("token_chain"), (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]),
+                                                 Scratch(), desc), 4 * cls.scratch_floats(p))]
+
+    @classmethod
+    def alias_candidates(cls, p: TokenChainParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        if p.residual:
+            return [(node.inputs[1], "inplace")]
+        return [(node.inputs[0], "overwrite")]
+
+    @classmethod
+    def overwrite_ok(cls, p: TokenChainParams, node: Node, g: Graph) -> bool:
+        # Row i of the output lands at or before row i of the input: never on an unread row.
+        return p.steps[-1].out_w <= p.steps[0].in_w
+
+
+@dataclass(frozen=True)
+class AttentionParams:
+    heads: int
+    dh: int
+    scale: float
+
+
+@register
+class FusedAttention(Op):
+    op_types = ("FusedAttention",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: AttentionParams, ins: list[Tensor]) -> list[OutSpec]:
+        q = ins[0].shape
+        return [OutSpec(q[:-1] + (p.heads * p.dh,), ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: AttentionParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        q, k, v = (x.astype(np.float64) for x in xs[:3])
+        b, n = q.shape[0], q.shape[1]
+        split = lambda t: t.reshape(t.shape[0], t.shape[1], p.heads, p.dh).transpose(0, 2, 1, 3)  # noqa: E731
+        s = split(q) @ split(k).transpose(0, 1, 3, 2) * p.scale
+        s = np.exp(s - s.max(axis=-1, keepdims=True))
+        s = s / s.sum(axis=-1, keepdims=True)
+        o = (s @ split(v)).transpose(0, 2, 1, 3).reshape(b, n, p.heads * p.dh)
+        return [o.astype(xs[0].dtype)]
+
+    @classmethod
+    def macs(cls, p: AttentionParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        b, nq, nk = ins[0].shape[0], ins[0].shape[1], ins[1].shape[1]
+        return 2 * b * p.heads * nq * nk * p.dh
+
+    @classmethod
+    def lower(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        q, k = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        width = p.heads * p.dh
+        desc = struct("mf_attention_desc", batch=lit(q[0]), n_q=lit(q[1]), n_kv=lit(k[1]), heads=lit(p.heads),
+                      dh=lit(p.dh), q_stride=lit(width), k_stride=lit(width), v_stride=lit(width),
+                      out_stride=lit(width), scale=lit(p.scale))
+        return [Call(ctx.kernel("attention"), tuple(TensorArg(i) for i in node.inputs[:3]) +
+                     (TensorArg(node.outputs[0]), Scratch(), desc), 4 * (k[1] + p.dh))]
+
+    @classmethod
+    def alias_candidates(cls, p: AttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        q = node.inputs[0]
+        # The output's (row, head) block is written after q's same block is consumed.
+        return [(q, "inplace")] if q not in node.inputs[1:3] else []
+
+
+@dataclass(frozen=True)
+class PatchEmbedParams:
+    patch: tuple[int, int]
+    dim: int
+    grid: tuple[int, int]  # patches per column, per row
+    has_cls: bool
+
+
+@register
+class PatchEmbed(Op):
+    op_types = ("PatchEmbed",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: PatchEmbedParams, ins: list[Tensor]) -> list[OutSpec]:
+        n = p.grid[0] * p.grid[1] + int(p.has_cls)
+        return [OutSpec((ins[0].shape[0], n, p.dim), ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: PatchEmbedParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        x, w, b, cls_tok, pos = (xs + [None] * 5)[:5]
+        n, c, h, wd = x.shape
+        (ph, pw), (hp, wp) = p.patch, p.grid
+        patches = x.reshape(n, c, hp, ph, wp, pw).transpose(0, 2, 4, 1, 3, 5).reshape(n, hp * wp, c * ph * pw)
+        t = patches.astype(np.float64) @ w.reshape(p.dim, -1).T.astype(np.float64)
+        if b is not None:
+            t = t + b
+        if p.has_cls:
+            t = np.concatenate([np.broadcast_to(cls_tok.reshape(1, 1, -1), (n, 1, p.dim)), t], axis=1)
+        if pos is not None:
+            t = t + pos.reshape(1, -1, p.dim)
+        return [t.astype(x.dtype)]
+
+    @classmethod
+    def macs(cls, p: PatchEmbedParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return p.grid[0] * p.grid[1] * p.dim * int(np.prod(ins[1].shape[1:]))
+
+    @classmethod
+    def lower(cls, p: PatchEmbedParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n, c, h, w = ctx.shape(node.inputs[0])
+        desc = struct("mf_patch_embed_desc", c=lit(c), h=lit(h), w=lit(w), patch_h=lit(p.patch[0]),
+                      patch_w=lit(p.patch[1]), dim=lit(p.dim), hp=lit(p.grid[0]), wp=lit(p.grid[1]),
+                      has_cls=lit(p.has_cls))
+        ins = (node.inputs + ["", "", "", "", ""])[:5]
+        return [Call(ctx.kernel("patch_embed"), (TensorArg(ins[0]), TensorArg(ins[1]), _opt(ins[2]), _opt(ins[3]),
+                                                 _opt(ins[4]), TensorArg(node.outputs[0]), Scratch(), desc),
+                     4 * p.grid[1] * p.dim)]
+
+    @classmethod
+    def alias_candidates(cls, p: PatchEmbedParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        return [(node.inputs[0], "overwrite")]
+
+    @classmethod
+    def overwrite_ok(cls, p: PatchEmbedParams, node: Node, g: Graph) -> bool:
+        # Each finished patch row's tokens (plus the class row) end before the first input
+        # row the next patch row reads (see mf_patch_embed_desc); batch 1 only.
+        n, c, h, w = g.tensors[node.inputs[0]].shape
+        return n == 1 and (p.grid[1] + int(p.has_cls)) * p.dim <= p.patch[0] * w

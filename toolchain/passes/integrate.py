@@ -1,0 +1,259 @@
+"""MCUFormer's operator integration for transformers: Graph -> Graph rewrites that build the
+integrated ops of toolchain/ops/transformer.py from exporters' op-by-op graphs.
+
+- fuse_patch_embed: Conv(kernel = stride) -> Reshape -> Transpose [-> Concat(cls) -> Add(pos)]
+- fuse_attention: the Reshape/Transpose/MatMul/scale/Softmax/MatMul/Transpose/Reshape pattern
+- duplicate_layernorm: a LayerNorm read by several per-token linears is recomputed in each of
+  them (2 x D operations per token) so its N x D output never exists
+- fuse_token_chains: maximal chains of per-token LayerNorm / linear / activation, plus the
+  residual Add that ends a transformer sub-block
+Each rewrites only when every intermediate has one reader and is not a graph output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.ir.graph import DType, Graph, Node, Tensor
+from toolchain.ops.elementwise import UnaryParams
+from toolchain.ops.transformer import MAX_STEPS, AttentionParams, PatchEmbedParams, Step, TokenChainParams
+from toolchain.passes.fold import _const, _copy, _fresh
+from toolchain.passes.patterns import _Matcher, _other, _rewrite, _scalar
+
+
+def _replace(g: Graph, remove: list[Node], new: Node, tensors: dict[str, Tensor]) -> Graph:
+    return _rewrite(g, remove, remove[-1], new, tensors)
+
+
+# ---------------------------------------------------------------- patch embedding
+
+
+def fuse_patch_embed(g: Graph) -> Graph:
+    while True:
+        m = _Matcher(g)
+        for conv in g.nodes:
+            hit = _match_patch_embed(g, m, conv) if conv.op_type == "Conv" else None
+            if hit is not None:
+                g = hit
+                break
+        else:
+            return g
+
+
+def _match_patch_embed(g: Graph, m: _Matcher, conv: Node) -> Graph | None:
+    p = conv.params
+    win = p.win
+    if (win.spatial_rank != 2 or p.group != 1 or p.act.kind != "NONE" or win.kernel != win.strides
+            or any(win.pads) or win.dilations != (1, 1) or g.tensors[conv.inputs[1]].data is None):
+        return None
+    n, c, h, w = g.tensors[conv.inputs[0]].shape
+    _, d, hp, wp = g.tensors[conv.outputs[0]].shape
+    if h != hp * win.kernel[0] or w != wp * win.kernel[1]:
+        return None  # rows or columns the conv would drop
+    rs = m.only_user(conv.outputs[0], "Reshape")
+    if rs is None or g.tensors[rs.outputs[0]].shape != (n, d, hp * wp):
+        return None
+    tr = m.only_user(rs.outputs[0], "Transpose")
+    if tr is None or tr.params.perm != (0, 2, 1):
+        return None
+    chain, out = [conv, rs, tr], tr.outputs[0]
+    tensors = dict(g.tensors)
+    ins = [conv.inputs[0], conv.inputs[1], conv.inputs[2] if len(conv.inputs) > 2 else "", "", ""]
+    has_cls = False
+    cat = m.only_user(out, "Concat")
+    if cat is not None and cat.params.axis == 1 and len(cat.inputs) == 2 and cat.inputs[1] == out:
+        cls_t = g.tensors[cat.inputs[0]]
+        if cls_t.data is not None and cls_t.shape == (n, 1, d) and np.all(cls_t.data == cls_t.data[:1]):
+            ins[3] = _const(tensors, f"{cat.name}/cls", cls_t.data[0].reshape(d).astype(np.float32))
+            has_cls, out = True, cat.outputs[0]
+            chain.append(cat)
+    add = m.only_user(out, "Add")
+    if add is not None and add.params.act.kind == "NONE":
+        pos = g.tensors[_other(add, out)]
+        rows = hp * wp + int(has_cls)
+        if pos.data is not None and pos.size == rows * d and g.tensors[add.outputs[0]].shape == (n, rows, d):
+            ins[4] = _const(tensors, f"{add.name}/pos", pos.data.reshape(rows, d).astype(np.float32))
+            out = add.outputs[0]
+            chain.append(add)
+    while ins and not ins[-1]:
+        ins.pop()
+    node = Node(f"{conv.name}/patch_embed", "PatchEmbed", ins, [out],
+                PatchEmbedParams(win.kernel, d, (hp, wp), has_cls), [o for x in chain for o in x.origin])
+    return _replace(g, chain, node, tensors)
+
+
+# ---------------------------------------------------------------- attention
+
+
+def _head_split(g: Graph, m: _Matcher, t: str, perm: tuple[int, ...]) -> tuple[str, list[Node], int, int] | None:
+    """t <- Transpose(perm) <- Reshape(B, N, H, dh) <- token-major tensor: (token tensor, nodes, H, dh)."""
+    tr = m.producer(t, "Transpose")
+    if tr is None or tr.params.perm != perm or len(m.users.get(t, [])) != 1:
+        return None
+    rs = m.producer(tr.inputs[0], "Reshape")
+    if rs is None or len(m.users.get(rs.outputs[0], [])) != 1:
+        return None
+    src = g.tensors[rs.inputs[0]]
+    shape = g.tensors[rs.outputs[0]].shape
+    if len(src.shape) != 3 or len(shape) != 4 or shape[:2] != src.shape[:2] or shape[2] * shape[3] != src.shape[2]:
+        return None
+    return rs.inputs[0], [rs, tr], shape[2], shape[3]
+
+
+def _scaled(g: Graph, m: _Matcher, t: str) -> tuple[str, float, list[Node]]:
+    """Walk back from t through Mul/Div by scalar constants; return the source and the factor."""
+    scale, nodes = 1.0, []
+    while True:
+        n = m.producer(t, "Mul") or m.producer(t, "Div")
+        if n is None or n.params.act.kind != "NONE" or len(m.users.get(t, [])) != 1:
+            return t, scale, nodes
+        runtime = [i for i in n.inputs if g.tensors[i].data is None]
+        if len(runtime) != 1:
+            return t, scale, nodes
+        other = _other(n, runtime[0])
+        k = _scalar(g, other)
+        if k is None or (n.op_type == "Div" and (other != n.inputs[1] or k == 0)):
+            return t, scale, nodes
+        scale *= k if n.op_type == "Mul" else 1.0 / k
+        nodes.append(n)
+        t = runtime[0]
+
+
+def fuse_attention(g: Graph) -> Graph:
+    while True:
+        m = _Matcher(g)
+        for sm in g.nodes:
+            hit = _match_attention(g, m, sm) if sm.op_type == "Softmax" else None
+            if hit is not None:
+                g = hit
+                break
+        else:
+            return g
+
+
+def _match_attention(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
+    if sm.params.log or sm.params.flatten or sm.params.axis not in (-1, 3) or len(g.tensors[sm.inputs[0]].shape) != 4:
+        return None
+    scores, s1, post = _scaled(g, m, sm.inputs[0])
+    qk = m.producer(scores, "MatMul")
+    if qk is None or len(qk.inputs) != 2 or qk.params.act.kind != "NONE" or len(m.users[qk.outputs[0]]) != 1:
+        return None
+    a, s2, qpre = _scaled(g, m, qk.inputs[0])
+    b, s3, kpre = _scaled(g, m, qk.inputs[1])
+    q = _head_split(g, m, a, (0, 2, 1, 3))
+    k = _head_split(g, m, b, (0, 2, 3, 1))
+    pv = m.only_user(sm.outputs[0], "MatMul")
+    if q is None or k is None or pv is None or pv.inputs[0] != sm.outputs[0] or pv.params.act.kind != "NONE":
+        return None
+    v = _head_split(g, m, pv.inputs[1], (0, 2, 1, 3))
+    tr = m.only_user(pv.outputs[0], "Transpose")
+    rs = m.only_user(tr.outputs[0], "Reshape") if tr is not None and tr.params.perm == (0, 2, 1, 3) else None
+    if v is None or rs is None or len(pv.inputs) != 2:
+        return None
+    (qt, qn, h, dh), (kt, kn, hk, dhk), (vt, vn, hv, dhv) = q, k, v
+    out = g.tensors[rs.outputs[0]]
+    if (h, dh) != (hk, dhk) or (h, dh) != (hv, dhv) or out.shape != g.tensors[qt].shape:
+        return None
+    chain = qpre + kpre + qn + kn + vn + [qk] + post + [sm, pv, tr, rs]
+    node = Node(f"{sm.name}/attention", "FusedAttention", [qt, kt, vt], [rs.outputs[0]],
+                AttentionParams(h, dh, s1 * s2 * s3), [o for x in chain for o in x.origin])
+    ordered = [n for n in g.nodes if any(n is c for c in chain)]
+    return _rewrite(g, ordered, ordered[-1], node, dict(g.tensors))
+
+
+# ---------------------------------------------------------------- per-token chains
+
+
+def _linear_step(g: Graph, n: Node) -> Step | None:
+    """A MatMul by a constant 2-D matrix (plus a constant bias along the last dim)."""
+    if n.op_type != "MatMul" or not n.params.matmul or n.params.alpha != 1.0:
+        return None
+    w = g.tensors[n.inputs[1]]
+    x = g.tensors[n.inputs[0]]
+    if w.data is None or len(w.shape) != 2 or len(x.shape) < 2 or x.data is not None:
+        return None
+    b = n.inputs[2] if len(n.inputs) > 2 else ""
+    if b and (g.tensors[b].data is None or g.tensors[b].size != w.shape[1] or n.params.beta != 1.0):
+        return None
+    return Step("LINEAR", w.shape[0], w.shape[1], w=n.inputs[1], b=b, act=n.params.act)
+
+
+def _step(g: Graph, n: Node) -> Step | None:
+    if n.op_type == "LayerNormalization":
+        x = g.tensors[n.inputs[0]]
+        if n.params.axis != len(x.shape) - 1 or len([o for o in n.outputs if o]) != 1:
+            return None
+        ins = (n.inputs + ["", ""])[:3]
+        if any(i and g.tensors[i].data is None for i in ins[1:]):
+            return None
+        return Step("LAYERNORM", x.shape[-1], x.shape[-1], gamma=ins[1], beta=ins[2], eps=n.params.eps)
+    if isinstance(n.params, UnaryParams):
+        w = g.tensors[n.inputs[0]].shape[-1]
+        return Step("ACT", w, w, act=n.params.act)
+    return _linear_step(g, n)
+
+
+def duplicate_layernorm(g: Graph) -> Graph:
+    """A LayerNorm whose readers are all per-token linears: one private copy per reader."""
+    tensors = dict(g.tensors)
+    nodes: list[Node] = []
+    users = g.consumers()
+    private: dict[int, str] = {}  # reader node id -> its own copy of the LayerNorm output
+    for n in g.nodes:
+        if id(n) in private:
+            n = Node(n.name, n.op_type, [private[id(n)]] + n.inputs[1:], list(n.outputs), n.params, list(n.origin))
+        readers = users.get(n.outputs[0], []) if n.op_type == "LayerNormalization" else []
+        if (len(readers) < 2 or n.outputs[0] in g.outputs or _step(g, n) is None
+                or not all(_linear_step(g, r) is not None and r.inputs[0] == n.outputs[0] for r in readers)):
+            nodes.append(n)
+            continue
+        for k, r in enumerate(readers):
+            name = _fresh(tensors, f"{n.outputs[0]}#{k}")
+            tensors[name] = Tensor(name, tensors[n.outputs[0]].shape, DType.FLOAT32)
+            nodes.append(Node(f"{n.name}#{k}", n.op_type, list(n.inputs), [name], n.params, list(n.origin)))
+            private[id(r)] = name
+        del tensors[n.outputs[0]]
+    return _copy(g, nodes, tensors)
+
+
+def fuse_token_chains(g: Graph) -> Graph:
+    m = _Matcher(g)
+    taken: set[int] = set()
+    chains: list[tuple[list[Node], list[Step], str]] = []
+    for n in g.nodes:
+        if id(n) in taken or _step(g, n) is None:
+            continue
+        nodes, steps = [n], [_step(g, n)]
+        while len(steps) < MAX_STEPS:
+            users = m.users.get(nodes[-1].outputs[0], [])
+            if len(users) != 1 or nodes[-1].outputs[0] in g.outputs:
+                break
+            st = _step(g, users[0])
+            if st is None or users[0].inputs[0] != nodes[-1].outputs[0] or st.in_w != steps[-1].out_w:
+                break
+            nodes.append(users[0])
+            steps.append(st)
+        residual = ""
+        add = m.only_user(nodes[-1].outputs[0], "Add")
+        if add is not None and add.params.act.kind == "NONE":
+            other = _other(add, nodes[-1].outputs[0])
+            if (g.tensors[other].data is None and g.tensors[other].shape == g.tensors[add.outputs[0]].shape
+                    == g.tensors[nodes[-1].outputs[0]].shape):
+                residual = other
+                nodes.append(add)
+        if len(nodes) == 1 and steps[0].kind != "LINEAR":
+            continue  # a lone LayerNorm or activation gains nothing
+        taken.update(id(x) for x in nodes)
+        chains.append((nodes, steps, residual))
+    tensors = dict(g.tensors)
+    for nodes, steps, residual in chains:
+        consts = [c for s in steps for c in (s.w, s.b, s.gamma, s.beta) if c]
+        ins = [nodes[0].inputs[0], residual] + consts
+        node = Node(f"{nodes[0].name}/chain", "TokenChain", ins, [nodes[-1].outputs[0]],
+                    TokenChainParams(tuple(steps), bool(residual)), [o for x in nodes for o in x.origin])
+        g = _rewrite(g, nodes, nodes[-1], node, tensors)
+        tensors = dict(g.tensors)
+    return g
+
+
+INTEGRATIONS = (fuse_patch_embed, fuse_attention, duplicate_layernorm, fuse_token_chains)
