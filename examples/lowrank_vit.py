@@ -36,7 +36,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=HERE / "lowrank_vit_112.onnx")
     p.add_argument("--opset", type=int, default=17)
-    p.add_argument("--rank", type=int, default=32)
+    p.add_argument("--rank", type=int, default=16)
     p.add_argument("--embed", type=int, default=128)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--heads", type=int, default=4)

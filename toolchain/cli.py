@@ -262,5 +262,14 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     sys.exit(1 if bad else 0)
 
 
+def _register_extensions() -> None:
+    """Commands that live beside their subsystem (thin, like these)."""
+    from toolchain.train.commands import train as train_cmd
+
+    main.add_command(train_cmd)
+
+
+_register_extensions()
+
 if __name__ == "__main__":
     main()

@@ -97,6 +97,10 @@ class Qemu:
     machine: str
     cpu: str | None = None
     extra_args: tuple[str, ...] = ()
+    # Memory the simulated machine maps beyond the real part's flash and RAM: simulator builds
+    # put their baked-in test inputs there, so a test image is budgeted like the deployable one.
+    testdata_origin: int | None = None
+    testdata_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -295,7 +299,8 @@ def _board_from_dict(f: _Fields) -> Board:
     qemu = None
     if (q := f.table("qemu", required=False)) is not None:
         qemu = Qemu(system=q.text("system", _REQUIRED), machine=q.text("machine", _REQUIRED),
-                    cpu=q.text("cpu"), extra_args=q.strs("extra_args"))
+                    cpu=q.text("cpu"), extra_args=q.strs("extra_args"),
+                    testdata_origin=q.integer("testdata_origin"), testdata_size=q.integer("testdata_size", 0))
         q.done()
 
     silicon = None

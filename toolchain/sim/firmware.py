@@ -33,6 +33,7 @@ ARENA_SYMBOL = "mf_fw_arena_bytes"
 MARKER_START, MARKER_STOP = "mf_bench_start", "mf_bench_stop"
 # measuring link for budget messages: regions large and apart, so nothing overflows/overlaps
 _MEASURE_FLASH, _MEASURE_RAM = (0x00000000, 0x40000000), (0x40000000, 0x40000000)
+_MEASURE_TESTDATA = (0x80000000, 0x10000000)
 # GNU ld: "region `RAM' overflowed by 12 bytes"; lld: "will not fit in region 'RAM'"
 _OVERFLOW_RE = re.compile(r"region [`']?(FLASH|RAM)'? overflowed|"
                           r"will not fit in region [`']?(FLASH|RAM)'?")
@@ -95,8 +96,9 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
     (out / "main.c").write_text(env.get_template(main_template).render(
         board_name=board.name, words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
         **(main_vars or {})))
+    testdata = _testdata_region(board, target)
     (out / "test_input.c").write_text(env.get_template("test_input.c.j2").render(
-        inputs=[_input_view(x, i) for i, x in enumerate(inputs)]))
+        inputs=[_input_view(x, i) for i, x in enumerate(inputs)], testdata_section=testdata is not None))
 
     setup = compiler_setup(board, werror=werror)
     cflags = [*setup.cflags, *harness_defines(lay), *extra_cflags,
@@ -114,13 +116,14 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
     if startup.linker_script:
         script = out / "linker.ld"
         script.write_text(_linker_script(env, board, lay.flash_origin, board.memory.flash.size,
-                                         lay.ram_origin, board.memory.ram.size, stack))
+                                         lay.ram_origin, board.memory.ram.size, stack, testdata))
     link_cmd = _link_command(setup, objects, script, elf, out / "firmware.map")
     link = run_tool(link_cmd, what=f"linking firmware for {board.name}", timeout=timeout,
                     check=False)
     if link.returncode != 0:
         if _OVERFLOW_RE.search(link.stderr) and startup.linker_script:
-            raise _budget_error(board, env, setup, objects, out, stack, timeout)
+            raise _budget_error(board, env, setup, objects, out, stack, timeout,
+                                None if testdata is None else _MEASURE_TESTDATA)
         raise ToolError(f"linking firmware for {board.name} failed; command: "
                         f"{format_cmd(link_cmd)}\n{tail(link.stderr or link.stdout)}")
 
@@ -186,14 +189,23 @@ def _input_view(x: np.ndarray, index: int) -> _InputView:
                       rows=rows)
 
 
+def _testdata_region(board: Board, target: Target) -> tuple[int, int] | None:
+    q = board.qemu
+    if target != "qemu" or q is None or q.testdata_origin is None or not q.testdata_size:
+        return None
+    return q.testdata_origin, q.testdata_size
+
+
 def _linker_script(env: jinja2.Environment, board: Board, flash_origin: int, flash_size: int,
-                   ram_origin: int, ram_size: int, stack_size: int) -> str:
+                   ram_origin: int, ram_size: int, stack_size: int,
+                   testdata: tuple[int, int] | None = None) -> str:
     entry = STARTUPS[board.startup].entry_symbol
     assert entry is not None, "only bare-metal start-ups get a linker script"
     return env.get_template("linker.ld.j2").render(
         board_name=board.name, flash_origin=f"{flash_origin:#010x}", flash_size=flash_size,
         ram_origin=f"{ram_origin:#010x}", ram_size=ram_size, stack_size=stack_size,
-        entry_symbol=entry)
+        entry_symbol=entry, testdata_origin=f"{testdata[0]:#010x}" if testdata else "",
+        testdata_size=testdata[1] if testdata else 0)
 
 
 def _link_command(setup: CompilerSetup, objects: list[str], script: Path | None, elf: Path,
@@ -226,11 +238,12 @@ def find_markers(info: ElfInfo) -> Markers | None:
 
 
 def _budget_error(board: Board, env: jinja2.Environment, setup: CompilerSetup,
-                  objects: list[str], out: Path, stack: int, timeout: float) -> BudgetError:
+                  objects: list[str], out: Path, stack: int, timeout: float,
+                  testdata: tuple[int, int] | None = None) -> BudgetError:
     """Relinks with roomy regions to measure what the firmware needs, then words the error."""
     script = out / "linker_measure.ld"
     script.write_text(_linker_script(env, board, _MEASURE_FLASH[0], _MEASURE_FLASH[1],
-                                     _MEASURE_RAM[0], _MEASURE_RAM[1], stack))
+                                     _MEASURE_RAM[0], _MEASURE_RAM[1], stack, testdata))
     elf = out / "firmware_measure.elf"
     run_tool(_link_command(setup, objects, script, elf, None),
              what=f"measuring the oversized firmware for {board.name}", timeout=timeout)

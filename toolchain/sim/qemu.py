@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from toolchain.boards import Board
+from toolchain.boards import Board, Region
 from toolchain.sim.elfinfo import flash_image, read_elf, symbolize
 from toolchain.sim.errors import RunError, SimError
 from toolchain.sim.firmware import BuildResult, Markers, find_markers
@@ -54,7 +54,7 @@ def run_firmware(build: BuildResult, timeout: float = 60.0, **kwargs: object) ->
 
 
 def qemu_command(elf: Path, board: Board, *, load: Load = "elf", image: Path | None = None,
-                 plugin_args: str | None = None) -> list[str]:
+                 plugin_args: str | None = None, testdata: Path | None = None) -> list[str]:
     if board.qemu is None:
         raise SimError(f"board {board.name} has no QEMU machine")
     q = board.qemu
@@ -70,6 +70,9 @@ def qemu_command(elf: Path, board: Board, *, load: Load = "elf", image: Path | N
         # raw flash contents at the flash origin, nothing in RAM: what a programmed part
         # holds at reset, so start-up code must do all of the RAM set-up itself
         cmd += ["-device", f"loader,file={image},addr={board.memory.flash.origin:#x}"]
+        if testdata is not None and q.testdata_origin is not None:
+            # the simulator-only test inputs: not part of what a programmer writes to flash
+            cmd += ["-device", f"loader,file={testdata},addr={q.testdata_origin:#x}"]
     if plugin_args is not None:
         cmd += ["-plugin", plugin_args]
     return cmd
@@ -95,17 +98,24 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
         raise SimError(f"board {board.name} has no QEMU machine")
 
     with tempfile.TemporaryDirectory(prefix="mf_qemu_") as tmp:
-        image = None
+        image = testdata = None
         if load == "flash-image":
+            info = read_elf(elf_path)
             image = Path(tmp) / "flash.bin"
-            image.write_bytes(flash_image(read_elf(elf_path), board.memory.flash))
+            image.write_bytes(flash_image(info, board.memory.flash))
+            q = board.qemu
+            if q.testdata_origin is not None and q.testdata_size:
+                region = Region(q.testdata_origin, q.testdata_size)
+                if any(s.filesz and region.contains(s.paddr) for s in info.segments):
+                    testdata = Path(tmp) / "testdata.bin"
+                    testdata.write_bytes(flash_image(info, region))
         count_file = Path(tmp) / "icount.txt"
         plugin_args = None
         if count_instructions:
             if markers is None:
                 raise SimError(f"{elf_path} has no mf_bench_start/mf_bench_stop markers")
             plugin_args = _plugin_args(markers, count_file, lmul_weighting)
-        cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args)
+        cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args, testdata=testdata)
         run = run_tool(cmd, what=f"running {elf_path.name} on QEMU {board.qemu.machine}",
                        timeout=timeout, check=False)
         counts = _read_counts(count_file) if count_instructions else {}

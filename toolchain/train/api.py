@@ -1,0 +1,138 @@
+"""The training API the CLI calls: compile a training step, run it, compare with PyTorch."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.errors import McuforgeError
+from toolchain.frontend import load_onnx
+from toolchain.passes import optimize
+from toolchain.train.autodiff import build_training_graph
+from toolchain.train.loss_optim import LossParams
+from toolchain.train.program import TrainProgram, compile_training, render_training
+from toolchain.train.spec import LOSSES, OptimizerSpec, TrainSpecError, select_trainable
+
+# FP32: the step's loss must be within this of PyTorch's, at every step.
+LOSS_ATOL_FP32 = 1e-4
+
+
+@dataclass
+class TrainResult:
+    model: str
+    board: str
+    dtype: str
+    trainable: list[str]
+    loss: list[float]
+    reference_loss: list[float] | None
+    match: bool | None
+    max_loss_error: float | None
+    tolerance: float
+    peak_ram_bytes: int
+    instructions_per_step: float | None
+    report: dict = field(default_factory=dict)
+    weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    export: str | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("weights")
+        return d
+
+
+def load_data(data: str | Path | tuple[np.ndarray, np.ndarray] | None, x_shape: tuple[int, ...],
+              lp: LossParams, seed: int = 0, samples: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y), sample i % len(x) at step i: from an npz (keys x, y), or seeded synthetic data
+    (x ~ N(0, 1), uniform random labels / N(0, 1) targets)."""
+    if data is None:
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal((samples,) + x_shape).astype(np.float32)
+        if lp.kind == "cross_entropy":
+            return x, rng.integers(0, lp.cols, (samples, lp.rows)).astype(np.int64)
+        return x, rng.standard_normal((samples, lp.rows * lp.cols)).astype(np.float32)
+    if isinstance(data, tuple):
+        x, y = data
+    else:
+        with np.load(str(data)) as z:
+            if "x" not in z or "y" not in z:
+                raise McuforgeError(f"{data}: the npz needs arrays 'x' and 'y' (has {', '.join(z.files)})")
+            x, y = z["x"], z["y"]
+    n = len(x)
+    per = int(np.prod(x_shape))
+    if n == 0 or np.asarray(x).size != n * per:
+        raise McuforgeError(f"data x has shape {np.shape(x)}; expected (samples,) + {x_shape}")
+    y_per = lp.rows if lp.kind == "cross_entropy" else lp.rows * lp.cols
+    if len(y) != n or np.asarray(y).size != n * y_per:
+        raise McuforgeError(f"data y has shape {np.shape(y)}; expected ({n}, {y_per}) "
+                            f"({'class indices' if lp.kind == 'cross_entropy' else 'targets'})")
+    y = np.asarray(y).reshape(n, y_per)
+    if lp.kind == "cross_entropy" and (y.min() < 0 or y.max() >= lp.cols):
+        raise McuforgeError(f"labels must lie in [0, {lp.cols})")
+    return np.asarray(x, np.float32).reshape((n,) + x_shape), y
+
+
+def prepare(model_path: str | Path, trainable: str, loss: str, optimizer: OptimizerSpec,
+            ram_budget: int | None = None) -> TrainProgram:
+    if loss not in LOSSES:
+        raise TrainSpecError(f"loss {loss!r}: expected one of {', '.join(LOSSES)}")
+    # Operator integration (attention / token-chain kernels) exists to never materialise the
+    # intermediates; a backward pass needs them, so training keeps the plain fusions only.
+    g = optimize(load_onnx(model_path), integrate=False)
+    if len(g.inputs) != 1:
+        raise TrainSpecError(f"training needs a single-input model; this one has {len(g.inputs)}")
+    tg = build_training_graph(g, select_trainable(g, trainable), loss, optimizer)
+    return compile_training(tg, ram_budget)
+
+
+def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_entropy",
+          optimizer: str = "sgd", lr: float = 0.01, momentum: float = 0.0, steps: int = 20,
+          data: str | Path | tuple[np.ndarray, np.ndarray] | None = None, board: str | None = None,
+          dtype: str = "fp32", ram_budget: int | None = None, reference: bool = True,
+          export: str | Path | None = None, seed: int = 0, work_dir: str | Path | None = None) -> TrainResult:
+    """Fine-tune on the host (board None or 'host') or in QEMU; data None = seeded synthetic."""
+    if dtype != "fp32":
+        raise McuforgeError(f"--dtype {dtype}: only fp32 training is implemented so far")
+    opt = OptimizerSpec(optimizer, lr, momentum)
+    on_host = board in (None, "host")
+    brd = None
+    if not on_host:
+        from toolchain.boards import load_board
+
+        brd = load_board(board)
+        if ram_budget is None:
+            ram_budget = brd.memory.ram.size - brd.memory.stack_size
+    prog = prepare(model_path, trainable, loss, opt, ram_budget)
+    tg = prog.tg
+    x, y = load_data(data, tg.graph.tensors[tg.inputs[0]].shape, tg.loss_params, seed)
+    with tempfile.TemporaryDirectory(prefix="mcuforge-train-") as tmp:
+        out_dir = Path(work_dir or tmp)
+        src = render_training(prog, out_dir)
+        if on_host:
+            from toolchain.train.hostrun import build_host_trainer, run_host_trainer
+
+            run = run_host_trainer(build_host_trainer(src), prog, x, y, steps)
+            losses, weights, ips = run.losses, run.weights, None
+        else:
+            from toolchain.train.simrun import run_in_qemu
+
+            losses, weights, ips = run_in_qemu(src, prog, brd, x, y, steps, out_dir)
+    ref_loss, match, err = None, None, None
+    if reference:
+        from toolchain.train.torch_ref import train_reference
+
+        ref = train_reference(tg.graph, tg.logits, {w.name: w.init for w in tg.weights}, tg.inputs, [x], y,
+                              loss, opt, steps)
+        ref_loss = ref.losses
+        err = float(np.max(np.abs(np.asarray(losses, np.float64) - np.asarray(ref_loss)))) if steps else 0.0
+        match = bool(err <= LOSS_ATOL_FP32)
+    exported = None
+    if export is not None:
+        from toolchain.train.export import export_onnx
+
+        exported = str(export_onnx(model_path, tg.weights, weights, export))
+    return TrainResult(str(model_path), board or "host", dtype, [w.name for w in tg.weights],
+                       [float(v) for v in losses], ref_loss, match, err, LOSS_ATOL_FP32,
+                       prog.peak_ram_bytes, ips, prog.report(), dict(weights), exported)

@@ -1,0 +1,146 @@
+"""Loss and optimizer-update op families (training-only IR ops).
+
+Losses produce the scalar loss and the gradient of their input in one kernel. Optimizer
+updates have no outputs: they write the weight and its state in place (`mutates` names
+those inputs), which is legal because weights and optimizer state are pinned buffers that
+live for the whole program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.train.kernels import kernel
+
+STEP_COUNTER = "mf_train_t"  # the generated C's step counter (Adam's bias correction)
+
+
+@dataclass(frozen=True)
+class LossParams:
+    kind: str  # "cross_entropy" | "mse"
+    rows: int
+    cols: int
+
+
+def loss_reference(p: LossParams, y: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    v = y.reshape(p.rows, p.cols).astype(np.float64)
+    if p.kind == "cross_entropy":
+        lab = t.reshape(-1).astype(np.int64)
+        z = v - v.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        loss = float(np.mean(lse - z[np.arange(p.rows), lab]))
+        g = np.exp(z - lse[:, None])
+        g[np.arange(p.rows), lab] -= 1
+        g /= p.rows
+    else:
+        e = v - t.reshape(p.rows, p.cols).astype(np.float64)
+        loss = float(np.mean(e * e))
+        g = 2 * e / e.size
+    return np.array([loss], np.float32), g.reshape(y.shape).astype(np.float32)
+
+
+@register
+class Loss(Op):
+    """inputs (prediction, labels-as-float | target) -> (loss[1], d prediction)."""
+
+    op_types = ("TrainLoss",)
+
+    @classmethod
+    def infer(cls, p: LossParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec((1,), ins[0].dtype), OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: LossParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return list(loss_reference(p, xs[0], xs[1]))
+
+    @classmethod
+    def lower(cls, p: LossParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = struct("mf_loss_desc", rows=lit(p.rows), cols=lit(p.cols))
+        k = kernel("loss", "xent" if p.kind == "cross_entropy" else "mse")
+        return [Call(k, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]),
+                         TensorArg(node.outputs[1]), desc))]
+
+
+@dataclass(frozen=True)
+class SgdParams:
+    lr: float
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class AdamParams:
+    lr: float
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+
+class UpdateOp(Op):
+    """An in-place update: `update` returns the new values of the inputs in `mutates`."""
+
+    mutates: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def infer(cls, p: object, ins: list[Tensor]) -> list[OutSpec]:
+        return []
+
+    @classmethod
+    def update(cls, p: object, xs: list[np.ndarray], step: int) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+@register
+class SgdUpdate(UpdateOp):
+    """inputs (w, g[, momentum buffer]); writes w (and the buffer)."""
+
+    op_types = ("SgdUpdate",)
+    mutates = (0, 2)
+
+    @classmethod
+    def update(cls, p: SgdParams, xs: list[np.ndarray], step: int) -> list[np.ndarray]:
+        w, g = xs[0].astype(np.float32), xs[1].astype(np.float32)
+        g = g + np.float32(p.weight_decay) * w
+        if p.momentum:
+            buf = np.float32(p.momentum) * xs[2] + g
+            return [w - np.float32(p.lr) * buf, buf]
+        return [w - np.float32(p.lr) * g]
+
+    @classmethod
+    def lower(cls, p: SgdParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
+        buf = TensorArg(node.inputs[2]) if len(node.inputs) > 2 else Lit("NULL")
+        desc = struct("mf_sgd_desc", lr=lit(p.lr), momentum=lit(p.momentum), weight_decay=lit(p.weight_decay))
+        return [Call(kernel("optim", "sgd"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), buf, lit(n), desc))]
+
+
+@register
+class AdamUpdate(UpdateOp):
+    """inputs (w, g, m, v); writes w, m and v."""
+
+    op_types = ("AdamUpdate",)
+    mutates = (0, 2, 3)
+
+    @classmethod
+    def update(cls, p: AdamParams, xs: list[np.ndarray], step: int) -> list[np.ndarray]:
+        w, g, m, v = (x.astype(np.float64) for x in xs)
+        g = g + p.weight_decay * w
+        m = p.beta1 * m + (1 - p.beta1) * g
+        v = p.beta2 * v + (1 - p.beta2) * g * g
+        denom = np.sqrt(v) / np.sqrt(1 - p.beta2**step) + p.eps
+        w = w - p.lr / (1 - p.beta1**step) * m / denom
+        return [a.astype(np.float32) for a in (w, m, v)]
+
+    @classmethod
+    def lower(cls, p: AdamParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
+        desc = struct("mf_adam_desc", lr=lit(p.lr), beta1=lit(p.beta1), beta2=lit(p.beta2), eps=lit(p.eps),
+                      weight_decay=lit(p.weight_decay))
+        return [Call(kernel("optim", "adam"), (*(TensorArg(i) for i in node.inputs[:4]), lit(n), desc,
+                                              Lit(STEP_COUNTER)))]

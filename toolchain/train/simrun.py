@@ -1,0 +1,56 @@
+"""Run the training step in QEMU through the board harness (toolchain.sim).
+
+The harness's firmware main runs "the model" between its benchmark markers and prints its
+outputs bit-exactly; fw_model.c.j2 makes "the model" N training steps over data baked into
+flash, with the losses and final weights as outputs. So the QEMU tier reuses the harness's
+main, UART protocol and instruction counting unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.codegen.emit import SourceSet, _env, c_comment
+from toolchain.ops.base import c_float
+from toolchain.train.hostrun import label_array
+from toolchain.train.program import TrainProgram
+
+
+def render_firmware_model(src: SourceSet, prog: TrainProgram, xs: np.ndarray, ys: np.ndarray, steps: int) -> Path:
+    labels = label_array(prog, ys)
+    per_line = 8
+
+    def rows(v: np.ndarray) -> list[str]:
+        lits = [c_float(float(a)) for a in np.asarray(v, np.float32).reshape(-1)]
+        return [", ".join(lits[i:i + per_line]) for i in range(0, len(lits), per_line)]
+
+    ys_txt = [", ".join(str(int(v)) if labels.dtype.kind == "i" else c_float(float(v)) for v in row) for row in labels]
+    ctx = {"source": c_comment(prog.graph.source or prog.graph.name), "steps": str(steps), "samples": str(len(xs)),
+           "xs": [rows(x) for x in xs], "ys": ys_txt}
+    env = _env()
+    (src.out_dir / "model.h").write_text(env.get_template("train/fw_model.h.j2").render(**ctx))
+    path = src.out_dir / "train_fw.c"
+    path.write_text(env.get_template("train/fw_model.c.j2").render(**ctx))
+    return path
+
+
+def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: np.ndarray, steps: int,
+                out_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float | None]:
+    """(losses, final weights, instructions per step) from one QEMU run of `steps` steps."""
+    from toolchain.sim.firmware import build_firmware
+    from toolchain.sim.qemu import run_firmware
+
+    fw_main = render_firmware_model(src, prog, xs, ys, steps)
+    sources = SourceSet(list(src.c_files) + [fw_main], list(src.include_dirs), src.out_dir)
+    build = build_firmware(sources, board, out_dir / "fw", [np.zeros(1, np.float32)])
+    run = run_firmware(build, timeout=60.0 + 30.0 * steps)
+    if run.status != 0:
+        raise RuntimeError(f"training firmware on {board.name} returned status {run.status}")
+    losses = np.asarray(run.outputs[0], np.float32)
+    weights = {w.name: np.asarray(run.outputs[1 + i], np.float32).reshape(w.init.shape).copy()
+               for i, w in enumerate(prog.tg.weights)}
+    # the count covers init + `steps` steps; init is a memcpy of the trainable weights, < 0.1 %
+    ips = run.instructions / steps if run.instructions is not None and steps else None
+    return losses, weights, ips
