@@ -82,6 +82,19 @@ class CompiledModel:
     def peak_node(self) -> NodeReport | None:
         return max(self.nodes, key=lambda n: n.live_bytes, default=None)
 
+    def peak_live(self) -> list[dict]:
+        """What occupies the arena while the peak node runs: tensor, bytes, offset."""
+        if not self.nodes:
+            return []
+        i = max(range(len(self.nodes)), key=lambda k: self.nodes[k].live_bytes)
+        lt = self.memory.lifetimes
+        out = []
+        for b in lt.buffers:
+            live = [t for t in b.tensors if lt.tensor_range[t][0] <= i <= lt.tensor_range[t][1]]
+            if live and b.bytes_at(i):
+                out.append({"tensors": live, "bytes": b.bytes_at(i), "offset": self.memory.plan.offsets[b.id]})
+        return sorted(out, key=lambda d: d["offset"])
+
     def report(self) -> dict:
         g = self.graph
         peak = self.peak_node()
@@ -91,6 +104,7 @@ class CompiledModel:
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
             "peak_node": peak.name if peak else None,
+            "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
         }

@@ -37,15 +37,28 @@ def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--no-fuse", is_flag=True, help="Skip operator integration (fusion passes).")(fn)
-    fn = click.option("--no-inplace", is_flag=True, help="Never let an op overwrite its input.")(fn)
+    """--schedule picks a preset; --no-* switch single optimizations off so each gain can be measured."""
+    fn = click.option("--schedule", type=click.Choice(["mcuformer", "naive"]), default="mcuformer", show_default=True,
+                      help="mcuformer: operator integration, token overwriting, in-place ops; "
+                           "naive: op by op (TFLM-like), BN and activations folded only.")(fn)
+    fn = click.option("--no-fuse", is_flag=True, help="No fusion at all (not even BN/activation folding).")(fn)
+    fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain ops.")(fn)
+    fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting; the model keeps its input intact.")(fn)
+    fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     return fn
 
 
-def _options(no_fuse: bool, no_inplace: bool):
+def _options(kw: dict[str, Any]):
+    """CompileOptions from the schedule flags (popped from kw) plus --dtype and a board's ISA."""
+    from dataclasses import replace
+
     from toolchain.api import CompileOptions
 
-    return CompileOptions(fuse=not no_fuse, inplace=not no_inplace)
+    o = CompileOptions.schedule(kw.pop("schedule", "mcuformer"))
+    return replace(o, fuse=o.fuse and not kw.pop("no_fuse", False),
+                   integrate=o.integrate and not kw.pop("no_integrate", False),
+                   overwrite=o.overwrite and not kw.pop("no_overwrite", False),
+                   inplace=o.inplace and not kw.pop("no_inplace", False))
 
 
 def _kib(n: int) -> str:
@@ -59,7 +72,10 @@ def print_report(rep: dict) -> None:
     click.echo(f"MACs         {rep['macs']:,}")
     click.echo(f"no reuse     {_kib(rep['naive_bytes'])};  op-by-op lower bound {_kib(rep['op_by_op_bound_bytes'])}")
     if rep.get("peak_node"):
-        click.echo(f"peak at      {rep['peak_node']}")
+        click.echo(f"peak at      {rep['peak_node']}; live there:")
+        for b in rep.get("peak_live", []):
+            names = ", ".join(t if len(t) <= 60 else "…" + t[-59:] for t in b["tensors"])
+            click.echo(f"             @{b['offset']:>8,}  {b['bytes']:>9,} B  {names}")
     click.echo("")
     w = max([len(n["name"]) for n in rep["nodes"]] + [4])
     w = min(w, 48)
@@ -81,19 +97,25 @@ def main() -> None:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @input_shape_option
 @schedule_options
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Draw the arena over the schedule to this PNG (needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @friendly
-def compile(model: str, out_dir: str, input_shape: tuple[str, ...], no_fuse: bool, no_inplace: bool,
-            as_json: bool) -> None:
+def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
+            **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
     from toolchain.api import compile_model, write_sources
     from toolchain.frontend import parse_input_shapes
 
-    cm = compile_model(model, parse_input_shapes(input_shape), _options(no_fuse, no_inplace))
+    cm = compile_model(model, parse_input_shapes(input_shape), _options(sched))
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
     rep["files"] = [str(p) for p in src.c_files]
+    if plot_path:
+        from toolchain.memory.plot import plot_memory
+
+        rep["plot"] = str(plot_memory(cm.graph, cm.memory, plot_path))
     if as_json:
         click.echo(json.dumps(rep))
     else:
@@ -109,13 +131,12 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], no_fuse: boo
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @friendly
-def verify(model: str, input_shape: tuple[str, ...], no_fuse: bool, no_inplace: bool, seed: int,
-           sanitize: bool, as_json: bool) -> None:
+def verify(model: str, input_shape: tuple[str, ...], seed: int, sanitize: bool, as_json: bool, **sched: Any) -> None:
     """Build MODEL's C with the host gcc, run it on seeded inputs and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.verify import verify as run_verify
 
-    r = run_verify(model, parse_input_shapes(input_shape), seed, _options(no_fuse, no_inplace), sanitize=sanitize)
+    r = run_verify(model, parse_input_shapes(input_shape), seed, _options(sched), sanitize=sanitize)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
@@ -168,13 +189,12 @@ def boards(as_json: bool) -> None:
 @schedule_options
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], no_fuse: bool,
-          no_inplace: bool, as_json: bool) -> None:
+def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(no_fuse, no_inplace))
+    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched))
     d = bb.as_dict()
     if as_json:
         click.echo(json.dumps(d))
@@ -197,15 +217,15 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], no
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], no_fuse: bool,
-        no_inplace: bool, seed: int, as_json: bool) -> None:
+def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
+        as_json: bool, **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.run import run_on_board
 
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
-    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(no_fuse, no_inplace), seed)
+    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
@@ -233,7 +253,7 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, update_baseline: bool,
-            threshold: float, junit: str | None, no_fuse: bool, no_inplace: bool, as_json: bool) -> None:
+            threshold: float, junit: str | None, as_json: bool, **sched: Any) -> None:
     """Run every model in PATHS on a set of boards in QEMU; check outputs and cost against a baseline."""
     from toolchain import regress as rg
 
@@ -244,7 +264,7 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     total = len(models) * len(boards_list)
     with click.progressbar(length=total, label="regress", file=sys.stderr,
                            item_show_func=lambda o: o.key if o else "") as bar:
-        outcomes = rg.regress(models, boards_list, base, threshold, _options(no_fuse, no_inplace),
+        outcomes = rg.regress(models, boards_list, base, threshold, _options(sched),
                               progress=lambda o: bar.update(1, o))
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))

@@ -1,11 +1,17 @@
 """The one place that names training kernels: mf_<op>_bwd_<entry>_<dtype>_<isa>.
 
-FP32 reference only for now. An FP16 or SIMD backward variant (RVV, Helium) is added by
-writing the C file with the same descriptor and registering its name here for the
-(dtype, isa) pair; lowering asks `kernel()` and never spells a name itself.
+Lowering asks `kernel(ctx, family, entry)` and never spells a name itself. The dtype comes
+from the build's target (f32, or f16 for mixed-precision training); the ISA is the target's
+most preferred one for which runtime_c/src defines that kernel, falling back to `ref`, which
+always exists. A new SIMD variant is therefore one C file: nothing to register here.
 """
 
 from __future__ import annotations
+
+import functools
+
+from toolchain.errors import UnsupportedOpError
+from toolchain.ops.base import LowerCtx
 
 # (family, entry) -> base name without dtype and isa
 _BASE = {
@@ -25,12 +31,24 @@ _BASE = {
     ("optim", "adam"): "mf_adam_update",
 }
 
-# Variants that exist in runtime_c/src besides f32/ref (none yet).
-_VARIANTS: set[tuple[str, str, str, str]] = set()
+
+@functools.lru_cache(maxsize=1)
+def _defined() -> frozenset[str]:
+    from toolchain.codegen.emit import kernel_sources
+
+    return frozenset(kernel_sources())
 
 
-def kernel(family: str, entry: str, dtype: str = "f32", isa: str = "ref") -> str:
+def kernel(ctx: LowerCtx, family: str, entry: str) -> str:
+    """The kernel for this target: its dtype, its best ISA that has the kernel, else ref."""
     base = _BASE[(family, entry)]
-    if (dtype, isa) != ("f32", "ref") and (family, entry, dtype, isa) not in _VARIANTS:
-        isa, dtype = "ref", "f32"  # the reference always exists
-    return f"{base}_{dtype}_{isa}"
+    have = ctx.available if ctx.available is not None else _defined()
+    for isa in ctx.target.isas + ("ref",):
+        name = f"{base}_{ctx.target.dtype}_{isa}"
+        if name in have:
+            return name
+    raise UnsupportedOpError(f"no training kernel {base}_{ctx.target.dtype}_* in runtime_c/src")
+
+
+def isa_of(name: str) -> str:
+    return name.rsplit("_", 1)[-1]
