@@ -86,7 +86,25 @@ def print_report(rep: dict) -> None:
         click.echo(f"{i:>3}  {name:<{w}}  {n['op']:<18} {shape:<16} {n['macs']:>11,} {n['live_bytes']:>11,}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Commands that live beside their subsystem (toolchain/<area>/commands.py) are imported
+    when used, so `mcuforge --help` stays fast and those modules may import this one."""
+
+    LAZY = {"train": "toolchain.train.commands:train"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY and name not in self.commands:
+            import importlib
+
+            module, attr = self.LAZY[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="mcuforge")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
@@ -281,15 +299,6 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     click.echo(f"{len(outcomes) - len(bad)} passed, {len(bad)} failed", err=True)
     sys.exit(1 if bad else 0)
 
-
-def _register_extensions() -> None:
-    """Commands that live beside their subsystem (thin, like these)."""
-    from toolchain.train.commands import train as train_cmd
-
-    main.add_command(train_cmd)
-
-
-_register_extensions()
 
 if __name__ == "__main__":
     main()

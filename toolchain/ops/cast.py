@@ -21,6 +21,7 @@ class CastParams:
 @register
 class MfCast(Op):
     op_types = ("MfCast",)
+    internal = True  # inserted by passes.fp16, never in an ONNX file
 
     @classmethod
     def infer(cls, p: CastParams, ins: list[Tensor]) -> list[OutSpec]:

@@ -37,6 +37,7 @@ class TrainableWeight:
     origin: list[str]  # that node's ONNX nodes
     init: np.ndarray
     states: list[str] = field(default_factory=list)
+    half: str | None = None  # its FP16 working copy in a mixed-precision step (train.mixed)
 
 
 @dataclass

@@ -116,7 +116,7 @@ class ActGrad(Op):
     @classmethod
     def lower(cls, p: ActGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
-        return [Call(kernel("act", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "act", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                  TensorArg(node.outputs[0]), lit(n), p.act.struct(),
                                                  lit(p.from_output)))]
 
@@ -200,7 +200,7 @@ class ConvGradInput(Op):
 
     @classmethod
     def lower(cls, p: ConvGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        return [Call(kernel("conv", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "conv", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                   TensorArg(node.outputs[0]), p.desc()))]
 
 
@@ -229,7 +229,7 @@ class ConvGradWeight(Op):
         outs = list(node.outputs)
         dw = TensorArg(outs.pop(0)) if p.want_w else Lit("NULL")
         db = TensorArg(outs.pop(0)) if p.want_b else Lit("NULL")
-        return [Call(kernel("conv", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "conv", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                    dw, db, p.desc()))]
 
 
@@ -295,7 +295,7 @@ class GemmGradInput(Op):
                       w_bstride=int_array(p.w_bstride, r), o_bstride=int_array(p.o_bstride, r),
                       m=lit(p.m), n=lit(p.n), k=lit(p.k), dy_rs=lit(p.dy_rs), dy_cs=lit(p.dy_cs),
                       w_rs=lit(p.w_rs), w_cs=lit(p.w_cs), o_rs=lit(p.o_rs), o_cs=lit(p.o_cs), alpha=lit(p.alpha))
-        return [Call(kernel("gemm", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "gemm", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                   TensorArg(node.outputs[0]), desc))]
 
 
@@ -361,7 +361,7 @@ class GemmGradWeight(Op):
                       a_rs=lit(p.a_rs), a_cs=lit(p.a_cs), w_ks=lit(p.w_ks), w_ns=lit(p.w_ns),
                       c_size=lit(max(int(np.prod(p.c_shape, dtype=np.int64)), 1)), c_rs=lit(p.c_rs),
                       c_cs=lit(p.c_cs), alpha=lit(p.alpha), beta=lit(p.beta))
-        return [Call(kernel("gemm", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "gemm", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                    dw, dc, desc))]
 
 
@@ -426,9 +426,9 @@ class PoolGradInput(Op):
     def lower(cls, p: PoolGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = _forward_desc(Pool, p.pool, [("_x", p.x_shape)], p.y_shape)
         if p.pool.is_max:
-            return [Call(kernel("maxpool", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+            return [Call(kernel(ctx, "maxpool", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                          TensorArg(node.outputs[0]), desc))]
-        return [Call(kernel("avgpool", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+        return [Call(kernel(ctx, "avgpool", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
 
 # ---------------------------------------------------------------- layer norm, softmax
@@ -470,7 +470,7 @@ class LayerNormGradInput(Op):
     @classmethod
     def lower(cls, p: LayerNormGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = _forward_desc(LayerNorm, p.norm, [("_x", p.x_shape)], p.x_shape)
-        return [Call(kernel("layernorm", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "layernorm", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                        _null_or(node, 2), TensorArg(node.outputs[0]), desc))]
 
 
@@ -497,7 +497,7 @@ class LayerNormGradWeight(Op):
         outs = list(node.outputs)
         dg = TensorArg(outs.pop(0)) if p.want_gamma else Lit("NULL")
         db = TensorArg(outs.pop(0)) if p.want_beta else Lit("NULL")
-        return [Call(kernel("layernorm", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "layernorm", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                         dg, db, desc))]
 
 
@@ -531,5 +531,5 @@ class SoftmaxGradInput(Op):
     @classmethod
     def lower(cls, p: SoftmaxGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = _forward_desc(Softmax, p.softmax, [("_x", p.shape)], p.shape)
-        return [Call(kernel("softmax", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(kernel(ctx, "softmax", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                      TensorArg(node.outputs[0]), desc))]

@@ -33,7 +33,7 @@ _BASE = {
 
 
 @functools.lru_cache(maxsize=1)
-def _defined() -> frozenset[str]:
+def defined_kernels() -> frozenset[str]:
     from toolchain.codegen.emit import kernel_sources
 
     return frozenset(kernel_sources())
@@ -42,7 +42,7 @@ def _defined() -> frozenset[str]:
 def kernel(ctx: LowerCtx, family: str, entry: str) -> str:
     """The kernel for this target: its dtype, its best ISA that has the kernel, else ref."""
     base = _BASE[(family, entry)]
-    have = ctx.available if ctx.available is not None else _defined()
+    have = ctx.available if ctx.available is not None else defined_kernels()
     for isa in ctx.target.isas + ("ref",):
         name = f"{base}_{ctx.target.dtype}_{isa}"
         if name in have:

@@ -13,11 +13,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from toolchain.ir.graph import Node, Tensor
+from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.train.kernels import kernel
 
 STEP_COUNTER = "mf_train_t"  # the generated C's step counter (Adam's bias correction)
+# The generated C's dynamic loss scale (mf_loss_scale, mf_train.h): mixed-precision builds only.
+LOSS_SCALE = "&mf_train_scale"
+
+
+def _mixed(ctx: LowerCtx, name: str) -> bool:
+    """FP16 activations/gradients: the loss scales its gradient, updates unscale into FP32."""
+    return ctx.tensors[name].dtype == DType.FLOAT16
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,10 @@ class Loss(Op):
     @classmethod
     def lower(cls, p: LossParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = struct("mf_loss_desc", rows=lit(p.rows), cols=lit(p.cols))
-        k = kernel("loss", "xent" if p.kind == "cross_entropy" else "mse")
-        return [Call(k, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]),
-                         TensorArg(node.outputs[1]), desc))]
+        k = kernel(ctx, "loss", "xent" if p.kind == "cross_entropy" else "mse")
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]),
+                TensorArg(node.outputs[1]), desc)
+        return [Call(k, args + ((Lit(LOSS_SCALE),) if _mixed(ctx, node.inputs[0]) else ()))]
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,21 @@ class AdamParams:
 
 
 class UpdateOp(Op):
-    """An in-place update: `update` returns the new values of the inputs in `mutates`."""
+    """An in-place update: `update` returns the new values of the inputs in `mutates`.
+
+    Mixed precision (toolchain.train.mixed) appends the weight's FP16 working copy as the last
+    input: the update runs in FP32 on the master weight and refreshes the copy."""
 
     mutates: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def written(cls, node: Node, ctx_tensors: dict[str, Tensor]) -> list[str]:
+        """The inputs this node writes: its mutated ones, and the FP16 copy when mixed."""
+        out = [node.inputs[k] for k in cls.mutates if k < len(node.inputs)]
+        last = node.inputs[-1]
+        if ctx_tensors[node.inputs[1]].dtype == DType.FLOAT16 and ctx_tensors[last].dtype == DType.FLOAT16:
+            out.append(last)
+        return out
 
     @classmethod
     def infer(cls, p: object, ins: list[Tensor]) -> list[OutSpec]:
@@ -115,9 +135,15 @@ class SgdUpdate(UpdateOp):
     @classmethod
     def lower(cls, p: SgdParams, node: Node, ctx: LowerCtx) -> list[Call]:
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
-        buf = TensorArg(node.inputs[2]) if len(node.inputs) > 2 else Lit("NULL")
+        mixed = _mixed(ctx, node.inputs[1])
+        ins = node.inputs[:-1] if mixed else node.inputs
+        buf = TensorArg(ins[2]) if len(ins) > 2 else Lit("NULL")
         desc = struct("mf_sgd_desc", lr=lit(p.lr), momentum=lit(p.momentum), weight_decay=lit(p.weight_decay))
-        return [Call(kernel("optim", "sgd"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), buf, lit(n), desc))]
+        k = kernel(ctx, "optim", "sgd")
+        if mixed:
+            return [Call(k, (TensorArg(ins[0]), TensorArg(ins[1]), buf, TensorArg(node.inputs[-1]), lit(n), desc,
+                             Lit(LOSS_SCALE)))]
+        return [Call(k, (TensorArg(ins[0]), TensorArg(ins[1]), buf, lit(n), desc))]
 
 
 @register
@@ -142,5 +168,8 @@ class AdamUpdate(UpdateOp):
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
         desc = struct("mf_adam_desc", lr=lit(p.lr), beta1=lit(p.beta1), beta2=lit(p.beta2), eps=lit(p.eps),
                       weight_decay=lit(p.weight_decay))
-        return [Call(kernel("optim", "adam"), (*(TensorArg(i) for i in node.inputs[:4]), lit(n), desc,
-                                              Lit(STEP_COUNTER)))]
+        k = kernel(ctx, "optim", "adam")
+        if _mixed(ctx, node.inputs[1]):
+            return [Call(k, (*(TensorArg(i) for i in node.inputs[:4]), TensorArg(node.inputs[4]), lit(n), desc,
+                             Lit(STEP_COUNTER), Lit(LOSS_SCALE)))]
+        return [Call(k, (*(TensorArg(i) for i in node.inputs[:4]), lit(n), desc, Lit(STEP_COUNTER)))]

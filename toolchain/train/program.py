@@ -21,9 +21,11 @@ from toolchain.ir.graph import Graph
 from toolchain.memory import MemoryPlan, plan_memory
 from toolchain.memory.planner import align_up
 from toolchain.ops import REGISTRY
-from toolchain.ops.base import Call, LowerCtx
+from toolchain.ops.base import Call, KernelTarget, LowerCtx, c_float
 from toolchain.train.autodiff import TrainGraph
+from toolchain.train.kernels import defined_kernels
 from toolchain.train.loss_optim import UpdateOp
+from toolchain.train.mixed import LossScale
 
 FORWARD_OPS_END = "TrainLoss"  # the node splitting forward from backward (for the report)
 
@@ -36,6 +38,12 @@ class TrainProgram:
     macs_forward: int
     macs_backward: int
     scratch_bytes: int = 0  # fast kernels' scratch, one region above the planned tensors
+    target: KernelTarget = KernelTarget()
+    loss_scale: LossScale = LossScale()
+
+    @property
+    def mixed(self) -> bool:
+        return self.target.dtype == "f16"
 
     @property
     def scratch_offset(self) -> int:
@@ -51,7 +59,7 @@ class TrainProgram:
 
     @property
     def trainable_bytes(self) -> int:
-        return sum(w.init.nbytes for w in self.tg.weights)
+        return sum(w.init.nbytes for w in self.tg.weights) + sum(w.init.size * 2 for w in self.tg.weights if w.half)
 
     @property
     def optimizer_state_bytes(self) -> int:
@@ -59,22 +67,29 @@ class TrainProgram:
 
     @property
     def flash_weight_bytes(self) -> int:
-        """Frozen weights plus the trainable weights' initial image (copied to RAM at init)."""
+        """Frozen weights plus the trainable weights' initial FP32 image (copied to RAM at init)."""
         frozen = sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float)
-        return frozen + self.trainable_bytes
+        return frozen + sum(w.init.nbytes for w in self.tg.weights)
 
     def report(self) -> dict:
-        return {"peak_ram_bytes": self.peak_ram_bytes, "trainable_bytes": self.trainable_bytes,
+        return {"dtype": "fp16" if self.mixed else "fp32", "kernels": sorted(self.kernel_names()),
+                "peak_ram_bytes": self.peak_ram_bytes, "trainable_bytes": self.trainable_bytes,
                 "optimizer_state_bytes": self.optimizer_state_bytes,
                 "flash_weight_bytes": self.flash_weight_bytes, "macs_forward": self.macs_forward,
                 "macs_backward": self.macs_backward, "nodes": len(self.graph.nodes),
                 "trainable": [{"name": w.name, "node": w.node, "shape": list(w.init.shape)} for w in self.tg.weights]}
 
+    def kernel_names(self) -> set[str]:
+        return {c.kernel for cs in self.calls for c in cs}
 
-def compile_training(tg: TrainGraph, ram_budget: int | None = None) -> TrainProgram:
+
+def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: KernelTarget = KernelTarget(),
+                     loss_scale: LossScale = LossScale()) -> TrainProgram:
+    """Lower every node for `target` (its dtype must match the graph's: f16 for a graph from
+    train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`."""
     g = tg.graph
     mp = plan_memory(g, inplace=True, check=True)
-    ctx = LowerCtx(g.tensors)
+    ctx = LowerCtx(g.tensors, target, defined_kernels())
     calls, fwd, bwd, seen_loss = [], 0, 0, False
     for n in g.nodes:
         op = REGISTRY.get(n.op_type)
@@ -87,15 +102,15 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None) -> TrainProg
         else:
             fwd += macs
     scratch = max((getattr(c, "scratch_bytes", 0) for cs in calls for c in cs), default=0)
-    prog = TrainProgram(tg, mp, calls, fwd, bwd, scratch)
+    prog = TrainProgram(tg, mp, calls, fwd, bwd, scratch, target, loss_scale)
     if ram_budget is not None and prog.peak_ram_bytes > ram_budget:
         raise DoesNotFitError(f"the training step needs {prog.peak_ram_bytes} bytes of RAM at its peak; the budget "
                               f"is {ram_budget} bytes (train fewer layers, e.g. --trainable last:1 or biases)")
     return prog
 
 
-def _ptr(mp: MemoryPlan, name: str) -> str:
-    return f"(float *)(mf_arena + {mp.offset(name)})"
+def _ptr(mp: MemoryPlan, name: str, ctype: str = "float") -> str:
+    return f"({ctype} *)(mf_arena + {mp.offset(name)})"
 
 
 def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
@@ -110,7 +125,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
         op = REGISTRY.get(n.op_type)
         written = list(n.outputs)
         if isinstance(op, type) and issubclass(op, UpdateOp):
-            written += [n.inputs[k] for k in op.mutates if k < len(n.inputs)]
+            written += op.written(n, g.tensors)
         comment = f"{n.name} ({n.op_type})" + (f" from {', '.join(n.origin)}" if n.origin else "")
         nodes.append({"comment": c_comment(comment), "calls": [r.call(c, f"n{i}", written) for c in cs]})
     init = [{"cname": f"mf_init{i}", "comment": c_comment(f"initial {w.name}"), "size": str(max(w.init.size, 1)),
@@ -130,7 +145,10 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
         "label_ctype": "int32_t" if xent else "float", "label_name": "label" if xent else "target",
         "loss_ptr": _ptr(mp, tg.loss), "loss_kind": tg.loss_params.kind, "optimizer": tg.optimizer.kind,
         "weights": [{"ram": _ptr(mp, w.name), "init": f"mf_init{i}", "size": str(w.init.size),
-                     "name": c_comment(w.name)} for i, w in enumerate(tg.weights)],
+                     "name": c_comment(w.name), "half": _ptr(mp, w.half, "mf_f16") if w.half else "NULL"}
+                    for i, w in enumerate(tg.weights)],
+        "mixed": prog.mixed, "scale_init": c_float(prog.loss_scale.init),
+        "scale_min": c_float(prog.loss_scale.min_scale), "scale_interval": str(prog.loss_scale.growth_interval),
         "states": [{"ram": _ptr(mp, s), "size": str(g.tensors[s].size)} for w in tg.weights for s in w.states],
         "macs_forward": str(prog.macs_forward), "macs_backward": str(prog.macs_backward),
         "weights_tpl": weights_tpl, "weight_bytes": str(sum(t.nbytes for t in frozen) + prog.trainable_bytes),
@@ -143,7 +161,9 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
             "weight_includes": sorted({"mf_f16.h" for w in weights_tpl if w["ctype"] != "float"})}
     (out_dir / "model_weights.c").write_text(env.get_template("model_weights.c.j2").render(**wctx))
     (out_dir / "model_weights.h").write_text(env.get_template("model_weights.h.j2").render(**wctx))
-    rt = copy_runtime(out_dir / "runtime", r.kernels)
+    # the step itself calls these (weight copies, loss scale), besides the nodes' kernels
+    extra = {"mf_cast_f32_to_f16_ref", "mf_loss_scale_update"} if prog.mixed else set()
+    rt = copy_runtime(out_dir / "runtime", r.kernels | extra)
     return SourceSet([out_dir / "train.c", out_dir / "model_weights.c"] + rt,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)
 
