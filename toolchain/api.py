@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
@@ -16,6 +16,8 @@ from toolchain.ops import REGISTRY
 from toolchain.codegen.emit import kernel_sources
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
 from toolchain.ir.verify import verify_graph
+from toolchain.memory.planner import STRATEGIES
+from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 
@@ -33,6 +35,8 @@ class CompileOptions:
     inplace: bool = True  # element-wise ops over their dead input
     integrate: bool = True  # patch embedding, attention, per-token chains (MCUFormer)
     overwrite: bool = True  # token overwriting, and patch embedding over the consumed input
+    planner: tuple[str, ...] = tuple(STRATEGIES)  # placement orders tried; the smallest arena wins
+    reorder: bool = True  # also try a memory-aware topological order; keep the better
     # kernel dtype and ISA preference; build one with toolchain.codegen.target.kernel_target
     # (board, "fp16") -- dtype "f16" stores weights and activations as FP16 (--dtype fp16)
     target: KernelTarget = KernelTarget()
@@ -40,7 +44,8 @@ class CompileOptions:
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
         if name == "naive":
-            return cls(fuse=True, inplace=False, integrate=False, overwrite=False, **kw)  # type: ignore[arg-type]
+            return cls(fuse=True, inplace=False, integrate=False, overwrite=False,  # type: ignore[arg-type]
+                       planner=("greedy-by-size",), reorder=False, **kw)
         if name == "mcuformer":
             return cls(**kw)  # type: ignore[arg-type]
         raise ValueError(f"schedule {name!r}: expected one of {SCHEDULES}")
@@ -61,6 +66,7 @@ class CompiledModel:
     memory: MemoryPlan
     calls: list[list[Call]]
     nodes: list[NodeReport]
+    order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
 
     @property
     def scratch_bytes(self) -> int:
@@ -103,6 +109,7 @@ class CompiledModel:
             "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": op_by_op_bound(g),
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
+            "planner": self.memory.plan.strategy, "schedule_orders": self.order_arenas,
             "peak_node": peak.name if peak else None,
             "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
@@ -118,14 +125,22 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         g = to_fp16(g)
         verify_graph(g)
     ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()))
-    calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
-             for n in g.nodes]
-    # Kernel scratch is planned like any tensor that lives for one node.
-    scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
-    # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
-    # the generated API then documents that mf_model_run consumes its inputs.
-    mp = plan_memory(g, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
-                     scratch=scratch)
+    orders = {"given": g}
+    if options.reorder:
+        orders["memory-aware"] = memory_aware_order(g)
+    planned = {}
+    for name, h in orders.items():
+        calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
+                 for n in h.nodes]
+        # Kernel scratch is planned like any tensor that lives for one node.
+        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
+        # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
+        # the generated API then documents that mf_model_run consumes its inputs.
+        mp = plan_memory(h, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
+                         scratch=scratch, strategies=options.planner)
+        planned[name] = (h, calls, mp)
+    best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
+    g, calls, mp = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -134,7 +149,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
-    return CompiledModel(g, mp, calls, reports)
+    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()})
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

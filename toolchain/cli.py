@@ -71,6 +71,9 @@ def print_report(rep: dict) -> None:
     click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
     click.echo(f"MACs         {rep['macs']:,}")
     click.echo(f"no reuse     {_kib(rep['naive_bytes'])};  op-by-op lower bound {_kib(rep['op_by_op_bound_bytes'])}")
+    orders = rep.get("schedule_orders", {})
+    if len(orders) > 1:
+        click.echo("order        " + ";  ".join(f"{k} {v:,} B" for k, v in orders.items()) + f"  (planner {rep['planner']})")
     if rep.get("peak_node"):
         click.echo(f"peak at      {rep['peak_node']}; live there:")
         for b in rep.get("peak_live", []):
@@ -90,7 +93,11 @@ class LazyGroup(click.Group):
     """Commands that live beside their subsystem (toolchain/<area>/commands.py) are imported
     when used, so `mcuforge --help` stays fast and those modules may import this one."""
 
-    LAZY = {"train": "toolchain.train.commands:train"}
+    LAZY = {"train": "toolchain.train.commands:train",
+            "flash": "toolchain.device.commands:flash",
+            "monitor": "toolchain.device.commands:monitor",
+            "validate": "toolchain.device.commands:validate",
+            "sim-device": "toolchain.device.commands:sim_device"}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))

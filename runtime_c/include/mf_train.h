@@ -3,9 +3,21 @@
  * The forward pass uses the inference kernels unchanged.
  *
  * Contract as for the forward kernels: status return, arguments checked first, no malloc, no
- * globals. Accumulation is FP32 throughout (one float accumulator per output element).
- * Extension point: FP16 / SIMD variants are added as mf_<op>_bwd_<entry>_<dtype>_<isa> with
- * these same descriptors; toolchain/train/kernels.py is the one place that picks the name. */
+ * globals. Variants are mf_<op>_bwd_<entry>_<dtype>_<isa> with these same descriptors;
+ * toolchain/train/kernels.py picks the name (best ISA the runtime defines, else ref).
+ *
+ * Accumulator precision:
+ *   f32_ref, f32 SIMD  FP32 everywhere.
+ *   f16_ref            FP16 storage, FP32 arithmetic: one float accumulator per output,
+ *                      rounded once on store (the oracle of the FP16 SIMD kernels).
+ *   f16 SIMD           FP16 accumulators inside the micro-kernel (RVV e16 vfmacc, Helium
+ *                      vfma.f16), as the forward kernels: the widening RVV vfwmacc halves
+ *                      the MACs per instruction and Helium has none. bwd_weight reduces over
+ *                      pixels in chunks of MF_BWD_COLS_<ISA>: FP16 partial sums over a chunk,
+ *                      added into the FP16 gradient chunk by chunk. Layer norm, softmax,
+ *                      losses and updates are FP32 arithmetic in every variant.
+ * Mixed-precision training (FP16 activations/gradients) keeps FP32 master weights and
+ * optimizer state; see mf_loss_scale. */
 #ifndef MF_TRAIN_H
 #define MF_TRAIN_H
 
@@ -102,5 +114,144 @@ typedef struct {
 /* step counts from 1 (bias correction). */
 int mf_adam_update_f32_ref(float *w, const float *g, float *m, float *v, int32_t n,
                            const mf_adam_desc *d, int32_t step);
+
+/* ---------------------------------------------------------------- mixed precision (FP16) */
+
+/* Dynamic loss scaling: the loss kernel multiplies the FP16 gradient of the logits by
+ * `scale`; each update divides it out in FP32, and when its gradient holds a non-finite value
+ * it leaves that weight alone and sets `overflow`. mf_loss_scale_update, called at the start of
+ * every step, then halves the scale (not below min_scale), or doubles it after
+ * growth_interval clean steps. */
+typedef struct {
+    float scale, min_scale;
+    int32_t growth_interval, good_steps, overflow;
+} mf_loss_scale;
+
+int mf_loss_scale_update(mf_loss_scale *ls);
+
+/* SIMD backward: pixels per im2col chunk (the scratch of the conv kernels is
+ * mf_conv2d_bwd_scratch_bytes(d, element bytes, MF_BWD_COLS_<ISA>)). */
+#define MF_BWD_COLS_REF 8
+#define MF_BWD_COLS_RVV 16 /* e16 at LMUL 2 / e32 at LMUL 4, VLEN 128: one vector per row */
+#define MF_BWD_COLS_MVE 8  /* one Q register of f16 */
+
+/* Bytes of scratch of the im2col backward convolution; 0 for depthwise (groups > 1 and
+ * groups == c_in == c_out: direct loops). */
+int32_t mf_conv2d_bwd_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols);
+
+/* The derivative of an activation at its input x, or from its output y (returns 0 when the
+ * output does not determine it): shared by every dtype's mf_act_bwd_input. */
+float mf_act_deriv_f32(const mf_act *a, float x);
+int mf_act_deriv_out_f32(const mf_act *a, float y, float *out);
+
+/* Micro-kernel of the SIMD backward (PULP-TrainLib's "everything is a matmul"):
+ *   C[i][j] = alpha * sum_p A[i*a_rs + p*a_cs] * B[p*b_rs + j*b_cs]  (+ C[i][j] if accumulate)
+ * i < m, j < n, p < k; C rows c_rs apart with unit column stride. A is read one scalar at a
+ * time (outer product, any strides); B by rows, strided rows where b_cs != 1. */
+#define MF_BWD_TILE_ARGS(T)                                                                    \
+    const T *a, int32_t a_rs, int32_t a_cs, const T *b, int32_t b_rs, int32_t b_cs, T *c,    \
+        int32_t c_rs, int32_t m, int32_t n, int32_t k, float alpha, int accumulate
+typedef void (*mf_bwd_tile_f32_fn)(MF_BWD_TILE_ARGS(float));
+void mf_bwd_tile_f32_ref(MF_BWD_TILE_ARGS(float));
+
+/* The im2col drivers every ISA shares: they cut the convolution into tile calls. */
+int mf_conv2d_bwd_input_im2col_f32(const float *dy, const float *w, float *dx,
+                                   const mf_conv2d_desc *d, float *scratch, int32_t cols,
+                                   mf_bwd_tile_f32_fn tile);
+int mf_conv2d_bwd_weight_im2col_f32(const float *x, const float *dy, float *dw, float *db,
+                                    const mf_conv2d_desc *d, float *scratch, int32_t cols,
+                                    mf_bwd_tile_f32_fn tile);
+/* The matmul gradients as tile calls, in the orientation whose output has unit column stride;
+ * return MF_EARG when neither has (the caller then uses the reference). Bias gradients (dc)
+ * use FP32 accumulators in every variant. */
+int mf_gemm_bwd_input_tiled_f32(const float *dy, const float *w, float *dx,
+                                const mf_gemm_bwd_input_desc *d, mf_bwd_tile_f32_fn tile);
+int mf_gemm_bwd_weight_tiled_f32(const float *a, const float *dy, float *dw, float *dc,
+                                 const mf_gemm_bwd_weight_desc *d, mf_bwd_tile_f32_fn tile);
+
+/* FP32 SIMD variants (scratch as above with elem_bytes 4). */
+void mf_bwd_tile_f32_rvv(MF_BWD_TILE_ARGS(float));
+void mf_bwd_tile_f32_mve(MF_BWD_TILE_ARGS(float));
+int mf_gemm_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f32_rvv(const float *a, const float *dy, float *dw, float *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_conv2d_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
+                                float *scratch);
+int mf_conv2d_bwd_weight_f32_rvv(const float *x, const float *dy, float *dw, float *db,
+                                 const mf_conv2d_desc *d, float *scratch);
+int mf_gemm_bwd_input_f32_mve(const float *dy, const float *w, float *dx, const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f32_mve(const float *a, const float *dy, float *dw, float *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_conv2d_bwd_input_f32_mve(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
+                                float *scratch);
+int mf_conv2d_bwd_weight_f32_mve(const float *x, const float *dy, float *dw, float *db,
+                                 const mf_conv2d_desc *d, float *scratch);
+
+#if defined(__FLT16_MAX__)
+#include "mf_f16.h"
+
+/* FP16 variants: FP16 tensors, FP32 descriptors and scalars. Losses read FP16 predictions and
+ * FP32 labels, write the FP32 loss and the FP16 gradient times ls->scale. Updates take the
+ * FP32 master w (and FP32 state) and the FP16 gradient, and write the FP16 copy w_half. */
+int mf_act_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,
+                             const mf_act *act, int32_t from_output);
+int mf_conv2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_conv2d_desc *d);
+int mf_conv2d_bwd_weight_f16_ref(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                 const mf_conv2d_desc *d);
+int mf_gemm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f16_ref(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_maxpool2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
+                                   const mf_pool2d_desc *d);
+int mf_avgpool2d_bwd_input_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d);
+int mf_layernorm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, const mf_f16 *gamma,
+                                   mf_f16 *dx, const mf_layernorm_desc *d);
+int mf_layernorm_bwd_weight_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dgamma,
+                                    mf_f16 *dbeta, const mf_layernorm_desc *d);
+int mf_softmax_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *y, mf_f16 *dx,
+                                 const mf_softmax_desc *d);
+int mf_softmax_xent_f16_ref(const mf_f16 *logits, const float *labels, float *loss,
+                            mf_f16 *dlogits, const mf_loss_desc *d, const mf_loss_scale *ls);
+int mf_mse_loss_f16_ref(const mf_f16 *y, const float *target, float *loss, mf_f16 *dy,
+                        const mf_loss_desc *d, const mf_loss_scale *ls);
+int mf_sgd_update_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
+                          const mf_sgd_desc *d, mf_loss_scale *ls);
+int mf_adam_update_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half,
+                           int32_t n, const mf_adam_desc *d, int32_t step, mf_loss_scale *ls);
+
+typedef void (*mf_bwd_tile_f16_fn)(MF_BWD_TILE_ARGS(mf_f16));
+void mf_bwd_tile_f16_ref(MF_BWD_TILE_ARGS(mf_f16));
+int mf_conv2d_bwd_input_im2col_f16(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                   const mf_conv2d_desc *d, mf_f16 *scratch, int32_t cols,
+                                   mf_bwd_tile_f16_fn tile);
+int mf_conv2d_bwd_weight_im2col_f16(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                    const mf_conv2d_desc *d, mf_f16 *scratch, int32_t cols,
+                                    mf_bwd_tile_f16_fn tile);
+int mf_gemm_bwd_input_tiled_f16(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_gemm_bwd_input_desc *d, mf_bwd_tile_f16_fn tile);
+int mf_gemm_bwd_weight_tiled_f16(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                                 const mf_gemm_bwd_weight_desc *d, mf_bwd_tile_f16_fn tile);
+
+void mf_bwd_tile_f16_rvv(MF_BWD_TILE_ARGS(mf_f16));
+void mf_bwd_tile_f16_mve(MF_BWD_TILE_ARGS(mf_f16));
+int mf_gemm_bwd_input_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f16_rvv(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_conv2d_bwd_input_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_weight_f16_rvv(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                 const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_gemm_bwd_input_f16_mve(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f16_mve(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_conv2d_bwd_input_f16_mve(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_weight_f16_mve(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                 const mf_conv2d_desc *d, mf_f16 *scratch);
+#endif
 
 #endif

@@ -6,7 +6,7 @@
 static float clamp01_mask(float v) { return (v > 0.0f && v < 1.0f) ? 1.0f : 0.0f; }
 
 /* The derivative at the activation's input x. */
-static float deriv_in(const mf_act *a, float x)
+float mf_act_deriv_f32(const mf_act *a, float x)
 {
     switch (a->kind) {
     case MF_ACT_NONE: return 1.0f;
@@ -61,7 +61,7 @@ static float deriv_in(const mf_act *a, float x)
 }
 
 /* The derivative from the output y, for activations where that is exact. */
-static int deriv_out(const mf_act *a, float y, float *out)
+int mf_act_deriv_out_f32(const mf_act *a, float y, float *out)
 {
     switch (a->kind) {
     case MF_ACT_NONE: *out = 1.0f; return 1;
@@ -80,13 +80,13 @@ int mf_act_bwd_input_f32_ref(const float *dy, const float *v, float *dx, int32_t
     if (!dy || !v || !dx || !act || n < 0) return MF_EARG;
     if (from_output) {
         float dd;
-        if (!deriv_out(act, 0.0f, &dd)) return MF_EARG;
+        if (!mf_act_deriv_out_f32(act, 0.0f, &dd)) return MF_EARG;
         for (int32_t i = 0; i < n; ++i) {
-            deriv_out(act, v[i], &dd);
+            mf_act_deriv_out_f32(act, v[i], &dd);
             dx[i] = dy[i] * dd;
         }
         return MF_OK;
     }
-    for (int32_t i = 0; i < n; ++i) dx[i] = dy[i] * deriv_in(act, v[i]);
+    for (int32_t i = 0; i < n; ++i) dx[i] = dy[i] * mf_act_deriv_f32(act, v[i]);
     return MF_OK;
 }

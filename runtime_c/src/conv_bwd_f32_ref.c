@@ -113,3 +113,11 @@ int mf_conv2d_bwd_weight_f32_ref(const float *x, const float *dy, float *dw, flo
     }
     return MF_OK;
 }
+
+int32_t mf_conv2d_bwd_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols)
+{
+    if (!d || d->groups < 1) return 0;
+    const int depthwise = d->groups > 1 && d->groups == d->c_in && d->groups == d->c_out;
+    if (depthwise) return 0; /* direct loops, no panel */
+    return (d->c_in / d->groups) * d->k_h * d->k_w * cols * elem_bytes;
+}

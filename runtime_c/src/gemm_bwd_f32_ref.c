@@ -57,3 +57,34 @@ int mf_gemm_bwd_weight_f32_ref(const float *a, const float *dy, float *dw, float
     }
     return MF_OK;
 }
+
+/* ---------------------------------------------------------------- tiled drivers
+ * The portable micro-kernel (FP32 accumulation) and the shared drivers of the SIMD kernels.
+ * The declarations below repeat mf_train.h on purpose: the runtime file scanner
+ * (toolchain/codegen/emit.py) finds a function's file by a declaration at column 0, and the
+ * definitions come from the template header. */
+int mf_conv2d_bwd_input_im2col_f32(const float *dy, const float *w, float *dx,
+                                   const mf_conv2d_desc *d, float *scratch, int32_t cols,
+                                   mf_bwd_tile_f32_fn tile);
+int mf_conv2d_bwd_weight_im2col_f32(const float *x, const float *dy, float *dw, float *db,
+                                    const mf_conv2d_desc *d, float *scratch, int32_t cols,
+                                    mf_bwd_tile_f32_fn tile);
+int mf_gemm_bwd_input_tiled_f32(const float *dy, const float *w, float *dx,
+                                const mf_gemm_bwd_input_desc *d, mf_bwd_tile_f32_fn tile);
+int mf_gemm_bwd_weight_tiled_f32(const float *a, const float *dy, float *dw, float *dc,
+                                 const mf_gemm_bwd_weight_desc *d, mf_bwd_tile_f32_fn tile);
+
+void mf_bwd_tile_f32_ref(MF_BWD_TILE_ARGS(float))
+{
+    for (int32_t i = 0; i < m; ++i)
+        for (int32_t j = 0; j < n; ++j) {
+            float acc = 0.0f;
+            for (int32_t p = 0; p < k; ++p) acc += (float)a[i * a_rs + p * a_cs] * (float)b[p * b_rs + j * b_cs];
+            float *o = c + i * c_rs + j;
+            *o = (float)(alpha * acc + (accumulate ? (float)*o : 0.0f));
+        }
+}
+
+#define MF_T float
+#define SFX(name) name##_f32
+#include "mf_train_tiled.h"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from toolchain.ir.graph import Graph
 from toolchain.memory.checker import PlanError, check_plan
 from toolchain.memory.lifetimes import SCRATCH, Alias, Buffer, Lifetimes, compute_lifetimes
-from toolchain.memory.planner import ALIGN, Plan, plan
+from toolchain.memory.planner import ALIGN, STRATEGIES, Plan, plan
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,12 @@ class MemoryPlan:
 
 
 def plan_memory(g: Graph, inplace: bool = True, overwrite: bool = True, consume_inputs: bool = False,
-                scratch: dict[int, int] | None = None, check: bool = True) -> MemoryPlan:
-    """scratch: bytes of kernel scratch per node index, planned like a one-step tensor."""
+                scratch: dict[int, int] | None = None, check: bool = True,
+                strategies: tuple[str, ...] = tuple(STRATEGIES)) -> MemoryPlan:
+    """scratch: bytes of kernel scratch per node index, planned like a one-step tensor.
+    strategies: the placement orders to try (planner.STRATEGIES); the smallest arena wins."""
     lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs, scratch=scratch)
-    p = plan(lt.buffers)
+    p = plan(lt.buffers, strategies=strategies)
     if check:
         check_plan(g, lt, p)
     return MemoryPlan(lt, p)

@@ -1,9 +1,16 @@
 """Arena placement: a pure function from buffers (size, live range) to byte offsets.
 
-Greedy by size, as TFLM's GreedyMemoryPlanner: take buffers largest first (ties: longer
-life first, then earlier start), and put each at the lowest aligned offset where it does
-not overlap any already placed buffer that is live at the same time. The arena size is the
-highest end offset. Not optimal in general, but within a few percent on chain-like graphs.
+Each strategy takes the buffers in some order and puts each at the lowest aligned offset
+where it does not overlap any already placed buffer that is live at the same time (buffers
+are sets of segments from one base offset, see lifetimes.Buffer). The orders:
+
+- greedy-by-size, as TFLM's GreedyMemoryPlanner: largest first;
+- greedy-by-lifetime: longest-lived first, so a long-lived stream (a transformer's residual
+  tokens) sits at the bottom and short-lived buffers stack above it without fragmenting;
+- greedy-by-start: in schedule order, the way a bump allocator would.
+
+`plan` runs them all and keeps the smallest arena (ties: the first). None is optimal in
+general; together they remove most of the fragmentation any single order leaves.
 """
 
 from __future__ import annotations
@@ -46,8 +53,7 @@ def lowest_fit(b: Buffer, placed: list[tuple[Buffer, int]], align: int) -> int:
     return x
 
 
-def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
-    order = sorted(buffers, key=lambda b: (-b.size, -(b.end - b.start), b.start, b.id))
+def place_in_order(order: list[Buffer], align: int, strategy: str) -> Plan:
     placed: list[tuple[Buffer, int]] = []
     offsets: dict[int, int] = {}
     for b in order:
@@ -56,9 +62,21 @@ def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
             continue
         offsets[b.id] = lowest_fit(b, placed, align)
         placed.append((b, offsets[b.id]))
-    peak = max((offsets[b.id] + b.size for b in buffers), default=0)
-    return Plan(offsets, align_up(peak, align))
+    peak = max((offsets[b.id] + b.size for b in order), default=0)
+    return Plan(offsets, align_up(peak, align), strategy)
 
 
-def plan(buffers: list[Buffer], align: int = ALIGN) -> Plan:
-    return plan_greedy_by_size(buffers, align)
+STRATEGIES = {
+    "greedy-by-size": lambda b: (-b.size, -(b.end - b.start), b.start, b.id),
+    "greedy-by-lifetime": lambda b: (-(b.end - b.start), -b.size, b.start, b.id),
+    "greedy-by-start": lambda b: (b.start, -b.size, b.id),
+}
+
+
+def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
+    return place_in_order(sorted(buffers, key=STRATEGIES["greedy-by-size"]), align, "greedy-by-size")
+
+
+def plan(buffers: list[Buffer], align: int = ALIGN, strategies: tuple[str, ...] = tuple(STRATEGIES)) -> Plan:
+    plans = [place_in_order(sorted(buffers, key=STRATEGIES[s]), align, s) for s in strategies]
+    return min(plans, key=lambda p: p.arena_bytes)

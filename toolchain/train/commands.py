@@ -52,7 +52,7 @@ def train(model: str, board: str, trainable: str, loss: str, optimizer: str, lr:
         click.echo(f"{i:4d}  {a:.7f}  " + (f"{b:.7f}" if b is not None else "-"))
     if r.match is not None:
         click.echo(f"match        {'yes' if r.match else 'NO'}  (max |diff| {r.max_loss_error:.2e}, "
-                   f"tolerance {r.tolerance:g})")
+                   f"tolerance {r.tolerance:g}" + (" x max(1, |loss|)" if r.dtype == "fp16" else "") + ")")
     if r.export:
         click.echo(f"exported     {r.export}")
     if r.match is False:

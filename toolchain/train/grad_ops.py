@@ -15,14 +15,14 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import (
-    Call, LowerCtx, Lit, Op, OutSpec, Struct, TensorArg, int_array, lit, register, struct,
+    Call, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, int_array, lit, register, struct,
 )
 from toolchain.ops.conv import Conv, ConvParams
 from toolchain.ops.elementwise import Act
 from toolchain.ops.gemm import MAX_BATCH_RANK
 from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, _softmax_dims
 from toolchain.ops.pool import Pool, PoolParams
-from toolchain.train.kernels import kernel
+from toolchain.train.kernels import bwd_cols, isa_of, kernel
 
 
 def _null_or(node: Node, i: int) -> TensorArg | Lit:
@@ -137,6 +137,21 @@ class ConvGradParams:
         return _forward_desc(Conv, replace(self.conv, act=Act()), [("_x", self.x_shape), ("_w", self.w_shape)],
                              self.y_shape)
 
+    def scratch_bytes(self, elem_bytes: int, cols: int) -> int:
+        """Twin of mf_conv2d_bwd_scratch_bytes (conv_bwd_f32_ref.c): the im2col panel of the
+        SIMD kernels, K x cols elements; none for depthwise (direct loops)."""
+        c_in, c_out, g = self.x_shape[1], self.w_shape[0], self.conv.group
+        if g > 1 and g == c_in == c_out:
+            return 0
+        return c_in // g * int(np.prod(self.w_shape[2:])) * cols * elem_bytes
+
+    def call(self, name: str, args: tuple, ctx: LowerCtx, elem_of: str) -> Call:
+        """The kernel call; SIMD variants take the im2col scratch."""
+        isa = isa_of(name)
+        if isa == "ref":
+            return Call(name, args)
+        return Call(name, args + (Scratch(),), self.scratch_bytes(ctx.tensors[elem_of].dtype.itemsize, bwd_cols(isa)))
+
 
 def _as_2d(p: ConvParams, *arrays: np.ndarray) -> list[np.ndarray]:
     return [a[:, :, None, :] if p.win.spatial_rank == 1 else a for a in arrays]
@@ -200,8 +215,8 @@ class ConvGradInput(Op):
 
     @classmethod
     def lower(cls, p: ConvGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        return [Call(kernel(ctx, "conv", "bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
-                                                  TensorArg(node.outputs[0]), p.desc()))]
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]), p.desc())
+        return [p.call(kernel(ctx, "conv", "bwd_input"), args, ctx, node.inputs[0])]
 
 
 @register
@@ -229,8 +244,8 @@ class ConvGradWeight(Op):
         outs = list(node.outputs)
         dw = TensorArg(outs.pop(0)) if p.want_w else Lit("NULL")
         db = TensorArg(outs.pop(0)) if p.want_b else Lit("NULL")
-        return [Call(kernel(ctx, "conv", "bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
-                                                   dw, db, p.desc()))]
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), dw, db, p.desc())
+        return [p.call(kernel(ctx, "conv", "bwd_weight"), args, ctx, node.inputs[0])]
 
 
 # ---------------------------------------------------------------- matrix multiply

@@ -9,6 +9,8 @@ always exists. A new SIMD variant is therefore one C file: nothing to register h
 from __future__ import annotations
 
 import functools
+import re
+from pathlib import Path
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ops.base import LowerCtx
@@ -52,3 +54,17 @@ def kernel(ctx: LowerCtx, family: str, entry: str) -> str:
 
 def isa_of(name: str) -> str:
     return name.rsplit("_", 1)[-1]
+
+
+MF_TRAIN_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_train.h"
+
+
+@functools.lru_cache(maxsize=None)
+def _cols_table() -> dict[str, int]:
+    return {m.group(1).lower(): int(m.group(2))
+            for m in re.finditer(r"#define MF_BWD_COLS_(\w+) (\d+)", MF_TRAIN_H.read_text())}
+
+
+def bwd_cols(isa: str) -> int:
+    """Output pixels per im2col chunk of the SIMD backward (MF_BWD_COLS_<ISA>, mf_train.h)."""
+    return _cols_table()[isa]
