@@ -74,13 +74,15 @@ def test_kernel_target_from_board_fields() -> None:
     assert kernel_target(None) == KernelTarget()
 
 
-@pytest.mark.parametrize("model", ["resnet8", "dscnn", "vit_opset18"])
-def test_fp16_halves_memory(model: str) -> None:
+# arena FP16 / FP32 at most: the CNNs halve; the small ViT's peak holds its float32 input
+# (kept at the boundary) next to the FP16 copy, so it shrinks less
+@pytest.mark.parametrize("model,ratio", [("resnet8", 0.55), ("dscnn", 0.55), ("vit_opset18", 0.9)])
+def test_fp16_halves_memory(model: str, ratio: float) -> None:
     path = REAL_MODELS[model]
     f32 = compile_model(path, options=CompileOptions(integrate=False))  # FP16 builds do not integrate yet
     f16 = compile_model(path, options=CompileOptions(target=KernelTarget("f16")))
     assert f16.weight_bytes * 2 == f32.weight_bytes
-    assert f16.arena_bytes < 0.75 * f32.arena_bytes  # the float32 input stays at the boundary
+    assert f16.arena_bytes <= ratio * f32.arena_bytes
 
 
 @pytest.mark.parametrize("model", ["resnet8", "dscnn", "vit_opset18"])

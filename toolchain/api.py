@@ -67,6 +67,7 @@ class CompiledModel:
     calls: list[list[Call]]
     nodes: list[NodeReport]
     order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
+    target: KernelTarget = KernelTarget()
 
     @property
     def scratch_bytes(self) -> int:
@@ -149,7 +150,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
-    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()})
+    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

@@ -94,6 +94,7 @@ class LazyGroup(click.Group):
     when used, so `mcuforge --help` stays fast and those modules may import this one."""
 
     LAZY = {"train": "toolchain.train.commands:train",
+            "nas": "toolchain.nas.commands:nas",
             "flash": "toolchain.device.commands:flash",
             "monitor": "toolchain.device.commands:monitor",
             "validate": "toolchain.device.commands:validate",
@@ -178,6 +179,14 @@ def _board_option(required: bool = True):
     return click.option("--board", required=required, metavar="NAME", help="A board record (see `mcuforge boards`).")
 
 
+def kernel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option("--dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
+                      help="Weights and activations; model inputs/outputs stay float32 at the boundary.")(fn)
+    fn = click.option("--kernels", type=click.Choice(["board", "ref"]), default="board", show_default=True,
+                      help="board: SIMD / register-blocked kernels the board's ISA allows; ref: reference only.")(fn)
+    return fn
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @friendly
@@ -212,14 +221,17 @@ def boards(as_json: bool) -> None:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @input_shape_option
 @schedule_options
+@kernel_options
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, **sched: Any) -> None:
+def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
+          kernels: str, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched))
+    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
+                         kernels=kernels)
     d = bb.as_dict()
     if as_json:
         click.echo(json.dumps(d))
@@ -239,22 +251,24 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default=None)
 @input_shape_option
 @schedule_options
+@kernel_options
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        as_json: bool, **sched: Any) -> None:
+        as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.run import run_on_board
 
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
-    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed)
+    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
+                     kernels=kernels)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
-        click.echo(f"model         {r.model} on {r.board}")
+        click.echo(f"model         {r.model} on {r.board} ({dtype}, kernels {'/'.join(r.extra['kernels'])})")
         click.echo(f"arena         {_kib(r.arena_bytes)};  flash {_kib(r.flash_bytes)};  RAM {_kib(r.ram_bytes)};"
                    f"  stack used {r.stack_bytes if r.stack_bytes is not None else '-'} B")
         for o in r.outputs:
@@ -275,10 +289,11 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 @click.option("--threshold", default=0.02, show_default=True, help="Allowed growth (fraction) before a regression.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
 @schedule_options
+@kernel_options
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, update_baseline: bool,
-            threshold: float, junit: str | None, as_json: bool, **sched: Any) -> None:
+            threshold: float, junit: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
     """Run every model in PATHS on a set of boards in QEMU; check outputs and cost against a baseline."""
     from toolchain import regress as rg
 
@@ -289,7 +304,7 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     total = len(models) * len(boards_list)
     with click.progressbar(length=total, label="regress", file=sys.stderr,
                            item_show_func=lambda o: o.key if o else "") as bar:
-        outcomes = rg.regress(models, boards_list, base, threshold, _options(sched),
+        outcomes = rg.regress(models, boards_list, base, threshold, _options(sched), dtype, kernels,
                               progress=lambda o: bar.update(1, o))
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))

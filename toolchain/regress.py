@@ -71,10 +71,11 @@ def compare_baseline(figures: dict, base: dict | None, threshold: float) -> list
     return worse
 
 
-def run_one(model: Path, board: str, baseline: dict, threshold: float, options: CompileOptions) -> Outcome:
+def run_one(model: Path, board: str, baseline: dict, threshold: float, options: CompileOptions,
+            dtype: str = "fp32", kernels: str = "board") -> Outcome:
     t0 = time.monotonic()
     try:
-        r = run_on_board(model, board, options=options)
+        r = run_on_board(model, board, options=options, dtype=dtype, kernels=kernels)
     except DoesNotFitError as e:
         return Outcome(str(model), board, "skipped", str(e), seconds=time.monotonic() - t0)
     except McuforgeError as e:
@@ -92,12 +93,12 @@ def run_one(model: Path, board: str, baseline: dict, threshold: float, options: 
 
 
 def regress(models: list[Path], boards: list[str], baseline: dict | None = None, threshold: float = 0.02,
-            options: CompileOptions = CompileOptions(),
+            options: CompileOptions = CompileOptions(), dtype: str = "fp32", kernels: str = "board",
             progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     outcomes = []
     for model in models:
         for board in boards:
-            o = run_one(model, board, baseline or {}, threshold, options)
+            o = run_one(model, board, baseline or {}, threshold, options, dtype, kernels)
             outcomes.append(o)
             if progress:
                 progress(o)

@@ -7,7 +7,7 @@ plain records the CLI prints and `regress` / bench/ aggregate.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,8 @@ from toolchain.api import CompiledModel, CompileOptions, compile_model, write_so
 from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, build_firmware, run_firmware
-from toolchain.verify import ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
+from toolchain.codegen.target import kernel_target
+from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
 
 
 @dataclass
@@ -24,6 +25,10 @@ class BoardBuild:
     compiled: CompiledModel
     build: BuildResult
     inputs: list[np.ndarray]
+
+    @property
+    def compiled_target(self):  # noqa: ANN201
+        return self.compiled.target
 
     def as_dict(self) -> dict:
         b = self.build
@@ -77,9 +82,14 @@ class BoardRun:
 
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
-                    options: CompileOptions = CompileOptions(), seed: int = 0) -> BoardBuild:
-    """Compile, write the C and cross-compile the firmware (with seeded inputs baked in)."""
+                    options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
+                    kernels: str = "board") -> BoardBuild:
+    """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
+
+    kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
+    blocked scalar), "ref" the portable reference kernels only."""
     b = load_board(board) if isinstance(board, str) else board
+    options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
     cm = compile_model(model, input_shapes, options)
     src = write_sources(cm, out / "model")
@@ -88,21 +98,30 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     return BoardBuild(cm, build, inputs)
 
 
+def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:
+    """Same arg-max on the first output (a classifier's logits or probabilities)."""
+    if not ours or not ref or np.asarray(ref[0]).size < 2:
+        return None
+    return bool(np.argmax(ours[0]) == np.argmax(np.asarray(ref[0]).reshape(-1)))
+
+
 def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | None = None,
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
-                 timeout: float = 600.0) -> BoardRun:
-    """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime."""
+                 timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board") -> BoardRun:
+    """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
+    FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify)."""
     b = load_board(board) if isinstance(board, str) else board
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
-        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed)
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels)
         kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
         result = run_firmware(bb.build, timeout, **kwargs)
     g = bb.compiled.graph
     ref = onnxruntime_outputs(read_model(model), g.inputs, bb.inputs)
-    errors = compare(g.outputs, result.outputs, ref)
+    errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
     if result.status != 0:
         errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
     return BoardRun(str(model), b.name, errors, result.instructions, result.weighted_instructions,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
-                    result.stack_bytes)
+                    result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
+                                         "top1_agree": _top1(result.outputs, ref)})

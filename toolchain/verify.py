@@ -16,6 +16,9 @@ from toolchain.hostbuild import build_host, run_host
 # An output matches when max |ours - onnxruntime| <= ATOL * max(1, max |onnxruntime|):
 # absolute for outputs of order one (probabilities, normalised logits), relative beyond.
 ATOL = 1e-4
+# FP16 weights and activations: about 3 decimal digits, and SIMD kernels that accumulate in
+# FP16 over long dot products lose more; top-1 agreement is reported beside it.
+FP16_ATOL = 2e-2
 
 
 @dataclass

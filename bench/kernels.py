@@ -1,0 +1,78 @@
+"""MACs per executed instruction of the compute kernels, per board, next to the ISA's peak.
+
+    python bench/kernels.py [--boards rv32-rvv,cortex-m55-an547,stm32f746-disco] [--json]
+
+Rows: matmul 64x64x64, conv 3x3 (16->16 on 16x16, pad 1) and depthwise 3x3 (64 channels on
+25x5, DS-CNN's shape), in FP32 scalar (ref and the register-blocked `dsp` kernels), FP32 SIMD
+and FP16 SIMD where the board's core has them. Counts are exact (QEMU TCG plugin, kernel only,
+see tests/kernels/model.c); on rv32-rvv they are LMUL-weighted (a vector instruction at LMUL=m
+counts m), on Helium plain (every MVE instruction is 128 bits). Instruction count is a proxy for
+cycles, not cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "kernels"))
+
+from kharness import Conv, Gemm, run_kernel  # noqa: E402
+from toolchain.boards import load_board  # noqa: E402
+from toolchain.codegen.emit import kernel_sources  # noqa: E402
+
+SHAPES = {"matmul 64x64x64": Gemm(64, 64, 64), "conv 3x3 16->16 16x16": Conv(16, 16, 16, 16),
+          "depthwise 3x3 64ch 25x5": Conv(64, 64, 25, 5, groups=64)}
+
+
+def peak(board_simd: str, vlen: int | None, dtype: str) -> str:
+    """What an outer-product micro-kernel with one scalar load per broadcast tends to."""
+    if board_simd == "rvv":
+        lanes = (vlen or 128) // (16 if dtype == "f16" else 32)
+        return f"{lanes} MACs/vfmacc (LMUL=1); ~{lanes // 2} with its scalar load"
+    if board_simd == "mve":
+        lanes = 8 if dtype == "f16" else 4
+        return f"{lanes} MACs/vfma; ~{lanes // 2} with its scalar load"
+    return "1 MAC/VFMA; ~0.67 with loads (4x4 tile: 8 loads per 16 FMAs)"
+
+
+def variants(simd: str) -> list[tuple[str, str]]:
+    out = [("f32", "ref"), ("f32", "dsp")]
+    if simd in ("rvv", "mve"):
+        out += [("f32", simd), ("f16", simd)]
+    have = kernel_sources()
+    return [(dt, isa) for dt, isa in out if f"mf_gemm_{dt}_{isa}" in have]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--boards", default="stm32f746-disco,rv32-rvv,cortex-m55-an547")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    rows = []
+    for name in a.boards.split(","):
+        board = load_board(name)
+        weighted = board.core.simd == "rvv"
+        for dtype, isa in variants(board.core.simd):
+            for label, shape in SHAPES.items():
+                r = run_kernel(board, shape, dtype, isa)
+                rows.append({"board": name, "kernel": label, "dtype": dtype, "isa": isa,
+                             "macs": r.macs, "instructions": r.instructions, "weighted": r.weighted,
+                             "macs_per_instr": round(r.macs_per_instruction, 3),
+                             "count": "LMUL-weighted" if weighted else "plain",
+                             "peak": peak(board.core.simd if isa != "dsp" and isa != "ref" else "none",
+                                          board.core.vlen_bits, dtype)})
+                if not a.json:
+                    x = rows[-1]
+                    print(f"{name:18s} {label:24s} {dtype}-{isa:4s} {x['macs_per_instr']:6.2f} MACs/instr "
+                          f"({x['count']}; {r.weighted or r.instructions} instr)  peak: {x['peak']}", flush=True)
+    if a.json:
+        print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""`mcuforge nas`: parse, call ``run_nas``, print. Registered by toolchain/cli.py.
+
+torch is imported only when the command runs, so the rest of the CLI works without the
+`[nas]` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from toolchain.errors import McuforgeError
+
+
+def _kib(n: int) -> str:
+    return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+@click.command("nas")
+@click.option("--family", type=click.Choice(["vit", "cnn"]), default="vit", show_default=True,
+              help="Low-rank ViT (MCUFormer) or MCUNet-like CNN.")
+@click.option("--board", default="stm32f746-disco", show_default=True, help="Board record under boards/.")
+@click.option("--dataset", default="digits", show_default=True,
+              help="'digits' (scikit-learn, bundled) or a .npz with x, y (or x_train/y_train/x_test/y_test).")
+@click.option("--ram-budget", metavar="SIZE", help="Peak activation RAM, e.g. 64K (default: board RAM less stack).")
+@click.option("--flash-budget", metavar="SIZE", help="Weights + code allowance, e.g. 512K (default: board flash).")
+@click.option("--epochs", type=int, default=30, show_default=True, help="Supernet training epochs.")
+@click.option("--finetune-epochs", type=int, default=0, show_default=True, help="Fine-tune the chosen sub-network.")
+@click.option("--population", type=int, default=50, show_default=True)
+@click.option("--parents", type=int, default=10, show_default=True, help="Top-k kept each generation.")
+@click.option("--mutations", type=int, default=25, show_default=True)
+@click.option("--crossovers", type=int, default=25, show_default=True)
+@click.option("--generations", type=int, default=20, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("best.onnx"), show_default=True,
+              help="Where the chosen sub-network's ONNX goes.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write the Pareto plot (PNG).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+def nas(family: str, board: str, dataset: str, ram_budget: str | None, flash_budget: str | None, epochs: int,
+        finetune_epochs: int, population: int, parents: int, mutations: int, crossovers: int, generations: int,
+        seed: int, out: Path, plot: Path | None, as_json: bool, progress: bool | None) -> None:
+    """Search a ViT or CNN that fits a board's measured RAM and flash; export it to ONNX."""
+    try:
+        _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epochs, population, parents,
+             mutations, crossovers, generations, seed, out, plot, as_json, progress)
+    except McuforgeError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epochs, population, parents,
+         mutations, crossovers, generations, seed, out, plot, as_json, progress) -> None:
+    import importlib.util
+
+    missing = [m for m in ("torch", "sklearn", "tqdm") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise McuforgeError(f"mcuforge nas needs {', '.join(missing)}: pip install 'mcuforge[nas]'")
+    from toolchain.nas.evolution import EvolutionOptions
+    from toolchain.nas.measure import parse_bytes
+    from toolchain.nas.search import NasOptions, run_nas
+    from toolchain.nas.train import TrainOptions
+
+    for name, v in (("--epochs", epochs), ("--population", population), ("--parents", parents),
+                    ("--generations", generations)):
+        if v < 1:
+            raise McuforgeError(f"{name} must be at least 1")
+    opts = NasOptions(
+        family=family, board=board, dataset=dataset,
+        ram_budget=parse_bytes(ram_budget) if ram_budget else None,
+        flash_budget=parse_bytes(flash_budget) if flash_budget else None,
+        train=TrainOptions(epochs=epochs, seed=seed), finetune_epochs=finetune_epochs,
+        evolution=EvolutionOptions(population, parents, mutations, crossovers, generations, seed=seed),
+        out=out, seed=seed, progress=sys.stderr.isatty() if progress is None else progress)
+    r = run_nas(opts)
+    if r is None:  # a helper rank under torchrun: rank 0 reports
+        return
+    if plot:
+        from toolchain.nas.plot import plot_pareto
+
+        plot_pareto(r.search.evaluated, r.pareto, r.search.best, r.budget.ram_bytes, plot,
+                    f"{family} on {dataset}, {r.budget.board}")
+    if as_json:
+        click.echo(json.dumps(r.to_json(), indent=2))
+        return
+    click.echo(f"budget       {r.budget.describe()}")
+    click.echo(f"searched     {len(r.search.evaluated)} sub-networks scored, {r.search.measured} compiled, "
+               f"{r.search.rejected} over budget")
+    click.echo("")
+    click.echo("Pareto front (validation accuracy, inherited weights):")
+    click.echo(f"  {'acc %':>6} {'RAM B':>9} {'flash B':>9}  config")
+    for c in r.pareto:
+        mark = "*" if c.config == r.config else " "
+        click.echo(f"{mark} {100 * c.accuracy:6.2f} {c.arena_bytes:9,} {c.flash_bytes:9,}  {c.config.short()}")
+    click.echo("")
+    click.echo(f"chosen       {r.config.short()}")
+    click.echo(f"arena        {_kib(r.arena_bytes)} of {_kib(r.budget.ram_bytes)}  (compiled, exact)")
+    click.echo(f"flash        {_kib(r.flash_bytes)} of {_kib(r.budget.flash_bytes)}  "
+               f"(weights {r.weight_bytes:,} B + code allowance)")
+    chk = r.check
+    click.echo(f"test acc     {100 * chk.c_accuracy:.2f}% compiled C, {100 * chk.torch_accuracy:.2f}% PyTorch; "
+               f"arg-max agrees on {chk.agree}/{chk.samples}")
+    if plot:
+        click.echo(f"plot         {plot}")
+    click.echo(f"wrote        {out}")

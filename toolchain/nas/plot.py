@@ -1,0 +1,37 @@
+"""Pareto plot: every candidate scored (accuracy vs peak RAM, colour = flash), the front, the
+chosen one and the RAM budget. matplotlib is optional (the `[plot]` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolchain.errors import McuforgeError
+from toolchain.nas.evolution import Candidate
+
+
+def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Candidate, ram_budget: int,
+                out: Path, title: str = "") -> Path:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed on a build server
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise McuforgeError("--plot needs matplotlib: pip install 'mcuforge[plot]'") from None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    sc = ax.scatter([c.arena_bytes / 1024 for c in evaluated], [100 * c.accuracy for c in evaluated],
+                    c=[c.flash_bytes / 1024 for c in evaluated], cmap="viridis", s=18, alpha=0.7)
+    fig.colorbar(sc, ax=ax, label="flash (KiB)")
+    ax.plot([c.arena_bytes / 1024 for c in front], [100 * c.accuracy for c in front], "k.--", lw=1,
+            label="Pareto front")
+    ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red", label="chosen")
+    ax.axvline(ram_budget / 1024, color="red", lw=1, ls=":", label="RAM budget")
+    ax.set_xlabel("peak RAM, compiled arena (KiB)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
