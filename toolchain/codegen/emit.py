@@ -104,6 +104,12 @@ class _Renderer:
         return f"{c.kernel}({', '.join(args)})"
 
 
+def _overwrites_inputs(g: Graph, mp: MemoryPlan) -> bool:
+    """True when the schedule reuses an input's bytes (patch embedding over the image)."""
+    return any(a.source in g.inputs or mp.lifetimes.tensor_buffer.get(a.source) in
+               {mp.lifetimes.tensor_buffer[i] for i in g.inputs} for a in mp.lifetimes.aliases if a.kind != "view")
+
+
 def weight_values(t: Tensor) -> list[str]:
     """C literals for a constant, 8 per line (FP16 values are written as the float literal of
     the half they are, so the conversion in C is exact)."""
@@ -143,7 +149,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
 
     ctx = {
         "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
-        "arena_bytes": str(arena_bytes), "arena_alloc": str(max(arena_bytes, 16)),
+        "arena_bytes": str(arena_bytes), "consumes_inputs": "1" if _overwrites_inputs(g, mp) else "0", "arena_alloc": str(max(arena_bytes, 16)),
         "macs": str(macs), "inputs": io(g.inputs), "outputs": io(g.outputs), "decls": r.decls,
         "nodes": nodes, "weights": [{"cname": weight_names[t.name], "comment": c_comment(t.name), "ctype": ctype(t),
                                      "size": str(max(t.size, 1)), "rows": weight_values(t),
