@@ -59,6 +59,7 @@ class TrainResult:
     report: dict = field(default_factory=dict)
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     export: str | None = None
+    weighted_instructions_per_step: float | None = None  # RVV: each vector instruction x LMUL
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -151,11 +152,11 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
             from toolchain.train.hostrun import build_host_trainer, run_host_trainer
 
             run = run_host_trainer(build_host_trainer(src), prog, x, y, steps)
-            losses, weights, ips = run.losses, run.weights, None
+            losses, weights, ips, wips = run.losses, run.weights, None, None
         else:
             from toolchain.train.simrun import run_in_qemu
 
-            losses, weights, ips = run_in_qemu(src, prog, brd, x, y, steps, out_dir)
+            losses, weights, ips, wips = run_in_qemu(src, prog, brd, x, y, steps, out_dir)
     ref_loss, match, err = None, None, None
     if reference:
         from toolchain.train.torch_ref import train_reference
@@ -172,4 +173,4 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
     return TrainResult(str(model_path), board or "host", dtype, [w.name for w in tg.weights],
                        [float(v) for v in losses], ref_loss, match, err,
                        loss_tolerance(dtype),
-                       prog.peak_ram_bytes, ips, prog.report(), dict(weights), exported)
+                       prog.peak_ram_bytes, ips, prog.report(), dict(weights), exported, wips)

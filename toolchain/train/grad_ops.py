@@ -102,6 +102,7 @@ class ActGradParams:
 class ActGrad(Op):
     """inputs (dy, v) -> dx; v is the activation's input, or its output when from_output."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ActGrad",)
     inplace = True  # dx over dy, element by element
 
@@ -199,6 +200,7 @@ def conv_bwd_weight(x: np.ndarray, dy: np.ndarray, p: ConvGradParams) -> tuple[n
 class ConvGradInput(Op):
     """inputs (dy, w) -> dx."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ConvGradInput",)
 
     @classmethod
@@ -223,6 +225,7 @@ class ConvGradInput(Op):
 class ConvGradWeight(Op):
     """inputs (x, dy) -> [dw if want_w] + [db if want_b]."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ConvGradWeight",)
 
     @classmethod
@@ -281,6 +284,7 @@ def _batch_offsets(shape: tuple[int, ...], *strides: tuple[int, ...]):
 class GemmGradInput(Op):
     """inputs (dy, other operand) -> gradient of one matmul operand (see the params)."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("GemmGradInput",)
 
     @classmethod
@@ -340,6 +344,7 @@ class GemmGradWeightParams:
 class GemmGradWeight(Op):
     """inputs (a, dy) -> [dw if want_w] + [dc if want_c]."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("GemmGradWeight",)
 
     @classmethod
@@ -427,6 +432,7 @@ def pool_bwd(dy: np.ndarray, x: np.ndarray | None, p: PoolGradParams) -> np.ndar
 class PoolGradInput(Op):
     """inputs (dy[, x for max pooling]) -> dx."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("PoolGradInput",)
 
     @classmethod
@@ -469,6 +475,7 @@ def _ln_parts(p: LayerNormGradParams, x: np.ndarray, dy: np.ndarray) -> tuple[np
 class LayerNormGradInput(Op):
     """inputs (dy, x[, gamma]) -> dx."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("LayerNormGradInput",)
 
     @classmethod
@@ -493,6 +500,7 @@ class LayerNormGradInput(Op):
 class LayerNormGradWeight(Op):
     """inputs (dy, x) -> [dgamma if want_gamma] + [dbeta if want_beta] (flat, cols each)."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("LayerNormGradWeight",)
 
     @classmethod
@@ -526,6 +534,7 @@ class SoftmaxGradParams:
 class SoftmaxGradInput(Op):
     """inputs (dy, y) -> dx, from the softmax's output."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("SoftmaxGradInput",)
     inplace = True
 

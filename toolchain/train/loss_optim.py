@@ -55,6 +55,7 @@ def loss_reference(p: LossParams, y: np.ndarray, t: np.ndarray) -> tuple[np.ndar
 class Loss(Op):
     """inputs (prediction, labels-as-float | target) -> (loss[1], d prediction)."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("TrainLoss",)
 
     @classmethod
@@ -120,6 +121,7 @@ class UpdateOp(Op):
 class SgdUpdate(UpdateOp):
     """inputs (w, g[, momentum buffer]); writes w (and the buffer)."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("SgdUpdate",)
     mutates = (0, 2)
 
@@ -150,6 +152,7 @@ class SgdUpdate(UpdateOp):
 class AdamUpdate(UpdateOp):
     """inputs (w, g, m, v); writes w, m and v."""
 
+    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("AdamUpdate",)
     mutates = (0, 2, 3)
 

@@ -37,15 +37,17 @@ def render_firmware_model(src: SourceSet, prog: TrainProgram, xs: np.ndarray, ys
 
 
 def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: np.ndarray, steps: int,
-                out_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float | None]:
-    """(losses, final weights, instructions per step) from one QEMU run of `steps` steps."""
+                out_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float | None, float | None]:
+    """(losses, final weights, instructions per step, LMUL-weighted instructions per step on
+    RVV boards, else None) from one QEMU run of `steps` steps."""
     from toolchain.sim.firmware import build_firmware
     from toolchain.sim.qemu import run_firmware
 
     fw_main = render_firmware_model(src, prog, xs, ys, steps)
     sources = SourceSet(list(src.c_files) + [fw_main], list(src.include_dirs), src.out_dir)
     build = build_firmware(sources, board, out_dir / "fw", [np.zeros(1, np.float32)])
-    run = run_firmware(build, timeout=60.0 + 30.0 * steps)
+    rvv = board.core.simd == "rvv"  # count each vector instruction LMUL times as well
+    run = run_firmware(build, timeout=60.0 + 30.0 * steps, lmul_weighting=rvv)
     if run.status != 0:
         raise RuntimeError(f"training firmware on {board.name} returned status {run.status}")
     losses = np.asarray(run.outputs[0], np.float32)
@@ -53,4 +55,5 @@ def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: n
                for i, w in enumerate(prog.tg.weights)}
     # the count covers init + `steps` steps; init is a memcpy of the trainable weights, < 0.1 %
     ips = run.instructions / steps if run.instructions is not None and steps else None
-    return losses, weights, ips
+    wips = run.weighted_instructions / steps if run.weighted_instructions is not None and steps else None
+    return losses, weights, ips, wips
