@@ -61,6 +61,21 @@ def test_search_end_to_end_fits_and_c_matches_pytorch(tmp_path, family, space, r
     json.dumps(j)
 
 
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_chosen_model_runs_in_qemu_with_pytorchs_accuracy(tmp_path) -> None:
+    """The exported model flashed into the simulated stm32f746-disco over GDB; every test
+    sample over its UART; arg-max equal to PyTorch's on all 360."""
+    from toolchain.nas.qemu_runner import qemu_runner
+
+    r = run_nas(NasOptions(family="cnn", ram_budget=12 * 1024, flash_budget=256 * 1024, space=TINY_CNN,
+                           train=TrainOptions(epochs=2), evolution=TINY_EVO, out=tmp_path / "best.onnx"),
+                runner=qemu_runner("stm32f746-disco"))
+    assert r is not None and r.arena_bytes <= 12 * 1024
+    assert r.check.samples == 360 and r.check.agree == 360
+    assert r.check.c_accuracy == r.check.torch_accuracy
+
+
 def test_lowrank_export_folds_the_middle_factor_and_goes_dense_when_not_smaller() -> None:
     from toolchain.nas.vit import ViTSupernet
 

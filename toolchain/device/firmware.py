@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolchain.api import compile_model, write_sources
+from toolchain.api import CompiledModel, compile_model, write_sources
 from toolchain.boards import Board
 from toolchain.device.protocol import HASH_BYTES
 from toolchain.sim import BuildResult, build_firmware
@@ -57,22 +57,24 @@ def device_sources(board: Board, target: Target) -> list[Path]:
     return [HARNESS_DIR / n for n in names]
 
 
-def build_device_firmware(model: str | Path, board: Board, out_dir: str | Path, *,
+def build_device_firmware(model: str | Path | CompiledModel, board: Board, out_dir: str | Path, *,
                           target: Target = "silicon",
                           input_shapes: dict[str, tuple[int, ...]] | None = None,
                           timeout: float = 300.0) -> DeviceBuild:
-    """Compiles ``model`` and builds ``out_dir/firmware.elf`` serving the device protocol.
-    target: "silicon" for a real board, "qemu" for `mcuforge sim-device`."""
+    """Compiles ``model`` (or takes it compiled) and builds ``out_dir/firmware.elf`` serving
+    the device protocol. target: "silicon" for a real board, "qemu" for `mcuforge sim-device`."""
     out = Path(out_dir)
-    sources = write_sources(compile_model(model, input_shapes), out / "model")
+    compiled = model if isinstance(model, CompiledModel) else compile_model(model, input_shapes)
+    sources = write_sources(compiled, out / "model")
     digest = hashlib.sha256(board.name.encode())
     for f in sorted(sources.c_files):
         digest.update(Path(f).read_bytes())
     build_id = f"{board.name}-{target}-{digest.hexdigest()[:10]}"
-    mhash = model_hash(model)
+    # A model given compiled has no file: its hash is that of the generated C.
+    mhash = digest.digest()[:HASH_BYTES] if isinstance(model, CompiledModel) else model_hash(model)
     build = build_firmware([*sources.c_files, *device_sources(board, target)], board, out, [],
                            include_dirs=sources.include_dirs, target=target, timeout=timeout,
                            main_template=MAIN_TEMPLATE,
-                           main_vars={"model_name": Path(model).name, "build_id": build_id,
+                           main_vars={"model_name": compiled.graph.name if isinstance(model, CompiledModel) else Path(model).name, "build_id": build_id,
                                       "model_hash_bytes": [f"0x{b:02x}u" for b in mhash]})
     return DeviceBuild(build=build, model_hash=mhash, build_id=build_id)

@@ -40,20 +40,23 @@ def _kib(n: int) -> str:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), help="Write the Pareto plot (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: when stderr is a terminal).")
+@click.option("--check-on", type=click.Choice(["qemu", "host"]), default="qemu", show_default=True,
+              help="Where the chosen model's compiled C runs over the test split (qemu: flashed into the "
+                   "board's simulator over GDB, samples over its UART).")
 def nas(family: str, board: str, dataset: str, ram_budget: str | None, flash_budget: str | None, epochs: int,
         finetune_epochs: int, population: int, parents: int, mutations: int, crossovers: int, generations: int,
-        seed: int, out: Path, plot: Path | None, as_json: bool, progress: bool | None) -> None:
+        seed: int, out: Path, plot: Path | None, as_json: bool, progress: bool | None, check_on: str) -> None:
     """Search a ViT or CNN that fits a board's measured RAM and flash; export it to ONNX."""
     try:
         _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epochs, population, parents,
-             mutations, crossovers, generations, seed, out, plot, as_json, progress)
+             mutations, crossovers, generations, seed, out, plot, as_json, progress, check_on)
     except McuforgeError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
 
 
 def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epochs, population, parents,
-         mutations, crossovers, generations, seed, out, plot, as_json, progress) -> None:
+         mutations, crossovers, generations, seed, out, plot, as_json, progress, check_on="host") -> None:
     import importlib.util
 
     missing = [m for m in ("torch", "sklearn", "tqdm") if importlib.util.find_spec(m) is None]
@@ -75,7 +78,15 @@ def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epoc
         train=TrainOptions(epochs=epochs, seed=seed), finetune_epochs=finetune_epochs,
         evolution=EvolutionOptions(population, parents, mutations, crossovers, generations, seed=seed),
         out=out, seed=seed, progress=sys.stderr.isatty() if progress is None else progress)
-    r = run_nas(opts)
+    runner = None
+    if check_on == "qemu":
+        from toolchain.boards import load_board
+        from toolchain.nas.qemu_runner import qemu_runner
+
+        if load_board(board).qemu is None:
+            raise McuforgeError(f"board {board} has no simulator: use --check-on host")
+        runner = qemu_runner(board)
+    r = run_nas(opts, runner=runner)
     if r is None:  # a helper rank under torchrun: rank 0 reports
         return
     if plot:
