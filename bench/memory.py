@@ -6,7 +6,8 @@ Columns (bytes): no-reuse sum of every activation; the op-by-op lower bound (max
 inputs + outputs, what any op-by-op runtime needs); the op-by-op greedy arena (TFLM-style:
 BN and activations folded as a TFLite converter does, each op's output its own buffer,
 greedy-by-size placement); our arena (operator integration, token overwriting, patch-embedding
-decomposition, in-place ops, scratch planned in the arena); the ratio ours / greedy; the peak
+decomposition, in-place ops, residual convs over their skip, depthwise/pointwise
+convs over their input, scratch planned in the arena); the ratio ours / greedy; the peak
 node; and the model input's size, which bounds the arena from below when the whole input
 must be present at the start (the ViTs here).
 """

@@ -125,7 +125,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)
-    ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()))
+    ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()), overwrite=options.overwrite)
     orders = {"given": g}
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)

@@ -42,8 +42,8 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="mcuformer: operator integration, token overwriting, in-place ops; "
                            "naive: op by op (TFLM-like), BN and activations folded only.")(fn)
     fn = click.option("--no-fuse", is_flag=True, help="No fusion at all (not even BN/activation folding).")(fn)
-    fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain ops.")(fn)
-    fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting; the model keeps its input intact.")(fn)
+    fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain/residual-conv ops.")(fn)
+    fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting, no depthwise/pointwise conv over its input; the model keeps its input intact.")(fn)
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     return fn
 

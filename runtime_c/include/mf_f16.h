@@ -4,7 +4,14 @@
  * are the oracle the SIMD kernels are checked against, and on cores without FP16 arithmetic
  * (Cortex-M4/M7: `_Float16` is storage only, converted by VCVT) FP32 is the only arithmetic
  * there is. Native FP16 arithmetic is what the SIMD kernels (rvv, mve) use. The descriptors
- * are the FP32 ones; their scalar parameters stay float. */
+ * are the FP32 ones; their scalar parameters stay float.
+ *
+ * One source serves both element types: a family's reference body, runtime_c/src/
+ * <family>_ref.inc, is written against MF_T (float or mf_f16), MF_REF(op) (op##_f32_ref or
+ * op##_f16_ref) and MF_SFX(op) (op##_f32 or op##_f16), which <family>_f32_ref.c and
+ * <family>_f16_ref.c define before including it. Elements are read into float and rounded
+ * once on store, so a (float) cast that FP16 needs is a no-op for FP32. The code generator
+ * expands these names when it looks for definitions (toolchain/codegen/emit.py). */
 #ifndef MF_F16_H
 #define MF_F16_H
 

@@ -55,6 +55,10 @@ void mf_gemm_panel_f32_dsp(MF_PANEL_ARGS(float));
 int mf_conv2d_im2col_f32(const float *x, const float *w, const float *bias, float *y,
                          const mf_conv2d_desc *d, float *scratch, int32_t cols,
                          mf_panel_f32_fn panel);
+/* The im2col panel of output pixels [p0, p0 + nc) of one group (xg: its first input
+ * channel, cig channels): rows (ic, kh, kw), `cols` apart, zero over the padding. */
+void mf_im2col_chunk_f32(const float *xg, const mf_conv2d_desc *d, int32_t cig, int32_t p0,
+                         int32_t nc, int32_t cols, float *panel);
 /* Bias and activation over n contiguous values (the GEMM/conv epilogue). */
 void mf_bias_act_f32(float *y, int32_t n, float bias, const mf_act *act);
 
@@ -73,7 +77,12 @@ void mf_gemm_panel_f16_ref(MF_PANEL_ARGS(mf_f16));
 int mf_conv2d_im2col_f16(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
                          const mf_conv2d_desc *d, mf_f16 *scratch, int32_t cols,
                          mf_panel_f16_fn panel);
+void mf_im2col_chunk_f16(const mf_f16 *xg, const mf_conv2d_desc *d, int32_t cig, int32_t p0,
+                         int32_t nc, int32_t cols, mf_f16 *panel);
 void mf_bias_act_f16(mf_f16 *y, int32_t n, float bias, const mf_act *act);
+/* Gemm with the descriptor of mf_gemm_f16_ref through `panel` (the rvv and mve kernels). */
+int mf_gemm_by_panel_f16(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
+                         const mf_gemm_desc *d, mf_panel_f16_fn panel);
 
 /* RISC-V vector (RVV 1.0) and Arm Helium (MVE) kernels; conv scratch:
  * mf_conv2d_scratch_bytes(d, sizeof element, MF_CONV_COLS_<ISA>). */

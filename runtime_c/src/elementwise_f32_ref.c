@@ -1,4 +1,5 @@
-/* Element-wise FP32 reference kernels. */
+/* Element-wise FP32 reference kernels: the activations every kernel applies (FP16 ones too),
+ * then the unary and binary kernels (body: elementwise_ref.inc). */
 #include <math.h>
 
 #include "mf_elementwise.h"
@@ -50,62 +51,6 @@ float mf_act_apply_f32(const mf_act *act, float x)
     return x;
 }
 
-int mf_unary_f32_ref(const float *x, float *y, int32_t n, const mf_act *act)
-{
-    if (!x || !y || !act || n < 0) return MF_EARG;
-    if (act->kind == MF_ACT_RELU) { /* the common case, kept branch-light */
-        for (int32_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        return MF_OK;
-    }
-    for (int32_t i = 0; i < n; ++i) y[i] = mf_act_apply_f32(act, x[i]);
-    return MF_OK;
-}
-
-static float binop(mf_binop op, float a, float b)
-{
-    switch (op) {
-    case MF_BIN_ADD: return a + b;
-    case MF_BIN_SUB: return a - b;
-    case MF_BIN_MUL: return a * b;
-    case MF_BIN_DIV: return a / b;
-    case MF_BIN_POW: return powf(a, b);
-    case MF_BIN_MAX: return a > b ? a : b;
-    case MF_BIN_MIN: return a < b ? a : b;
-    case MF_BIN_PRELU: return a >= 0.0f ? a : a * b;
-    }
-    return 0.0f;
-}
-
-int mf_binary_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d)
-{
-    if (!a || !b || !y || !d || d->rank < 1 || d->rank > MF_MAX_RANK) return MF_EARG;
-    const int32_t r = d->rank;
-    const int32_t inner = d->shape[r - 1];
-    const int32_t sa = d->a_stride[r - 1], sb = d->b_stride[r - 1];
-    int32_t idx[MF_MAX_RANK] = {0};
-    int32_t outer = 1;
-    for (int32_t i = 0; i < r - 1; ++i) outer *= d->shape[i];
-    const int fused = d->act.kind != MF_ACT_NONE;
-    for (int32_t o = 0; o < outer; ++o) {
-        int32_t oa = 0, ob = 0;
-        for (int32_t i = 0; i < r - 1; ++i) {
-            oa += idx[i] * d->a_stride[i];
-            ob += idx[i] * d->b_stride[i];
-        }
-        const float *pa = a + oa, *pb = b + ob;
-        float *py = y + (int32_t)o * inner;
-        if (d->op == MF_BIN_ADD && sa == 1 && sb == 1 && !fused) {
-            for (int32_t j = 0; j < inner; ++j) py[j] = pa[j] + pb[j];
-        } else {
-            for (int32_t j = 0; j < inner; ++j) {
-                float v = binop(d->op, pa[j * sa], pb[j * sb]);
-                py[j] = fused ? mf_act_apply_f32(&d->act, v) : v;
-            }
-        }
-        for (int32_t i = r - 2; i >= 0; --i) { /* odometer over the outer dims */
-            if (++idx[i] < d->shape[i]) break;
-            idx[i] = 0;
-        }
-    }
-    return MF_OK;
-}
+#define MF_T float
+#define MF_REF(op) op##_f32_ref
+#include "elementwise_ref.inc"

@@ -1,35 +1,39 @@
-/* General matrix multiply with batch broadcast, bias and activation. FP16 storage, FP32
- * arithmetic (see mf_f16.h). */
-#include "mf_elementwise.h"
+/* General matrix multiply with batch broadcast, bias and activation, FP16
+ * storage, FP32 arithmetic (see mf_f16.h; body: gemm_ref.inc). */
 #include "mf_f16.h"
-#include "mf_f16.h"
+#include "mf_fast.h"
+#define MF_T mf_f16
+#define MF_REF(op) op##_f16_ref
+#include "gemm_ref.inc"
 
-int mf_gemm_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
-                    const mf_gemm_desc *d)
+/* The GEMM of the SIMD FP16 kernels (rvv, mve), which differ only in `panel`: row-major A and
+ * B go through it, transposed layouts through mf_gemm_f16_ref; alpha, C and the activation
+ * are applied after the panel, in FP32. */
+
+int mf_gemm_by_panel_f16(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
+                         const mf_gemm_desc *d, mf_panel_f16_fn panel)
 {
     if (!a || !b || !y || !d || d->batch_rank < 0 || d->batch_rank > MF_MAX_BATCH_RANK)
         return MF_EARG;
+    if (d->a_cs != 1 || d->b_cs != 1) return mf_gemm_f16_ref(a, b, c, y, d); /* transposed */
     int32_t batches = 1;
     for (int32_t i = 0; i < d->batch_rank; ++i) batches *= d->batch_shape[i];
     int32_t idx[MF_MAX_BATCH_RANK] = {0};
+    const int plain = d->alpha == 1.0f && !c && d->act.kind == MF_ACT_NONE;
     for (int32_t bi = 0; bi < batches; ++bi) {
         int32_t oa = 0, ob = 0;
         for (int32_t i = 0; i < d->batch_rank; ++i) {
             oa += idx[i] * d->a_bstride[i];
             ob += idx[i] * d->b_bstride[i];
         }
-        const mf_f16 *pa = a + oa, *pb = b + ob;
         mf_f16 *py = y + bi * d->m * d->n;
-        for (int32_t i = 0; i < d->m; ++i) {
+        panel(a + oa, d->a_rs, b + ob, d->b_rs, py, d->n, d->m, d->n, d->k, NULL, 0);
+        for (int32_t i = 0; i < d->m && !plain; ++i)
             for (int32_t j = 0; j < d->n; ++j) {
-                const mf_f16 *ar = pa + i * d->a_rs, *bc = pb + j * d->b_cs;
-                float acc = 0.0f;
-                for (int32_t k = 0; k < d->k; ++k) acc += (float)ar[k * d->a_cs] * (float)bc[k * d->b_rs];
-                float v = d->alpha * acc;
-                if (c) v += d->beta * c[i * d->c_rs + j * d->c_cs];
-                py[i * d->n + j] = mf_act_apply_f32(&d->act, v);
+                float v = d->alpha * (float)py[i * d->n + j];
+                if (c) v += d->beta * (float)c[i * d->c_rs + j * d->c_cs];
+                py[i * d->n + j] = (mf_f16)mf_act_apply_f32(&d->act, v);
             }
-        }
         for (int32_t i = d->batch_rank - 1; i >= 0; --i) {
             if (++idx[i] < d->batch_shape[i]) break;
             idx[i] = 0;

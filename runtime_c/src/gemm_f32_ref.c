@@ -1,37 +1,4 @@
-/* General matrix multiply with batch broadcast, bias and activation. FP32 reference. */
-#include "mf_elementwise.h"
-#include "mf_gemm.h"
-
-int mf_gemm_f32_ref(const float *a, const float *b, const float *c, float *y,
-                    const mf_gemm_desc *d)
-{
-    if (!a || !b || !y || !d || d->batch_rank < 0 || d->batch_rank > MF_MAX_BATCH_RANK)
-        return MF_EARG;
-    int32_t batches = 1;
-    for (int32_t i = 0; i < d->batch_rank; ++i) batches *= d->batch_shape[i];
-    int32_t idx[MF_MAX_BATCH_RANK] = {0};
-    for (int32_t bi = 0; bi < batches; ++bi) {
-        int32_t oa = 0, ob = 0;
-        for (int32_t i = 0; i < d->batch_rank; ++i) {
-            oa += idx[i] * d->a_bstride[i];
-            ob += idx[i] * d->b_bstride[i];
-        }
-        const float *pa = a + oa, *pb = b + ob;
-        float *py = y + bi * d->m * d->n;
-        for (int32_t i = 0; i < d->m; ++i) {
-            for (int32_t j = 0; j < d->n; ++j) {
-                const float *ar = pa + i * d->a_rs, *bc = pb + j * d->b_cs;
-                float acc = 0.0f;
-                for (int32_t k = 0; k < d->k; ++k) acc += ar[k * d->a_cs] * bc[k * d->b_rs];
-                float v = d->alpha * acc;
-                if (c) v += d->beta * c[i * d->c_rs + j * d->c_cs];
-                py[i * d->n + j] = mf_act_apply_f32(&d->act, v);
-            }
-        }
-        for (int32_t i = d->batch_rank - 1; i >= 0; --i) {
-            if (++idx[i] < d->batch_shape[i]) break;
-            idx[i] = 0;
-        }
-    }
-    return MF_OK;
-}
+/* General matrix multiply with batch broadcast, bias and activation, FP32 reference (body: gemm_ref.inc). */
+#define MF_T float
+#define MF_REF(op) op##_f32_ref
+#include "gemm_ref.inc"

@@ -172,13 +172,31 @@ _DEF = re.compile(r"^int\s+(mf_\w+)\s*\(", re.M)
 # any external function defined in a runtime file (column 0, not static), and any call
 _ANY_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(mf_\w+)\s*\(", re.M)
 _CALL = re.compile(r"\b(mf_\w+)\b")  # calls and function pointers
+# A runtime file may take its body from a shared .inc (#include "norm_ref.inc"), naming the
+# functions through macros it defines first (#define MF_REF(op) op##_f32_ref): mf_f16.h.
+_INC = re.compile(r'^#include\s+"(\w+\.inc)"', re.M)
+_NAME_MACRO = re.compile(r"^#define\s+(MF_\w+)\((\w+)\)\s+\2\s*##\s*(\w+)\s*$", re.M)
+
+
+def _source_text(f: Path) -> str:
+    """A runtime file as the scanners read it: the .inc bodies it includes spliced in, their
+    MF_REF(op)-style names expanded, so what they define counts as defined in f."""
+    text = f.read_text()
+    names = {m.group(1): m.group(3) for m in _NAME_MACRO.finditer(text)}
+
+    def body(m: re.Match[str]) -> str:
+        inc = (f.parent / m.group(1)).read_text()
+        for macro, suffix in names.items():
+            inc = re.sub(rf"\b{macro}\((\w+)\)", rf"\g<1>{suffix}", inc)
+        return inc
+    return _INC.sub(body, text)
 
 
 def kernel_sources() -> dict[str, Path]:
     """kernel name -> the runtime_c/src file defining it (found by scanning the sources)."""
     out = {}
     for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _DEF.finditer(f.read_text()):
+        for m in _DEF.finditer(_source_text(f)):
             out[m.group(1)] = f
     return out
 
@@ -204,6 +222,8 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
     for f in sorted(needed):
         shutil.copy2(f, src / f.name)
         out.append(src / f.name)
+        for inc_name in _INC.findall(f.read_text()):  # shared bodies: included, not compiled
+            shutil.copy2(f.parent / inc_name, src / inc_name)
     return out
 
 
@@ -212,11 +232,11 @@ def _with_dependencies(files: set[Path]) -> set[Path]:
     kernels share an im2col driver and GEMM panels across files)."""
     defs: dict[str, Path] = {}
     for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _ANY_DEF.finditer(f.read_text()):
+        for m in _ANY_DEF.finditer(_source_text(f)):
             defs.setdefault(m.group(1), f)
     out, todo = set(files), list(files)
     while todo:
-        for m in _CALL.finditer(todo.pop().read_text()):
+        for m in _CALL.finditer(_source_text(todo.pop())):
             dep = defs.get(m.group(1))
             if dep is not None and dep not in out:
                 out.add(dep)

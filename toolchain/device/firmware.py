@@ -67,7 +67,8 @@ def build_device_firmware(model: str | Path | CompiledModel, board: Board, out_d
     compiled = model if isinstance(model, CompiledModel) else compile_model(model, input_shapes)
     sources = write_sources(compiled, out / "model")
     digest = hashlib.sha256(board.name.encode())
-    for f in sorted(sources.c_files):
+    # every generated file, the kernel bodies the .c files include (.inc, .h) as well
+    for f in sorted(p for p in sources.out_dir.rglob("*") if p.suffix in (".c", ".h", ".inc")):
         digest.update(Path(f).read_bytes())
     build_id = f"{board.name}-{target}-{digest.hexdigest()[:10]}"
     # A model given compiled has no file: its hash is that of the generated C.

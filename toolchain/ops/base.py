@@ -181,6 +181,9 @@ class LowerCtx:
     tensors: dict[str, Tensor]
     target: KernelTarget = KernelTarget()
     available: frozenset[str] | None = None  # kernel names in runtime_c/src; None = trust names
+    # The planner may put an output over an input it has consumed ("overwrite" aliases, as
+    # plan_memory's overwrite): ops then lower to kernels that stay correct if it does.
+    overwrite: bool = True
 
     def kernel(self, op: str) -> str:
         """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists."""

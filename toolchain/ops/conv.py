@@ -1,4 +1,10 @@
-"""Conv (1-D and 2-D, groups so depthwise, pads, strides, dilations) with a fused activation."""
+"""Conv (1-D and 2-D, groups so depthwise, pads, strides, dilations) with a fused activation,
+optionally a fused residual add, and the kernels that let its output share an input's buffer
+(runtime_c/include/mf_conv_inplace.h):
+
+- overwrite (y over x): depthwise, and pointwise 1x1 convs, for MobileNet/DS-CNN blocks;
+- in place over the skip (y over skip): the residual conv built by passes/residual.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.ir.graph import Node, Tensor
+from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
@@ -83,6 +89,8 @@ class ConvParams:
     win: Window
     group: int
     act: Act = Act()
+    # inputs[3] is a skip tensor added before the activation: y = act(conv(x) + b + skip)
+    residual: bool = False
 
 
 def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: ConvParams) -> np.ndarray:
@@ -133,7 +141,11 @@ class Conv(Op):
 
     @classmethod
     def reference(cls, p: ConvParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        return [conv_reference(xs[0], xs[1], xs[2] if len(xs) > 2 else None, p)]
+        bias = xs[2] if len(xs) > 2 else None
+        if not p.residual:
+            return [conv_reference(xs[0], xs[1], bias, p)]
+        y = conv_reference(xs[0], xs[1], bias, replace(p, act=Act(), residual=False))
+        return [apply_act(p.act, (y + xs[3]).astype(xs[0].dtype))]
 
     @classmethod
     def macs(cls, p: ConvParams, ins: list[Tensor], outs: list[Tensor]) -> int:
@@ -154,16 +166,44 @@ class Conv(Op):
             pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
             act=p.act.struct())
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        x, wt, y = TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0])
+        shape = conv_shape(p, xs, ws)
+        elem = ctx.tensors[node.inputs[0]].dtype.itemsize
+        if p.residual:
+            kernel = ctx.kernel("conv2d_residual")
+            return [Call(kernel, (x, wt, bias, TensorArg(node.inputs[3]), y, Scratch(), desc),
+                         residual_scratch_bytes(shape, elem, conv_cols(ctx.isa_of(kernel))))]
+        # Lowering runs before planning: whenever the planner may put y over x, call the
+        # kernel that stays correct if it does.
+        if ctx.overwrite and overwrite_kind(shape, xs[0]):
+            return [Call(ctx.kernel("conv2d_overwrite"), (x, wt, bias, y, Scratch(), desc),
+                         overwrite_scratch_bytes(shape, xs[0], elem))]
         kernel = ctx.kernel("conv2d")
-        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, TensorArg(node.outputs[0]), desc)
+        args = (x, wt, bias, y, desc)
         isa = ctx.isa_of(kernel)
         if isa == "ref":
             return [Call(kernel, args)]
         # the fast kernels run im2col + GEMM and take scratch (mf_fast.h)
-        elem = ctx.tensors[node.inputs[0]].dtype.itemsize
-        scratch = scratch_bytes(ConvShape(xs[1], ws[0], p.group, p.win.kernel, p.win.strides, p.win.pads[:2],
-                                          (h, w), (oh, ow)), elem, conv_cols(isa))
-        return [Call(kernel, args + (Scratch(),), scratch)]
+        return [Call(kernel, args + (Scratch(),), scratch_bytes(shape, elem, conv_cols(isa)))]
+
+    @classmethod
+    def alias_candidates(cls, p: ConvParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        x = node.inputs[0]
+        if g.tensors[x].is_const:
+            return []
+        if p.residual:
+            # y[i] = act(conv(x)[i] + skip[i]) reads skip[i] just before writing y[i]; x must
+            # stay intact for the whole conv, so it cannot be the skip.
+            skip = node.inputs[3]
+            return [(skip, "inplace")] if skip != x else []
+        return [(x, "overwrite")] if cls.overwrite_ok(p, node, g) else []
+
+    @classmethod
+    def overwrite_ok(cls, p: ConvParams, node: Node, g: Graph) -> bool:
+        if p.residual:
+            return False
+        xs, ws = g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape
+        return bool(overwrite_kind(conv_shape(p, xs, ws), xs[0]))
 
 
 # ---------------------------------------------------------------- scratch of the fast kernels
@@ -194,6 +234,12 @@ class ConvShape:
     hw_out: tuple[int, int]
 
 
+def conv_shape(p: ConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> ConvShape:
+    h, w = hw(xs)
+    return ConvShape(xs[1], ws[0], p.group, p.win.kernel, p.win.strides, p.win.pads[:2], (h, w),
+                     p.win.out_size(h, w))
+
+
 def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
     """Twin of mf_conv2d_scratch_bytes (runtime_c/src/conv_im2col_f32_ref.c)."""
     depthwise = s.groups == s.c_in == s.c_out
@@ -201,6 +247,52 @@ def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
     if depthwise or pointwise:
         return 0
     return s.c_in // s.groups * s.kernel[0] * s.kernel[1] * cols * elem_bytes
+
+
+# ---------------------------------------------------------------- overwrite and residual kernels
+
+MF_CONV_INPLACE_H = MF_FAST_H.with_name("mf_conv_inplace.h")
+
+
+@functools.lru_cache(maxsize=None)
+def overwrite_cols() -> int:
+    """Pixel columns per pointwise overwrite tile, read from mf_conv_inplace.h."""
+    m = re.search(r"#define MF_CONV_OVERWRITE_COLS (\d+)", MF_CONV_INPLACE_H.read_text())
+    if m is None:
+        raise RuntimeError(f"MF_CONV_OVERWRITE_COLS is not defined in {MF_CONV_INPLACE_H}")
+    return int(m.group(1))
+
+
+def _pointwise(s: ConvShape) -> bool:
+    return s.kernel == (1, 1) and s.strides == (1, 1) and s.pads == (0, 0) and s.hw_in == s.hw_out
+
+
+def overwrite_kind(s: ConvShape, batch: int) -> str:
+    """Twin of mf_conv2d_overwrite_kind: "depthwise", "pointwise" or "" (cannot overwrite)."""
+    if s.groups == s.c_in == s.c_out and s.hw_out[0] * s.hw_out[1] <= s.hw_in[0] * s.hw_in[1]:
+        return "depthwise"
+    # With c_out > c_in, batch 0's extra channels would land on batch 1's unread input.
+    if _pointwise(s) and s.groups == 1 and (s.c_out <= s.c_in or batch == 1):
+        return "pointwise"
+    return ""
+
+
+def overwrite_scratch_bytes(s: ConvShape, batch: int, elem_bytes: int) -> int:
+    """Twin of mf_conv2d_overwrite_scratch_bytes: one output plane (depthwise) or a
+    c_out x MF_CONV_OVERWRITE_COLS tile (pointwise)."""
+    kind = overwrite_kind(s, batch)
+    if kind == "depthwise":
+        return s.hw_out[0] * s.hw_out[1] * elem_bytes
+    if kind == "pointwise":
+        return s.c_out * overwrite_cols() * elem_bytes
+    return 0
+
+
+def residual_scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
+    """Twin of mf_conv2d_residual_scratch_bytes: a c_out/groups x cols tile, plus the im2col
+    panel of `cols` pixels unless the conv reads its input directly (pointwise)."""
+    panel = 0 if _pointwise(s) else s.c_in // s.groups * s.kernel[0] * s.kernel[1]
+    return (s.c_out // s.groups + panel) * cols * elem_bytes
 
 
 def with_act(p: ConvParams, act: Act) -> ConvParams:

@@ -9,6 +9,7 @@ from toolchain.ir.verify import verify_graph
 from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation, fuse_matmul_bias, lower_batchnorm
 from toolchain.passes.integrate import INTEGRATIONS
 from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
+from toolchain.passes.residual import fuse_residual
 
 Pass = Callable[[Graph], Graph]
 
@@ -16,11 +17,14 @@ Pass = Callable[[Graph], Graph]
 REQUIRED: tuple[Pass, ...] = (lower_batchnorm,)
 # Operator integration; `--no-fuse` skips these so their gain can be measured.
 FUSIONS: tuple[Pass, ...] = (fuse_layernorm, fuse_gelu, fold_conv_affine, fuse_matmul_bias, fuse_activation)
+# Operator integration (`integrate`): MCUFormer's transformer ops, then CNN residual epilogues
+# (after the token chains, which claim a transformer's residual Adds first).
+INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)
 
 
 def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True) -> Graph:
-    """integrate: MCUFormer's operator integration (patch embedding, attention, token chains)."""
-    passes = REQUIRED + (FUSIONS if fuse else ()) + (INTEGRATIONS if fuse and integrate else ())
+    """integrate: operator integration (patch embedding, attention, token chains, residual convs)."""
+    passes = REQUIRED + (FUSIONS if fuse else ()) + (INTEGRATED if fuse and integrate else ())
     for p in passes + (drop_unused,):
         g = p(g)
         if verify:
@@ -28,4 +32,4 @@ def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool =
     return g
 
 
-__all__ = ["FUSIONS", "INTEGRATIONS", "REQUIRED", "optimize"]
+__all__ = ["FUSIONS", "INTEGRATED", "INTEGRATIONS", "REQUIRED", "optimize"]

@@ -1,0 +1,243 @@
+"""In-place CNN scheduling (issue 4): depthwise and pointwise convs written over their input
+(DS-CNN), residual convs written over their skip (ResNet-8).
+
+Kernels run with y over x (or over skip) on odd shapes and are compared with numpy; their
+scratch sizes with the Python twins; the models with onnxruntime; the plans go through the
+checker; the arenas are asserted exactly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from conftest import REAL_MODELS
+from toolchain.api import CompileOptions, compile_model
+from toolchain.boards import load_board
+from toolchain.codegen.emit import RUNTIME
+from toolchain.codegen.target import kernel_target
+from toolchain.frontend import load_onnx
+from toolchain.hostbuild import SANITIZE, WARN
+from toolchain.interp import run_graph
+from toolchain.memory import check_plan
+from toolchain.ops.conv import (
+    ConvParams, ConvShape, Window, conv_cols, conv_reference, overwrite_kind, overwrite_scratch_bytes,
+    residual_scratch_bytes,
+)
+from toolchain.ops.elementwise import Act, apply_act
+from toolchain.passes import optimize
+from toolchain.verify import verify
+
+HARNESS = Path(__file__).parent / "kernels" / "conv_inplace.c"
+SOURCES = ["conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c", "conv_overwrite_f16_ref.c",
+           "conv_residual_f32_ref.c", "conv_residual_f32_dsp.c", "conv_im2col_f32_ref.c",
+           "conv_im2col_f16_ref.c", "gemm_f32_dsp.c", "conv_f32_ref.c", "conv_f32_dsp.c", "conv_f16_ref.c",
+           "elementwise_f32_ref.c"]
+KERNELS = ("ow_f32_ref", "ow_f32_dsp", "res_f32_ref", "res_f32_dsp", "ow_f16_ref")  # harness order
+ACTS = ("NONE", "RELU", "SIGMOID")
+
+
+# ---------------------------------------------------------------- kernels on the host
+
+
+@dataclass(frozen=True)
+class Case:
+    kernel: str
+    n: int
+    c_in: int
+    c_out: int
+    h: int
+    w: int
+    k: int = 3
+    stride: int = 1
+    pad: int = 1
+    groups: int = 1
+    act: str = "RELU"
+
+    def __str__(self) -> str:
+        return (f"{self.kernel}-n{self.n}-{self.c_in}to{self.c_out}-{self.h}x{self.w}-k{self.k}s{self.stride}"
+                f"p{self.pad}g{self.groups}-{self.act}")
+
+    @property
+    def params(self) -> ConvParams:
+        k, s, p = self.k, self.stride, self.pad
+        return ConvParams(Window((k, k), (s, s), (1, 1), (p, p, p, p), 2), self.groups, Act(self.act))
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return self.params.win.out_size(self.h, self.w)
+
+    @property
+    def shape(self) -> ConvShape:
+        return ConvShape(self.c_in, self.c_out, self.groups, (self.k, self.k), (self.stride, self.stride),
+                         (self.pad, self.pad), (self.h, self.w), self.out_hw)
+
+
+DW, DW_S2 = dict(k=3, stride=1, pad=1), dict(k=3, stride=2, pad=1)
+PW = dict(k=1, stride=1, pad=0)
+CASES = [
+    # depthwise, stride 1 with padding; stride 2 (output plane smaller than the input's), batch 2
+    Case("ow_f32_ref", 1, 5, 5, 7, 9, groups=5, **DW), Case("ow_f32_dsp", 1, 5, 5, 7, 9, groups=5, **DW),
+    Case("ow_f32_ref", 2, 3, 3, 9, 7, groups=3, act="SIGMOID", **DW_S2),
+    Case("ow_f32_dsp", 2, 3, 3, 9, 7, groups=3, act="NONE", **DW_S2),
+    # pointwise with c_out < c_in (21 pixels: a partial tile), batch 2; c_out > c_in at batch 1
+    Case("ow_f32_ref", 2, 7, 5, 3, 7, **PW), Case("ow_f32_dsp", 2, 7, 5, 3, 7, act="SIGMOID", **PW),
+    Case("ow_f32_dsp", 1, 3, 6, 5, 3, act="NONE", **PW),
+    Case("ow_f16_ref", 1, 5, 5, 7, 9, groups=5, **DW), Case("ow_f16_ref", 2, 7, 5, 3, 7, act="SIGMOID", **PW),
+    # residual: 3x3 with act (63 pixels: a partial chunk), strided, grouped, pointwise
+    Case("res_f32_ref", 1, 6, 5, 7, 9), Case("res_f32_dsp", 1, 6, 5, 7, 9),
+    Case("res_f32_ref", 2, 6, 4, 9, 7, act="SIGMOID", **DW_S2), Case("res_f32_dsp", 1, 6, 4, 5, 5, groups=2),
+    Case("res_f32_dsp", 1, 4, 6, 5, 3, act="NONE", **PW),
+]
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    exe = tmp_path_factory.mktemp("conv_inplace") / "conv_inplace"
+    srcs = [str(RUNTIME / "src" / f) for f in SOURCES]
+    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", str(HARNESS), *srcs, "-lm",
+                    "-o", str(exe)], check=True)
+    return exe
+
+
+def _run(exe: Path, c: Case, arrays: list[np.ndarray]) -> subprocess.CompletedProcess:
+    oh, ow = c.out_hw
+    head = [KERNELS.index(c.kernel), c.n, c.c_in, c.h, c.w, c.c_out, oh, ow, c.k, c.k, c.stride, c.stride,
+            c.pad, c.pad, c.groups, ACTS.index(c.act), 0.0, 0.0]
+    text = " ".join(str(v) for v in head) + "\n" + "\n".join(
+        " ".join(f"{v:.9g}" for v in a.reshape(-1)) for a in arrays) + "\n"
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    return subprocess.run([str(exe)], input=text, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_kernel_over_its_input(harness: Path, case: Case) -> None:
+    rng = np.random.default_rng(7)
+    oh, ow = case.out_hw
+    x = rng.standard_normal((case.n, case.c_in, case.h, case.w)).astype(np.float32)
+    w = rng.standard_normal((case.c_out, case.c_in // case.groups, case.k, case.k)).astype(np.float32)
+    b = rng.standard_normal(case.c_out).astype(np.float32)
+    residual = case.kernel.startswith("res")
+    skip = rng.standard_normal((case.n, case.c_out, oh, ow)).astype(np.float32)
+    if "f16" in case.kernel:  # the kernel sees FP16 operands: so does the reference
+        x, w, b = (a.astype(np.float16).astype(np.float32) for a in (x, w, b))
+    r = _run(harness, case, [x, w, b] + ([skip] if residual else []))
+    assert r.returncode == 0, r.stderr
+    out = np.array(r.stdout.split(), dtype=np.float64)
+    isa, elem = case.kernel.split("_")[2], 2 if "f16" in case.kernel else 4
+    want_scratch = (residual_scratch_bytes(case.shape, elem, conv_cols(isa)) if residual
+                    else overwrite_scratch_bytes(case.shape, case.n, elem))
+    assert int(out[0]) == want_scratch > 0  # the C size function and its Python twin agree
+    if residual:
+        ref = conv_reference(x, w, b, ConvParams(case.params.win, case.groups))
+        ref = apply_act(Act(case.act), (ref.astype(np.float64) + skip)).reshape(-1)
+    else:
+        ref = conv_reference(x, w, b, case.params).astype(np.float64).reshape(-1)
+    tol = 1e-2 if "f16" in case.kernel else 1e-5
+    separate, aliased = out[1:1 + ref.size], out[1 + ref.size:]
+    np.testing.assert_allclose(separate, ref, atol=tol * max(1.0, np.abs(ref).max()))
+    np.testing.assert_allclose(aliased, separate, atol=0)  # over its input: bit for bit the same
+
+
+def test_shapes_that_cannot_overwrite(harness: Path) -> None:
+    # a regular 3x3 conv: the C kernel refuses it and both size functions say 0
+    c = Case("ow_f32_ref", 1, 4, 4, 5, 5)
+    rng = np.random.default_rng(0)
+    r = _run(harness, c, [rng.standard_normal(n).astype(np.float32) for n in (100, 144, 4)])
+    assert r.returncode == 1 and r.stdout.split()[0] == "0"
+    assert overwrite_kind(c.shape, 1) == "" and overwrite_scratch_bytes(c.shape, 1, 4) == 0
+    # depthwise with a channel multiplier, pointwise widening at batch 2, strided 1x1
+    assert overwrite_kind(ConvShape(4, 8, 4, (3, 3), (1, 1), (1, 1), (5, 5), (5, 5)), 1) == ""
+    assert overwrite_kind(ConvShape(4, 8, 1, (1, 1), (1, 1), (0, 0), (5, 5), (5, 5)), 2) == ""
+    assert overwrite_kind(ConvShape(4, 8, 1, (1, 1), (1, 1), (0, 0), (5, 5), (5, 5)), 1) == "pointwise"
+    assert overwrite_kind(ConvShape(4, 4, 1, (1, 1), (2, 2), (0, 0), (6, 6), (3, 3)), 1) == ""
+
+
+# ---------------------------------------------------------------- models
+
+
+def _conv_aliases(cm) -> dict[str, int]:
+    nodes = {n.name: n for n in cm.graph.nodes}
+    out: dict[str, int] = {}
+    for a in cm.memory.lifetimes.aliases:
+        if nodes[a.node].op_type == "Conv":
+            out[a.kind] = out.get(a.kind, 0) + 1
+    return out
+
+
+@pytest.mark.parametrize("model", ["resnet8", "dscnn"])
+def test_model_matches_onnxruntime_with_the_inplace_schedule(model: str) -> None:
+    r = verify(REAL_MODELS[model], sanitize=True)
+    assert r.match, r.as_dict()
+
+
+def test_resnet8_convs_write_over_their_skips() -> None:
+    cm = compile_model(REAL_MODELS["resnet8"])
+    residual = [n for n in cm.graph.nodes if n.op_type == "Conv" and n.params.residual]
+    assert len(residual) == 3 and not any(n.op_type == "Add" for n in cm.graph.nodes)
+    assert _conv_aliases(cm) == {"inplace": 3}
+    check_plan(cm.graph, cm.memory.lifetimes, cm.memory.plan)
+
+
+def test_dscnn_convs_write_over_their_inputs() -> None:
+    cm = compile_model(REAL_MODELS["dscnn"])
+    assert _conv_aliases(cm) == {"overwrite": 8}  # 4 depthwise + 4 pointwise
+    assert sum(c.kernel == "mf_conv2d_overwrite_f32_ref" for cs in cm.calls for c in cs) == 8
+    check_plan(cm.graph, cm.memory.lifetimes, cm.memory.plan)
+
+
+def test_residual_pass_preserves_values() -> None:
+    g = load_onnx(REAL_MODELS["resnet8"])
+    x = np.random.default_rng(1).standard_normal(g.tensors[g.inputs[0]].shape).astype(np.float32)
+    fused, plain = optimize(g), optimize(g, integrate=False)
+    np.testing.assert_allclose(run_graph(fused, [x])[0], run_graph(plain, [x])[0], atol=1e-5)
+
+
+def test_conv_added_to_its_own_input_is_fused_but_not_aliased(tmp_path: Path) -> None:
+    # y = relu(conv(x) + x): the skip is the conv's input, which must stay whole for the conv
+    rng = np.random.default_rng(3)
+    w = helper.make_tensor("w", TensorProto.FLOAT, (4, 4, 3, 3), rng.standard_normal(144).astype(np.float32))
+    nodes = [helper.make_node("Relu", ["in"], ["x"]),
+             helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c", "x"], ["s"]), helper.make_node("Relu", ["s"], ["y"])]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, (1, 4, 6, 6)) for n in ("in", "y")]
+    graph = helper.make_graph(nodes, "self_residual", io[:1], io[1:], [w])
+    path = tmp_path / "self_residual.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    cm = compile_model(path)
+    assert [n.params.residual for n in cm.graph.nodes if n.op_type == "Conv"] == [True]
+    assert _conv_aliases(cm) == {}
+    assert verify(path, sanitize=True).match
+
+
+def test_board_kernels_for_the_inplace_convs() -> None:
+    target = kernel_target(load_board("stm32f746-disco"))
+    res = compile_model(REAL_MODELS["resnet8"], options=CompileOptions(target=target))
+    ds = compile_model(REAL_MODELS["dscnn"], options=CompileOptions(target=target))
+    assert sum(c.kernel == "mf_conv2d_residual_f32_dsp" for cs in res.calls for c in cs) == 3
+    assert sum(c.kernel == "mf_conv2d_overwrite_f32_dsp" for cs in ds.calls for c in cs) == 8
+    # the board arenas also hold the im2col scratch of the dsp convs
+    assert (res.arena_bytes, ds.arena_bytes) == (133632, 34608)
+
+
+def test_exact_arenas_and_the_gain_over_op_by_op() -> None:
+    ours = {m: compile_model(REAL_MODELS[m]).arena_bytes for m in ("resnet8", "dscnn")}
+    greedy = {m: compile_model(REAL_MODELS[m], options=CompileOptions.schedule("naive")).arena_bytes
+              for m in ("resnet8", "dscnn")}
+    # ResNet-8: block 1's input (the skip) and middle map, 64 KiB each, plus the residual
+    # conv's 2.5 KB tile + im2col panel. DS-CNN: the first conv's input and output.
+    assert ours == {"resnet8": 133632, "dscnn": 34048}
+    assert greedy == {"resnet8": 196608, "dscnn": 64000}
+    assert all(ours[m] <= 0.8 * greedy[m] for m in ours)
+
+
+def test_naive_schedule_keeps_the_plain_kernels() -> None:
+    cm = compile_model(REAL_MODELS["dscnn"], options=CompileOptions.schedule("naive"))
+    assert all(c.kernel == "mf_conv2d_f32_ref" for n, cs in zip(cm.graph.nodes, cm.calls) if n.op_type == "Conv"
+               for c in cs)
