@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,9 @@ from toolchain.ops.elementwise import Act, apply_act
 from toolchain.passes import optimize
 from toolchain.verify import verify
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
+from kharness import ConvWindow  # noqa: E402
+
 HARNESS = Path(__file__).parent / "kernels" / "conv_inplace.c"
 SOURCES = ["conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c", "conv_overwrite_f16_ref.c",
            "conv_residual_f32_ref.c", "conv_residual_f32_dsp.c", "conv_im2col_f32_ref.c",
@@ -47,17 +51,9 @@ ACTS = ("NONE", "RELU", "SIGMOID")
 
 
 @dataclass(frozen=True)
-class Case:
-    kernel: str
-    n: int
-    c_in: int
-    c_out: int
-    h: int
-    w: int
-    k: int = 3
-    stride: int = 1
-    pad: int = 1
-    groups: int = 1
+class Case(ConvWindow):
+    kernel: str = ""
+    n: int = 1
     act: str = "RELU"
 
     def __str__(self) -> str:
@@ -83,17 +79,20 @@ DW, DW_S2 = dict(k=3, stride=1, pad=1), dict(k=3, stride=2, pad=1)
 PW = dict(k=1, stride=1, pad=0)
 CASES = [
     # depthwise, stride 1 with padding; stride 2 (output plane smaller than the input's), batch 2
-    Case("ow_f32_ref", 1, 5, 5, 7, 9, groups=5, **DW), Case("ow_f32_dsp", 1, 5, 5, 7, 9, groups=5, **DW),
-    Case("ow_f32_ref", 2, 3, 3, 9, 7, groups=3, act="SIGMOID", **DW_S2),
-    Case("ow_f32_dsp", 2, 3, 3, 9, 7, groups=3, act="NONE", **DW_S2),
+    Case(5, 5, 7, 9, kernel="ow_f32_ref", n=1, groups=5, **DW),
+    Case(5, 5, 7, 9, kernel="ow_f32_dsp", n=1, groups=5, **DW),
+    Case(3, 3, 9, 7, kernel="ow_f32_ref", n=2, groups=3, act="SIGMOID", **DW_S2),
+    Case(3, 3, 9, 7, kernel="ow_f32_dsp", n=2, groups=3, act="NONE", **DW_S2),
     # pointwise with c_out < c_in (21 pixels: a partial tile), batch 2; c_out > c_in at batch 1
-    Case("ow_f32_ref", 2, 7, 5, 3, 7, **PW), Case("ow_f32_dsp", 2, 7, 5, 3, 7, act="SIGMOID", **PW),
-    Case("ow_f32_dsp", 1, 3, 6, 5, 3, act="NONE", **PW),
-    Case("ow_f16_ref", 1, 5, 5, 7, 9, groups=5, **DW), Case("ow_f16_ref", 2, 7, 5, 3, 7, act="SIGMOID", **PW),
+    Case(7, 5, 3, 7, kernel="ow_f32_ref", n=2, **PW), Case(7, 5, 3, 7, kernel="ow_f32_dsp", n=2, act="SIGMOID", **PW),
+    Case(3, 6, 5, 3, kernel="ow_f32_dsp", n=1, act="NONE", **PW),
+    Case(5, 5, 7, 9, kernel="ow_f16_ref", n=1, groups=5, **DW),
+    Case(7, 5, 3, 7, kernel="ow_f16_ref", n=2, act="SIGMOID", **PW),
     # residual: 3x3 with act (63 pixels: a partial chunk), strided, grouped, pointwise
-    Case("res_f32_ref", 1, 6, 5, 7, 9), Case("res_f32_dsp", 1, 6, 5, 7, 9),
-    Case("res_f32_ref", 2, 6, 4, 9, 7, act="SIGMOID", **DW_S2), Case("res_f32_dsp", 1, 6, 4, 5, 5, groups=2),
-    Case("res_f32_dsp", 1, 4, 6, 5, 3, act="NONE", **PW),
+    Case(6, 5, 7, 9, kernel="res_f32_ref", n=1), Case(6, 5, 7, 9, kernel="res_f32_dsp", n=1),
+    Case(6, 4, 9, 7, kernel="res_f32_ref", n=2, act="SIGMOID", **DW_S2),
+    Case(6, 4, 5, 5, kernel="res_f32_dsp", n=1, groups=2),
+    Case(4, 6, 5, 3, kernel="res_f32_dsp", n=1, act="NONE", **PW),
 ]
 
 
@@ -147,7 +146,7 @@ def test_kernel_over_its_input(harness: Path, case: Case) -> None:
 
 def test_shapes_that_cannot_overwrite(harness: Path) -> None:
     # a regular 3x3 conv: the C kernel refuses it and both size functions say 0
-    c = Case("ow_f32_ref", 1, 4, 4, 5, 5)
+    c = Case(4, 4, 5, 5, kernel="ow_f32_ref", n=1)
     rng = np.random.default_rng(0)
     r = _run(harness, c, [rng.standard_normal(n).astype(np.float32) for n in (100, 144, 4)])
     assert r.returncode == 1 and r.stdout.split()[0] == "0"

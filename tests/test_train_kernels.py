@@ -6,6 +6,7 @@ micro-kernel vs the direct reference loops."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from toolchain.codegen.emit import RUNTIME, copy_runtime
 from toolchain.ops.conv import ConvParams, Window
 from toolchain.train.grad_ops import ConvGradParams
 from toolchain.train.kernels import bwd_cols
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
+from kharness import ConvWindow  # noqa: E402
 
 HARNESS = Path(__file__).resolve().parent / "train_kernels"
 CTYPE = {"f32": "float", "f16": "mf_f16"}
@@ -45,24 +49,9 @@ class Gemm:
 
 
 @dataclass(frozen=True)
-class Conv:
-    c_in: int
-    c_out: int
-    h: int
-    w: int
-    k: int = 3
-    stride: int = 1
-    pad: int = 1
-    groups: int = 1
-
-    @property
-    def out_hw(self) -> tuple[int, int]:
-        return ((self.h + 2 * self.pad - self.k) // self.stride + 1, (self.w + 2 * self.pad - self.k) // self.stride + 1)
-
+class Conv(ConvWindow):
     def defines(self) -> list[str]:
-        return ["-DKB_OP=2", f"-DKB_CI={self.c_in}", f"-DKB_CO={self.c_out}", f"-DKB_H={self.h}",
-                f"-DKB_W_IN={self.w}", f"-DKB_KH={self.k}", f"-DKB_KW={self.k}", f"-DKB_S={self.stride}",
-                f"-DKB_PAD={self.pad}", f"-DKB_G={self.groups}"]
+        return self.window_defines()
 
     def sizes(self) -> tuple[int, int, int]:
         oh, ow = self.out_hw

@@ -69,7 +69,13 @@ int mf_conv2d_residual_f32_dsp(const float *x, const float *w, const float *bias
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
-/* FP16 storage, FP32 arithmetic (the f16 reference conv and panel). */
+/* FP16 storage, FP32 arithmetic: the driver as mf_conv2d_overwrite_f32, and bound to the f16
+ * reference conv and panel. */
+typedef int (*mf_conv_f16_fn)(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
+                              const mf_conv2d_desc *d);
+int mf_conv2d_overwrite_f16(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
+                            mf_f16 *scratch, const mf_conv2d_desc *d, mf_conv_f16_fn plane,
+                            mf_panel_f16_fn panel, int32_t cols);
 int mf_conv2d_overwrite_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
                                 mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
 #endif

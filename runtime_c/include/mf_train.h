@@ -5,6 +5,10 @@
  * Contract as for the forward kernels: status return, arguments checked first, no malloc, no
  * globals. Variants are mf_<op>_bwd_<entry>_<dtype>_<isa> with these same descriptors;
  * toolchain/train/kernels.py picks the name (best ISA the runtime defines, else ref).
+ * One source serves both element types, as for the forward kernels (mf_f16.h): the
+ * <family>_bwd_<dtype>_ref.c files include <family>_bwd_ref.inc, the SIMD ones
+ * gemm_bwd_<isa>.inc and conv_bwd_simd.inc, whose ISA-named functions are MF_SIMD(op)
+ * (op##_<dtype>_<isa>). gemm_bwd_ref.inc also holds the tiled drivers of the SIMD kernels.
  *
  * Accumulator precision:
  *   f32_ref, f32 SIMD  FP32 everywhere.

@@ -1,24 +1,9 @@
-/* F32 convolution backward for RISC-V vector: the im2col drivers of mf_train_tiled.h around
- * the rvv micro-kernel (gemm_bwd_f32_rvv.c), PULP-TrainLib's formulation: bwd_weight is
- * dY x (transposed im2col of x), bwd_input is (transposed weights) x dY then col2im. Depthwise
- * convolutions (a GEMM of K = k_h*k_w per channel) keep the direct reference loops. */
+/* F32 convolution backward for RISC-V vector (body: conv_bwd_simd.inc). */
 #if defined(__riscv_vector)
-#include "mf_train.h"
-
-static int depthwise(const mf_conv2d_desc *d) { return d->groups > 1 && d->groups == d->c_in && d->groups == d->c_out; }
-
-int mf_conv2d_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d, float *scratch)
-{
-    if (!d) return MF_EARG;
-    if (depthwise(d)) return mf_conv2d_bwd_input_f32_ref(dy, w, dx, d);
-    return mf_conv2d_bwd_input_im2col_f32(dy, w, dx, d, scratch, MF_BWD_COLS_RVV, mf_bwd_tile_f32_rvv);
-}
-
-int mf_conv2d_bwd_weight_f32_rvv(const float *x, const float *dy, float *dw, float *db, const mf_conv2d_desc *d,
-                                 float *scratch)
-{
-    if (!d) return MF_EARG;
-    if (depthwise(d)) return mf_conv2d_bwd_weight_f32_ref(x, dy, dw, db, d);
-    return mf_conv2d_bwd_weight_im2col_f32(x, dy, dw, db, d, scratch, MF_BWD_COLS_RVV, mf_bwd_tile_f32_rvv);
-}
+#define MF_T float
+#define MF_REF(op) op##_f32_ref
+#define MF_SFX(op) op##_f32
+#define MF_SIMD(op) op##_f32_rvv
+#define MF_BWD_COLS MF_BWD_COLS_RVV
+#include "conv_bwd_simd.inc"
 #endif

@@ -38,7 +38,9 @@ class Gemm:
 
 
 @dataclass(frozen=True)
-class Conv:
+class ConvWindow:
+    """A 2-D convolution's shape as the harnesses take it (square kernel, symmetric padding);
+    tests/test_train_kernels.py builds its backward shapes on it too."""
     c_in: int
     c_out: int
     h: int
@@ -47,17 +49,24 @@ class Conv:
     stride: int = 1
     pad: int = 1
     groups: int = 1
-    act: str = "MF_ACT_RELU"
 
     @property
     def out_hw(self) -> tuple[int, int]:
         return ((self.h + 2 * self.pad - self.k) // self.stride + 1,
                 (self.w + 2 * self.pad - self.k) // self.stride + 1)
 
-    def defines(self) -> list[str]:
+    def window_defines(self) -> list[str]:
         return ["-DKB_OP=2", f"-DKB_CI={self.c_in}", f"-DKB_CO={self.c_out}", f"-DKB_H={self.h}",
                 f"-DKB_W_IN={self.w}", f"-DKB_KH={self.k}", f"-DKB_KW={self.k}", f"-DKB_S={self.stride}",
-                f"-DKB_PAD={self.pad}", f"-DKB_G={self.groups}", f"-DKB_ACT={self.act}"]
+                f"-DKB_PAD={self.pad}", f"-DKB_G={self.groups}"]
+
+
+@dataclass(frozen=True)
+class Conv(ConvWindow):
+    act: str = "MF_ACT_RELU"
+
+    def defines(self) -> list[str]:
+        return [*self.window_defines(), f"-DKB_ACT={self.act}"]
 
     def sizes(self) -> tuple[int, int]:
         return self.c_in * self.h * self.w, self.c_out * (self.c_in // self.groups) * self.k * self.k
@@ -102,4 +111,4 @@ def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int
     return KernelRun(r.outputs[0], r.outputs[1], r.instructions or 0, r.weighted_instructions, shape.macs)
 
 
-__all__ = ["Conv", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]
+__all__ = ["Conv", "ConvWindow", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]
