@@ -73,10 +73,6 @@ STRATEGIES = {
 }
 
 
-def plan_greedy_by_size(buffers: list[Buffer], align: int = ALIGN) -> Plan:
-    return place_in_order(sorted(buffers, key=STRATEGIES["greedy-by-size"]), align, "greedy-by-size")
-
-
 def plan(buffers: list[Buffer], align: int = ALIGN, strategies: tuple[str, ...] = tuple(STRATEGIES)) -> Plan:
     plans = [place_in_order(sorted(buffers, key=STRATEGIES[s]), align, s) for s in strategies]
     return min(plans, key=lambda p: p.arena_bytes)

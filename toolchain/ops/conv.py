@@ -293,7 +293,3 @@ def residual_scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
     panel of `cols` pixels unless the conv reads its input directly (pointwise)."""
     panel = 0 if _pointwise(s) else s.c_in // s.groups * s.kernel[0] * s.kernel[1]
     return (s.c_out // s.groups + panel) * cols * elem_bytes
-
-
-def with_act(p: ConvParams, act: Act) -> ConvParams:
-    return replace(p, act=act)
