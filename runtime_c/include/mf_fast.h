@@ -29,7 +29,7 @@
 #define MF_CONV_COLS_REF 4
 #define MF_CONV_COLS_DSP 4  /* 4x4 FP32 register tile */
 #define MF_CONV_COLS_RVV 16 /* e16 at LMUL=2 / e32 at LMUL=4 with VLEN=128; vsetvl strips it */
-#define MF_CONV_COLS_MVE 8  /* one Q register of f16, two of f32 */
+#define MF_CONV_COLS_MVE 16 /* two Q registers of f16: the 3x16 GEMM tile (gemm_f16_mve.c) */
 
 /* Bytes of scratch an im2col convolution needs; 0 when it reads the input directly. */
 int32_t mf_conv2d_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols);
