@@ -29,6 +29,22 @@ def runtime_lib(tmp_path_factory) -> Path:
     return build_runtime_lib(tmp_path_factory.mktemp("rt"))
 
 
+def pytest_addoption(parser):
+    g = parser.getgroup("mcuforge hardware tier (opt-in)")
+    g.addoption("--hw-port", default=None, help="serial URL of a real board (e.g. /dev/ttyACM0); enables -m hw")
+    g.addoption("--hw-board", default="stm32f746-disco", help="board record of the device on --hw-port")
+    g.addoption("--hw-probe", default=None, help="flash first with this probe (pyocd, openocd, gdb://H:P)")
+
+
+@pytest.fixture
+def hw(request):
+    port = request.config.getoption("--hw-port")
+    if not port:
+        pytest.skip("no real board: pass --hw-port (and --hw-board, --hw-probe) to run the hw tier")
+    return {"port": port, "board": request.config.getoption("--hw-board"),
+            "probe": request.config.getoption("--hw-probe")}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if not any(item.iter_markers(name=m) for m in ("qemu", "hw", "renode")):
