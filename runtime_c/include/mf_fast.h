@@ -25,6 +25,14 @@
 #define MF_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
 #endif
 
+/* On a function whose loops copy or clear a few values each: GCC would otherwise turn them
+ * into memcpy/memset calls, which cost more than the copy at these lengths. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MF_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define MF_NO_MEMCPY
+#endif
+
 /* Output pixels per im2col chunk: the micro-kernel's column count. */
 #define MF_CONV_COLS_REF 4
 #define MF_CONV_COLS_DSP 4  /* 4x4 FP32 register tile */
