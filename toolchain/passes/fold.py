@@ -57,6 +57,15 @@ def lower_batchnorm(g: Graph) -> Graph:
     return _copy(g, nodes, tensors)
 
 
+def _merge(nodes: list[Node], tensors: dict[str, Tensor], producer: Node, user: Node, fused: Node) -> list[Node]:
+    """The schedule with `fused` in the producer's place and its single reader gone; the
+    intermediate tensor between them no longer exists."""
+    out = [m for m in nodes if m is not user]
+    out[out.index(producer)] = fused
+    del tensors[producer.outputs[0]]
+    return out
+
+
 def _single_reader(g: Graph, t: str) -> Node | None:
     users = g.consumers().get(t, [])
     if len(users) != 1 or t in g.outputs:
@@ -109,9 +118,7 @@ def fold_conv_affine(g: Graph) -> Graph:
             bn = _const(tensors, f"{n.name}/B", b_new)
             fused = Node(n.name, "Conv", [n.inputs[0], wn, bn], list(user.outputs), n.params,
                          n.origin + user.origin)
-            nodes = [m for m in nodes if m is not user]
-            nodes[nodes.index(n)] = fused
-            del tensors[n.outputs[0]]
+            nodes = _merge(nodes, tensors, n, user, fused)
             changed = True
             break
     return _copy(g, nodes, tensors)
@@ -136,9 +143,7 @@ def fuse_activation(g: Graph) -> Graph:
             continue
         fused = Node(n.name, n.op_type, list(n.inputs), list(user.outputs),
                      replace(n.params, act=user.params.act), n.origin + user.origin)
-        nodes = [m for m in nodes if m is not user]
-        nodes[nodes.index(n)] = fused
-        del tensors[n.outputs[0]]
+        nodes = _merge(nodes, tensors, n, user, fused)
         cur = _copy(g, nodes, tensors)
         i = 0
     return _copy(g, nodes, tensors)
@@ -169,9 +174,7 @@ def fuse_matmul_bias(g: Graph) -> Graph:
         bias = _const(tensors, f"{n.name}/bias", np.broadcast_to(c.reshape(-1), (out.shape[-1],)).astype(np.float32))
         fused = Node(n.name, "MatMul", [n.inputs[0], n.inputs[1], bias], list(user.outputs),
                      replace(n.params, beta=1.0), n.origin + user.origin)
-        nodes = [m for m in nodes if m is not user]
-        nodes[nodes.index(n)] = fused
-        del tensors[n.outputs[0]]
+        nodes = _merge(nodes, tensors, n, user, fused)
         cur = _copy(g, nodes, tensors)
     return _copy(g, nodes, tensors)
 
