@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.ir.graph import DType, Tensor
+from toolchain.ir.graph import Tensor
 from toolchain.ops.base import Attrs, Op, OutSpec, norm_axis, register
 
 

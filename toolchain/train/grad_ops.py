@@ -22,6 +22,7 @@ from toolchain.ops.elementwise import Act
 from toolchain.ops.gemm import MAX_BATCH_RANK
 from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, _softmax_dims
 from toolchain.ops.pool import Pool, PoolParams
+from toolchain.train.opbase import TrainOp
 from toolchain.train.kernels import bwd_cols, isa_of, kernel
 
 
@@ -99,10 +100,9 @@ class ActGradParams:
 
 
 @register
-class ActGrad(Op):
+class ActGrad(TrainOp):
     """inputs (dy, v) -> dx; v is the activation's input, or its output when from_output."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ActGrad",)
     inplace = True  # dx over dy, element by element
 
@@ -197,10 +197,9 @@ def conv_bwd_weight(x: np.ndarray, dy: np.ndarray, p: ConvGradParams) -> tuple[n
 
 
 @register
-class ConvGradInput(Op):
+class ConvGradInput(TrainOp):
     """inputs (dy, w) -> dx."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ConvGradInput",)
 
     @classmethod
@@ -222,10 +221,9 @@ class ConvGradInput(Op):
 
 
 @register
-class ConvGradWeight(Op):
+class ConvGradWeight(TrainOp):
     """inputs (x, dy) -> [dw if want_w] + [db if want_b]."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("ConvGradWeight",)
 
     @classmethod
@@ -281,10 +279,9 @@ def _batch_offsets(shape: tuple[int, ...], *strides: tuple[int, ...]):
 
 
 @register
-class GemmGradInput(Op):
+class GemmGradInput(TrainOp):
     """inputs (dy, other operand) -> gradient of one matmul operand (see the params)."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("GemmGradInput",)
 
     @classmethod
@@ -341,10 +338,9 @@ class GemmGradWeightParams:
 
 
 @register
-class GemmGradWeight(Op):
+class GemmGradWeight(TrainOp):
     """inputs (a, dy) -> [dw if want_w] + [dc if want_c]."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("GemmGradWeight",)
 
     @classmethod
@@ -429,10 +425,9 @@ def pool_bwd(dy: np.ndarray, x: np.ndarray | None, p: PoolGradParams) -> np.ndar
 
 
 @register
-class PoolGradInput(Op):
+class PoolGradInput(TrainOp):
     """inputs (dy[, x for max pooling]) -> dx."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("PoolGradInput",)
 
     @classmethod
@@ -472,10 +467,9 @@ def _ln_parts(p: LayerNormGradParams, x: np.ndarray, dy: np.ndarray) -> tuple[np
 
 
 @register
-class LayerNormGradInput(Op):
+class LayerNormGradInput(TrainOp):
     """inputs (dy, x[, gamma]) -> dx."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("LayerNormGradInput",)
 
     @classmethod
@@ -497,10 +491,9 @@ class LayerNormGradInput(Op):
 
 
 @register
-class LayerNormGradWeight(Op):
+class LayerNormGradWeight(TrainOp):
     """inputs (dy, x) -> [dgamma if want_gamma] + [dbeta if want_beta] (flat, cols each)."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("LayerNormGradWeight",)
 
     @classmethod
@@ -531,10 +524,9 @@ class SoftmaxGradParams:
 
 
 @register
-class SoftmaxGradInput(Op):
+class SoftmaxGradInput(TrainOp):
     """inputs (dy, y) -> dx, from the softmax's output."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("SoftmaxGradInput",)
     inplace = True
 

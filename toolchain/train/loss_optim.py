@@ -14,7 +14,8 @@ from typing import ClassVar
 import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
-from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.base import Call, LowerCtx, Lit, OutSpec, TensorArg, lit, register, struct
+from toolchain.train.opbase import TrainOp
 from toolchain.train.kernels import kernel
 
 STEP_COUNTER = "mf_train_t"  # the generated C's step counter (Adam's bias correction)
@@ -52,10 +53,9 @@ def loss_reference(p: LossParams, y: np.ndarray, t: np.ndarray) -> tuple[np.ndar
 
 
 @register
-class Loss(Op):
+class Loss(TrainOp):
     """inputs (prediction, labels-as-float | target) -> (loss[1], d prediction)."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("TrainLoss",)
 
     @classmethod
@@ -91,7 +91,7 @@ class AdamParams:
     weight_decay: float = 0.0
 
 
-class UpdateOp(Op):
+class UpdateOp(TrainOp):
     """An in-place update: `update` returns the new values of the inputs in `mutates`.
 
     Mixed precision (toolchain.train.mixed) appends the weight's FP16 working copy as the last
@@ -121,7 +121,6 @@ class UpdateOp(Op):
 class SgdUpdate(UpdateOp):
     """inputs (w, g[, momentum buffer]); writes w (and the buffer)."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("SgdUpdate",)
     mutates = (0, 2)
 
@@ -152,7 +151,6 @@ class SgdUpdate(UpdateOp):
 class AdamUpdate(UpdateOp):
     """inputs (w, g, m, v); writes w, m and v."""
 
-    internal = True  # built by autodiff, never read from an ONNX file
     op_types = ("AdamUpdate",)
     mutates = (0, 2, 3)
 
