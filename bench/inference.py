@@ -14,19 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from toolchain.api import CompileOptions, compile_model, write_sources  # noqa: E402
-from toolchain.boards import load_board  # noqa: E402
-from toolchain.codegen.target import kernel_target  # noqa: E402
 from toolchain.errors import McuforgeError  # noqa: E402
-from toolchain.sim import build_firmware, run_qemu  # noqa: E402
+from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
@@ -35,29 +30,14 @@ BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
 def run_one(model: Path, board_name: str, dtype: str, kernels: str) -> dict:
-    import onnxruntime as ort
-
-    board = load_board(board_name)
-    target = kernel_target(board if kernels == "board" else None, dtype)  # type: ignore[arg-type]
-    cm = compile_model(model, options=CompileOptions(target=target))
-    sess = ort.InferenceSession(str(model))
-    rng = np.random.default_rng(7)
-    inputs = [rng.standard_normal([d if isinstance(d, int) else 1 for d in i.shape]).astype(np.float32)
-              for i in sess.get_inputs()]
-    want = sess.run(None, {i.name: x for i, x in zip(sess.get_inputs(), inputs)})[0].reshape(-1)
-    with tempfile.TemporaryDirectory(prefix="mf_bench_inf_") as tmp:
-        src = write_sources(cm, Path(tmp) / "src")
-        build = build_firmware(src, board, Path(tmp) / "fw", inputs)
-        r = run_qemu(build, board, timeout=1800, lmul_weighting=board.core.simd == "rvv")
-    got = r.outputs[0]
-    count = r.weighted_instructions or r.instructions or 0
-    return {"model": model.stem, "board": board_name, "dtype": dtype, "kernels": list(target.isas),
+    """One model on one board in QEMU, compared with onnxruntime: toolchain.run does it all."""
+    r = run_on_board(model, board_name, seed=7, timeout=1800, dtype=dtype, kernels=kernels)
+    count = r.cost or 0
+    return {"model": model.stem, "board": board_name, "dtype": dtype, "kernels": r.extra["kernels"],
             "instructions": count, "count": "LMUL-weighted" if r.weighted_instructions else "plain",
-            "macs": cm.macs, "macs_per_instr": round(cm.macs / count, 3) if count else None,
-            "arena_bytes": cm.arena_bytes, "scratch_bytes": cm.scratch_bytes, "weight_bytes": cm.weight_bytes,
-            "flash_bytes": build.flash_bytes, "stack_bytes": r.stack_bytes,
-            "max_abs_error_vs_ort": float(np.max(np.abs(got - want))),
-            "top1_agrees": bool(np.argmax(got) == np.argmax(want))}
+            "macs": r.macs, "macs_per_instr": round(r.macs / count, 3) if count else None,
+            "arena_bytes": r.arena_bytes, "flash_bytes": r.flash_bytes, "stack_bytes": r.stack_bytes,
+            "max_abs_error_vs_ort": r.max_abs_error, "top1_agrees": r.extra["top1_agree"]}
 
 
 def main() -> None:
