@@ -1,0 +1,89 @@
+/* Integer-only (int8) kernels: int8 activations and weights, int32 accumulators, and
+ * requantisation by a Q31 multiplier and a shift computed at compile time. No float is
+ * touched on this path at run time.
+ *
+ * Conventions (the same for every ISA variant; each SIMD kernel is bit-exact with _ref):
+ * - activations are NCHW int8 (uint8 tensors are shifted by -128 at compile time, zero
+ *   point included, which is exact); weights are int8, symmetric (zero point 0), OIHW for
+ *   convolutions and [n][k] (one row per output channel) for fully connected layers;
+ * - bias is int32 at scale in_scale * w_scale[oc] and already holds -in_zp * sum(w[oc]),
+ *   so kernels accumulate raw x * w; where a convolution's window hangs over the padding
+ *   it reads in_zp (the real value 0), which then cancels exactly;
+ * - y = clamp(out_zp + mf_requant(acc, mult[oc], shift[oc]), act_min, act_max).
+ * Scratch comes from the caller; its size from the kernel's *_scratch_bytes function,
+ * which has a Python twin tested to agree. */
+#ifndef MF_INT8_H
+#define MF_INT8_H
+
+#include "mf_types.h"
+
+/* round(acc * mult * 2^(shift - 31)), ties towards +infinity, one rounding step.
+ * mult is in [2^30, 2^31) (or 0), shift in [-32, 30]: the compiler guarantees both. */
+static inline int32_t mf_requant(int32_t acc, int32_t mult, int32_t shift) {
+    const int32_t rs = 31 - shift;
+    const int64_t p = (int64_t)acc * (int64_t)mult;
+    return (int32_t)((p + ((int64_t)1 << (rs - 1))) >> rs);
+}
+
+static inline int8_t mf_clamp_s8(int32_t v, int32_t lo, int32_t hi) {
+    return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+/* The output side of every requantising kernel. mult/shift hold c_out entries when
+ * per_channel, else one. act_min/act_max fold ReLU/Clip (-128..127 when none). */
+typedef struct {
+    const int32_t *mult;
+    const int32_t *shift;
+    int32_t per_channel;
+    int32_t out_zp;
+    int32_t act_min, act_max;
+} mf_requant_s8;
+
+/* 2-D convolution; groups == c_in == c_out is depthwise (channel multiplier 1). */
+typedef struct {
+    int32_t n, c_in, h_in, w_in;
+    int32_t c_out, h_out, w_out;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;
+    int32_t groups;
+    int32_t in_zp; /* what the padding reads */
+    mf_requant_s8 rq;
+} mf_conv2d_s8_desc;
+
+/* Fully connected: y[m][n] = rq(bias[n] + sum_k a[m][k] * w[n][k]). */
+typedef struct {
+    int32_t m, n, k;
+    mf_requant_s8 rq;
+} mf_fc_s8_desc;
+
+/* bias may be NULL (then 0). scratch: mf_conv2d_s8_<isa>_scratch_bytes(d) bytes. */
+int mf_conv2d_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int32_t mf_fc_s8_ref_scratch_bytes(const mf_fc_s8_desc *d);
+
+/* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc). */
+int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int32_t mf_fc_s8_dsp_scratch_bytes(const mf_fc_s8_desc *d);
+int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_fc_s8_mve(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int32_t mf_fc_s8_mve_scratch_bytes(const mf_fc_s8_desc *d);
+int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
+
+#endif
