@@ -134,8 +134,18 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def _version_text() -> str:
+    from toolchain import __version__
+    from toolchain.resources import git_commit
+
+    commit = git_commit()
+    return f"mcuforge {__version__}" + (f" (git {commit})" if commit else "")
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mcuforge")
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v and not ctx.resilient_parsing
+              else None, help="Show the version (and the git commit it was built from) and exit.")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
 
@@ -235,6 +245,38 @@ def boards(as_json: bool) -> None:
     for r in rows:
         click.echo(f"{r['board']:<26}{r['core']:<12}{r['isa']:<26}{r['ram_bytes'] // 1024:>7}K"
                    f"{r['flash_bytes'] // 1024:>9}K  {r['simulator']:<24}{r['flash_method']}")
+
+
+@main.command()
+@click.option("--board", "board_names", multiple=True, metavar="NAME",
+              help="Only these boards' columns (repeat); default: every board.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def ops(board_names: tuple[str, ...], as_json: bool) -> None:
+    """List the ONNX ops mcuforge compiles, their dtypes, and the kernel variant each board calls."""
+    from toolchain.boards import list_boards, load_board
+    from toolchain.opsinfo import ops_table
+
+    names = list(board_names) or list_boards()
+    for n in names:
+        load_board(n)  # one clear line for a wrong name
+    rows = ops_table(names)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows]))
+        return
+    cw = max(len(n) for n in names) + 2
+    click.echo(f"{'ONNX op':<20}{'dtypes':<11}{'kernel families':<46}" + "".join(f"{n:<{cw}}" for n in names))
+    for r in rows:
+        if r.kind != "kernel":
+            what = {"view": "view: same bytes, no code", "folded": "folded at compile time (constants)",
+                    "fused": "fused into its producer by a pass"}[r.kind]
+            click.echo(f"{r.op:<20}{'':<11}{what}")
+            continue
+        fams = ", ".join(r.families)
+        cells = ["/".join(r.boards[n].get(dt, "-") for dt in r.dtypes) for n in names]
+        click.echo(f"{r.op:<20}{'/'.join(r.dtypes):<11}{fams:<46}" + "".join(f"{c:<{cw}}" for c in cells))
+    click.echo("\nboard cells: the ISA variant called per dtype (ref: portable C; dsp: register-blocked scalar; "
+               "rvv / mve: vector). `--json` lists every variant present.")
 
 
 @main.command()
