@@ -248,6 +248,29 @@ def boards(as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_option()
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option("--sim", is_flag=True, help="Also run it profiled in QEMU: per-layer instructions in the table.")
+@input_shape_option
+@schedule_options
+@kernel_options
+@click.option("--seed", default=0, show_default=True)
+@friendly
+def report(model: str, board: str, out_path: str, sim: bool, input_shape: tuple[str, ...], dtype: str, kernels: str,
+           seed: int, **sched: Any) -> None:
+    """Write one self-contained HTML report of MODEL on BOARD: summary, board fit, arena timeline, per-node table."""
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.progress import spinner
+    from toolchain.report import write_report
+
+    with spinner(f"building{' and running' if sim else ''} {Path(model).name} for {board}"):
+        p = write_report(model, board, out_path, parse_input_shapes(input_shape), _options(sched), dtype, kernels,
+                         sim=sim, seed=seed)
+    click.echo(f"wrote {p}")
+
+
+@main.command()
 @click.option("--board", "board_names", multiple=True, metavar="NAME",
               help="Only these boards' columns (repeat); default: every board.")
 @click.option("--json", "as_json", is_flag=True)

@@ -54,6 +54,7 @@ class BoardRun:
     stack_bytes: int | None
     extra: dict = field(default_factory=dict)
     layers: list | None = None  # list[toolchain.profile.LayerCost] with --profile
+    build: BoardBuild | None = field(default=None, repr=False)  # for reports; not in as_dict
 
     @property
     def match(self) -> bool:
@@ -143,4 +144,4 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
     return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref)}, layers)
+                                         "top1_agree": _top1(result.outputs, ref)}, layers, bb)
