@@ -3,6 +3,7 @@ when stderr is a terminal: piped or captured output (CI logs, --json consumers) 
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,18 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def _size() -> dict[str, int]:
+    """{} (tqdm sizes itself) unless the terminal reports no size, as a fresh pseudo-terminal
+    does: tqdm would then hide every bar (0 rows) and draw nothing."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+        if size.columns > 0 and size.lines > 0:
+            return {}
+    except (OSError, ValueError):
+        pass
+    return {"ncols": 80, "nrows": 24}
+
+
 @contextmanager
 def spinner(desc: str, interval: float = 0.5) -> Iterator[None]:
     """'desc: 00:12' ticking on stderr while the body runs (it has no count to show)."""
@@ -24,7 +37,8 @@ def spinner(desc: str, interval: float = 0.5) -> Iterator[None]:
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=None, desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False)
+    bar = tqdm(total=None, desc=desc, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False,
+               **_size())
     done = threading.Event()
 
     def tick() -> None:
@@ -47,7 +61,7 @@ def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterabl
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False)
+    return tqdm(items, desc=desc, total=total, file=sys.stderr, leave=False, **_size())
 
 
 class Bar:
@@ -58,7 +72,7 @@ class Bar:
         if interactive():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
+            self._bar = tqdm(total=total, desc=desc, file=sys.stderr, leave=False, **_size())
 
     def update(self, n: int = 1, label: str = "") -> None:
         if self._bar is not None:
