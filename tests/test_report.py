@@ -163,3 +163,20 @@ def test_report_on_a_wrong_board_is_one_line(tmp_path: Path) -> None:
                         "-o", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
     assert json.dumps(r.stderr)  # plain text
+
+
+def test_report_of_a_model_that_does_not_fit_shows_by_how_much(tmp_path: Path) -> None:
+    """ResNet-8's arena alone (133 KB) is more than the STM32F405's 128 KB of RAM."""
+    board = load_board("stm32f405-netduinoplus2")
+    require_tools(board)
+    out = tmp_path / "r.html"
+    r = subprocess.run([sys.executable, "-m", "toolchain.cli", "report", str(REAL_MODELS["resnet8"]), "--board",
+                        board.name, "-o", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    p = Cells()
+    html = out.read_text()
+    p.feed(html)
+    assert 'id="note">does not fit stm32f405-netduinoplus2: model needs' in html
+    ram = re.search(r'id="fit-ram">\s*<div class="label"><b>RAM</b> ([\d,]+) B .*? of 131,072 B', html, re.S)
+    assert ram and _num(ram.group(1)) > 131072
+    assert len([row for row in p.tables["layers"] if row]) > 0  # the compile is still reported

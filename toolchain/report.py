@@ -20,12 +20,14 @@ import jinja2
 from markupsafe import Markup
 
 from toolchain import __version__
-from toolchain.api import CompileOptions
-from toolchain.boards import load_board
+from toolchain.api import CompiledModel, CompileOptions, compile_model
+from toolchain.boards import Board, load_board
+from toolchain.codegen.target import kernel_target
 from toolchain.errors import McuforgeError
 from toolchain.profile import kernel_names
 from toolchain.resources import TEMPLATES_DIR, git_commit
 from toolchain.run import BoardBuild, BoardRun, build_for_board, run_on_board
+from toolchain.sim.errors import BudgetError
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,15 @@ def _fit(bb: BoardBuild) -> list[Bar]:
     return [_bar("RAM", ram, b.board.memory.ram.size), _bar("Flash", flash, b.board.memory.flash.size)]
 
 
-def _svg(bb: BoardBuild) -> str:
+def _fit_over(err: BudgetError, board: Board) -> list[Bar]:
+    """The bars of a firmware that does not fit, from the sizes the budget check measured."""
+    return [_bar("RAM", err.breakdown["RAM"], board.memory.ram.size),
+            _bar("Flash", err.breakdown["FLASH"], board.memory.flash.size)]
+
+
+def _svg(cm: CompiledModel) -> str:
     from toolchain.memory.plot import plot_memory
 
-    cm = bb.compiled
     with tempfile.TemporaryDirectory(prefix="mcuforge-report-") as tmp:
         path = plot_memory(cm.graph, cm.memory, Path(tmp) / "timeline.svg")
         text = path.read_text()
@@ -84,8 +91,7 @@ def _svg(bb: BoardBuild) -> str:
     return re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)
 
 
-def _rows(bb: BoardBuild, run: BoardRun | None) -> tuple[list[str], list[list[str]]]:
-    cm = bb.compiled
+def _rows(cm: CompiledModel, run: BoardRun | None) -> tuple[list[str], list[list[str]]]:
     head = ["#", "node", "op", "output", "MACs", "live bytes", "kernel"]
     layers = run.layers if run is not None and run.layers is not None else None
     weighted = bool(layers) and layers[0].weighted_instructions is not None
@@ -105,10 +111,11 @@ def _rows(bb: BoardBuild, run: BoardRun | None) -> tuple[list[str], list[list[st
     return head, rows
 
 
-def render_report(bb: BoardBuild, run: BoardRun | None, options: CompileOptions, dtype: str, kernels: str) -> str:
-    cm = bb.compiled
+def render_report(cm: CompiledModel, board: Board, bars: list[Bar], run: BoardRun | None, options: CompileOptions,
+                  dtype: str, kernels: str, note: str = "") -> str:
+    """note: a problem to show at the top (the firmware does not fit, so nothing ran)."""
     rep = cm.report()
-    summary = [("model", str(rep["model"])), ("board", f"{bb.build.board.name}: {bb.build.board.description}"),
+    summary = [("model", str(rep["model"])), ("board", f"{board.name}: {board.description}"),
                ("dtype / kernels", f"{dtype} / {kernels} ({', '.join(cm.target.isas)})"),
                ("inputs", "; ".join(f"{t['name']} {'x'.join(map(str, t['shape']))}" for t in rep["inputs"])),
                ("outputs", "; ".join(f"{t['name']} {'x'.join(map(str, t['shape']))}" for t in rep["outputs"])),
@@ -127,13 +134,13 @@ def render_report(bb: BoardBuild, run: BoardRun | None, options: CompileOptions,
     sched = [(k, str(v)) for k, v in asdict(replace(options, target=cm.target)).items()]
     sched += [(f"arena with order '{k}'", _kib(v)) for k, v in cm.order_arenas.items()]
     sched.append(("planner strategy kept", str(cm.memory.plan.strategy)))
-    head, rows = _rows(bb, run)
+    head, rows = _rows(cm, run)
     commit = git_commit()
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), undefined=jinja2.StrictUndefined,
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     return env.get_template("report.html.j2").render(
-        title=f"{Path(str(rep['model'])).name} on {bb.build.board.name}", summary=summary, sim=sim,
-        bars=_fit(bb), svg=Markup(_svg(bb)), head=head, rows=rows, schedule=sched,
+        title=f"{Path(str(rep['model'])).name} on {board.name}", summary=summary, sim=sim, note=note,
+        bars=bars, svg=Markup(_svg(cm)), head=head, rows=rows, schedule=sched,
         aligns=["" if h in TEXT_COLUMNS else "num" for h in head],
         profiled=run is not None, version=f"mcuforge {__version__}" + (f" (git {commit})" if commit else ""))
 
@@ -145,14 +152,23 @@ def write_report(model: str | Path, board: str, out: str | Path, input_shapes: d
     b = load_board(board)
     if sim and b.qemu is None:
         raise McuforgeError(f"--sim needs a board with a QEMU machine; {b.name} has none")
+    run, note = None, ""
     with tempfile.TemporaryDirectory(prefix="mcuforge-report-") as tmp:
-        if sim:
-            run = run_on_board(model, b, tmp, input_shapes, options, seed, dtype=dtype, kernels=kernels, profile=True)
-            assert run.build is not None
-            bb = run.build
-        else:
-            run, bb = None, build_for_board(model, b, tmp, input_shapes, options, seed, dtype, kernels)
-        html = render_report(bb, run, options, dtype, kernels)
+        try:
+            if sim:
+                run = run_on_board(model, b, tmp, input_shapes, options, seed, dtype=dtype, kernels=kernels,
+                                   profile=True)
+                assert run.build is not None
+                bb = run.build
+            else:
+                bb = build_for_board(model, b, tmp, input_shapes, options, seed, dtype, kernels)
+            cm, bars = bb.compiled, _fit(bb)
+        except BudgetError as e:  # the report is where a user sees by how much
+            target = kernel_target(b if kernels == "board" else None, dtype)  # type: ignore[arg-type]
+            cm = compile_model(model, input_shapes, replace(options, target=target))
+            bars, note = _fit_over(e, b), f"does not fit {b.name}{', not run' if sim else ''}: " + "; ".join(
+                str(e).splitlines())
+        html = render_report(cm, b, bars, run, options, dtype, kernels, note)
     p = Path(out)
     p.write_text(html)
     return p
