@@ -94,13 +94,13 @@ def print_layers(layers: list, total: int | None) -> None:
     weighted = any(x.weighted_instructions is not None for x in layers)
     w = min(max([len(x.node) for x in layers] + [4]), 40)
     click.echo("")
-    head = f"{'#':>3}  {'node':<{w}}  {'op':<16} {'kernel':<28} {'instructions':>13}"
+    head = f"{'#':>3}  {'node':<{w}}  {'op':<18} {'kernel':<28} {'instructions':>13}"
     head += f" {'LMUL-weighted':>13}" if weighted else ""
     click.echo(head + f" {'MACs':>11} {'instr/MAC':>9} {'share':>6} {'live bytes':>10}")
     for x in layers:
         name = x.node if len(x.node) <= w else "…" + x.node[-(w - 1):]
         kern = x.kernel if len(x.kernel) <= 28 else x.kernel[:27] + "…"
-        row = f"{x.index:>3}  {name:<{w}}  {x.op:<16} {kern:<28} {x.instructions:>13,}"
+        row = f"{x.index:>3}  {name:<{w}}  {x.op:<18} {kern:<28} {x.instructions:>13,}"
         row += f" {x.weighted_instructions:>13,}" if weighted else ""
         ipm = f"{x.instructions_per_mac:.2f}" if x.instructions_per_mac is not None else "-"
         share = f"{x.cost / total:.1%}" if total else "-"
