@@ -134,3 +134,12 @@ def test_layer_figures_keeps_nodes_of_the_same_name_apart() -> None:
 def test_trace_of_no_layers_is_still_a_trace() -> None:
     t = chrome_trace([], "m.onnx", "b")
     assert t["otherData"]["total"] == 0 and all(e["ph"] == "M" for e in t["traceEvents"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--board", "host", "--profile"], "error: --profile counts instructions in QEMU; board host has no QEMU machine"),
+    (["--board", "stm32f746-disco", "--trace-out", "t.json"], "error: --trace-out needs --profile"),
+])
+def test_profile_mistakes_are_one_line(args: list[str], message: str) -> None:
+    r = _cli("run", str(REAL_MODELS["dscnn"]), "--sim", *args)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith(message), r.stderr

@@ -355,7 +355,7 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
     if trace_out and not profile:
-        raise click.UsageError("--trace-out needs --profile")
+        raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
     with spinner(f"building and running {Path(model).name} on {board}"):
         r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
                          kernels=kernels, profile=profile)
