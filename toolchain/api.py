@@ -10,7 +10,7 @@ import onnx
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
 from toolchain.ir.graph import Graph
-from toolchain.memory import MemoryPlan, plan_memory
+from toolchain.memory import Lifetimes, MemoryPlan, compute_lifetimes, place, with_scratch
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
 from toolchain.codegen.emit import kernel_sources
@@ -125,20 +125,20 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)
-    ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()), overwrite=options.overwrite)
+    available = frozenset(kernel_sources())
     orders = {"given": g}
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)
     planned = {}
     for name, h in orders.items():
-        calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
-                 for n in h.nodes]
-        # Kernel scratch is planned like any tensor that lives for one node.
-        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        mp = plan_memory(h, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
-                         scratch=scratch, strategies=options.planner)
+        lt = compute_lifetimes(h, inplace=options.inplace, overwrite=options.overwrite,
+                               consume_inputs=options.overwrite)
+        calls = choose_kernels(h, lt, options.target, available)
+        # Kernel scratch is planned like any tensor that lives for one node.
+        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
+        mp = place(h, with_scratch(lt, scratch), strategies=options.planner)
         planned[name] = (h, calls, mp)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
     g, calls, mp = planned[best]
@@ -151,6 +151,14 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
+
+
+def choose_kernels(g: Graph, lt: Lifetimes, target: KernelTarget, available: frozenset[str] | None = None) -> list[list[Call]]:
+    """Kernel calls per node, chosen once the aliases are known (lt.aliases): an op calls its
+    in-place/overwrite kernel only where the planner actually gave its output an input's bytes."""
+    ctx = LowerCtx(g.tensors, target, available,
+                   overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
+    return [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx) for n in g.nodes]
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

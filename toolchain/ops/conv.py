@@ -173,11 +173,13 @@ class Conv(Op):
             kernel = ctx.kernel("conv2d_residual")
             return [Call(kernel, (x, wt, bias, TensorArg(node.inputs[3]), y, Scratch(), desc),
                          residual_scratch_bytes(shape, elem, conv_cols(ctx.isa_of(kernel))))]
-        # Lowering runs before planning: whenever the planner may put y over x, call the
-        # kernel that stays correct if it does.
-        if ctx.overwrite and overwrite_kind(shape, xs[0]):
-            return [Call(ctx.kernel("conv2d_overwrite"), (x, wt, bias, y, Scratch(), desc),
-                         overwrite_scratch_bytes(shape, xs[0], elem))]
+        # Only where the plan put y over x: elsewhere the plain kernel (often a faster one).
+        if overwrite_kind(shape, xs[0]) and ctx.overwrites(node):
+            kernel = ctx.kernel("conv2d_overwrite")
+            isa = ctx.isa_of(kernel)
+            nbytes = (overwrite_scratch_bytes_rvv(shape, xs[0], elem) if isa == "rvv"
+                      else overwrite_scratch_bytes(shape, xs[0], elem))
+            return [Call(kernel, (x, wt, bias, y, Scratch(), desc), nbytes)]
         kernel = ctx.kernel("conv2d")
         args = (x, wt, bias, y, desc)
         isa = ctx.isa_of(kernel)
@@ -232,12 +234,13 @@ class ConvShape:
     pads: tuple[int, int]  # top, left
     hw_in: tuple[int, int]
     hw_out: tuple[int, int]
+    dilations: tuple[int, int] = (1, 1)
 
 
 def conv_shape(p: ConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> ConvShape:
     h, w = hw(xs)
     return ConvShape(xs[1], ws[0], p.group, p.win.kernel, p.win.strides, p.win.pads[:2], (h, w),
-                     p.win.out_size(h, w))
+                     p.win.out_size(h, w), p.win.dilations)
 
 
 def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
@@ -255,9 +258,11 @@ MF_CONV_INPLACE_H = MF_FAST_H.with_name("mf_conv_inplace.h")
 
 
 @functools.lru_cache(maxsize=None)
-def overwrite_cols() -> int:
-    """Pixel columns per pointwise overwrite tile, read from mf_conv_inplace.h."""
-    m = re.search(r"#define MF_CONV_OVERWRITE_COLS (\d+)", MF_CONV_INPLACE_H.read_text())
+def overwrite_cols(isa: str = "ref") -> int:
+    """Pixel columns per pointwise overwrite tile for an ISA, read from mf_conv_inplace.h."""
+    text = MF_CONV_INPLACE_H.read_text()
+    m = re.search(rf"#define MF_CONV_OVERWRITE_COLS_{isa.upper()} (\d+)", text) or \
+        re.search(r"#define MF_CONV_OVERWRITE_COLS (\d+)", text)
     if m is None:
         raise RuntimeError(f"MF_CONV_OVERWRITE_COLS is not defined in {MF_CONV_INPLACE_H}")
     return int(m.group(1))
@@ -277,15 +282,26 @@ def overwrite_kind(s: ConvShape, batch: int) -> str:
     return ""
 
 
-def overwrite_scratch_bytes(s: ConvShape, batch: int, elem_bytes: int) -> int:
+def overwrite_scratch_bytes(s: ConvShape, batch: int, elem_bytes: int, cols: int | None = None) -> int:
     """Twin of mf_conv2d_overwrite_scratch_bytes: one output plane (depthwise) or a
-    c_out x MF_CONV_OVERWRITE_COLS tile (pointwise)."""
+    c_out x cols tile (pointwise; default MF_CONV_OVERWRITE_COLS)."""
     kind = overwrite_kind(s, batch)
     if kind == "depthwise":
         return s.hw_out[0] * s.hw_out[1] * elem_bytes
     if kind == "pointwise":
-        return s.c_out * overwrite_cols() * elem_bytes
+        return s.c_out * (cols or overwrite_cols()) * elem_bytes
     return 0
+
+
+def overwrite_scratch_bytes_rvv(s: ConvShape, batch: int, elem_bytes: int) -> int:
+    """Twin of mf_conv2d_overwrite_scratch_bytes_rvv: the zero-padded input plane the output
+    rows read (depthwise) or a c_out x MF_CONV_OVERWRITE_COLS_RVV tile (pointwise)."""
+    kind = overwrite_kind(s, batch)
+    if kind == "depthwise":
+        hp = (s.hw_out[0] - 1) * s.strides[0] + (s.kernel[0] - 1) * s.dilations[0] + 1
+        wp = (s.hw_out[1] - 1) * s.strides[1] + (s.kernel[1] - 1) * s.dilations[1] + 1
+        return hp * wp * elem_bytes
+    return overwrite_scratch_bytes(s, batch, elem_bytes, overwrite_cols("rvv"))
 
 
 def residual_scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
