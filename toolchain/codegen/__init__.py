@@ -1,0 +1,13 @@
+"""Codegen's public API: IR + memory plan + kernel calls -> C sources through templates/.
+
+Inference (toolchain.api.write_sources) and training (toolchain.train.program) both render
+through these; nothing outside this package reaches into its modules' private names.
+"""
+
+from toolchain.codegen.emit import (
+    RUNTIME, TEMPLATES, CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, kernel_sources,
+    render_sources, template_env, weight_values,
+)
+
+__all__ = ["RUNTIME", "TEMPLATES", "CallRenderer", "SourceSet", "c_comment", "c_ident", "copy_runtime", "ctype",
+           "kernel_sources", "render_sources", "template_env", "weight_values"]

@@ -31,7 +31,7 @@ def ctype(t: Tensor) -> str:
     return CTYPES.get(t.dtype, "float")
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                               autoescape=False)
@@ -54,7 +54,7 @@ class NodeCode:
     calls: list[str]
 
 
-class _Renderer:
+class CallRenderer:
     """Turns lowered kernel calls into C: static descriptors plus call expressions."""
 
     def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str], scratch_offset: int = 0) -> None:
@@ -129,7 +129,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
     # Kernel scratch is planned per node (memory.plan_memory's scratch), inside the arena.
     arena_bytes = mp.arena_bytes
-    r = _Renderer(g, mp, weight_names)
+    r = CallRenderer(g, mp, weight_names)
     nodes: list[NodeCode] = []
     for i, (n, cs) in enumerate(zip(g.nodes, calls)):
         r.scratch_offset = mp.scratch_offset(i) or 0
@@ -158,7 +158,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         "weight_bytes": str(sum(t.nbytes for t in consts)),
         "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }
-    env = _env()
+    env = template_env()
     files = {"model.h": "model.h.j2", "model.c": "model.c.j2", "model_weights.c": "model_weights.c.j2",
              "model_weights.h": "model_weights.h.j2"}
     for out_name, tpl in files.items():

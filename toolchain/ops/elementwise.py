@@ -70,7 +70,7 @@ def apply_act(act: Act, x: np.ndarray) -> np.ndarray:
 
 
 # ONNX op type -> (activation kind, attribute defaults (alpha, beta) read from attrs)
-_UNARY: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
+UNARY_OPS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "Relu": ("RELU", ()),
     "LeakyRelu": ("LEAKY_RELU", (("alpha", 0.01),)),
     "Elu": ("ELU", (("alpha", 1.0),)),
@@ -103,7 +103,7 @@ class UnaryParams:
 
 @register
 class Unary(Op):
-    op_types = tuple(_UNARY) + ("Clip", "Gelu")
+    op_types = tuple(UNARY_OPS) + ("Clip", "Gelu")
     config_inputs = (1, 2)  # Clip's min and max (opset >= 11)
     inplace = True
 
@@ -121,7 +121,7 @@ class Unary(Op):
             if approx not in ("none", "tanh"):
                 raise attrs.error(f"approximate={approx!r} is not supported")
             return UnaryParams(Act("GELU" if approx == "none" else "GELU_TANH"))
-        kind, defaults = _UNARY[t]
+        kind, defaults = UNARY_OPS[t]
         vals = [attrs.float(k, d) for k, d in defaults] + [0.0, 0.0]
         return UnaryParams(Act(kind, vals[0], vals[1]))
 

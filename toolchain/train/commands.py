@@ -6,7 +6,7 @@ import json
 
 import click
 
-from toolchain.cli import friendly
+from toolchain.clierrors import friendly
 
 
 @click.command("train")

@@ -20,7 +20,7 @@ from toolchain.ops.base import (
 from toolchain.ops.conv import Conv, ConvParams
 from toolchain.ops.elementwise import Act
 from toolchain.ops.gemm import MAX_BATCH_RANK
-from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, _softmax_dims
+from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, softmax_dims
 from toolchain.ops.pool import Pool, PoolParams
 from toolchain.train.opbase import TrainOp
 from toolchain.train.kernels import bwd_cols, isa_of, kernel
@@ -536,7 +536,7 @@ class SoftmaxGradInput(TrainOp):
 
     @classmethod
     def reference(cls, p: SoftmaxGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        o, a, i = _softmax_dims(p.softmax, p.shape)
+        o, a, i = softmax_dims(p.softmax, p.shape)
         dy, y = (v.astype(np.float64).reshape(o, a, i) for v in xs[:2])
         if p.softmax.log:
             dx = dy - np.exp(y) * dy.sum(axis=1, keepdims=True)

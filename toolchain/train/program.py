@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen import emit
-from toolchain.codegen.emit import SourceSet, _env, _Renderer, c_comment, c_ident, copy_runtime, weight_values
+from toolchain.codegen import CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
 from toolchain.memory import MemoryPlan, plan_memory
@@ -119,7 +118,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
     g, mp, tg = prog.graph, prog.memory, prog.tg
     frozen = [t for t in g.constants() if t.dtype.is_float]
     names = {t.name: c_ident(i) for i, t in enumerate(frozen)}
-    r = _Renderer(g, mp, names, prog.scratch_offset)
+    r = CallRenderer(g, mp, names, prog.scratch_offset)
     nodes = []
     for i, (n, cs) in enumerate(zip(g.nodes, prog.calls)):
         op = REGISTRY.get(n.op_type)
@@ -133,7 +132,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
              "rows": weight_values(_as_tensor(w.name, w.init)), "ctype": "float"} for i, w in enumerate(tg.weights)]
     weights_tpl = [{"cname": names[t.name], "comment": c_comment(t.name), "size": str(max(t.size, 1)),
                     "rows": weight_values(t), "shape": "x".join(str(d) for d in t.shape) or "scalar",
-                    "ctype": emit.ctype(t)}
+                    "ctype": ctype(t)}
                    for t in frozen] + init
     x = tg.inputs[0]
     xent = tg.loss_params.kind == "cross_entropy"
@@ -154,7 +153,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
         "weights_tpl": weights_tpl, "weight_bytes": str(sum(t.nbytes for t in frozen) + prog.trainable_bytes),
         "trainable_bytes": str(prog.trainable_bytes), "state_bytes": str(prog.optimizer_state_bytes),
     }
-    env = _env()
+    env = template_env()
     (out_dir / "train.c").write_text(env.get_template("train/train.c.j2").render(**ctx))
     (out_dir / "train.h").write_text(env.get_template("train/train.h.j2").render(**ctx))
     wctx = {"source": ctx["source"], "weights": weights_tpl, "weight_bytes": ctx["weight_bytes"],
