@@ -13,7 +13,7 @@ from toolchain.ir.graph import Graph
 from toolchain.memory import Lifetimes, MemoryPlan, compute_lifetimes, place, with_scratch
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
-from toolchain.codegen.emit import kernel_sources
+from toolchain.ops.kernel_table import available as available_kernels
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
 from toolchain.ir.verify import verify_graph
 from toolchain.memory.planner import STRATEGIES
@@ -125,7 +125,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)
-    available = frozenset(kernel_sources())
+    available = available_kernels()
     orders = {"given": g}
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.boards import Board
-from toolchain.codegen.emit import RUNTIME, copy_runtime
+from toolchain.codegen import RUNTIME, copy_runtime
 from toolchain.ops.conv import conv_cols, overwrite_cols
 from toolchain.sim import build_firmware, run_qemu
 

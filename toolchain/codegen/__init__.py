@@ -5,9 +5,9 @@ through these; nothing outside this package reaches into its modules' private na
 """
 
 from toolchain.codegen.emit import (
-    RUNTIME, TEMPLATES, CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, kernel_sources,
+    RUNTIME, TEMPLATES, CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype,
     render_sources, template_env, weight_values,
 )
 
 __all__ = ["RUNTIME", "TEMPLATES", "CallRenderer", "SourceSet", "c_comment", "c_ident", "copy_runtime", "ctype",
-           "kernel_sources", "render_sources", "template_env", "weight_values"]
+           "render_sources", "template_env", "weight_values"]

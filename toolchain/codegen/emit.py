@@ -6,7 +6,6 @@ the templates only loop and substitute (StrictUndefined, no arithmetic).
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from toolchain.ir.graph import Graph, Tensor
 from toolchain.memory import MemoryPlan
 from toolchain.ir.graph import DType
 from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
+from toolchain.ops.kernel_table import sources_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -168,40 +168,9 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)
 
 
-_DEF = re.compile(r"^int\s+(mf_\w+)\s*\(", re.M)
-# any external function defined in a runtime file (column 0, not static), and any call
-_ANY_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(mf_\w+)\s*\(", re.M)
-_CALL = re.compile(r"\b(mf_\w+)\b")  # calls and function pointers
-# A runtime file may take its body from a shared .inc (#include "norm_ref.inc"), naming the
-# functions through macros it defines first (#define MF_REF(op) op##_f32_ref): mf_f16.h.
-_INC = re.compile(r'^#include\s+"(\w+\.inc)"', re.M)
-_NAME_MACRO = re.compile(r"^#define\s+(MF_\w+)\((\w+)\)\s+\2\s*##\s*(\w+)\s*$", re.M)
-
-
-def _source_text(f: Path) -> str:
-    """A runtime file as the scanners read it: the .inc bodies it includes spliced in, their
-    MF_REF(op)-style names expanded, so what they define counts as defined in f."""
-    text = f.read_text()
-    names = {m.group(1): m.group(3) for m in _NAME_MACRO.finditer(text)}
-
-    def body(m: re.Match[str]) -> str:
-        inc = (f.parent / m.group(1)).read_text()
-        for macro, suffix in names.items():
-            inc = re.sub(rf"\b{macro}\((\w+)\)", rf"\g<1>{suffix}", inc)
-        return inc
-    return _INC.sub(body, text)
-
-
-def kernel_sources() -> dict[str, Path]:
-    """kernel name -> the runtime_c/src file defining it (found by scanning the sources)."""
-    out = {}
-    for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _DEF.finditer(_source_text(f)):
-            out[m.group(1)] = f
-    return out
-
-
 def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
+    """Copies the public headers and the runtime files these kernels need (the kernel table
+    says which: toolchain/ops/kernel_table.py) into dest; returns the C files to compile."""
     inc = dest / "include"
     src = dest / "src"
     if dest.exists():
@@ -210,35 +179,15 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
     src.mkdir(parents=True)
     for h in (RUNTIME / "include").glob("*.h"):
         shutil.copy2(h, inc / h.name)
-    table = kernel_sources()
-    needed = {table[k] for k in kernels if k in table}
-    missing = sorted(k for k in kernels if k not in table)
-    if missing:
-        raise RuntimeError(f"kernels without a source in runtime_c/src: {missing}")
-    # Activation helpers live in the element-wise file; fused epilogues call them.
-    needed.add(RUNTIME / "src" / "elementwise_f32_ref.c")
-    needed = _with_dependencies(needed)
+    try:
+        needed = sources_for(kernels)
+    except KeyError as e:
+        raise RuntimeError(str(e.args[0])) from None
+    # shared bodies (.inc) are included by the files that use them, never compiled alone
+    for body in (RUNTIME / "src").glob("*.inc"):
+        shutil.copy2(body, src / body.name)
     out = []
-    for f in sorted(needed):
-        shutil.copy2(f, src / f.name)
-        out.append(src / f.name)
-        for inc_name in _INC.findall(f.read_text()):  # shared bodies: included, not compiled
-            shutil.copy2(f.parent / inc_name, src / inc_name)
-    return out
-
-
-def _with_dependencies(files: set[Path]) -> set[Path]:
-    """Adds the runtime files defining any mf_ function the given files call (the fast
-    kernels share an im2col driver and GEMM panels across files)."""
-    defs: dict[str, Path] = {}
-    for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _ANY_DEF.finditer(_source_text(f)):
-            defs.setdefault(m.group(1), f)
-    out, todo = set(files), list(files)
-    while todo:
-        for m in _CALL.finditer(_source_text(todo.pop())):
-            dep = defs.get(m.group(1))
-            if dep is not None and dep not in out:
-                out.add(dep)
-                todo.append(dep)
+    for name in needed:
+        shutil.copy2(RUNTIME / "src" / name, src / name)
+        out.append(src / name)
     return out

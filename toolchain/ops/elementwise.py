@@ -9,6 +9,7 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
     collapse, int_array, lit, register, require_float, struct,
@@ -217,3 +218,7 @@ class Binary(Op):
     def macs(cls, p: BinaryParams, ins: list[Tensor], outs: list[Tensor]) -> int:
         return 0
 
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))

@@ -12,6 +12,7 @@ from toolchain.ops.base import (
     collapse, int_array, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
+from toolchain.ops.kernel_table import kernels
 
 MAX_BATCH_RANK = 6
 
@@ -117,3 +118,9 @@ class Gemm(Op):
         c = TensorArg(node.inputs[2]) if has_c else Lit("NULL")
         return [Call(ctx.kernel("gemm"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), c,
                                         TensorArg(node.outputs[0]), desc))]
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_gemm", "gemm_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+kernels("mf_gemm", "gemm_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
+kernels("mf_gemm", "gemm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("gemm_f16_ref.c",))

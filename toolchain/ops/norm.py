@@ -8,6 +8,7 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, norm_axis, register, struct
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,8 @@ class BatchNorm(Op):
         s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + p.eps)
         t = bias.astype(np.float64) - mean.astype(np.float64) * s
         return s.astype(np.float32), t.astype(np.float32)
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_softmax", "norm_{dtype}_ref.c")
+kernels("mf_layernorm", "norm_{dtype}_ref.c")
