@@ -10,16 +10,16 @@ import onnx
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
 from toolchain.ir.graph import Graph
-from toolchain.memory import Lifetimes, MemoryPlan, compute_lifetimes, place, with_scratch
+from toolchain.memory import MemoryPlan
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
-from toolchain.ops.kernel_table import available as available_kernels
-from toolchain.ops.base import Call, KernelTarget, LowerCtx
+from toolchain.ops.base import Call, KernelTarget
 from toolchain.ir.verify import verify_graph
 from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.program import plan_program
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -125,7 +125,6 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)
-    available = available_kernels()
     orders = {"given": g}
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)
@@ -133,12 +132,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        lt = compute_lifetimes(h, inplace=options.inplace, overwrite=options.overwrite,
-                               consume_inputs=options.overwrite)
-        calls = choose_kernels(h, lt, options.target, available)
-        # Kernel scratch is planned like any tensor that lives for one node.
-        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
-        mp = place(h, with_scratch(lt, scratch), strategies=options.planner)
+        calls, mp = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                 consume_inputs=options.overwrite, strategies=options.planner)
         planned[name] = (h, calls, mp)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
     g, calls, mp = planned[best]
@@ -151,14 +146,6 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
-
-
-def choose_kernels(g: Graph, lt: Lifetimes, target: KernelTarget, available: frozenset[str] | None = None) -> list[list[Call]]:
-    """Kernel calls per node, chosen once the aliases are known (lt.aliases): an op calls its
-    in-place/overwrite kernel only where the planner actually gave its output an input's bytes."""
-    ctx = LowerCtx(g.tensors, target, available,
-                   overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
-    return [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx) for n in g.nodes]
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

@@ -3,8 +3,9 @@
 Everything the step keeps in RAM lives in one static arena planned by the existing planner
 and checked by the existing checker: trainable weights and optimizer state (pinned for the
 whole program, so they persist across steps), the input and label, saved activations and
-gradients (planned by lifetime). Frozen weights stay const in flash. The arena size is the
-step's peak RAM (plus the stack).
+gradients (planned by lifetime), and each kernel's scratch during its node. Frozen weights
+stay const in flash. The arena size is the step's peak RAM (plus the stack). Planning and
+kernel choice are the inference program's (toolchain.program.plan_program).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import numpy as np
 from toolchain.codegen import CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
-from toolchain.memory import MemoryPlan, plan_memory
-from toolchain.memory.planner import align_up
+from toolchain.memory import MemoryPlan
 from toolchain.ops import REGISTRY
-from toolchain.ops.base import Call, KernelTarget, LowerCtx, c_float
+from toolchain.ops.base import Call, KernelTarget, c_float
+from toolchain.program import plan_program
 from toolchain.train.autodiff import TrainGraph
-from toolchain.train.kernels import defined_kernels
 from toolchain.train.loss_optim import UpdateOp
 from toolchain.train.mixed import LossScale
 
@@ -36,7 +36,6 @@ class TrainProgram:
     calls: list[list[Call]]
     macs_forward: int
     macs_backward: int
-    scratch_bytes: int = 0  # fast kernels' scratch, one region above the planned tensors
     target: KernelTarget = KernelTarget()
     loss_scale: LossScale = LossScale()
 
@@ -45,8 +44,9 @@ class TrainProgram:
         return self.target.dtype == "f16"
 
     @property
-    def scratch_offset(self) -> int:
-        return align_up(self.memory.arena_bytes)
+    def scratch_bytes(self) -> int:
+        """The largest kernel scratch (im2col panels of the fast backward); inside the arena."""
+        return max((c.scratch_bytes for cs in self.calls for c in cs), default=0)
 
     @property
     def graph(self) -> Graph:
@@ -54,7 +54,7 @@ class TrainProgram:
 
     @property
     def peak_ram_bytes(self) -> int:
-        return self.scratch_offset + self.scratch_bytes if self.scratch_bytes else self.memory.arena_bytes
+        return self.memory.arena_bytes
 
     @property
     def trainable_bytes(self) -> int:
@@ -87,12 +87,11 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: Kern
     """Lower every node for `target` (its dtype must match the graph's: f16 for a graph from
     train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`."""
     g = tg.graph
-    mp = plan_memory(g, inplace=True, check=True)
-    ctx = LowerCtx(g.tensors, target, defined_kernels())
-    calls, fwd, bwd, seen_loss = [], 0, 0, False
+    # the inference program: aliases, then kernels, then scratch planned inside the arena
+    calls, mp = plan_program(g, target)
+    fwd, bwd, seen_loss = 0, 0, False
     for n in g.nodes:
         op = REGISTRY.get(n.op_type)
-        calls.append([] if op.view else op.lower(n.params, n, ctx))
         seen_loss = seen_loss or n.op_type == FORWARD_OPS_END
         ins = [g.tensors[i] for i in n.inputs if i]
         macs = op.macs(n.params, ins, [g.tensors[o] for o in n.outputs])
@@ -100,8 +99,7 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: Kern
             bwd += macs
         else:
             fwd += macs
-    scratch = max((getattr(c, "scratch_bytes", 0) for cs in calls for c in cs), default=0)
-    prog = TrainProgram(tg, mp, calls, fwd, bwd, scratch, target, loss_scale)
+    prog = TrainProgram(tg, mp, calls, fwd, bwd, target, loss_scale)
     if ram_budget is not None and prog.peak_ram_bytes > ram_budget:
         raise DoesNotFitError(f"the training step needs {prog.peak_ram_bytes} bytes of RAM at its peak; the budget "
                               f"is {ram_budget} bytes (train fewer layers, e.g. --trainable last:1 or biases)")
@@ -118,9 +116,10 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
     g, mp, tg = prog.graph, prog.memory, prog.tg
     frozen = [t for t in g.constants() if t.dtype.is_float]
     names = {t.name: c_ident(i) for i, t in enumerate(frozen)}
-    r = CallRenderer(g, mp, names, prog.scratch_offset)
+    r = CallRenderer(g, mp, names)
     nodes = []
     for i, (n, cs) in enumerate(zip(g.nodes, prog.calls)):
+        r.scratch_offset = mp.scratch_offset(i) or 0
         op = REGISTRY.get(n.op_type)
         written = list(n.outputs)
         if isinstance(op, type) and issubclass(op, UpdateOp):
