@@ -7,6 +7,7 @@ from pathlib import Path
 
 import onnx
 
+from toolchain import __version__
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
 from toolchain.ir.graph import Graph
@@ -68,6 +69,16 @@ class CompiledModel:
     nodes: list[NodeReport]
     order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
     target: KernelTarget = KernelTarget()
+    options: CompileOptions = CompileOptions()
+
+    def build_info(self) -> list[str]:
+        """What the generated header records: the options, the schedule order kept, the version."""
+        o = self.options
+        on = [k for k in ("fuse", "inplace", "integrate", "overwrite") if getattr(o, k)]
+        return [f"mcuforge {__version__}",
+                f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
+                f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
+                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
 
     @property
     def scratch_bytes(self) -> int:
@@ -145,7 +156,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
-    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
+    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
+                         options)
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
@@ -155,4 +167,4 @@ def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tu
 
 
 def write_sources(cm: CompiledModel, out_dir: str | Path) -> SourceSet:
-    return render_sources(cm.graph, cm.memory, cm.calls, cm.macs, Path(out_dir))
+    return render_sources(cm.graph, cm.memory, cm.calls, cm.macs, Path(out_dir), build_info=cm.build_info())

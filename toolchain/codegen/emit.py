@@ -14,7 +14,9 @@ import jinja2
 import numpy as np
 
 from toolchain.ir.graph import Graph, Tensor
+from toolchain.codegen.arena_map import arena_slots, define_lines, slot_keys, write_memory_map
 from toolchain.memory import MemoryPlan
+from toolchain.memory.lifetimes import SCRATCH
 from toolchain.ir.graph import DType
 from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
 from toolchain.ops.kernel_table import sources_for
@@ -57,18 +59,22 @@ class NodeCode:
 class CallRenderer:
     """Turns lowered kernel calls into C: static descriptors plus call expressions."""
 
-    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str], scratch_offset: int = 0) -> None:
+    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str]) -> None:
         self.g, self.mp, self.weights = g, mp, weight_names
-        self.scratch_offset = scratch_offset
-        self.decls: list[str] = []
+        self.slots = arena_slots(g, mp)
+        self.macros = slot_keys(g, mp, self.slots)
+        self.node = 0  # the node whose calls are being rendered (its scratch)
+        # the arena map comes first: every later declaration and call names tensors by it
+        self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
+
+    def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
+        """A typed pointer to an arena tensor, through its arena-map macro."""
+        return f"(({'const ' if const else ''}{ctype_} *){self.macros[name]})"
 
     def tensor(self, a: TensorArg, const: bool) -> str:
         t = self.g.tensors[a.name]
-        if t.is_const:
-            base = self.weights[a.name]
-        else:
-            base = f"(({'const ' if const else ''}{ctype(t)} *)(mf_arena + {self.mp.offset(a.name)}))"
+        base = self.weights[a.name] if t.is_const else self.pointer(a.name, ctype(t), const)
         return f"({base} + {a.offset})" if a.offset else base
 
     def value(self, a: Arg, prefix: str) -> str:
@@ -86,7 +92,9 @@ class CallRenderer:
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
-            return f"((void *)(mf_arena + {self.scratch_offset}))"
+            macro = self.macros.get(f"{SCRATCH}{self.node}")
+            # a kernel whose size function says 0 for this shape never touches its scratch
+            return f"((void *){macro})" if macro else "((void *)mf_arena)"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:
@@ -123,7 +131,9 @@ def c_ident(i: int) -> str:
 
 
 def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int, out_dir: Path,
-                   prefix: str = "mf_model") -> SourceSet:
+                   prefix: str = "mf_model", build_info: list[str] = ()) -> SourceSet:
+    """model.[ch], model_weights.[ch], memory_map.txt and the runtime files the calls need.
+    build_info: lines for model.h saying how it was built (options, version)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     consts = [t for t in g.constants() if t.dtype.is_float]
     weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
@@ -132,7 +142,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     r = CallRenderer(g, mp, weight_names)
     nodes: list[NodeCode] = []
     for i, (n, cs) in enumerate(zip(g.nodes, calls)):
-        r.scratch_offset = mp.scratch_offset(i) or 0
+        r.node = i
         comment = f"{n.name} ({n.op_type})"
         if len(n.origin) > 1:
             comment += " fuses " + ", ".join(n.origin)
@@ -142,7 +152,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         out = []
         for name in names:
             t = g.tensors[name]
-            ptr = weight_names[name] if t.is_const else f"({ctype(t)} *)(mf_arena + {mp.offset(name)})"
+            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t))
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
                         "shape": "x".join(str(d) for d in t.shape)})
         return out
@@ -155,7 +165,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                                      "size": str(max(t.size, 1)), "rows": weight_values(t),
                                      "shape": "x".join(str(d) for d in t.shape) or "scalar"}
                                     for t in consts],
-        "weight_bytes": str(sum(t.nbytes for t in consts)),
+        "weight_bytes": str(sum(t.nbytes for t in consts)), "build_info": [c_comment(x) for x in build_info],
         "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }
     env = template_env()
@@ -163,6 +173,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
              "model_weights.h": "model_weights.h.j2"}
     for out_name, tpl in files.items():
         (out_dir / out_name).write_text(env.get_template(tpl).render(**ctx))
+    write_memory_map(g, mp, r.slots, out_dir / "memory_map.txt")
     rt_files = copy_runtime(out_dir / "runtime", r.kernels)
     return SourceSet([out_dir / "model.c", out_dir / "model_weights.c"] + rt_files,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen import CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values
+from toolchain.codegen import (
+    CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values, write_memory_map,
+)
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
 from toolchain.memory import MemoryPlan
@@ -106,10 +108,6 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: Kern
     return prog
 
 
-def _ptr(mp: MemoryPlan, name: str, ctype: str = "float") -> str:
-    return f"({ctype} *)(mf_arena + {mp.offset(name)})"
-
-
 def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
     """train.c / train.h / model_weights.[ch] plus the runtime files the calls need."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +117,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
     r = CallRenderer(g, mp, names)
     nodes = []
     for i, (n, cs) in enumerate(zip(g.nodes, prog.calls)):
-        r.scratch_offset = mp.scratch_offset(i) or 0
+        r.node = i
         op = REGISTRY.get(n.op_type)
         written = list(n.outputs)
         if isinstance(op, type) and issubclass(op, UpdateOp):
@@ -138,16 +136,16 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
     ctx = {
         "source": c_comment(g.source or g.name), "arena_bytes": str(prog.peak_ram_bytes),
         "arena_alloc": str(max(prog.peak_ram_bytes, 16)), "decls": r.decls, "nodes": nodes,
-        "input_ptr": _ptr(mp, x), "input_size": str(g.tensors[x].size),
-        "label_ptr": _ptr(mp, tg.label), "label_size": str(g.tensors[tg.label].size),
+        "input_ptr": r.pointer(x), "input_size": str(g.tensors[x].size),
+        "label_ptr": r.pointer(tg.label), "label_size": str(g.tensors[tg.label].size),
         "label_ctype": "int32_t" if xent else "float", "label_name": "label" if xent else "target",
-        "loss_ptr": _ptr(mp, tg.loss), "loss_kind": tg.loss_params.kind, "optimizer": tg.optimizer.kind,
-        "weights": [{"ram": _ptr(mp, w.name), "init": f"mf_init{i}", "size": str(w.init.size),
-                     "name": c_comment(w.name), "half": _ptr(mp, w.half, "mf_f16") if w.half else "NULL"}
+        "loss_ptr": r.pointer(tg.loss), "loss_kind": tg.loss_params.kind, "optimizer": tg.optimizer.kind,
+        "weights": [{"ram": r.pointer(w.name), "init": f"mf_init{i}", "size": str(w.init.size),
+                     "name": c_comment(w.name), "half": r.pointer(w.half, "mf_f16") if w.half else "NULL"}
                     for i, w in enumerate(tg.weights)],
         "mixed": prog.mixed, "scale_init": c_float(prog.loss_scale.init),
         "scale_min": c_float(prog.loss_scale.min_scale), "scale_interval": str(prog.loss_scale.growth_interval),
-        "states": [{"ram": _ptr(mp, s), "size": str(g.tensors[s].size)} for w in tg.weights for s in w.states],
+        "states": [{"ram": r.pointer(s), "size": str(g.tensors[s].size)} for w in tg.weights for s in w.states],
         "macs_forward": str(prog.macs_forward), "macs_backward": str(prog.macs_backward),
         "weights_tpl": weights_tpl, "weight_bytes": str(sum(t.nbytes for t in frozen) + prog.trainable_bytes),
         "trainable_bytes": str(prog.trainable_bytes), "state_bytes": str(prog.optimizer_state_bytes),
@@ -159,6 +157,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
             "weight_includes": sorted({"mf_f16.h" for w in weights_tpl if w["ctype"] != "float"})}
     (out_dir / "model_weights.c").write_text(env.get_template("model_weights.c.j2").render(**wctx))
     (out_dir / "model_weights.h").write_text(env.get_template("model_weights.h.j2").render(**wctx))
+    write_memory_map(g, mp, r.slots, out_dir / "memory_map.txt")
     # the step itself calls these (weight copies, loss scale), besides the nodes' kernels
     extra = {"mf_cast_f32_to_f16_ref", "mf_loss_scale_update"} if prog.mixed else set()
     rt = copy_runtime(out_dir / "runtime", r.kernels | extra)
