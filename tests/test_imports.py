@@ -113,5 +113,14 @@ def test_only_the_entry_point_imports_the_cli() -> None:
     assert [m for m, deps in _graph().items() if "toolchain.cli" in deps] == []
 
 
+def test_the_library_does_not_import_pytest() -> None:
+    # test support that needs pytest lives in tests/fixtures/
+    bad = [m for m, path in MODULES.items()
+           if any(isinstance(n, (ast.Import, ast.ImportFrom)) and "pytest" in
+                  ([a.name for a in n.names] if isinstance(n, ast.Import) else [n.module or ""])
+                  for n in ast.walk(ast.parse(path.read_text())))]
+    assert bad == []
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
