@@ -61,7 +61,7 @@ def bwd_cols(isa: str) -> int:
 
 # ---------------------------------------------------------------- kernel table
 # Scratch of the backward convs is sized by their grad op (grad_ops.py) for every variant.
-kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c",))
+kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c", "elementwise_f32_ref.c"))
 kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_ref.c")
 kernels("mf_conv2d_bwd_weight", "conv_bwd_{dtype}_ref.c")
 kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"),
