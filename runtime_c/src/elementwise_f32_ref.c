@@ -49,6 +49,7 @@ float mf_act_apply_f32(const mf_act *act, float x)
     case MF_ACT_POW_CONST: return powf(x, act->alpha);
     case MF_ACT_AFFINE: return act->alpha * x + act->beta;
     case MF_ACT_SWISH: return x / (1.0f + expf(-act->alpha * x));
+    case MF_ACT_MISH: return x * tanhf(x > 20.0f ? x : log1pf(expf(x)));
     }
     return x;
 }
@@ -105,6 +106,10 @@ float mf_act_deriv_f32(const mf_act *a, float x)
     case MF_ACT_SWISH: {
         const float s = 1.0f / (1.0f + expf(-a->alpha * x));
         return s + a->alpha * x * s * (1.0f - s);
+    }
+    case MF_ACT_MISH: { /* tanh(sp) + x sech^2(sp) sigmoid(x), sp = softplus(x) */
+        const float t = tanhf(x > 20.0f ? x : log1pf(expf(x)));
+        return t + x * (1.0f - t * t) / (1.0f + expf(-x));
     }
     }
     return 1.0f;

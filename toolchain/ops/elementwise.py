@@ -103,6 +103,10 @@ ACTIVATIONS: dict[str, Activation] = {
     "SWISH": Activation(lambda v, a, b: v / (1 + np.exp(-a * v)),
                         lambda x, a, b: _sig(a * x) * (1 + a * x * (1 - _sig(a * x))),
                         lambda t, x, a, b: x * t.sigmoid(a * x)),
+    "MISH": Activation(lambda v, a, b: v * np.tanh(np.logaddexp(0, v)),
+                       lambda x, a, b: (np.tanh(np.logaddexp(0, x))
+                                        + x * (1 - np.tanh(np.logaddexp(0, x)) ** 2) * _sig(x)),
+                       lambda t, x, a, b: t.nn.functional.mish(x)),
 }
 
 
@@ -137,6 +141,7 @@ UNARY_OPS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "Sin": ("SIN", ()),
     "Cos": ("COS", ()),
     "Swish": ("SWISH", (("alpha", 1.0),)),
+    "Mish": ("MISH", ()),
 }
 
 
