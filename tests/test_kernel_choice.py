@@ -66,7 +66,8 @@ def test_overwrite_kernel_only_where_the_alias_was_taken(tmp_path: Path) -> None
     assert verify(path, sanitize=True).match
 
 
-@pytest.mark.parametrize("board,dtype", [("rv32-rvv", "fp16"), ("stm32f746-disco", "fp32"), ("cortex-m55-an547", "fp16")])
+@pytest.mark.parametrize("board,dtype", [("rv32-rvv", "fp16"), ("stm32f746-disco", "fp32"),
+                                         ("cortex-m55-an547", "fp16")])
 @pytest.mark.parametrize("overwrite", [True, False])
 def test_dscnn_kernels_follow_the_plan(board: str, dtype: str, overwrite: bool) -> None:
     target = kernel_target(load_board(board), dtype)
