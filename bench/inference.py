@@ -12,8 +12,8 @@ counts LMUL times). FP16 rows are checked against onnxruntime FP32 (max error, t
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from pathlib import Path
 

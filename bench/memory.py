@@ -15,8 +15,8 @@ must be present at the start (the ViTs here).
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from pathlib import Path
 

@@ -18,8 +18,8 @@ conversions). A step that does not fit a board's RAM prints the planner's messag
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
