@@ -87,6 +87,14 @@ def test_scratch_constants_agree_with_the_headers(tmp_path: Path) -> None:
     assert {OVERWRITE_COLS[i] for i in OVERWRITE_COLS if i != "rvv"} == {OVERWRITE_COLS["ref"]}
 
 
+def test_every_isa_constant_has_its_python_twin() -> None:
+    # a new ISA's #define in a header needs its entry in the Python tables above
+    headers = "".join((RUNTIME / "include" / h).read_text() for h in ("mf_fast.h", "mf_conv_inplace.h", "mf_train.h"))
+    found = {(m.group(1), m.group(2).lower()) for m in re.finditer(r"#define (MF_\w+_COLS)_(\w+) \d+", headers)}
+    tables = {"MF_CONV_COLS": CONV_COLS, "MF_CONV_OVERWRITE_COLS": OVERWRITE_COLS, "MF_BWD_COLS": BWD_COLS}
+    assert {(k, isa) for k, isa in found} <= {(k, isa) for k, t in tables.items() for isa in t}
+
+
 def test_no_regular_expression_reads_c_in_toolchain() -> None:
     bad = []
     for f in TOOLCHAIN.rglob("*.py"):
