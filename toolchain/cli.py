@@ -3,7 +3,6 @@ line on stderr and exit status 2; internal failures (a build that breaks) exit 1
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,24 +10,7 @@ from typing import Any, Callable
 
 import click
 
-from toolchain.errors import McuforgeError
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
+from toolchain.clierrors import friendly
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
