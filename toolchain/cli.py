@@ -11,6 +11,7 @@ from typing import Any, Callable
 import click
 
 from toolchain.clierrors import friendly
+from toolchain.errors import McuforgeError
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
