@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from toolchain.codegen.ctext import c_comment  # noqa: F401  (callers import it from here)
 from toolchain.ir.graph import Graph, Tensor
 from toolchain.memory import MemoryPlan
 from toolchain.ir.graph import DType
@@ -35,10 +36,6 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                               autoescape=False)
-
-
-def c_comment(text: str) -> str:
-    return text.replace("*/", "* /").replace("\n", " ")
 
 
 @dataclass

@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 
 from toolchain.boards import Board, CompilerSetup, Region, compiler_setup
+from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.sim.elfinfo import ElfInfo, memory_use, read_elf
 from toolchain.sim.errors import BudgetError, SimError, ToolError
 from toolchain.sim.harness import (
@@ -94,7 +95,7 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
 
     env = _jinja_env()
     (out / "main.c").write_text(env.get_template(main_template).render(
-        board_name=board.name, words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
+        board_name=c_comment(board.name), board_name_str=c_string(board.name), words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
         **(main_vars or {})))
     testdata = _testdata_region(board, target)
     (out / "test_input.c").write_text(env.get_template("test_input.c.j2").render(
@@ -202,7 +203,7 @@ def _linker_script(env: jinja2.Environment, board: Board, flash_origin: int, fla
     entry = STARTUPS[board.startup].entry_symbol
     assert entry is not None, "only bare-metal start-ups get a linker script"
     return env.get_template("linker.ld.j2").render(
-        board_name=board.name, flash_origin=f"{flash_origin:#010x}", flash_size=flash_size,
+        board_name=c_comment(board.name), flash_origin=f"{flash_origin:#010x}", flash_size=flash_size,
         ram_origin=f"{ram_origin:#010x}", ram_size=ram_size, stack_size=stack_size,
         entry_symbol=entry, testdata_origin=f"{testdata[0]:#010x}" if testdata else "",
         testdata_size=testdata[1] if testdata else 0)
