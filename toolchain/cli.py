@@ -1,5 +1,6 @@
 """The `mcuforge` command. Thin: parse, call the library, print. User mistakes end in one
-line on stderr and exit status 2; internal failures (a build that breaks) exit 1."""
+line on stderr and exit status 2; internal failures (a build that breaks) end in one
+"internal error" line naming a log file, exit 3 (toolchain/failure.py); a mismatch exits 1."""
 
 from __future__ import annotations
 
@@ -15,20 +16,26 @@ from toolchain.errors import McuforgeError
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
+    """Every failure ends in one line and an exit status that says whose fault it was
+    (toolchain/failure.py): 2 for a user mistake, 3 for an internal error, 128+N on a signal."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from toolchain.failure import report
+
         try:
             return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 -- the one place that turns any failure into a line
+            sys.exit(report(e, lambda s: click.echo(s, err=True)))
 
     return wrapper
+
+
+def force_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write into a non-empty OUT that mcuforge did not write (nothing in it is deleted).")(fn)
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -100,6 +107,24 @@ class LazyGroup(click.Group):
             "validate": "toolchain.device.commands:validate",
             "sim-device": "toolchain.device.commands:sim_device"}
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's usage errors as one `error:` line and exit 2, like every other user mistake
+        (click would print the usage block and a capitalised "Error:" line)."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        from toolchain.codegen.ctext import safe_terminal
+
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.ClickException as e:
+            click.echo(f"error: {safe_terminal(' '.join(e.format_message().split()))}", err=True)
+            sys.exit(e.exit_code if e.exit_code != 1 else 2)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
 
@@ -116,6 +141,9 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mcuforge")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
+    from toolchain.failure import install_signal_handlers
+
+    install_signal_handlers()
 
 
 @main.command()
@@ -126,14 +154,20 @@ def main() -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the arena over the schedule to this PNG (needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@force_option
 @friendly
 def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
-            **sched: Any) -> None:
+            force: bool, **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
     from toolchain.api import compile_model, write_sources
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
 
-    cm = compile_model(model, parse_input_shapes(input_shape), _options(sched))
+    shapes = parse_input_shapes(input_shape)
+    if plot_path and not Path(plot_path).resolve().parent.is_dir():
+        raise click.UsageError(f"--plot {plot_path}: the folder {Path(plot_path).parent} does not exist")
+    claim(out_dir, force)
+    cm = compile_model(model, shapes, _options(sched))
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
@@ -153,7 +187,8 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_shape_option
 @schedule_options
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @friendly
@@ -223,14 +258,18 @@ def boards(as_json: bool) -> None:
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, **sched: Any) -> None:
+          kernels: str, force: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
+    shapes = parse_input_shapes(input_shape)
+    claim(out_dir, force, replaced=("model", "firmware"))
+    bb = build_for_board(model, board, out_dir, shapes, _options(sched), dtype=dtype,
                          kernels=kernels)
     d = bb.as_dict()
     if as_json:
@@ -252,18 +291,23 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @input_shape_option
 @schedule_options
 @kernel_options
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+        as_json: bool, dtype: str, kernels: str, force: bool, **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.run import run_on_board
 
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
-    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
+    shapes = parse_input_shapes(input_shape)
+    if out_dir is not None:
+        claim(out_dir, force, replaced=("model", "firmware"))
+    r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
                      kernels=kernels)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
