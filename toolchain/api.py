@@ -9,7 +9,7 @@ import onnx
 
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
-from toolchain.ir.graph import Graph
+from toolchain.ir.graph import Graph, Node
 from toolchain.memory import MemoryPlan, plan_memory
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
@@ -130,9 +130,16 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)
     planned = {}
+    lowered: dict[int, list[Call]] = {}  # the orders hold the same nodes: lower each once
+
+    def lower(n: Node) -> list[Call]:
+        if id(n) not in lowered:
+            op = REGISTRY.get(n.op_type)
+            lowered[id(n)] = [] if op.view else op.lower(n.params, n, ctx)
+        return lowered[id(n)]
+
     for name, h in orders.items():
-        calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
-                 for n in h.nodes]
+        calls = [lower(n) for n in h.nodes]
         # Kernel scratch is planned like any tensor that lives for one node.
         scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
