@@ -73,6 +73,11 @@ def _kib(n: int) -> str:
 
 
 def print_report(rep: dict) -> None:
+    from toolchain.codegen.ctext import safe_terminal as st  # names are the model's: no escapes reach the tty
+
+    rep = {**rep, "model": st(rep["model"]), "peak_node": st(rep["peak_node"]) if rep.get("peak_node") else None,
+           "peak_live": [{**b, "tensors": [st(t) for t in b["tensors"]]} for b in rep.get("peak_live", [])],
+           "nodes": [{**n, "name": st(n["name"])} for n in rep["nodes"]]}
     click.echo(f"model        {rep['model']}")
     click.echo(f"arena        {_kib(rep['arena_bytes'])}   (static activation buffer, exact)")
     click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
