@@ -14,6 +14,7 @@ import numpy as np
 
 from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
 from toolchain.boards import Board, load_board
+from toolchain.errors import DoesNotFitError
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
@@ -92,10 +93,22 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
     cm = compile_model(model, input_shapes, options)
+    _check_budget(cm, b)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
     build = build_firmware(src, b, out / "firmware", inputs)
     return BoardBuild(cm, build, inputs)
+
+
+def _check_budget(cm: CompiledModel, b: Board) -> None:
+    """The board's budgets before any input is made or anything is built: the arena alone
+    must fit its RAM and the weights its flash (the link checks the rest exactly)."""
+    if cm.arena_bytes > b.memory.ram.size:
+        raise DoesNotFitError(f"the model's arena needs {cm.arena_bytes:,} bytes of RAM; {b.name} has "
+                              f"{b.memory.ram.size:,}")
+    if cm.weight_bytes > b.memory.flash.size:
+        raise DoesNotFitError(f"the model's weights need {cm.weight_bytes:,} bytes of flash; {b.name} has "
+                              f"{b.memory.flash.size:,}")
 
 
 def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:

@@ -122,9 +122,13 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
         counts = _read_counts(count_file) if count_instructions else {}
 
     log = run.stdout.replace("\r", "")
-    if run.returncode < 0:  # killed from outside (SIGKILL, SIGTERM): say so, not "garbled output"
+    # killed from outside: say so, not "garbled output" (QEMU catches SIGTERM/SIGINT/SIGHUP and
+    # exits normally, saying "terminating on signal N")
+    killed = re.search(r"terminating on signal (\d+)", run.stderr)
+    if run.returncode < 0 or killed:
+        signum = -run.returncode if run.returncode < 0 else int(killed.group(1))
         raise SimError(f"the simulator {board.qemu.system} was killed by "
-                       f"{signal.Signals(-run.returncode).name} before the firmware on {board.name} finished")
+                       f"{signal.Signals(signum).name} before the firmware on {board.name} finished")
     parsed = parse_uart_log(log)
     if parsed.status is None:
         problems = "; ".join(_symbolized(p, elf_path) for p in parsed.problems)
