@@ -141,7 +141,7 @@ def test_bad_input_shape(tmp_path, spec) -> None:
                                   ["validate", "M", "--board", "rv32-rvv", "--port", "socket://x:1", "--retries", "-2"],
                                   ["sim-device", "--board", "rv32-rvv", "--gdb-port", "99999"],
                                   ["train", "M", "--steps", "-1"],
-                                  ["train", "M", "--data", "NOTNPZ"],
+                                  ["train", "DSCNN", "--data", "NOTNPZ", "--steps", "1", "--no-reference"],
                                   ["run", "M", "--board", "../boards/rv32-rvv"],
                                   ["compile", "M", "--plot", "/nonexistent/folder/x.png", "-o", "OUT"],
                                   ["compile", "M", "-o", "/proc/mcuforge-cannot-write"]])
@@ -149,7 +149,9 @@ def test_cli_misuse(tmp_path, args) -> None:
     m = _one_node(helper.make_node("Relu", ["x"], ["y"], name="r"), [1, 4], [1, 4])
     p = _save(m, tmp_path / "m.onnx")
     (tmp_path / "notnpz").write_text("not an npz")
-    args = [str(p) if a == "M" else str(tmp_path / "notnpz") if a == "NOTNPZ" else
+    from conftest import REAL_MODELS
+
+    args = [str(REAL_MODELS["dscnn"]) if a == "DSCNN" else str(p) if a == "M" else str(tmp_path / "notnpz") if a == "NOTNPZ" else
             str(tmp_path / "out") if a == "OUT" else a for a in args]
     one_error_line(_cli(*args))
 
@@ -200,3 +202,43 @@ def test_verify_when_onnxruntime_refuses(tmp_path) -> None:
     r = _cli("verify", str(p))
     line = one_error_line(r)
     assert "onnxruntime" in line
+
+
+def test_internal_error_keeps_the_log_in_a_file(tmp_path) -> None:
+    """A compiler that fails on generated C is mcuforge's fault: one "internal error" line
+    naming a log that holds the whole output, exit 3 (not 2, not 4,000 characters)."""
+    cc = tmp_path / "badcc"
+    cc.write_text("#!/bin/sh\nfor i in $(seq 1 300); do echo \"model.c:$i: error: something broke\" >&2; done\nexit 1\n")
+    cc.chmod(0o755)
+    m = _one_node(helper.make_node("Relu", ["x"], ["y"], name="r"), [1, 4], [1, 4])
+    p = _save(m, tmp_path / "m.onnx")
+    import os
+
+    r = subprocess.run([sys.executable, "-m", "toolchain.cli", "verify", str(p)], capture_output=True, text=True,
+                       timeout=300, cwd=ROOT, env=dict(os.environ, CC=str(cc), TMPDIR=str(tmp_path)))
+    assert r.returncode == 3, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("internal error: ") and len(lines[0]) < 600, r.stderr
+    log = Path(lines[0].rsplit("full log in ", 1)[1])
+    assert log.parent == tmp_path and "model.c:300: error: something broke" in log.read_text()
+
+
+def test_flash_without_out_leaves_no_temporary_folder(tmp_path) -> None:
+    """`flash model.onnx` builds in a temporary folder that is removed even when flashing fails."""
+    import os
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: the gdb probe fails
+    m = _one_node(helper.make_node("Relu", ["x"], ["y"], name="r"), [1, 4], [1, 4])
+    p = _save(m, tmp_path / "m.onnx")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = subprocess.run([sys.executable, "-m", "toolchain.cli", "flash", str(p), "--board", "stm32f746-disco",
+                        "--probe", f"gdb://127.0.0.1:{port}"], capture_output=True, text=True, timeout=300,
+                       cwd=ROOT, env=dict(os.environ, TMPDIR=str(tmp)))
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert [ln for ln in r.stderr.splitlines() if ln.strip()][-1].startswith("error: "), r.stderr
+    assert list(tmp.iterdir()) == []
