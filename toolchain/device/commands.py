@@ -139,12 +139,15 @@ def validate(model: str, board: str, port: str, baud: int, count: int, seed: int
     from toolchain.device.validation import validate as run_validate
     from toolchain.frontend import parse_input_shapes
 
+    from toolchain.boards import load_board
+
+    load_board(board)  # an unknown --board is a one-line error before any connection
     if flash_probe:
         _flash_model_or_elf(model, board, flash_probe, target, None, input_shape)
     with Link(port, baud) as link:
         client = DeviceClient(link, timeout=timeout, retries=retries)
         rep = run_validate(model, client, count=count, seed=seed, data=data,
-                           input_shapes=parse_input_shapes(input_shape))
+                           input_shapes=parse_input_shapes(input_shape), board=board)
     click.echo(json.dumps(rep.as_dict()) if as_json else format_report(rep))
     sys.exit(0 if rep.match else 1)
 
