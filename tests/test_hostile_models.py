@@ -43,9 +43,9 @@ def _vi(name: str, shape: list) -> onnx.ValueInfoProto:
 
 def _one_node(node: onnx.NodeProto, x_shape: list, y_shape: list | None, inits=(), opset: int = 17,
               x: str = "x", y: str = "y") -> onnx.ModelProto:
-    g = helper.make_graph([node], "g", [_vi(x, x_shape)], [_vi(y, y_shape) if y_shape is not None else
-                                                          helper.make_tensor_value_info(y, TensorProto.FLOAT, None)],
-                          list(inits))
+    # no output shape given: symbolic dims of the input's rank (what exporters write)
+    y_vi = _vi(y, y_shape if y_shape is not None else [f"d{i}" for i in range(len(x_shape))])
+    g = helper.make_graph([node], "g", [_vi(x, x_shape)], [y_vi], list(inits))
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 

@@ -73,8 +73,9 @@ def parse_input_shapes(specs: list[str] | tuple[str, ...] | None) -> dict[str, t
 
 def check_sizes(tensors: dict[str, Tensor], where: str) -> None:
     for t in tensors.values():
-        if any(d < 0 for d in t.shape):
-            raise ShapeError(f"{where}: tensor {t.name!r} has a negative dim in {t.shape}")
+        if any(d < 0 for d in t.shape):  # (empty tensors are legal: a Slice to nothing)
+            raise ShapeError(f"{where}: tensor {t.name!r} would have shape {t.shape}, with a negative dim "
+                             f"(a window larger than its padded input?)")
         if t.size > MAX_ELEMENTS:
             raise ShapeError(f"{where}: tensor {t.name!r} of shape {t.shape} has {t.size:,} elements; "
                              f"at most {MAX_ELEMENTS:,} (2^31 - 1) fit the generated C")
