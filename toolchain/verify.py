@@ -83,6 +83,18 @@ def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[n
                           f"and ran it, but has no reference to compare its outputs with") from None
 
 
+def check_reference_shapes(cm: CompiledModel, ref: list[np.ndarray]) -> None:
+    """Our output shapes follow the ONNX spec and agree with onnx's shape inference (the
+    frontend checks); where onnxruntime returns other shapes (it computes SAME_UPPER pads
+    without the dilation) there is nothing to compare, which is not a numeric mismatch."""
+    for name, r in zip(cm.graph.outputs, ref):
+        want = cm.graph.tensors[name].shape
+        if tuple(np.shape(r)) != tuple(want) and np.size(r) != int(np.prod(want)):
+            raise NoReference(f"onnxruntime returns output {name!r} with shape {tuple(np.shape(r))} where the "
+                              f"ONNX shape rules give {tuple(want)}; mcuforge compiled, built and ran it, but "
+                              f"has no reference to compare its outputs with")
+
+
 def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL) -> list[OutputError]:
     out = []
     for name, y, r in zip(names, ours, ref):
@@ -115,4 +127,5 @@ def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = N
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
     ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
+    check_reference_shapes(cm, ref)
     return VerifyResult(str(path), compare(cm.graph.outputs, ours, ref), cm.arena_bytes, cm.weight_bytes, cm.macs)
