@@ -104,11 +104,11 @@ def _check_budget(cm: CompiledModel, b: Board) -> None:
     """The board's budgets before any input is made or anything is built: the arena alone
     must fit its RAM and the weights its flash (the link checks the rest exactly)."""
     if cm.arena_bytes > b.memory.ram.size:
-        raise DoesNotFitError(f"the model's arena needs {cm.arena_bytes:,} bytes of RAM; {b.name} has "
-                              f"{b.memory.ram.size:,}")
+        raise DoesNotFitError(f"model needs at least {cm.arena_bytes} bytes of RAM for its arena but {b.name} "
+                              f"has {b.memory.ram.size}")
     if cm.weight_bytes > b.memory.flash.size:
-        raise DoesNotFitError(f"the model's weights need {cm.weight_bytes:,} bytes of flash; {b.name} has "
-                              f"{b.memory.flash.size:,}")
+        raise DoesNotFitError(f"model needs at least {cm.weight_bytes} bytes of flash for its weights but "
+                              f"{b.name} has {b.memory.flash.size}")
 
 
 def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:
