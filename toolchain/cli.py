@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 import click
 
-from toolchain.errors import McuforgeError
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
