@@ -178,3 +178,27 @@ def test_crafted_file_names_through_the_cli(tmp_path_factory, name) -> None:
                        text=True, timeout=300, cwd=ROOT, errors="replace")
     assert "Traceback" not in r.stderr
     assert r.returncode == 0 and "MATCH" in r.stdout, r.stdout + r.stderr
+
+
+@settings(max_examples=3, **SETTINGS)
+@given(names=st.lists(NAME, min_size=100, max_size=100, unique=True))
+def test_real_model_with_crafted_names(tmp_path_factory, names) -> None:
+    """DS-CNN with every node, tensor and graph name replaced by a crafted one."""
+    m = onnx.load_model_from_string(_DSCNN)
+    g = m.graph
+    tensors = sorted({t for n in g.node for t in [*n.input, *n.output] if t} |
+                     {i.name for i in g.initializer} | {i.name for i in g.input} | {o.name for o in g.output})
+    assert len(tensors) + len(g.node) + 1 <= len(names)
+    new = dict(zip(tensors, names))
+    for n, name in zip(g.node, names[len(tensors):]):
+        n.name = name
+        n.input[:] = [new.get(t, t) for t in n.input]
+        n.output[:] = [new.get(t, t) for t in n.output]
+    for seq in (g.initializer, g.input, g.output, g.value_info):
+        for x in seq:
+            x.name = new.get(x.name, x.name)
+    g.name = names[-1]
+    tmp = tmp_path_factory.mktemp("renamed")
+    p = tmp / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    assert _compile_build_compare(p, tmp / "out") == "match"

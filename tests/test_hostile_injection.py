@@ -129,3 +129,40 @@ def test_identifier() -> None:
     assert c_identifier("a b/*c", "mf_") == "mf_a_b_c"
     assert c_identifier("\u202e\r") == "mf_x"
     assert np.all([ch.isalnum() or ch == "_" for ch in c_identifier("x\x00y-?z")])
+
+
+def _early_return_payload() -> str:
+    # what issue 11 saw in firmware: the payload makes mf_model_run return before computing
+    return "x*\\\r/ ; return 0x5EC; /*"
+
+
+@pytest.mark.qemu
+def test_payload_is_inert_in_firmware(tmp_path) -> None:
+    """The same hole reached firmware (`run` reported MISMATCH): node, tensor and file names
+    carrying payloads build for the board with -Werror and the run matches onnxruntime."""
+    marker = tmp_path / "PWNED"
+    m = _model({"node": _early_return_payload(), "mid": _payload(marker), "output": _early_return_payload() + "y"})
+    d = tmp_path / _early_return_payload()
+    d.mkdir(parents=True)
+    p = d / "model.onnx"
+    onnx.save(m, p)
+    r = _cli("run", str(p), "--board", "stm32f746-disco", "--json", "-o", str(tmp_path / "fw"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["match"]
+    for f in (tmp_path / "fw" / "model").glob("*.[ch]"):
+        assert "0x5EC" not in _code_only(f.read_text())
+
+
+def test_device_firmware_main_escapes_the_model_file_name(tmp_path) -> None:
+    """main_device.c names the model file in a comment and the build id in strings."""
+    from toolchain.boards import load_board
+    from toolchain.device.firmware import build_device_firmware
+
+    d = tmp_path / _early_return_payload()
+    d.mkdir(parents=True)
+    p = d / "x*\\\r\u202e int mf_pwn_main; ??=\\\n.onnx"  # a file name cannot hold a slash
+    onnx.save(_model({}), p)
+    built = build_device_firmware(p, load_board("stm32f746-disco"), tmp_path / "dev", target="qemu")
+    main = (tmp_path / "dev" / "main.c").read_text()
+    assert all(0x20 <= ord(ch) < 0x7F or ch == "\n" for ch in main)
+    assert "mf_pwn_main" not in _code_only(main) and built.elf.is_file()
