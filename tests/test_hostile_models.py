@@ -261,3 +261,15 @@ def test_flash_without_out_leaves_no_temporary_folder(tmp_path) -> None:
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
     assert [ln for ln in r.stderr.splitlines() if ln.strip()][-1].startswith("error: "), r.stderr
     assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("cmd", [["run", "M", "--board", "rv32-rvv"], ["build", "M", "--board", "stm32f746-disco",
+                                                                        "-o", "OUT"], ["verify", "M"]])
+def test_budgets_are_checked_before_inputs_are_made(tmp_path, cmd) -> None:
+    """A 1.6 GB activation: refused from the plan, before a seeded input of that size exists
+    (issue 11 saw `run` allocate 74.5 GiB first)."""
+    m = _one_node(helper.make_node("Relu", ["x"], ["y"], name="r"), [1, 20000, 20000], [1, 20000, 20000])
+    p = _save(m, tmp_path / "m.onnx")
+    args = [str(p) if a == "M" else str(tmp_path / "out") if a == "OUT" else a for a in cmd]
+    line = one_error_line(_cli(*args))
+    assert "3200000000 bytes" in line

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from toolchain.errors import McuforgeError
+from toolchain.boards import load_board
+from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
 from toolchain.frontend import read_model
 from toolchain.hostbuild import build_host, run_host
@@ -121,6 +122,10 @@ def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = N
            work_dir: str | Path | None = None) -> VerifyResult:
     model = read_model(path)
     cm = compile_model(path, input_shapes, options)
+    host_ram = load_board("host").memory.ram.size
+    if cm.arena_bytes > host_ram:  # before any input is drawn: sizes first, then work
+        raise DoesNotFitError(f"model needs {cm.arena_bytes} bytes of arena; the host check is limited to "
+                              f"the host board's {host_ram} bytes (boards/host.toml)")
     with tempfile.TemporaryDirectory(prefix="mcuforge-verify-") as tmp:
         src = write_sources(cm, Path(work_dir or tmp))
         exe = build_host(src, len(cm.graph.inputs), sanitize=sanitize)
