@@ -166,3 +166,26 @@ def test_device_firmware_main_escapes_the_model_file_name(tmp_path) -> None:
     main = (tmp_path / "dev" / "main.c").read_text()
     assert all(0x20 <= ord(ch) < 0x7F or ch == "\n" for ch in main)
     assert "mf_pwn_main" not in _code_only(main) and built.elf.is_file()
+
+
+def test_payload_is_inert_in_the_training_step(tmp_path) -> None:
+    """train.c names each trainable weight in a string literal and each node in a comment:
+    weights and nodes named with payloads (a quote too) build, run and match PyTorch."""
+    pytest.importorskip("torch")
+    from onnx import numpy_helper
+
+    marker = tmp_path / "PWNED"
+    pay = _payload(marker) + '"q'
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array((rng.standard_normal((8, 4)) * 0.3).astype(np.float32), pay)
+    b = numpy_helper.from_array(np.zeros(4, np.float32), pay + "b")
+    g = helper.make_graph([helper.make_node("Gemm", ["x", w.name], ["h"], name=pay + "n"),
+                           helper.make_node("Add", ["h", b.name], ["y"], name=pay + "a")], pay,
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], [w, b])
+    p = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    r = _cli("train", str(p), "--steps", "3", "--trainable", "last:1", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["match"] is True
+    assert not marker.exists()
