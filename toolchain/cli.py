@@ -1,5 +1,6 @@
 """The `mcuforge` command. Thin: parse, call the library, print. User mistakes end in one
-line on stderr and exit status 2; internal failures (a build that breaks) exit 1."""
+line on stderr and exit status 2; internal failures (a build that breaks) end in one
+"internal error" line naming a log file, exit 3 (toolchain/failure.py); a mismatch exits 1."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ import click
 
 from toolchain.clierrors import friendly
 from toolchain.errors import McuforgeError
+
+
+def force_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write into a non-empty OUT that mcuforge did not write (nothing in it is deleted).")(fn)
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,6 +55,11 @@ def _kib(n: int) -> str:
 
 
 def print_report(rep: dict) -> None:
+    from toolchain.codegen.ctext import safe_terminal as st  # names are the model's: no escapes reach the tty
+
+    rep = {**rep, "model": st(rep["model"]), "peak_node": st(rep["peak_node"]) if rep.get("peak_node") else None,
+           "peak_live": [{**b, "tensors": [st(t) for t in b["tensors"]]} for b in rep.get("peak_live", [])],
+           "nodes": [{**n, "name": st(n["name"])} for n in rep["nodes"]]}
     click.echo(f"model        {rep['model']}")
     click.echo(f"arena        {_kib(rep['arena_bytes'])}   (static activation buffer, exact)")
     click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
@@ -105,6 +116,24 @@ class LazyGroup(click.Group):
             "validate": "toolchain.device.commands:validate",
             "sim-device": "toolchain.device.commands:sim_device"}
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's usage errors as one `error:` line and exit 2, like every other user mistake
+        (click would print the usage block and a capitalised "Error:" line)."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        from toolchain.codegen.ctext import safe_terminal
+
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.ClickException as e:
+            click.echo(f"error: {safe_terminal(' '.join(e.format_message().split()))}", err=True)
+            sys.exit(e.exit_code if e.exit_code != 1 else 2)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
 
@@ -131,6 +160,9 @@ def _version_text() -> str:
               else None, help="Show the version (and the git commit it was built from) and exit.")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
+    from toolchain.failure import install_signal_handlers
+
+    install_signal_handlers()
 
 
 @main.command()
@@ -141,14 +173,20 @@ def main() -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the arena over the schedule to this PNG (needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@force_option
 @friendly
 def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
-            **sched: Any) -> None:
+            force: bool, **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
     from toolchain.api import compile_model, write_sources
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
 
-    cm = compile_model(model, parse_input_shapes(input_shape), _options(sched))
+    shapes = parse_input_shapes(input_shape)
+    if plot_path and not Path(plot_path).resolve().parent.is_dir():
+        raise click.UsageError(f"--plot {plot_path}: the folder {Path(plot_path).parent} does not exist")
+    claim(out_dir, force)
+    cm = compile_model(model, shapes, _options(sched))
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
@@ -168,7 +206,8 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_shape_option
 @schedule_options
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @friendly
@@ -293,14 +332,18 @@ def ops(board_names: tuple[str, ...], as_json: bool) -> None:
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, **sched: Any) -> None:
+          kernels: str, force: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
+    shapes = parse_input_shapes(input_shape)
+    claim(out_dir, force, replaced=("model", "firmware"))
+    bb = build_for_board(model, board, out_dir, shapes, _options(sched), dtype=dtype,
                          kernels=kernels)
     d = bb.as_dict()
     if as_json:
@@ -322,16 +365,19 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @input_shape_option
 @schedule_options
 @kernel_options
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
 @click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, force: bool,
+        **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.progress import spinner
     from toolchain.run import run_on_board
 
@@ -339,8 +385,11 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
     if trace_out and not profile:
         raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    shapes = parse_input_shapes(input_shape)
+    if out_dir is not None:
+        claim(out_dir, force, replaced=("model", "firmware"))
     with spinner(f"building and running {Path(model).name} on {board}"):
-        r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
+        r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
                          kernels=kernels, profile=profile)
     if trace_out and r.layers is not None:
         from toolchain.profile import write_trace

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from toolchain.codegen.ctext import c_comment  # noqa: F401  (callers import it from here)
 from toolchain.ir.graph import Graph, Tensor
 from toolchain.codegen.arena_map import arena_slots, define_lines, slot_keys, write_memory_map
 from toolchain.memory import MemoryPlan
@@ -37,10 +38,6 @@ def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                               autoescape=False)
-
-
-def c_comment(text: str) -> str:
-    return text.replace("*/", "* /").replace("\n", " ")
 
 
 @dataclass
