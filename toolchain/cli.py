@@ -4,7 +4,6 @@ line on stderr and exit status 2; internal failures (a build that breaks) end in
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -12,25 +11,8 @@ from typing import Any, Callable
 
 import click
 
+from toolchain.clierrors import friendly
 from toolchain.errors import McuforgeError
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Every failure ends in one line and an exit status that says whose fault it was
-    (toolchain/failure.py): 2 for a user mistake, 3 for an internal error, 128+N on a signal."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from toolchain.failure import report
-
-        try:
-            return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except BaseException as e:  # noqa: BLE001 -- the one place that turns any failure into a line
-            sys.exit(report(e, lambda s: click.echo(s, err=True)))
-
-    return wrapper
 
 
 def force_option(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,8 +5,9 @@ call toolchain.device, print. The lead registers them on the `mcuforge` group:
     for cmd in (flash, monitor, validate, sim_device):
         main.add_command(cmd)
 
-User-facing failures end in one line on stderr: exit 2 for a McuforgeError (device, link,
-probe, model), 3 for an internal failure (toolchain/failure.py), 1 for a validation MISMATCH.
+User-facing failures end in one line on stderr (toolchain.clierrors.friendly): exit 2 for a
+user mistake (device, link, probe, model), 3 for an internal failure (toolchain/failure.py),
+1 for a validation MISMATCH.
 """
 
 from __future__ import annotations
@@ -19,17 +20,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
-
-
-def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """The CLI's one failure policy (toolchain/failure.py): one line, 2 for user mistakes."""
-    from toolchain.cli import friendly
-
-    return friendly(fn)
+from toolchain.clierrors import friendly
 
 
 def _probe_default() -> str:
@@ -83,7 +77,7 @@ def _flash_elf(elf: Path, board: Any, probe: str) -> None:
 @click.option("--input-shape", multiple=True, metavar="NAME=D0xD1x...",
               help="Bind an input's shape when FIRMWARE is a model.")
 @click.option("--force", is_flag=True, help="Build into a non-empty OUT that mcuforge did not write.")
-@_one_line_errors
+@friendly
 def flash(firmware: str, board: str, probe: str | None, target: str, out: str | None,
           input_shape: tuple[str, ...], force: bool) -> None:
     """Program FIRMWARE (an ELF, or a .onnx model built into the device firmware first)."""
@@ -96,7 +90,7 @@ def flash(firmware: str, board: str, probe: str | None, target: str, out: str | 
 @click.option("--no-frames", is_flag=True, help="Show only the firmware's text lines.")
 @click.option("--reconnects", default=10, show_default=True,
               help="Reopen attempts in a row before giving up when the link drops.")
-@_one_line_errors
+@friendly
 def monitor(port: str, baud: int, no_frames: bool, reconnects: int) -> None:
     """Show what the device prints (text and decoded frames) until Ctrl-C."""
     from toolchain.device.monitoring import monitor as run_monitor
@@ -128,7 +122,7 @@ def monitor(port: str, baud: int, no_frames: bool, reconnects: int) -> None:
 @click.option("--retries", default=8, show_default=True, type=click.IntRange(0, 1000), help="Resends per request.")
 @click.option("--input-shape", multiple=True, metavar="NAME=D0xD1x...")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-@_one_line_errors
+@friendly
 def validate(model: str, board: str, port: str, baud: int, count: int, seed: int,
              data: str | None, flash_probe: str | None, target: str, timeout: float,
              retries: int, input_shape: tuple[str, ...], as_json: bool) -> None:
@@ -162,7 +156,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option("--uart-port", type=click.IntRange(1, 65535), default=None, help="TCP port of the UART (free one).")
 @click.option("--no-icount", is_flag=True,
               help="Run QEMU without -icount shift=0 (faster; RISC-V minstret inexact).")
-@_one_line_errors
+@friendly
 def sim_device(board: str, gdb_port: int | None, uart_port: int | None,
                no_icount: bool) -> None:
     """Start QEMU empty and halted, probe on GDB_PORT and serial on UART_PORT, until Ctrl-C."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from toolchain.cli import friendly
+from toolchain.clierrors import friendly
 
 
 @click.command("train")
