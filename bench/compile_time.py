@@ -11,15 +11,15 @@ checker's share. The issue-11 figures before the checker was made O(n log n): 1.
 from __future__ import annotations
 
 import argparse
-import cProfile
-import pstats
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the repository, not bench/, first on the path: bench/profile.py would shadow the standard
+# library's profile module that cProfile imports
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 import onnx  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
@@ -64,6 +64,9 @@ def measure(n: int, profile: bool = False) -> dict:
 
         import toolchain.memory as mem
         mem.check_plan = timed
+        if profile:
+            import cProfile
+            import pstats
         prof = cProfile.Profile() if profile else None
         t0 = time.perf_counter()
         try:

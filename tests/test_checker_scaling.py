@@ -21,7 +21,17 @@ from toolchain.memory.lifetimes import SCRATCH, tensor_ranges
 from toolchain.memory.planner import ALIGN, lowest_fit
 from toolchain.passes import optimize
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+def _bench(name: str):
+    """A bench/ script as a module, without putting bench/ on sys.path (its profile.py would
+    shadow the standard library's)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _brute_overlaps(g, lt, p: Plan) -> bool:
@@ -107,7 +117,5 @@ def test_windowed_placement_equals_full_scan() -> None:
 
 def test_long_chain_plans_and_checks() -> None:
     """A 1,500-node chain (the bench's shape) compiles and its plan passes the checker."""
-    from compile_time import measure
-
-    r = measure(1500)
+    r = _bench("compile_time").measure(1500)
     assert r["runtime_nodes"] == 1501 and r["arena_bytes"] == 512

@@ -273,3 +273,23 @@ def test_budgets_are_checked_before_inputs_are_made(tmp_path, cmd) -> None:
     args = [str(p) if a == "M" else str(tmp_path / "out") if a == "OUT" else a for a in cmd]
     line = one_error_line(_cli(*args))
     assert "3200000000 bytes" in line
+
+
+@pytest.mark.qemu
+def test_flash_fit_error_names_the_test_input_apart(tmp_path) -> None:
+    """A board whose simulator has no region for the seeded input keeps it in flash: the
+    budget error counts it apart from the model's weights."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fixtures.sim_support import MATMUL4, require_tools
+    from toolchain.boards import load_board
+    from toolchain.sim import BudgetError, build_firmware
+
+    board = load_board("stm32f405-netduinoplus2")
+    assert board.qemu is not None and board.qemu.testdata_origin is None
+    require_tools(board)
+    words = board.memory.flash.size // 4 + 1024
+    with pytest.raises(BudgetError) as err:
+        build_firmware([MATMUL4 / "model.c"], board, tmp_path, [np.zeros(words, np.float32), np.zeros(4, np.float32)])
+    flash = err.value.breakdown["FLASH"]
+    assert flash["baked-in test input"] == (words + 4) * 4
+    assert flash["constants and weights"] < 4096, flash

@@ -1,7 +1,8 @@
-"""How every click command ends: one line on stderr and an exit status that says whose fault
-it was (toolchain/failure.py): 2 for a user mistake, 3 for an internal error (full log kept in
-a file), 128+N on a signal; never a traceback. Its own module so that commands living beside
-their subsystem (train/commands.py ...) use it without importing the CLI that loads them."""
+"""How every click command ends when something goes wrong: one line on stderr and an exit
+status that says whose fault it was (the policy is toolchain/failure.py: 2 for a user mistake,
+3 for an internal error with its log in a file, 128+N on a signal), never a traceback. Its own
+module so that commands living beside their subsystem (train/commands.py ...) use it without
+importing the CLI that loads them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ import click
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn any failure of a command into one line and its exit status."""
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from toolchain.failure import report

@@ -74,6 +74,10 @@ def report(e: BaseException, echo=None) -> int:
     if isinstance(e, Terminated):
         out(f"error: interrupted by {signal.Signals(e.signum).name}")
         return 128 + e.signum
+    if isinstance(e, BrokenPipeError):  # `mcuforge boards | head`: the reader left, nothing to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     if isinstance(e, MemoryError):
         out("error: out of memory (the model's tensors are too large for this machine)")
         return USER_ERROR

@@ -5,8 +5,9 @@ call toolchain.device, print. The lead registers them on the `mcuforge` group:
     for cmd in (flash, monitor, validate, sim_device):
         main.add_command(cmd)
 
-User-facing failures end in one line on stderr: exit 2 for a McuforgeError (device, link,
-probe, model), 3 for an internal failure (toolchain/failure.py), 1 for a validation MISMATCH.
+User-facing failures end in one line on stderr (toolchain.clierrors.friendly): exit 2 for a
+user mistake (device, link, probe, model), 3 for an internal failure (toolchain/failure.py),
+1 for a validation MISMATCH.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 

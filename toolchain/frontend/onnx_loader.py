@@ -237,7 +237,6 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
         if onode.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(f"node {name!r}: op {onode.domain}.{onode.op_type} is not supported "
                                      f"(only the default ONNX domain)")
-        known = set(tensors)
         shape_in = tensors.get(onode.input[0]) if onode.op_type == "ConstantOfShape" and onode.input else None
         if shape_in is not None and shape_in.is_const:  # sizes before work: never allocate it to find out
             n = math.prod(int(v) for v in np.asarray(shape_in.data).reshape(-1))
@@ -256,7 +255,7 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
             # (strides 0, pads of the wrong length, a kernel larger than its input, ...)
             raise ShapeError(f"node {name!r} ({onode.op_type}): invalid attributes or input shapes for this op "
                              f"({type(e).__name__}: {str(e)[:200]})") from None
-        check_sizes({k: v for k, v in tensors.items() if k not in known}, f"node {name!r} ({onode.op_type})")
+        check_sizes({o: tensors[o] for o in onode.output if o in tensors}, f"node {name!r} ({onode.op_type})")
     for out in g.output:
         if out.name not in tensors:
             raise ModelLoadError(f"{where}: graph output {out.name!r} is never produced")

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.codegen import (
-    CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values, write_memory_map,
+    CallRenderer, SourceSet, c_comment, c_ident, c_string, copy_runtime, ctype, template_env, weight_values,
+    write_memory_map,
 )
-from toolchain.codegen.ctext import c_string
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
 from toolchain.memory import MemoryPlan
