@@ -155,6 +155,10 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise UnsupportedOpError(f"{where}: opset {opset} is outside the supported range {MIN_OPSET}..{MAX_OPSET}")
+    from toolchain.frontend.quant import import_quantized, is_quantized
+
+    if is_quantized(model):  # int8 (QDQ or QOperator): frontend/quant.py
+        return import_quantized(model, opset, input_shapes, where)
     g = model.graph
     given = dict(input_shapes or {})
     tensors: dict[str, Tensor] = {}

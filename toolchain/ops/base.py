@@ -185,13 +185,18 @@ class LowerCtx:
     # plan_memory's overwrite): ops then lower to kernels that stay correct if it does.
     overwrite: bool = True
 
-    def kernel(self, op: str) -> str:
-        """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists."""
+    def kernel(self, op: str, dtype: str | None = None, isas: tuple[str, ...] | None = None) -> str:
+        """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists.
+        dtype: the target's unless given (int8 ops always call s8 kernels); isas: restrict
+        the preference (e.g. to the variants whose scratch size Python knows)."""
+        dtype = dtype or self.target.dtype
         for isa in self.target.isas + ("ref",):
-            name = f"mf_{op}_{self.target.dtype}_{isa}"
+            if isas is not None and isa not in isas and isa != "ref":
+                continue
+            name = f"mf_{op}_{dtype}_{isa}"
             if self.available is None or name in self.available:
                 return name
-        raise UnsupportedOpError(f"no kernel mf_{op}_{self.target.dtype}_* in the runtime")
+        raise UnsupportedOpError(f"no kernel mf_{op}_{dtype}_* in the runtime")
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.tensors[name].shape

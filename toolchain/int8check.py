@@ -1,0 +1,97 @@
+"""Seeded inputs for int8 models and layer-by-layer comparison with onnxruntime.
+
+Uniform int8 noise saturates a classifier's softmax (one class 127, the rest -128), which
+hides errors: the inputs here are smooth structured fields (a few random low-frequency
+waves plus a little noise, like an image or a spectrogram), quantised over most of the
+input's range. Every intermediate int8 tensor that exists in the ONNX file under the same
+name is compared in LSBs (ORT exposes it when it is added as a graph output).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from toolchain.ir.graph import DType, Graph, Tensor
+
+
+def smooth_field(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Values in [0, 1], smooth along every axis of size > 1 (sums of random cosines)."""
+    grids = np.meshgrid(*[np.linspace(0.0, 1.0, max(d, 1)) for d in shape], indexing="ij")
+    f = np.zeros(shape)
+    for _ in range(4):
+        phase = rng.uniform(0, 2 * np.pi)
+        arg = sum(rng.uniform(0.5, 3.0) * 2 * np.pi * g * (d > 1) for g, d in zip(grids, shape))
+        f += rng.uniform(0.5, 1.0) * np.cos(arg + phase)
+    f += 0.1 * rng.standard_normal(shape)
+    lo, hi = f.min(), f.max()
+    return (f - lo) / (hi - lo) if hi > lo else np.full(shape, 0.5)
+
+
+def seeded_input(t: Tensor, rng: np.random.Generator) -> np.ndarray:
+    u = smooth_field(t.shape, rng)
+    if t.dtype == DType.INT8:
+        return np.round(-128 + 255 * (0.05 + 0.9 * u)).astype(np.int8)
+    if t.dtype == DType.UINT8:
+        return np.round(255 * (0.05 + 0.9 * u)).astype(np.uint8)
+    return (4.0 * u - 2.0).astype(np.float32)  # a float input quantised by the model
+
+
+@dataclass
+class LayerDiff:
+    name: str
+    node: str
+    max_lsb: int
+    count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.max_lsb <= 1
+
+
+def intermediate_names(g: Graph, model: onnx.ModelProto) -> list[tuple[str, str]]:
+    """(tensor, producing node) for every int8 tensor of the graph that the ONNX file names."""
+    onnx_names = {o for n in model.graph.node for o in n.output}
+    out = []
+    for n in g.nodes:
+        for o in n.outputs:
+            if o and o in onnx_names and g.tensors[o].dtype == DType.INT8 and o not in g.outputs:
+                out.append((o, n.name))
+    return out
+
+
+def ort_with_intermediates(model: onnx.ModelProto, names: list[str], feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import onnxruntime as ort
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    have = {o.name for o in m.graph.output}
+    for name in names:
+        if name not in have:
+            m.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.INT8, None))
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(m.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    outs = [o.name for o in m.graph.output]
+    return dict(zip(outs, sess.run(outs, feeds)))
+
+
+def compare_layers(g: Graph, ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> list[LayerDiff]:
+    """In schedule order; max |ours - ref| in LSBs for every tensor both sides have."""
+    out = []
+    for n in g.nodes:
+        for o in n.outputs:
+            if o in ours and o in ref:
+                a = np.asarray(ours[o]).astype(np.int64).reshape(-1)
+                b = np.asarray(ref[o]).astype(np.int64).reshape(-1)
+                if g.tensors[o].dtype == DType.UINT8 or np.asarray(ref[o]).dtype == np.uint8:
+                    b = b - 128 if g.tensors[o].dtype == DType.INT8 else b
+                lsb = int(np.max(np.abs(a - b))) if a.size == b.size else 1 << 30
+                out.append(LayerDiff(o, n.name, lsb, int(np.count_nonzero(a != b)) if a.size == b.size else a.size))
+    return out
+
+
+def first_divergence(diffs: list[LayerDiff]) -> LayerDiff | None:
+    return next((d for d in diffs if not d.ok), None)

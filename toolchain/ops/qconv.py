@@ -1,0 +1,148 @@
+"""int8 convolution (incl. depthwise and pointwise) and fully connected layers: the integer
+ops a DQ -> Conv/MatMul/Gemm -> [Relu/Clip] -> Q region folds into (frontend/quant.py).
+
+Weights are symmetric int8 (OIHW, or [n][k]); the bias is int32 at in_scale * w_scale and
+already holds -in_zp * sum(w) (mf_int8.h), so the reference here accumulates raw x * w
+exactly as the C does, padding reading in_zp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
+from toolchain.ops.conv import Window, hw, out_shape
+from toolchain.ops.requant import Requant
+
+# Python twins of mf_<op>_s8_<isa>_scratch_bytes for the SIMD variants (their modules add
+# themselves here). A variant without a twin is never chosen: the kernel falls back to ref.
+CONV_SCRATCH: dict[str, Callable[["QConvParams", tuple[int, ...], tuple[int, ...]], int]] = {
+    "ref": lambda p, xs, ws: 0}
+FC_SCRATCH: dict[str, Callable[["QFcParams", int, int, int], int]] = {"ref": lambda p, m, n, k: 0}
+
+
+@dataclass(frozen=True)
+class QConvParams:
+    win: Window
+    group: int
+    in_zp: int
+    rq: Requant
+
+
+def fold_bias(bias: np.ndarray | None, w: np.ndarray, in_zp: int) -> np.ndarray:
+    """int32 bias with -in_zp * sum(w[oc]) folded in (checked to fit int32)."""
+    co = w.shape[0]
+    b = np.zeros(co, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(co)
+    b = b - int(in_zp) * w.reshape(co, -1).astype(np.int64).sum(axis=1)
+    if np.any(np.abs(b) >= 2**31):
+        raise ValueError("bias with the input zero point folded in overflows int32")
+    return b.astype(np.int32)
+
+
+def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConvParams) -> np.ndarray:
+    sr = p.win.spatial_rank
+    if sr == 1:
+        x, w = x[:, :, None, :], w[:, :, None, :]
+    n, c, h, wd = x.shape
+    oh, ow = p.win.out_size(h, wd)
+    (kh, kw), (sh, sw), (dh, dw) = p.win.kernel, p.win.strides, p.win.dilations
+    pt, pl, pb, pr = p.win.pads
+    xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=p.in_zp)
+    co, cig = w.shape[0], w.shape[1]
+    cog = co // p.group
+    acc = np.zeros((n, co, oh, ow), np.int64)
+    for g in range(p.group):
+        xs = xp[:, g * cig:(g + 1) * cig]
+        wg = w[g * cog:(g + 1) * cog].astype(np.int64)
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
+                acc[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
+    if b is not None:
+        acc += np.asarray(b, np.int64).reshape(1, -1, 1, 1)
+    y = p.rq.apply(acc, 1)
+    return y[:, :, 0, :] if sr == 1 else y
+
+
+@register
+class QConv(Op):
+    op_types = ("QConv",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QConvParams, ins: list[Tensor]) -> list[OutSpec]:
+        x, w = ins[0], ins[1]
+        oh, ow = p.win.out_size(*hw(x.shape))
+        return [OutSpec(out_shape(x.shape[0], w.shape[0], p.win, oh, ow), x.dtype)]
+
+    @classmethod
+    def reference(cls, p: QConvParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [qconv_reference(xs[0], xs[1], xs[2] if len(xs) > 2 else None, p)]
+
+    @classmethod
+    def macs(cls, p: QConvParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return outs[0].size * int(np.prod(ins[1].shape[1:]))
+
+    @classmethod
+    def lower(cls, p: QConvParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        h, w = hw(xs)
+        oh, ow = p.win.out_size(h, w)
+        desc = struct(
+            "mf_conv2d_s8_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
+            c_out=lit(ws[0]), h_out=lit(oh), w_out=lit(ow),
+            k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
+            stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
+            dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
+            pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
+            in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+        bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
+                              TensorArg(node.outputs[0]), desc, Scratch()),
+                     CONV_SCRATCH[ctx.isa_of(kernel)](p, xs, ws))]
+
+
+@dataclass(frozen=True)
+class QFcParams:
+    rq: Requant
+
+
+@register
+class QFc(Op):
+    """y[..., n] = rq(bias[n] + sum_k a[..., k] * w[n][k]) (MatMul/Gemm with constant weights)."""
+
+    op_types = ("QFc",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QFcParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(tuple(ins[0].shape[:-1]) + (ins[1].shape[0],), ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: QFcParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        a, w = xs[0].astype(np.int64), xs[1].astype(np.int64)
+        acc = a @ w.T
+        if len(xs) > 2 and xs[2] is not None:
+            acc = acc + xs[2].astype(np.int64)
+        return [p.rq.apply(acc, acc.ndim - 1)]
+
+    @classmethod
+    def macs(cls, p: QFcParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return outs[0].size * ins[0].shape[-1]
+
+    @classmethod
+    def lower(cls, p: QFcParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        a, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        m, n, k = int(np.prod(a[:-1], dtype=np.int64)), ws[0], ws[1]
+        desc = struct("mf_fc_s8_desc", m=lit(m), n=lit(n), k=lit(k),
+                      rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        kernel = ctx.kernel("fc", "s8", tuple(FC_SCRATCH))
+        bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
+                              TensorArg(node.outputs[0]), desc, Scratch()),
+                     FC_SCRATCH[ctx.isa_of(kernel)](p, m, n, k))]
