@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.api import CompiledModel, CompileOptions, compile_model, is_int8_graph, write_sources
+from toolchain.errors import UnsupportedOpError
 from toolchain.frontend import read_model
 from toolchain.hostbuild import build_host, run_host
+from toolchain.int8check import int8_reference, lsb_tolerances, seeded_input
 
 # An output matches when max |ours - onnxruntime| <= ATOL * max(1, max |onnxruntime|):
 # absolute for outputs of order one (probabilities, normalised logits), relative beyond.
@@ -60,6 +62,8 @@ class VerifyResult:
 
 def seeded_inputs(cm: CompiledModel, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
+    if is_int8_graph(cm.graph):  # quantised images/features, not noise (int8check)
+        return [seeded_input(cm.graph.tensors[n], rng) for n in cm.graph.inputs]
     return [rng.standard_normal(cm.graph.tensors[n].shape).astype(np.float32) for n in cm.graph.inputs]
 
 
@@ -69,12 +73,20 @@ def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[n
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    return [np.asarray(v) for v in sess.run(None, dict(zip(names, inputs)))]
+    want = {i.name: i.type for i in sess.get_inputs()}
+    feeds = {n: np.asarray(x).astype(ORT_NUMPY.get(want.get(n), np.asarray(x).dtype)) for n, x in zip(names, inputs)}
+    return [np.asarray(v) for v in sess.run(None, feeds)]
 
 
-def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL) -> list[OutputError]:
+# onnxruntime's input type names -> numpy (integer inputs of int8 models)
+ORT_NUMPY = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
+
+
+def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL,
+            abs_tol: list[float] | None = None) -> list[OutputError]:
+    """abs_tol: per output, an absolute tolerance instead (int8 models: 1 LSB)."""
     out = []
-    for name, y, r in zip(names, ours, ref):
+    for k, (name, y, r) in enumerate(zip(names, ours, ref)):
         r = np.asarray(r, dtype=np.float64).reshape(-1)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if y.shape != r.shape:
@@ -83,7 +95,8 @@ def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], ato
         diff = float(np.max(np.abs(y - r))) if r.size else 0.0
         scale = float(np.max(np.abs(r))) if r.size else 0.0
         rel = diff / scale if scale > 0 else diff
-        out.append(OutputError(name, diff, rel, bool(diff <= atol * max(1.0, scale))))
+        tol = abs_tol[k] if abs_tol is not None else atol * max(1.0, scale)
+        out.append(OutputError(name, diff, rel, bool(diff <= tol)))
     return out
 
 
@@ -98,4 +111,47 @@ def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = N
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
     ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
+    if is_int8_graph(cm.graph):
+        return VerifyResult(str(path), *compare_int8(model, cm, ours, inputs, ref))
     return VerifyResult(str(path), compare(cm.graph.outputs, ours, ref), cm.arena_bytes, cm.weight_bytes, cm.macs)
+
+
+def compare_int8(model: onnx.ModelProto, cm: CompiledModel, ours: list[np.ndarray], inputs: list[np.ndarray],
+                 ort_default: list[np.ndarray]) -> tuple:
+    """VerifyResult fields for an int8 model: within 1 LSB of onnxruntime running the QDQ
+    regions as written (int8check.int8_reference); the default (fused) run's LSBs as extra."""
+    tols = lsb_tolerances(cm.graph)
+    ref, _ = int8_reference(model, cm.graph, inputs)
+    fused = compare(cm.graph.outputs, ours, ort_default, abs_tol=tols)
+    return (compare(cm.graph.outputs, ours, ref, abs_tol=tols), cm.arena_bytes, cm.weight_bytes, cm.macs, max(tols),
+            {"dtype": "int8", "tolerance": "1 LSB",
+             "vs_ort_fused_max_abs_error": max((o.max_abs_error for o in fused), default=0.0)})
+
+
+def verify_layers(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None, seed: int = 0,
+                  options: CompileOptions = CompileOptions(), work_dir: str | Path | None = None) -> dict:
+    """Every intermediate int8 tensor the ONNX file names, computed by the generated C on the
+    host, against onnxruntime's (exposed as extra graph outputs), in LSBs; the first layer
+    that diverges by more than 1 LSB. The model is compiled with those tensors as outputs,
+    so they stay alive: the arena is larger than the deployed one."""
+    from toolchain.api import compile_graph
+    from toolchain.frontend import load_onnx
+    from toolchain.int8check import compare_layers, first_divergence, intermediate_names, ort_with_intermediates
+
+    model = read_model(path)
+    g = load_onnx(path, input_shapes)
+    if not is_int8_graph(g):
+        raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
+    mids = intermediate_names(g, model)
+    g.outputs = list(g.outputs) + [t for t, _ in mids]
+    cm = compile_graph(g, options)
+    with tempfile.TemporaryDirectory(prefix="mcuforge-layers-") as tmp:
+        src = write_sources(cm, Path(work_dir or tmp))
+        exe = build_host(src, len(cm.graph.inputs))
+        inputs = seeded_inputs(cm, seed)
+        ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
+    ref = ort_with_intermediates(model, [t for t, _ in mids], dict(zip(cm.graph.inputs, inputs)))
+    diffs = compare_layers(cm.graph, dict(zip(cm.graph.outputs, ours)), ref)
+    bad = first_divergence(diffs)
+    return {"model": str(path), "match": bad is None, "layers": [d.__dict__ for d in diffs],
+            "first_divergence": None if bad is None else bad.__dict__}
