@@ -17,7 +17,7 @@ from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
-from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
+from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
 
 
 @dataclass
@@ -89,6 +89,7 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
     blocked scalar), "ref" the portable reference kernels only."""
     b = load_board(board) if isinstance(board, str) else board
+    dtype, model = int8_model(model, dtype, out_dir, seed)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
     cm = compile_model(model, input_shapes, options)
@@ -113,15 +114,38 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
     FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify)."""
     b = load_board(board) if isinstance(board, str) else board
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
+        dtype, model = int8_model(model, dtype, out_dir or tmp, seed)
         bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels)
         kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
         result = run_firmware(bb.build, timeout, **kwargs)
+        onnx_model = read_model(model)
     g = bb.compiled.graph
-    ref = onnxruntime_outputs(read_model(model), g.inputs, bb.inputs)
-    errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
+    ref = onnxruntime_outputs(onnx_model, g.inputs, bb.inputs)
+    extra: dict = {}
+    if dtype == "int8":
+        errors, *_, extra = compare_int8(onnx_model, bb.compiled, result.outputs, bb.inputs, ref)
+    else:
+        errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
     if result.status != 0:
         errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
     return BoardRun(str(model), b.name, errors, result.instructions, result.weighted_instructions,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref)})
+                                         "top1_agree": _top1(result.outputs, ref), **extra})
+
+
+def int8_model(model: str | Path, dtype: str, work_dir: str | Path, seed: int) -> tuple[str, str | Path]:
+    """(dtype, model) to build: a quantised model is int8 whatever --dtype says; a float
+    model with --dtype int8 is quantised first (seeded calibration, mcuforge quantize)."""
+    from toolchain.frontend.quant import is_quantized
+    from toolchain.quantize import quantize_file
+
+    quantized = is_quantized(read_model(model))
+    if quantized:
+        return "int8", model
+    if dtype == "int8":
+        out = Path(work_dir) / (Path(model).stem + ".int8.onnx")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        quantize_file(model, out, calib_random=8, seed=seed)
+        return "int8", out
+    return dtype, model

@@ -215,10 +215,14 @@ class _Importer:
             renamed.input.extend(self.ir(x) if x else "" for x in n.input)
             return _import_node(renamed, self.names[i], self.opset, self.tensors, self.nodes)
         data = [x for x in n.input if x and self.const(x) is None]
-        if op in MOVEMENT and all(self.tensors[self.ir(x)].dtype == DType.INT8 for x in data[:1]):
+        if op in MOVEMENT and data and self.ir(data[0]) in self.tensors and \
+                self.tensors[self.ir(data[0])].dtype == DType.INT8:
             return self.movement(i, self.ir(n.input[0]), n.output[0])
         if op in REGION_OPS and any(x in self.fview for x in data):
             return self.region(i)
+        if op in MOVEMENT and data and self.ir(data[0]) in self.tensors and \
+                self.tensors[self.ir(data[0])].dtype == DType.FLOAT32:
+            return self.quantize_then_move(i)
         raise self.err(i, "float op on runtime data in an int8 model: only DequantizeLinear -> op -> "
                           f"QuantizeLinear regions are supported (int8 ops: {', '.join(REGION_OPS)})")
 
@@ -280,6 +284,23 @@ class _Importer:
         out = self.new(n.output[0], t.shape, DType.INT8, q)
         self.nodes.append(Node(self.names[i], "MfQuantize", [t.name], [out], BoundaryParams("MfQuantize", q.s, q.zp),
                                [self.names[i]]))
+
+    def quantize_then_move(self, i: int) -> None:
+        """A float movement op (the layout Transpose at a float input) whose result is only
+        quantised: quantise first, move the int8 bytes (exact: both are element-wise maps)."""
+        n = self.onodes[i]
+        users = self.users.get(n.output[0], [])
+        if len(users) != 1 or self.onodes[users[0]].op_type != "QuantizeLinear" or n.output[0] in self.outputs:
+            raise self.err(i, "float movement op on runtime data whose result is not only quantised")
+        j = users[0]
+        qn = self.onodes[j]
+        q = self.qinfo(j, qn.input[1], qn.input[2] if len(qn.input) > 2 else None)
+        t = self.tensors[self.ir(n.input[0])]
+        mid = self.new(f"{t.name}.q", t.shape, DType.INT8, q)
+        self.nodes.append(Node(self.names[j], "MfQuantize", [t.name], [mid], BoundaryParams("MfQuantize", q.s, q.zp),
+                               [self.names[j]]))
+        self.movement(i, mid, qn.output[0], q, [self.names[i], self.names[j]])
+        self.done.add(j)
 
     # ------------------------------------------------------------ int8 movement
 
@@ -380,6 +401,15 @@ class _Importer:
                 b = self.cq.get(bias) or Tensor(bias, self.const(bias).shape, DType.FLOAT32, self.const(bias))
             self.fc(i, data[0], w, bool(trans_b), b, out_name, out_q, amin, amax, origin)
         elif op == "Add":
+            if len(data) == 1:  # + a quantised constant (onnxruntime's QDQ MatMul bias), broadcast here
+                other = next(x for x in n.input if x and self.const(x) is not None)
+                c = self.int_const(other, "constant operand", i)
+                shape = self.tensors[data[0]].shape
+                if c.dtype != DType.INT8 or c.quant.per_channel or np.broadcast_shapes(c.shape, shape) != shape:
+                    raise self.err(i, "int8 Add of a constant needs a per-tensor int8 constant that broadcasts "
+                                      "to the runtime input")
+                data = data + [self.new(f"{other}.s8", shape, DType.INT8, c.quant,
+                                        np.ascontiguousarray(np.broadcast_to(c.data, shape)))]
             if len(data) != 2 or self.tensors[data[0]].shape != self.tensors[data[1]].shape:
                 raise self.err(i, "int8 Add needs two runtime inputs of the same shape (no broadcasting)")
             p = qadd_params(xq, self.tensors[data[1]].quant, out_q, amin, amax)
