@@ -121,3 +121,13 @@ def int8_reference(model: onnx.ModelProto, g: Graph, inputs: list[np.ndarray]) -
     names = [t for t, _ in intermediate_names(g, model)]
     allv = ort_with_intermediates(model, names, dict(zip(g.inputs, inputs)))
     return [allv[o.name] for o in model.graph.output], allv
+
+
+def with_intermediate_outputs(g: Graph, model: onnx.ModelProto) -> Graph:
+    """g with every intermediate int8 tensor the ONNX file names added to its outputs."""
+    from toolchain.errors import UnsupportedOpError
+
+    if not any(t.dtype == DType.INT8 and not t.is_const for t in g.tensors.values()):
+        raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
+    g.outputs = list(g.outputs) + [t for t, _ in intermediate_names(g, model)]
+    return g

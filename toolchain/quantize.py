@@ -9,6 +9,7 @@ the user's (.npz, one array per model input, batch along axis 0) or seeded synth
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def quantize_file(model_path: str | Path, out_path: str | Path, calib: str | Pat
     with tempfile.TemporaryDirectory(prefix="mcuforge-quant-") as tmp:
         src = Path(tmp) / "float.onnx"
         onnx.save(model, src)
+        quiet = logging.getLogger().level
+        logging.getLogger().setLevel(logging.ERROR)  # its "consider pre-processing" advice
         try:
             quantize_static(str(src), str(out), Reader(), quant_format=QuantFormat.QDQ,
                             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
@@ -117,4 +120,22 @@ def quantize_file(model_path: str | Path, out_path: str | Path, calib: str | Pat
         except Exception as e:  # onnxruntime raises plain exceptions for unsupported graphs
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise QuantizeError(f"{model_path}: onnxruntime.quantization failed: {first[:200]}") from None
+        finally:
+            logging.getLogger().setLevel(quiet)
     return out
+
+
+def int8_model(model: str | Path, dtype: str, work_dir: str | Path, seed: int) -> tuple[str, str | Path]:
+    """(dtype, model) to build: a quantised model is int8 whatever --dtype says; a float
+    model with --dtype int8 is quantised first (seeded calibration, mcuforge quantize)."""
+    from toolchain.frontend.quant import is_quantized
+
+    quantized = is_quantized(read_model(model))
+    if quantized:
+        return "int8", model
+    if dtype == "int8":
+        out = Path(work_dir) / (Path(model).stem + ".int8.onnx")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        quantize_file(model, out, calib_random=8, seed=seed)
+        return "int8", out
+    return dtype, model

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.api import CompiledModel, CompileOptions, compile_graph, compile_model, write_sources
+from toolchain.errors import UnsupportedOpError
+from toolchain.quantize import int8_model
+from toolchain.frontend import load_onnx
+from toolchain.int8check import (compare_layers, first_divergence, lsb_tolerances, ort_with_intermediates,
+                                 with_intermediate_outputs)
 from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, build_firmware, run_firmware
@@ -83,7 +88,7 @@ class BoardRun:
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
                     options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
-                    kernels: str = "board") -> BoardBuild:
+                    kernels: str = "board", layers: bool = False) -> BoardBuild:
     """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
 
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
@@ -92,7 +97,10 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     dtype, model = int8_model(model, dtype, out_dir, seed)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
-    cm = compile_model(model, input_shapes, options)
+    if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
+        cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
+    else:
+        cm = compile_model(model, input_shapes, options)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
     build = build_firmware(src, b, out / "firmware", inputs)
@@ -109,20 +117,32 @@ def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:
 def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | None = None,
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
-                 timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board") -> BoardRun:
+                 timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board",
+                 layers: bool = False) -> BoardRun:
     """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
     FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify)."""
     b = load_board(board) if isinstance(board, str) else board
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
         dtype, model = int8_model(model, dtype, out_dir or tmp, seed)
-        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels)
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, layers)
         kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
         result = run_firmware(bb.build, timeout, **kwargs)
         onnx_model = read_model(model)
     g = bb.compiled.graph
     ref = onnxruntime_outputs(onnx_model, g.inputs, bb.inputs)
     extra: dict = {}
-    if dtype == "int8":
+    if layers:
+        if dtype != "int8":
+            raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
+        ref_all = ort_with_intermediates(onnx_model, g.outputs[len(onnx_model.graph.output):], dict(zip(g.inputs, bb.inputs)))
+        diffs = compare_layers(g, dict(zip(g.outputs, result.outputs)), ref_all)
+        bad = first_divergence(diffs)
+        extra = {"layers": [d.__dict__ for d in diffs], "first_divergence": None if bad is None else bad.__dict__}
+        n_out = len(onnx_model.graph.output)
+        errors = compare(g.outputs[:n_out], result.outputs[:n_out], [ref_all[o.name] for o in onnx_model.graph.output],
+                         abs_tol=lsb_tolerances(g)[:n_out])
+        errors += [OutputError(d.name, float(d.max_lsb), 0.0, d.ok) for d in diffs if d.name not in g.outputs[:n_out]]
+    elif dtype == "int8":
         errors, *_, extra = compare_int8(onnx_model, bb.compiled, result.outputs, bb.inputs, ref)
     else:
         errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
@@ -133,19 +153,3 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
                                          "top1_agree": _top1(result.outputs, ref), **extra})
 
-
-def int8_model(model: str | Path, dtype: str, work_dir: str | Path, seed: int) -> tuple[str, str | Path]:
-    """(dtype, model) to build: a quantised model is int8 whatever --dtype says; a float
-    model with --dtype int8 is quantised first (seeded calibration, mcuforge quantize)."""
-    from toolchain.frontend.quant import is_quantized
-    from toolchain.quantize import quantize_file
-
-    quantized = is_quantized(read_model(model))
-    if quantized:
-        return "int8", model
-    if dtype == "int8":
-        out = Path(work_dir) / (Path(model).stem + ".int8.onnx")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        quantize_file(model, out, calib_random=8, seed=seed)
-        return "int8", out
-    return dtype, model

@@ -10,10 +10,10 @@ import numpy as np
 import onnx
 
 from toolchain.api import CompiledModel, CompileOptions, compile_model, is_int8_graph, write_sources
-from toolchain.errors import UnsupportedOpError
 from toolchain.frontend import read_model
 from toolchain.hostbuild import build_host, run_host
 from toolchain.int8check import int8_reference, lsb_tolerances, seeded_input
+from toolchain.quantize import int8_model
 
 # An output matches when max |ours - onnxruntime| <= ATOL * max(1, max |onnxruntime|):
 # absolute for outputs of order one (probabilities, normalised logits), relative beyond.
@@ -102,7 +102,16 @@ def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], ato
 
 def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None, seed: int = 0,
            options: CompileOptions = CompileOptions(), sanitize: bool = False,
-           work_dir: str | Path | None = None) -> VerifyResult:
+           work_dir: str | Path | None = None, dtype: str = "fp32") -> VerifyResult:
+    """dtype "int8" on a float model: quantised first (mcuforge quantize, seeded), then the
+    generated C is compared with onnxruntime on that QDQ file."""
+    with tempfile.TemporaryDirectory(prefix="mcuforge-q-") as qtmp:
+        _, path = int8_model(path, dtype, qtmp, seed)
+        return _verify(path, input_shapes, seed, options, sanitize, work_dir)
+
+
+def _verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None, seed: int,
+            options: CompileOptions, sanitize: bool, work_dir: str | Path | None) -> VerifyResult:
     model = read_model(path)
     cm = compile_model(path, input_shapes, options)
     with tempfile.TemporaryDirectory(prefix="mcuforge-verify-") as tmp:
@@ -136,21 +145,19 @@ def verify_layers(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | N
     so they stay alive: the arena is larger than the deployed one."""
     from toolchain.api import compile_graph
     from toolchain.frontend import load_onnx
-    from toolchain.int8check import compare_layers, first_divergence, intermediate_names, ort_with_intermediates
+    from toolchain.int8check import compare_layers, first_divergence, ort_with_intermediates, with_intermediate_outputs
 
     model = read_model(path)
-    g = load_onnx(path, input_shapes)
-    if not is_int8_graph(g):
-        raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
-    mids = intermediate_names(g, model)
-    g.outputs = list(g.outputs) + [t for t, _ in mids]
+    n_out = len(model.graph.output)
+    g = with_intermediate_outputs(load_onnx(path, input_shapes), model)
+    mids = g.outputs[n_out:]
     cm = compile_graph(g, options)
     with tempfile.TemporaryDirectory(prefix="mcuforge-layers-") as tmp:
         src = write_sources(cm, Path(work_dir or tmp))
         exe = build_host(src, len(cm.graph.inputs))
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
-    ref = ort_with_intermediates(model, [t for t, _ in mids], dict(zip(cm.graph.inputs, inputs)))
+    ref = ort_with_intermediates(model, mids, dict(zip(cm.graph.inputs, inputs)))
     diffs = compare_layers(cm.graph, dict(zip(cm.graph.outputs, ours)), ref)
     bad = first_divergence(diffs)
     return {"model": str(path), "match": bad is None, "layers": [d.__dict__ for d in diffs],
