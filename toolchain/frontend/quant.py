@@ -73,6 +73,7 @@ class _Importer:
         self.done: set[int] = set()
         self.outputs = {o.name for o in model.graph.output}
         self.users: dict[str, list[int]] = {}
+        self.producer = {o: i for i, n in enumerate(self.onodes) for o in n.output if o}
         for i, n in enumerate(self.onodes):
             for x in n.input:
                 if x:
@@ -138,7 +139,15 @@ class _Importer:
         given = dict(input_shapes or {})
         for init in g.initializer:
             arr = numpy_helper.to_array(init)
-            self.tensors[init.name] = Tensor(init.name, tuple(arr.shape), _np_dtype(arr.dtype, init.name), arr)
+            try:
+                dt = _np_dtype(arr.dtype, init.name)
+            except UnsupportedOpError:
+                users = self.users.get(init.name, [])
+                kind = onnx.TensorProto.DataType.Name(init.data_type).lower()
+                where = self.err(users[0], "") if users else UnsupportedOpError("")
+                raise UnsupportedOpError(f"{str(where).rstrip(': ')}: reads {kind} constant {init.name!r}; "
+                                         f"{kind} quantisation is not supported (int8 and uint8 only)") from None
+            self.tensors[init.name] = Tensor(init.name, tuple(arr.shape), dt, arr)
         inputs, head = [], []
         for vi in g.input:
             if vi.name in self.tensors:
@@ -341,6 +350,8 @@ class _Importer:
                 self.done.add(j)
                 return j, act, lo, hi, bias
             other = [x for x in c.input if x and x != name]
+            for x in other:
+                self.ensure_const(x)
             if allow_bias and act == "none" and c.op_type == "Add" and len(other) == 1 and self.const(other[0]) is not None:
                 bias, allow_bias = other[0], False
             elif c.op_type == "Relu" and act == "none":
@@ -358,6 +369,15 @@ class _Importer:
                                   "QuantizeLinear (only a bias Add and Relu/Clip may come between)")
             self.done.add(j)
             name = c.output[0]
+
+    def ensure_const(self, name: str) -> None:
+        """Fold a constant that a later node computes (a bias DQ placed after its MatMul)."""
+        if self.const(name) is not None:
+            return
+        j = self.producer.get(name)
+        if j is not None and j not in self.done and all(self.const(x) is not None for x in self.onodes[j].input if x):
+            self.done.add(j)
+            self.node(j)
 
     def region(self, i: int) -> None:
         from toolchain.frontend.onnx_loader import _attrs

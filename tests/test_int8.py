@@ -1,0 +1,147 @@
+"""int8 (issue 14), host tier: each op family's generated C is bit-exact with its numpy
+reference and within 1 LSB of onnxruntime; requantisation constants; the IR's quantisation
+checks; unsupported cases end in one line naming the node."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import int8_models as im
+from toolchain.api import compile_model, write_sources
+from toolchain.errors import UnsupportedOpError
+from toolchain.hostbuild import build_host, run_host
+from toolchain.interp import run_graph
+from toolchain.ir import QuantInfo, Tensor, verify_graph
+from toolchain.ir.graph import DType
+from toolchain.ir.verify import IRError, verify_quant
+from toolchain.ops.requant import quantize_multiplier, requant
+from toolchain.verify import onnxruntime_outputs, seeded_inputs
+
+
+def run_case(model: onnx.ModelProto, tmp_path, seed: int = 0):
+    """(ours from C, numpy reference, onnxruntime) on seeded structured inputs."""
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    cm = compile_model(path)
+    verify_graph(cm.graph)
+    src = write_sources(cm, tmp_path / "c")
+    exe = build_host(src, len(cm.graph.inputs))
+    xs = seeded_inputs(cm, seed)
+    ours = run_host(exe, xs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
+    ref = run_graph(cm.graph, xs)
+    ort = onnxruntime_outputs(model, cm.graph.inputs, xs)
+    return cm, ours, ref, ort
+
+
+CASES = {
+    "conv3x3_pad": lambda: im.conv_model(3, 5, 3, 1, 1, 1, "relu"),
+    "conv_stride2_odd": lambda: im.conv_model(7, 9, 3, 2, 1, 1, None, hw=(11, 9)),
+    "conv_clip": lambda: im.conv_model(4, 6, 3, 1, 0, 1, "clip"),
+    "depthwise": lambda: im.conv_model(6, 6, 3, 1, 1, 6, "relu"),
+    "pointwise": lambda: im.conv_model(13, 7, 1, 1, 0, 1, "relu"),
+    "grouped": lambda: im.conv_model(6, 9, 3, 1, 1, 3, None),
+    "fc_per_tensor": lambda: im.fc_model(19, 11, False),
+    "fc_per_channel": lambda: im.fc_model(64, 10, True),
+    "add": lambda: im.add_model(),
+    "avgpool_pad": lambda: im.pool_model("avg"),
+    "maxpool": lambda: im.pool_model("max"),
+    "global_avgpool": lambda: im.pool_model("global"),
+    "softmax": lambda: im.softmax_model(),
+    "concat_requant": lambda: im.concat_model(),
+    "uint8_io": lambda: im.uint8_io_model(),
+    "float_io": lambda: im.float_io_model(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_op_c_matches_numpy_exactly_and_onnxruntime_within_1_lsb(case: str, tmp_path) -> None:
+    cm, ours, ref, ort = run_case(CASES[case](), tmp_path)
+    for o, y, r, t in zip(cm.graph.outputs, ours, ref, ort):
+        r = np.asarray(r, np.float64).reshape(-1)
+        assert np.array_equal(y.astype(np.float64), r), f"{o}: C differs from the numpy reference"
+        lsb = 1.0
+        if cm.graph.tensors[o].dtype == DType.FLOAT32:
+            lsb = cm.graph.producers()[o].params.scale * (1 + 1e-6)
+        diff = np.abs(y.astype(np.float64) - np.asarray(t, np.float64).reshape(-1))
+        assert diff.max() <= lsb, f"{o}: {diff.max()} vs onnxruntime (1 LSB = {lsb})"
+    if case == "softmax":  # the seeded input must not saturate the softmax
+        assert len(np.unique(ours[0])) > 4
+
+
+def test_int8_graph_has_only_integer_runtime_tensors_inside(tmp_path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(im.float_io_model(), path)
+    g = compile_model(path).graph
+    floats = [n for n in g.nodes if any(g.tensors[x].dtype == DType.FLOAT32 for x in n.inputs + n.outputs if x)]
+    assert [n.op_type for n in floats] == ["MfQuantize", "MfDequantize"]  # the boundary only
+
+
+def test_uint8_io_keeps_uint8_api(tmp_path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(im.uint8_io_model(), path)
+    cm = compile_model(path)
+    src = write_sources(cm, tmp_path / "c")
+    h = (src.out_dir / "model.h").read_text()
+    assert "typedef uint8_t mf_model_in_t;" in h and "typedef uint8_t mf_model_out_t;" in h
+
+
+@pytest.mark.parametrize("r", [1.0, 0.5, 0.7071, 1e-3, 3.14159e-6, 2.0**-31, 123.456, 0.99999999])
+def test_quantize_multiplier_is_31_bit_exact(r: float) -> None:
+    m, s = quantize_multiplier(r)
+    assert 2**30 <= m < 2**31 and -31 <= s <= 30
+    assert abs(m * 2.0 ** (s - 31) - r) <= r * 2.0**-30
+
+
+def test_requant_rounds_half_up_like_mf_requant() -> None:
+    m, s = quantize_multiplier(0.5)
+    assert requant(np.array([1, 3, -1, -3, 5]), m, s).tolist() == [1, 2, 0, -1, 3]
+
+
+def test_ir_verifier_checks_quantisation() -> None:
+    ok = Tensor("w", (4, 2), DType.INT8, quant=QuantInfo((0.1,) * 4, (0,) * 4, 0))
+    verify_quant(ok)
+    bad = [Tensor("a", (4, 2), DType.FLOAT32, quant=QuantInfo.per_tensor(0.1)),
+           Tensor("b", (4, 2), DType.INT8, quant=QuantInfo((0.1,) * 3, (0,) * 3, 0)),
+           Tensor("c", (4,), DType.INT8, quant=QuantInfo.per_tensor(-1.0)),
+           Tensor("d", (4,), DType.INT8, quant=QuantInfo.per_tensor(0.1, 300))]
+    for t in bad:
+        with pytest.raises(IRError):
+            verify_quant(t)
+
+
+def _asymmetric_weights() -> onnx.ModelProto:
+    m = im.conv_model(3, 4, 3, 1, 1, 1, "relu")
+    for init in m.graph.initializer:
+        if init.name.startswith("zp") and numpy_helper.to_array(init).shape == (4,):
+            init.CopyFrom(numpy_helper.from_array(np.full(4, 3, np.int8), init.name))
+    return m
+
+
+def _int4_weights() -> onnx.ModelProto:
+    m = im.conv_model(3, 4, 3, 1, 1, 1, None)
+    for init in m.graph.initializer:
+        if init.name.startswith("w"):
+            w = numpy_helper.to_array(init)
+            init.CopyFrom(helper.make_tensor(init.name, TensorProto.INT4, w.shape, np.clip(w, -8, 7).ravel().tolist()))
+        elif init.name.startswith("zp") and numpy_helper.to_array(init).shape == (4,):
+            init.CopyFrom(helper.make_tensor(init.name, TensorProto.INT4, (4,), [0] * 4))
+    return m
+
+
+@pytest.mark.parametrize("make,words", [(_asymmetric_weights, "asymmetric weights"), (_int4_weights, "int4")])
+def test_unsupported_int8_cases_end_in_one_line_naming_the_node(make, words: str, tmp_path) -> None:
+    path = tmp_path / "m.onnx"
+    onnx.save(make(), path)
+    with pytest.raises(UnsupportedOpError) as e:
+        compile_model(path)
+    assert "node" in str(e.value) and words in str(e.value)
+    r = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
