@@ -173,3 +173,27 @@ def float_io_model(seed: int = 0) -> onnx.ModelProto:
     b.dq(y, 0.05, -128)
     b.nodes[-1].output[0] = "y"
     return b.model((1, 4, 6, 6), "y", (1, 5, 4, 4), TensorProto.FLOAT)
+
+
+def float_cnn(seed: int = 0) -> onnx.ModelProto:
+    """A small float CNN (conv+relu, pointwise conv, residual add, global pool, dense,
+    softmax) to quantise with onnxruntime in QDQ or QOperator format."""
+    rng = np.random.default_rng(seed)
+    def w(name: str, *s: int) -> onnx.TensorProto:
+        return numpy_helper.from_array((rng.standard_normal(s) * 0.3).astype(np.float32), name)
+
+    w1, w2, wd = w("w1", 8, 3, 3, 3), w("w2", 8, 8, 1, 1), w("wd", 8, 5)
+    b1 = numpy_helper.from_array((rng.standard_normal(8) * 0.1).astype(np.float32), "b1")
+    nodes = [helper.make_node("Conv", ["x", w1.name, "b1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", w2.name], ["c2"], kernel_shape=[1, 1]),
+             helper.make_node("Add", ["c2", "r1"], ["a"]),
+             helper.make_node("GlobalAveragePool", ["a"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("MatMul", ["f", wd.name], ["l"]),
+             helper.make_node("Softmax", ["l"], ["y"], axis=-1)]
+    g = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])], [w1, w2, wd, b1])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    return m

@@ -276,12 +276,16 @@ def print_layers(rep: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rep))
         return
+    click.echo("chain LSB  differ  layer LSB  kernel LSB  node   (chain: ours vs onnxruntime after every layer "
+               "before; layer: this op on onnxruntime's inputs; kernel: the C vs its numpy reference)")
+    dash = lambda v: "-" if v is None else str(v)  # noqa: E731
     for d in rep["layers"]:
         node = d["node"] if len(d["node"]) <= 60 else "…" + d["node"][-59:]
-        click.echo(f"{d['max_lsb']:>4} LSB  {d['count']:>6} differ  {node}")
+        click.echo(f"{d['max_lsb']:>9}  {d['count']:>6}  {dash(d.get('op_lsb')):>9}  {dash(d.get('kernel_lsb')):>10}  {node}")
     bad = rep["first_divergence"]
-    click.echo("MATCH (every layer within 1 LSB)" if bad is None else
-               f"MISMATCH: first divergence at {bad['node']} ({bad['max_lsb']} LSB)")
+    click.echo("MATCH (every layer within 1 LSB of onnxruntime, every kernel exact)" if bad is None else
+               f"MISMATCH: first divergence at {bad['node']} (layer {bad.get('op_lsb')} LSB, "
+               f"kernel {bad.get('kernel_lsb')} LSB, chain {bad['max_lsb']} LSB)")
 
 
 @main.command()

@@ -41,14 +41,25 @@ def seeded_input(t: Tensor, rng: np.random.Generator) -> np.ndarray:
 
 @dataclass
 class LayerDiff:
+    """One int8 tensor: max |ours - onnxruntime| in LSBs along the whole chain (max_lsb,
+    count of differing elements), and the layer in isolation: our op's numpy reference on
+    onnxruntime's own inputs vs onnxruntime's output (op_lsb), and the generated C vs that
+    reference on the C's inputs (kernel_lsb, always 0 unless a kernel is wrong). Over a deep
+    network ties rounded differently (ORT's float path vs exact integers) can compound to
+    more than 1 LSB in the chain; a layer diverges when op_lsb > 1 or kernel_lsb > 0."""
+
     name: str
     node: str
     max_lsb: int
     count: int
+    op_lsb: int | None = None
+    kernel_lsb: int | None = None
 
     @property
     def ok(self) -> bool:
-        return self.max_lsb <= 1
+        if self.op_lsb is None and self.kernel_lsb is None:
+            return self.max_lsb <= 1
+        return (self.op_lsb is None or self.op_lsb <= 1) and not self.kernel_lsb
 
 
 def intermediate_names(g: Graph, model: onnx.ModelProto) -> list[tuple[str, str]]:
@@ -78,18 +89,39 @@ def ort_with_intermediates(model: onnx.ModelProto, names: list[str], feeds: dict
     return dict(zip(outs, sess.run(outs, feeds)))
 
 
-def compare_layers(g: Graph, ours: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> list[LayerDiff]:
-    """In schedule order; max |ours - ref| in LSBs for every tensor both sides have."""
+def _lsb(a: np.ndarray, b: np.ndarray) -> int:
+    a = np.asarray(a).astype(np.int64).reshape(-1)
+    b = np.asarray(b).astype(np.int64).reshape(-1)
+    return int(np.max(np.abs(a - b), initial=0)) if a.size == b.size else 1 << 30
+
+
+def compare_layers(g: Graph, ours: dict[str, np.ndarray], ref: dict[str, np.ndarray],
+                   inputs: dict[str, np.ndarray] | None = None) -> list[LayerDiff]:
+    """In schedule order, for every int8 tensor both sides have (see LayerDiff)."""
+    from toolchain.ops import REGISTRY
+
+    consts = {n: t.data for n, t in g.tensors.items() if t.is_const}
+    env_c = {**consts, **(inputs or {}), **ours}
+    env_r = {**consts, **(inputs or {}), **ref}
     out = []
     for n in g.nodes:
-        for o in n.outputs:
-            if o in ours and o in ref:
-                a = np.asarray(ours[o]).astype(np.int64).reshape(-1)
-                b = np.asarray(ref[o]).astype(np.int64).reshape(-1)
-                if g.tensors[o].dtype == DType.UINT8 or np.asarray(ref[o]).dtype == np.uint8:
-                    b = b - 128 if g.tensors[o].dtype == DType.INT8 else b
-                lsb = int(np.max(np.abs(a - b))) if a.size == b.size else 1 << 30
-                out.append(LayerDiff(o, n.name, lsb, int(np.count_nonzero(a != b)) if a.size == b.size else a.size))
+        op = REGISTRY.get(n.op_type)
+        for k, o in enumerate(n.outputs):
+            if not (o in ours and o in ref) or g.tensors[o].dtype != DType.INT8:
+                continue
+            a, b = np.asarray(ours[o]).reshape(-1), np.asarray(ref[o]).reshape(-1)
+            lsb = _lsb(a, b)
+            count = int(np.count_nonzero(a.astype(np.int64) != b.astype(np.int64))) if a.size == b.size else a.size
+            op_lsb = kernel_lsb = None
+            shape = g.tensors[o].shape
+            if all(i in env_r for i in n.inputs if i):
+                xs = [np.asarray(env_r[i]).reshape(g.tensors[i].shape) if i else None for i in n.inputs]
+                op_lsb = _lsb(op.reference(n.params, xs)[k], b)
+            if all(i in env_c for i in n.inputs if i):
+                xs = [np.asarray(env_c[i]).astype(g.tensors[i].dtype.numpy).reshape(g.tensors[i].shape) if i else None
+                      for i in n.inputs]
+                kernel_lsb = _lsb(op.reference(n.params, xs)[k].reshape(shape), a)
+            out.append(LayerDiff(o, n.name, lsb, count, op_lsb, kernel_lsb))
     return out
 
 
@@ -105,7 +137,7 @@ def lsb_tolerances(g: Graph) -> list[float]:
         t = g.tensors[name]
         n = prod.get(name)
         if t.dtype.is_float and n is not None and n.op_type == "MfDequantize":
-            out.append(float(n.params.scale) * (1 + 1e-6))
+            out.append(float(n.params.scale) * (1 + 1e-4))  # float32 noise of (q - zp) * s
         else:
             out.append(1.0)
     return out
@@ -129,5 +161,8 @@ def with_intermediate_outputs(g: Graph, model: onnx.ModelProto) -> Graph:
 
     if not any(t.dtype == DType.INT8 and not t.is_const for t in g.tensors.values()):
         raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
-    g.outputs = list(g.outputs) + [t for t, _ in intermediate_names(g, model)]
+    # a float output is the DequantizeLinear of an int8 tensor that is compared instead (the
+    # generated API has one element type per side)
+    keep = [o for o in g.outputs if g.tensors[o].dtype != DType.FLOAT32]
+    g.outputs = keep + [t for t, _ in intermediate_names(g, model) if t not in keep]
     return g

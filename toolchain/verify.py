@@ -148,17 +148,15 @@ def verify_layers(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | N
     from toolchain.int8check import compare_layers, first_divergence, ort_with_intermediates, with_intermediate_outputs
 
     model = read_model(path)
-    n_out = len(model.graph.output)
     g = with_intermediate_outputs(load_onnx(path, input_shapes), model)
-    mids = g.outputs[n_out:]
     cm = compile_graph(g, options)
     with tempfile.TemporaryDirectory(prefix="mcuforge-layers-") as tmp:
         src = write_sources(cm, Path(work_dir or tmp))
         exe = build_host(src, len(cm.graph.inputs))
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
-    ref = ort_with_intermediates(model, mids, dict(zip(cm.graph.inputs, inputs)))
-    diffs = compare_layers(cm.graph, dict(zip(cm.graph.outputs, ours)), ref)
+    ref = ort_with_intermediates(model, cm.graph.outputs, dict(zip(cm.graph.inputs, inputs)))
+    diffs = compare_layers(cm.graph, dict(zip(cm.graph.outputs, ours)), ref, dict(zip(cm.graph.inputs, inputs)))
     bad = first_divergence(diffs)
     return {"model": str(path), "match": bad is None, "layers": [d.__dict__ for d in diffs],
             "first_divergence": None if bad is None else bad.__dict__}
