@@ -197,3 +197,21 @@ def float_cnn(seed: int = 0) -> onnx.ModelProto:
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
     return m
+
+
+def residual_model(seed: int = 0) -> onnx.ModelProto:
+    """s = pointwise(x); s -> conv+relu -> conv -> add(s) -> relu: the block passes/qresidual.py
+    fuses (the skip is an activation, not the model input, so its memory may be taken)."""
+    b = QDQ(seed)
+    x0 = b.dq("x", X_SCALE, X_ZP)
+    w0, s0 = b.weight((5, 5, 1, 1))
+    x = b.dq(b.q(b.op("Conv", [x0, w0, b.bias(5, X_SCALE, s0)], kernel_shape=[1, 1]), X_SCALE, X_ZP), X_SCALE, X_ZP)
+    w1, s1 = b.weight((5, 5, 3, 3))
+    t = b.q(b.op("Relu", [b.op("Conv", [x, w1, b.bias(5, X_SCALE, s1)], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]),
+            0.03, -128)
+    w2, s2 = b.weight((5, 5, 3, 3))
+    u = b.q(b.op("Conv", [b.dq(t, 0.03, -128), w2, b.bias(5, 0.03, s2)], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            0.04, 3)
+    y = b.q(b.op("Relu", [b.op("Add", [b.dq(u, 0.04, 3), x])]), 0.06, -128)
+    y = b.op("GlobalAveragePool", [b.dq(y, 0.06, -128)])  # so the add's output is not the model's
+    return b.model((1, 5, 7, 6), b.q(y, 0.02, -100, out="y"), (1, 5, 1, 1))

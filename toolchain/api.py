@@ -21,6 +21,7 @@ from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.passes.qresidual import fuse_qresidual
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -129,6 +130,9 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         # kernel_target(board, "int8") (run/build pick it), else the reference kernels
         if options.target.dtype != "s8":
             options = replace(options, target=KernelTarget("s8", ("ref",)))
+        if options.fuse and options.integrate:
+            g = fuse_qresidual(g)  # residual conv + add over the skip's memory
+            verify_graph(g)
         # the float fusions have nothing to match in an integer graph (the frontend already
         # folded bias, activation and requantisation into each op)
         options = replace(options, fuse=False, integrate=False)

@@ -146,3 +146,56 @@ class QFc(Op):
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                               TensorArg(node.outputs[0]), desc, Scratch()),
                      FC_SCRATCH[ctx.isa_of(kernel)](p, m, n, k))]
+
+
+@dataclass(frozen=True)
+class QConvAddParams:
+    """A QConv whose only reader is a QAdd with a skip tensor (passes/qresidual.py)."""
+
+    conv: QConvParams
+    add: "QAddParams"  # noqa: F821 - toolchain.ops.qelementwise
+    conv_is_a: bool
+
+
+@register
+class QConvAdd(Op):
+    """inputs: x, w, bias, skip; y = add(conv(x), skip) element by element, y may be skip."""
+
+    op_types = ("QConvAdd",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QConvAddParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[3].shape, ins[3].dtype)]
+
+    @classmethod
+    def reference(cls, p: QConvAddParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        from toolchain.ops.qelementwise import QAdd
+
+        c = qconv_reference(xs[0], xs[1], xs[2], p.conv)
+        pair = [c, xs[3]] if p.conv_is_a else [xs[3], c]
+        return QAdd.reference(p.add, pair)
+
+    @classmethod
+    def macs(cls, p: QConvAddParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return outs[0].size * int(np.prod(ins[1].shape[1:]))
+
+    @classmethod
+    def lower(cls, p: QConvAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        conv = QConv.lower(p.conv, Node(node.name, "QConv", node.inputs[:3], node.outputs, p.conv), ctx)[0]
+        desc = next(a for a in conv.args if getattr(a, "ctype", "") == "mf_conv2d_s8_desc")
+        n = int(np.prod(ctx.shape(node.outputs[0]), dtype=np.int64))
+        a = p.add
+        add = struct("mf_add_s8_desc", n=lit(n), a_zp=lit(a.a_zp), b_zp=lit(a.b_zp), left_shift=lit(a.left_shift),
+                     a_mult=lit(a.a_mult), a_shift=lit(a.a_shift), b_mult=lit(a.b_mult), b_shift=lit(a.b_shift),
+                     rq=struct("mf_requant_s8", **a.rq.struct_fields()))
+        bias = TensorArg(node.inputs[2]) if node.inputs[2] else Lit("NULL")
+        return [Call(ctx.kernel("conv2d_add", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
+                                                          TensorArg(node.inputs[3]), TensorArg(node.outputs[0]),
+                                                          desc, add, lit(int(p.conv_is_a))))]
+
+    @classmethod
+    def alias_candidates(cls, p: QConvAddParams, node: Node, g) -> list[tuple[str, str]]:  # noqa: ANN001
+        skip = node.inputs[3]
+        # the conv reads all of x while y is written: y may only take the skip's memory
+        return [(skip, "inplace")] if skip != node.inputs[0] and not g.tensors[skip].is_const else []
