@@ -110,3 +110,32 @@ def test_quantized_float_resnet8_runs_in_qemu_within_1_lsb(tmp_path) -> None:
     assert r.match, r.as_dict()
     layers = run_on_board(q, "stm32f746-disco", tmp_path / "layers", layers=True)
     assert layers.extra["first_divergence"] is None
+
+
+def _autoencoder(tmp_path):
+    import importlib.util
+
+    from conftest import EXAMPLES
+
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("anomaly_autoencoder", EXAMPLES / "anomaly_autoencoder.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    f = mod.export(tmp_path / "ae.onnx")
+    return f, quantize_file(f, tmp_path / "ae.int8.onnx", calib_random=16, seed=0)
+
+
+@pytest.mark.qemu
+def test_anomaly_autoencoder_int8_fits_stm32f746_flash_and_runs(tmp_path) -> None:
+    from toolchain.boards import load_board
+    from toolchain.errors import DoesNotFitError
+
+    f, q = _autoencoder(tmp_path)
+    with pytest.raises(DoesNotFitError):  # the float model: 1,063,456 B of weights in 1 MB
+        run_on_board(f, "stm32f746-disco", tmp_path / "float")
+    r = run_on_board(q, "stm32f746-disco", tmp_path / "int8")
+    assert r.match, r.as_dict()
+    assert r.flash_bytes <= load_board("stm32f746-disco").memory.flash.size
+    assert 260_000 < r.extra.get("weight_bytes", 270_880) and r.instructions
+    print(f"anomaly AE int8 @ stm32f746-disco: flash {r.flash_bytes:,} B, arena {r.arena_bytes:,} B, "
+          f"{r.instructions:,} instructions")
