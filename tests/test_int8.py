@@ -163,3 +163,35 @@ def test_unsupported_int8_cases_end_in_one_line_naming_the_node(make, words: str
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
+    """mf_conv2d_overwrite_s8_kind / _scratch_bytes (C) against their Python twins."""
+    from toolchain.codegen.emit import RUNTIME
+    from toolchain.hostbuild import host_cc
+    from toolchain.ops.conv import Window
+    from toolchain.ops.qconv import QConvParams, overwrite_kind, overwrite_scratch_bytes
+    from toolchain.ops.requant import Requant
+
+    cases = [((1, 6, 9, 7), (6, 1, 3, 3), 6, 1, 1), ((2, 6, 9, 7), (6, 1, 3, 3), 6, 2, 0), ((1, 13, 5, 5), (7, 13, 1, 1), 1, 1, 0),
+             ((2, 5, 5, 5), (9, 5, 1, 1), 1, 1, 0), ((1, 5, 5, 5), (9, 5, 1, 1), 1, 1, 0), ((1, 4, 6, 6), (4, 4, 3, 3), 1, 1, 1)]
+    lines, want = [], []
+    for xs, ws, group, stride, pad in cases:
+        win = Window(ws[2:], (stride, stride), (1, 1), (pad,) * 4, 2)
+        p = QConvParams(win, group, 0, Requant((1 << 30,), (1,), 0))
+        oh, ow = win.out_size(xs[2], xs[3])
+        lines.append(f"{{ mf_conv2d_s8_desc d = {{.n = {xs[0]}, .c_in = {xs[1]}, .h_in = {xs[2]}, .w_in = {xs[3]}, "
+                     f".c_out = {ws[0]}, .h_out = {oh}, .w_out = {ow}, .k_h = {ws[2]}, .k_w = {ws[3]}, "
+                     f".stride_h = {stride}, .stride_w = {stride}, .dil_h = 1, .dil_w = 1, .pad_top = {pad}, "
+                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d\\n\", (int)mf_conv2d_overwrite_s8_kind(&d), "
+                     f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d)); }}")
+        want.append(f"{overwrite_kind(p, xs, ws)} {overwrite_scratch_bytes(p, xs, ws)}")
+    main = tmp_path / "t.c"
+    main.write_text('#include <stdio.h>\n#include "mf_int8.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
+    exe = tmp_path / "t"
+    subprocess.run([host_cc(), "-Wall", "-Wextra", "-Werror", "-std=c11", f"-I{RUNTIME / 'include'}", str(main),
+                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"), str(RUNTIME / "src" / "conv_s8_ref.c"),
+                    "-o", str(exe)], check=True)
+    got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
+    assert got == want
+    assert want[0] == "1 63" and want[2] == "2 56"

@@ -45,9 +45,12 @@ def test_resnet8_int8_softmax_is_not_saturated_on_the_seeded_input(tmp_path) -> 
 
 def test_int8_arena_is_planned_on_bytes() -> None:
     cm = compile_model(INT8["resnet8"])
-    # the op-by-op bound of the int8 graph is 49,152 B (two 16 KB maps + the 16 KB skip)
+    # the op-by-op bound of the int8 graph is 49,152 B (two 16 KB maps + the 16 KB skip);
+    # the residual conv+add over the skip leaves two maps (TFLM needs 54,996 B)
     assert cm.report()["op_by_op_bound_bytes"] == 49152
-    assert cm.arena_bytes <= 49152
+    assert cm.arena_bytes == 32768 <= 0.8 * 49152
+    ds = compile_model(INT8["dscnn"])  # depthwise/pointwise over their input: one 8,000 B map
+    assert ds.report()["op_by_op_bound_bytes"] == 16000 and ds.arena_bytes == 8512
     assert all(cm.memory.offset(t) % 16 == 0 for t in cm.graph.tensors
                if not cm.graph.tensors[t].is_const and t in cm.memory.lifetimes.tensor_buffer)
 
@@ -136,6 +139,6 @@ def test_anomaly_autoencoder_int8_fits_stm32f746_flash_and_runs(tmp_path) -> Non
     r = run_on_board(q, "stm32f746-disco", tmp_path / "int8")
     assert r.match, r.as_dict()
     assert r.flash_bytes <= load_board("stm32f746-disco").memory.flash.size
-    assert 260_000 < r.extra.get("weight_bytes", 270_880) and r.instructions
+    assert 260_000 < compile_model(q).weight_bytes < 300_000 and r.instructions  # int8: ~266 KB
     print(f"anomaly AE int8 @ stm32f746-disco: flash {r.flash_bytes:,} B, arena {r.arena_bytes:,} B, "
           f"{r.instructions:,} instructions")

@@ -100,11 +100,53 @@ class QConv(Op):
             dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
             pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
             in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **p.rq.struct_fields()))
-        kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        # lowering runs before planning: whenever the planner may put y over x, call the
+        # kernel that stays correct if it does
+        kind = overwrite_kind(p, xs, ws)
+        if ctx.overwrite and kind:
+            return [Call(ctx.kernel("conv2d_overwrite", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                                    bias, TensorArg(node.outputs[0]), desc, Scratch()),
+                         overwrite_scratch_bytes(p, xs, ws))]
+        kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                               TensorArg(node.outputs[0]), desc, Scratch()),
                      CONV_SCRATCH[ctx.isa_of(kernel)](p, xs, ws))]
+
+
+    @classmethod
+    def alias_candidates(cls, p: QConvParams, node: Node, g) -> list[tuple[str, str]]:  # noqa: ANN001
+        x = node.inputs[0]
+        if g.tensors[x].is_const:
+            return []
+        return [(x, "overwrite")] if cls.overwrite_ok(p, node, g) else []
+
+    @classmethod
+    def overwrite_ok(cls, p: QConvParams, node: Node, g) -> bool:  # noqa: ANN001
+        return bool(overwrite_kind(p, g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape))
+
+
+OVERWRITE_COLS = 8  # MF_CONV_OVERWRITE_S8_COLS in mf_int8.h (tests/test_int8.py checks they agree)
+
+
+def overwrite_kind(p: QConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> int:
+    """Twin of mf_conv2d_overwrite_s8_kind: 1 depthwise, 2 pointwise, 0 cannot overwrite."""
+    h, w = hw(xs)
+    oh, ow = p.win.out_size(h, w)
+    c_in, c_out = xs[1], ws[0]
+    if p.group == c_in == c_out and oh * ow <= h * w:
+        return 1
+    if (p.win.kernel == (1, 1) and p.win.strides == (1, 1) and p.win.pads[:2] == (0, 0) and (oh, ow) == (h, w)
+            and p.group == 1 and (c_out <= c_in or xs[0] == 1)):
+        return 2
+    return 0
+
+
+def overwrite_scratch_bytes(p: QConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> int:
+    """Twin of mf_conv2d_overwrite_s8_ref_scratch_bytes."""
+    kind = overwrite_kind(p, xs, ws)
+    oh, ow = p.win.out_size(*hw(xs))
+    return oh * ow if kind == 1 else ws[0] * OVERWRITE_COLS if kind == 2 else 0
 
 
 @dataclass(frozen=True)
