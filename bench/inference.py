@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from toolchain.errors import McuforgeError  # noqa: E402
 from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
+if not SHARED.is_dir():  # a worktree under /work/wt: the same fallback as tests/conftest.py
+    SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx"}
 INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx"}
