@@ -195,3 +195,41 @@ def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
     got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
     assert got == want
     assert want[0] == "1 63" and want[2] == "2 56"
+
+
+def test_int8_kernel_target_follows_the_board_fields() -> None:
+    from toolchain.boards import load_board
+    from toolchain.codegen.target import kernel_target
+    from toolchain.ops.base import LowerCtx
+
+    isas = {b: kernel_target(load_board(b), "int8").isas for b in ("stm32f746-disco", "cortex-m55-an547", "rv32-rvv")}
+    assert isas == {"stm32f746-disco": ("dsp", "ref"), "cortex-m55-an547": ("mve", "dsp", "ref"),
+                    "rv32-rvv": ("rvv", "ref")}
+    assert kernel_target(load_board("stm32f746-disco"), "int8").dtype == "s8"
+    # a SIMD variant missing from the runtime falls back to ref
+    ctx = LowerCtx({}, kernel_target(load_board("rv32-rvv"), "int8"), frozenset({"mf_conv2d_s8_ref"}))
+    assert ctx.kernel("conv2d") == "mf_conv2d_s8_ref"
+    ctx = LowerCtx({}, kernel_target(load_board("rv32-rvv"), "int8"), frozenset({"mf_conv2d_s8_ref", "mf_conv2d_s8_rvv"}))
+    assert ctx.kernel("conv2d") == "mf_conv2d_s8_rvv"
+    assert ctx.kernel("conv2d", "s8", ()) == "mf_conv2d_s8_ref"  # no scratch twin known: ref
+
+
+def test_cli_quantize_calib_npz_then_verify_and_layers(tmp_path) -> None:
+    f = tmp_path / "f.onnx"
+    onnx.save(im.float_cnn(), f)
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, x=np.random.default_rng(0).standard_normal((6, 1, 3, 8, 8)).astype(np.float32))
+    q = tmp_path / "q.onnx"
+    cli = [sys.executable, "-m", "toolchain.cli"]
+    r = subprocess.run(cli + ["quantize", str(f), "-o", str(q), "--calib", str(calib), "--per-channel"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and q.is_file(), r.stderr
+    r = subprocess.run(cli + ["verify", str(q), "--layers"], capture_output=True, text=True)
+    assert r.returncode == 0 and "MATCH" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["verify", str(f), "--dtype", "int8", "--json"], capture_output=True, text=True)
+    assert r.returncode == 0 and '"dtype": "int8"' in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(cli + ["quantize", str(f), "-o", str(q), "--calib", str(calib), "--calib-random", "3"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
+    r = subprocess.run(cli + ["verify", str(f), "--layers"], capture_output=True, text=True)
+    assert r.returncode == 2 and "not quantised" in r.stderr

@@ -11,7 +11,11 @@
  *   it reads in_zp (the real value 0), which then cancels exactly;
  * - y = clamp(out_zp + mf_requant(acc, mult[oc], shift[oc]), act_min, act_max).
  * Scratch comes from the caller; its size from the kernel's *_scratch_bytes function,
- * which has a Python twin tested to agree. */
+ * which has a Python twin tested to agree.
+ * Alignment (added with the compiler half): every tensor a kernel receives starts on a
+ * 16-byte boundary (the arena planner's ALIGN, checked by memory/checker.py; weights are
+ * aligned(16)), except the destination slices of mf_requant_s8_ref (Concat). Rows inside a
+ * tensor are not aligned (odd widths): SIMD kernels must not assume more. */
 #ifndef MF_INT8_H
 #define MF_INT8_H
 

@@ -99,6 +99,12 @@ class _Importer:
         if s is None or (zp and z is None):
             raise self.err(i, "scale and zero point must be constants")
         s = np.asarray(s, np.float64).reshape(-1)
+        n = self.onodes[i]
+        attrs = {a.name: a.i for a in n.attribute if a.type == onnx.AttributeProto.INT}
+        if attrs.get("block_size", 0):
+            raise self.err(i, "blocked quantisation (block_size) is not supported")
+        if z is None and attrs.get("output_dtype", 0) and data_dtype is None:  # opset 21 Q without zero point
+            data_dtype = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(attrs["output_dtype"]))
         zdt = np.dtype(z.dtype) if z is not None else (data_dtype or np.dtype(np.uint8))
         if zdt not in (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32)):
             raise self.err(i, f"{zdt} quantisation is not supported (int8 and uint8 only; int4/int16 are not)")
