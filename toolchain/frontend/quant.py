@@ -221,13 +221,14 @@ class _Importer:
         all_const = all(self.const(x) is not None for x in present)
         if op == "DequantizeLinear":
             return self.dequantize(i, all_const)
-        if op == "QuantizeLinear" and not all_const:
-            return self.quantize(i)
+        if op == "QuantizeLinear":
+            return self.quantize(i) if not all_const else self.fold_quantize(i)
         if all_const or op in ("Constant", "Shape", "Size"):
             renamed = onnx.NodeProto()
             renamed.CopyFrom(n)
             del renamed.input[:]
-            renamed.input.extend(self.ir(x) if x else "" for x in n.input)
+            # Shape/Size of a DequantizeLinear output read the int8 tensor's shape
+            renamed.input.extend(self.fview.get(x, self.ir(x)) if x else "" for x in n.input)
             return _import_node(renamed, self.names[i], self.opset, self.tensors, self.nodes)
         data = [x for x in n.input if x and self.const(x) is None]
         if op in MOVEMENT and data and self.ir(data[0]) in self.tensors and \
@@ -275,6 +276,23 @@ class _Importer:
         if n.output[0] in self.outputs:
             self.nodes.append(Node(self.names[i], "MfDequantize", [x], [self.new(n.output[0], t.shape, DType.FLOAT32)],
                                    BoundaryParams("MfDequantize", q.s, q.zp), [self.names[i]]))
+
+    def fold_quantize(self, i: int) -> None:
+        """QuantizeLinear of a constant (a float weight quantised in the graph): its integers."""
+        n = self.onodes[i]
+        x = np.asarray(self.const(n.input[0]), np.float64)
+        s = np.asarray(self.const(n.input[1]), np.float64)
+        z = self.const(n.input[2]) if len(n.input) > 2 and n.input[2] else np.array(0, np.uint8)
+        axis = next((a.i for a in n.attribute if a.name == "axis"), 1)
+        if s.size > 1:
+            shape = [1] * x.ndim
+            shape[axis % x.ndim] = -1
+            s, zb = s.reshape(shape), np.asarray(z, np.float64).reshape(shape)
+        else:
+            zb = np.asarray(z, np.float64)
+        info = np.iinfo(np.asarray(z).dtype)
+        q = np.clip(np.round(x / s) + zb, info.min, info.max).astype(np.asarray(z).dtype)
+        self.tensors[n.output[0]] = Tensor(n.output[0], q.shape, DType.from_numpy(q.dtype), q)
 
     def quantize(self, i: int) -> None:
         n = self.onodes[i]
@@ -431,7 +449,7 @@ class _Importer:
                 other = next(x for x in n.input if x and self.const(x) is not None)
                 c = self.int_const(other, "constant operand", i)
                 shape = self.tensors[data[0]].shape
-                if c.dtype != DType.INT8 or c.quant.per_channel or np.broadcast_shapes(c.shape, shape) != shape:
+                if c.dtype != DType.INT8 or c.quant.per_channel or not _broadcasts_to(c.shape, shape):
                     raise self.err(i, "int8 Add of a constant needs a per-tensor int8 constant that broadcasts "
                                       "to the runtime input")
                 data = data + [self.new(f"{other}.s8", shape, DType.INT8, c.quant,
@@ -634,6 +652,13 @@ class _Importer:
             self.emit(i, "QConcat", xs, n.output[0], tuple(out_shape), out_q, p, origin)
         else:
             raise self.err(i, "is not supported")
+
+
+def _broadcasts_to(small: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(small, shape) == tuple(shape)
+    except ValueError:
+        return False
 
 
 def win_hw(xs: tuple[int, ...]) -> tuple[int, int]:
