@@ -48,7 +48,7 @@ def test_int8_arena_is_planned_on_bytes() -> None:
     # the op-by-op bound of the int8 graph is 49,152 B (two 16 KB maps + the 16 KB skip);
     # the residual conv+add over the skip leaves two maps (TFLM needs 54,996 B)
     assert cm.report()["op_by_op_bound_bytes"] == 49152
-    assert cm.arena_bytes == 32768 <= 0.8 * 49152
+    assert cm.arena_bytes == 34816 <= 0.8 * 49152  # + one block of 2 channels in scratch
     ds = compile_model(INT8["dscnn"])  # depthwise/pointwise over their input: one 8,000 B map
     assert ds.report()["op_by_op_bound_bytes"] == 16000 and ds.arena_bytes == 8512
     assert all(cm.memory.offset(t) % 16 == 0 for t in cm.graph.tensors

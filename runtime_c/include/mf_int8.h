@@ -110,14 +110,6 @@ typedef struct {
 } mf_add_s8_desc;
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 
-/* A residual block's last convolution fused with its Add (ResNet): each output element
- * is the conv's int8 value (rq of conv, as mf_conv2d_s8_ref writes it), then added to
- * skip[i] by `add` (conv_is_a: the conv value is the add's a, else its b), written to y[i].
- * y may be skip (in place: skip[i] is read just before y[i] is written; x is never written),
- * which takes the block's peak from three maps to two. add->n is ignored (the conv's size). */
-int mf_conv2d_add_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, const int8_t *skip, int8_t *y,
-                         const mf_conv2d_s8_desc *conv, const mf_add_s8_desc *add, int32_t conv_is_a);
-
 /* The same convolution when y may be x (the planner's "overwrite": DS-CNN's blocks run in
  * one map instead of two). Depthwise (groups == c_in == c_out, output plane no larger than
  * the input's): each channel's output plane goes to scratch, then over its input plane.

@@ -87,7 +87,7 @@ class _Renderer:
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
-            return f"((void *)(mf_arena + {self.scratch_offset}))"
+            return f"((void *)(mf_arena + {self.scratch_offset + a.offset}))"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:

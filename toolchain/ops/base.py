@@ -111,7 +111,10 @@ class Array:
 @dataclass(frozen=True)
 class Scratch:
     """The call's private scratch memory (``Call.scratch_bytes`` of it): codegen passes a
-    pointer into the arena region reserved for scratch."""
+    pointer into the arena region reserved for scratch, ``offset`` bytes in (a node whose
+    calls pass data to each other through scratch, e.g. int8 QConvAdd)."""
+
+    offset: int = 0
 
 
 Arg = TensorArg | Lit | IntArray | Struct | Array | Scratch

@@ -68,6 +68,20 @@ def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConv
     return y[:, :, 0, :] if sr == 1 else y
 
 
+def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant):
+    """mf_conv2d_s8_desc for c_out output channels (all, or a block of them)."""
+    h, w = hw(xs)
+    oh, ow = p.win.out_size(h, w)
+    return struct(
+        "mf_conv2d_s8_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
+        c_out=lit(c_out), h_out=lit(oh), w_out=lit(ow),
+        k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
+        stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
+        dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
+        pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
+        in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **rq.struct_fields()))
+
+
 @register
 class QConv(Op):
     op_types = ("QConv",)
@@ -90,16 +104,7 @@ class QConv(Op):
     @classmethod
     def lower(cls, p: QConvParams, node: Node, ctx: LowerCtx) -> list[Call]:
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
-        h, w = hw(xs)
-        oh, ow = p.win.out_size(h, w)
-        desc = struct(
-            "mf_conv2d_s8_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
-            c_out=lit(ws[0]), h_out=lit(oh), w_out=lit(ow),
-            k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
-            stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
-            dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
-            pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
-            in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        desc = conv_desc(p, xs, ws[0], p.rq)
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
         # lowering runs before planning: whenever the planner may put y over x, call the
         # kernel that stays correct if it does
@@ -199,6 +204,17 @@ class QConvAddParams:
     conv_is_a: bool
 
 
+def conv_add_block(c_out: int, plane: int, kk: int, batch: int) -> int:
+    """Output channels per QConvAdd block: about an eighth of the map in scratch, block
+    offsets (weights, outputs) 16-byte aligned where a divisor of c_out allows it."""
+    if batch != 1:
+        return c_out
+    divisors = [d for d in range(1, c_out + 1) if c_out % d == 0]
+    fits = [d for d in divisors if d * plane <= max(plane, c_out * plane // 8)] or [1]
+    aligned = [d for d in fits if (d * kk) % 16 == 0 and (d * plane) % 16 == 0]
+    return max(aligned or fits)
+
+
 @register
 class QConvAdd(Op):
     """inputs: x, w, bias, skip; y = add(conv(x), skip) element by element, y may be skip."""
@@ -224,17 +240,37 @@ class QConvAdd(Op):
 
     @classmethod
     def lower(cls, p: QConvAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        conv = QConv.lower(p.conv, Node(node.name, "QConv", node.inputs[:3], node.outputs, p.conv), ctx)[0]
-        desc = next(a for a in conv.args if getattr(a, "ctype", "") == "mf_conv2d_s8_desc")
-        n = int(np.prod(ctx.shape(node.outputs[0]), dtype=np.int64))
-        a = p.add
-        add = struct("mf_add_s8_desc", n=lit(n), a_zp=lit(a.a_zp), b_zp=lit(a.b_zp), left_shift=lit(a.left_shift),
-                     a_mult=lit(a.a_mult), a_shift=lit(a.a_shift), b_mult=lit(a.b_mult), b_shift=lit(a.b_shift),
-                     rq=struct("mf_requant_s8", **a.rq.struct_fields()))
-        bias = TensorArg(node.inputs[2]) if node.inputs[2] else Lit("NULL")
-        return [Call(ctx.kernel("conv2d_add", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
-                                                          TensorArg(node.inputs[3]), TensorArg(node.outputs[0]),
-                                                          desc, add, lit(int(p.conv_is_a))))]
+        """Blocks of output channels, each through the contract kernels (so the board's SIMD
+        conv runs it): the conv of the block into scratch, then the add of scratch and the
+        skip's block into y's block. Only the skip's block is overwritten, after it is read,
+        and the scratch holds one block: the skip's memory is the output's."""
+        from toolchain.memory.planner import align_up
+        from toolchain.ops.qelementwise import QAdd
+
+        xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        oh, ow = p.conv.win.out_size(*hw(xs))
+        plane, kk = oh * ow, int(np.prod(ws[1:]))
+        block = conv_add_block(ws[0], plane, kk, xs[0])
+        kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+        rq = p.conv.rq
+        skip, y = node.inputs[3], node.outputs[0]
+        calls = []
+        out_bytes = block * plane * xs[0]
+        for c0 in range(0, ws[0], block):
+            brq = rq if not rq.per_channel else Requant(rq.mult[c0:c0 + block], rq.shift[c0:c0 + block], rq.out_zp,
+                                                        rq.act_min, rq.act_max)
+            bp = QConvParams(p.conv.win, p.conv.group, p.conv.in_zp, brq)
+            bws = (block,) + tuple(ws[1:])
+            isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](bp, xs, bws)
+            bias = TensorArg(node.inputs[2], c0) if node.inputs[2] else Lit("NULL")
+            calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1], c0 * kk), bias, Scratch(0),
+                                       conv_desc(bp, xs, block, brq), Scratch(align_up(out_bytes))),
+                              align_up(out_bytes) + isa_scratch))
+            # the block's outputs are contiguous when n == 1 (conv_add_block asks for it)
+            ab = [Scratch(0), TensorArg(skip, c0 * plane)] if p.conv_is_a else [TensorArg(skip, c0 * plane), Scratch(0)]
+            calls.append(Call(ctx.kernel("add", "s8", ()), (*ab, TensorArg(y, c0 * plane),
+                                                           QAdd.desc(p.add, block * plane))))
+        return calls
 
     @classmethod
     def alias_candidates(cls, p: QConvAddParams, node: Node, g) -> list[tuple[str, str]]:  # noqa: ANN001

@@ -50,13 +50,16 @@ class QAdd(Op):
         b = (xs[1].astype(np.int64) - p.b_zp) << p.left_shift
         return [p.rq.apply(requant(a, p.a_mult, p.a_shift) + requant(b, p.b_mult, p.b_shift))]
 
-    @classmethod
-    def lower(cls, p: QAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        n = int(np.prod(ctx.shape(node.outputs[0]), dtype=np.int64))
-        desc = struct("mf_add_s8_desc", n=lit(n), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
+    @staticmethod
+    def desc(p: QAddParams, n: int):
+        return struct("mf_add_s8_desc", n=lit(n), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
                       left_shift=lit(p.left_shift), a_mult=lit(p.a_mult), a_shift=lit(p.a_shift),
                       b_mult=lit(p.b_mult), b_shift=lit(p.b_shift),
                       rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+
+    @classmethod
+    def lower(cls, p: QAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = cls.desc(p, int(np.prod(ctx.shape(node.outputs[0]), dtype=np.int64)))
         return [Call(ctx.kernel("add", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                   TensorArg(node.outputs[0]), desc))]
 

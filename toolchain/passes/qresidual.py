@@ -1,6 +1,7 @@
 """Graph -> Graph on int8 graphs: a residual block's last QConv and the QAdd that reads it
 become one QConvAdd whose output may take the skip tensor's memory (ResNet: three maps live
-at the add become two). Bit-exact: the fused kernel rounds exactly as the two ops do."""
+at the add become two). It runs as blocks of output channels through the same conv and add
+kernels (ops/qconv.py), so it is bit-exact with the two ops and uses the board's SIMD conv."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def fuse_qresidual(g: Graph) -> Graph:
         for k in (0, 1):
             c = prod.get(n.inputs[k])
             skip = n.inputs[1 - k]
-            if (c is None or c.op_type != "QConv" or len(users.get(c.outputs[0], [])) != 1 or c.outputs[0] in g.outputs
+            if (c is None or c.op_type != "QConv" or c.params.group != 1 or len(users.get(c.outputs[0], [])) != 1
+                    or c.outputs[0] in g.outputs
                     or skip == c.inputs[0] or g.tensors[skip].is_const or g.tensors[skip].shape != g.tensors[c.outputs[0]].shape
                     or c.name in dropped):
                 continue
