@@ -166,7 +166,7 @@ def test_unsupported_int8_cases_end_in_one_line_naming_the_node(make, words: str
 
 
 def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
-    """mf_conv2d_overwrite_s8_kind / _scratch_bytes (C) against their Python twins."""
+    """mf_conv2d_overwrite_s8_pointwise / _scratch_bytes (C) against their Python twins."""
     from toolchain.codegen.emit import RUNTIME
     from toolchain.hostbuild import host_cc
     from toolchain.ops.conv import Window
@@ -183,18 +183,18 @@ def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
         lines.append(f"{{ mf_conv2d_s8_desc d = {{.n = {xs[0]}, .c_in = {xs[1]}, .h_in = {xs[2]}, .w_in = {xs[3]}, "
                      f".c_out = {ws[0]}, .h_out = {oh}, .w_out = {ow}, .k_h = {ws[2]}, .k_w = {ws[3]}, "
                      f".stride_h = {stride}, .stride_w = {stride}, .dil_h = 1, .dil_w = 1, .pad_top = {pad}, "
-                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d\\n\", (int)mf_conv2d_overwrite_s8_kind(&d), "
+                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d\\n\", (int)mf_conv2d_overwrite_s8_pointwise(&d), "
                      f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d)); }}")
-        want.append(f"{overwrite_kind(p, xs, ws)} {overwrite_scratch_bytes(p, xs, ws)}")
+        want.append(f"{int(overwrite_kind(p, xs, ws) == 2)} {overwrite_scratch_bytes(p, xs, ws)}")
     main = tmp_path / "t.c"
     main.write_text('#include <stdio.h>\n#include "mf_int8.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
     exe = tmp_path / "t"
     subprocess.run([host_cc(), "-Wall", "-Wextra", "-Werror", "-std=c11", f"-I{RUNTIME / 'include'}", str(main),
-                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"), str(RUNTIME / "src" / "conv_s8_ref.c"),
+                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"),
                     "-o", str(exe)], check=True)
     got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
     assert got == want
-    assert want[0] == "1 63" and want[2] == "2 56"
+    assert want[0] == "0 0" and want[2] == "1 56"  # depthwise runs in blocks; pointwise 7 x 8
 
 
 def test_int8_kernel_target_follows_the_board_fields() -> None:

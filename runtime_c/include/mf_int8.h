@@ -110,14 +110,13 @@ typedef struct {
 } mf_add_s8_desc;
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 
-/* The same convolution when y may be x (the planner's "overwrite": DS-CNN's blocks run in
- * one map instead of two). Depthwise (groups == c_in == c_out, output plane no larger than
- * the input's): each channel's output plane goes to scratch, then over its input plane.
- * Pointwise (1x1, stride 1, no padding, c_out <= c_in or n == 1): MF_CONV_OVERWRITE_S8_COLS
- * pixels at a time, all c_out outputs of those pixels to scratch, then over them.
- * mf_conv2d_overwrite_s8_kind says which (0: neither, the kernel refuses). */
+/* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
+ * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one
+ * map instead of two): MF_CONV_OVERWRITE_S8_COLS pixels at a time, all c_out outputs of
+ * those pixels to scratch, then over them. Other shapes: MF_ESHAPE (a depthwise conv over its
+ * input runs as channel blocks through mf_conv2d_s8_<isa>, see toolchain/ops/qconv.py). */
 #define MF_CONV_OVERWRITE_S8_COLS 8
-int32_t mf_conv2d_overwrite_s8_kind(const mf_conv2d_s8_desc *d); /* 1 depthwise, 2 pointwise */
+int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d); /* 1: this kernel applies */
 int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);

@@ -1,54 +1,28 @@
-/* int8 depthwise / pointwise convolution whose output may overwrite its input (mf_int8.h).
- * Every output goes through scratch first, so the result is bit-exact with
- * mf_conv2d_s8_ref whether or not y is x. */
+/* int8 pointwise convolution whose output may overwrite its input (mf_int8.h). Every output
+ * goes through scratch first, so the result is bit-exact with mf_conv2d_s8_ref whether or
+ * not y is x. */
 #include <string.h>
 
 #include "mf_int8.h"
 
-int32_t mf_conv2d_overwrite_s8_kind(const mf_conv2d_s8_desc *d)
+int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d)
 {
-    if (d->groups == d->c_in && d->c_in == d->c_out && d->h_out * d->w_out <= d->h_in * d->w_in) return 1;
-    if (d->k_h == 1 && d->k_w == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_top == 0 && d->pad_left == 0 &&
-        d->h_in == d->h_out && d->w_in == d->w_out && d->groups == 1 && (d->c_out <= d->c_in || d->n == 1))
-        return 2;
-    return 0;
+    return d->k_h == 1 && d->k_w == 1 && d->stride_h == 1 && d->stride_w == 1 && d->pad_top == 0 &&
+           d->pad_left == 0 && d->h_in == d->h_out && d->w_in == d->w_out && d->groups == 1 &&
+           (d->c_out <= d->c_in || d->n == 1);
 }
 
 int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
-    switch (mf_conv2d_overwrite_s8_kind(d)) {
-    case 1: return d->h_out * d->w_out;
-    case 2: return d->c_out * MF_CONV_OVERWRITE_S8_COLS;
-    default: return 0;
-    }
+    return mf_conv2d_overwrite_s8_pointwise(d) ? d->c_out * MF_CONV_OVERWRITE_S8_COLS : 0;
 }
 
-static int depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y, const mf_conv2d_s8_desc *d,
-                     int8_t *plane)
+int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch)
 {
-    const int32_t hw_in = d->h_in * d->w_in, hw_out = d->h_out * d->w_out, kk = d->k_h * d->k_w;
-    mf_conv2d_s8_desc one = *d; /* one channel at a time, through the reference kernel */
-    one.n = 1;
-    one.c_in = one.c_out = one.groups = 1;
-    one.rq.per_channel = 0;
-    for (int32_t n = 0; n < d->n; ++n) {
-        for (int32_t c = 0; c < d->c_in; ++c) {
-            const size_t p = (size_t)n * d->c_in + c;
-            const int32_t q = d->rq.per_channel ? c : 0;
-            one.rq.mult = d->rq.mult + q;
-            one.rq.shift = d->rq.shift + q;
-            int st = mf_conv2d_s8_ref(x + p * hw_in, w + (size_t)c * kk, bias ? bias + c : NULL, plane, &one, NULL);
-            if (st != MF_OK) return st;
-            /* input plane p is consumed: its output may land over it (and planes < p) */
-            memmove(y + p * hw_out, plane, (size_t)hw_out);
-        }
-    }
-    return MF_OK;
-}
-
-static int pointwise(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y, const mf_conv2d_s8_desc *d,
-                     int8_t *tile)
-{
+    if (!x || !w || !y || !d || !scratch || !d->rq.mult || !d->rq.shift) return MF_EARG;
+    if (!mf_conv2d_overwrite_s8_pointwise(d)) return MF_ESHAPE;
+    int8_t *tile = (int8_t *)scratch;
     const int32_t hw = d->h_in * d->w_in;
     for (int32_t n = 0; n < d->n; ++n) {
         const int8_t *xn = x + (size_t)n * d->c_in * hw;
@@ -72,15 +46,4 @@ static int pointwise(const int8_t *x, const int8_t *w, const int32_t *bias, int8
         }
     }
     return MF_OK;
-}
-
-int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                               const mf_conv2d_s8_desc *d, void *scratch)
-{
-    if (!x || !w || !y || !d || !scratch || !d->rq.mult || !d->rq.shift) return MF_EARG;
-    switch (mf_conv2d_overwrite_s8_kind(d)) {
-    case 1: return depthwise(x, w, bias, y, d, (int8_t *)scratch);
-    case 2: return pointwise(x, w, bias, y, d, (int8_t *)scratch);
-    default: return MF_ESHAPE;
-    }
 }

@@ -109,7 +109,9 @@ class QConv(Op):
         # lowering runs before planning: whenever the planner may put y over x, call the
         # kernel that stays correct if it does
         kind = overwrite_kind(p, xs, ws)
-        if ctx.overwrite and kind:
+        if ctx.overwrite and kind == 1:
+            return depthwise_over_input(p, node, ctx, xs, ws)
+        if ctx.overwrite and kind == 2:
             return [Call(ctx.kernel("conv2d_overwrite", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                                     bias, TensorArg(node.outputs[0]), desc, Scratch()),
                          overwrite_scratch_bytes(p, xs, ws))]
@@ -134,8 +136,52 @@ class QConv(Op):
 OVERWRITE_COLS = 8  # MF_CONV_OVERWRITE_S8_COLS in mf_int8.h (tests/test_int8.py checks they agree)
 
 
+def channel_block(c: int, plane_out: int, plane_in: int, kk: int, frac: int = 8) -> int:
+    """Channels per block when a conv runs block by block through scratch: at most 1/frac of
+    the output map (one plane at least), block offsets (weights, planes) 16-byte aligned
+    where a divisor of c allows it."""
+    divisors = [d for d in range(1, c + 1) if c % d == 0]
+    fits = [d for d in divisors if d * plane_out <= max(plane_out, c * plane_out // frac)] or [1]
+    aligned = [d for d in fits if (d * kk) % 16 == 0 and (d * plane_out) % 16 == 0 and (d * plane_in) % 16 == 0]
+    return max(aligned or fits)
+
+
+def depthwise_over_input(p: QConvParams, node: Node, ctx: LowerCtx, xs: tuple[int, ...],
+                         ws: tuple[int, ...]) -> list[Call]:
+    """A depthwise conv whose output may overwrite its input: blocks of channels through the
+    contract conv kernel (the board's SIMD one) into scratch, each copied over its own
+    input planes once they are consumed (output planes are no larger than input planes)."""
+    from toolchain.memory.planner import align_up
+    from toolchain.ops.base import Array, int_array
+
+    h, w = hw(xs)
+    oh, ow = p.win.out_size(h, w)
+    c, kk = xs[1], int(np.prod(ws[1:]))
+    block = channel_block(c, oh * ow, h * w, kk, 16)  # 1/16: not the peak of a DS-CNN block
+    kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+    bxs = (1, block) + tuple(xs[2:])
+    calls = []
+    for n in range(xs[0]):
+        for c0 in range(0, c, block):
+            rq = p.rq if not p.rq.per_channel else Requant(p.rq.mult[c0:c0 + block], p.rq.shift[c0:c0 + block],
+                                                           p.rq.out_zp, p.rq.act_min, p.rq.act_max)
+            bp = QConvParams(p.win, block, p.in_zp, rq)
+            out_bytes = align_up(block * oh * ow)
+            bias = TensorArg(node.inputs[2], c0) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+            calls.append(Call(kernel, (TensorArg(node.inputs[0], (n * c + c0) * h * w), TensorArg(node.inputs[1], c0 * kk),
+                                       bias, Scratch(0), conv_desc(bp, bxs, block, rq), Scratch(out_bytes)),
+                              out_bytes + CONV_SCRATCH[ctx.isa_of(kernel)](bp, bxs, (block,) + tuple(ws[1:]))))
+            copy = struct("mf_copy_desc", rank=lit(1), shape=int_array([block * oh * ow]), in_stride=int_array([1]),
+                          out_stride=int_array([1]), index=Array((Lit("NULL"),) * 8), in_offset=lit(0),
+                          out_offset=lit(0), fill=lit(0.0))
+            calls.append(Call(ctx.kernel("copy", "s8", ()), (Scratch(0), TensorArg(node.outputs[0], (n * c + c0) * oh * ow),
+                                                            copy)))
+    return calls
+
+
 def overwrite_kind(p: QConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> int:
-    """Twin of mf_conv2d_overwrite_s8_kind: 1 depthwise, 2 pointwise, 0 cannot overwrite."""
+    """1 depthwise (blocks through scratch, depthwise_over_input), 2 pointwise (the twin of
+    mf_conv2d_overwrite_s8_pointwise), 0: the output cannot overwrite the input."""
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
     c_in, c_out = xs[1], ws[0]
@@ -148,10 +194,8 @@ def overwrite_kind(p: QConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> 
 
 
 def overwrite_scratch_bytes(p: QConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> int:
-    """Twin of mf_conv2d_overwrite_s8_ref_scratch_bytes."""
-    kind = overwrite_kind(p, xs, ws)
-    oh, ow = p.win.out_size(*hw(xs))
-    return oh * ow if kind == 1 else ws[0] * OVERWRITE_COLS if kind == 2 else 0
+    """Twin of mf_conv2d_overwrite_s8_ref_scratch_bytes (pointwise only)."""
+    return ws[0] * OVERWRITE_COLS if overwrite_kind(p, xs, ws) == 2 else 0
 
 
 @dataclass(frozen=True)
@@ -205,14 +249,9 @@ class QConvAddParams:
 
 
 def conv_add_block(c_out: int, plane: int, kk: int, batch: int) -> int:
-    """Output channels per QConvAdd block: about an eighth of the map in scratch, block
-    offsets (weights, outputs) 16-byte aligned where a divisor of c_out allows it."""
-    if batch != 1:
-        return c_out
-    divisors = [d for d in range(1, c_out + 1) if c_out % d == 0]
-    fits = [d for d in divisors if d * plane <= max(plane, c_out * plane // 8)] or [1]
-    aligned = [d for d in fits if (d * kk) % 16 == 0 and (d * plane) % 16 == 0]
-    return max(aligned or fits)
+    """Output channels per QConvAdd block (all of them for a batch > 1: blocks of channels
+    are contiguous in NCHW only for one image)."""
+    return c_out if batch != 1 else channel_block(c_out, plane, plane, kk)
 
 
 @register
