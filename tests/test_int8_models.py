@@ -100,7 +100,7 @@ def test_int8_model_runs_in_qemu_within_1_lsb_every_layer(model: str, board: str
     assert r.extra["dtype"] == "int8" and r.instructions
     layers = run_on_board(INT8[model], board, tmp_path / "layers", layers=True)
     assert layers.extra["first_divergence"] is None, layers.extra["first_divergence"]
-    assert LOGITS[model] in [d["name"] for d in layers.extra["layers"]]
+    assert LOGITS[model] in [d["name"] for d in layers.extra["layer_check"]]
     print(f"{model} int8 @ {board}: {r.instructions:,} instructions, {r.macs_per_instruction:.3f} MACs/instr, "
           f"arena {r.arena_bytes:,} B, flash {r.flash_bytes:,} B")
 

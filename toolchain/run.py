@@ -19,7 +19,7 @@ from toolchain.frontend import load_onnx
 from toolchain.int8check import compare_layers, first_divergence, ort_with_intermediates, with_intermediate_outputs
 from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
-from toolchain.sim import BuildResult, build_firmware, run_firmware
+from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
 from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
 
@@ -57,6 +57,8 @@ class BoardRun:
     ram_bytes: int
     stack_bytes: int | None
     extra: dict = field(default_factory=dict)
+    layers: list | None = None  # list[toolchain.profile.LayerCost] with --profile
+    build: BoardBuild | None = field(default=None, repr=False)  # for reports; not in as_dict
 
     @property
     def match(self) -> bool:
@@ -81,17 +83,19 @@ class BoardRun:
                 "instructions": self.instructions, "weighted_instructions": self.weighted_instructions,
                 "macs": self.macs, "macs_per_instruction": self.macs_per_instruction,
                 "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
-                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra}
+                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra,
+                **({"layers": [x.as_dict() for x in self.layers]} if self.layers is not None else {})}
 
 
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
                     options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
-                    kernels: str = "board", layers: bool = False) -> BoardBuild:
+                    kernels: str = "board", profile: bool = False, layers: bool = False) -> BoardBuild:
     """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
 
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
-    blocked scalar), "ref" the portable reference kernels only."""
+    blocked scalar), "ref" the portable reference kernels only.
+    profile: build the per-node markers in (-DMF_PROFILE, see toolchain.profile)."""
     b = load_board(board) if isinstance(board, str) else board
     dtype, model = int8_model(model, dtype, out_dir, seed)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
@@ -102,7 +106,7 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
         cm = compile_model(model, input_shapes, options)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
-    build = build_firmware(src, b, out / "firmware", inputs)
+    build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [])
     return BoardBuild(cm, build, inputs)
 
 
@@ -117,14 +121,22 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
                  timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board",
-                 layers: bool = False) -> BoardRun:
+                 profile: bool = False, layers: bool = False) -> BoardRun:
     """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
-    FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify)."""
+    FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify).
+    profile: also count instructions per node (BoardRun.layers); `instructions` is then the
+    profiled build's count less the markers' own instructions."""
     b = load_board(board) if isinstance(board, str) else board
+    if profile and b.qemu is None:
+        raise SimError(f"--profile counts instructions in QEMU; board {b.name} has no QEMU machine")
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
         dtype, model = int8_model(model, dtype, out_dir or tmp, seed)
-        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, layers)
-        kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, profile=profile,
+                             layers=layers)
+        weighted = b.qemu is not None and b.core.simd == "rvv"
+        kwargs: dict = {"lmul_weighting": True} if weighted else {}
+        if profile:
+            kwargs["profile"] = True
         result = run_firmware(bb.build, timeout, **kwargs)
         onnx_model = read_model(model)
     g = bb.compiled.graph
@@ -136,7 +148,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         ref_all = ort_with_intermediates(onnx_model, g.outputs, dict(zip(g.inputs, bb.inputs)))
         diffs = compare_layers(g, dict(zip(g.outputs, result.outputs)), ref_all, dict(zip(g.inputs, bb.inputs)))
         bad = first_divergence(diffs)
-        extra = {"layers": [d.__dict__ for d in diffs], "first_divergence": None if bad is None else bad.__dict__}
+        extra = {"layer_check": [d.__dict__ for d in diffs], "first_divergence": None if bad is None else bad.__dict__}
         errors = [OutputError(d.name, float(d.max_lsb), 0.0, d.ok) for d in diffs]
     elif dtype == "int8":
         errors, *_, extra = compare_int8(onnx_model, bb.compiled, result.outputs, bb.inputs, ref)
@@ -144,8 +156,15 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
     if result.status != 0:
         errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
-    return BoardRun(str(model), b.name, errors, result.instructions, result.weighted_instructions,
+    instructions, weighted_total, costs = result.instructions, result.weighted_instructions, None
+    if profile and result.profile is not None and instructions is not None:
+        from toolchain.profile import layer_costs
+
+        costs = layer_costs(bb.compiled, result.profile, weighted_total is not None)
+        instructions -= result.profile.marker_instructions
+        if weighted_total is not None:
+            weighted_total -= result.profile.marker_instructions
+    return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref), **extra})
-
+                                         "top1_agree": _top1(result.outputs, ref), **extra}, costs, bb)

@@ -17,11 +17,11 @@ import numpy as np
 from toolchain.ir.graph import Graph, Tensor
 from toolchain.memory import MemoryPlan
 from toolchain.ir.graph import DType
+from toolchain.resources import RUNTIME_DIR, TEMPLATES_DIR
 from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-RUNTIME = ROOT / "runtime_c"
+TEMPLATES = TEMPLATES_DIR
+RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
 CTYPES = {DType.FLOAT32: "float", DType.FLOAT16: "mf_f16", DType.INT8: "int8_t", DType.UINT8: "uint8_t",

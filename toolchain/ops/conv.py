@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node, Tensor
+from toolchain.resources import RUNTIME_DIR
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
@@ -208,7 +208,7 @@ class Conv(Op):
 
 # ---------------------------------------------------------------- scratch of the fast kernels
 
-MF_FAST_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_fast.h"
+MF_FAST_H = RUNTIME_DIR / "include" / "mf_fast.h"
 
 
 @functools.lru_cache(maxsize=None)

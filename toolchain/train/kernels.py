@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
 from toolchain.errors import UnsupportedOpError
+from toolchain.resources import RUNTIME_DIR
 from toolchain.ops.base import LowerCtx
 
 # (family, entry) -> base name without dtype and isa
@@ -56,7 +56,7 @@ def isa_of(name: str) -> str:
     return name.rsplit("_", 1)[-1]
 
 
-MF_TRAIN_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_train.h"
+MF_TRAIN_H = RUNTIME_DIR / "include" / "mf_train.h"
 
 
 @functools.lru_cache(maxsize=None)
