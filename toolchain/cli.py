@@ -215,7 +215,7 @@ def verify(model: str, input_shape: tuple[str, ...], seed: int, sanitize: bool, 
         with tempfile.TemporaryDirectory(prefix="mcuforge-q-") as tmp:
             _, qmodel = int8_model(model, dtype, tmp, seed)
             rep = verify_layers(qmodel, parse_input_shapes(input_shape), seed, _options(sched))
-        print_layers(rep, as_json)
+        print_layer_check(rep, as_json)
         sys.exit(0 if rep["match"] else 1)
     r = run_verify(model, parse_input_shapes(input_shape), seed, _options(sched), sanitize=sanitize, dtype=dtype)
     if as_json:
@@ -359,7 +359,8 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
                f"`mcuforge run --sim` measures the stack used)")
 
 
-def print_layers(rep: dict, as_json: bool) -> None:
+def print_layer_check(rep: dict, as_json: bool) -> None:
+    """verify/run --layers: every int8 tensor against onnxruntime (toolchain.int8check)."""
     if as_json:
         click.echo(json.dumps(rep))
         return
@@ -433,7 +434,7 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
                          kernels=kernels, profile=profile, layers=layers)
     if layers:
-        print_layers({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
+        print_layer_check({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
                       "match": r.match, "board": r.board}, as_json)
         sys.exit(0 if r.match else 1)
     if trace_out and r.layers is not None:

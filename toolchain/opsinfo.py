@@ -66,6 +66,11 @@ def _variants(kernels: set[str], family: str, kd: str) -> tuple[str, ...]:
     return tuple(sorted(k[len(prefix):] for k in kernels if k.startswith(prefix) and "_" not in k[len(prefix):]))
 
 
+# int8 ops are not ONNX ops of their own: a quantised model's DQ -> op -> Q regions become the
+# internal QConv/QFc/QAdd/... of frontend/quant.py (docs/int8.md lists what is accepted)
+FLOAT_DTYPES = {dt: kd for dt, kd in KERNEL_DTYPE.items() if dt != "int8"}
+
+
 def ops_table(boards: list[str] | None = None) -> list[OpInfo]:
     kernels = set(kernel_sources())
     board_recs = [load_board(b) for b in (boards if boards is not None else list_boards())]
@@ -80,9 +85,9 @@ def ops_table(boards: list[str] | None = None) -> list[OpInfo]:
         if not fams:  # lowers to nothing of its own: a pass folds it into its producer
             rows.append(OpInfo(name, "fused", (), ("fp32", "fp16"), {}, {}))
             continue
-        isas = {f"{f}/{dt}": _variants(kernels, f, kd) for f in fams for dt, kd in KERNEL_DTYPE.items()}
+        isas = {f"{f}/{dt}": _variants(kernels, f, kd) for f in fams for dt, kd in FLOAT_DTYPES.items()}
         # a family may exist for one dtype only (the residual conv is FP32): the others serve
-        dtypes = tuple(dt for dt in KERNEL_DTYPE if any(isas[f"{f}/{dt}"] for f in fams))
+        dtypes = tuple(dt for dt in FLOAT_DTYPES if any(isas[f"{f}/{dt}"] for f in fams))
         per_board: dict[str, dict[str, str]] = {}
         for b in board_recs:
             per_board[b.name] = {}
