@@ -23,7 +23,7 @@ LOGITS = {"resnet8": "model/dense/MatMul;model/dense/BiasAdd", "dscnn": "functio
 
 @pytest.mark.parametrize("model", sorted(INT8))
 def test_int8_model_verifies_on_host_within_1_lsb_every_layer(model: str) -> None:
-    r = verify(INT8[model])
+    r = verify(INT8[model], sanitize=True)  # ASan/UBSan on the generated and runtime C
     assert r.match and r.max_abs_error <= 1, r.as_dict()
     layers = verify_layers(INT8[model])
     assert layers["first_divergence"] is None, layers["first_divergence"]
