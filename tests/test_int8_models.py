@@ -142,3 +142,15 @@ def test_anomaly_autoencoder_int8_fits_stm32f746_flash_and_runs(tmp_path) -> Non
     assert 260_000 < compile_model(q).weight_bytes < 300_000 and r.instructions  # int8: ~266 KB
     print(f"anomaly AE int8 @ stm32f746-disco: flash {r.flash_bytes:,} B, arena {r.arena_bytes:,} B, "
           f"{r.instructions:,} instructions")
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("case,board", [("uint8_io", "rv32-rvv"), ("float_io", "stm32f746-disco"),
+                                        ("residual", "cortex-m55-an547")])
+def test_small_int8_models_in_qemu(case: str, board: str, tmp_path) -> None:
+    """The firmware main's integer and float I/O paths and the fused residual block in QEMU."""
+    make = {"uint8_io": im.uint8_io_model, "float_io": im.float_io_model, "residual": im.residual_model}[case]
+    path = tmp_path / "m.onnx"
+    onnx.save(make(), path)
+    r = run_on_board(path, board, tmp_path / "out")
+    assert r.match and r.extra["dtype"] == "int8", r.as_dict()
