@@ -154,3 +154,44 @@ def test_small_int8_models_in_qemu(case: str, board: str, tmp_path) -> None:
     onnx.save(make(), path)
     r = run_on_board(path, board, tmp_path / "out")
     assert r.match and r.extra["dtype"] == "int8", r.as_dict()
+
+
+def test_uint8_qoperator_conv_matches_the_onnx_reference_implementation(tmp_path) -> None:
+    """onnxruntime's u8s8 QLinearConv on x86 without VNNI saturates int16 pair sums (tens of
+    LSB off here); ours equals the ONNX package's reference implementation of QLinearConv."""
+    from onnx.reference import ReferenceEvaluator
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from toolchain.ops import REGISTRY
+    from toolchain.verify import seeded_inputs
+
+    f = tmp_path / "f.onnx"
+    onnx.save(im.float_cnn(), f)
+    rng = np.random.default_rng(0)
+    samples = iter([{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(4)])
+
+    class Reader(CalibrationDataReader):
+        def get_next(self):  # noqa: ANN201
+            return next(samples, None)
+
+    q = tmp_path / "q.onnx"
+    quantize_static(str(f), str(q), Reader(), quant_format=QuantFormat.QOperator, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, extra_options={"WeightSymmetric": True})
+    m = onnx.load(q)
+    conv = next(n for n in m.graph.node if n.op_type == "QLinearConv")
+    upto = m.graph.node[:list(m.graph.node).index(conv) + 1]
+    sub = onnx.helper.make_graph(upto, "g", list(m.graph.input), [onnx.helper.make_tensor_value_info(
+        conv.output[0], onnx.TensorProto.UINT8, None)], list(m.graph.initializer))
+    sub_m = onnx.helper.make_model(sub, opset_imports=m.opset_import)
+    sub_m.ir_version = m.ir_version
+    cm = compile_model(q)
+    x = seeded_inputs(cm, 0)
+    ref = ReferenceEvaluator(sub_m).run(None, {"x": x[0]})[0]
+    env = {n: t.data for n, t in cm.graph.tensors.items() if t.is_const}
+    env["x"] = x[0]
+    for n in cm.graph.nodes:
+        for o, v in zip(n.outputs, REGISTRY.get(n.op_type).reference(n.params, [env[i] if i else None for i in n.inputs])):
+            env[o] = v
+    assert np.array_equal(env[conv.output[0]].astype(np.int16) + 128, ref.astype(np.int16))
+    assert verify(q).extra["dtype"] == "int8"  # and the C equals those references (kernel_lsb 0)
+    assert all(d["kernel_lsb"] in (0, None) for d in verify_layers(q)["layers"])

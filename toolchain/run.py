@@ -16,7 +16,7 @@ from toolchain.api import CompiledModel, CompileOptions, compile_graph, compile_
 from toolchain.errors import UnsupportedOpError
 from toolchain.quantize import int8_model
 from toolchain.frontend import load_onnx
-from toolchain.int8check import compare_layers, first_divergence, ort_with_intermediates, with_intermediate_outputs
+from toolchain.int8check import compare_layers, first_divergence, ort_references, with_intermediate_outputs
 from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
@@ -145,7 +145,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
     if layers:
         if dtype != "int8":
             raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
-        ref_all = ort_with_intermediates(onnx_model, g.outputs, dict(zip(g.inputs, bb.inputs)))
+        ref_all = ort_references(onnx_model, g.outputs, dict(zip(g.inputs, bb.inputs)))
         diffs = compare_layers(g, dict(zip(g.outputs, result.outputs)), ref_all, dict(zip(g.inputs, bb.inputs)))
         bad = first_divergence(diffs)
         extra = {"layer_check": [d.__dict__ for d in diffs], "first_divergence": None if bad is None else bad.__dict__}

@@ -29,6 +29,17 @@ static inline int32_t mf_requant(int32_t acc, int32_t mult, int32_t shift) {
     return (int32_t)((p + ((int64_t)1 << (rs - 1))) >> rs);
 }
 
+/* The same product rounded to nearest, ties to even (added with the compiler half): the
+ * average pool uses it, where a power-of-two window makes exact ties common and the QDQ
+ * meaning (a float average, then QuantizeLinear) rounds them to even. */
+static inline int32_t mf_requant_even(int32_t acc, int32_t mult, int32_t shift) {
+    const int32_t rs = 31 - shift;
+    const int64_t p = (int64_t)acc * (int64_t)mult;
+    const int64_t q = p >> rs; /* floor */
+    const int64_t rem = p - q * ((int64_t)1 << rs), half = (int64_t)1 << (rs - 1);
+    return (int32_t)(q + (rem > half || (rem == half && (q & 1))));
+}
+
 static inline int8_t mf_clamp_s8(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }

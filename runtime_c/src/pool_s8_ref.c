@@ -24,8 +24,9 @@ int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d)
                         if (ix >= 0 && ix < d->w_in) acc += xp[iy * d->w_in + ix] - d->in_zp;
                     }
                 }
-                yp[oy * d->w_out + ox] = mf_clamp_s8(d->rq.out_zp + mf_requant(acc, d->rq.mult[0], d->rq.shift[0]),
-                                                     d->rq.act_min, d->rq.act_max);
+                /* ties to even, as QuantizeLinear of the float average (mf_int8.h) */
+                yp[oy * d->w_out + ox] = mf_clamp_s8(
+                    d->rq.out_zp + mf_requant_even(acc, d->rq.mult[0], d->rq.shift[0]), d->rq.act_min, d->rq.act_max);
             }
         }
     }

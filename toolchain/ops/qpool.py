@@ -1,7 +1,8 @@
 """int8 AveragePool / GlobalAveragePool / MaxPool (2-D and 1-D, NCHW).
 
 Average: acc = sum(x - in_zp) over the window, one requantisation by
-in_scale / (out_scale * window) -- a constant divisor, so windows hanging over padding are
+in_scale / (out_scale * window), ties to even as QuantizeLinear of the float average (a
+power-of-two window makes exact ties common) -- a constant divisor, so windows hanging over padding are
 only accepted with count_include_pad (frontend/quant.py says so otherwise).
 """
 
@@ -55,7 +56,7 @@ class QPool(Op):
                 acc = np.maximum(acc, win) if p.is_max else acc + win
         if p.is_max:
             acc = acc - p.in_zp
-        y = p.rq.apply(acc)
+        y = p.rq.apply(acc, ties_even=not p.is_max)  # the average rounds ties to even
         return [y[:, :, 0, :] if x.ndim == 3 else y]
 
     @classmethod

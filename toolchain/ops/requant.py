@@ -45,6 +45,18 @@ def requant(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int) ->
     return ((p + (np.int64(1) << (rs - 1))) >> rs).astype(np.int64)
 
 
+def requant_even(acc: np.ndarray, mult: np.ndarray | int, shift: np.ndarray | int) -> np.ndarray:
+    """Twin of mf_requant_even: the same product, rounded to nearest with ties to even."""
+    acc = np.asarray(acc, dtype=np.int64)
+    mult = np.broadcast_to(np.asarray(mult, dtype=np.int64), acc.shape)
+    rs = np.broadcast_to(31 - np.asarray(shift, dtype=np.int64), acc.shape)
+    p = acc * mult
+    q = p >> rs
+    rem = p - (q << rs)
+    half = np.int64(1) << (rs - 1)
+    return (q + ((rem > half) | ((rem == half) & (q & 1 == 1)))).astype(np.int64)
+
+
 def clamp_s8(v: np.ndarray, lo: int = -128, hi: int = 127) -> np.ndarray:
     return np.clip(v, lo, hi).astype(np.int8)
 
@@ -69,8 +81,9 @@ class Requant:
         ms = [quantize_multiplier(float(r)) for r in np.atleast_1d(np.asarray(real, dtype=np.float64))]
         return cls(tuple(m for m, _ in ms), tuple(s for _, s in ms), int(out_zp), int(act_min), int(act_max))
 
-    def apply(self, acc: np.ndarray, channel_axis: int = 1) -> np.ndarray:
-        """clamp(out_zp + requant(acc)) with per-channel constants along channel_axis."""
+    def apply(self, acc: np.ndarray, channel_axis: int = 1, ties_even: bool = False) -> np.ndarray:
+        """clamp(out_zp + requant(acc)) with per-channel constants along channel_axis
+        (ties_even: mf_requant_even instead of mf_requant)."""
         acc = np.asarray(acc, dtype=np.int64)
         mult, shift = np.asarray(self.mult, np.int64), np.asarray(self.shift, np.int64)
         if self.per_channel:
@@ -79,7 +92,8 @@ class Requant:
             mult, shift = mult.reshape(shape), shift.reshape(shape)
         else:
             mult, shift = mult[0], shift[0]
-        return clamp_s8(self.out_zp + requant(acc, mult, shift), self.act_min, self.act_max)
+        rounded = (requant_even if ties_even else requant)(acc, mult, shift)
+        return clamp_s8(self.out_zp + rounded, self.act_min, self.act_max)
 
     def struct_fields(self) -> dict:
         """Field values of mf_requant_s8 for codegen (tables become IntArray)."""
