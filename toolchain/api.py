@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import onnx
@@ -10,7 +10,8 @@ import onnx
 from toolchain import __version__
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
-from toolchain.ir.graph import Graph
+from toolchain.codegen.target import TargetError
+from toolchain.ir.graph import DType, Graph
 from toolchain.memory import MemoryPlan
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
@@ -21,6 +22,7 @@ from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
+from toolchain.passes.qresidual import fuse_qresidual
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -91,7 +93,7 @@ class CompiledModel:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float)
+        return sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float or t.quant is not None)
 
     @property
     def macs(self) -> int:
@@ -129,7 +131,25 @@ class CompiledModel:
         }
 
 
+def is_int8_graph(g: Graph) -> bool:
+    return any(t.dtype == DType.INT8 and not t.is_const for t in g.tensors.values())
+
+
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
+    if is_int8_graph(g):
+        # an int8 graph calls s8 kernels whatever --dtype says; its ISA preference comes from
+        # kernel_target(board, "int8") (run/build pick it), else the reference kernels
+        if options.target.dtype != "s8":
+            options = replace(options, target=KernelTarget("s8", ("ref",)))
+        if options.fuse and options.integrate:
+            g = fuse_qresidual(g)  # residual conv + add over the skip's memory
+            verify_graph(g)
+        # the float fusions have nothing to match in an integer graph (the frontend already
+        # folded bias, activation and requantisation into each op)
+        options = replace(options, fuse=False, integrate=False)
+    elif options.target.dtype == "s8":
+        raise TargetError("--dtype int8 needs a quantised model: run `mcuforge quantize` first, or pass "
+                          "a float model through compile/build/run/verify --dtype int8 (quantised on the fly)")
     # the integrated kernels (token chains, fused attention) exist in FP32 only so far
     integrate = options.integrate and options.target.dtype == "f32"
     g = optimize(g, fuse=options.fuse, integrate=integrate)
