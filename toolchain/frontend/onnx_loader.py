@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import external_data_helper, helper, numpy_helper
 
 from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
 from toolchain.ir.graph import DType, Graph, Node, Tensor
@@ -33,7 +33,30 @@ def read_model(path: str | Path) -> onnx.ModelProto:
         model = onnx.load_model_from_string(p.read_bytes())
     except Exception as e:  # protobuf raises a zoo of types for corrupt bytes
         raise ModelLoadError(f"{p}: not a readable ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
+    _load_external_data(model, p)
     return model
+
+
+def _load_external_data(model: onnx.ModelProto, path: Path) -> None:
+    """Read the weights an exporter put in side files, relative to the model file (never the
+    working directory, where a file of the same name would silently become the weights), and
+    refuse locations that leave the model's folder."""
+    folder = path.resolve().parent
+    for t in external_data_helper._get_all_tensors(model):
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        loc = next((e.value for e in t.external_data if e.key == "location"), "")
+        target = (folder / loc).resolve()
+        if not loc or Path(loc).is_absolute() or folder not in target.parents:
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: external data location {loc!r} "
+                                 f"is outside the model's folder {folder}")
+        if not target.is_file():
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: external data file {target} does not exist")
+        try:
+            external_data_helper.load_external_data_for_tensor(t, str(folder))
+        except Exception as e:
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: cannot read its external data "
+                                 f"({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def check_model(model: onnx.ModelProto, where: str) -> None:
@@ -159,6 +182,9 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     given = dict(input_shapes or {})
     tensors: dict[str, Tensor] = {}
     for init in g.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:  # read_model resolves these against the file
+            raise ModelLoadError(f"{where}: initializer {init.name!r} is in external data; load the model "
+                                 f"from its file so the data is found next to it")
         arr = numpy_helper.to_array(init)
         tensors[init.name] = Tensor(init.name, tuple(arr.shape), _np_dtype(arr.dtype, f"initializer {init.name!r}"), arr)
     inputs = []
