@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import onnx
@@ -40,12 +40,15 @@ class CompileOptions:
     # kernel dtype and ISA preference; build one with toolchain.codegen.target.kernel_target
     # (board, "fp16") -- dtype "f16" stores weights and activations as FP16 (--dtype fp16)
     target: KernelTarget = KernelTarget()
+    # Schedules compete: also plan the same model without integration and as the naive
+    # op-by-op schedule, and keep the smallest arena, so integration never costs memory.
+    compete: bool = True
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
         if name == "naive":
             return cls(fuse=True, inplace=False, integrate=False, overwrite=False,  # type: ignore[arg-type]
-                       planner=("greedy-by-size",), reorder=False, **kw)
+                       planner=("greedy-by-size",), reorder=False, compete=False, **kw)
         if name == "mcuformer":
             return cls(**kw)  # type: ignore[arg-type]
         raise ValueError(f"schedule {name!r}: expected one of {SCHEDULES}")
@@ -68,6 +71,8 @@ class CompiledModel:
     nodes: list[NodeReport]
     order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
     target: KernelTarget = KernelTarget()
+    schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
+    schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
 
     @property
     def scratch_bytes(self) -> int:
@@ -111,6 +116,7 @@ class CompiledModel:
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
             "planner": self.memory.plan.strategy, "schedule_orders": self.order_arenas,
+            "schedule": self.schedule, "schedule_arenas": self.schedule_arenas,
             "peak_node": peak.name if peak else None,
             "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
@@ -119,6 +125,23 @@ class CompiledModel:
 
 
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
+    """Compile with `options`; with options.compete, also without integration and as the naive
+    schedule, keeping the smallest arena (the first listed wins ties)."""
+    if not options.compete:
+        return _compile_one(g, options)
+    candidates = {"mcuformer": options}
+    if options.integrate and options.fuse:
+        candidates["no-integrate"] = replace(options, integrate=False)
+    candidates["naive"] = CompileOptions.schedule("naive", target=options.target)
+    done = {k: _compile_one(g, replace(o, compete=False)) for k, o in candidates.items()}
+    best = min(done, key=lambda k: done[k].arena_bytes)
+    cm = done[best]
+    cm.schedule = best
+    cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
+    return cm
+
+
+def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
     # the integrated kernels (token chains, fused attention) exist in FP32 only so far
     integrate = options.integrate and options.target.dtype == "f32"
     g = optimize(g, fuse=options.fuse, integrate=integrate)
