@@ -73,6 +73,7 @@ class CompiledModel:
     target: KernelTarget = KernelTarget()
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
+    op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
 
     @property
     def scratch_bytes(self) -> int:
@@ -112,7 +113,7 @@ class CompiledModel:
         peak = self.peak_node()
         return {
             "model": g.source, "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes,
-            "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": op_by_op_bound(g),
+            "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": self.op_by_op_bytes or op_by_op_bound(g),
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
             "planner": self.memory.plan.strategy, "schedule_orders": self.order_arenas,
@@ -128,7 +129,9 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     """Compile with `options`; with options.compete, also without integration and as the naive
     schedule, keeping the smallest arena (the first listed wins ties)."""
     if not options.compete:
-        return _compile_one(g, options)
+        cm = _compile_one(g, options)
+        cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
+        return cm
     candidates = {"mcuformer": options}
     if options.integrate and options.fuse:
         candidates["no-integrate"] = replace(options, integrate=False)
@@ -138,7 +141,14 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
+    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph)
     return cm
+
+
+def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
+    """The graph an op-by-op runtime executes: the bound the report compares against."""
+    h = optimize(g, fuse=options.fuse, integrate=False, verify=False)
+    return to_fp16(h) if options.target.dtype == "f16" else h
 
 
 def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
