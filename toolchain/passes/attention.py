@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node
+from toolchain.ops import REGISTRY
 from toolchain.ops.transformer import AttentionParams
 from toolchain.passes.fold import _const
 from toolchain.passes.patterns import _Matcher, _other, _rewrite, _scalar
@@ -38,6 +39,28 @@ def _scaled(g: Graph, m: _Matcher, t: str) -> tuple[str, float, list[Node]]:
         scale *= k if n.op_type == "Mul" else 1.0 / k
         nodes.append(n)
         t = runtime[0]
+
+
+def _unviewed(g: Graph, m: _Matcher, t: str) -> tuple[str, list[Node]]:
+    """Walk back from t through single-reader pure reshapes (same element order)."""
+    nodes = []
+    while True:
+        n = m.prod.get(t)
+        if n is None or not REGISTRY.get(n.op_type).view or len(m.users.get(t, [])) != 1 or t in g.outputs:
+            return t, nodes
+        nodes.append(n)
+        t = n.inputs[0]
+
+
+def _scores(g: Graph, m: _Matcher, t: str) -> tuple[str, float, list[Node]]:
+    """Walk back from t through scalar scalings and pure reshapes, in any order."""
+    scale, nodes = 1.0, []
+    while True:
+        t, s, ns = _scaled(g, m, t)
+        t, vs = _unviewed(g, m, t)
+        scale, nodes = scale * s, nodes + ns + vs
+        if not ns and not vs:
+            return t, scale, nodes
 
 
 def _source(g: Graph, m: _Matcher, t: str) -> tuple[str, np.ndarray, float, list[Node]]:
@@ -83,17 +106,20 @@ def fuse_attention(g: Graph) -> Graph:
 
 def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     shape = g.tensors[sm.inputs[0]].shape
-    if sm.params.log or sm.params.flatten or sm.params.axis not in (-1, len(shape) - 1) or len(shape) not in (3, 4):
+    if sm.params.log or sm.params.flatten or sm.params.axis not in (-1, len(shape) - 1) or len(shape) < 2:
         return None
     # softmax(s1 * (s0 * Q K^T + bias)) = softmax(s1 s0 Q K^T + s1 bias)
-    t, s1, post = _scaled(g, m, sm.inputs[0])
+    t, s1, post = _scores(g, m, sm.inputs[0])
     bias, s0 = None, 1.0
     a = m.producer(t, "Add")
     if a is not None and a.params.act.kind == "NONE" and len(m.users.get(t, [])) == 1 and t not in g.outputs:
         const = [i for i in a.inputs if g.tensors[i].data is not None]
         if len(const) == 1:
-            bias = g.tensors[const[0]].data.astype(np.float64) * s1
-            t, s0, pre = _scaled(g, m, _other(a, const[0]))
+            try:
+                bias = np.broadcast_to(g.tensors[const[0]].data.astype(np.float64) * s1, g.tensors[t].shape)
+            except ValueError:
+                return None
+            t, s0, pre = _scores(g, m, _other(a, const[0]))
             post = post + [a] + pre
     qk = m.producer(t, "MatMul")
     if qk is None or len(qk.inputs) != 2 or qk.params.act.kind != "NONE" or len(m.users.get(t, [])) != 1:
@@ -105,9 +131,9 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     users = m.users.get(sm.outputs[0], [])
     if q is None or k is None or len(users) != 1 or sm.outputs[0] in g.outputs:
         return None
-    chain_p: list[Node] = []
+    chain_p: list[Node] = []  # pure reshapes (Identity, Cast, Unsqueeze...) between P and P V
     pv, p_in = users[0], sm.outputs[0]
-    while pv.op_type in ("Identity", "Reshape") and g.tensors[pv.outputs[0]].shape == g.tensors[p_in].shape:
+    while REGISTRY.get(pv.op_type).view:
         nxt = m.users.get(pv.outputs[0], [])
         if len(nxt) != 1 or pv.outputs[0] in g.outputs:
             return None
@@ -133,11 +159,9 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     tensors = dict(g.tensors)
     ins = [qsrc, ksrc, vsrc]
     if bias is not None:
-        try:
-            full = np.broadcast_to(bias.astype(np.float32), (1, h, nq, nk) if len(shape) == 4 else (h, nq, nk))
-        except ValueError:
+        if bias.size != h * nq * nk:
             return None
-        full = full.reshape(h, nq, nk)
+        full = bias.astype(np.float32).reshape(h, nq, nk)
         per_head = full if not np.all(full == full[:1]) else full[:1]
         ins.append(_const(tensors, f"{sm.name}/bias", np.ascontiguousarray(per_head)))
     params = AttentionParams(h, dh, s0 * s1 * s2 * s3, nq, nk, (qoff, koff, voff), (qst, kst, vst),
