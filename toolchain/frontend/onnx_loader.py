@@ -16,6 +16,7 @@ import onnx
 from onnx import external_data_helper, helper, numpy_helper
 
 from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
+from toolchain.frontend.rewrite import canonicalize
 from toolchain.ir.graph import DType, Graph, Node, Tensor
 from toolchain.ops import REGISTRY
 from toolchain.ops.base import Attrs
@@ -175,6 +176,7 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
 def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
                  where: str = "model") -> Graph:
     check_model(model, where)
+    model = canonicalize(model)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise UnsupportedOpError(f"{where}: opset {opset} is outside the supported range {MIN_OPSET}..{MAX_OPSET}")
