@@ -44,6 +44,7 @@ def test_zoo_vit_attention_fused_and_matches_onnxruntime(name: str) -> None:
     assert cm.schedule == "mcuformer", cm.schedule_arenas
     assert ops["FusedAttention"] == VITS[name], ops
     assert ops["Softmax"] == 0, ops  # no N x N scores
+    assert ops["Pow"] == ops["GlobalAveragePool"] == ops["Tanh"] == 0, ops  # LayerNorm and GELU recognised
     # no head split/merge copies (Keras keeps its NHWC -> NCHW input and patch-grid transposes)
     assert ops["Transpose"] == (2 if name.startswith("keras") else 0), ops
     r = verify(path, seed=1)
