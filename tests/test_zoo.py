@@ -154,3 +154,15 @@ def test_attention_bias_from_an_additive_mask_is_kept_per_head_or_shared() -> No
     h = optimize(g)
     att = [n for n in h.nodes if n.op_type == "FusedAttention"]
     assert all(n.params.has_bias and h.tensors[n.inputs[3]].shape == (1, 65, 65) for n in att)
+
+
+@pytest.mark.parametrize("name,shape", [("timm_vit_legacy", (2, 3, 32, 32)), ("hf_vit_eager", (2, 3, 32, 32)),
+                                        ("keras_mha_tf2onnx", (2, 32, 32, 3))])
+def test_zoo_vit_batch_two_fuses_attention_and_matches(name: str, shape: tuple[int, ...]) -> None:
+    # batch 2: the attention steps n rows per image; the patch embedding stays op by op (its
+    # kernel takes one image), which used to give a wrong second image
+    path = ZOO / f"{name}.onnx"
+    cm = compile_model(path, {"pixels": shape})
+    assert Counter(n.op_type for n in cm.graph.nodes)["FusedAttention"] == VITS[name]
+    r = verify(path, {"pixels": shape}, seed=3)
+    assert r.match, r

@@ -141,6 +141,7 @@ class AttentionParams:
     out_shape: tuple[int, ...] = ()
     # input 3 is a constant added to the scaled scores, shape (heads or 1, n_q, n_kv)
     has_bias: bool = False
+    batch: int = 0  # 0: input 0's dim 0 (or 1 when n_q is given); batch b starts b * n * stride later
 
 
 def _layout(p: AttentionParams, ins: list) -> tuple[int, int, int, tuple[int, int, int]]:
@@ -149,7 +150,7 @@ def _layout(p: AttentionParams, ins: list) -> tuple[int, int, int, tuple[int, in
     q, k = ins[0].shape, ins[1].shape
     n_q = p.n_q or q[1]
     n_kv = p.n_kv or k[1]
-    batch = q[0] if not p.n_q else 1
+    batch = p.batch or (q[0] if not p.n_q else 1)
     return batch, n_q, n_kv, tuple(s or width for s in p.strides)
 
 

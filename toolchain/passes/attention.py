@@ -78,17 +78,27 @@ def _source(g: Graph, m: _Matcher, t: str) -> tuple[str, np.ndarray, float, list
         t = tr.source
 
 
-def _heads(v: View | None, kt: bool = False) -> tuple[int, int, int, int, int] | None:
-    """(batch, heads, n, offset, row stride) of a head-split view (B, H, N, dh), or of K^T
-    (B, H, dh, N) when kt; 3-D views are (H, N, dh) with batch 1."""
-    if v is None or len(v.shape) not in (3, 4):
+def _heads(idx: np.ndarray, kt: bool = False) -> tuple[int, int, int, int, int] | None:
+    """(batch, heads, n, offset, row stride) of a head-split index map (B, H, N, dh), or of K^T
+    (B, H, dh, N) when kt. A 3-D map is (B * H, N, dh): the first split that is a view wins."""
+    if idx.ndim == 3:
+        lead = idx.shape[0]
+        for b in (d for d in range(1, lead + 1) if lead % d == 0):
+            hit = _heads(idx.reshape((b, lead // b) + idx.shape[1:]), kt)
+            if hit is not None:
+                return hit
         return None
-    shape, st = (((1,) + v.shape, (0,) + v.strides) if len(v.shape) == 3 else (v.shape, v.strides))
+    v = View.of(idx) if idx.ndim == 4 else None
+    if v is None:
+        return None
+    shape, st = v.shape, v.strides
     b, h = shape[0], shape[1]
     n, dh = (shape[3], shape[2]) if kt else (shape[2], shape[3])
     sn, sd = (st[3], st[2]) if kt else (st[2], st[3])
-    if (dh > 1 and sd != 1) or (h > 1 and st[1] != dh) or (b > 1) or n < 1:
-        return None  # batch > 1 would need a batch stride the kernel does not take
+    if (dh > 1 and sd != 1) or (h > 1 and st[1] != dh) or n < 1:
+        return None
+    if b > 1 and st[0] != n * sn:
+        return None  # the kernel steps n rows from one batch to the next
     return b, h, n, v.offset, sn if n > 1 else h * dh
 
 
@@ -126,7 +136,7 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
         return None
     qsrc, qidx, s2, _ = _source(g, m, qk.inputs[0])
     ksrc, kidx, s3, _ = _source(g, m, qk.inputs[1])
-    q, k = _heads(View.of(qidx)), _heads(View.of(kidx), kt=True)
+    q, k = _heads(qidx), _heads(kidx, kt=True)
     # P V: the softmax output, possibly through identity views (Cast/Identity), times V.
     users = m.users.get(sm.outputs[0], [])
     if q is None or k is None or len(users) != 1 or sm.outputs[0] in g.outputs:
@@ -142,15 +152,15 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     if pv.op_type != "MatMul" or pv.inputs[0] != p_in or pv.params.act.kind != "NONE" or len(pv.inputs) != 2:
         return None
     vsrc, vidx, s4, _ = _source(g, m, pv.inputs[1])
-    v = _heads(View.of(vidx))
+    v = _heads(vidx)
     if v is None or s4 != 1.0:
         return None
     (bq, h, nq, qoff, qst), (bk, hk, nk, koff, kst), (bv, hv, nv, voff, vst) = q, k, v
     dh = g.tensors[qk.inputs[0]].shape[-1]
-    if (h, nk) != (hk, nv) or h != hv or g.tensors[pv.inputs[1]].shape[-1] != dh:
+    if (h, nk, bq) != (hk, nv, bk) or (h, bq) != (hv, bv) or g.tensors[pv.inputs[1]].shape[-1] != dh:
         return None
     # The head merge: the tensor after P V whose index map is (B, N, H, dh) -> P V's (B, H, N, dh).
-    want = np.arange(h * nq * dh).reshape(1, h, nq, dh).transpose(0, 2, 1, 3).reshape(-1)
+    want = np.arange(bq * h * nq * dh).reshape(bq, h, nq, dh).transpose(0, 2, 1, 3).reshape(-1)
     merge = [c for c in forward(g, pv.outputs[0], m.users) if np.array_equal(c[1].reshape(-1), want)
              and g.tensors[c[0]].shape[-1] == h * dh]
     if not merge:
@@ -160,12 +170,16 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     ins = [qsrc, ksrc, vsrc]
     if bias is not None:
         if bias.size != h * nq * nk:
-            return None
+            # the same bias for every image of the batch
+            per_image = bias.reshape(bq, h * nq * nk)
+            if not np.all(per_image == per_image[:1]):
+                return None
+            bias = per_image[0]
         full = bias.astype(np.float32).reshape(h, nq, nk)
         per_head = full if not np.all(full == full[:1]) else full[:1]
         ins.append(_const(tensors, f"{sm.name}/bias", np.ascontiguousarray(per_head)))
     params = AttentionParams(h, dh, s0 * s1 * s2 * s3, nq, nk, (qoff, koff, voff), (qst, kst, vst),
-                             tensors[out].shape, bias is not None)
+                             tensors[out].shape, bias is not None, bq)
     chain = [qk] + post + [sm] + chain_p + [pv] + list(out_nodes)
     node = Node(f"{sm.name}/attention", "FusedAttention", ins, [out], params, [o for x in chain for o in x.origin])
     ordered = [n for n in g.nodes if any(n is c for c in chain)]

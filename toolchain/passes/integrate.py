@@ -53,6 +53,8 @@ def _match_patch_embed(g: Graph, m: _Matcher, conv: Node) -> Graph | None:
     _, d, hp, wp = g.tensors[conv.outputs[0]].shape
     if h != hp * win.kernel[0] or w != wp * win.kernel[1]:
         return None  # rows or columns the conv would drop
+    if n != 1:
+        return None  # mf_patch_embed_desc has no batch: one image per call
     rs = m.only_user(conv.outputs[0], "Reshape")
     if rs is None or g.tensors[rs.outputs[0]].shape != (n, d, hp * wp):
         return None
