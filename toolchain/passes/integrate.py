@@ -1,7 +1,8 @@
 """MCUFormer's operator integration for transformers: Graph -> Graph rewrites that build the
 integrated ops of toolchain/ops/transformer.py from exporters' op-by-op graphs.
 
-- fuse_patch_embed: Conv(kernel = stride) -> Reshape -> Transpose [-> Concat(cls) -> Add(pos)]
+- fuse_patch_embed: Conv(kernel = stride) -> any movement ops giving token-major rows (index map)
+  [-> Concat(cls) and Add(pos), in either order]
 - views_to_reshapes: movement ops that keep element order become free Reshapes (passes/views.py)
 - fuse_attention: softmax(scale Q K^T [+ bias]) V by meaning, over any views (passes/attention.py)
 - duplicate_layernorm: a LayerNorm read by several per-token linears is recomputed in each of
@@ -19,7 +20,7 @@ from toolchain.ir.graph import DType, Graph, Node, Tensor
 from toolchain.ops.elementwise import UnaryParams
 from toolchain.ops.transformer import MAX_STEPS, PatchEmbedParams, Step, TokenChainParams
 from toolchain.passes.attention import fuse_attention
-from toolchain.passes.views import views_to_reshapes
+from toolchain.passes.views import forward, views_to_reshapes
 from toolchain.passes.fold import _const, _copy, _fresh
 from toolchain.passes.patterns import _Matcher, _other, _rewrite
 
@@ -55,31 +56,41 @@ def _match_patch_embed(g: Graph, m: _Matcher, conv: Node) -> Graph | None:
         return None  # rows or columns the conv would drop
     if n != 1:
         return None  # mf_patch_embed_desc has no batch: one image per call
-    rs = m.only_user(conv.outputs[0], "Reshape")
-    if rs is None or g.tensors[rs.outputs[0]].shape != (n, d, hp * wp):
+    # The token-major (1, hp * wp, d) tensor, whatever movement ops make it from the conv's
+    # (1, d, hp, wp): flatten + transpose, permute to NHWC + reshape, ...
+    want = np.arange(d * hp * wp).reshape(d, hp * wp).T.reshape(-1)
+    tokens = [c for c in forward(g, conv.outputs[0], m.users)
+              if g.tensors[c[0]].shape == (n, hp * wp, d) and np.array_equal(c[1].reshape(-1), want)]
+    if not tokens:
         return None
-    tr = m.only_user(rs.outputs[0], "Transpose")
-    if tr is None or tr.params.perm != (0, 2, 1):
-        return None
-    chain, out = [conv, rs, tr], tr.outputs[0]
+    out, _, moves = tokens[-1]
+    chain = [conv, *moves]
     tensors = dict(g.tensors)
     ins = [conv.inputs[0], conv.inputs[1], conv.inputs[2] if len(conv.inputs) > 2 else "", "", ""]
-    has_cls = False
-    cat = m.only_user(out, "Concat")
-    if cat is not None and cat.params.axis == 1 and len(cat.inputs) == 2 and cat.inputs[1] == out:
-        cls_t = g.tensors[cat.inputs[0]]
-        if cls_t.data is not None and cls_t.shape == (n, 1, d) and np.all(cls_t.data == cls_t.data[:1]):
-            ins[3] = _const(tensors, f"{cat.name}/cls", cls_t.data[0].reshape(d).astype(np.float32))
-            has_cls, out = True, cat.outputs[0]
-            chain.append(cat)
-    add = m.only_user(out, "Add")
-    if add is not None and add.params.act.kind == "NONE":
-        pos = g.tensors[_other(add, out)]
-        rows = hp * wp + int(has_cls)
-        if pos.data is not None and pos.size == rows * d and g.tensors[add.outputs[0]].shape == (n, rows, d):
-            ins[4] = _const(tensors, f"{add.name}/pos", pos.data.reshape(rows, d).astype(np.float32))
-            out = add.outputs[0]
-            chain.append(add)
+    has_cls, pos = False, None
+    for _ in range(2):  # class token and position embedding, in either order
+        cat = m.only_user(out, "Concat")
+        if (not has_cls and cat is not None and cat.params.axis == 1 and len(cat.inputs) == 2
+                and cat.inputs[1] == out):
+            cls_t = g.tensors[cat.inputs[0]]
+            if cls_t.data is not None and cls_t.shape == (n, 1, d):
+                ins[3] = _const(tensors, f"{cat.name}/cls", cls_t.data[0].reshape(d).astype(np.float32))
+                has_cls, out = True, cat.outputs[0]
+                chain.append(cat)
+                if pos is not None:  # added before the class token joined: none on its row
+                    pos = np.concatenate([np.zeros((1, d), np.float32), pos])
+                continue
+        add = m.only_user(out, "Add")
+        if pos is None and add is not None and add.params.act.kind == "NONE":
+            p_t = g.tensors[_other(add, out)]
+            rows = hp * wp + int(has_cls)
+            if p_t.data is not None and p_t.size == rows * d and g.tensors[add.outputs[0]].shape == (n, rows, d):
+                pos, out = p_t.data.reshape(rows, d).astype(np.float32), add.outputs[0]
+                chain.append(add)
+                continue
+        break
+    if pos is not None:
+        ins[4] = _const(tensors, f"{conv.name}/pos", pos)
     while ins and not ins[-1]:
         ins.pop()
     node = Node(f"{conv.name}/patch_embed", "PatchEmbed", ins, [out],
