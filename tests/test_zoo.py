@@ -28,12 +28,12 @@ VITS = {
     "hf_vit_eager": 2, "hf_vit_sdpa_dynamo": 2, "hf_vit_h2_depth1": 1,
     "torch_encoder_legacy": 2, "torch_encoder_dynamo": 2, "torch_encoder_postnorm_clslast": 2,
     "torch_mha_legacy": 2, "torch_mha_mask_dynamo": 2, "torch_mha_mask_legacy": 2,
-    "keras_mha_tf2onnx": 2, "keras_mha_h2_tf2onnx": 2,
+    "keras_mha_tf2onnx": 2, "keras_mha_h2_tf2onnx": 2, "keras_mha_einsum_tf2onnx": 2, "torch_einsum_legacy": 2,
 }
 # The must-show: arena <= 0.5 x the op-by-op bound for each family's main export.
 HALF = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_eager", "hf_vit_sdpa_dynamo",
         "torch_encoder_legacy", "torch_encoder_dynamo", "torch_mha_legacy", "torch_mha_mask_legacy",
-        "torch_mha_mask_dynamo", "keras_mha_tf2onnx"]
+        "torch_mha_mask_dynamo", "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy"]
 
 
 @pytest.mark.parametrize("name", sorted(VITS))

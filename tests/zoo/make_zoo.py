@@ -194,6 +194,43 @@ def torch_encoder_vit(heads: int = 4, depth: int = 2, cls: str = "first", norm_f
     return Vit()
 
 
+def einsum_vit(heads: int = 4, depth: int = 2):
+    """A hand-written ViT whose attention is torch.einsum (Einsum nodes in the ONNX file)."""
+    import torch  # noqa: PLC0415
+    from torch import nn  # noqa: PLC0415
+
+    dim = 32
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.n1, self.n2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+            self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+        def forward(self, x):
+            b, n, _ = x.shape
+            q, k, v = self.qkv(self.n1(x)).reshape(b, n, 3, heads, dim // heads).unbind(2)
+            s = torch.einsum("bnhd,bmhd->bhnm", q, k) * (dim // heads) ** -0.5
+            o = torch.einsum("bhnm,bmhd->bnhd", s.softmax(-1), v).reshape(b, n, dim)
+            x = x + self.proj(o)
+            return x + self.mlp(self.n2(x))
+
+    class Vit(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.patch = nn.Conv2d(3, dim, 4, 4)
+            self.pos = nn.Parameter(torch.randn(1, 64, dim) * 0.02)
+            self.blocks = nn.Sequential(*[Block() for _ in range(depth)])
+            self.head = nn.Linear(dim, 10)
+
+        def forward(self, x):
+            t = self.patch(x).flatten(2).transpose(1, 2) + self.pos
+            return self.head(self.blocks(t).mean(1))
+
+    return Vit()
+
+
 def autoencoder():
     """MLPerf Tiny anomaly detection (float): Dense 640->128x4->8->128x4->640 with BN+ReLU."""
     from torch import nn  # noqa: PLC0415
@@ -230,6 +267,7 @@ ZOO = {
     "torch_mha_legacy": (lambda: torch_encoder_vit(mha=True, cls="none"), False, 17),
     "torch_mha_mask_dynamo": (lambda: torch_encoder_vit(mha=True, mask=True), True, 18),
     "torch_mha_mask_legacy": (lambda: torch_encoder_vit(mha=True, mask=True), False, 17),
+    "torch_einsum_legacy": (lambda: einsum_vit(), False, 17),
     "ad_autoencoder": (autoencoder, False, 17),
 }
 
