@@ -145,3 +145,21 @@ def drop_dead(g: Graph) -> Graph:
     written = {o for n in keep for o in n.outputs if o}
     dropped = {o for n in g.nodes for o in n.outputs if o} - written
     return _copy(g, keep, {k: v for k, v in g.tensors.items() if k not in dropped})
+
+
+def drop_identities(g: Graph) -> Graph:
+    """Identity (and inference Dropout) nodes are views of their input under the same shape:
+    readers take the input directly, so pattern matchers never see them. Kept where the
+    output is a graph output (it keeps its name) or the input is a graph input being renamed."""
+    rename: dict[str, str] = {}
+    nodes = []
+    for n in g.nodes:
+        ins = [rename.get(i, i) for i in n.inputs]
+        if (n.op_type in ("Identity", "Dropout") and n.outputs[0] not in g.outputs
+                and g.tensors[n.outputs[0]].shape == g.tensors[n.inputs[0]].shape):
+            rename[n.outputs[0]] = ins[0]
+            continue
+        nodes.append(n if ins == n.inputs else Node(n.name, n.op_type, ins, list(n.outputs), n.params, list(n.origin)))
+    if not rename:
+        return g
+    return _copy(g, nodes, {k: v for k, v in g.tensors.items() if k not in rename})
