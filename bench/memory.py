@@ -34,7 +34,7 @@ DEFAULT = [SHARED / "resnet8_cifar10.onnx", SHARED / "dscnn_kws.onnx", ROOT / "e
 ZOO = ROOT / "tests" / "zoo"
 ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_eager", "hf_vit_sdpa_dynamo",
             "torch_encoder_legacy", "torch_encoder_dynamo", "torch_mha_legacy", "torch_mha_mask_dynamo",
-            "keras_mha_tf2onnx", "ad_autoencoder"]
+            "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy", "ad_autoencoder"]
 
 
 def measure(path: Path) -> dict:
