@@ -8,7 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from conftest import EXAMPLES, MODELS
 from toolchain.api import CompileOptions, compile_model
@@ -77,10 +79,8 @@ def test_arena_never_worse_than_naive(path: Path) -> None:
     assert ours.arena_bytes <= naive.arena_bytes, (ours.arena_bytes, naive.arena_bytes, ours.schedule_arenas)
 
 
-def _dense_autoencoder() -> "onnx.ModelProto":
+def _dense_autoencoder() -> onnx.ModelProto:
     """The MLPerf Tiny AD autoencoder as tf2onnx writes Dense layers: MatMul + Add (+ Relu)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
     dims = [640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640]
@@ -99,8 +99,6 @@ def _dense_autoencoder() -> "onnx.ModelProto":
 
 
 def test_autoencoder_keeps_the_naive_plan_when_integration_costs_memory(tmp_path) -> None:
-    import onnx
-
     path = tmp_path / "ad.onnx"
     onnx.save(_dense_autoencoder(), path)
     integrated = compile_model(path, options=CompileOptions(compete=False))
