@@ -68,6 +68,9 @@ def print_report(rep: dict) -> None:
     orders = rep.get("schedule_orders", {})
     if len(orders) > 1:
         click.echo("order        " + ";  ".join(f"{k} {v:,} B" for k, v in orders.items()) + f"  (planner {rep['planner']})")
+    cands = rep.get("schedule_arenas", {})
+    if len(cands) > 1:
+        click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
     if rep.get("peak_node"):
         click.echo(f"peak at      {rep['peak_node']}; live there:")
         for b in rep.get("peak_live", []):

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import external_data_helper, numpy_helper
 
 from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
+from toolchain.frontend.rewrite import canonicalize
 from toolchain.ir.graph import DType, Graph, Node, Tensor
 
 from toolchain.frontend.onnx_nodes import (  # noqa: F401  (unique_names: the IR's origin names)
@@ -35,7 +36,30 @@ def read_model(path: str | Path) -> onnx.ModelProto:
         model = onnx.load_model_from_string(p.read_bytes())
     except Exception as e:  # protobuf raises a zoo of types for corrupt bytes
         raise ModelLoadError(f"{p}: not a readable ONNX model ({type(e).__name__}: {str(e)[:120]})") from None
+    _load_external_data(model, p)
     return model
+
+
+def _load_external_data(model: onnx.ModelProto, path: Path) -> None:
+    """Read the weights an exporter put in side files, relative to the model file (never the
+    working directory, where a file of the same name would silently become the weights), and
+    refuse locations that leave the model's folder."""
+    folder = path.resolve().parent
+    for t in external_data_helper._get_all_tensors(model):
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        loc = next((e.value for e in t.external_data if e.key == "location"), "")
+        target = (folder / loc).resolve()
+        if not loc or Path(loc).is_absolute() or folder not in target.parents:
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: external data location {loc!r} "
+                                 f"is outside the model's folder {folder}")
+        if not target.is_file():
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: external data file {target} does not exist")
+        try:
+            external_data_helper.load_external_data_for_tensor(t, str(folder))
+        except Exception as e:
+            raise ModelLoadError(f"{path}: tensor {t.name!r}: cannot read its external data "
+                                 f"({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def check_model(model: onnx.ModelProto, where: str) -> None:
@@ -120,6 +144,7 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
                  where: str = "model") -> Graph:
     _check_text(model, where)
     check_model(model, where)
+    model = canonicalize(model)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise UnsupportedOpError(f"{where}: opset {opset} is outside the supported range {MIN_OPSET}..{MAX_OPSET}")
@@ -131,6 +156,9 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     given = dict(input_shapes or {})
     tensors: dict[str, Tensor] = {}
     for init in g.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:  # read_model resolves these against the file
+            raise ModelLoadError(f"{where}: initializer {init.name!r} is in external data; load the model "
+                                 f"from its file so the data is found next to it")
         if math.prod(init.dims) > MAX_ELEMENTS:
             raise ShapeError(f"{where}: initializer {init.name!r} of shape {tuple(init.dims)} is too large")
         try:
