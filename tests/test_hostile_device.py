@@ -12,8 +12,8 @@ from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools
 from toolchain.boards import load_board
 from toolchain.device import DeviceClient, Link, ValidationError, build_device_firmware, flash, validate
-from toolchain.device.testing import StartSim
 from fixtures.device_support import sim_devices  # noqa: F401  (fixture)
+from toolchain.device.testing import StartSim
 
 pytestmark = pytest.mark.qemu
 BOARD = "stm32f746-disco"

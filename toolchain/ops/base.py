@@ -158,7 +158,7 @@ def c_float(x: float) -> str:
 
 def int_array(values: Sequence[int], length: int = MAX_RANK) -> Array:
     vals = [int(v) for v in values] + [0] * (length - len(values))
-    return Array(tuple(lit(v) for v in vals))
+    return Array(tuple(Lit(str(v)) for v in vals))  # ints already: lit()'s type dispatch is the cost on long graphs
 
 
 def struct(ctype: str, **fields: Arg) -> Struct:
