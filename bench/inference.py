@@ -30,7 +30,7 @@ from toolchain.errors import McuforgeError  # noqa: E402
 from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
-if not SHARED.is_dir():  # a worktree under /work/wt: the same fallback as tests/conftest.py
+if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
     SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx"}

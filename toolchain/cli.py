@@ -1,9 +1,9 @@
 """The `mcuforge` command. Thin: parse, call the library, print. User mistakes end in one
-line on stderr and exit status 2; internal failures (a build that breaks) exit 1."""
+line on stderr and exit status 2; internal failures (a build that breaks) end in one
+"internal error" line naming a log file, exit 3 (toolchain/failure.py); a mismatch exits 1."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,24 +11,13 @@ from typing import Any, Callable
 
 import click
 
+from toolchain.clierrors import friendly
 from toolchain.errors import McuforgeError
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
+def force_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write into a non-empty OUT that mcuforge did not write (nothing in it is deleted).")(fn)
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +55,11 @@ def _kib(n: int) -> str:
 
 
 def print_report(rep: dict) -> None:
+    from toolchain.codegen.ctext import safe_terminal as st  # names are the model's: no escapes reach the tty
+
+    rep = {**rep, "model": st(rep["model"]), "peak_node": st(rep["peak_node"]) if rep.get("peak_node") else None,
+           "peak_live": [{**b, "tensors": [st(t) for t in b["tensors"]]} for b in rep.get("peak_live", [])],
+           "nodes": [{**n, "name": st(n["name"])} for n in rep["nodes"]]}
     click.echo(f"model        {rep['model']}")
     click.echo(f"arena        {_kib(rep['arena_bytes'])}   (static activation buffer, exact)")
     click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
@@ -122,6 +116,24 @@ class LazyGroup(click.Group):
             "validate": "toolchain.device.commands:validate",
             "sim-device": "toolchain.device.commands:sim_device"}
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's usage errors as one `error:` line and exit 2, like every other user mistake
+        (click would print the usage block and a capitalised "Error:" line)."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        from toolchain.codegen.ctext import safe_terminal
+
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.ClickException as e:
+            click.echo(f"error: {safe_terminal(' '.join(e.format_message().split()))}", err=True)
+            sys.exit(e.exit_code if e.exit_code != 1 else 2)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
 
@@ -148,6 +160,9 @@ def _version_text() -> str:
               else None, help="Show the version (and the git commit it was built from) and exit.")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
+    from toolchain.failure import install_signal_handlers
+
+    install_signal_handlers()
 
 
 @main.command()
@@ -161,20 +176,26 @@ def main() -> None:
 @click.option("--dtype", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32", show_default=True,
               help="int8: a quantised model always is; a float model is quantised first (seeded calibration).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the calibration set (--dtype int8).")
+@force_option
 @friendly
 def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
-            dtype: str, seed: int, **sched: Any) -> None:
+            dtype: str, seed: int, force: bool, **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
     from dataclasses import replace
 
     from toolchain.api import compile_model, write_sources
     from toolchain.codegen.target import kernel_target
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.quantize import int8_model
 
+    shapes = parse_input_shapes(input_shape)
+    if plot_path and not Path(plot_path).resolve().parent.is_dir():
+        raise click.UsageError(f"--plot {plot_path}: the folder {Path(plot_path).parent} does not exist")
+    claim(out_dir, force)
     dtype, model = int8_model(model, dtype, Path(out_dir), seed)
     opts = replace(_options(sched), target=kernel_target(None, dtype))  # type: ignore[arg-type]
-    cm = compile_model(model, parse_input_shapes(input_shape), opts)
+    cm = compile_model(model, shapes, opts)
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
@@ -194,7 +215,8 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_shape_option
 @schedule_options
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.option("--dtype", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True,
@@ -338,14 +360,18 @@ def ops(board_names: tuple[str, ...], as_json: bool) -> None:
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, **sched: Any) -> None:
+          kernels: str, force: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
+    shapes = parse_input_shapes(input_shape)
+    claim(out_dir, force, replaced=("model", "firmware"))
+    bb = build_for_board(model, board, out_dir, shapes, _options(sched), dtype=dtype,
                          kernels=kernels)
     d = bb.as_dict()
     if as_json:
@@ -410,19 +436,21 @@ def quantize(model: str, out_path: str, calib: str | None, calib_random: int | N
 @input_shape_option
 @schedule_options
 @kernel_options
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
 @click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--layers", is_flag=True, help="int8: compare every intermediate tensor with onnxruntime and "
                                               "name the first layer that diverges by more than 1 LSB.")
+@force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, layers: bool,
+        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, layers: bool, force: bool,
         **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.progress import spinner
     from toolchain.run import run_on_board
 
@@ -430,12 +458,15 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
     if trace_out and not profile:
         raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    shapes = parse_input_shapes(input_shape)
+    if out_dir is not None:
+        claim(out_dir, force, replaced=("model", "firmware"))
     with spinner(f"building and running {Path(model).name} on {board}"):
-        r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
+        r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
                          kernels=kernels, profile=profile, layers=layers)
     if layers:
         print_layer_check({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
-                      "match": r.match, "board": r.board}, as_json)
+                           "match": r.match, "board": r.board}, as_json)
         sys.exit(0 if r.match else 1)
     if trace_out and r.layers is not None:
         from toolchain.profile import write_trace

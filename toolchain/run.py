@@ -18,6 +18,7 @@ from toolchain.quantize import int8_model
 from toolchain.frontend import load_onnx
 from toolchain.int8check import compare_layers, first_divergence, ort_references, with_intermediate_outputs
 from toolchain.boards import Board, load_board
+from toolchain.sim.errors import BudgetError
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
@@ -104,10 +105,27 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
         cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
     else:
         cm = compile_model(model, input_shapes, options)
+    _check_budget(cm, b)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
     build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [])
     return BoardBuild(cm, build, inputs)
+
+
+def _check_budget(cm: CompiledModel, b: Board) -> None:
+    """Budgets before the costly part, where the link could only fail: inputs larger than the
+    board's RAM (they would be drawn and baked into C first: issue 11 saw 74.5 GiB) or weights
+    larger than its flash (a C file of them compiled first). Smaller overruns are left to the
+    link, whose BudgetError has the exact breakdown (code, stack, data)."""
+    ram, flash = b.memory.ram.size, b.memory.flash.size
+    inputs = sum(cm.graph.tensors[n].nbytes for n in cm.graph.inputs)
+    if inputs <= ram and cm.weight_bytes <= flash:
+        return
+    what = (f"model needs at least {cm.arena_bytes} bytes of RAM for its arena but {b.name} has {ram}"
+            if inputs > ram else
+            f"model needs at least {cm.weight_bytes} bytes of flash for its weights but {b.name} has {flash}")
+    raise BudgetError(what, {"RAM": cm.arena_bytes, "FLASH": cm.weight_bytes}, {"RAM": ram, "FLASH": flash},
+                      {"RAM": {"arena": cm.arena_bytes}, "FLASH": {"constants and weights": cm.weight_bytes}})
 
 
 def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:

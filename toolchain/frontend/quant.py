@@ -13,13 +13,14 @@ input or output keeps its type in the generated API, converted at the boundary.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from toolchain.errors import ModelLoadError, UnsupportedOpError
+from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
 from toolchain.ir.graph import DType, Graph, Node, QuantInfo, Tensor
 from toolchain.ops import REGISTRY
 from toolchain.ops.base import norm_axis
@@ -60,7 +61,7 @@ def _same(a: QuantInfo, b: QuantInfo) -> bool:
 
 class _Importer:
     def __init__(self, model: onnx.ModelProto, opset: int, where: str) -> None:
-        from toolchain.frontend.onnx_loader import _unique_names
+        from toolchain.frontend.onnx_loader import unique_names
 
         self.model, self.opset, self.where = model, opset, where
         self.tensors: dict[str, Tensor] = {}
@@ -69,7 +70,7 @@ class _Importer:
         self.cq: dict[str, Tensor] = {}  # DQ of a constant -> the integer constant with its quant
         self.alias: dict[str, str] = {}  # ONNX name -> IR name where they differ
         self.onodes = list(model.graph.node)
-        self.names = _unique_names(self.onodes)
+        self.names = unique_names(self.onodes)
         self.done: set[int] = set()
         self.outputs = {o.name for o in model.graph.output}
         self.users: dict[str, list[int]] = {}
@@ -139,12 +140,17 @@ class _Importer:
     # ------------------------------------------------------------ walk
 
     def run(self, input_shapes: dict[str, tuple[int, ...]] | None) -> Graph:
-        from toolchain.frontend.onnx_loader import _bind_input, _elem_dtype, _np_dtype
+        from toolchain.frontend.onnx_loader import MAX_ELEMENTS, _bind_input, _elem_dtype, _np_dtype, check_sizes
 
         g = self.model.graph
         given = dict(input_shapes or {})
         for init in g.initializer:
-            arr = numpy_helper.to_array(init)
+            if math.prod(init.dims) > MAX_ELEMENTS:
+                raise ShapeError(f"{self.where}: initializer {init.name!r} of shape {tuple(init.dims)} is too large")
+            try:
+                arr = numpy_helper.to_array(init)
+            except Exception as e:  # raw_data of the wrong length, an external file missing, ...
+                raise ModelLoadError(f"{self.where}: initializer {init.name!r} cannot be read: {e}") from None
             try:
                 dt = _np_dtype(arr.dtype, init.name)
             except UnsupportedOpError:
@@ -174,9 +180,11 @@ class _Importer:
         if given:
             raise ModelLoadError(f"--input-shape names {sorted(given)} that are not model inputs")
         self.nodes.extend(head)
+        check_sizes(self.tensors, self.where)
         for i in range(len(self.onodes)):
             if i not in self.done:
                 self.node(i)
+        check_sizes(self.tensors, self.where)
         outs = []
         for o in g.output:
             name = self.ir(o.name)

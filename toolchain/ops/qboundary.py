@@ -10,6 +10,7 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,8 @@ class Boundary(Op):
         desc = struct("mf_quant_s8_desc", n=lit(n), scale=lit(float(p.scale)), zp=lit(p.zp))
         op = "quantize" if node.op_type == "MfQuantize" else "dequantize"
         return [Call(ctx.kernel(op, "s8", ()), (x, y, desc))]
+
+
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
+for _op in ("mf_quantize", "mf_dequantize", "mf_from_u8", "mf_to_u8"):
+    kernels(_op, "quant_s8_ref.c", ("s8",))

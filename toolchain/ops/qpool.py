@@ -16,6 +16,7 @@ from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape
 from toolchain.ops.requant import Requant
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,8 @@ class QPool(Op):
                       rq=struct("mf_requant_s8", **p.rq.struct_fields()))
         op = "maxpool" if p.is_max else "avgpool"
         return [Call(ctx.kernel(op, "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+
+
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
+kernels("mf_avgpool", "pool_s8_ref.c", ("s8",))
+kernels("mf_maxpool", "pool_s8_ref.c", ("s8",))

@@ -12,6 +12,7 @@ from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
 from toolchain.ops.base import Call, IntArray, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import quantize_multiplier
+from toolchain.ops.kernel_table import kernels
 
 LUT_BITS = 23  # exp(0) = 2^23: 24 significant bits, and lut * out_mult < 2^54
 
@@ -65,3 +66,7 @@ class QSoftmax(Op):
     @classmethod
     def alias_candidates(cls, p: QSoftmaxParams, node: Node, g: Graph) -> list[tuple[str, str]]:
         return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
+
+
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
+kernels("mf_softmax", "softmax_s8_ref.c", ("s8",))
