@@ -470,7 +470,7 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
                          kernels=kernels, profile=profile, layers=layers)
     if layers:
         print_layer_check({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
-                      "match": r.match, "board": r.board}, as_json)
+                           "match": r.match, "board": r.board}, as_json)
         sys.exit(0 if r.match else 1)
     if trace_out and r.layers is not None:
         from toolchain.profile import write_trace

@@ -3,7 +3,7 @@ and which kernel variant each board calls.
 
 Which kernel family an op lowers to is read from its lowering code (the names it passes to
 LowerCtx.kernel, following the module's own helpers it calls), and which variants exist from
-the kernel table (ops.kernel_table): both are the code that runs, so this table
+the kernel table (ops/kernel_table.py, checked against the C): both are the code that runs, so this table
 cannot drift from it. The board's choice is codegen.target.kernel_target's, as in a build.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from toolchain.boards import list_boards, load_board
-from toolchain.ops.kernel_table import available
 from toolchain.codegen.target import KERNEL_DTYPE, TargetError, kernel_target
 from toolchain.ops import REGISTRY, Op
+from toolchain.ops.kernel_table import available
 
 _KERNEL_CALL = re.compile(r"\.kernel\(([^()]*)\)")
 _QUOTED = re.compile(r"\"([a-z0-9_]+)\"")

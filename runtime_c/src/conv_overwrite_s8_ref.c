@@ -1,5 +1,5 @@
 /* int8 pointwise convolution whose output may overwrite its input (mf_int8.h). Every output
- * goes through scratch first, so the result is bit-exact with mf_conv2d_s8_ref whether or
+ * goes through scratch first, so the result is bit-exact with the plain reference conv whether or
  * not y is x. */
 #include <string.h>
 

@@ -94,7 +94,7 @@ class CallRenderer:
             # a kernel whose size function says 0 for this shape never touches its scratch
             if not macro:
                 return "((void *)mf_arena)"
-            return f"((void *)({macro} + {a.offset}))" if a.offset else f"((void *){macro})"
+            return f"((void *)((uint8_t *){macro} + {a.offset}))" if a.offset else f"((void *){macro})"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:

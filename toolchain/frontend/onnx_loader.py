@@ -21,7 +21,7 @@ from toolchain.frontend.rewrite import canonicalize
 from toolchain.ir.graph import DType, Graph, Node, Tensor
 
 from toolchain.frontend.onnx_nodes import (  # noqa: F401  (unique_names: the IR's origin names)
-    bind_input, elem_dtype, import_node, np_dtype, unique_names,
+    MAX_ELEMENTS, bind_input, check_sizes, elem_dtype, import_node, np_dtype, unique_names,
 )
 
 MIN_OPSET = 6  # opset 6 binary ops need an explicit broadcast attribute: rejected per node
@@ -74,7 +74,6 @@ def check_model(model: onnx.ModelProto, where: str) -> None:
 
 # Element counts index C arrays with int32_t (and the boards have far less memory): any
 # tensor beyond this is refused before anything is computed or allocated.
-MAX_ELEMENTS = 2**31 - 1
 _DIMS = re.compile(r"[1-9][0-9]{0,9}(?:[xX][1-9][0-9]{0,9})*")  # ASCII digits only: no 1_0, no full-width
 
 
@@ -93,16 +92,6 @@ def parse_input_shapes(specs: list[str] | tuple[str, ...] | None) -> dict[str, t
             raise ShapeError(f"--input-shape {spec!r}: {math.prod(shape):,} elements; at most {MAX_ELEMENTS:,}")
         out[name] = shape
     return out
-
-
-def check_sizes(tensors: dict[str, Tensor], where: str) -> None:
-    for t in tensors.values():
-        if any(d < 0 for d in t.shape):  # (empty tensors are legal: a Slice to nothing)
-            raise ShapeError(f"{where}: tensor {t.name!r} would have shape {t.shape}, with a negative dim "
-                             f"(a window larger than its padded input?)")
-        if t.size > MAX_ELEMENTS:
-            raise ShapeError(f"{where}: tensor {t.name!r} of shape {t.shape} has {t.size:,} elements; "
-                             f"at most {MAX_ELEMENTS:,} (2^31 - 1) fit the generated C")
 
 
 def _check_text(model: onnx.ModelProto, where: str) -> None:

@@ -16,6 +16,19 @@ from toolchain.ops import REGISTRY
 from toolchain.ops.base import Attrs
 from toolchain.ops.shape import Fold
 
+MAX_ELEMENTS = 2**31 - 1  # elements in one tensor: the generated C indexes with int32
+
+
+def check_sizes(tensors: dict[str, Tensor], where: str) -> None:
+    for t in tensors.values():
+        if any(d < 0 for d in t.shape):  # (empty tensors are legal: a Slice to nothing)
+            raise ShapeError(f"{where}: tensor {t.name!r} would have shape {t.shape}, with a negative dim "
+                             f"(a window larger than its padded input?)")
+        if t.size > MAX_ELEMENTS:
+            raise ShapeError(f"{where}: tensor {t.name!r} of shape {t.shape} has {t.size:,} elements; "
+                             f"at most {MAX_ELEMENTS:,} (2^31 - 1) fit the generated C")
+
+
 def np_dtype(dt: object, what: str) -> DType:
     try:
         return DType.from_numpy(dt)

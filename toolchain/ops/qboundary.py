@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
-from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,6 @@ class Boundary(Op):
         return [Call(ctx.kernel(op, "s8", ()), (x, y, desc))]
 
 
-# ---------------------------------------------------------------- kernel table
-
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 for _op in ("mf_quantize", "mf_dequantize", "mf_from_u8", "mf_to_u8"):
     kernels(_op, "quant_s8_ref.c", ("s8",))

@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape
+from toolchain.ops.kernel_table import kernels
 from toolchain.ops.requant import Requant
 
 # Python twins of mf_<op>_s8_<isa>_scratch_bytes for the SIMD variants (their modules add
@@ -107,12 +107,12 @@ class QConv(Op):
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
         desc = conv_desc(p, xs, ws[0], p.rq)
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
-        # lowering runs before planning: whenever the planner may put y over x, call the
-        # kernel that stays correct if it does
-        kind = overwrite_kind(p, xs, ws)
-        if kind == 1 and ctx.overwrites(node):
+        # kernels are chosen after planning: where the planner put y over x, the kernels
+        # that stay correct if it does
+        kind = overwrite_kind(p, xs, ws) if ctx.overwrites(node) else 0
+        if kind == 1:
             return depthwise_over_input(p, node, ctx, xs, ws)
-        if kind == 2 and ctx.overwrites(node):
+        if kind == 2:
             return [Call(ctx.kernel("conv2d_overwrite", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                                     bias, TensorArg(node.outputs[0]), desc, Scratch()),
                          overwrite_scratch_bytes(p, xs, ws))]
@@ -319,8 +319,7 @@ class QConvAdd(Op):
         return [(skip, "inplace")] if skip != node.inputs[0] and not g.tensors[skip].is_const else []
 
 
-# ---------------------------------------------------------------- kernel table
-
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 kernels("mf_conv2d", "conv_s8_ref.c", ("s8",))
 kernels("mf_fc", "conv_s8_ref.c", ("s8",))
 kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",))

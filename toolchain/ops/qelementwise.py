@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
-from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import Requant, quantize_multiplier, requant
+from toolchain.ops.kernel_table import kernels
 
 ADD_LEFT_SHIFT = 20  # as TFLM: inputs lifted by 2^20 before rescaling keep 20 more bits
 
@@ -116,7 +116,7 @@ class QConcat(Op):
         return calls
 
 
-# ---------------------------------------------------------------- kernel table
-
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 kernels("mf_add", "quant_s8_ref.c", ("s8",))
 kernels("mf_requant", "quant_s8_ref.c", ("s8",))
+kernels("mf_copy", "copy_s8_ref.c", ("s8",))  # movement ops on int8 bytes (ops/movement.py's copy_call)

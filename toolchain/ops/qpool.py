@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape
 from toolchain.ops.requant import Requant
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,6 @@ class QPool(Op):
         return [Call(ctx.kernel(op, "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
 
-# ---------------------------------------------------------------- kernel table
-
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 kernels("mf_avgpool", "pool_s8_ref.c", ("s8",))
 kernels("mf_maxpool", "pool_s8_ref.c", ("s8",))

@@ -10,9 +10,9 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
-from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import Call, IntArray, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import quantize_multiplier
+from toolchain.ops.kernel_table import kernels
 
 LUT_BITS = 23  # exp(0) = 2^23: 24 significant bits, and lut * out_mult < 2^54
 
@@ -68,6 +68,5 @@ class QSoftmax(Op):
         return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
 
 
-# ---------------------------------------------------------------- kernel table
-
+# the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 kernels("mf_softmax", "softmax_s8_ref.c", ("s8",))
