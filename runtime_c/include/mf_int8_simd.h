@@ -1,0 +1,81 @@
+/* Internals shared by the SIMD int8 kernels (conv_s8_*.c, fc_s8_*.c): the GEMM cores each
+ * ISA's convolution and fully connected layers reduce to, and their tile sizes. The public
+ * contract is mf_int8.h; nothing here is called by generated code.
+ *
+ * Every core computes, for rows r < rows (output channels) and columns j < cols (pixels or
+ * batch rows): y[r * rs + j * cs] = requantised(bias[r] + sum_k w[r * k + k'] * B[j][k']),
+ * with per-channel constants taken at index ch0 + r. */
+#ifndef MF_INT8_SIMD_H
+#define MF_INT8_SIMD_H
+
+#include "mf_int8.h"
+
+/* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile; MVE: four of the
+ * 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at VLEN=128). */
+#define MF_S8_COLS_DSP 12
+#define MF_S8_COLS_MVE 12
+#define MF_S8_COLS_RVV 32
+
+/* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
+static inline int32_t mf_s8_k4(int32_t k) { return (k + 3) & ~3; }
+
+static inline int32_t mf_s8_conv_is_depthwise(const mf_conv2d_s8_desc *d)
+{
+    return d->groups == d->c_in && d->groups == d->c_out;
+}
+
+/* A 1x1 convolution that reads its input as it is: x is already the [c_in][h*w] panel. */
+static inline int32_t mf_s8_conv_is_pointwise(const mf_conv2d_s8_desc *d)
+{
+    return d->groups == 1 && d->k_h == 1 && d->k_w == 1 && d->stride_h == 1 &&
+           d->stride_w == 1 && d->pad_top == 0 && d->pad_left == 0 && d->h_out == d->h_in &&
+           d->w_out == d->w_in;
+}
+
+static inline int32_t mf_s8_conv_args_ok(const int8_t *x, const int8_t *w, const int8_t *y,
+                                         const mf_conv2d_s8_desc *d)
+{
+    return x && w && y && d && d->n >= 1 && d->groups >= 1 && d->c_in >= 1 && d->c_out >= 1 &&
+           d->c_in % d->groups == 0 && d->c_out % d->groups == 0 && d->k_h >= 1 &&
+           d->k_w >= 1 && d->stride_h >= 1 && d->stride_w >= 1 && d->dil_h >= 1 &&
+           d->dil_w >= 1 && d->h_out >= 1 && d->w_out >= 1 && d->rq.mult && d->rq.shift;
+}
+
+static inline int32_t mf_s8_fc_args_ok(const int8_t *a, const int8_t *w, const int8_t *y,
+                                       const mf_fc_s8_desc *d)
+{
+    return a && w && y && d && d->m >= 1 && d->n >= 1 && d->k >= 1 && d->rq.mult && d->rq.shift;
+}
+
+/* The requantising store of mf_int8.h for output channel ch. */
+static inline int8_t mf_s8_out(int32_t acc, const mf_requant_s8 *rq, int32_t ch)
+{
+    const int32_t i = rq->per_channel ? ch : 0;
+    return mf_clamp_s8(rq->out_zp + mf_requant(acc, rq->mult[i], rq->shift[i]), rq->act_min,
+                       rq->act_max);
+}
+
+/* DSP: B is the int16 panel of mf_s8_panel_dsp's layout (conv_s8_dsp.c), cols <= any. */
+void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
+                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
+                    const mf_requant_s8 *rq, int32_t ch0);
+/* Offset of element (j, k) in that panel of cols columns. */
+static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int32_t k4)
+{
+    static const int8_t perm[4] = {0, 2, 1, 3};
+    const int32_t full = cols - cols % 6;
+    const int32_t jb = j < full ? j - j % 6 : j, cb = j < full ? 6 : 1;
+    return jb * k4 + (k >> 2) * cb * 4 + (j - jb) * 4 + perm[k & 3];
+}
+
+/* MVE: B is int8, column j at b + j * ldb (k contiguous). */
+void mf_gemm_s8_mve(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, int32_t ldb,
+                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
+                    const mf_requant_s8 *rq, int32_t ch0);
+
+/* RVV: B is int8, row k' at b + k' * ldb (columns contiguous); y rows are contiguous. */
+void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, int32_t ldb,
+                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs,
+                    const mf_requant_s8 *rq, int32_t ch0);
+
+#endif
