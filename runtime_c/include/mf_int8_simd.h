@@ -55,6 +55,30 @@ static inline int8_t mf_s8_out(int32_t acc, const mf_requant_s8 *rq, int32_t ch)
                        rq->act_max);
 }
 
+/* mf_requant with its per-channel constants prepared once per output channel: the
+ * rounding term is preloaded into the 64-bit accumulator of one multiply-accumulate (SMLAL
+ * on Arm), and when the shift is 32 or more (the usual case: scales below 1/2) only the
+ * high word is shifted. Bit-exact with mf_requant. */
+typedef struct {
+    int64_t round;
+    int32_t mult, rs, zp, lo, hi;
+} mf_s8_rq_ch;
+
+static inline mf_s8_rq_ch mf_s8_rq_prepare(const mf_requant_s8 *rq, int32_t ch)
+{
+    const int32_t i = rq->per_channel ? ch : 0, rs = 31 - rq->shift[i];
+    const mf_s8_rq_ch r = {(int64_t)1 << (rs - 1), rq->mult[i], rs, rq->out_zp, rq->act_min,
+                           rq->act_max};
+    return r;
+}
+
+static inline int8_t mf_s8_rq_apply(int32_t acc, const mf_s8_rq_ch *r)
+{
+    const int64_t p = r->round + (int64_t)acc * r->mult;
+    const int32_t v = r->rs >= 32 ? (int32_t)(p >> 32) >> (r->rs - 32) : (int32_t)(p >> r->rs);
+    return mf_clamp_s8(r->zp + v, r->lo, r->hi);
+}
+
 /* DSP: B is the int16 panel of mf_s8_panel_dsp's layout (conv_s8_dsp.c), cols <= any. */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,

@@ -131,15 +131,16 @@ void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *pan
     const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k), full = cols - cols % 6;
     for (int32_t r = 0; r < rows; ++r) {
         const int8_t *wr = w + r * k;
-        const int32_t b = bias ? bias[r] : 0, ch = ch0 + r;
+        const int32_t b = bias ? bias[r] : 0;
+        const mf_s8_rq_ch q = mf_s8_rq_prepare(rq, ch0 + r);
         int8_t *yr = y + r * rs;
         int32_t j = 0;
         for (; j < full; j += 6) {
             int32_t acc[6];
             tile6(wr, kq, kt, panel + j * k4, b, acc);
-            for (int32_t t = 0; t < 6; ++t) yr[(j + t) * cs] = mf_s8_out(acc[t], rq, ch);
+            for (int32_t t = 0; t < 6; ++t) yr[(j + t) * cs] = mf_s8_rq_apply(acc[t], &q);
         }
-        for (; j < cols; ++j) yr[j * cs] = mf_s8_out(tile1(wr, kq, kt, panel + j * k4, b), rq, ch);
+        for (; j < cols; ++j) yr[j * cs] = mf_s8_rq_apply(tile1(wr, kq, kt, panel + j * k4, b), &q);
     }
 }
 #endif

@@ -126,7 +126,7 @@ class FcS8:
 def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
     """mf_conv2d_s8_<isa>_scratch_bytes."""
     if isa == "dsp":
-        return COLS["dsp"] * k4(c.kdim) * 2
+        return COLS["dsp"] * k4(c.kdim) * 2 + k4(c.kdim + 1) + 4 * (c.c_in // c.groups) * c.k[0]
     if isa == "mve":
         return COLS["mve"] * c.kdim
     if isa == "rvv":
