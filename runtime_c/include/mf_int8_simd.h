@@ -97,8 +97,8 @@ void mf_gemm_s8_mve(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, i
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
                     const mf_requant_s8 *rq, int32_t ch0);
 
-/* RVV: B is int8, row k' at b + k' * ldb (columns contiguous); y rows are contiguous. */
-void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, int32_t ldb,
+/* RVV: B is the int16 panel, row k' at b + k' * ldb (columns contiguous); y rows contiguous. */
+void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, int32_t ldb,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs,
                     const mf_requant_s8 *rq, int32_t ch0);
 
