@@ -9,11 +9,11 @@
  * for 24 MACs (~0.9 instructions per MAC with the loop). The tile is one row wide because
  * 6 accumulators + 2 widened weights + 2 panel words + 3 pointers fill the 14 registers;
  * a 2x6 tile would spill. Columns past the last full block of 6 run one at a time. */
+#include "mf_int8_simd.h"
+
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
 #include <string.h>
-
-#include "mf_int8_simd.h"
 
 /* The last partial group of four weights, zero-padded: reading 4 bytes there could run
  * past the end of the weights. */

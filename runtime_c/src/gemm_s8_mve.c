@@ -6,10 +6,10 @@
  * instruction; 8 Q registers and the 14 general ones bound the tile). The k tail is
  * predicated (vctp8q), which clang turns into a tail-predicated low-overhead loop
  * (DLSTP/LETP). */
+#include "mf_int8_simd.h"
+
 #if defined(__ARM_FEATURE_MVE)
 #include <arm_mve.h>
-
-#include "mf_int8_simd.h"
 
 #define TILE(R, C) \
     static inline __attribute__((always_inline)) void tile_##R##x##C( \

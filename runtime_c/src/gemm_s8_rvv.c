@@ -7,10 +7,10 @@
  * 64 MACs per vle16 + 4 lb + 4 vwmacc, about 4 MACs per LMUL-weighted instruction.
  * Requantisation is vectorised and bit-exact: vwmul to int64, vssra with round-to-nearest-
  * up (exactly mf_requant's (p + 2^(rs-1)) >> rs), then narrowing with truncation. */
+#include "mf_int8_simd.h"
+
 #if defined(__riscv_vector)
 #include <riscv_vector.h>
-
-#include "mf_int8_simd.h"
 
 static inline void store_rq(int8_t *y, vint32m4_t acc, const mf_requant_s8 *rq, int32_t ch,
                             size_t vl)
