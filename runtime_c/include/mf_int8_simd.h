@@ -8,6 +8,8 @@
 #ifndef MF_INT8_SIMD_H
 #define MF_INT8_SIMD_H
 
+#include <string.h>
+
 #include "mf_int8.h"
 
 /* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile; MVE: four of the
@@ -55,6 +57,49 @@ static inline int8_t mf_s8_out(int32_t acc, const mf_requant_s8 *rq, int32_t ch)
                        rq->act_max);
 }
 
+/* Depthwise kernels read one channel at a time from a copy padded with in_zp, so that no
+ * tap needs a bounds check: hp x wp covers every window (row r is input row r - pad_top,
+ * column q input column q - pad_left). */
+static inline int32_t mf_s8_dw_hp(const mf_conv2d_s8_desc *d)
+{
+    return (d->h_out - 1) * d->stride_h + (d->k_h - 1) * d->dil_h + 1;
+}
+
+static inline int32_t mf_s8_dw_wp(const mf_conv2d_s8_desc *d)
+{
+    return (d->w_out - 1) * d->stride_w + (d->k_w - 1) * d->dil_w + 1;
+}
+
+/* The padding is where it is for every channel: the whole plane takes in_zp once per call,
+ * then each channel overwrites only its interior, a word at a time (unaligned accesses are
+ * fine on every core these kernels target). */
+static inline void mf_s8_pad_init(const mf_conv2d_s8_desc *d, int32_t hp, int32_t wp,
+                                  int8_t *plane)
+{
+    memset(plane, (int8_t)d->in_zp, (size_t)(hp * wp));
+}
+
+static inline void mf_s8_pad_copy(const int8_t *xc, const mf_conv2d_s8_desc *d, int32_t hp,
+                                  int32_t wp, int8_t *plane)
+{
+    const int32_t c_lo = d->pad_left < wp ? d->pad_left : wp;
+    const int32_t c_hi = d->pad_left + d->w_in < wp ? d->pad_left + d->w_in : wp;
+    const int32_t r_lo = d->pad_top < hp ? d->pad_top : hp;
+    const int32_t r_hi = d->pad_top + d->h_in < hp ? d->pad_top + d->h_in : hp;
+    const int32_t n = c_hi - c_lo;
+    const int8_t *src = xc + (r_lo - d->pad_top) * d->w_in + (c_lo - d->pad_left);
+    int8_t *dst = plane + r_lo * wp + c_lo;
+    for (int32_t r = r_lo; r < r_hi; ++r, src += d->w_in, dst += wp) {
+        int32_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            uint32_t v;
+            memcpy(&v, src + i, 4);
+            memcpy(dst + i, &v, 4);
+        }
+        for (; i < n; ++i) dst[i] = src[i];
+    }
+}
+
 /* mf_requant with its per-channel constants prepared once per output channel: the
  * rounding term is preloaded into the 64-bit accumulator of one multiply-accumulate (SMLAL
  * on Arm), and when the shift is 32 or more (the usual case: scales below 1/2) only the
@@ -77,6 +122,29 @@ static inline int8_t mf_s8_rq_apply(int32_t acc, const mf_s8_rq_ch *r)
     const int64_t p = r->round + (int64_t)acc * r->mult;
     const int32_t v = r->rs >= 32 ? (int32_t)(p >> 32) >> (r->rs - 32) : (int32_t)(p >> r->rs);
     return mf_clamp_s8(r->zp + v, r->lo, r->hi);
+}
+
+/* n sums of one channel to y[0], y[cs], ...: the constants live in registers and the
+ * shift's case is decided once, outside the loop. Kept out of line: inlined into a big
+ * kernel, GCC spills its constants and the loop costs twice as much. */
+static __attribute__((noinline, unused)) void mf_s8_rq_row(const int32_t *acc, int32_t n, int8_t *y, int32_t cs,
+                                const mf_s8_rq_ch *r)
+{
+    const int64_t round = r->round;
+    const int32_t mult = r->mult, zp = r->zp, lo = r->lo, hi = r->hi;
+    if (r->rs >= 32) {
+        const int32_t sh = r->rs - 32;
+        for (int32_t i = 0; i < n; ++i, y += cs) {
+            const int32_t v = zp + ((int32_t)((round + (int64_t)acc[i] * mult) >> 32) >> sh);
+            *y = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+        }
+    } else {
+        const int32_t rs = r->rs;
+        for (int32_t i = 0; i < n; ++i, y += cs) {
+            const int32_t v = zp + (int32_t)((round + (int64_t)acc[i] * mult) >> rs);
+            *y = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+        }
+    }
 }
 
 /* DSP: B is the int16 panel of mf_s8_panel_dsp's layout (conv_s8_dsp.c), cols <= any. */

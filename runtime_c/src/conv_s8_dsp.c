@@ -11,9 +11,13 @@ static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
     return MF_S8_COLS_DSP * mf_s8_k4(k) * (int32_t)sizeof(int16_t);
 }
 
-/* the panel, then one pixel's column in int8 (k + 1 bytes, rounded up to 4), then the row offsets of a window */
+/* depthwise: one padded channel plane (+ 4 bytes: a word load at a window's last tap) and
+ * one output row of int32 sums;
+ * else the panel, then one pixel's column in int8 (k + 1 bytes, rounded up to 4), then the row offsets of a window */
 int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
+    if (mf_s8_conv_is_depthwise(d))
+        return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 4 + 3) & ~3) + d->w_out * (int32_t)sizeof(int32_t);
     const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
     return panel_bytes(d) + mf_s8_k4(k + 1) + d->c_in / d->groups * d->k_h * (int32_t)sizeof(int32_t);
 }
@@ -22,11 +26,101 @@ int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 #include <arm_acle.h>
 #include <string.h>
 
+static inline uint32_t ld32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4); /* unaligned LDR: fine on v7E-M */
+    return v;
+}
+
 static inline uint32_t sxtb16_ror8(uint32_t v)
 {
     uint32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
+}
+
+/* One output row of a 3x3 depthwise window (dil_w 1) into int32 sums; wk holds per kernel
+ * row the packed (w0, w2) and w1. */
+static __attribute__((noinline)) void dw3_row(const int8_t *px, int32_t r1, int32_t sw,
+                                              int32_t w_out, int32_t b, const int32_t wk[6],
+                                              int32_t *acc)
+{
+    const uint32_t w02a = (uint32_t)wk[0], w02b = (uint32_t)wk[2], w02c = (uint32_t)wk[4];
+    const int32_t w1a = wk[1], w1b = wk[3], w1c = wk[5], r2 = 2 * r1;
+    int32_t ow = 0;
+    if (sw == 1)
+        for (; ow + 2 <= w_out; ow += 2, px += 2, acc += 2) {
+            int32_t a0 = b, a1 = b;
+            uint32_t v = ld32(px), e = __sxtb16(v), o = sxtb16_ror8(v);
+            a0 = __smlabb((int32_t)o, w1a, (int32_t)__smlad(e, w02a, (uint32_t)a0));
+            a1 = __smlatb((int32_t)e, w1a, (int32_t)__smlad(o, w02a, (uint32_t)a1));
+            v = ld32(px + r1), e = __sxtb16(v), o = sxtb16_ror8(v);
+            a0 = __smlabb((int32_t)o, w1b, (int32_t)__smlad(e, w02b, (uint32_t)a0));
+            a1 = __smlatb((int32_t)e, w1b, (int32_t)__smlad(o, w02b, (uint32_t)a1));
+            v = ld32(px + r2), e = __sxtb16(v), o = sxtb16_ror8(v);
+            a0 = __smlabb((int32_t)o, w1c, (int32_t)__smlad(e, w02c, (uint32_t)a0));
+            a1 = __smlatb((int32_t)e, w1c, (int32_t)__smlad(o, w02c, (uint32_t)a1));
+            acc[0] = a0;
+            acc[1] = a1;
+        }
+    for (; ow < w_out; ++ow, px += sw) {
+        int32_t a0 = b;
+        uint32_t v = ld32(px);
+        a0 = __smlabb((int32_t)sxtb16_ror8(v), w1a, (int32_t)__smlad(__sxtb16(v), w02a, (uint32_t)a0));
+        v = ld32(px + r1);
+        a0 = __smlabb((int32_t)sxtb16_ror8(v), w1b, (int32_t)__smlad(__sxtb16(v), w02b, (uint32_t)a0));
+        v = ld32(px + r2);
+        a0 = __smlabb((int32_t)sxtb16_ror8(v), w1c, (int32_t)__smlad(__sxtb16(v), w02c, (uint32_t)a0));
+        *acc++ = a0;
+    }
+}
+
+/* Depthwise, one channel at a time from its padded copy. A three-tap row (dil_w 1) is one
+ * unaligned LDR (x0, x1, x2, x3): SXTB16 gives (x0, x2) for SMLAD with the packed weights
+ * (w0, w2) and, rotated, (x1, x3), whose bottom half SMLABB takes with w1. With stride 1
+ * the same word also serves the next output (SMLAD (x1, x3) . (w0, w2) and SMLATB x2 * w1):
+ * 7 instructions for 6 MACs. Other shapes take the plain loop. */
+static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                      const mf_conv2d_s8_desc *d, int8_t *plane)
+{
+    const int32_t hp = mf_s8_dw_hp(d), wp = mf_s8_dw_wp(d), hw_in = d->h_in * d->w_in;
+    int32_t *sums = (int32_t *)(void *)(plane + ((hp * wp + 4 + 3) & ~3));
+    const int32_t taps = d->k_h * d->k_w, sh = d->stride_h, sw = d->stride_w;
+    const int fast = d->k_h == 3 && d->k_w == 3 && d->dil_w == 1;
+    const int32_t r1 = d->dil_h * wp;
+    mf_s8_pad_init(d, hp, wp, plane);
+    for (int32_t n = 0; n < d->n; ++n)
+        for (int32_t c = 0; c < d->c_out; ++c) {
+            mf_s8_pad_copy(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
+            const int8_t *wc = w + c * taps;
+            const int32_t b = bias ? bias[c] : 0;
+            const mf_s8_rq_ch q = mf_s8_rq_prepare(&d->rq, c);
+            int8_t *yc = y + (n * d->c_out + c) * d->h_out * d->w_out;
+            if (!fast) {
+                for (int32_t oh = 0; oh < d->h_out; ++oh)
+                    for (int32_t ow = 0; ow < d->w_out; ++ow) {
+                        const int8_t *px = plane + oh * sh * wp + ow * sw;
+                        int32_t acc = b;
+                        for (int32_t kh = 0; kh < d->k_h; ++kh)
+                            for (int32_t kw = 0; kw < d->k_w; ++kw)
+                                acc += px[kh * r1 + kw * d->dil_w] * wc[kh * d->k_w + kw];
+                        *yc++ = mf_s8_rq_apply(acc, &q);
+                    }
+                continue;
+            }
+            const int32_t wk[6] = {
+                (int32_t)((uint16_t)wc[0] | (uint32_t)(uint16_t)wc[2] << 16), wc[1],
+                (int32_t)((uint16_t)wc[3] | (uint32_t)(uint16_t)wc[5] << 16), wc[4],
+                (int32_t)((uint16_t)wc[6] | (uint32_t)(uint16_t)wc[8] << 16), wc[7]};
+            for (int32_t oh = 0; oh < d->h_out; ++oh) {
+                const int8_t *px = plane + oh * sh * wp;
+                /* sums first, requantisation after: together they do not fit the registers */
+                dw3_row(px, r1, sw, d->w_out, b, wk, sums);
+                mf_s8_rq_row(sums, d->w_out, yc, 1, &q);
+                yc += d->w_out;
+            }
+        }
 }
 
 /* One pixel's im2col column, gathered in natural k order into col (int8): rows[r] is the
@@ -121,6 +215,10 @@ int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                      const mf_conv2d_s8_desc *d, void *scratch)
 {
     if (!mf_s8_conv_args_ok(x, w, y, d) || !scratch) return MF_EARG;
+    if (mf_s8_conv_is_depthwise(d)) {
+        depthwise(x, w, bias, y, d, (int8_t *)scratch);
+        return MF_OK;
+    }
     const int32_t cig = d->c_in / d->groups, cog = d->c_out / d->groups;
     const int32_t k = cig * d->k_h * d->k_w, k4 = mf_s8_k4(k);
     const int32_t hw_in = d->h_in * d->w_in, p_out = d->h_out * d->w_out;

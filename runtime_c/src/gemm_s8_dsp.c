@@ -138,7 +138,7 @@ void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *pan
         for (; j < full; j += 6) {
             int32_t acc[6];
             tile6(wr, kq, kt, panel + j * k4, b, acc);
-            for (int32_t t = 0; t < 6; ++t) yr[(j + t) * cs] = mf_s8_rq_apply(acc[t], &q);
+            mf_s8_rq_row(acc, 6, yr + j * cs, cs, &q);
         }
         for (; j < cols; ++j) yr[j * cs] = mf_s8_rq_apply(tile1(wr, kq, kt, panel + j * k4, b), &q);
     }
