@@ -124,30 +124,35 @@ static inline int8_t mf_s8_rq_apply(int32_t acc, const mf_s8_rq_ch *r)
     return mf_clamp_s8(r->zp + v, r->lo, r->hi);
 }
 
-/* n sums of one channel to y[0], y[cs], ...: the constants live in registers and the
- * shift's case is decided once, outside the loop. Kept out of line: inlined into a big
- * kernel, GCC spills its constants and the loop costs twice as much. */
-static __attribute__((noinline, unused)) void mf_s8_rq_row(const int32_t *acc, int32_t n, int8_t *y, int32_t cs,
-                                const mf_s8_rq_ch *r)
+/* rows x n sums of one channel (row stride as) to y (row stride ys, column stride cs): the
+ * constants live in registers and the shift's case is decided once, outside the loops.
+ * Kept out of line: inlined into a big kernel, GCC spills its constants and the loop costs
+ * twice as much. */
+static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, int32_t rows,
+                                                            int32_t n, int32_t as, int8_t *y,
+                                                            int32_t ys, int32_t cs,
+                                                            const mf_s8_rq_ch *r)
 {
     const int64_t round = r->round;
     const int32_t mult = r->mult, zp = r->zp, lo = r->lo, hi = r->hi;
-    if (r->rs >= 32) {
-        const int32_t sh = r->rs - 32;
-        for (int32_t i = 0; i < n; ++i, y += cs) {
-            const int32_t v = zp + ((int32_t)((round + (int64_t)acc[i] * mult) >> 32) >> sh);
-            *y = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
-        }
-    } else {
-        const int32_t rs = r->rs;
-        for (int32_t i = 0; i < n; ++i, y += cs) {
-            const int32_t v = zp + (int32_t)((round + (int64_t)acc[i] * mult) >> rs);
-            *y = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+    for (int32_t row = 0; row < rows; ++row, acc += as, y += ys) {
+        int8_t *yy = y;
+        if (r->rs >= 32) {
+            const int32_t sh = r->rs - 32;
+            for (int32_t i = 0; i < n; ++i, yy += cs) {
+                const int32_t v = zp + ((int32_t)((round + (int64_t)acc[i] * mult) >> 32) >> sh);
+                *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+            }
+        } else {
+            for (int32_t i = 0; i < n; ++i, yy += cs) {
+                const int32_t v = zp + (int32_t)((round + (int64_t)acc[i] * mult) >> r->rs);
+                *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+            }
         }
     }
 }
 
-/* DSP: B is the int16 panel of mf_s8_panel_dsp's layout (conv_s8_dsp.c), cols <= any. */
+/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_COLS_DSP. */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
                     const mf_requant_s8 *rq, int32_t ch0);

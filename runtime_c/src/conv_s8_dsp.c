@@ -12,12 +12,13 @@ static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
 }
 
 /* depthwise: one padded channel plane (+ 4 bytes: a word load at a window's last tap) and
- * one output row of int32 sums;
+ * the int32 sums of a plane (h_out x wp);
  * else the panel, then one pixel's column in int8 (k + 1 bytes, rounded up to 4), then the row offsets of a window */
 int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
     if (mf_s8_conv_is_depthwise(d))
-        return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 4 + 3) & ~3) + d->w_out * (int32_t)sizeof(int32_t);
+        return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 4 + 3) & ~3) +
+               d->h_out * mf_s8_dw_wp(d) * (int32_t)sizeof(int32_t);
     const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
     return panel_bytes(d) + mf_s8_k4(k + 1) + d->c_in / d->groups * d->k_h * (int32_t)sizeof(int32_t);
 }
@@ -113,12 +114,17 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                 (int32_t)((uint16_t)wc[0] | (uint32_t)(uint16_t)wc[2] << 16), wc[1],
                 (int32_t)((uint16_t)wc[3] | (uint32_t)(uint16_t)wc[5] << 16), wc[4],
                 (int32_t)((uint16_t)wc[6] | (uint32_t)(uint16_t)wc[8] << 16), wc[7]};
-            for (int32_t oh = 0; oh < d->h_out; ++oh) {
-                const int8_t *px = plane + oh * sh * wp;
-                /* sums first, requantisation after: together they do not fit the registers */
-                dw3_row(px, r1, sw, d->w_out, b, wk, sums);
-                mf_s8_rq_row(sums, d->w_out, yc, 1, &q);
-                yc += d->w_out;
+            /* sums first, requantisation after: together they do not fit the registers */
+            if (sh == 1 && sw == 1) {
+                /* the plane as one long row: wp - w_out sums per row are thrown away, but
+                 * there is one call per channel instead of one per output row */
+                dw3_row(plane, r1, 1, (d->h_out - 1) * wp + d->w_out, b, wk, sums);
+                mf_s8_rq_rows(sums, d->h_out, d->w_out, wp, yc, d->w_out, 1, &q);
+                continue;
+            }
+            for (int32_t oh = 0; oh < d->h_out; ++oh, yc += d->w_out) {
+                dw3_row(plane + oh * sh * wp, r1, sw, d->w_out, b, wk, sums);
+                mf_s8_rq_rows(sums, 1, d->w_out, 0, yc, 0, 1, &q);
             }
         }
 }
@@ -168,6 +174,38 @@ static void gather_edge(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t ci
         }
 }
 
+/* The edge pixels of the common 3-tap case (dil_w 1, at most one column of padding on a
+ * side, w_in >= 4): each window row is still one word, with a padding row read as in_zp
+ * and a padded column shifted or masked in. */
+static int gather3_edge(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t hw,
+                        int32_t ih0, int32_t iw0, const int8_t *x_last, int8_t *col)
+{
+    const uint32_t zb = (uint8_t)d->in_zp, z4 = zb * 0x01010101u;
+    const int left = iw0 == -1, right = iw0 + 2 == d->w_in;
+    if (d->k_w != 3 || d->dil_w != 1 || d->w_in < 4 || iw0 < -1 || iw0 + 2 > d->w_in)
+        return 0;
+    for (int32_t ci = 0; ci < cig; ++ci)
+        for (int32_t kh = 0; kh < d->k_h; ++kh, col += 3) {
+            const int32_t ih = ih0 + kh * d->dil_h;
+            uint32_t v = z4;
+            if (ih >= 0 && ih < d->h_in) {
+                const int8_t *s = xg + ci * hw + ih * d->w_in + iw0;
+                if (left) {
+                    v = ld32(s + 1) << 8 | zb; /* x[0..2] stay inside the row: w_in >= 4 */
+                } else if (right) {
+                    v = (uint32_t)(uint8_t)s[0] | (uint32_t)(uint8_t)s[1] << 8 | zb << 16;
+                } else if (s + 3 <= x_last) {
+                    v = ld32(s);
+                } else {
+                    v = (uint32_t)(uint8_t)s[0] | (uint32_t)(uint8_t)s[1] << 8 |
+                        (uint32_t)(uint8_t)s[2] << 16;
+                }
+            }
+            memcpy(col, &v, 4);
+        }
+    return 1;
+}
+
 /* Widens a gathered column into the SMLAD pair layout, four k per LDR + 2 SXTB16 + STRD;
  * step: words from one group of four to the next (the block's column count * 2). */
 #define WIDEN(STEP) \
@@ -192,7 +230,7 @@ static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig
         if (ih0 >= 0 && ih0 + ext_h < d->h_in && iw0 >= 0 && iw0 + ext_w < d->w_in) {
             const int8_t *xw = xg + ih0 * d->w_in + iw0;
             gather(xw, rows, nrows, d->k_w, d->dil_w, xw + rows[nrows - 1] + ext_w < x_last, col);
-        } else {
+        } else if (!gather3_edge(xg, d, cig, d->h_in * d->w_in, ih0, iw0, x_last, col)) {
             gather_edge(xg, d, cig, ih0, iw0, col);
         }
         for (int32_t i = k; i < k4; ++i) col[i] = 0; /* the wide copy may have written one */

@@ -134,13 +134,11 @@ void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *pan
         const int32_t b = bias ? bias[r] : 0;
         const mf_s8_rq_ch q = mf_s8_rq_prepare(rq, ch0 + r);
         int8_t *yr = y + r * rs;
-        int32_t j = 0;
-        for (; j < full; j += 6) {
-            int32_t acc[6];
-            tile6(wr, kq, kt, panel + j * k4, b, acc);
-            mf_s8_rq_row(acc, 6, yr + j * cs, cs, &q);
-        }
-        for (; j < cols; ++j) yr[j * cs] = mf_s8_rq_apply(tile1(wr, kq, kt, panel + j * k4, b), &q);
+        int32_t j = 0, acc[MF_S8_COLS_DSP];
+        /* sums for the panel's columns, then one requantisation call per channel */
+        for (; j < full; j += 6) tile6(wr, kq, kt, panel + j * k4, b, acc + j);
+        for (; j < cols; ++j) acc[j] = tile1(wr, kq, kt, panel + j * k4, b);
+        mf_s8_rq_rows(acc, 1, cols, 0, yr, 0, cs, &q);
     }
 }
 #endif

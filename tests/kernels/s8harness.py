@@ -128,7 +128,7 @@ def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
     oh, ow = c.out_hw
     hp, wp = (oh - 1) * c.stride[0] + (c.k[0] - 1) * c.dil[0] + 1, (ow - 1) * c.stride[1] + (c.k[1] - 1) * c.dil[1] + 1
     if isa == "dsp" and c.depthwise:
-        return ((hp * wp + 4 + 3) & ~3) + 4 * ow
+        return ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp
     if isa == "dsp":
         return COLS["dsp"] * k4(c.kdim) * 2 + k4(c.kdim + 1) + 4 * (c.c_in // c.groups) * c.k[0]
     if isa == "mve":
