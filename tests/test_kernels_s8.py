@@ -3,7 +3,7 @@ the Python twins, the tests' own reference (tests/kernels/s8_ref.c) is bit-exact
 statement of the mf_int8.h contract, and every SIMD kernel is bit-exact with that reference
 in the same QEMU binary, over shapes with pixel and k tails, odd channel counts, stride 2
 with TF-style asymmetric padding, depthwise, pointwise, dilation, groups, per-tensor
-scales, ReLU/clip clamps, batch 2, and fully connected layers with odd k and several rows.
+scales, scales near 1 (every requantisation shift case), ReLU/clip clamps, batch 2, and fully connected layers with odd k and several rows.
 int8 outputs are compared exactly: the contract leaves no rounding freedom."""
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ CONVS = [
     ConvS8(8, 6, 9, 9, dil=(2, 2), pads=(2, 2, 2, 2), groups=2, per_channel=False, act="clip"),
     ConvS8(1, 5, 13, 7, k=(5, 3), stride=(2, 1), pads=(2, 1, 2, 1)),  # DS-CNN-like first conv
     ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
+    ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
+    ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise
 ]
-FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False)]
+FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False),
+       FcS8(2, 9, 11, big_scale=True)]
 SIMD = [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")]
 
 

@@ -7,12 +7,124 @@
 
 #include "mf_int8_simd.h"
 
+/* depthwise: a padded channel plane, then the int32 sums of one (h_out x wp); else the
+ * im2col panel */
 int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
+    if (mf_s8_conv_is_depthwise(d))
+        return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 3) & ~3) +
+               d->h_out * mf_s8_dw_wp(d) * (int32_t)sizeof(int32_t);
     return MF_S8_COLS_MVE * (d->c_in / d->groups * d->k_h * d->k_w);
 }
 
 #if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+/* len sums of a 3x3 window row strip: the nine taps unrolled, contiguous loads at stride 1,
+ * gathers otherwise. */
+#define TAP(kh, kw) \
+    acc = vmlaq_n_s32(acc, LOAD(px + (kh) * r1 + (kw) * dw), wk[(kh) * 3 + (kw)]);
+#define TAPS TAP(0, 0) TAP(0, 1) TAP(0, 2) TAP(1, 0) TAP(1, 1) TAP(1, 2) TAP(2, 0) TAP(2, 1) TAP(2, 2)
+
+static void dw3_strip(const int8_t *row, int32_t r1, int32_t dw, int32_t sw, int32_t len,
+                      int32_t b, const int8_t *wc, uint32x4_t offs, int32_t *sr)
+{
+    int32_t wk[9];
+    for (int32_t t = 0; t < 9; ++t) wk[t] = wc[t];
+    if (sw == 1) {
+#define LOAD(a) vldrbq_z_s32((a), p)
+        for (int32_t i = 0; i < len; i += 4) {
+            const mve_pred16_t p = vctp32q((uint32_t)(len - i));
+            const int8_t *px = row + i;
+            int32x4_t acc = vdupq_n_s32(b);
+            TAPS
+            vstrwq_p_s32(sr + i, acc, p);
+        }
+#undef LOAD
+    } else {
+#define LOAD(a) vldrbq_gather_offset_z_s32((a), offs, p)
+        for (int32_t i = 0; i < len; i += 4) {
+            const mve_pred16_t p = vctp32q((uint32_t)(len - i));
+            const int8_t *px = row + i * sw;
+            int32x4_t acc = vdupq_n_s32(b);
+            TAPS
+            vstrwq_p_s32(sr + i, acc, p);
+        }
+#undef LOAD
+    }
+}
+
+/* rows x n sums (row stride as) of one channel to y (rows contiguous), four at a time. When
+ * the shift is 32 or more (scales below 1/2, the usual case) the rounding term of
+ * mf_requant only touches the high word of the 64-bit product, so VMULH (the high word,
+ * floored) plus 2^(rs - 33) and an arithmetic shift by rs - 32 is exact; at rs = 32 it is
+ * VRMULH. Larger scales take the scalar path. */
+static void rq_plane(const int32_t *sums, int32_t rows, int32_t n, int32_t as, int8_t *y,
+                     const mf_s8_rq_ch *q)
+{
+    if (q->rs < 32) {
+        mf_s8_rq_rows(sums, rows, n, as, y, n, 1, q);
+        return;
+    }
+    const int32x4_t lo = vdupq_n_s32(q->lo), hi = vdupq_n_s32(q->hi);
+    const int32x4_t sh = vdupq_n_s32(32 - q->rs);
+    const int32x4_t mult = vdupq_n_s32(q->mult);
+    const int32_t half = q->rs > 32 ? 1 << (q->rs - 33) : 0, zp = q->zp;
+    for (int32_t r = 0; r < rows; ++r, sums += as, y += n)
+        for (int32_t i = 0; i < n; i += 4) {
+            const mve_pred16_t p = vctp32q((uint32_t)(n - i));
+            const int32x4_t a = vldrwq_z_s32(sums + i, p);
+            int32x4_t v = q->rs == 32 ? vrmulhq_s32(a, mult)
+                                      : vshlq_s32(vaddq_n_s32(vmulhq_s32(a, mult), half), sh);
+            v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, zp), lo), hi);
+            vstrbq_p_s32(y + i, v, p);
+        }
+}
+
+/* Depthwise, one channel at a time from its padded copy, four outputs per int32x4: per tap
+ * one widening byte load (a gather at stride 2 and more) and one VMLA by the tap's weight.
+ * At stride 1 the plane is walked as one long row (the wp - w_out sums past each row's end
+ * are dropped), so the vectors stay full even when w_out is 5 (DS-CNN). */
+static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                      const mf_conv2d_s8_desc *d, int8_t *plane)
+{
+    const int32_t hp = mf_s8_dw_hp(d), wp = mf_s8_dw_wp(d), hw_in = d->h_in * d->w_in;
+    const int32_t taps = d->k_h * d->k_w, sw = d->stride_w;
+    int32_t *sums = (int32_t *)(void *)(plane + ((hp * wp + 3) & ~3));
+    const int flat = d->stride_h == 1 && sw == 1;
+    const int32_t rows = flat ? 1 : d->h_out;
+    const int32_t len = flat ? (d->h_out - 1) * wp + d->w_out : d->w_out;
+    const uint32x4_t offs = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)sw);
+    const int32_t r1 = d->dil_h * wp;
+    mf_s8_pad_init(d, hp, wp, plane);
+    for (int32_t n = 0; n < d->n; ++n)
+        for (int32_t c = 0; c < d->c_out; ++c) {
+            mf_s8_pad_copy(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
+            const int8_t *wc = w + c * taps;
+            const mf_s8_rq_ch q = mf_s8_rq_prepare(&d->rq, c);
+            const int32_t b = bias ? bias[c] : 0;
+            for (int32_t oh = 0; oh < rows; ++oh) {
+                const int8_t *row = plane + oh * d->stride_h * wp;
+                int32_t *sr = sums + oh * wp;
+                if (d->k_h == 3 && d->k_w == 3)
+                    dw3_strip(row, r1, d->dil_w, sw, len, b, wc, offs, sr);
+                else
+                    for (int32_t i = 0; i < len; i += 4) {
+                        const mve_pred16_t p = vctp32q((uint32_t)(len - i));
+                        int32x4_t acc = vdupq_n_s32(b);
+                        const int8_t *px = row + i * sw;
+                        for (int32_t kh = 0; kh < d->k_h; ++kh)
+                            for (int32_t kw = 0; kw < d->k_w; ++kw) {
+                                const int8_t *t = px + kh * r1 + kw * d->dil_w;
+                                acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(t, offs, p),
+                                                  wc[kh * d->k_w + kw]);
+                            }
+                        vstrwq_p_s32(sr + i, acc, p);
+                    }
+            }
+            rq_plane(sums, d->h_out, d->w_out, wp, y + (n * d->c_out + c) * d->h_out * d->w_out, &q);
+        }
+}
 
 /* One pixel's column where the window lies inside the input: per window row (ci, kh), k_w
  * taps from xw + (ci * h_in + kh * dil_h) * w_in. */
@@ -54,6 +166,10 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                      const mf_conv2d_s8_desc *d, void *scratch)
 {
     if (!mf_s8_conv_args_ok(x, w, y, d) || !scratch) return MF_EARG;
+    if (mf_s8_conv_is_depthwise(d)) {
+        depthwise(x, w, bias, y, d, (int8_t *)scratch);
+        return MF_OK;
+    }
     const int32_t cig = d->c_in / d->groups, cog = d->c_out / d->groups;
     const int32_t k = cig * d->k_h * d->k_w;
     const int32_t hw_in = d->h_in * d->w_in, p_out = d->h_out * d->w_out;

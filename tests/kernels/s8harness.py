@@ -39,6 +39,7 @@ class ConvS8:
     n: int = 1
     per_channel: bool = True
     act: str = "none"  # none | relu | clip
+    big_scale: bool = False  # tiny weights, scales up to ~1: requantisation shifts of 31..33
 
     op = "conv2d"
 
@@ -83,7 +84,7 @@ class ConvS8:
         kind = "dw" if self.depthwise else ("pw" if self.k == (1, 1) else "conv")
         return (f"{kind}{self.k[0]}x{self.k[1]}_{self.c_in}to{self.c_out}_{self.h}x{self.w}"
                 f"_s{self.stride[0]}{self.stride[1]}_p{''.join(map(str, self.pads))}"
-                f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}")
+                f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}{'_big' if self.big_scale else ''}")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class FcS8:
     k: int
     per_channel: bool = True
     act: str = "none"
+    big_scale: bool = False
 
     op = "fc"
 
@@ -118,7 +120,8 @@ class FcS8:
         return ["-DKS_OP=2", f"-DKS_M={self.m}", f"-DKS_NN={self.n}", f"-DKS_K={self.k}"]
 
     def __str__(self) -> str:
-        return f"fc_m{self.m}_n{self.n}_k{self.k}{'' if self.per_channel else '_pt'}_{self.act}"
+        return (f"fc_m{self.m}_n{self.n}_k{self.k}{'' if self.per_channel else '_pt'}_{self.act}"
+                f"{'_big' if self.big_scale else ''}")
 
 
 # ---------------------------------------------------------------- scratch twins
@@ -131,6 +134,8 @@ def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
         return ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp
     if isa == "dsp":
         return COLS["dsp"] * k4(c.kdim) * 2 + k4(c.kdim + 1) + 4 * (c.c_in // c.groups) * c.k[0]
+    if isa == "mve" and c.depthwise:
+        return ((hp * wp + 3) & ~3) + 4 * oh * wp
     if isa == "mve":
         return COLS["mve"] * c.kdim
     if isa == "rvv":
@@ -188,12 +193,15 @@ def make_data(shape: ConvS8 | FcS8, seed: int = 0) -> S8Data:
     rng = np.random.default_rng(seed)
     in_zp = int(rng.integers(-128, 128)) if isinstance(shape, ConvS8) else 0
     x = np.clip(np.rint(rng.normal(in_zp, 45, shape.x_shape())), -128, 127).astype(np.int8)
-    w = rng.integers(-127, 128, shape.w_shape()).astype(np.int8)
+    wmax = 2 if shape.big_scale else 127
+    w = rng.integers(-wmax, wmax + 1, shape.w_shape()).astype(np.int8)
     ch = shape.channels
     wsum = w.reshape(ch, -1).astype(np.int64).sum(axis=1)
-    bias = (rng.integers(-3000, 3000, ch) - in_zp * wsum).astype(np.int32)
+    braw = 30 if shape.big_scale else 3000
+    bias = (rng.integers(-braw, braw, ch) - in_zp * wsum).astype(np.int32)
     nsc = ch if shape.per_channel else 1
-    scale = 40.0 / (45.0 * 73.0 * np.sqrt(shape.kdim)) * rng.uniform(0.5, 2.0, nsc)
+    target, wstd = (80.0, 1.4) if shape.big_scale else (40.0, 73.0)
+    scale = target / (45.0 * wstd * np.sqrt(shape.kdim)) * rng.uniform(0.5, 2.0, nsc)
     m, e = np.frexp(scale)
     mult = np.rint(m * 2.0 ** 31).astype(np.int64)
     e = np.where(mult == 2 ** 31, e + 1, e)
