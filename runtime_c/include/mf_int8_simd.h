@@ -174,5 +174,11 @@ void mf_gemm_s8_mve(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, i
 void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, int32_t ldb,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs,
                     const mf_requant_s8 *rq, int32_t ch0);
+#if defined(__riscv_vector)
+#include <riscv_vector.h>
+/* vl sums of channel ch requantised (vwmul to int64, vssra round-to-nearest-up) to y. */
+void mf_s8_rq_store_rvv(int8_t *y, vint32m4_t acc, const mf_requant_s8 *rq, int32_t ch,
+                        size_t vl);
+#endif
 
 #endif

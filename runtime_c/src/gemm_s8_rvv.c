@@ -12,8 +12,8 @@
 #if defined(__riscv_vector)
 #include <riscv_vector.h>
 
-static inline void store_rq(int8_t *y, vint32m4_t acc, const mf_requant_s8 *rq, int32_t ch,
-                            size_t vl)
+void mf_s8_rq_store_rvv(int8_t *y, vint32m4_t acc, const mf_requant_s8 *rq, int32_t ch,
+                        size_t vl)
 {
     const int32_t i = rq->per_channel ? ch : 0;
     const vint64m8_t p = __riscv_vwmul_vx_i64m8(acc, rq->mult[i], vl);
@@ -62,10 +62,10 @@ void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, 
                 c2 = __riscv_vwmacc_vx_i32m4(c2, w2[p], bv, vl);
                 c3 = __riscv_vwmacc_vx_i32m4(c3, w3[p], bv, vl);
             }
-            store_rq(y + r * rs + j, c0, rq, ch0 + r, vl);
-            store_rq(y + (r + 1) * rs + j, c1, rq, ch0 + r + 1, vl);
-            store_rq(y + (r + 2) * rs + j, c2, rq, ch0 + r + 2, vl);
-            store_rq(y + (r + 3) * rs + j, c3, rq, ch0 + r + 3, vl);
+            mf_s8_rq_store_rvv(y + r * rs + j, c0, rq, ch0 + r, vl);
+            mf_s8_rq_store_rvv(y + (r + 1) * rs + j, c1, rq, ch0 + r + 1, vl);
+            mf_s8_rq_store_rvv(y + (r + 2) * rs + j, c2, rq, ch0 + r + 2, vl);
+            mf_s8_rq_store_rvv(y + (r + 3) * rs + j, c3, rq, ch0 + r + 3, vl);
         }
         for (; r < rows; ++r) {
             const int8_t *w0 = w + r * k;
@@ -73,7 +73,7 @@ void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, 
             vint32m4_t c0 = seed(bias, r, vl);
             for (int32_t p = 0; p < k; ++p, bp += ldb)
                 c0 = __riscv_vwmacc_vx_i32m4(c0, w0[p], __riscv_vle16_v_i16m2(bp, vl), vl);
-            store_rq(y + r * rs + j, c0, rq, ch0 + r, vl);
+            mf_s8_rq_store_rvv(y + r * rs + j, c0, rq, ch0 + r, vl);
         }
         j += (int32_t)vl;
     }

@@ -138,6 +138,8 @@ def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
         return ((hp * wp + 3) & ~3) + 4 * oh * wp
     if isa == "mve":
         return COLS["mve"] * c.kdim
+    if isa == "rvv" and c.depthwise:
+        return 2 * hp * wp + oh * wp
     if isa == "rvv":
         return COLS["rvv"] * c.kdim * 2
     raise ValueError(isa)
