@@ -3,18 +3,17 @@
  * after another, then the VMLADAVA GEMM of gemm_s8_mve.c over the group's output channels.
  * Regular, pointwise (the panel is a transpose of x) and depthwise (groups == c_in == c_out:
  * k_h * k_w taps per channel) convolutions all run this way; padding reads in_zp. */
-#include <string.h>
-
 #include "mf_int8_simd.h"
 
 /* depthwise: a padded channel plane, then the int32 sums of one (h_out x wp); else the
- * im2col panel */
+ * im2col panel and the window's element offsets (uint16, k rounded up to 8) */
 int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
     if (mf_s8_conv_is_depthwise(d))
         return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 3) & ~3) +
                d->h_out * mf_s8_dw_wp(d) * (int32_t)sizeof(int32_t);
-    return MF_S8_COLS_MVE * (d->c_in / d->groups * d->k_h * d->k_w);
+    const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
+    return MF_S8_COLS_MVE * k + ((k + 7) & ~7) * (int32_t)sizeof(uint16_t);
 }
 
 #if defined(__ARM_FEATURE_MVE)
@@ -135,13 +134,21 @@ static void gather(const int8_t *xw, const mf_conv2d_s8_desc *d, int32_t cig, in
     for (int32_t ci = 0; ci < cig; ++ci)
         for (int32_t kh = 0; kh < d->k_h; ++kh) {
             const int8_t *s = xw + ci * hw + kh * row;
-            if (dw == 1) {
-                memcpy(col, s, (size_t)kw_n);
-            } else {
-                for (int32_t kw = 0; kw < kw_n; ++kw) col[kw] = s[kw * dw];
-            }
+            for (int32_t kw = 0; kw < kw_n; ++kw) col[kw] = s[kw * dw];
             col += kw_n;
         }
+}
+
+/* One pixel's column where the window lies inside the input, eight elements per gather:
+ * VLDRB.S16 with the window's element offsets (ci * h_in * w_in + kh * w_in + kw, uint16:
+ * used when the group's input is under 64 KB), narrowed back to bytes by VSTRB.16. */
+static void gather_vec(const int8_t *xw, const uint16_t *offs, int32_t k, int8_t *col)
+{
+    for (int32_t i = 0; i < k; i += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(k - i));
+        const uint16x8_t o = vldrhq_z_u16(offs + i, p);
+        vstrbq_p_s16(col + i, vldrbq_gather_offset_z_s16(xw, o, p), p);
+    }
 }
 
 /* The same where the window hangs over the padding: in_zp there. */
@@ -175,6 +182,14 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
     const int32_t hw_in = d->h_in * d->w_in, p_out = d->h_out * d->w_out;
     const int32_t ext_h = (d->k_h - 1) * d->dil_h, ext_w = (d->k_w - 1) * d->dil_w;
     int8_t *panel = (int8_t *)scratch;
+    uint16_t *offs = (uint16_t *)(void *)(panel + MF_S8_COLS_MVE * k);
+    /* uint16 gather offsets reach the whole window when the group's input is under 64 KB */
+    const int vec = (cig - 1) * hw_in + ext_h * d->w_in + ext_w < 65536;
+    if (vec)
+        for (int32_t ci = 0, i = 0; ci < cig; ++ci)
+            for (int32_t kh = 0; kh < d->k_h; ++kh)
+                for (int32_t kw = 0; kw < d->k_w; ++kw)
+                    offs[i++] = (uint16_t)(ci * hw_in + kh * d->dil_h * d->w_in + kw * d->dil_w);
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
@@ -185,10 +200,14 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                 for (int32_t j = 0; j < np; ++j) {
                     const int32_t ih0 = oh * d->stride_h - d->pad_top;
                     const int32_t iw0 = ow * d->stride_w - d->pad_left;
-                    if (ih0 >= 0 && ih0 + ext_h < d->h_in && iw0 >= 0 && iw0 + ext_w < d->w_in)
-                        gather(xg + ih0 * d->w_in + iw0, d, cig, hw_in, panel + j * k);
-                    else
+                    if (ih0 >= 0 && ih0 + ext_h < d->h_in && iw0 >= 0 && iw0 + ext_w < d->w_in) {
+                        if (vec)
+                            gather_vec(xg + ih0 * d->w_in + iw0, offs, k, panel + j * k);
+                        else
+                            gather(xg + ih0 * d->w_in + iw0, d, cig, hw_in, panel + j * k);
+                    } else {
                         gather_edge(xg, d, cig, hw_in, ih0, iw0, panel + j * k);
+                    }
                     if (++ow == d->w_out) {
                         ow = 0;
                         ++oh;
