@@ -6,14 +6,15 @@
 #include "mf_int8_simd.h"
 
 /* depthwise: a padded channel plane, then the int32 sums of one (h_out x wp); else the
- * im2col panel and the window's element offsets (uint16, k rounded up to 8) */
+ * im2col panel, the window's element offsets and each element's kh * dil_h and kw * dil_w
+ * (int16, k rounded up to 8) */
 int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
     if (mf_s8_conv_is_depthwise(d))
         return ((mf_s8_dw_hp(d) * mf_s8_dw_wp(d) + 3) & ~3) +
                d->h_out * mf_s8_dw_wp(d) * (int32_t)sizeof(int32_t);
     const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
-    return MF_S8_COLS_MVE * k + ((k + 7) & ~7) * (int32_t)sizeof(uint16_t);
+    return MF_S8_COLS_MVE * k + 3 * ((k + 7) & ~7) * (int32_t)sizeof(uint16_t);
 }
 
 #if defined(__ARM_FEATURE_MVE)
@@ -151,6 +152,27 @@ static void gather_vec(const int8_t *xw, const uint16_t *offs, int32_t k, int8_t
     }
 }
 
+/* The same for a window over the padding: lanes whose tap row or column falls outside the
+ * input are not loaded and take in_zp. */
+static void gather_vec_edge(const int8_t *xg, const uint16_t *offs, const int16_t *khs,
+                            const int16_t *kws, int32_t k, int32_t ih0, int32_t iw0,
+                            const mf_conv2d_s8_desc *d, int8_t *col)
+{
+    const int8_t *xw = xg + ih0 * d->w_in + iw0; /* only valid lanes are dereferenced */
+    const int16x8_t zp = vdupq_n_s16((int16_t)d->in_zp);
+    for (int32_t i = 0; i < k; i += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(k - i));
+        const int16x8_t ih = vaddq_n_s16(vldrhq_z_s16(khs + i, p), (int16_t)ih0);
+        const int16x8_t iw = vaddq_n_s16(vldrhq_z_s16(kws + i, p), (int16_t)iw0);
+        mve_pred16_t ok = vcmpgeq_m_n_s16(ih, 0, p);
+        ok = vcmpltq_m_n_s16(ih, (int16_t)d->h_in, ok);
+        ok = vcmpgeq_m_n_s16(iw, 0, ok);
+        ok = vcmpltq_m_n_s16(iw, (int16_t)d->w_in, ok);
+        const int16x8_t v = vldrbq_gather_offset_z_s16(xw, vldrhq_z_u16(offs + i, p), ok);
+        vstrbq_p_s16(col + i, vpselq_s16(v, zp, ok), p);
+    }
+}
+
 /* The same where the window hangs over the padding: in_zp there. */
 static void gather_edge(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t hw,
                         int32_t ih0, int32_t iw0, int8_t *col)
@@ -183,13 +205,19 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
     const int32_t ext_h = (d->k_h - 1) * d->dil_h, ext_w = (d->k_w - 1) * d->dil_w;
     int8_t *panel = (int8_t *)scratch;
     uint16_t *offs = (uint16_t *)(void *)(panel + MF_S8_COLS_MVE * k);
+    int16_t *khs = (int16_t *)(offs + ((k + 7) & ~7)), *kws = khs + ((k + 7) & ~7);
     /* uint16 gather offsets reach the whole window when the group's input is under 64 KB */
-    const int vec = (cig - 1) * hw_in + ext_h * d->w_in + ext_w < 65536;
+    const int vec = (cig - 1) * hw_in + ext_h * d->w_in + ext_w < 65536 && d->h_in < 32768 &&
+                    d->w_in < 32768;
     if (vec)
         for (int32_t ci = 0, i = 0; ci < cig; ++ci)
             for (int32_t kh = 0; kh < d->k_h; ++kh)
                 for (int32_t kw = 0; kw < d->k_w; ++kw)
+                {
+                    khs[i] = (int16_t)(kh * d->dil_h);
+                    kws[i] = (int16_t)(kw * d->dil_w);
                     offs[i++] = (uint16_t)(ci * hw_in + kh * d->dil_h * d->w_in + kw * d->dil_w);
+                }
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
@@ -205,6 +233,8 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                             gather_vec(xg + ih0 * d->w_in + iw0, offs, k, panel + j * k);
                         else
                             gather(xg + ih0 * d->w_in + iw0, d, cig, hw_in, panel + j * k);
+                    } else if (vec) {
+                        gather_vec_edge(xg, offs, khs, kws, k, ih0, iw0, d, panel + j * k);
                     } else {
                         gather_edge(xg, d, cig, hw_in, ih0, iw0, panel + j * k);
                     }

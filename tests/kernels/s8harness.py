@@ -137,7 +137,7 @@ def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
     if isa == "mve" and c.depthwise:
         return ((hp * wp + 3) & ~3) + 4 * oh * wp
     if isa == "mve":
-        return COLS["mve"] * c.kdim + ((c.kdim + 7) & ~7) * 2
+        return COLS["mve"] * c.kdim + 3 * ((c.kdim + 7) & ~7) * 2
     if isa == "rvv" and c.depthwise:
         return 2 * hp * wp + oh * wp
     if isa == "rvv":
