@@ -165,10 +165,14 @@ static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int
     return jb * k4 + (k >> 2) * cb * 4 + (j - jb) * 4 + perm[k & 3];
 }
 
-/* MVE: B is int8, column j at b + j * ldb (k contiguous). */
+/* MVE: B is int8, column j at b + j * ldb (k contiguous); any cols. */
 void mf_gemm_s8_mve(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, int32_t ldb,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
                     const mf_requant_s8 *rq, int32_t ch0);
+
+/* MVE: mf_s8_rq_rows for rows of contiguous outputs, four lanes at a time, exact. */
+void mf_s8_rq_rows_mve(const int32_t *sums, int32_t rows, int32_t n, int32_t as, int8_t *y,
+                       const mf_s8_rq_ch *q);
 
 /* RVV: B is the int16 panel, row k' at b + k' * ldb (columns contiguous); y rows contiguous. */
 void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, int32_t ldb,

@@ -54,33 +54,6 @@ static void dw3_strip(const int8_t *row, int32_t r1, int32_t dw, int32_t sw, int
     }
 }
 
-/* rows x n sums (row stride as) of one channel to y (rows contiguous), four at a time. When
- * the shift is 32 or more (scales below 1/2, the usual case) the rounding term of
- * mf_requant only touches the high word of the 64-bit product, so VMULH (the high word,
- * floored) plus 2^(rs - 33) and an arithmetic shift by rs - 32 is exact; at rs = 32 it is
- * VRMULH. Larger scales take the scalar path. */
-static void rq_plane(const int32_t *sums, int32_t rows, int32_t n, int32_t as, int8_t *y,
-                     const mf_s8_rq_ch *q)
-{
-    if (q->rs < 32) {
-        mf_s8_rq_rows(sums, rows, n, as, y, n, 1, q);
-        return;
-    }
-    const int32x4_t lo = vdupq_n_s32(q->lo), hi = vdupq_n_s32(q->hi);
-    const int32x4_t sh = vdupq_n_s32(32 - q->rs);
-    const int32x4_t mult = vdupq_n_s32(q->mult);
-    const int32_t half = q->rs > 32 ? 1 << (q->rs - 33) : 0, zp = q->zp;
-    for (int32_t r = 0; r < rows; ++r, sums += as, y += n)
-        for (int32_t i = 0; i < n; i += 4) {
-            const mve_pred16_t p = vctp32q((uint32_t)(n - i));
-            const int32x4_t a = vldrwq_z_s32(sums + i, p);
-            int32x4_t v = q->rs == 32 ? vrmulhq_s32(a, mult)
-                                      : vshlq_s32(vaddq_n_s32(vmulhq_s32(a, mult), half), sh);
-            v = vminq_s32(vmaxq_s32(vaddq_n_s32(v, zp), lo), hi);
-            vstrbq_p_s32(y + i, v, p);
-        }
-}
-
 /* Depthwise, one channel at a time from its padded copy, four outputs per int32x4: per tap
  * one widening byte load (a gather at stride 2 and more) and one VMLA by the tap's weight.
  * At stride 1 the plane is walked as one long row (the wp - w_out sums past each row's end
@@ -122,7 +95,8 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                         vstrwq_p_s32(sr + i, acc, p);
                     }
             }
-            rq_plane(sums, d->h_out, d->w_out, wp, y + (n * d->c_out + c) * d->h_out * d->w_out, &q);
+            mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, y + (n * d->c_out + c) * d->h_out * d->w_out,
+                              &q);
         }
 }
 
