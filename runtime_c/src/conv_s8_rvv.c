@@ -128,41 +128,44 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
         }
 }
 
-/* Panel row by panel row: row (ci, kh, kw) over pixels [p0, p0 + np) is, per output row
- * those pixels touch, in_zp where the tap is in the padding and x[ci][ih][iw0 + t * s]
- * between. */
+/* Columns [p0, p0 + np) of the im2col matrix of one group as int16. Within one output row
+ * of those pixels, panel row (ci, kh, kw) is in_zp where the tap is in the padding and
+ * x[ci][ih][iw0 + t * stride] between: the segment's bounds are worked out once per
+ * (kh, kw) and serve every input channel. */
 static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t p0,
                        int32_t np, int16_t *panel)
 {
-    const int32_t hw = d->h_in * d->w_in, sw = d->stride_w;
+    const int32_t hw = d->h_in * d->w_in, sw = d->stride_w, rstep = d->k_h * d->k_w;
     const int16_t zp = (int16_t)d->in_zp;
-    const int32_t oh0 = p0 / d->w_out, ow0 = p0 % d->w_out;
-    int16_t *dst = panel;
-    for (int32_t ci = 0; ci < cig; ++ci)
-        for (int32_t kh = 0; kh < d->k_h; ++kh)
-            for (int32_t kw = 0; kw < d->k_w; ++kw, dst += MF_S8_COLS_RVV) {
-                int32_t j = 0, oh = oh0, ow = ow0;
-                while (j < np) {
-                    const int32_t seg = np - j < d->w_out - ow ? np - j : d->w_out - ow;
-                    const int32_t ih = oh * d->stride_h - d->pad_top + kh * d->dil_h;
-                    if (ih < 0 || ih >= d->h_in) {
-                        put_zp(dst + j, seg, zp);
-                    } else {
-                        const int32_t iw = ow * sw - d->pad_left + kw * d->dil_w;
-                        int32_t lo = iw >= 0 ? 0 : (-iw + sw - 1) / sw;
-                        int32_t hi = iw < d->w_in ? (d->w_in - 1 - iw) / sw + 1 : 0;
-                        if (lo > seg) lo = seg;
-                        if (hi > seg) hi = seg;
-                        if (hi < lo) hi = lo;
-                        put_zp(dst + j, lo, zp);
-                        put_x(dst + j + lo, xg + ci * hw + ih * d->w_in + iw + lo * sw, sw, hi - lo);
-                        put_zp(dst + j + hi, seg - hi, zp);
-                    }
-                    j += seg;
-                    ow = 0;
-                    ++oh;
+    int32_t oh = p0 / d->w_out, ow = p0 % d->w_out;
+    for (int32_t j = 0; j < np;) {
+        const int32_t seg = np - j < d->w_out - ow ? np - j : d->w_out - ow;
+        for (int32_t kh = 0; kh < d->k_h; ++kh) {
+            const int32_t ih = oh * d->stride_h - d->pad_top + kh * d->dil_h;
+            const int row_ok = ih >= 0 && ih < d->h_in;
+            for (int32_t kw = 0; kw < d->k_w; ++kw) {
+                int16_t *dst = panel + (kh * d->k_w + kw) * MF_S8_COLS_RVV + j;
+                const int32_t iw = ow * sw - d->pad_left + kw * d->dil_w;
+                int32_t lo = 0, hi = 0;
+                if (row_ok) {
+                    lo = iw >= 0 ? 0 : (-iw + sw - 1) / sw;
+                    hi = iw < d->w_in ? (d->w_in - 1 - iw) / sw + 1 : 0;
+                    if (lo > seg) lo = seg;
+                    if (hi > seg) hi = seg;
+                    if (hi < lo) hi = lo;
+                }
+                const int8_t *src = row_ok ? xg + ih * d->w_in + iw + lo * sw : xg;
+                for (int32_t ci = 0; ci < cig; ++ci, dst += rstep * MF_S8_COLS_RVV, src += hw) {
+                    if (lo > 0) put_zp(dst, lo, zp);
+                    if (hi > lo) put_x(dst + lo, src, sw, hi - lo);
+                    if (seg > hi) put_zp(dst + hi, seg - hi, zp);
                 }
             }
+        }
+        j += seg;
+        ow = 0;
+        ++oh;
+    }
 }
 
 int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
