@@ -137,10 +137,12 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
     const int32_t mult = r->mult, zp = r->zp, lo = r->lo, hi = r->hi;
     for (int32_t row = 0; row < rows; ++row, acc += as, y += ys) {
         int8_t *yy = y;
-        if (r->rs >= 32) {
-            const int32_t sh = r->rs - 32;
+        if (r->rs > 32) {
+            /* the rounding term only touches the high word: floor of the high word of the
+             * product (SMMUL) plus 2^(rs - 33), shifted by rs - 32, is exact */
+            const int32_t sh = r->rs - 32, half = 1 << (r->rs - 33);
             for (int32_t i = 0; i < n; ++i, yy += cs) {
-                const int32_t v = zp + ((int32_t)((round + (int64_t)acc[i] * mult) >> 32) >> sh);
+                const int32_t v = zp + (((int32_t)(((int64_t)acc[i] * mult) >> 32) + half) >> sh);
                 *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
             }
         } else {
