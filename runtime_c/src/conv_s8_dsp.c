@@ -212,8 +212,8 @@ static int gather3_edge(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t ci
     for (int32_t g = 0; g < k4; g += 4, c += 4, gp += (STEP)) { \
         uint32_t v; \
         memcpy(&v, c, 4); \
-        gp[0] = __sxtb16(v); \
-        gp[1] = sxtb16_ror8(v); \
+        const uint64_t pr = (uint64_t)sxtb16_ror8(v) << 32 | (uint32_t)__sxtb16(v); \
+        memcpy(gp, &pr, 8); /* one STRD */ \
     }
 
 /* Columns [p0, p0 + np) of the im2col matrix of one group (xg: its first input channel). */
@@ -236,10 +236,10 @@ static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig
         for (int32_t i = k; i < k4; ++i) col[i] = 0; /* the wide copy may have written one */
         const int8_t *c = col;
         if (j < full) {
-            uint32_t *gp = (uint32_t *)(void *)(panel + (j - j % 6) * k4 + (j % 6) * 4);
+            uint32_t *gp = __builtin_assume_aligned(panel + (j - j % 6) * k4 + (j % 6) * 4, 8);
             WIDEN(12)
         } else {
-            uint32_t *gp = (uint32_t *)(void *)(panel + j * k4);
+            uint32_t *gp = __builtin_assume_aligned(panel + j * k4, 8);
             WIDEN(2)
         }
         if (++ow == d->w_out) {
