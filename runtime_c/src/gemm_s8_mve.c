@@ -76,7 +76,9 @@ static void store_rows(int32_t sums[2][MF_S8_COLS_MVE], int32_t nr, int32_t cols
 {
     for (int32_t r_ = 0; r_ < nr; ++r_) {
         const mf_s8_rq_ch q = mf_s8_rq_prepare(rq, ch + r_);
-        if (cs == 1)
+        if (cols < 4) /* a fully connected layer's single row: no call per output */
+            for (int32_t j = 0; j < cols; ++j) y[r_ * rs + j * cs] = mf_s8_rq_apply(sums[r_][j], &q);
+        else if (cs == 1)
             mf_s8_rq_rows_mve(sums[r_], 1, cols, 0, y + r_ * rs, &q);
         else
             mf_s8_rq_rows(sums[r_], 1, cols, 0, y + r_ * rs, 0, cs, &q);
