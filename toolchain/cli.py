@@ -1,9 +1,9 @@
 """The `mcuforge` command. Thin: parse, call the library, print. User mistakes end in one
-line on stderr and exit status 2; internal failures (a build that breaks) exit 1."""
+line on stderr and exit status 2; internal failures (a build that breaks) end in one
+"internal error" line naming a log file, exit 3 (toolchain/failure.py); a mismatch exits 1."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,24 +11,13 @@ from typing import Any, Callable
 
 import click
 
+from toolchain.clierrors import friendly
 from toolchain.errors import McuforgeError
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
+def force_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--force", is_flag=True,
+                        help="Write into a non-empty OUT that mcuforge did not write (nothing in it is deleted).")(fn)
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,6 +55,11 @@ def _kib(n: int) -> str:
 
 
 def print_report(rep: dict) -> None:
+    from toolchain.codegen.ctext import safe_terminal as st  # names are the model's: no escapes reach the tty
+
+    rep = {**rep, "model": st(rep["model"]), "peak_node": st(rep["peak_node"]) if rep.get("peak_node") else None,
+           "peak_live": [{**b, "tensors": [st(t) for t in b["tensors"]]} for b in rep.get("peak_live", [])],
+           "nodes": [{**n, "name": st(n["name"])} for n in rep["nodes"]]}
     click.echo(f"model        {rep['model']}")
     click.echo(f"arena        {_kib(rep['arena_bytes'])}   (static activation buffer, exact)")
     click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
@@ -89,6 +83,28 @@ def print_report(rep: dict) -> None:
         click.echo(f"{i:>3}  {name:<{w}}  {n['op']:<18} {shape:<16} {n['macs']:>11,} {n['live_bytes']:>11,}")
 
 
+def print_layers(layers: list, total: int | None) -> None:
+    """The per-node profile table of `run --profile` (LayerCost rows of toolchain.profile)."""
+    weighted = any(x.weighted_instructions is not None for x in layers)
+    w = min(max([len(x.node) for x in layers] + [4]), 40)
+    click.echo("")
+    head = f"{'#':>3}  {'node':<{w}}  {'op':<18} {'kernel':<28} {'instructions':>13}"
+    head += f" {'LMUL-weighted':>13}" if weighted else ""
+    click.echo(head + f" {'MACs':>11} {'instr/MAC':>9} {'share':>6} {'live bytes':>10}")
+    for x in layers:
+        name = x.node if len(x.node) <= w else "…" + x.node[-(w - 1):]
+        kern = x.kernel if len(x.kernel) <= 28 else x.kernel[:27] + "…"
+        row = f"{x.index:>3}  {name:<{w}}  {x.op:<18} {kern:<28} {x.instructions:>13,}"
+        row += f" {x.weighted_instructions:>13,}" if weighted else ""
+        ipm = f"{x.instructions_per_mac:.2f}" if x.instructions_per_mac is not None else "-"
+        share = f"{x.cost / total:.1%}" if total else "-"
+        click.echo(row + f" {x.macs:>11,} {ipm:>9} {share:>6} {x.live_bytes:>10,}")
+    covered = sum(x.cost for x in layers)
+    if total:
+        click.echo(f"layers sum to {covered:,} of {total:,} instructions ({covered / total:.2%}); the rest is "
+                   "the call of mf_model_run and one call per node")
+
+
 class LazyGroup(click.Group):
     """Commands that live beside their subsystem (toolchain/<area>/commands.py) are imported
     when used, so `mcuforge --help` stays fast and those modules may import this one."""
@@ -99,6 +115,24 @@ class LazyGroup(click.Group):
             "monitor": "toolchain.device.commands:monitor",
             "validate": "toolchain.device.commands:validate",
             "sim-device": "toolchain.device.commands:sim_device"}
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Click's usage errors as one `error:` line and exit 2, like every other user mistake
+        (click would print the usage block and a capitalised "Error:" line)."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        from toolchain.codegen.ctext import safe_terminal
+
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.ClickException as e:
+            click.echo(f"error: {safe_terminal(' '.join(e.format_message().split()))}", err=True)
+            sys.exit(e.exit_code if e.exit_code != 1 else 2)
+        except click.Abort:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
@@ -112,10 +146,23 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def _version_text() -> str:
+    from toolchain import __version__
+    from toolchain.resources import git_commit
+
+    commit = git_commit()
+    return f"mcuforge {__version__}" + (f" (git {commit})" if commit else "")
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mcuforge")
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v and not ctx.resilient_parsing
+              else None, help="Show the version (and the git commit it was built from) and exit.")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
+    from toolchain.failure import install_signal_handlers
+
+    install_signal_handlers()
 
 
 @main.command()
@@ -126,14 +173,20 @@ def main() -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the arena over the schedule to this PNG (needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@force_option
 @friendly
 def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
-            **sched: Any) -> None:
+            force: bool, **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
     from toolchain.api import compile_model, write_sources
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
 
-    cm = compile_model(model, parse_input_shapes(input_shape), _options(sched))
+    shapes = parse_input_shapes(input_shape)
+    if plot_path and not Path(plot_path).resolve().parent.is_dir():
+        raise click.UsageError(f"--plot {plot_path}: the folder {Path(plot_path).parent} does not exist")
+    claim(out_dir, force)
+    cm = compile_model(model, shapes, _options(sched))
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
@@ -153,7 +206,8 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
 @click.argument("model", type=click.Path(dir_okay=False))
 @input_shape_option
 @schedule_options
-@click.option("--seed", default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @friendly
@@ -218,19 +272,78 @@ def boards(as_json: bool) -> None:
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @_board_option()
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option("--sim", is_flag=True, help="Also run it profiled in QEMU: per-layer instructions in the table.")
+@input_shape_option
+@schedule_options
+@kernel_options
+@click.option("--seed", default=0, show_default=True)
+@friendly
+def report(model: str, board: str, out_path: str, sim: bool, input_shape: tuple[str, ...], dtype: str, kernels: str,
+           seed: int, **sched: Any) -> None:
+    """Write one self-contained HTML report of MODEL on BOARD: summary, board fit, arena timeline, per-node table."""
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.progress import spinner
+    from toolchain.report import write_report
+
+    with spinner(f"building{' and running' if sim else ''} {Path(model).name} for {board}"):
+        p = write_report(model, board, out_path, parse_input_shapes(input_shape), _options(sched), dtype, kernels,
+                         sim=sim, seed=seed)
+    click.echo(f"wrote {p}")
+
+
+@main.command()
+@click.option("--board", "board_names", multiple=True, metavar="NAME",
+              help="Only these boards' columns (repeat); default: every board.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def ops(board_names: tuple[str, ...], as_json: bool) -> None:
+    """List the ONNX ops mcuforge compiles, their dtypes, and the kernel variant each board calls."""
+    from toolchain.boards import list_boards, load_board
+    from toolchain.opsinfo import ops_table
+
+    names = list(board_names) or list_boards()
+    for n in names:
+        load_board(n)  # one clear line for a wrong name
+    rows = ops_table(names)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows]))
+        return
+    cw = max(len(n) for n in names) + 2
+    click.echo(f"{'ONNX op':<20}{'dtypes':<11}{'kernel families':<46}" + "".join(f"{n:<{cw}}" for n in names))
+    for r in rows:
+        if r.kind != "kernel":
+            what = {"view": "view: same bytes, no code", "folded": "folded at compile time (constants)",
+                    "fused": "fused into its producer by a pass"}[r.kind]
+            click.echo(f"{r.op:<20}{'':<11}{what}")
+            continue
+        fams = ", ".join(r.families)
+        cells = ["/".join(r.boards[n].get(dt, "-") for dt in r.dtypes) for n in names]
+        click.echo(f"{r.op:<20}{'/'.join(r.dtypes):<11}{fams:<46}" + "".join(f"{c:<{cw}}" for c in cells))
+    click.echo("\nboard cells: the ISA variant called per dtype (ref: portable C; dsp: register-blocked scalar; "
+               "rvv / mve: vector). `--json` lists every variant present.")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_option()
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @input_shape_option
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, **sched: Any) -> None:
+          kernels: str, force: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
     from toolchain.run import build_for_board
 
-    bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
+    shapes = parse_input_shapes(input_shape)
+    claim(out_dir, force, replaced=("model", "firmware"))
+    bb = build_for_board(model, board, out_dir, shapes, _options(sched), dtype=dtype,
                          kernels=kernels)
     d = bb.as_dict()
     if as_json:
@@ -252,19 +365,36 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @input_shape_option
 @schedule_options
 @kernel_options
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1))
+@click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
+@click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
+              help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
 @click.option("--json", "as_json", is_flag=True)
+@force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, force: bool,
+        **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.outdir import claim
+    from toolchain.progress import spinner
     from toolchain.run import run_on_board
 
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
-    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
-                     kernels=kernels)
+    if trace_out and not profile:
+        raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    shapes = parse_input_shapes(input_shape)
+    if out_dir is not None:
+        claim(out_dir, force, replaced=("model", "firmware"))
+    with spinner(f"building and running {Path(model).name} on {board}"):
+        r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
+                         kernels=kernels, profile=profile)
+    if trace_out and r.layers is not None:
+        from toolchain.profile import write_trace
+
+        write_trace(trace_out, r.layers, r.model, r.board)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
@@ -277,6 +407,10 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
             weighted = f" ({r.weighted_instructions:,} LMUL-weighted)" if r.weighted_instructions is not None else ""
             click.echo(f"instructions  {r.instructions:,} per inference{weighted};  MACs {r.macs:,};  "
                        f"{r.macs_per_instruction:.3f} MACs per instruction")
+        if r.layers is not None:
+            print_layers(r.layers, r.cost)
+        if trace_out:
+            click.echo(f"trace         {trace_out}")
         click.echo("MATCH" if r.match else "MISMATCH")
     sys.exit(0 if r.match else 1)
 
@@ -288,6 +422,8 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 @click.option("--update-baseline", is_flag=True, help="Write this run's figures as the new baseline.")
 @click.option("--threshold", default=0.02, show_default=True, help="Allowed growth (fraction) before a regression.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
+# simulated boards are profiled per node: the baseline keeps each layer's instructions and a
+# regression names the layers that grew
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
@@ -302,10 +438,11 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     base_path = Path(baseline) if baseline else None
     base = rg.load_baseline(base_path)
     total = len(models) * len(boards_list)
-    with click.progressbar(length=total, label="regress", file=sys.stderr,
-                           item_show_func=lambda o: o.key if o else "") as bar:
+    from toolchain.progress import Bar
+
+    with Bar(total, "regress") as bar:  # on a terminal only
         outcomes = rg.regress(models, boards_list, base, threshold, _options(sched), dtype, kernels,
-                              progress=lambda o: bar.update(1, o))
+                              progress=lambda o: bar.update(1, o.key))
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))
     if base_path and (update_baseline or not base_path.exists()):

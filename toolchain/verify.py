@@ -9,9 +9,16 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from toolchain.boards import load_board
+from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
 from toolchain.frontend import read_model
 from toolchain.hostbuild import build_host, run_host
+
+class NoReference(McuforgeError):
+    """onnxruntime refuses a model that mcuforge compiles (duplicate node names, SAME_UPPER with
+    dilations, negative pads, ...): the model is outside what the reference accepts."""
+
 
 # An output matches when max |ours - onnxruntime| <= ATOL * max(1, max |onnxruntime|):
 # absolute for outputs of order one (probabilities, normalised logits), relative beyond.
@@ -68,8 +75,25 @@ def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[n
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    return [np.asarray(v) for v in sess.run(None, dict(zip(names, inputs)))]
+    try:
+        sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        return [np.asarray(v) for v in sess.run(None, dict(zip(names, inputs)))]
+    except Exception as e:  # onnxruntime's own zoo (Fail, InvalidGraph, RuntimeException, ...)
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+        raise NoReference(f"onnxruntime cannot run this model ({first[:300]}); mcuforge compiled, built "
+                          f"and ran it, but has no reference to compare its outputs with") from None
+
+
+def check_reference_shapes(cm: CompiledModel, ref: list[np.ndarray]) -> None:
+    """Our output shapes follow the ONNX spec and agree with onnx's shape inference (the
+    frontend checks); where onnxruntime returns other shapes (it computes SAME_UPPER pads
+    without the dilation) there is nothing to compare, which is not a numeric mismatch."""
+    for name, r in zip(cm.graph.outputs, ref):
+        want = cm.graph.tensors[name].shape
+        if tuple(np.shape(r)) != tuple(want) and np.size(r) != int(np.prod(want)):
+            raise NoReference(f"onnxruntime returns output {name!r} with shape {tuple(np.shape(r))} where the "
+                              f"ONNX shape rules give {tuple(want)}; mcuforge compiled, built and ran it, but "
+                              f"has no reference to compare its outputs with")
 
 
 def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL) -> list[OutputError]:
@@ -80,7 +104,13 @@ def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], ato
         if y.shape != r.shape:
             out.append(OutputError(name, float("inf"), float("inf"), False))
             continue
-        diff = float(np.max(np.abs(y - r))) if r.size else 0.0
+        # NaN where both are NaN and equal infinities are agreement, not an error
+        same = (np.isnan(y) & np.isnan(r)) | (np.isinf(r) & (y == r))
+        with np.errstate(invalid="ignore"):
+            d = np.where(same, 0.0, np.abs(y - r))
+        d = np.where(np.isnan(d), np.inf, d)
+        r = np.where(np.isfinite(r), r, 0.0)
+        diff = float(np.max(d)) if r.size else 0.0
         scale = float(np.max(np.abs(r))) if r.size else 0.0
         rel = diff / scale if scale > 0 else diff
         out.append(OutputError(name, diff, rel, bool(diff <= atol * max(1.0, scale))))
@@ -92,10 +122,15 @@ def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = N
            work_dir: str | Path | None = None) -> VerifyResult:
     model = read_model(path)
     cm = compile_model(path, input_shapes, options)
+    host_ram = load_board("host").memory.ram.size
+    if cm.arena_bytes > host_ram:  # before any input is drawn: sizes first, then work
+        raise DoesNotFitError(f"model needs {cm.arena_bytes} bytes of arena; the host check is limited to "
+                              f"the host board's {host_ram} bytes (boards/host.toml)")
     with tempfile.TemporaryDirectory(prefix="mcuforge-verify-") as tmp:
         src = write_sources(cm, Path(work_dir or tmp))
         exe = build_host(src, len(cm.graph.inputs), sanitize=sanitize)
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
     ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
+    check_reference_shapes(cm, ref)
     return VerifyResult(str(path), compare(cm.graph.outputs, ours, ref), cm.arena_bytes, cm.weight_bytes, cm.macs)

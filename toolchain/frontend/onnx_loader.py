@@ -8,6 +8,8 @@ Graph whose runtime nodes all have kernels and whose every shape is known.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +48,53 @@ def check_model(model: onnx.ModelProto, where: str) -> None:
         raise ModelLoadError(f"{where}: the graph has no outputs")
 
 
+# Element counts index C arrays with int32_t (and the boards have far less memory): any
+# tensor beyond this is refused before anything is computed or allocated.
+MAX_ELEMENTS = 2**31 - 1
+_DIMS = re.compile(r"[1-9][0-9]{0,9}(?:[xX][1-9][0-9]{0,9})*")  # ASCII digits only: no 1_0, no full-width
+
+
 def parse_input_shapes(specs: list[str] | tuple[str, ...] | None) -> dict[str, tuple[int, ...]]:
     """['input_1=1x32x32x3', ...] -> {'input_1': (1, 32, 32, 3)}."""
     out: dict[str, tuple[int, ...]] = {}
     for spec in specs or ():
         name, sep, dims = spec.rpartition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            out[name] = tuple(int(d) for d in dims.lower().split("x"))
-            if any(d <= 0 for d in out[name]):
-                raise ValueError
-        except ValueError:
-            raise ShapeError(f"--input-shape {spec!r}: expected NAME=D0xD1x... with positive sizes") from None
+        if not sep or not name or not _DIMS.fullmatch(dims):
+            raise ShapeError(f"--input-shape {spec!r}: expected NAME=D0xD1x... with positive sizes "
+                             f"in ASCII digits")
+        if name in out:
+            raise ShapeError(f"--input-shape names {name!r} twice")
+        shape = tuple(int(d) for d in dims.lower().split("x"))
+        if math.prod(shape) > MAX_ELEMENTS:
+            raise ShapeError(f"--input-shape {spec!r}: {math.prod(shape):,} elements; at most {MAX_ELEMENTS:,}")
+        out[name] = shape
     return out
+
+
+def check_sizes(tensors: dict[str, Tensor], where: str) -> None:
+    for t in tensors.values():
+        if any(d < 0 for d in t.shape):  # (empty tensors are legal: a Slice to nothing)
+            raise ShapeError(f"{where}: tensor {t.name!r} would have shape {t.shape}, with a negative dim "
+                             f"(a window larger than its padded input?)")
+        if t.size > MAX_ELEMENTS:
+            raise ShapeError(f"{where}: tensor {t.name!r} of shape {t.shape} has {t.size:,} elements; "
+                             f"at most {MAX_ELEMENTS:,} (2^31 - 1) fit the generated C")
+
+
+def _check_text(model: onnx.ModelProto, where: str) -> None:
+    """protobuf hands out bytes for a string field that is not valid UTF-8: refuse the model
+    here, before a name reaches a format string or the generated C."""
+    g = model.graph
+    fields = [("graph name", g.name)]
+    for i, n in enumerate(g.node):
+        fields += [(f"node #{i} name", n.name), (f"node #{i} op_type", n.op_type), (f"node #{i} domain", n.domain)]
+        fields += [(f"node #{i} input", s) for s in n.input] + [(f"node #{i} output", s) for s in n.output]
+    for kind, seq in (("initializer", g.initializer), ("input", g.input), ("output", g.output),
+                      ("value_info", g.value_info)):
+        fields += [(kind, x.name) for x in seq]
+    for what, v in fields:
+        if not isinstance(v, str):
+            raise ModelLoadError(f"{where}: {what} is not valid UTF-8 text")
 
 
 def _np_dtype(dt: object, what: str) -> DType:
@@ -90,9 +125,13 @@ def _bind_input(vi: onnx.ValueInfoProto, given: tuple[int, ...] | None) -> tuple
             if d.HasField("dim_value") and d.dim_value != g:
                 raise ShapeError(f"--input-shape {vi.name}: dim {i} is {g} but the model fixes it to {d.dim_value}")
         return given
+    if not dims:
+        raise ShapeError(f"input {vi.name!r} is a scalar (rank 0); mcuforge needs inputs of rank 1 or more")
     out = []
     for i, d in enumerate(dims):
-        if d.HasField("dim_value") and d.dim_value > 0:
+        if d.HasField("dim_value") and d.dim_value <= 0:
+            raise ShapeError(f"input {vi.name!r}: dim {i} is fixed to {d.dim_value}; sizes must be positive")
+        if d.HasField("dim_value"):
             out.append(d.dim_value)
         elif i == 0:
             out.append(1)  # a symbolic leading dim is the batch: bind it to 1
@@ -117,7 +156,7 @@ def _attrs(node: onnx.NodeProto, name: str) -> Attrs:
     return Attrs(vals, name, node.op_type)
 
 
-def _unique_names(nodes: list[onnx.NodeProto]) -> list[str]:
+def unique_names(nodes: list[onnx.NodeProto]) -> list[str]:
     seen: set[str] = set()
     names = []
     for i, n in enumerate(nodes):
@@ -151,6 +190,7 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
 
 def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
                  where: str = "model") -> Graph:
+    _check_text(model, where)
     check_model(model, where)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     if not MIN_OPSET <= opset <= MAX_OPSET:
@@ -159,7 +199,12 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     given = dict(input_shapes or {})
     tensors: dict[str, Tensor] = {}
     for init in g.initializer:
-        arr = numpy_helper.to_array(init)
+        if math.prod(init.dims) > MAX_ELEMENTS:
+            raise ShapeError(f"{where}: initializer {init.name!r} of shape {tuple(init.dims)} is too large")
+        try:
+            arr = numpy_helper.to_array(init)
+        except Exception as e:  # raw_data of the wrong length, an external file missing, ...
+            raise ModelLoadError(f"{where}: initializer {init.name!r} cannot be read: {e}") from None
         tensors[init.name] = Tensor(init.name, tuple(arr.shape), _np_dtype(arr.dtype, f"initializer {init.name!r}"), arr)
     inputs = []
     for vi in g.input:
@@ -186,12 +231,31 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
                 d.dim_value = v
     onnx_shapes = _onnx_static_shapes(bound)
 
+    check_sizes(tensors, where)
     nodes: list[Node] = []
-    for onode, name in zip(g.node, _unique_names(list(g.node))):
+    for onode, name in zip(g.node, unique_names(list(g.node))):
         if onode.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(f"node {name!r}: op {onode.domain}.{onode.op_type} is not supported "
                                      f"(only the default ONNX domain)")
-        _import_node(onode, name, opset, tensors, nodes)
+        shape_in = tensors.get(onode.input[0]) if onode.op_type == "ConstantOfShape" and onode.input else None
+        if shape_in is not None and shape_in.is_const:  # sizes before work: never allocate it to find out
+            n = math.prod(int(v) for v in np.asarray(shape_in.data).reshape(-1))
+            if n > MAX_ELEMENTS:
+                raise ShapeError(f"node {name!r} (ConstantOfShape) makes {n:,} elements; at most {MAX_ELEMENTS:,}")
+        try:
+            _import_node(onode, name, opset, tensors, nodes)
+        except MemoryError:
+            raise ShapeError(f"node {name!r} ({onode.op_type}): its output does not fit in this machine's "
+                             f"memory, let alone a microcontroller's") from None
+        except (ModelLoadError, UnsupportedOpError, ShapeError):
+            raise
+        except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError,
+                AssertionError) as e:
+            # the op's attribute and shape rules met a combination onnx's checker lets through
+            # (strides 0, pads of the wrong length, a kernel larger than its input, ...)
+            raise ShapeError(f"node {name!r} ({onode.op_type}): invalid attributes or input shapes for this op "
+                             f"({type(e).__name__}: {str(e)[:200]})") from None
+        check_sizes({o: tensors[o] for o in onode.output if o in tensors}, f"node {name!r} ({onode.op_type})")
     for out in g.output:
         if out.name not in tensors:
             raise ModelLoadError(f"{where}: graph output {out.name!r} is never produced")

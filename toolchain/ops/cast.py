@@ -9,6 +9,7 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register
+from toolchain.ops.kernel_table import helper
 
 _SUFFIX = {DType.FLOAT32: "f32", DType.FLOAT16: "f16"}
 
@@ -36,3 +37,9 @@ class MfCast(Op):
         src = ctx.tensors[node.inputs[0]]
         kernel = f"mf_cast_{_SUFFIX[src.dtype]}_to_{_SUFFIX[p.to]}_ref"
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), lit(src.size)))]
+
+
+# ---------------------------------------------------------------- kernel table
+# named directly (no dtype/ISA variants): both directions, portable C
+helper("mf_cast_f32_to_f16_ref", "cast_f16_ref.c", isa="ref")
+helper("mf_cast_f16_to_f32_ref", "cast_f16_ref.c", isa="ref")

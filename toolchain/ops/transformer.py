@@ -19,6 +19,7 @@ from toolchain.ops.base import (
     Array, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
+from toolchain.ops.kernel_table import kernels
 
 MAX_STEPS = 8
 
@@ -232,3 +233,10 @@ class PatchEmbed(Op):
         # row the next patch row reads (see mf_patch_embed_desc); batch 1 only.
         n, c, h, w = g.tensors[node.inputs[0]].shape
         return n == 1 and (p.grid[1] + int(p.has_cls)) * p.dim <= p.patch[0] * w
+
+
+# ---------------------------------------------------------------- kernel table
+# FP32 only so far; their scratch is sized in lower() (one size for every variant)
+kernels("mf_token_chain", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
+kernels("mf_attention", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
+kernels("mf_patch_embed", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))

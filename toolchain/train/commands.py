@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from toolchain.cli import friendly
+from toolchain.clierrors import friendly
 
 
 @click.command("train")
@@ -21,9 +22,9 @@ from toolchain.cli import friendly
 @click.option("--dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True)
 @click.option("--data", type=click.Path(dir_okay=False, exists=True), default=None,
               help="npz with x (samples, *input shape) and y (labels or targets); default: seeded synthetic.")
-@click.option("--steps", type=int, default=20, show_default=True)
+@click.option("--steps", type=click.IntRange(1, 10**6), default=20, show_default=True)
 @click.option("--sim", is_flag=True, help="Run in QEMU (implied by a board other than host).")
-@click.option("--ram-budget", type=int, default=None, help="Refuse a step needing more RAM (bytes).")
+@click.option("--ram-budget", type=click.IntRange(1, None), default=None, help="Refuse a step needing more RAM (bytes).")
 @click.option("--no-reference", is_flag=True, help="Skip the PyTorch reference run.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
               help="Write the tuned weights into a copy of the ONNX model.")
@@ -33,10 +34,12 @@ def train(model: str, board: str, trainable: str, loss: str, optimizer: str, lr:
           dtype: str, data: str | None, steps: int, sim: bool, ram_budget: int | None, no_reference: bool,
           export_path: str | None, as_json: bool) -> None:
     """Compile a training step for MODEL, run it over the data and compare with PyTorch."""
+    from toolchain.progress import spinner
     from toolchain.train.api import train as run_train
 
-    r = run_train(model, trainable, loss, optimizer, lr, momentum, steps, data, board, dtype, ram_budget,
-                  reference=not no_reference, export=export_path)
+    with spinner(f"training {Path(model).name} ({steps} steps{', in QEMU' if sim else ''})"):  # terminal only
+        r = run_train(model, trainable, loss, optimizer, lr, momentum, steps, data, board, dtype, ram_budget,
+                      reference=not no_reference, export=export_path)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return
