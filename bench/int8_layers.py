@@ -20,10 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "kernels"))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from kernels import s8_isa  # noqa: E402
-from s8harness import ConvS8, FcS8, run_s8  # noqa: E402
+from s8harness import ConvS8, FcS8, run_s8, s8_isa  # noqa: E402
 from toolchain.boards import load_board  # noqa: E402
 
 P1, P0, SAME2 = (1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1)  # TF SAME at stride 2 pads bottom/right

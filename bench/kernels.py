@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "kernels"))
 
 from kharness import Conv, Gemm, run_kernel  # noqa: E402
-from s8harness import ConvS8, FcS8, run_s8  # noqa: E402
+from s8harness import ConvS8, FcS8, run_s8, s8_isa  # noqa: E402
 from toolchain.boards import load_board  # noqa: E402
 from toolchain.ops import REGISTRY  # noqa: E402,F401  (registers every family's kernels)
 from toolchain.ops.kernel_table import available  # noqa: E402
@@ -40,13 +40,6 @@ S8_SHAPES = {"s8 conv 3x3 16->16 16x16": ConvS8(16, 16, 16, 16),
              "s8 depthwise 3x3 64ch 25x5": ConvS8(64, 64, 25, 5, groups=64),
              "s8 pointwise 64->64 25x5": ConvS8(64, 64, 25, 5, k=(1, 1), pads=(0, 0, 0, 0)),
              "s8 fc 256->64": FcS8(1, 64, 256)}
-
-
-def s8_isa(board) -> str | None:  # type: ignore[no-untyped-def]
-    """The int8 SIMD kernels a board's core runs, from its record's fields."""
-    if board.core.simd in ("mve", "rvv"):
-        return board.core.simd
-    return "dsp" if board.core.arch.startswith("armv7e-m") else None
 
 
 def s8_peak(isa: str) -> str:

@@ -19,7 +19,7 @@ from toolchain.boards import load_board
 
 sys.path.insert(0, str(Path(__file__).parent / "kernels"))
 from s8harness import (  # noqa: E402
-    RUNTIME, ConvS8, FcS8, conv_scratch_bytes, fc_scratch_bytes, run_s8,
+    COLS, RUNTIME, ConvS8, FcS8, conv_scratch_bytes, fc_scratch_bytes, run_s8,
 )
 
 CONVS = [
@@ -53,7 +53,8 @@ def test_reference_is_the_contract(shape: ConvS8 | FcS8, tmp_path: Path) -> None
 
 def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
     """The *_scratch_bytes functions are plain C outside the ISA guards: built with the host
-    gcc, they must give what the Python twins give."""
+    gcc, they must give what the kernel table's Python twins give, and the panel widths
+    MF_S8_COLS_* what toolchain/ops/int8_kernels.py says."""
     lines = []
     for c in CONVS:
         oh, ow = c.out_hw
@@ -68,7 +69,9 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
             lines.append(f'{{ mf_fc_s8_desc d = {{.m = {f.m}, .n = {f.n}, .k = {f.k}}}; '
                          f'printf("%d\\n", (int)mf_fc_s8_{isa}_scratch_bytes(&d)); }}')
     main = tmp_path / "main.c"
-    main.write_text('#include <stdio.h>\n#include "mf_int8.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
+    lines += [f'printf("%d\\n", MF_S8_COLS_{isa.upper()});' for isa in ("dsp", "mve", "rvv")]
+    main.write_text('#include <stdio.h>\n#include "mf_int8_simd.h"\nint main(void) {\n' + "\n".join(lines)
+                    + "\nreturn 0; }\n")
     srcs = [str(RUNTIME / "src" / f"{op}_s8_{isa}.c") for op in ("conv", "fc") for isa in ("dsp", "mve", "rvv")]
     exe = tmp_path / "sizes"
     subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", str(main), *srcs,
@@ -76,6 +79,7 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     want = [conv_scratch_bytes(isa, c) for c in CONVS for isa in ("dsp", "mve", "rvv")]
     want += [fc_scratch_bytes(isa, f) for f in FCS for isa in ("dsp", "mve", "rvv")]
+    want += [COLS[isa] for isa in ("dsp", "mve", "rvv")]
     assert got == want
 
 

@@ -1,7 +1,8 @@
 """Build and run the int8 kernel harness (tests/kernels/model_s8.c): a SIMD kernel and the
 tests' own reference (s8_ref.c) on the same seeded data in one binary, the SIMD kernel's
 instructions counted. Also the numpy statement of the mf_int8.h contract the reference is
-checked against, and the Python twins of the kernels' *_scratch_bytes functions."""
+checked against; the kernels' scratch sizes come from the kernel table's Python twins
+(toolchain/ops/int8_kernels.py), which the harness checks against C on every run."""
 
 from __future__ import annotations
 
@@ -12,18 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.boards import Board
-from toolchain.codegen.emit import RUNTIME, copy_runtime
+from toolchain.codegen import RUNTIME, copy_runtime
+from toolchain.ops.conv import ConvShape
+from toolchain.ops.int8_kernels import S8_COLS as COLS
+from toolchain.ops.int8_kernels import conv_s8_scratch, fc_s8_scratch
+from toolchain.ops.kernel_table import available
 from toolchain.sim import build_firmware, run_firmware
 
 HERE = Path(__file__).resolve().parent
-
-# Output pixels (conv) / activation rows (fc) per panel: MF_S8_COLS_* in mf_int8_simd.h.
-COLS = {"dsp": 12, "mve": 12, "rvv": 32}
-
-
-def k4(k: int) -> int:
-    return (k + 3) & ~3
-
 
 @dataclass(frozen=True)
 class ConvS8:
@@ -127,31 +124,14 @@ class FcS8:
 # ---------------------------------------------------------------- scratch twins
 
 def conv_scratch_bytes(isa: str, c: ConvS8) -> int:
-    """mf_conv2d_s8_<isa>_scratch_bytes."""
-    oh, ow = c.out_hw
-    hp, wp = (oh - 1) * c.stride[0] + (c.k[0] - 1) * c.dil[0] + 1, (ow - 1) * c.stride[1] + (c.k[1] - 1) * c.dil[1] + 1
-    if isa == "dsp" and c.depthwise:
-        return ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp
-    if isa == "dsp":
-        return COLS["dsp"] * k4(c.kdim) * 2 + k4(c.kdim + 1) + 4 * (c.c_in // c.groups) * c.k[0]
-    if isa == "mve" and c.depthwise:
-        return ((hp * wp + 3) & ~3) + 4 * oh * wp
-    if isa == "mve":
-        return COLS["mve"] * c.kdim + 3 * ((c.kdim + 7) & ~7) * 2
-    if isa == "rvv" and c.depthwise:
-        return 2 * hp * wp + oh * wp
-    if isa == "rvv":
-        return COLS["rvv"] * c.kdim * 2
-    raise ValueError(isa)
+    """mf_conv2d_s8_<isa>_scratch_bytes, through the kernel table's twin."""
+    shape = ConvShape(c.c_in, c.c_out, c.groups, c.k, c.stride, c.pads[:2], (c.h, c.w), c.out_hw, c.dil)
+    return conv_s8_scratch(isa, shape)
 
 
 def fc_scratch_bytes(isa: str, f: FcS8) -> int:
-    """mf_fc_s8_<isa>_scratch_bytes."""
-    if isa == "dsp":
-        return min(f.m, COLS["dsp"]) * k4(f.k) * 2
-    if isa in ("mve", "rvv"):
-        return 0
-    raise ValueError(isa)
+    """mf_fc_s8_<isa>_scratch_bytes, through the kernel table's twin."""
+    return fc_s8_scratch(isa, f.m, f.n, f.k)
 
 
 def scratch_bytes(isa: str, shape: ConvS8 | FcS8) -> int:
@@ -266,6 +246,14 @@ class S8Run:
         return self.macs / max(1, self.weighted or self.instructions)
 
 
+def s8_isa(board: Board) -> str | None:
+    """The int8 SIMD kernels a board's core runs, from its record's fields: Helium or RVV
+    where the core has them, the DSP extension's SMLAD on v7E-M cores (M4, M7)."""
+    isa = board.core.simd if board.core.simd in ("mve", "rvv") else (
+        "dsp" if board.core.arch.startswith("armv7e-m") else None)
+    return isa if isa and f"mf_conv2d_s8_{isa}" in available() else None
+
+
 def kernel_name(shape: ConvS8 | FcS8, isa: str) -> str:
     return f"mf_{shape.op}_s8_{isa}"
 
@@ -290,5 +278,5 @@ def run_s8(board: Board, shape: ConvS8 | FcS8, isa: str, seed: int = 0, out_dir:
                  r.instructions or 0, r.weighted_instructions, shape.macs)
 
 
-__all__ = ["COLS", "ConvS8", "FcS8", "RUNTIME", "S8Data", "S8Run", "contract", "conv_scratch_bytes",
+__all__ = ["s8_isa", "COLS", "ConvS8", "FcS8", "RUNTIME", "S8Data", "S8Run", "contract", "conv_scratch_bytes",
            "fc_scratch_bytes", "make_data", "run_s8", "scratch_bytes"]
