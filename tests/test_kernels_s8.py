@@ -3,7 +3,8 @@ the Python twins, the tests' own reference (tests/kernels/s8_ref.c) is bit-exact
 statement of the mf_int8.h contract, and every SIMD kernel is bit-exact with that reference
 in the same QEMU binary, over shapes with pixel and k tails, odd channel counts, stride 2
 with TF-style asymmetric padding, depthwise, pointwise, dilation, groups, per-tensor
-scales, scales near 1 (every requantisation shift case), ReLU/clip clamps, batch 2, and fully connected layers with odd k and several rows.
+scales, scales near 1 (every requantisation shift case), ReLU/clip clamps, batch 2, and
+fully connected layers with odd k and several rows.
 int8 outputs are compared exactly: the contract leaves no rounding freedom."""
 
 from __future__ import annotations

@@ -81,7 +81,8 @@ class ConvS8:
         kind = "dw" if self.depthwise else ("pw" if self.k == (1, 1) else "conv")
         return (f"{kind}{self.k[0]}x{self.k[1]}_{self.c_in}to{self.c_out}_{self.h}x{self.w}"
                 f"_s{self.stride[0]}{self.stride[1]}_p{''.join(map(str, self.pads))}"
-                f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}{'_big' if self.big_scale else ''}")
+                f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}"
+                f"{'_big' if self.big_scale else ''}")
 
 
 @dataclass(frozen=True)
