@@ -1,0 +1,83 @@
+/* int8 kernel test harness: runs a SIMD kernel (KS_FAST) and the tests' reference (s8_ref.c)
+ * on the same data in one binary and returns both outputs. Only KS_FAST is counted: the
+ * benchmark window is closed around everything else (the plugin sums windows).
+ *
+ *   KS_OP 1 conv2d, 2 fc; shapes in KS_* (tests/kernels/s8harness.py writes them)
+ *   KS_FAST, KS_FAST_SCRATCH   the kernel and its *_scratch_bytes function
+ *   KS_SCRATCH_BYTES           what the Python twin says the scratch takes: the harness
+ *                              fails (status -100) when C disagrees
+ * Input 0: x (or a) then w, as float32 integers; input 1: bias, mult, shift (one per output
+ * channel) as int32 bit patterns. Output 0 the fast result, output 1 the reference's.
+ * The fast output is followed by guard bytes that must survive (status -101 otherwise). */
+#include <stdint.h>
+#include <string.h>
+
+#include "mf_board.h"
+#include "mf_int8.h"
+#include "model.h"
+#include "s8_ref.h"
+
+/* The harness is not what is measured, and clang's vectoriser turns its copy loops into
+ * whole-register loads (vl2re32.v) that QEMU 7.2 aborts on (qemu issue 1441). */
+#if defined(__clang__)
+#pragma clang optimize off
+#endif
+
+#if KS_OP == 1
+#define KS_X (KS_N * KS_CI * KS_H * KS_WI)
+#define KS_W (KS_CO * (KS_CI / KS_G) * KS_KH * KS_KW)
+#define KS_Y (KS_N * KS_CO * KS_HO * KS_WO)
+#define KS_CH KS_CO
+#else
+#define KS_X (KS_M * KS_K)
+#define KS_W (KS_NN * KS_K)
+#define KS_Y (KS_M * KS_NN)
+#define KS_CH KS_NN
+#endif
+#define KS_GUARD 32
+
+static float in_xw[KS_X + KS_W], in_params[3 * KS_CH], out_fast[KS_Y], out_ref[KS_Y];
+static int8_t x[KS_X], w[KS_W], y_fast[KS_Y + KS_GUARD], y_ref[KS_Y];
+static int32_t bias[KS_CH], mult[KS_CH], shift[KS_CH];
+static uint8_t scratch[KS_SCRATCH_BYTES + 1] __attribute__((aligned(16)));
+
+float *mf_model_input(int i) { return i == 0 ? in_xw : i == 1 ? in_params : 0; }
+int32_t mf_model_input_size(int i) { return i == 0 ? KS_X + KS_W : i == 1 ? 3 * KS_CH : 0; }
+const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
+int32_t mf_model_output_size(int i) { return i < 2 ? KS_Y : 0; }
+
+int mf_model_run(void)
+{
+    mf_bench_stop();
+    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)in_xw[i];
+    for (int32_t i = 0; i < KS_W; ++i) w[i] = (int8_t)in_xw[KS_X + i];
+    memcpy(bias, in_params, sizeof bias);
+    memcpy(mult, in_params + KS_CH, sizeof mult);
+    memcpy(shift, in_params + 2 * KS_CH, sizeof shift);
+    for (int32_t i = 0; i < KS_Y + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
+    for (int32_t i = 0; i < KS_SCRATCH_BYTES + 1; ++i) scratch[i] = 0xa5; /* no reliance on zeros */
+    const mf_requant_s8 rq = {mult, shift, KS_PER_CHANNEL, KS_OUT_ZP, KS_ACT_MIN, KS_ACT_MAX};
+#if KS_OP == 1
+    const mf_conv2d_s8_desc d = {
+        .n = KS_N, .c_in = KS_CI, .h_in = KS_H, .w_in = KS_WI, .c_out = KS_CO, .h_out = KS_HO,
+        .w_out = KS_WO, .k_h = KS_KH, .k_w = KS_KW, .stride_h = KS_SH, .stride_w = KS_SW,
+        .dil_h = KS_DH, .dil_w = KS_DW, .pad_top = KS_PT, .pad_left = KS_PL, .groups = KS_G,
+        .in_zp = KS_IN_ZP, .rq = rq};
+    const int st = kb_conv2d_s8_ref(x, w, bias, y_ref, &d);
+#else
+    const mf_fc_s8_desc d = {.m = KS_M, .n = KS_NN, .k = KS_K, .rq = rq};
+    const int st = kb_fc_s8_ref(x, w, bias, y_ref, &d);
+#endif
+    if (KS_FAST_SCRATCH(&d) != KS_SCRATCH_BYTES) return -100;
+    mf_bench_start();
+    const int st2 = KS_FAST(x, w, bias, y_fast, &d, scratch);
+    mf_bench_stop();
+    for (int32_t i = KS_Y; i < KS_Y + KS_GUARD; ++i)
+        if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
+    for (int32_t i = 0; i < KS_Y; ++i) {
+        out_fast[i] = (float)y_fast[i];
+        out_ref[i] = (float)y_ref[i];
+    }
+    mf_bench_start();
+    return st != 0 ? st : st2;
+}

@@ -1,0 +1,100 @@
+"""The SIMD int8 kernels (mf_{conv2d,fc}_s8_{dsp,mve,rvv}): their scratch sizes agree with
+the Python twins, the tests' own reference (tests/kernels/s8_ref.c) is bit-exact with a numpy
+statement of the mf_int8.h contract, and every SIMD kernel is bit-exact with that reference
+in the same QEMU binary, over shapes with pixel and k tails, odd channel counts, stride 2
+with TF-style asymmetric padding, depthwise, pointwise, dilation, groups, per-tensor
+scales, scales near 1 (every requantisation shift case), ReLU/clip clamps, batch 2, and
+fully connected layers with odd k and several rows.
+int8 outputs are compared exactly: the contract leaves no rounding freedom."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolchain.boards import load_board
+
+sys.path.insert(0, str(Path(__file__).parent / "kernels"))
+from s8harness import (  # noqa: E402
+    COLS, RUNTIME, ConvS8, FcS8, conv_scratch_bytes, fc_scratch_bytes, run_s8,
+)
+
+CONVS = [
+    ConvS8(13, 7, 9, 11),                                            # odd channels, pixel and k tails
+    ConvS8(3, 16, 12, 10, act="relu"),                               # a first layer (k = 27)
+    ConvS8(8, 12, 10, 10, stride=(2, 2), pads=(0, 0, 1, 1)),         # TF SAME, stride 2
+    ConvS8(10, 10, 11, 9, stride=(2, 2), groups=10, act="relu"),     # depthwise, stride 2, pad 1
+    ConvS8(24, 24, 10, 13, groups=24),                               # depthwise, stride 1
+    ConvS8(20, 11, 7, 9, k=(1, 1), pads=(0, 0, 0, 0)),               # pointwise
+    ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # strided 1x1 (shortcut)
+    ConvS8(8, 6, 9, 9, dil=(2, 2), pads=(2, 2, 2, 2), groups=2, per_channel=False, act="clip"),
+    ConvS8(1, 5, 13, 7, k=(5, 3), stride=(2, 1), pads=(2, 1, 2, 1)),  # DS-CNN-like first conv
+    ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
+    ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
+    ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise
+]
+FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False),
+       FcS8(2, 9, 11, big_scale=True)]
+SIMD = [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")]
+
+
+# ---------------------------------------------------------------- host
+
+@pytest.mark.parametrize("shape", CONVS + FCS, ids=str)
+def test_reference_is_the_contract(shape: ConvS8 | FcS8, tmp_path: Path) -> None:
+    """s8_ref.c on the host, against numpy in exact integers."""
+    r = run_s8(load_board("host"), shape, "ref", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    assert len(np.unique(r.want)) >= min(20, r.want.size // 2), "outputs should spread, not sit at a clamp"
+
+
+def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
+    """The *_scratch_bytes functions are plain C outside the ISA guards: built with the host
+    gcc, they must give what the kernel table's Python twins give, and the panel widths
+    MF_S8_COLS_* what toolchain/ops/int8_kernels.py says."""
+    lines = []
+    for c in CONVS:
+        oh, ow = c.out_hw
+        desc = (f"{{.n = {c.n}, .c_in = {c.c_in}, .h_in = {c.h}, .w_in = {c.w}, .c_out = {c.c_out}, "
+                f".h_out = {oh}, .w_out = {ow}, .k_h = {c.k[0]}, .k_w = {c.k[1]}, .stride_h = {c.stride[0]}, "
+                f".stride_w = {c.stride[1]}, .dil_h = {c.dil[0]}, .dil_w = {c.dil[1]}, .pad_top = {c.pads[0]}, "
+                f".pad_left = {c.pads[1]}, .groups = {c.groups}}}")
+        for isa in ("dsp", "mve", "rvv"):
+            lines.append(f'{{ mf_conv2d_s8_desc d = {desc}; printf("%d\\n", (int)mf_conv2d_s8_{isa}_scratch_bytes(&d)); }}')
+    for f in FCS:
+        for isa in ("dsp", "mve", "rvv"):
+            lines.append(f'{{ mf_fc_s8_desc d = {{.m = {f.m}, .n = {f.n}, .k = {f.k}}}; '
+                         f'printf("%d\\n", (int)mf_fc_s8_{isa}_scratch_bytes(&d)); }}')
+    main = tmp_path / "main.c"
+    lines += [f'printf("%d\\n", MF_S8_COLS_{isa.upper()});' for isa in ("dsp", "mve", "rvv")]
+    main.write_text('#include <stdio.h>\n#include "mf_int8_simd.h"\nint main(void) {\n' + "\n".join(lines)
+                    + "\nreturn 0; }\n")
+    srcs = [str(RUNTIME / "src" / f"{op}_s8_{isa}.c") for op in ("conv", "fc") for isa in ("dsp", "mve", "rvv")]
+    exe = tmp_path / "sizes"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", str(main), *srcs,
+                    "-o", str(exe)], check=True)
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    want = [conv_scratch_bytes(isa, c) for c in CONVS for isa in ("dsp", "mve", "rvv")]
+    want += [fc_scratch_bytes(isa, f) for f in FCS for isa in ("dsp", "mve", "rvv")]
+    want += [COLS[isa] for isa in ("dsp", "mve", "rvv")]
+    assert got == want
+
+
+# ---------------------------------------------------------------- qemu
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD)
+@pytest.mark.parametrize("shape", CONVS + FCS, ids=str)
+def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_path: Path) -> None:
+    from fixtures.sim_support import require_tools
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_s8(b, shape, isa, out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)   # the reference, compiled for the board
+    np.testing.assert_array_equal(r.fast, r.ref)   # the SIMD kernel, same binary, same data
+    assert r.instructions > 0

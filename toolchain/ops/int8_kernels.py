@@ -1,0 +1,59 @@
+"""The SIMD int8 kernels of issue 14 in the kernel table: mf_conv2d_s8_<isa> and
+mf_fc_s8_<isa> for Cortex-M DSP (SMLAD), Helium (VMLADAVA) and RVV (vwmacc), each in its own
+runtime file over a GEMM core of its ISA (gemm_s8_<isa>.c), and the Python twins of their
+C scratch-size functions (tests/test_kernels_s8.py checks both against the C). The C
+contract they keep is runtime_c/include/mf_int8.h; the reference kernels and the lowering
+that picks them belong to the int8 op family."""
+
+from __future__ import annotations
+
+from toolchain.ops import qconv
+from toolchain.ops.conv import ConvShape, conv_shape
+from toolchain.ops.kernel_table import c_file, kernels
+
+S8_ISAS = ("dsp", "mve", "rvv")
+# Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
+S8_COLS = {"dsp": 12, "mve": 12, "rvv": 32}
+
+
+def _k4(k: int) -> int:
+    return (k + 3) & ~3
+
+
+def _r8(k: int) -> int:
+    return (k + 7) & ~7
+
+
+def conv_s8_scratch(isa: str, s: ConvShape) -> int:
+    """mf_conv2d_s8_<isa>_scratch_bytes: depthwise layers (groups == c_in == c_out) take a
+    padded channel plane (and sums), the others an im2col panel."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = s.kernel, s.strides, s.dilations, s.hw_out
+    k = s.c_in // s.groups * kh * kw
+    hp, wp = (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1
+    if s.groups == s.c_in == s.c_out:
+        return {"dsp": ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp,
+                "mve": ((hp * wp + 3) & ~3) + 4 * oh * wp,
+                "rvv": 2 * hp * wp + oh * wp}[isa]
+    return {"dsp": S8_COLS["dsp"] * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
+            "mve": S8_COLS["mve"] * k + 3 * _r8(k) * 2,
+            "rvv": S8_COLS["rvv"] * k * 2}[isa]
+
+
+def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
+    """mf_fc_s8_<isa>_scratch_bytes: only the DSP kernel widens its activation rows."""
+    del n
+    return min(m, S8_COLS["dsp"]) * _k4(k) * 2 if isa == "dsp" else 0
+
+
+for _isa in S8_ISAS:
+    c_file(f"gemm_s8_{_isa}.c")
+kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), conv_s8_scratch)
+kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch)
+kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch)
+kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch)
+
+# The int8 conv/fc lowering (ops/qconv.py) chooses a variant only where Python knows its
+# scratch: give it these twins (QConvParams has the window and groups conv_shape reads).
+for _isa in S8_ISAS:
+    qconv.CONV_SCRATCH[_isa] = lambda p, xs, ws, isa=_isa: conv_s8_scratch(isa, conv_shape(p, xs, ws))
+    qconv.FC_SCRATCH[_isa] = lambda p, m, n, k, isa=_isa: fc_s8_scratch(isa, m, n, k)
