@@ -16,6 +16,7 @@ from toolchain.ops import REGISTRY
 from toolchain.codegen.emit import kernel_sources
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
 from toolchain.ir.verify import verify_graph
+from toolchain.memory.blocking import lower_and_plan
 from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
@@ -131,14 +132,15 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         orders["memory-aware"] = memory_aware_order(g)
     planned = {}
     for name, h in orders.items():
-        calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
-                 for n in h.nodes]
-        # Kernel scratch is planned like any tensor that lives for one node.
-        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
-        # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
-        # the generated API then documents that mf_model_run consumes its inputs.
-        mp = plan_memory(h, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
-                         scratch=scratch, strategies=options.planner)
+        def plan(calls: list[list[Call]], h: Graph = h) -> MemoryPlan:
+            # Kernel scratch is planned like any tensor that lives for one node.
+            scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
+            # Letting an op overwrite the model's input is what patch-embedding decomposition
+            # needs; the generated API then documents that mf_model_run consumes its inputs.
+            return plan_memory(h, inplace=options.inplace, overwrite=options.overwrite,
+                               consume_inputs=options.overwrite, scratch=scratch, strategies=options.planner)
+        # Blocked kernels (token chains, attention) get the largest work block that costs no arena.
+        calls, mp, _ = lower_and_plan(h, ctx, plan)
         planned[name] = (h, calls, mp)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
     g, calls, mp = planned[best]

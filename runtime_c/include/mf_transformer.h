@@ -27,29 +27,42 @@ typedef struct {
 
 /* Runs the steps on each of `tokens` rows of x (row stride in_w) and writes row i of y (row
  * stride out_w). With residual != NULL, y = residual + chain(x) (same shape as y).
- * y may equal x when out_w <= in_w (a row is written after the row is consumed, never
- * beyond it), and y may equal residual. scratch: mf_token_chain_scratch_floats() floats. */
+ * y may equal x when out_w <= in_w (a block of rows is written after the block is consumed,
+ * never beyond it), and y may equal residual.
+ * `block` tokens go through the steps together (0 counts as 1): the blocked kernels reuse each
+ * weight they load across the block, at the price of a scratch `block` times wider. The
+ * compiler picks it (toolchain/ops/transformer.py). scratch: mf_token_chain_scratch_floats(). */
 typedef struct {
     int32_t tokens;
     int32_t n_steps;
     mf_token_step steps[MF_MAX_TOKEN_STEPS];
+    int32_t block;
 } mf_token_chain_desc;
 
 int32_t mf_token_chain_scratch_floats(const mf_token_chain_desc *d);
 int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
                            const mf_token_chain_desc *d);
+/* Register-blocked (4 tokens x 4 features) FP32: Cortex-M4/M7 and the scalar side of others. */
+int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d);
 
 /* Multi-head attention on token-major q/k/v ([batch][tokens][row stride], head h in columns
- * h*dh .. h*dh+dh-1), one query row and one head at a time: the scores of one row live in
- * scratch, the n x n matrix never exists. out may equal q (row i's head block is written
- * after it is consumed). scratch: n_kv + dh floats. */
+ * h*dh .. h*dh+dh-1), a block of `q_block` query rows (0 counts as 1) and one head at a time:
+ * the scores of those rows live in scratch, the n x n matrix never exists. out may equal q
+ * (a block of rows' head columns are written after they are consumed).
+ * scratch: mf_attention_scratch_floats() = q_block * n_kv + dh floats. */
 typedef struct {
     int32_t batch, n_q, n_kv, heads, dh;
     int32_t q_stride, k_stride, v_stride, out_stride; /* elements between consecutive tokens */
     float scale;
+    int32_t q_block;
 } mf_attention_desc;
 
+int32_t mf_attention_scratch_floats(const mf_attention_desc *d);
 int mf_attention_f32_ref(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d);
+/* Blocked QK^T (4 query rows x 4 keys) and PV (4 rows x 4 columns) register tiles. */
+int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
                          const mf_attention_desc *d);
 
 /* Patch embedding (a conv with kernel = stride = patch, no padding) computed one patch row at
@@ -63,6 +76,10 @@ typedef struct {
 } mf_patch_embed_desc;
 
 int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
+/* The same as a GEMM over one patch row, 4 patches x 4 channels per register tile, read
+ * straight from the image (no im2col copy). */
+int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
                            const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
 
 #endif

@@ -11,7 +11,14 @@ int32_t mf_token_chain_scratch_floats(const mf_token_chain_desc *d)
         if (d->steps[s].in_w > widest) widest = d->steps[s].in_w;
         if (d->steps[s].out_w > widest) widest = d->steps[s].out_w;
     }
-    return 2 * widest; /* ping-pong between two token-wide buffers */
+    const int32_t block = d->block > 1 ? d->block : 1;
+    return 2 * block * widest; /* ping-pong between two block-of-tokens-wide buffers */
+}
+
+int32_t mf_attention_scratch_floats(const mf_attention_desc *d)
+{
+    const int32_t rows = d->q_block > 1 ? d->q_block : 1;
+    return rows * d->n_kv + d->dh; /* the rows' scores, and one output row for the reference */
 }
 
 static void step_linear(const mf_token_step *st, const float *x, float *y)

@@ -184,6 +184,12 @@ class LowerCtx:
     # The planner may put an output over an input it has consumed ("overwrite" aliases, as
     # plan_memory's overwrite): ops then lower to kernels that stay correct if it does.
     overwrite: bool = True
+    # Work-block size per node name, for ops whose kernels trade scratch for speed (Op.blocks);
+    # a node not listed takes its smallest block. Chosen by toolchain.memory.blocking.
+    blocks: dict[str, int] = field(default_factory=dict)
+
+    def block(self, node: Node, choices: tuple[int, ...]) -> int:
+        return self.blocks.get(node.name, min(choices, default=1))
 
     def kernel(self, op: str) -> str:
         """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists."""
@@ -243,6 +249,12 @@ class Op:
     @classmethod
     def lower(cls, p: Any, node: Node, ctx: LowerCtx) -> list[Call]:
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r} has no kernel")
+
+    @classmethod
+    def blocks(cls, p: Any, node: Node, ctx: "LowerCtx") -> tuple[int, ...]:
+        """Work-block sizes the node's kernel can run with (more scratch, faster), if any: the
+        planner gives it the largest one whose scratch does not grow the arena."""
+        return ()
 
     @classmethod
     def alias_candidates(cls, p: Any, node: Node, g: Any) -> list[tuple[str, str]]:

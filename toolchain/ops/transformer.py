@@ -21,6 +21,11 @@ from toolchain.ops.base import (
 from toolchain.ops.elementwise import Act, apply_act
 
 MAX_STEPS = 8
+# Tokens a blocked token chain runs together, and query rows per attention block, that the
+# planner may choose from (toolchain/memory/blocking.py). The blocked kernels' register tiles
+# are 4 tokens tall: 4 reuses each loaded weight 4 times, 1 never (but needs 4x less scratch).
+TOKEN_BLOCKS = (1, 2, 4)
+ATTENTION_ROWS = (1, 4)
 
 
 def _opt(name: str) -> TensorArg | Lit:
@@ -93,13 +98,15 @@ class TokenChain(Op):
         return tokens * sum(s.in_w * s.out_w if s.kind == "LINEAR" else 2 * s.in_w for s in p.steps)
 
     @classmethod
-    def scratch_floats(cls, p: TokenChainParams) -> int:
+    def scratch_floats(cls, p: TokenChainParams, block: int = 1) -> int:
         """Twin of mf_token_chain_scratch_floats."""
-        return 2 * max(max(s.in_w, s.out_w) for s in p.steps)
+        return 2 * max(block, 1) * max(max(s.in_w, s.out_w) for s in p.steps)
 
     @classmethod
     def lower(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> list[Call]:
         tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
+        kernel = ctx.kernel("token_chain")
+        block = ctx.block(node, cls.blocks(p, node, ctx))
         steps = []
         for s in p.steps:
             steps.append(struct("mf_token_step", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
@@ -107,10 +114,17 @@ class TokenChain(Op):
                                 act=s.act.struct()))
         filler = struct("mf_token_step", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
         desc = struct("mf_token_chain_desc", tokens=lit(tokens), n_steps=lit(len(steps)),
-                      steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))))
+                      steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))), block=lit(block))
         residual = TensorArg(node.inputs[1]) if p.residual else Lit("NULL")
-        return [Call(ctx.kernel("token_chain"), (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]),
-                                                 Scratch(), desc), 4 * cls.scratch_floats(p))]
+        return [Call(kernel, (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]), Scratch(), desc),
+                     4 * cls.scratch_floats(p, block))]
+
+    @classmethod
+    def blocks(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
+        if ctx.isa_of(ctx.kernel("token_chain")) == "ref":
+            return ()
+        tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
+        return tuple(sorted({min(b, tokens) for b in TOKEN_BLOCKS}))
 
     @classmethod
     def alias_candidates(cls, p: TokenChainParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -161,11 +175,24 @@ class FusedAttention(Op):
     def lower(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
         q, k = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
         width = p.heads * p.dh
+        kernel = ctx.kernel("attention")
+        rows = ctx.block(node, cls.blocks(p, node, ctx))
         desc = struct("mf_attention_desc", batch=lit(q[0]), n_q=lit(q[1]), n_kv=lit(k[1]), heads=lit(p.heads),
                       dh=lit(p.dh), q_stride=lit(width), k_stride=lit(width), v_stride=lit(width),
-                      out_stride=lit(width), scale=lit(p.scale))
-        return [Call(ctx.kernel("attention"), tuple(TensorArg(i) for i in node.inputs[:3]) +
-                     (TensorArg(node.outputs[0]), Scratch(), desc), 4 * (k[1] + p.dh))]
+                      out_stride=lit(width), scale=lit(p.scale), q_block=lit(rows))
+        return [Call(kernel, tuple(TensorArg(i) for i in node.inputs[:3]) + (TensorArg(node.outputs[0]), Scratch(), desc),
+                     4 * cls.scratch_floats(rows, k[1], p.dh))]
+
+    @classmethod
+    def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
+        if ctx.isa_of(ctx.kernel("attention")) == "ref":
+            return ()
+        return tuple(sorted({min(b, ctx.shape(node.inputs[0])[1]) for b in ATTENTION_ROWS}))
+
+    @classmethod
+    def scratch_floats(cls, rows: int, n_kv: int, dh: int) -> int:
+        """Twin of mf_attention_scratch_floats."""
+        return max(rows, 1) * n_kv + dh
 
     @classmethod
     def alias_candidates(cls, p: AttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
