@@ -120,9 +120,8 @@ class CompiledModel:
 
 
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
-    # the integrated kernels (token chains, fused attention) exist in FP32 only so far
-    integrate = options.integrate and options.target.dtype == "f32"
-    g = optimize(g, fuse=options.fuse, integrate=integrate)
+    # the residual conv epilogues have FP32 kernels only; the transformer integrations have both
+    g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32")
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)

@@ -50,12 +50,14 @@ int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, floa
  * h*dh .. h*dh+dh-1), a block of `q_block` query rows (0 counts as 1) and one head at a time:
  * the scores of those rows live in scratch, the n x n matrix never exists. out may equal q
  * (a block of rows' head columns are written after they are consumed).
- * scratch: mf_attention_scratch_floats() = q_block * n_kv + dh floats. */
+ * scratch: mf_attention_scratch_floats() = q_block * n_kv + dh (+ n_kv * dh with k_panel)
+ * elements of the kernel's type. */
 typedef struct {
     int32_t batch, n_q, n_kv, heads, dh;
     int32_t q_stride, k_stride, v_stride, out_stride; /* elements between consecutive tokens */
     float scale;
     int32_t q_block;
+    int32_t k_panel; /* 1: the kernel copies each head's K transposed into scratch (SIMD) */
 } mf_attention_desc;
 
 int32_t mf_attention_scratch_floats(const mf_attention_desc *d);
@@ -81,5 +83,43 @@ int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bia
  * straight from the image (no im2col copy). */
 int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
                            const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
+
+#if defined(__FLT16_MAX__)
+#include "mf_f16.h"
+
+/* FP16: the same operators over mf_f16 storage. Token-chain steps point at FP16 weights;
+ * scalar parameters stay float. Scratch is counted in elements (mf_f16). The _ref kernels
+ * compute in FP32 and round on store; the SIMD kernels (rvv, mve) compute in FP16 where the
+ * ISA has no cheap widening FMA and keep LayerNorm/softmax/GELU statistics in FP32. */
+typedef struct {
+    mf_token_step_kind kind;
+    int32_t in_w, out_w;
+    const mf_f16 *w, *b;
+    const mf_f16 *gamma, *beta;
+    float eps;
+    mf_act act;
+} mf_token_step_f16;
+
+typedef struct {
+    int32_t tokens;
+    int32_t n_steps;
+    mf_token_step_f16 steps[MF_MAX_TOKEN_STEPS];
+    int32_t block;
+} mf_token_chain_desc_f16;
+
+int32_t mf_token_chain_scratch_f16(const mf_token_chain_desc_f16 *d);
+
+#define MF_TRANSFORMER_F16(isa)                                                                      \
+    int mf_token_chain_f16_##isa(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch, \
+                                 const mf_token_chain_desc_f16 *d);                                  \
+    int mf_attention_f16_##isa(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,       \
+                               mf_f16 *scratch, const mf_attention_desc *d);                         \
+    int mf_patch_embed_f16_##isa(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,          \
+                                 const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, \
+                                 const mf_patch_embed_desc *d);
+MF_TRANSFORMER_F16(ref)
+MF_TRANSFORMER_F16(rvv)
+MF_TRANSFORMER_F16(mve)
+#endif
 
 #endif

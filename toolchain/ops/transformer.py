@@ -26,6 +26,12 @@ MAX_STEPS = 8
 # are 4 tokens tall: 4 reuses each loaded weight 4 times, 1 never (but needs 4x less scratch).
 TOKEN_BLOCKS = (1, 2, 4)
 ATTENTION_ROWS = (1, 4)
+SIMD_ISAS = ("rvv", "mve")
+
+
+def _elem(ctx: LowerCtx) -> int:
+    """Bytes of one element of the kernels' type (scratch is counted in elements)."""
+    return 2 if ctx.target.dtype == "f16" else 4
 
 
 def _opt(name: str) -> TensorArg | Lit:
@@ -107,17 +113,18 @@ class TokenChain(Op):
         tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
         kernel = ctx.kernel("token_chain")
         block = ctx.block(node, cls.blocks(p, node, ctx))
+        sfx = "" if ctx.target.dtype == "f32" else f"_{ctx.target.dtype}"  # FP16 steps point at FP16 weights
         steps = []
         for s in p.steps:
-            steps.append(struct("mf_token_step", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
+            steps.append(struct(f"mf_token_step{sfx}", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
                                 w=_opt(s.w), b=_opt(s.b), gamma=_opt(s.gamma), beta=_opt(s.beta), eps=lit(s.eps),
                                 act=s.act.struct()))
-        filler = struct("mf_token_step", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
-        desc = struct("mf_token_chain_desc", tokens=lit(tokens), n_steps=lit(len(steps)),
+        filler = struct(f"mf_token_step{sfx}", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
+        desc = struct(f"mf_token_chain_desc{sfx}", tokens=lit(tokens), n_steps=lit(len(steps)),
                       steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))), block=lit(block))
         residual = TensorArg(node.inputs[1]) if p.residual else Lit("NULL")
         return [Call(kernel, (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]), Scratch(), desc),
-                     4 * cls.scratch_floats(p, block))]
+                     _elem(ctx) * cls.scratch_floats(p, block))]
 
     @classmethod
     def blocks(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
@@ -177,11 +184,13 @@ class FusedAttention(Op):
         width = p.heads * p.dh
         kernel = ctx.kernel("attention")
         rows = ctx.block(node, cls.blocks(p, node, ctx))
+        k_panel = int(ctx.isa_of(kernel) in SIMD_ISAS)
         desc = struct("mf_attention_desc", batch=lit(q[0]), n_q=lit(q[1]), n_kv=lit(k[1]), heads=lit(p.heads),
                       dh=lit(p.dh), q_stride=lit(width), k_stride=lit(width), v_stride=lit(width),
-                      out_stride=lit(width), scale=lit(p.scale), q_block=lit(rows))
+                      out_stride=lit(width), scale=lit(p.scale), q_block=lit(rows),
+                      k_panel=lit(k_panel))
         return [Call(kernel, tuple(TensorArg(i) for i in node.inputs[:3]) + (TensorArg(node.outputs[0]), Scratch(), desc),
-                     4 * cls.scratch_floats(rows, k[1], p.dh))]
+                     _elem(ctx) * cls.scratch_floats(rows, k[1], p.dh, k_panel))]
 
     @classmethod
     def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
@@ -190,9 +199,9 @@ class FusedAttention(Op):
         return tuple(sorted({min(b, ctx.shape(node.inputs[0])[1]) for b in ATTENTION_ROWS}))
 
     @classmethod
-    def scratch_floats(cls, rows: int, n_kv: int, dh: int) -> int:
-        """Twin of mf_attention_scratch_floats."""
-        return max(rows, 1) * n_kv + dh
+    def scratch_floats(cls, rows: int, n_kv: int, dh: int, k_panel: int = 0) -> int:
+        """Twin of mf_attention_scratch_floats (elements of the kernel's type)."""
+        return max(rows, 1) * n_kv + dh + k_panel * n_kv * dh
 
     @classmethod
     def alias_candidates(cls, p: AttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -247,7 +256,7 @@ class PatchEmbed(Op):
         ins = (node.inputs + ["", "", "", "", ""])[:5]
         return [Call(ctx.kernel("patch_embed"), (TensorArg(ins[0]), TensorArg(ins[1]), _opt(ins[2]), _opt(ins[3]),
                                                  _opt(ins[4]), TensorArg(node.outputs[0]), Scratch(), desc),
-                     4 * p.grid[1] * p.dim)]
+                     _elem(ctx) * p.grid[1] * p.dim)]
 
     @classmethod
     def alias_candidates(cls, p: PatchEmbedParams, node: Node, g: Graph) -> list[tuple[str, str]]:
