@@ -50,7 +50,7 @@ class Chain:
     def macs(self) -> int:
         return self.tokens * sum(a * b for a, b in zip(self.widths, self.widths[1:]))
 
-    def case(self, dtype: str) -> str:
+    def case(self, dtype: str, isa: str) -> str:
         blob, w = _Blob(), self.widths
         x = blob.take(self.tokens * w[0])
         res = blob.take(self.tokens * w[-1]) if self.residual else None
@@ -89,14 +89,17 @@ class Attention:
     def macs(self) -> int:
         return 2 * self.heads * self.n_q * self.n_kv * self.dh
 
-    def case(self, dtype: str) -> str:
+    def case(self, dtype: str, isa: str) -> str:
         blob, width = _Blob(), self.heads * self.dh
         q, k, v = blob.take(self.n_q * width), blob.take(self.n_kv * width), blob.take(self.n_kv * width)
         scale = c_float(1.0 / np.sqrt(self.dh))
+        k_panel = int(isa in ("rvv", "mve"))  # the SIMD kernels take K transposed through scratch
         desc = (f"static const mf_attention_desc kt_desc = {{.batch = 1, .n_q = {self.n_q}, .n_kv = {self.n_kv}, "
                 f".heads = {self.heads}, .dh = {self.dh}, .q_stride = {width}, .k_stride = {width}, "
-                f".v_stride = {width}, .out_stride = {width}, .scale = {scale}, .q_block = {self.q_block}}};")
-        return _case(dtype, blob.size, self.n_q * width, self.q_block * self.n_kv + self.dh, q, self.n_q * width,
+                f".v_stride = {width}, .out_stride = {width}, .scale = {scale}, .q_block = {self.q_block}, "
+                f".k_panel = {k_panel}}};")
+        scratch = self.q_block * self.n_kv + self.dh + k_panel * self.n_kv * self.dh
+        return _case(dtype, blob.size, self.n_q * width, scratch, q, self.n_q * width,
                      self.inplace, desc, f"fn(a, kt_blob + {k}, kt_blob + {v}, y, s, &kt_desc)")
 
 
@@ -120,7 +123,7 @@ class Patch:
         hp, wp = self.grid
         return hp * wp * self.dim * self.c * self.patch * self.patch
 
-    def case(self, dtype: str) -> str:
+    def case(self, dtype: str, isa: str) -> str:
         blob, (hp, wp) = _Blob(), self.grid
         n = hp * wp + int(self.has_cls)
         x = blob.take(self.c * self.h * self.w)
@@ -154,7 +157,7 @@ def run_transformer_kernel(board: Board, case: Case, dtype: str, isa: str, seed:
     out = Path(out_dir or tempfile.mkdtemp(prefix=f"kt_{board.name}_"))
     rt = copy_runtime(out / "runtime", {fast, ref})
     (out / "case").mkdir(parents=True, exist_ok=True)
-    text = case.case(dtype)
+    text = case.case(dtype, isa)
     (out / "case" / "kt_case.h").write_text(text)
     n_in = int(text.split("#define KT_IN ")[1].split()[0])
     rng = np.random.default_rng(seed)

@@ -7,7 +7,9 @@ a node can take). Blocks never cost memory here:
 1. lower every node with its smallest block and plan: the arena A;
 2. give each node the largest block whose extra scratch still fits under A at its step (what
    is live there plus the larger scratch <= A);
-3. plan again and keep the blocked version only if its arena is still <= A.
+3. plan again and keep the blocked version if its arena is still <= A; else step the block
+   of the node with the most bytes live down one size and plan again, until it fits (at worst
+   every node is back at its smallest block: the plan of step 1).
 
 Step 3 is needed because the planner places buffers greedily: bytes that fit in total may not
 fit as offsets.
@@ -58,10 +60,18 @@ def lower_and_plan(g: Graph, ctx: LowerCtx, plan: Plan) -> tuple[list[list[Call]
     calls = lower_all(g, small)
     mp = plan(calls)
     chosen = choose_blocks(g, small, calls, mp)
-    if not chosen:
-        return calls, mp, {}
-    blocked = lower_all(g, replace(ctx, blocks=chosen))
-    mp2 = plan(blocked)
-    if mp2.arena_bytes <= mp.arena_bytes:
-        return blocked, mp2, chosen
+    index = {n.name: i for i, n in enumerate(g.nodes)}
+    while chosen:
+        blocked = lower_all(g, replace(ctx, blocks=chosen))
+        mp2 = plan(blocked)
+        if mp2.arena_bytes <= mp.arena_bytes:
+            return blocked, mp2, chosen
+        live = node_memory(g, mp2.lifetimes)
+        name = max(chosen, key=lambda k: live[index[k]].live_bytes)
+        n = g.nodes[index[name]]
+        smaller = [b for b in REGISTRY.get(n.op_type).blocks(n.params, n, small) if b < chosen[name]]
+        if len(smaller) > 1:
+            chosen[name] = max(smaller)
+        else:
+            del chosen[name]  # back to its smallest block
     return calls, mp, {}

@@ -22,10 +22,12 @@ from toolchain.ops.elementwise import Act, apply_act
 
 MAX_STEPS = 8
 # Tokens a blocked token chain runs together, and query rows per attention block, that the
-# planner may choose from (toolchain/memory/blocking.py). The blocked kernels' register tiles
-# are 4 tokens tall: 4 reuses each loaded weight 4 times, 1 never (but needs 4x less scratch).
-TOKEN_BLOCKS = (1, 2, 4)
-ATTENTION_ROWS = (1, 4)
+# planner may choose from (toolchain/memory/blocking.py), per kernel ISA: multiples of the
+# kernels' register tile height (dsp 4x4, the FP16 GEMM panels: rvv 8 rows, mve 3 rows). A
+# full tile reuses each weight it loads that many times; a block of 1 never (but needs the
+# least scratch).
+TOKEN_BLOCKS = {"dsp": (1, 2, 4), "rvv": (1, 4, 8), "mve": (1, 3, 6)}
+ATTENTION_ROWS = {"dsp": (1, 4), "rvv": (1, 8), "mve": (1, 3, 6)}
 SIMD_ISAS = ("rvv", "mve")
 
 
@@ -128,10 +130,9 @@ class TokenChain(Op):
 
     @classmethod
     def blocks(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
-        if ctx.isa_of(ctx.kernel("token_chain")) == "ref":
-            return ()
+        sizes = TOKEN_BLOCKS.get(ctx.isa_of(ctx.kernel("token_chain")), ())
         tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
-        return tuple(sorted({min(b, tokens) for b in TOKEN_BLOCKS}))
+        return tuple(sorted({min(b, tokens) for b in sizes}))
 
     @classmethod
     def alias_candidates(cls, p: TokenChainParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -194,9 +195,8 @@ class FusedAttention(Op):
 
     @classmethod
     def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
-        if ctx.isa_of(ctx.kernel("attention")) == "ref":
-            return ()
-        return tuple(sorted({min(b, ctx.shape(node.inputs[0])[1]) for b in ATTENTION_ROWS}))
+        sizes = ATTENTION_ROWS.get(ctx.isa_of(ctx.kernel("attention")), ())
+        return tuple(sorted({min(b, ctx.shape(node.inputs[0])[1]) for b in sizes}))
 
     @classmethod
     def scratch_floats(cls, rows: int, n_kv: int, dh: int, k_panel: int = 0) -> int:
