@@ -120,6 +120,17 @@ int32_t mf_token_chain_scratch_f16(const mf_token_chain_desc_f16 *d);
 MF_TRANSFORMER_F16(ref)
 MF_TRANSFORMER_F16(rvv)
 MF_TRANSFORMER_F16(mve)
+
+/* The SIMD FP16 LayerNorm, Softmax and unary (GELU, ReLU vectorised; other activations and
+ * non-contiguous softmax axes fall back to _ref) that the kernels above use inside, as the
+ * standalone kernels of the op-by-op ops (contracts of mf_norm.h / mf_elementwise.h). */
+#define MF_NORM_F16(isa)                                                                              \
+    int mf_layernorm_f16_##isa(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,   \
+                               mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);      \
+    int mf_softmax_f16_##isa(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);                   \
+    int mf_unary_f16_##isa(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);
+MF_NORM_F16(rvv)
+MF_NORM_F16(mve)
 #endif
 
 #endif

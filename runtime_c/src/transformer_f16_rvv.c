@@ -12,93 +12,11 @@
  * many lanes as an e16 LMUL-2 strip), so only storage rounds to FP16: |error| of GELU and exp
  * as in transformer_f32_dsp.c, plus one FP16 rounding. */
 #if defined(__riscv_vector)
-#include <riscv_vector.h>
-
-#include <math.h>
-
 #include "mf_elementwise.h"
 #include "mf_fast.h"
 #include "mf_transformer.h"
 
-typedef vfloat16m2_t vh;
-typedef vfloat32m4_t vf;
-
-static inline size_t setvl(int32_t n)
-{
-    return __riscv_vsetvl_e16m2((size_t)n);
-}
-
-static inline vh load(const mf_f16 *p, size_t vl)
-{
-    return __riscv_vle16_v_f16m2((const _Float16 *)p, vl);
-}
-
-static inline void store(mf_f16 *p, vh v, size_t vl)
-{
-    __riscv_vse16_v_f16m2((_Float16 *)p, v, vl);
-}
-
-static inline vf widen(vh v, size_t vl)
-{
-    return __riscv_vfwcvt_f_f_v_f32m4(v, vl);
-}
-
-static inline vh narrow(vf v, size_t vl)
-{
-    return __riscv_vfncvt_f_f_w_f16m2(v, vl);
-}
-
-/* ---------------------------------------------------------------- FP32 vector math */
-
-/* exp(x) for x <= 0, as exp_nonpos in transformer_f32_dsp.c: 2^n e^r, Taylor degree 6. */
-static inline vf vexp_nonpos(vf x, size_t vl)
-{
-    const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    x = __riscv_vfmax_vf_f32m4(x, -87.0f, vl);
-    const vf t = __riscv_vfmacc_vf_f32m4(__riscv_vfmv_v_f_f32m4(shifter, vl), 1.44269504f, x, vl);
-    const vf nf = __riscv_vfsub_vf_f32m4(t, shifter, vl);
-    vf r = __riscv_vfnmsac_vf_f32m4(x, 0.693145752f, nf, vl);
-    r = __riscv_vfnmsac_vf_f32m4(r, 1.42860677e-06f, nf, vl);
-    vf p = __riscv_vfmv_v_f_f32m4(1.0f / 120.0f, vl);
-    p = __riscv_vfmacc_vf_f32m4(p, 1.0f / 720.0f, r, vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 24.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f / 6.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(0.5f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, r, __riscv_vfmv_v_f_f32m4(1.0f, vl), vl);
-    vuint32m4_t n = __riscv_vreinterpret_v_f32m4_u32m4(t);
-    n = __riscv_vsll_vx_u32m4(__riscv_vadd_vx_u32m4(n, 127u - 0x4B400000u, vl), 23, vl);
-    return __riscv_vfmul_vv_f32m4(p, __riscv_vreinterpret_v_u32m4_f32m4(n), vl);
-}
-
-/* GELU (erf form), as gelu in transformer_f32_dsp.c: rational erf on [-4, 4]. */
-static inline vf vgelu(vf x, size_t vl)
-{
-    vf c = __riscv_vfmul_vf_f32m4(x, 0.70710678118654752f, vl);
-    c = __riscv_vfmin_vf_f32m4(__riscv_vfmax_vf_f32m4(c, -4.0f, vl), 4.0f, vl);
-    const vf c2 = __riscv_vfmul_vv_f32m4(c, c, vl);
-    vf p = __riscv_vfmv_v_f_f32m4(2.77068142495902e-08f, vl);
-    p = __riscv_vfmacc_vf_f32m4(p, -2.72614225801306e-10f, c2, vl);
-    p = __riscv_vfmadd_vv_f32m4(p, c2, __riscv_vfmv_v_f_f32m4(-2.10102402082508e-06f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, c2, __riscv_vfmv_v_f_f32m4(-5.69250639462346e-05f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, c2, __riscv_vfmv_v_f_f32m4(-7.34990630326855e-04f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, c2, __riscv_vfmv_v_f_f32m4(-2.95459980854025e-03f, vl), vl);
-    p = __riscv_vfmadd_vv_f32m4(p, c2, __riscv_vfmv_v_f_f32m4(-1.60960333262415e-02f, vl), vl);
-    vf q = __riscv_vfmv_v_f_f32m4(-2.13374055278905e-04f, vl);
-    q = __riscv_vfmacc_vf_f32m4(q, -1.45660718464996e-05f, c2, vl);
-    q = __riscv_vfmadd_vv_f32m4(q, c2, __riscv_vfmv_v_f_f32m4(-1.68282697438203e-03f, vl), vl);
-    q = __riscv_vfmadd_vv_f32m4(q, c2, __riscv_vfmv_v_f_f32m4(-7.37332916720468e-03f, vl), vl);
-    q = __riscv_vfmadd_vv_f32m4(q, c2, __riscv_vfmv_v_f_f32m4(-1.42647390514189e-02f, vl), vl);
-    const vf erf = __riscv_vfdiv_vv_f32m4(__riscv_vfmul_vv_f32m4(c, p, vl), q, vl);
-    const vf half_x = __riscv_vfmul_vf_f32m4(x, 0.5f, vl);
-    return __riscv_vfmacc_vv_f32m4(half_x, half_x, erf, vl); /* x/2 + x/2 * erf */
-}
-
-static inline float vsum(vf v, size_t vl)
-{
-    return __riscv_vfmv_f_s_f32m1_f32(
-        __riscv_vfredusum_vs_f32m4_f32m1(v, __riscv_vfmv_s_f_f32m1(0.0f, 1), vl));
-}
+#include "vmath_rvv.inc"
 
 /* ---------------------------------------------------------------- token chain */
 
@@ -123,33 +41,6 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
     }
 }
 
-static void layernorm_row(const mf_token_step_f16 *st, const mf_f16 *x, mf_f16 *y)
-{
-    const int32_t n = st->in_w;
-    float sum = 0.0f, var = 0.0f;
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        sum += vsum(widen(load(x + j, vl), vl), vl);
-        j += (int32_t)vl;
-    }
-    const float mean = sum / (float)n;
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        const vf d = __riscv_vfsub_vf_f32m4(widen(load(x + j, vl), vl), mean, vl);
-        var += vsum(__riscv_vfmul_vv_f32m4(d, d, vl), vl);
-        j += (int32_t)vl;
-    }
-    const float inv = 1.0f / sqrtf(var / (float)n + st->eps);
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        vf v = __riscv_vfmul_vf_f32m4(__riscv_vfsub_vf_f32m4(widen(load(x + j, vl), vl), mean, vl), inv, vl);
-        if (st->gamma) v = __riscv_vfmul_vv_f32m4(v, widen(load(st->gamma + j, vl), vl), vl);
-        if (st->beta) v = __riscv_vfadd_vv_f32m4(v, widen(load(st->beta + j, vl), vl), vl);
-        store(y + j, narrow(v, vl), vl);
-        j += (int32_t)vl;
-    }
-}
-
 int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
                            const mf_token_chain_desc_f16 *d)
 {
@@ -170,7 +61,9 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
                                       NULL, 0);
                 bias_act(buf, nb, st->out_w, st->b, &st->act);
             } else if (st->kind == MF_STEP_LAYERNORM) {
-                for (int32_t r = 0; r < nb; ++r) layernorm_row(st, src + r * st->in_w, buf + r * st->in_w);
+                for (int32_t r = 0; r < nb; ++r)
+                    vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
+                               NULL, NULL);
             } else {
                 for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
                 bias_act(buf, nb, st->out_w, NULL, &st->act);
@@ -194,36 +87,6 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
 }
 
 /* ---------------------------------------------------------------- attention */
-
-/* s[n] <- softmax(scale * s) with the exponentials and their sum in FP32. */
-static void softmax_row(mf_f16 *s, int32_t n, float scale)
-{
-    float hi = (float)s[0], lo = hi;
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        const vh v = load(s + j, vl);
-        const vfloat16m1_t init = __riscv_vfmv_s_f_f16m1(s[0], 1);
-        hi = fmaxf(hi, (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m2_f16m1(v, init, vl)));
-        lo = fminf(lo, (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmin_vs_f16m2_f16m1(v, init, vl)));
-        j += (int32_t)vl;
-    }
-    const float mx = scale >= 0.0f ? scale * hi : scale * lo; /* max of scale * s */
-    float sum = 0.0f;
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        const vf z = __riscv_vfmsub_vf_f32m4(widen(load(s + j, vl), vl), scale, __riscv_vfmv_v_f_f32m4(mx, vl), vl);
-        const vf e = vexp_nonpos(z, vl);
-        sum += vsum(e, vl);
-        store(s + j, narrow(e, vl), vl);
-        j += (int32_t)vl;
-    }
-    const _Float16 inv = (_Float16)(1.0f / sum);
-    for (int32_t j = 0; j < n;) {
-        const size_t vl = setvl(n - j);
-        store(s + j, __riscv_vfmul_vf_f16m2(load(s + j, vl), inv, vl), vl);
-        j += (int32_t)vl;
-    }
-}
 
 int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
                          const mf_attention_desc *d)
@@ -250,7 +113,7 @@ int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
                 const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
                 mf_gemm_panel_f16_rvv(qb + i0 * d->q_stride + col, d->q_stride, kt, n_kv, s, n_kv, nr, n_kv, dh,
                                       NULL, 0);
-                for (int32_t r = 0; r < nr; ++r) softmax_row(s + r * n_kv, n_kv, d->scale);
+                for (int32_t r = 0; r < nr; ++r) vsoftmax(s + r * n_kv, n_kv, d->scale);
                 /* this block's q columns of head h are consumed: the output may overwrite them */
                 mf_gemm_panel_f16_rvv(s, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride,
                                       nr, dh, n_kv, NULL, 0);
