@@ -125,12 +125,83 @@ int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
 
 /* ---------------------------------------------------------------- patch embedding */
 
+/* Patches 0..nt-1 from x (the image at channel 0, first row of the patch row, the first
+ * patch's column) times the vl channels of w (the weight row of the first channel): per
+ * weight column one strided vector load and one scalar image load + vfmacc per patch.
+ * Missing patches (nt < tile) repeat the last one and are not stored. */
+static void patch_tile4(const mf_f16 *x, const mf_f16 *w, const mf_patch_embed_desc *d, vh seed, mf_f16 *c,
+                        int32_t nt, size_t vl)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w;
+    const ptrdiff_t wstride = (ptrdiff_t)d->c * ph * pw * 2; /* bytes between channels' weights */
+    const int32_t f0 = (0 < nt ? 0 : nt - 1) * pw;
+    const int32_t f1 = (1 < nt ? 1 : nt - 1) * pw;
+    const int32_t f2 = (2 < nt ? 2 : nt - 1) * pw;
+    const int32_t f3 = (3 < nt ? 3 : nt - 1) * pw;
+    vh a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+    for (int32_t ch = 0; ch < d->c; ++ch)
+        for (int32_t ky = 0; ky < ph; ++ky) {
+            const mf_f16 *xp = x + ch * plane + ky * d->w;
+            const mf_f16 *wk = w + (ch * ph + ky) * pw;
+            for (int32_t kx = 0; kx < pw; ++kx) {
+                const vh wv = __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl);
+                a0 = __riscv_vfmacc_vf_f16m2(a0, xp[f0 + kx], wv, vl);
+                a1 = __riscv_vfmacc_vf_f16m2(a1, xp[f1 + kx], wv, vl);
+                a2 = __riscv_vfmacc_vf_f16m2(a2, xp[f2 + kx], wv, vl);
+                a3 = __riscv_vfmacc_vf_f16m2(a3, xp[f3 + kx], wv, vl);
+            }
+        }
+    store(c, a0, vl);
+    if (1 < nt) store(c + 1 * d->dim, a1, vl);
+    if (2 < nt) store(c + 2 * d->dim, a2, vl);
+    if (3 < nt) store(c + 3 * d->dim, a3, vl);
+}
+
+static void patch_tile8(const mf_f16 *x, const mf_f16 *w, const mf_patch_embed_desc *d, vh seed, mf_f16 *c,
+                        int32_t nt, size_t vl)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w;
+    const ptrdiff_t wstride = (ptrdiff_t)d->c * ph * pw * 2; /* bytes between channels' weights */
+    const int32_t f0 = (0 < nt ? 0 : nt - 1) * pw;
+    const int32_t f1 = (1 < nt ? 1 : nt - 1) * pw;
+    const int32_t f2 = (2 < nt ? 2 : nt - 1) * pw;
+    const int32_t f3 = (3 < nt ? 3 : nt - 1) * pw;
+    const int32_t f4 = (4 < nt ? 4 : nt - 1) * pw;
+    const int32_t f5 = (5 < nt ? 5 : nt - 1) * pw;
+    const int32_t f6 = (6 < nt ? 6 : nt - 1) * pw;
+    const int32_t f7 = (7 < nt ? 7 : nt - 1) * pw;
+    vh a0 = seed, a1 = seed, a2 = seed, a3 = seed, a4 = seed, a5 = seed, a6 = seed, a7 = seed;
+    for (int32_t ch = 0; ch < d->c; ++ch)
+        for (int32_t ky = 0; ky < ph; ++ky) {
+            const mf_f16 *xp = x + ch * plane + ky * d->w;
+            const mf_f16 *wk = w + (ch * ph + ky) * pw;
+            for (int32_t kx = 0; kx < pw; ++kx) {
+                const vh wv = __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl);
+                a0 = __riscv_vfmacc_vf_f16m2(a0, xp[f0 + kx], wv, vl);
+                a1 = __riscv_vfmacc_vf_f16m2(a1, xp[f1 + kx], wv, vl);
+                a2 = __riscv_vfmacc_vf_f16m2(a2, xp[f2 + kx], wv, vl);
+                a3 = __riscv_vfmacc_vf_f16m2(a3, xp[f3 + kx], wv, vl);
+                a4 = __riscv_vfmacc_vf_f16m2(a4, xp[f4 + kx], wv, vl);
+                a5 = __riscv_vfmacc_vf_f16m2(a5, xp[f5 + kx], wv, vl);
+                a6 = __riscv_vfmacc_vf_f16m2(a6, xp[f6 + kx], wv, vl);
+                a7 = __riscv_vfmacc_vf_f16m2(a7, xp[f7 + kx], wv, vl);
+            }
+        }
+    store(c, a0, vl);
+    if (1 < nt) store(c + 1 * d->dim, a1, vl);
+    if (2 < nt) store(c + 2 * d->dim, a2, vl);
+    if (3 < nt) store(c + 3 * d->dim, a3, vl);
+    if (4 < nt) store(c + 4 * d->dim, a4, vl);
+    if (5 < nt) store(c + 5 * d->dim, a5, vl);
+    if (6 < nt) store(c + 6 * d->dim, a6, vl);
+    if (7 < nt) store(c + 7 * d->dim, a7, vl);
+}
+
 int mf_patch_embed_f16_rvv(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias, const mf_f16 *cls,
                            const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, const mf_patch_embed_desc *d)
 {
     if (!x || !weight || !out || !scratch || !d || d->patch_h < 1 || d->patch_w < 1) return MF_EARG;
-    const int32_t ph = d->patch_h, pw = d->patch_w, kdim = d->c * ph * pw, plane = d->h * d->w;
-    const ptrdiff_t wstride = (ptrdiff_t)kdim * 2; /* bytes between channels' weights */
+    const int32_t ph = d->patch_h, pw = d->patch_w, kdim = d->c * ph * pw;
     const int32_t first = d->has_cls ? 1 : 0;
     for (int32_t r = 0; r < d->hp; ++r) {
         const mf_f16 *xr = x + r * ph * d->w;
@@ -138,37 +209,12 @@ int mf_patch_embed_f16_rvv(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *
             const size_t vl = setvl(d->dim - o0);
             const vh seed = bias ? load(bias + o0, vl) : __riscv_vfmv_v_f_f16m2((_Float16)0.0f, vl);
             const mf_f16 *wo = weight + o0 * kdim;
-            int32_t t = 0;
-            for (; t + 4 <= d->wp; t += 4) { /* 4 patches: 4 scalar loads per strided weight load */
-                vh a0 = seed, a1 = seed, a2 = seed, a3 = seed;
-                for (int32_t ch = 0; ch < d->c; ++ch)
-                    for (int32_t ky = 0; ky < ph; ++ky) {
-                        const mf_f16 *xp = xr + ch * plane + ky * d->w + t * pw;
-                        const mf_f16 *wk = wo + (ch * ph + ky) * pw;
-                        for (int32_t kx = 0; kx < pw; ++kx) {
-                            const vh wv = __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl);
-                            a0 = __riscv_vfmacc_vf_f16m2(a0, xp[kx], wv, vl);
-                            a1 = __riscv_vfmacc_vf_f16m2(a1, xp[pw + kx], wv, vl);
-                            a2 = __riscv_vfmacc_vf_f16m2(a2, xp[2 * pw + kx], wv, vl);
-                            a3 = __riscv_vfmacc_vf_f16m2(a3, xp[3 * pw + kx], wv, vl);
-                        }
-                    }
-                store(scratch + t * d->dim + o0, a0, vl);
-                store(scratch + (t + 1) * d->dim + o0, a1, vl);
-                store(scratch + (t + 2) * d->dim + o0, a2, vl);
-                store(scratch + (t + 3) * d->dim + o0, a3, vl);
-            }
-            for (; t < d->wp; ++t) { /* leftover patches, one at a time */
-                vh a0 = seed;
-                for (int32_t ch = 0; ch < d->c; ++ch)
-                    for (int32_t ky = 0; ky < ph; ++ky) {
-                        const mf_f16 *xp = xr + ch * plane + ky * d->w + t * pw;
-                        const mf_f16 *wk = wo + (ch * ph + ky) * pw;
-                        for (int32_t kx = 0; kx < pw; ++kx)
-                            a0 = __riscv_vfmacc_vf_f16m2(
-                                a0, xp[kx], __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl), vl);
-                    }
-                store(scratch + t * d->dim + o0, a0, vl);
+            for (int32_t t = 0; t < d->wp;) {
+                const int32_t left = d->wp - t;
+                const int32_t nt = left >= 5 ? (left < 8 ? left : 8) : left;
+                if (nt >= 5) patch_tile8(xr + t * pw, wo, d, seed, scratch + t * d->dim + o0, nt, vl);
+                else patch_tile4(xr + t * pw, wo, d, seed, scratch + t * d->dim + o0, nt, vl);
+                t += nt;
             }
             o0 += (int32_t)vl;
         }
