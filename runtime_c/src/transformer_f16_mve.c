@@ -5,8 +5,8 @@
  *   vector epilogue for the bias and activation;
  * - attention: each head's K gathered transposed into scratch once, QK^T and PV of a block
  *   of query rows as two panel GEMMs, softmax in between in FP32 lanes;
- * - patch embedding: 8 output channels per vector, the conv weight's columns gathered
- *   (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535), 4 patches per tile.
+ * - patch embedding: 24 output channels (3 vectors) x 2 patches per tile, the conv weight's
+ *   columns gathered (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535).
  * LayerNorm, softmax and GELU: vmath_mve.inc. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include "mf_elementwise.h"
@@ -119,31 +119,66 @@ int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
 
 /* ---------------------------------------------------------------- patch embedding */
 
-/* Patches 0..nt-1 (nt <= 4; missing ones repeat the last and are not stored) of one patch row
- * (x: channel 0, first pixel row, first patch's column) times the channels of w's 8 lanes
- * (offs: lane * c * ph * pw, predicated by pc). */
-static void patch_tile4(const mf_f16 *x, const mf_f16 *w, uint16x8_t offs, mve_pred16_t pc,
-                        const mf_patch_embed_desc *d, vh seed, mf_f16 *c, int32_t nt, int32_t nc)
+/* Two patches (x: channel 0, first pixel row, first patch's column; x1: the second patch's
+ * offset, 0 when there is one) times 24 channels (w: the first channel's weight row; offs:
+ * lane * c * ph * pw). Per weight column 3 gathers, 2 scalar loads and 6 FMAs: the 8 Q
+ * registers hold 6 accumulators, the gathered column and the offsets. */
+static void patch_tile2x24(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,
+                           const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)
 {
-    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w;
-    const int32_t f1 = (nt > 1 ? 1 : 0) * pw, f2 = (nt > 2 ? 2 : nt - 1) * pw, f3 = (nt > 3 ? 3 : nt - 1) * pw;
-    vh a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;
+    const vh zero = vdupq_n_f16((float16_t)0.0f);
+    vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = bias ? vld1q_f16((const float16_t *)bias + 8) : zero;
+    vh a2 = bias ? vld1q_f16((const float16_t *)bias + 16) : zero;
+    vh b0 = a0, b1 = a1, b2 = a2;
     for (int32_t ch = 0; ch < d->c; ++ch)
         for (int32_t ky = 0; ky < ph; ++ky) {
             const mf_f16 *xp = x + ch * plane + ky * d->w;
-            const mf_f16 *wk = w + (ch * ph + ky) * pw;
+            const float16_t *wk = (const float16_t *)(w + (ch * ph + ky) * pw);
             for (int32_t kx = 0; kx < pw; ++kx) {
-                const vh wv = vldrhq_gather_shifted_offset_z_f16((const float16_t *)(wk + kx), offs, pc);
-                a0 = vfmaq_n_f16(a0, wv, (float16_t)xp[kx]);
-                a1 = vfmaq_n_f16(a1, wv, (float16_t)xp[f1 + kx]);
-                a2 = vfmaq_n_f16(a2, wv, (float16_t)xp[f2 + kx]);
-                a3 = vfmaq_n_f16(a3, wv, (float16_t)xp[f3 + kx]);
+                const float16_t u = (float16_t)xp[kx], t = (float16_t)xp[x1 + kx];
+                vh wv = vldrhq_gather_shifted_offset_f16(wk + kx, offs);
+                a0 = vfmaq_n_f16(a0, wv, u);
+                b0 = vfmaq_n_f16(b0, wv, t);
+                wv = vldrhq_gather_shifted_offset_f16(wk + 8 * kdim + kx, offs);
+                a1 = vfmaq_n_f16(a1, wv, u);
+                b1 = vfmaq_n_f16(b1, wv, t);
+                wv = vldrhq_gather_shifted_offset_f16(wk + 16 * kdim + kx, offs);
+                a2 = vfmaq_n_f16(a2, wv, u);
+                b2 = vfmaq_n_f16(b2, wv, t);
             }
         }
-    store_p(c, a0, nc);
-    if (nt > 1) store_p(c + d->dim, a1, nc);
-    if (nt > 2) store_p(c + 2 * d->dim, a2, nc);
-    if (nt > 3) store_p(c + 3 * d->dim, a3, nc);
+    vst1q_f16((float16_t *)c, a0);
+    vst1q_f16((float16_t *)c + 8, a1);
+    vst1q_f16((float16_t *)c + 16, a2);
+    if (nt > 1) {
+        vst1q_f16((float16_t *)(c + d->dim), b0);
+        vst1q_f16((float16_t *)(c + d->dim) + 8, b1);
+        vst1q_f16((float16_t *)(c + d->dim) + 16, b2);
+    }
+}
+
+/* The same for the last channels (nc < 24 of them), 8 at a time, predicated. */
+static void patch_tile2xn(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,
+                          const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt, int32_t nc)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;
+    for (int32_t o = 0; o < nc; o += 8) {
+        const mve_pred16_t pc = vctp16q((uint32_t)(nc - o));
+        vh a0 = bias ? load_z(bias + o, nc - o) : vdupq_n_f16((float16_t)0.0f), b0 = a0;
+        for (int32_t ch = 0; ch < d->c; ++ch)
+            for (int32_t ky = 0; ky < ph; ++ky) {
+                const mf_f16 *xp = x + ch * plane + ky * d->w;
+                const float16_t *wk = (const float16_t *)(w + o * kdim + (ch * ph + ky) * pw);
+                for (int32_t kx = 0; kx < pw; ++kx) {
+                    const vh wv = vldrhq_gather_shifted_offset_z_f16(wk + kx, offs, pc);
+                    a0 = vfmaq_n_f16(a0, wv, (float16_t)xp[kx]);
+                    b0 = vfmaq_n_f16(b0, wv, (float16_t)xp[x1 + kx]);
+                }
+            }
+        store_p(c + o, a0, nc - o);
+        if (nt > 1) store_p(c + d->dim + o, b0, nc - o);
+    }
 }
 
 int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias, const mf_f16 *cls,
@@ -156,15 +191,16 @@ int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *
     const int32_t first = d->has_cls ? 1 : 0;
     for (int32_t r = 0; r < d->hp; ++r) {
         const mf_f16 *xr = x + r * d->patch_h * d->w;
-        for (int32_t o0 = 0; o0 < d->dim; o0 += 8) {
-            const int32_t nc = d->dim - o0;
-            const mve_pred16_t pc = vctp16q((uint32_t)nc);
-            const vh seed = bias ? load_z(bias + o0, nc) : vdupq_n_f16((float16_t)0.0f);
-            for (int32_t t = 0; t < d->wp; t += 4) {
-                const int32_t nt = d->wp - t < 4 ? d->wp - t : 4;
-                patch_tile4(xr + t * d->patch_w, weight + o0 * kdim, offs, pc, d, seed, scratch + t * d->dim + o0,
-                            nt, nc);
-            }
+        for (int32_t t = 0; t < d->wp; t += 2) { /* patches in pairs, channels in 24s */
+            const int32_t nt = d->wp - t < 2 ? 1 : 2, x1 = nt > 1 ? d->patch_w : 0;
+            const mf_f16 *xt = xr + t * d->patch_w;
+            int32_t o0 = 0;
+            for (; o0 + 24 <= d->dim; o0 += 24)
+                patch_tile2x24(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                               nt);
+            if (o0 < d->dim)
+                patch_tile2xn(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                              nt, d->dim - o0);
         }
         /* Patch row r is consumed: its tokens may now be written, over it if out == x. */
         mf_f16 *dst = out + (first + r * d->wp) * d->dim;
