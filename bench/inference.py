@@ -1,7 +1,7 @@
-"""Instructions per inference in QEMU, FP32 and FP16, per board and model: ResNet-8, DS-CNN and
-the example ViT, with MACs per instruction, arena, flash and measured stack.
+"""Instructions per inference in QEMU, FP32 and FP16, per board and model: ResNet-8, DS-CNN, the
+example ViT and the low-rank ViT, with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit] [--kernels board|ref] [--json]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit] [--kernels board|ref] [--json]
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -25,7 +25,7 @@ from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
-          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx"}
+          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 

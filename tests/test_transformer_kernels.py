@@ -23,7 +23,7 @@ from toolchain.ops.transformer import FusedAttention, Step, TokenChain, TokenCha
 from toolchain.verify import verify
 
 sys.path.insert(0, str(Path(__file__).parent / "kernels"))
-from tharness import Attention, Chain, Patch, run_transformer_kernel  # noqa: E402
+from tharness import Attention, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
 
 VITS = ["vit_opset13", "vit_opset18", "lowrank_vit"]
 KERNEL_TOL = {"f32": 1e-5, "f16": 1e-2}  # fast vs ref, relative to max(1, max |ref|)
@@ -100,6 +100,11 @@ CHAINS = [
 ATTENTIONS = [Attention(17, 17, 4, 16), Attention(7, 9, 3, 5, inplace=True), Attention(5, 5, 1, 8, q_block=1)]
 PATCHES = [Patch(3, 32, 32, 8, 64), Patch(2, 20, 28, 4, 10, has_cls=False), Patch(3, 16, 48, 8, 20, inplace=True)]
 F32_CASES = CHAINS + ATTENTIONS + PATCHES
+NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax(4, 50), Softmax(3, 9, inplace=True),
+         Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
+F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \
+    [Attention(17, 17, 4, 16, q_block=6)] + ATTENTIONS + PATCHES + [Patch(3, 16, 56, 8, 20)] + NORMS
+SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 
 
 def _check(board: str, case, dtype: str, isa: str, tmp_path: Path) -> None:  # noqa: ANN001
@@ -120,6 +125,13 @@ def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
     _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD_BOARDS)
+@pytest.mark.parametrize("case", F16_CASES, ids=str)
+def test_f16_simd_kernel_matches_ref(board: str, isa: str, case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check(board, case, "f16", isa, tmp_path)
+
+
 # ---------------------------------------------------------------- qemu: end to end
 
 @pytest.mark.qemu
@@ -133,3 +145,44 @@ def test_blocked_vit_on_m7(model: str) -> None:
     r = run_on_board(REAL_MODELS[model], b)
     assert r.match, [o for o in r.outputs]
     assert r.instructions and r.instructions > 0
+
+
+# FP16 end to end: max |ours - onnxruntime FP32| <= FP16_TOL * max(1, max |ref|) (FP16 storage,
+# FP16 accumulation in the SIMD GEMM panels, FP32 LayerNorm/softmax/GELU), same top-1.
+FP16_TOL = 2e-2
+
+
+@pytest.mark.parametrize("model", VITS)
+def test_fp16_keeps_integration(model: str) -> None:
+    """FP16 builds integrate (token chains, attention, patch embedding in FP16); their arena is
+    the float32 model input (its FP16 copy overwrites it, and everything after fits in it, work
+    blocks included), at most the op-by-op FP16 arena."""
+    for board in ("rv32-rvv", "cortex-m55-an547"):
+        cm = compile_model(REAL_MODELS[model], options=CompileOptions(target=kernel_target(load_board(board), "fp16")))
+        ops = {n.op for n in cm.nodes}
+        assert {"TokenChain", "FusedAttention", "PatchEmbed"} <= ops
+        assert cm.arena_bytes == cm.graph.tensors[cm.graph.inputs[0]].nbytes  # the float32 input sets it
+        naive = compile_model(REAL_MODELS[model], options=CompileOptions(integrate=False,
+                              target=kernel_target(load_board(board), "fp16")))
+        assert cm.arena_bytes <= naive.arena_bytes
+
+
+@pytest.mark.parametrize("model", ["vit_opset18", "lowrank_vit"])
+def test_fp16_vit_matches_onnxruntime_on_host(model: str) -> None:
+    r = verify(REAL_MODELS[model], options=CompileOptions(target=KernelTarget("f16")))
+    assert r.max_rel_error <= FP16_TOL, r.as_dict()
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("board", [b for b, _ in SIMD_BOARDS])
+@pytest.mark.parametrize("model", ["vit_opset18", "lowrank_vit"])
+def test_fp16_vit_on_simd_board(model: str, board: str) -> None:
+    from fixtures.sim_support import require_tools
+    from toolchain.run import run_on_board
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_on_board(REAL_MODELS[model], b, dtype="fp16")
+    assert r.match, [o for o in r.outputs]
+    assert r.extra["top1_agree"]

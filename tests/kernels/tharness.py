@@ -138,6 +138,66 @@ class Patch:
                      f"fn(a, kt_blob + {wt}, kt_blob + {b}, {cls_arg}, kt_blob + {pos}, y, s, &kt_desc)")
 
 
+@dataclass(frozen=True)
+class LayerNorm:
+    rows: int
+    cols: int
+    affine: bool = True
+    inplace: bool = False
+    op = "layernorm"
+
+    @property
+    def macs(self) -> int:
+        return 2 * self.rows * self.cols
+
+    def case(self, dtype: str, isa: str) -> str:
+        blob = _Blob()
+        x = blob.take(self.rows * self.cols)
+        g, b = blob.take(self.cols), blob.take(self.cols)
+        aff = f"kt_blob + {g}, kt_blob + {b}" if self.affine else "NULL, NULL"
+        desc = f"static const mf_layernorm_desc kt_desc = {{.rows = {self.rows}, .cols = {self.cols}, .eps = 1e-5f}};"
+        return _case(dtype, blob.size, self.rows * self.cols, 1, x, self.rows * self.cols, self.inplace, desc,
+                     f"fn(a, {aff}, y, NULL, NULL, &kt_desc)")
+
+
+@dataclass(frozen=True)
+class Softmax:
+    rows: int
+    n: int
+    inplace: bool = False
+    op = "softmax"
+
+    @property
+    def macs(self) -> int:
+        return self.rows * self.n
+
+    def case(self, dtype: str, isa: str) -> str:
+        blob = _Blob()
+        x = blob.take(self.rows * self.n)
+        desc = (f"static const mf_softmax_desc kt_desc = {{.outer = {self.rows}, .axis_len = {self.n}, .inner = 1, "
+                f".log = 0}};")
+        return _case(dtype, blob.size, self.rows * self.n, 1, x, self.rows * self.n, self.inplace, desc,
+                     "fn(a, y, &kt_desc)")
+
+
+@dataclass(frozen=True)
+class Unary:
+    n: int
+    act: str = "MF_ACT_GELU"
+    inplace: bool = False
+    op = "unary"
+
+    @property
+    def macs(self) -> int:
+        return self.n
+
+    def case(self, dtype: str, isa: str) -> str:
+        blob = _Blob()
+        x = blob.take(self.n)
+        desc = f"static const mf_act kt_desc = {{{self.act}, 0.0f, 0.0f}};"
+        return _case(dtype, blob.size, self.n, 1, x, self.n, self.inplace, desc, f"fn(a, y, {self.n}, &kt_desc)")
+
+
 def _case(dtype: str, n_in: int, n_out: int, n_scratch: int, x: int, xn: int, inplace: bool, desc: str,
           call: str) -> str:
     return "\n".join([
@@ -148,7 +208,7 @@ def _case(dtype: str, n_in: int, n_out: int, n_scratch: int, x: int, xn: int, in
         f"#define KT_CALL(fn, a, y, s) {call}", ""])
 
 
-Case = Chain | Attention | Patch
+Case = Chain | Attention | Patch | LayerNorm | Softmax | Unary
 
 
 def run_transformer_kernel(board: Board, case: Case, dtype: str, isa: str, seed: int = 0,
@@ -161,7 +221,8 @@ def run_transformer_kernel(board: Board, case: Case, dtype: str, isa: str, seed:
     (out / "case" / "kt_case.h").write_text(text)
     n_in = int(text.split("#define KT_IN ")[1].split()[0])
     rng = np.random.default_rng(seed)
-    inputs = [rng.uniform(-1, 1, n_in).astype(np.float32), np.zeros(1, np.float32)]
+    spread = 4.0 if case.op in ("softmax", "unary") else 1.0  # exercise exp/erf beyond [-1, 1]
+    inputs = [(spread * rng.uniform(-1, 1, n_in)).astype(np.float32), np.zeros(1, np.float32)]
     build = build_firmware([HERE / "transformer.c", *rt], board, out / "fw", inputs,
                            include_dirs=[HERE, out / "case", out / "runtime" / "include"],
                            extra_cflags=[f"-DKT_FAST={fast}", f"-DKT_REF={ref}"])

@@ -6,7 +6,8 @@
  * KT_OUT (output elements), KT_SCRATCH (scratch elements), kt_blob (KT_T[KT_IN], which the
  * descriptors point into), KT_X / KT_XN (offset and length of the input a kernel may
  * overwrite), KT_INPLACE (1: the fast kernel writes over its own copy of that input) and
- * KT_CALL(fn, x, y, scratch), the call with the case's descriptor. */
+ * KT_CALL(fn, x, y, scratch), the call with the case's descriptor. The same harness serves the
+ * FP16 SIMD LayerNorm / Softmax / unary kernels (no scratch). */
 #include <stdint.h>
 
 #include "mf_board.h"
@@ -31,6 +32,7 @@ int mf_model_run(void)
 {
     mf_bench_stop();
     for (int32_t i = 0; i < KT_IN; ++i) kt_blob[i] = (KT_T)in0[i];
+    (void)scratch; /* the norm kernels take none */
     int st = KT_CALL(KT_REF, kt_blob + KT_X, y_ref, scratch);
     const KT_T *x = kt_blob + KT_X;
 #if KT_INPLACE
