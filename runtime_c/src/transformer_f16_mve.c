@@ -120,45 +120,55 @@ int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
 /* ---------------------------------------------------------------- patch embedding */
 
 /* Two patches (x: channel 0, first pixel row, first patch's column; x1: the second patch's
- * offset, 0 when there is one) times 24 channels (w: the first channel's weight row; offs:
- * lane * c * ph * pw). Per weight column 3 gathers, 2 scalar loads and 6 FMAs: the 8 Q
- * registers hold 6 accumulators, the gathered column and the offsets. */
-static void patch_tile2x24(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,
-                           const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)
-{
-    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;
-    const vh zero = vdupq_n_f16((float16_t)0.0f);
-    vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = bias ? vld1q_f16((const float16_t *)bias + 8) : zero;
-    vh a2 = bias ? vld1q_f16((const float16_t *)bias + 16) : zero;
-    vh b0 = a0, b1 = a1, b2 = a2;
-    for (int32_t ch = 0; ch < d->c; ++ch)
-        for (int32_t ky = 0; ky < ph; ++ky) {
-            const mf_f16 *xp = x + ch * plane + ky * d->w;
-            const float16_t *wk = (const float16_t *)(w + (ch * ph + ky) * pw);
-            for (int32_t kx = 0; kx < pw; ++kx) {
-                const float16_t u = (float16_t)xp[kx], t = (float16_t)xp[x1 + kx];
-                vh wv = vldrhq_gather_shifted_offset_f16(wk + kx, offs);
-                a0 = vfmaq_n_f16(a0, wv, u);
-                b0 = vfmaq_n_f16(b0, wv, t);
-                wv = vldrhq_gather_shifted_offset_f16(wk + 8 * kdim + kx, offs);
-                a1 = vfmaq_n_f16(a1, wv, u);
-                b1 = vfmaq_n_f16(b1, wv, t);
-                wv = vldrhq_gather_shifted_offset_f16(wk + 16 * kdim + kx, offs);
-                a2 = vfmaq_n_f16(a2, wv, u);
-                b2 = vfmaq_n_f16(b2, wv, t);
-            }
-        }
-    vst1q_f16((float16_t *)c, a0);
-    vst1q_f16((float16_t *)c + 8, a1);
-    vst1q_f16((float16_t *)c + 16, a2);
-    if (nt > 1) {
-        vst1q_f16((float16_t *)(c + d->dim), b0);
-        vst1q_f16((float16_t *)(c + d->dim) + 8, b1);
-        vst1q_f16((float16_t *)(c + d->dim) + 16, b2);
+ * offset, 0 when there is one) times 8 * NV channels (w: the first channel's weight row; offs:
+ * lane * c * ph * pw), unpredicated. Per weight column NV gathers, 2 scalar loads and 2 NV
+ * FMAs: for NV = 3 the 8 Q registers hold 6 accumulators, the gathered column and the offsets. */
+#define MF_PATCH_TILE2(NAME, NV)                                                                      \
+    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
+                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    {                                                                                                \
+        const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;  \
+        const vh zero = vdupq_n_f16((float16_t)0.0f);                                                \
+        vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = zero, a2 = zero;              \
+        if (NV > 1 && bias) a1 = vld1q_f16((const float16_t *)bias + 8);                             \
+        if (NV > 2 && bias) a2 = vld1q_f16((const float16_t *)bias + 16);                            \
+        vh b0 = a0, b1 = a1, b2 = a2;                                                                \
+        for (int32_t ch = 0; ch < d->c; ++ch)                                                        \
+            for (int32_t ky = 0; ky < ph; ++ky) {                                                    \
+                const mf_f16 *xp = x + ch * plane + ky * d->w;                                       \
+                const float16_t *wk = (const float16_t *)(w + (ch * ph + ky) * pw);                  \
+                for (int32_t kx = 0; kx < pw; ++kx) {                                                \
+                    const float16_t u = (float16_t)xp[kx], t = (float16_t)xp[x1 + kx];              \
+                    vh wv = vldrhq_gather_shifted_offset_f16(wk + kx, offs);                         \
+                    a0 = vfmaq_n_f16(a0, wv, u);                                                     \
+                    b0 = vfmaq_n_f16(b0, wv, t);                                                     \
+                    if (NV > 1) {                                                                    \
+                        wv = vldrhq_gather_shifted_offset_f16(wk + 8 * kdim + kx, offs);             \
+                        a1 = vfmaq_n_f16(a1, wv, u);                                                 \
+                        b1 = vfmaq_n_f16(b1, wv, t);                                                 \
+                    }                                                                                \
+                    if (NV > 2) {                                                                    \
+                        wv = vldrhq_gather_shifted_offset_f16(wk + 16 * kdim + kx, offs);            \
+                        a2 = vfmaq_n_f16(a2, wv, u);                                                 \
+                        b2 = vfmaq_n_f16(b2, wv, t);                                                 \
+                    }                                                                                \
+                }                                                                                    \
+            }                                                                                        \
+        float16_t *c0 = (float16_t *)c, *c1 = (float16_t *)(c + d->dim);                            \
+        vst1q_f16(c0, a0);                                                                           \
+        if (NV > 1) vst1q_f16(c0 + 8, a1);                                                           \
+        if (NV > 2) vst1q_f16(c0 + 16, a2);                                                          \
+        if (nt > 1) {                                                                                \
+            vst1q_f16(c1, b0);                                                                       \
+            if (NV > 1) vst1q_f16(c1 + 8, b1);                                                       \
+            if (NV > 2) vst1q_f16(c1 + 16, b2);                                                      \
+        }                                                                                            \
     }
-}
+MF_PATCH_TILE2(patch_tile2x24, 3)
+MF_PATCH_TILE2(patch_tile2x16, 2)
+MF_PATCH_TILE2(patch_tile2x8, 1)
 
-/* The same for the last channels (nc < 24 of them), 8 at a time, predicated. */
+/* The same for the last channels (nc < 8 of them), predicated. */
 static void patch_tile2xn(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,
                           const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt, int32_t nc)
 {
@@ -198,6 +208,15 @@ int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *
             for (; o0 + 24 <= d->dim; o0 += 24)
                 patch_tile2x24(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
                                nt);
+            if (o0 + 16 <= d->dim) {
+                patch_tile2x16(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                               nt);
+                o0 += 16;
+            } else if (o0 + 8 <= d->dim) {
+                patch_tile2x8(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                              nt);
+                o0 += 8;
+            }
             if (o0 < d->dim)
                 patch_tile2xn(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
                               nt, d->dim - o0);
