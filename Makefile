@@ -14,6 +14,7 @@ setup:
 demo: setup
 	mcuforge compile $(MODEL) -o out/demo
 	mcuforge run $(MODEL) --board $(BOARD) --sim
+	mcuforge report $(MODEL) --board $(BOARD) --sim -o out/demo/report.html
 
 test: setup
 	$(PYTHON) -m pytest -q -n $(JOBS) --dist loadgroup

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from toolchain.errors import McuforgeError  # noqa: E402
 from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
+if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
+    SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"

@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT / "tests" / "kernels"))
 
 from kharness import Conv, Gemm, run_kernel  # noqa: E402
 from toolchain.boards import load_board  # noqa: E402
-from toolchain.codegen.emit import kernel_sources  # noqa: E402
+from toolchain.ops import REGISTRY  # noqa: E402,F401  (registers every family's kernels)
+from toolchain.ops.kernel_table import available  # noqa: E402
 
 SHAPES = {"matmul 64x64x64": Gemm(64, 64, 64), "conv 3x3 16->16 16x16": Conv(16, 16, 16, 16),
           "depthwise 3x3 64ch 25x5": Conv(64, 64, 25, 5, groups=64)}
@@ -44,7 +45,7 @@ def variants(simd: str) -> list[tuple[str, str]]:
     out = [("f32", "ref"), ("f32", "dsp")]
     if simd in ("rvv", "mve"):
         out += [("f32", simd), ("f16", simd)]
-    have = kernel_sources()
+    have = available()
     return [(dt, isa) for dt, isa in out if f"mf_gemm_{dt}_{isa}" in have]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from toolchain.api import CompileOptions, compile_model  # noqa: E402
 from toolchain.memory.report import naive_bytes, op_by_op_bound  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
+if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
+    SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 DEFAULT = [SHARED / "resnet8_cifar10.onnx", SHARED / "dscnn_kws.onnx", ROOT / "examples" / "vit_tiny_opset18.onnx",
            ROOT / "examples" / "lowrank_vit_112.onnx"]
 

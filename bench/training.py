@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 SHARED = ROOT.parent / "shared" / "models"
+if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
+    SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx"}
 MODES = {"full": "all", "last-layers": "last:2"}
 BOARDS = "stm32f746-disco,rv32-rvv,cortex-m55-an547"

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBS=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi picolibc-arm-none-eabi
       gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf clang-19 lld-19
-      qemu-system-arm qemu-system-misc gdb-multiarch)
+      qemu-system-arm qemu-system-misc gdb-multiarch
+      chromium fonts-dejavu-core)  # headless Chromium renders `mcuforge report` in its test
 # nas brings PyTorch (CPU, capped at 2.13.0): the training and NAS tests compare against it.
 EXTRAS="${MCUFORGE_EXTRAS:-test,plot,nas}"
 

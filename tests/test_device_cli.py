@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools
 from toolchain.boards import load_board
 from toolchain.device.simdevice import free_port
 
 pytestmark = pytest.mark.qemu
 
-MODEL = Path("/work/shared/models/dscnn_kws.onnx")
+MODEL = REAL_MODELS["dscnn"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

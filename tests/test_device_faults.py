@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools
 from toolchain.boards import load_board
 from toolchain.device import (
@@ -21,11 +22,11 @@ from toolchain.device.monitoring import monitor
 from toolchain.device.simdevice import SimDevice
 from toolchain.device.testing import Faults, FaultyProxy, reset_device
 from toolchain.device.testing import StartSim
-from toolchain.device.testing import sim_devices  # noqa: F401  (fixture)
+from fixtures.device_support import sim_devices  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 
-MODEL = Path("/work/shared/models/dscnn_kws.onnx")
+MODEL = REAL_MODELS["dscnn"]
 BOARD = "stm32f746-disco"     # the faster of the two simulated boards; same client code
 SAMPLES = 3
 # worst case per inference with these settings is about a minute; failing runs end sooner

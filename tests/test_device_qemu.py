@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools
 from toolchain.boards import load_board
 from toolchain.device import (
@@ -21,11 +22,11 @@ from toolchain.device.commands import validate as validate_cmd
 from toolchain.device.protocol import Counter
 from toolchain.device.simdevice import free_port
 from toolchain.device.testing import StartSim
-from toolchain.device.testing import sim_devices  # noqa: F401  (fixture)
+from fixtures.device_support import sim_devices  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.qemu
 
-MODEL = Path("/work/shared/models/dscnn_kws.onnx")
+MODEL = REAL_MODELS["dscnn"]
 BOARDS = ["stm32f746-disco", "rv32-rvv"]
 Builds = dict[str, DeviceBuild]
 

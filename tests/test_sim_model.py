@@ -8,22 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools, simulated_boards
+from toolchain.api import compile_model, write_sources
 from toolchain.boards import load_board
 from toolchain.sim import build_firmware, run_qemu
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
-MODEL = Path("/work/shared/models/dscnn_kws.onnx")
+MODEL = REAL_MODELS["dscnn"]
 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    api = pytest.importorskip("toolchain.api")
     ort = pytest.importorskip("onnxruntime")
     if not MODEL.is_file():
         pytest.skip(f"{MODEL} not present")
-    sources = api.write_sources(api.compile_model(MODEL), tmp_path_factory.mktemp("src"))
+    sources = write_sources(compile_model(MODEL), tmp_path_factory.mktemp("src"))
     session = ort.InferenceSession(str(MODEL))
     rng = np.random.default_rng(7)
     inputs = [rng.standard_normal([d if isinstance(d, int) else 1 for d in i.shape])

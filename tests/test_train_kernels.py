@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from toolchain.boards import Board, load_board
-from toolchain.codegen.emit import RUNTIME, copy_runtime
+from toolchain.codegen import RUNTIME, copy_runtime
 from toolchain.ops.conv import ConvParams, Window
 from toolchain.train.grad_ops import ConvGradParams
 from toolchain.train.kernels import bwd_cols

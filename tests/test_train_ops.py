@@ -94,7 +94,7 @@ CASES = {
     **{f"act_{op.lower()}": (lambda op=op, a=a: _case_unary(op, **a)) for op, a in [
         ("Relu", {}), ("LeakyRelu", {"alpha": 0.1}), ("Elu", {"alpha": 0.7}), ("Selu", {}), ("Sigmoid", {}),
         ("HardSigmoid", {}), ("HardSwish", {}), ("Tanh", {}), ("Softplus", {}), ("Softsign", {}), ("Erf", {}),
-        ("Neg", {}), ("Abs", {}), ("Sin", {}), ("Cos", {})]},
+        ("Neg", {}), ("Abs", {}), ("Sin", {}), ("Cos", {}), ("Mish", {})]},
     "act_gelu": lambda: _model((2, 3, 6), [
         helper.make_node("MatMul", ["x", "pw"], ["h"], name="pre"),
         helper.make_node("Gelu", ["h"], ["y"], name="op")], [_w("pw", 6, 6)], opset=20),

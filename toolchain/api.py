@@ -7,20 +7,20 @@ from pathlib import Path
 
 import onnx
 
+from toolchain import __version__
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
 from toolchain.ir.graph import Graph
-from toolchain.memory import MemoryPlan, plan_memory
+from toolchain.memory import MemoryPlan
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
-from toolchain.codegen.emit import kernel_sources
-from toolchain.ops.base import Call, KernelTarget, LowerCtx
+from toolchain.ops.base import Call, KernelTarget
 from toolchain.ir.verify import verify_graph
-from toolchain.memory.blocking import lower_and_plan
 from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.program import plan_program
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -69,6 +69,16 @@ class CompiledModel:
     nodes: list[NodeReport]
     order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
     target: KernelTarget = KernelTarget()
+    options: CompileOptions = CompileOptions()
+
+    def build_info(self) -> list[str]:
+        """What the generated header records: the options, the schedule order kept, the version."""
+        o = self.options
+        on = [k for k in ("fuse", "inplace", "integrate", "overwrite") if getattr(o, k)]
+        return [f"mcuforge {__version__}",
+                f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
+                f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
+                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
 
     @property
     def scratch_bytes(self) -> int:
@@ -125,21 +135,15 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)
-    ctx = LowerCtx(g.tensors, options.target, frozenset(kernel_sources()), overwrite=options.overwrite)
     orders = {"given": g}
     if options.reorder:
         orders["memory-aware"] = memory_aware_order(g)
     planned = {}
     for name, h in orders.items():
-        def plan(calls: list[list[Call]], h: Graph = h) -> MemoryPlan:
-            # Kernel scratch is planned like any tensor that lives for one node.
-            scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
-            # Letting an op overwrite the model's input is what patch-embedding decomposition
-            # needs; the generated API then documents that mf_model_run consumes its inputs.
-            return plan_memory(h, inplace=options.inplace, overwrite=options.overwrite,
-                               consume_inputs=options.overwrite, scratch=scratch, strategies=options.planner)
-        # Blocked kernels (token chains, attention) get the largest work block that costs no arena.
-        calls, mp, _ = lower_and_plan(h, ctx, plan)
+        # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
+        # the generated API then documents that mf_model_run consumes its inputs.
+        calls, mp = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                 consume_inputs=options.overwrite, strategies=options.planner)
         planned[name] = (h, calls, mp)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
     g, calls, mp = planned[best]
@@ -151,7 +155,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
-    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
+    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
+                         options)
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
@@ -161,4 +166,4 @@ def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tu
 
 
 def write_sources(cm: CompiledModel, out_dir: str | Path) -> SourceSet:
-    return render_sources(cm.graph, cm.memory, cm.calls, cm.macs, Path(out_dir))
+    return render_sources(cm.graph, cm.memory, cm.calls, cm.macs, Path(out_dir), build_info=cm.build_info())

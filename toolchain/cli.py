@@ -3,7 +3,6 @@ line on stderr and exit status 2; internal failures (a build that breaks) exit 1
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,24 +10,8 @@ from typing import Any, Callable
 
 import click
 
+from toolchain.clierrors import friendly
 from toolchain.errors import McuforgeError
-
-
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,6 +72,28 @@ def print_report(rep: dict) -> None:
         click.echo(f"{i:>3}  {name:<{w}}  {n['op']:<18} {shape:<16} {n['macs']:>11,} {n['live_bytes']:>11,}")
 
 
+def print_layers(layers: list, total: int | None) -> None:
+    """The per-node profile table of `run --profile` (LayerCost rows of toolchain.profile)."""
+    weighted = any(x.weighted_instructions is not None for x in layers)
+    w = min(max([len(x.node) for x in layers] + [4]), 40)
+    click.echo("")
+    head = f"{'#':>3}  {'node':<{w}}  {'op':<18} {'kernel':<28} {'instructions':>13}"
+    head += f" {'LMUL-weighted':>13}" if weighted else ""
+    click.echo(head + f" {'MACs':>11} {'instr/MAC':>9} {'share':>6} {'live bytes':>10}")
+    for x in layers:
+        name = x.node if len(x.node) <= w else "…" + x.node[-(w - 1):]
+        kern = x.kernel if len(x.kernel) <= 28 else x.kernel[:27] + "…"
+        row = f"{x.index:>3}  {name:<{w}}  {x.op:<18} {kern:<28} {x.instructions:>13,}"
+        row += f" {x.weighted_instructions:>13,}" if weighted else ""
+        ipm = f"{x.instructions_per_mac:.2f}" if x.instructions_per_mac is not None else "-"
+        share = f"{x.cost / total:.1%}" if total else "-"
+        click.echo(row + f" {x.macs:>11,} {ipm:>9} {share:>6} {x.live_bytes:>10,}")
+    covered = sum(x.cost for x in layers)
+    if total:
+        click.echo(f"layers sum to {covered:,} of {total:,} instructions ({covered / total:.2%}); the rest is "
+                   "the call of mf_model_run and one call per node")
+
+
 class LazyGroup(click.Group):
     """Commands that live beside their subsystem (toolchain/<area>/commands.py) are imported
     when used, so `mcuforge --help` stays fast and those modules may import this one."""
@@ -112,8 +117,18 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def _version_text() -> str:
+    from toolchain import __version__
+    from toolchain.resources import git_commit
+
+    commit = git_commit()
+    return f"mcuforge {__version__}" + (f" (git {commit})" if commit else "")
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mcuforge")
+@click.option("--version", is_flag=True, is_eager=True, expose_value=False,
+              callback=lambda ctx, _p, v: (click.echo(_version_text()), ctx.exit()) if v and not ctx.resilient_parsing
+              else None, help="Show the version (and the git commit it was built from) and exit.")
 def main() -> None:
     """mcuforge: ONNX to memory-scheduled C for microcontrollers."""
 
@@ -218,6 +233,61 @@ def boards(as_json: bool) -> None:
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @_board_option()
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option("--sim", is_flag=True, help="Also run it profiled in QEMU: per-layer instructions in the table.")
+@input_shape_option
+@schedule_options
+@kernel_options
+@click.option("--seed", default=0, show_default=True)
+@friendly
+def report(model: str, board: str, out_path: str, sim: bool, input_shape: tuple[str, ...], dtype: str, kernels: str,
+           seed: int, **sched: Any) -> None:
+    """Write one self-contained HTML report of MODEL on BOARD: summary, board fit, arena timeline, per-node table."""
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.progress import spinner
+    from toolchain.report import write_report
+
+    with spinner(f"building{' and running' if sim else ''} {Path(model).name} for {board}"):
+        p = write_report(model, board, out_path, parse_input_shapes(input_shape), _options(sched), dtype, kernels,
+                         sim=sim, seed=seed)
+    click.echo(f"wrote {p}")
+
+
+@main.command()
+@click.option("--board", "board_names", multiple=True, metavar="NAME",
+              help="Only these boards' columns (repeat); default: every board.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly
+def ops(board_names: tuple[str, ...], as_json: bool) -> None:
+    """List the ONNX ops mcuforge compiles, their dtypes, and the kernel variant each board calls."""
+    from toolchain.boards import list_boards, load_board
+    from toolchain.opsinfo import ops_table
+
+    names = list(board_names) or list_boards()
+    for n in names:
+        load_board(n)  # one clear line for a wrong name
+    rows = ops_table(names)
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows]))
+        return
+    cw = max(len(n) for n in names) + 2
+    click.echo(f"{'ONNX op':<20}{'dtypes':<11}{'kernel families':<46}" + "".join(f"{n:<{cw}}" for n in names))
+    for r in rows:
+        if r.kind != "kernel":
+            what = {"view": "view: same bytes, no code", "folded": "folded at compile time (constants)",
+                    "fused": "fused into its producer by a pass"}[r.kind]
+            click.echo(f"{r.op:<20}{'':<11}{what}")
+            continue
+        fams = ", ".join(r.families)
+        cells = ["/".join(r.boards[n].get(dt, "-") for dt in r.dtypes) for n in names]
+        click.echo(f"{r.op:<20}{'/'.join(r.dtypes):<11}{fams:<46}" + "".join(f"{c:<{cw}}" for c in cells))
+    click.echo("\nboard cells: the ISA variant called per dtype (ref: portable C; dsp: register-blocked scalar; "
+               "rvv / mve: vector). `--json` lists every variant present.")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@_board_option()
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="out", show_default=True)
 @input_shape_option
 @schedule_options
@@ -253,18 +323,29 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @schedule_options
 @kernel_options
 @click.option("--seed", default=0, show_default=True)
+@click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
+@click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
+              help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
+    from toolchain.progress import spinner
     from toolchain.run import run_on_board
 
     if not sim:
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
-    r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
-                     kernels=kernels)
+    if trace_out and not profile:
+        raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    with spinner(f"building and running {Path(model).name} on {board}"):
+        r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
+                         kernels=kernels, profile=profile)
+    if trace_out and r.layers is not None:
+        from toolchain.profile import write_trace
+
+        write_trace(trace_out, r.layers, r.model, r.board)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
@@ -277,6 +358,10 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
             weighted = f" ({r.weighted_instructions:,} LMUL-weighted)" if r.weighted_instructions is not None else ""
             click.echo(f"instructions  {r.instructions:,} per inference{weighted};  MACs {r.macs:,};  "
                        f"{r.macs_per_instruction:.3f} MACs per instruction")
+        if r.layers is not None:
+            print_layers(r.layers, r.cost)
+        if trace_out:
+            click.echo(f"trace         {trace_out}")
         click.echo("MATCH" if r.match else "MISMATCH")
     sys.exit(0 if r.match else 1)
 
@@ -288,6 +373,8 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 @click.option("--update-baseline", is_flag=True, help="Write this run's figures as the new baseline.")
 @click.option("--threshold", default=0.02, show_default=True, help="Allowed growth (fraction) before a regression.")
 @click.option("--junit", type=click.Path(dir_okay=False), default=None, help="Write JUnit XML here.")
+# simulated boards are profiled per node: the baseline keeps each layer's instructions and a
+# regression names the layers that grew
 @schedule_options
 @kernel_options
 @click.option("--json", "as_json", is_flag=True)
@@ -302,10 +389,11 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
     base_path = Path(baseline) if baseline else None
     base = rg.load_baseline(base_path)
     total = len(models) * len(boards_list)
-    with click.progressbar(length=total, label="regress", file=sys.stderr,
-                           item_show_func=lambda o: o.key if o else "") as bar:
+    from toolchain.progress import Bar
+
+    with Bar(total, "regress") as bar:  # on a terminal only
         outcomes = rg.regress(models, boards_list, base, threshold, _options(sched), dtype, kernels,
-                              progress=lambda o: bar.update(1, o))
+                              progress=lambda o: bar.update(1, o.key))
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))
     if base_path and (update_baseline or not base_path.exists()):

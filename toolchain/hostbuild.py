@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen.emit import SourceSet, _env
+from toolchain.codegen import SourceSet, template_env
 from toolchain.errors import McuforgeError
 
 WARN = ["-Wall", "-Wextra", "-Werror", "-std=c11"]
@@ -63,7 +63,7 @@ def _run(cmd: list[str], timeout: float) -> None:
 def build_host(src: SourceSet, n_inputs: int, opt: str = "-O2", sanitize: bool = False,
                timeout: float = 300.0, runtime_lib: Path | None = None) -> HostBinary:
     main = src.out_dir / "host_main.c"
-    main.write_text(_env().get_template("host_main.c.j2").render(prefix="mf_model", source=str(src.out_dir)))
+    main.write_text(template_env().get_template("host_main.c.j2").render(prefix="mf_model", source=str(src.out_dir)))
     exe = src.out_dir / ("model_host_asan" if sanitize else "model_host")
     rt_dir = src.out_dir / "runtime"
     c_files = [f for f in src.c_files if runtime_lib is None or rt_dir not in f.parents]

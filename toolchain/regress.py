@@ -1,7 +1,10 @@
 """Run a folder of models on a set of boards, check outputs, compare cost with a baseline.
 
 A result regresses when it no longer matches onnxruntime, or when its instructions, arena or
-flash grow by more than `threshold` (a fraction) over the stored baseline. Models that do not
+flash grow by more than `threshold` (a fraction) over the stored baseline. On simulated boards
+the run is profiled per node, the baseline keeps each layer's count, and a regression names
+the layers that grew (by more than `threshold` of their own count and more than
+LAYER_FLOOR of the whole inference, so a 2-instruction view node cannot cry wolf). Models that do not
 fit a board are reported as such (skipped), not as failures: that is a property of the pair.
 """
 
@@ -20,6 +23,7 @@ from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.run import run_on_board
 
 METRICS = ("instructions", "arena_bytes", "flash_bytes")
+LAYER_FLOOR = 0.001  # a layer's growth must be at least this fraction of the old total
 
 
 @dataclass
@@ -60,6 +64,29 @@ def resolve_boards(spec: str) -> list[str]:
     return names
 
 
+def layer_figures(layers: list) -> dict[str, int]:
+    """node name -> its instruction cost (LMUL-weighted on RVV), in execution order."""
+    out: dict[str, int] = {}
+    for x in layers:
+        key, k = x.node, 1
+        while key in out:  # two nodes of one name: keep both, numbered
+            k += 1
+            key = f"{x.node}#{k}"
+        out[key] = x.cost
+    return out
+
+
+def compare_layers(new: dict[str, int], old: dict[str, int], threshold: float, total: int) -> list[str]:
+    """The layers whose count grew, worst first, as 'layer NAME a -> b (+x%)'."""
+    grown = []
+    for name, n in new.items():
+        o = old.get(name)
+        if o is not None and n > o * (1 + threshold) and n - o > LAYER_FLOOR * total:
+            grown.append((n - o, f"layer {name} {o:,} -> {n:,} (+{(n - o) / o:.1%})" if o else
+                          f"layer {name} 0 -> {n:,}"))
+    return [text for _, text in sorted(grown, key=lambda t: -t[0])]
+
+
 def compare_baseline(figures: dict, base: dict | None, threshold: float) -> list[str]:
     if not base:
         return []
@@ -68,6 +95,8 @@ def compare_baseline(figures: dict, base: dict | None, threshold: float) -> list
         old, new = base.get(m), figures.get(m)
         if old and new is not None and new > old * (1 + threshold):
             worse.append(f"{m} {old:,} -> {new:,} (+{(new - old) / old:.1%})")
+    if figures.get("layers") and base.get("layers"):
+        worse += compare_layers(figures["layers"], base["layers"], threshold, base.get("instructions") or 0)
     return worse
 
 
@@ -75,13 +104,16 @@ def run_one(model: Path, board: str, baseline: dict, threshold: float, options: 
             dtype: str = "fp32", kernels: str = "board") -> Outcome:
     t0 = time.monotonic()
     try:
-        r = run_on_board(model, board, options=options, dtype=dtype, kernels=kernels)
+        profile = load_board(board).qemu is not None
+        r = run_on_board(model, board, options=options, dtype=dtype, kernels=kernels, profile=profile)
     except DoesNotFitError as e:
         return Outcome(str(model), board, "skipped", str(e), seconds=time.monotonic() - t0)
     except McuforgeError as e:
         return Outcome(str(model), board, "error", str(e).splitlines()[0], seconds=time.monotonic() - t0)
     figures = {"instructions": r.cost, "arena_bytes": r.arena_bytes, "flash_bytes": r.flash_bytes,
                "macs": r.macs, "max_abs_error": r.max_abs_error, "stack_bytes": r.stack_bytes}
+    if r.layers is not None:
+        figures["layers"] = layer_figures(r.layers)
     out = Outcome(str(model), board, "pass", figures=figures, seconds=time.monotonic() - t0)
     if not r.match:
         out.status, out.message = "fail", f"output mismatch: max abs error {r.max_abs_error:.3g}"

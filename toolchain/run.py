@@ -15,7 +15,7 @@ import numpy as np
 from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
 from toolchain.boards import Board, load_board
 from toolchain.frontend import read_model
-from toolchain.sim import BuildResult, build_firmware, run_firmware
+from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
 from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
 
@@ -53,6 +53,8 @@ class BoardRun:
     ram_bytes: int
     stack_bytes: int | None
     extra: dict = field(default_factory=dict)
+    layers: list | None = None  # list[toolchain.profile.LayerCost] with --profile
+    build: BoardBuild | None = field(default=None, repr=False)  # for reports; not in as_dict
 
     @property
     def match(self) -> bool:
@@ -77,24 +79,26 @@ class BoardRun:
                 "instructions": self.instructions, "weighted_instructions": self.weighted_instructions,
                 "macs": self.macs, "macs_per_instruction": self.macs_per_instruction,
                 "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
-                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra}
+                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra,
+                **({"layers": [x.as_dict() for x in self.layers]} if self.layers is not None else {})}
 
 
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
                     options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
-                    kernels: str = "board") -> BoardBuild:
+                    kernels: str = "board", profile: bool = False) -> BoardBuild:
     """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
 
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
-    blocked scalar), "ref" the portable reference kernels only."""
+    blocked scalar), "ref" the portable reference kernels only.
+    profile: build the per-node markers in (-DMF_PROFILE, see toolchain.profile)."""
     b = load_board(board) if isinstance(board, str) else board
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
     cm = compile_model(model, input_shapes, options)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
-    build = build_firmware(src, b, out / "firmware", inputs)
+    build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [])
     return BoardBuild(cm, build, inputs)
 
 
@@ -108,20 +112,36 @@ def _top1(ours: list[np.ndarray], ref: list[np.ndarray]) -> bool | None:
 def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | None = None,
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
-                 timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board") -> BoardRun:
+                 timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board",
+                 profile: bool = False) -> BoardRun:
     """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
-    FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify)."""
+    FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify).
+    profile: also count instructions per node (BoardRun.layers); `instructions` is then the
+    profiled build's count less the markers' own instructions."""
     b = load_board(board) if isinstance(board, str) else board
+    if profile and b.qemu is None:
+        raise SimError(f"--profile counts instructions in QEMU; board {b.name} has no QEMU machine")
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
-        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels)
-        kwargs = {"lmul_weighting": True} if b.qemu is not None and b.core.simd == "rvv" else {}
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, profile)
+        weighted = b.qemu is not None and b.core.simd == "rvv"
+        kwargs: dict = {"lmul_weighting": True} if weighted else {}
+        if profile:
+            kwargs["profile"] = True
         result = run_firmware(bb.build, timeout, **kwargs)
     g = bb.compiled.graph
     ref = onnxruntime_outputs(read_model(model), g.inputs, bb.inputs)
     errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
     if result.status != 0:
         errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
-    return BoardRun(str(model), b.name, errors, result.instructions, result.weighted_instructions,
+    instructions, weighted_total, layers = result.instructions, result.weighted_instructions, None
+    if profile and result.profile is not None and instructions is not None:
+        from toolchain.profile import layer_costs
+
+        layers = layer_costs(bb.compiled, result.profile, weighted_total is not None)
+        instructions -= result.profile.marker_instructions
+        if weighted_total is not None:
+            weighted_total -= result.profile.marker_instructions
+    return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref)})
+                                         "top1_agree": _top1(result.outputs, ref)}, layers, bb)

@@ -19,3 +19,13 @@ __attribute__((noinline)) void mf_bench_stop(void)
 {
     mf_bench_phase = 2u;
 }
+
+/* Per-node marker (runtime_c/include/mf_profile.h): called before each node of a model built
+ * with -DMF_PROFILE. The plugin records the running count each time it is entered. The store
+ * keeps the body distinct from the markers above and shows a debugger the node running. */
+volatile int32_t mf_profile_node_index;
+
+__attribute__((noinline)) void mf_profile_node(int32_t index)
+{
+    mf_profile_node_index = index;
+}

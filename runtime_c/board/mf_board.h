@@ -21,6 +21,8 @@ void mf_board_exit(int status) __attribute__((noreturn));
  * mf_bench_start and entering mf_bench_stop. Defined in their own file, never inlined. */
 void mf_bench_start(void);
 void mf_bench_stop(void);
+/* Per-node profile marker (see mf_profile.h); the node index only helps a debugger. */
+void mf_profile_node(int32_t index);
 
 /* Text output over the UART (no printf: keeps the image small and libc-free). */
 void mf_print_str(const char *s);

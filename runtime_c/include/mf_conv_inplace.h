@@ -30,13 +30,21 @@
  * 8 (two 4-column register tiles of the dsp panel) keeps most of the gain for 2 KB of
  * scratch at 64 channels, below DS-CNN's peak (its first conv) on that board. */
 #define MF_CONV_OVERWRITE_COLS 8
+/* RVV: one e16 vector at LMUL=2 with VLEN=128 (the non-overwriting conv's chunk); at 8 the
+ * panel runs half-empty vectors and DS-CNN FP16 took 17% more instructions than without
+ * overwriting, at 16 the same arena. */
+#define MF_CONV_OVERWRITE_COLS_RVV 16
 
 enum { MF_OVERWRITE_NONE = 0, MF_OVERWRITE_DEPTHWISE = 1, MF_OVERWRITE_POINTWISE = 2 };
 
 /* Which overwrite-safe schedule the shape allows (MF_OVERWRITE_NONE: none). */
 int mf_conv2d_overwrite_kind(const mf_conv2d_desc *d);
-/* Bytes of scratch mf_conv2d_overwrite_* needs; 0 when the shape cannot overwrite. */
-int32_t mf_conv2d_overwrite_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes);
+/* Bytes of scratch mf_conv2d_overwrite_* needs with `cols` pixel columns per pointwise tile
+ * (MF_CONV_OVERWRITE_COLS, or the ISA's MF_CONV_OVERWRITE_COLS_<ISA>); 0 when the shape
+ * cannot overwrite. */
+int32_t mf_conv2d_overwrite_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes,
+                                          int32_t cols);
+int32_t mf_conv2d_overwrite_scratch_bytes_rvv(const mf_conv2d_desc *d, int32_t elem_bytes);
 
 /* Plain conv with the descriptor (no scratch), used per channel by the depthwise case. */
 typedef int (*mf_conv_f32_fn)(const float *x, const float *w, const float *bias, float *y,
@@ -77,6 +85,14 @@ int mf_conv2d_overwrite_f16(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias
                             mf_f16 *scratch, const mf_conv2d_desc *d, mf_conv_f16_fn plane,
                             mf_panel_f16_fn panel, int32_t cols);
 int mf_conv2d_overwrite_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
+                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
+/* The same on the FP16 SIMD kernels. Helium: the reference's scratch. RVV: depthwise takes
+ * a zero-padded input plane (no scalar edge pixels), pointwise MF_CONV_OVERWRITE_COLS_RVV
+ * columns: mf_conv2d_overwrite_scratch_bytes_rvv (defined for every build, so hosts can
+ * check it against its Python twin). */
+int mf_conv2d_overwrite_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
+                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
+int mf_conv2d_overwrite_f16_mve(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
                                 mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
 #endif
 

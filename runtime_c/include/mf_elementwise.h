@@ -28,6 +28,9 @@ typedef struct {
 } mf_binary_desc;
 
 float mf_act_apply_f32(const mf_act *act, float x);
+/* The activation's derivative at its input x, and (returning 1 where exact) from its output y. */
+float mf_act_deriv_f32(const mf_act *a, float x);
+int mf_act_deriv_out_f32(const mf_act *a, float y, float *out);
 
 /* y = act(x) for n elements; y may equal x. */
 int mf_unary_f32_ref(const float *x, float *y, int32_t n, const mf_act *act);

@@ -143,10 +143,8 @@ int mf_loss_scale_update(mf_loss_scale *ls);
  * groups == c_in == c_out: direct loops). */
 int32_t mf_conv2d_bwd_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols);
 
-/* The derivative of an activation at its input x, or from its output y (returns 0 when the
- * output does not determine it): shared by every dtype's mf_act_bwd_input. */
-float mf_act_deriv_f32(const mf_act *a, float x);
-int mf_act_deriv_out_f32(const mf_act *a, float y, float *out);
+/* The activation derivatives every dtype's mf_act_bwd_input uses (mf_act_deriv_f32,
+ * mf_act_deriv_out_f32) are declared in mf_elementwise.h, beside the forward. */
 
 /* Micro-kernel of the SIMD backward (PULP-TrainLib's "everything is a matmul"):
  *   C[i][j] = alpha * sum_p A[i*a_rs + p*a_cs] * B[p*b_rs + j*b_cs]  (+ C[i][j] if accumulate)

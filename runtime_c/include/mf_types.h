@@ -44,6 +44,7 @@ typedef enum {
     MF_ACT_POW_CONST,   /* x ** alpha */
     MF_ACT_AFFINE,      /* alpha * x + beta */
     MF_ACT_SWISH,       /* x * sigmoid(alpha * x) */
+    MF_ACT_MISH,        /* x * tanh(softplus(x)) */
 } mf_act_kind;
 
 typedef struct {

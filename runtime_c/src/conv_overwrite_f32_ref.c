@@ -14,11 +14,11 @@ int mf_conv2d_overwrite_kind(const mf_conv2d_desc *d)
     return MF_OVERWRITE_NONE;
 }
 
-int32_t mf_conv2d_overwrite_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes)
+int32_t mf_conv2d_overwrite_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols)
 {
     switch (mf_conv2d_overwrite_kind(d)) {
     case MF_OVERWRITE_DEPTHWISE: return d->h_out * d->w_out * elem_bytes;
-    case MF_OVERWRITE_POINTWISE: return d->c_out * MF_CONV_OVERWRITE_COLS * elem_bytes;
+    case MF_OVERWRITE_POINTWISE: return d->c_out * cols * elem_bytes;
     default: return 0;
     }
 }

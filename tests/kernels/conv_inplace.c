@@ -71,7 +71,7 @@ int main(void)
     const int32_t elem = kernel == OW_F16_REF ? 2 : 4;
     const int32_t cols = kernel == RES_F32_DSP ? MF_CONV_COLS_DSP : MF_CONV_COLS_REF;
     const int32_t bytes = residual ? mf_conv2d_residual_scratch_bytes(&d, elem, cols)
-                                   : mf_conv2d_overwrite_scratch_bytes(&d, elem);
+                                   : mf_conv2d_overwrite_scratch_bytes(&d, elem, MF_CONV_OVERWRITE_COLS);
     printf("%d\n", (int)bytes);
     void *scratch = malloc((size_t)(bytes > 0 ? bytes : 1));
     const int32_t nbuf = nx > ny ? nx : ny;

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.boards import Board
-from toolchain.codegen.emit import RUNTIME, copy_runtime
-from toolchain.ops.conv import conv_cols
+from toolchain.codegen import RUNTIME, copy_runtime
+from toolchain.ops.conv import conv_cols, overwrite_cols
 from toolchain.sim import build_firmware, run_qemu
 
 HERE = Path(__file__).resolve().parent
@@ -80,6 +80,16 @@ class Conv(ConvWindow):
 
 
 @dataclass(frozen=True)
+class ConvOverwrite(Conv):
+    """The overwrite-safe conv (depthwise or pointwise shapes) run over its own input."""
+
+    def defines(self) -> list[str]:
+        return ["-DKB_OP=3" if d == "-DKB_OP=2" else d for d in super().defines()]
+
+    op = "conv2d_overwrite"
+
+
+@dataclass(frozen=True)
 class KernelRun:
     fast: np.ndarray
     ref: np.ndarray
@@ -94,12 +104,15 @@ class KernelRun:
 
 def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int = 0,
                out_dir: Path | None = None, timeout: float = 600.0) -> KernelRun:
-    fast, ref = f"mf_{shape.op}_{dtype}_{isa}", f"mf_{shape.op}_{dtype}_ref"
+    overwrite = isinstance(shape, ConvOverwrite)
+    fast = f"mf_{shape.op}_{dtype}_{isa}"
+    ref = f"mf_conv2d_{dtype}_ref" if overwrite else f"mf_{shape.op}_{dtype}_ref"
     out = Path(out_dir or tempfile.mkdtemp(prefix=f"kh_{board.name}_"))
     rt = copy_runtime(out / "runtime", {fast, ref})
     scratch = isa != "ref" and shape.op == "conv2d"
+    cols = overwrite_cols(isa) if overwrite else conv_cols(isa) if scratch else 1
     defines = [*shape.defines(), f"-DKB_T={CTYPE[dtype]}", f"-DKB_FAST={fast}", f"-DKB_REF={ref}",
-               f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={conv_cols(isa) if scratch else 1}"]
+               f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={cols}"]
     rng = np.random.default_rng(seed)
     inputs = [rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes()]
     build = build_firmware([HERE / "model.c", *rt], board, out / "fw", inputs,
@@ -111,4 +124,4 @@ def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int
     return KernelRun(r.outputs[0], r.outputs[1], r.instructions or 0, r.weighted_instructions, shape.macs)
 
 
-__all__ = ["Conv", "ConvWindow", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]
+__all__ = ["Conv", "ConvOverwrite", "ConvWindow", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]

@@ -2,7 +2,9 @@
  * data in one binary and returns both outputs. Only the fast kernel is counted: the harness
  * closes the firmware's benchmark window around everything else (the plugin sums windows).
  *
- *   KB_OP      1 gemm (KB_M x KB_K times KB_K x KB_N), 2 conv2d (mf_conv2d_desc fields below)
+ *   KB_OP      1 gemm (KB_M x KB_K times KB_K x KB_N), 2 conv2d (mf_conv2d_desc fields below),
+ *              3 conv2d_overwrite: KB_FAST runs with y == x (one buffer), KB_REF is the
+ *              plain reference conv on separate buffers
  *   KB_T       element type of the kernels (float or mf_f16); inputs arrive as float32
  *   KB_FAST, KB_REF   kernel names; KB_SCRATCH 1 when KB_FAST takes a scratch pointer
  *   KB_COLS    the fast kernel's MF_CONV_COLS_<ISA> (scratch size)
@@ -26,11 +28,17 @@
 #define KB_W (KB_CO * (KB_CI / KB_G) * KB_KH * KB_KW)
 #define KB_Y (KB_CO * KB_HO * KB_WO)
 #define KB_BIAS KB_CO
+#if KB_OP == 3 /* a (padded) depthwise plane or a c_out x cols tile, whichever is larger */
+#define KB_PLANE (((KB_HO - 1) * KB_S + KB_KH) * ((KB_WO - 1) * KB_S + KB_KW) + KB_H * KB_W_IN)
+#define KB_SCRATCH_ELEMS (KB_PLANE > KB_CO * KB_COLS ? KB_PLANE : KB_CO * KB_COLS)
+#else
 #define KB_SCRATCH_ELEMS ((KB_CI / KB_G) * KB_KH * KB_KW * KB_COLS + 1)
 #endif
+#endif
+#define KB_BUF (KB_X > KB_Y ? KB_X : KB_Y)
 
 static float in_x[KB_X], in_w[KB_W], out_fast[KB_Y], out_ref[KB_Y];
-static KB_T x[KB_X], w[KB_W], y_fast[KB_Y], y_ref[KB_Y], bias[KB_BIAS];
+static KB_T x[KB_X], w[KB_W], y_fast[KB_BUF], y_ref[KB_Y], bias[KB_BIAS];
 static KB_T scratch[KB_SCRATCH_ELEMS] __attribute__((aligned(16)));
 
 float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_w : 0; }
@@ -61,8 +69,15 @@ int mf_model_run(void)
         .dil_h = 1, .dil_w = 1, .pad_top = KB_PAD, .pad_left = KB_PAD, .groups = KB_G,
         .act = {KB_ACT, 0.0f, 0.0f}};
     int st = KB_REF(x, w, bias, y_ref, &d);
+#if KB_OP == 3
+    for (int32_t i = 0; i < KB_X; ++i) y_fast[i] = x[i];
     mf_bench_start();
-#if KB_SCRATCH
+    int st2 = KB_FAST(y_fast, w, bias, y_fast, scratch, &d);
+#else
+    mf_bench_start();
+#endif
+#if KB_OP == 3
+#elif KB_SCRATCH
     int st2 = KB_FAST(x, w, bias, y_fast, &d, scratch);
 #else
     int st2 = KB_FAST(x, w, bias, y_fast, &d);

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from toolchain import resources
 from toolchain.errors import McuforgeError
 
 if sys.version_info >= (3, 11):
@@ -22,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
+BOARDS_DIR = resources.BOARDS_DIR
 
 Simd = Literal["none", "mve", "rvv"]
 Startup = Literal["cortexm", "riscv", "hosted"]

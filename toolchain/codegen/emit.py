@@ -6,7 +6,6 @@ the templates only loop and substitute (StrictUndefined, no arithmetic).
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +14,16 @@ import jinja2
 import numpy as np
 
 from toolchain.ir.graph import Graph, Tensor
+from toolchain.codegen.arena_map import arena_slots, define_lines, slot_keys, write_memory_map
 from toolchain.memory import MemoryPlan
+from toolchain.memory.lifetimes import SCRATCH
 from toolchain.ir.graph import DType
+from toolchain.resources import RUNTIME_DIR, TEMPLATES_DIR
 from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
+from toolchain.ops.kernel_table import sources_for
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-RUNTIME = ROOT / "runtime_c"
+TEMPLATES = TEMPLATES_DIR
+RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
 CTYPES = {DType.FLOAT32: "float", DType.FLOAT16: "mf_f16"}
@@ -31,7 +33,7 @@ def ctype(t: Tensor) -> str:
     return CTYPES.get(t.dtype, "float")
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
                               keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                               autoescape=False)
@@ -54,21 +56,25 @@ class NodeCode:
     calls: list[str]
 
 
-class _Renderer:
+class CallRenderer:
     """Turns lowered kernel calls into C: static descriptors plus call expressions."""
 
-    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str], scratch_offset: int = 0) -> None:
+    def __init__(self, g: Graph, mp: MemoryPlan, weight_names: dict[str, str]) -> None:
         self.g, self.mp, self.weights = g, mp, weight_names
-        self.scratch_offset = scratch_offset
-        self.decls: list[str] = []
+        self.slots = arena_slots(g, mp)
+        self.macros = slot_keys(g, mp, self.slots)
+        self.node = 0  # the node whose calls are being rendered (its scratch)
+        # the arena map comes first: every later declaration and call names tensors by it
+        self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
+
+    def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
+        """A typed pointer to an arena tensor, through its arena-map macro."""
+        return f"(({'const ' if const else ''}{ctype_} *){self.macros[name]})"
 
     def tensor(self, a: TensorArg, const: bool) -> str:
         t = self.g.tensors[a.name]
-        if t.is_const:
-            base = self.weights[a.name]
-        else:
-            base = f"(({'const ' if const else ''}{ctype(t)} *)(mf_arena + {self.mp.offset(a.name)}))"
+        base = self.weights[a.name] if t.is_const else self.pointer(a.name, ctype(t), const)
         return f"({base} + {a.offset})" if a.offset else base
 
     def value(self, a: Arg, prefix: str) -> str:
@@ -86,7 +92,9 @@ class _Renderer:
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
-            return f"((void *)(mf_arena + {self.scratch_offset}))"
+            macro = self.macros.get(f"{SCRATCH}{self.node}")
+            # a kernel whose size function says 0 for this shape never touches its scratch
+            return f"((void *){macro})" if macro else "((void *)mf_arena)"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:
@@ -123,16 +131,18 @@ def c_ident(i: int) -> str:
 
 
 def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int, out_dir: Path,
-                   prefix: str = "mf_model") -> SourceSet:
+                   prefix: str = "mf_model", build_info: list[str] = ()) -> SourceSet:
+    """model.[ch], model_weights.[ch], memory_map.txt and the runtime files the calls need.
+    build_info: lines for model.h saying how it was built (options, version)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     consts = [t for t in g.constants() if t.dtype.is_float]
     weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
     # Kernel scratch is planned per node (memory.plan_memory's scratch), inside the arena.
     arena_bytes = mp.arena_bytes
-    r = _Renderer(g, mp, weight_names)
+    r = CallRenderer(g, mp, weight_names)
     nodes: list[NodeCode] = []
     for i, (n, cs) in enumerate(zip(g.nodes, calls)):
-        r.scratch_offset = mp.scratch_offset(i) or 0
+        r.node = i
         comment = f"{n.name} ({n.op_type})"
         if len(n.origin) > 1:
             comment += " fuses " + ", ".join(n.origin)
@@ -142,7 +152,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         out = []
         for name in names:
             t = g.tensors[name]
-            ptr = weight_names[name] if t.is_const else f"({ctype(t)} *)(mf_arena + {mp.offset(name)})"
+            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t))
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
                         "shape": "x".join(str(d) for d in t.shape)})
         return out
@@ -155,53 +165,23 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                                      "size": str(max(t.size, 1)), "rows": weight_values(t),
                                      "shape": "x".join(str(d) for d in t.shape) or "scalar"}
                                     for t in consts],
-        "weight_bytes": str(sum(t.nbytes for t in consts)),
+        "weight_bytes": str(sum(t.nbytes for t in consts)), "build_info": [c_comment(x) for x in build_info],
         "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }
-    env = _env()
+    env = template_env()
     files = {"model.h": "model.h.j2", "model.c": "model.c.j2", "model_weights.c": "model_weights.c.j2",
              "model_weights.h": "model_weights.h.j2"}
     for out_name, tpl in files.items():
         (out_dir / out_name).write_text(env.get_template(tpl).render(**ctx))
+    write_memory_map(g, mp, r.slots, out_dir / "memory_map.txt")
     rt_files = copy_runtime(out_dir / "runtime", r.kernels)
     return SourceSet([out_dir / "model.c", out_dir / "model_weights.c"] + rt_files,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)
 
 
-_DEF = re.compile(r"^int\s+(mf_\w+)\s*\(", re.M)
-# any external function defined in a runtime file (column 0, not static), and any call
-_ANY_DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(mf_\w+)\s*\(", re.M)
-_CALL = re.compile(r"\b(mf_\w+)\b")  # calls and function pointers
-# A runtime file may take its body from a shared .inc (#include "norm_ref.inc"), naming the
-# functions through macros it defines first (#define MF_REF(op) op##_f32_ref): mf_f16.h.
-_INC = re.compile(r'^#include\s+"(\w+\.inc)"', re.M)
-_NAME_MACRO = re.compile(r"^#define\s+(MF_\w+)\((\w+)\)\s+\2\s*##\s*(\w+)\s*$", re.M)
-
-
-def _source_text(f: Path) -> str:
-    """A runtime file as the scanners read it: the .inc bodies it includes spliced in, their
-    MF_REF(op)-style names expanded, so what they define counts as defined in f."""
-    text = f.read_text()
-    names = {m.group(1): m.group(3) for m in _NAME_MACRO.finditer(text)}
-
-    def body(m: re.Match[str]) -> str:
-        inc = (f.parent / m.group(1)).read_text()
-        for macro, suffix in names.items():
-            inc = re.sub(rf"\b{macro}\((\w+)\)", rf"\g<1>{suffix}", inc)
-        return inc
-    return _INC.sub(body, text)
-
-
-def kernel_sources() -> dict[str, Path]:
-    """kernel name -> the runtime_c/src file defining it (found by scanning the sources)."""
-    out = {}
-    for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _DEF.finditer(_source_text(f)):
-            out[m.group(1)] = f
-    return out
-
-
 def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
+    """Copies the public headers and the runtime files these kernels need (the kernel table
+    says which: toolchain/ops/kernel_table.py) into dest; returns the C files to compile."""
     inc = dest / "include"
     src = dest / "src"
     if dest.exists():
@@ -210,35 +190,15 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
     src.mkdir(parents=True)
     for h in (RUNTIME / "include").glob("*.h"):
         shutil.copy2(h, inc / h.name)
-    table = kernel_sources()
-    needed = {table[k] for k in kernels if k in table}
-    missing = sorted(k for k in kernels if k not in table)
-    if missing:
-        raise RuntimeError(f"kernels without a source in runtime_c/src: {missing}")
-    # Activation helpers live in the element-wise file; fused epilogues call them.
-    needed.add(RUNTIME / "src" / "elementwise_f32_ref.c")
-    needed = _with_dependencies(needed)
+    try:
+        needed = sources_for(kernels)
+    except KeyError as e:
+        raise RuntimeError(str(e.args[0])) from None
+    # shared bodies (.inc) are included by the files that use them, never compiled alone
+    for body in (RUNTIME / "src").glob("*.inc"):
+        shutil.copy2(body, src / body.name)
     out = []
-    for f in sorted(needed):
-        shutil.copy2(f, src / f.name)
-        out.append(src / f.name)
-        for inc_name in _INC.findall(f.read_text()):  # shared bodies: included, not compiled
-            shutil.copy2(f.parent / inc_name, src / inc_name)
-    return out
-
-
-def _with_dependencies(files: set[Path]) -> set[Path]:
-    """Adds the runtime files defining any mf_ function the given files call (the fast
-    kernels share an im2col driver and GEMM panels across files)."""
-    defs: dict[str, Path] = {}
-    for f in sorted((RUNTIME / "src").glob("*.c")):
-        for m in _ANY_DEF.finditer(_source_text(f)):
-            defs.setdefault(m.group(1), f)
-    out, todo = set(files), list(files)
-    while todo:
-        for m in _CALL.finditer(_source_text(todo.pop())):
-            dep = defs.get(m.group(1))
-            if dep is not None and dep not in out:
-                out.add(dep)
-                todo.append(dep)
+    for name in needed:
+        shutil.copy2(RUNTIME / "src" / name, src / name)
+        out.append(src / name)
     return out

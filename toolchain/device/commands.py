@@ -5,13 +5,13 @@ call toolchain.device, print. The lead registers them on the `mcuforge` group:
     for cmd in (flash, monitor, validate, sim_device):
         main.add_command(cmd)
 
-User-facing failures end in one line on stderr: exit 2 for a McuforgeError (device, link,
-probe, model), 1 for a build or simulator failure, 1 for a validation MISMATCH.
+User-facing failures end in one line on stderr (toolchain.clierrors.friendly): exit 2 for a
+McuforgeError (device, link, probe, model, build or simulator: SimError is one), 1 for an OS
+error or a validation MISMATCH.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import signal
@@ -19,29 +19,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
-from toolchain.errors import McuforgeError
-
-
-def _one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from toolchain.boards.board import BoardError
-        from toolchain.sim.errors import SimError
-
-        try:
-            return fn(*args, **kwargs)
-        except (McuforgeError, BoardError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        except SimError as exc:
-            click.echo(f"error: {str(exc).splitlines()[0]}", err=True)
-            sys.exit(1)
-
-    return wrapper
+from toolchain.clierrors import friendly
 
 
 def _probe_default() -> str:
@@ -79,7 +60,7 @@ def _flash_model_or_elf(what: str, board_name: str, probe: str, target: str,
 @click.option("-o", "--out", default=None, help="Build directory when FIRMWARE is a model.")
 @click.option("--input-shape", multiple=True, metavar="NAME=D0xD1x...",
               help="Bind an input's shape when FIRMWARE is a model.")
-@_one_line_errors
+@friendly
 def flash(firmware: str, board: str, probe: str | None, target: str, out: str | None,
           input_shape: tuple[str, ...]) -> None:
     """Program FIRMWARE (an ELF, or a .onnx model built into the device firmware first)."""
@@ -92,7 +73,7 @@ def flash(firmware: str, board: str, probe: str | None, target: str, out: str | 
 @click.option("--no-frames", is_flag=True, help="Show only the firmware's text lines.")
 @click.option("--reconnects", default=10, show_default=True,
               help="Reopen attempts in a row before giving up when the link drops.")
-@_one_line_errors
+@friendly
 def monitor(port: str, baud: int, no_frames: bool, reconnects: int) -> None:
     """Show what the device prints (text and decoded frames) until Ctrl-C."""
     from toolchain.device.monitoring import monitor as run_monitor
@@ -122,7 +103,7 @@ def monitor(port: str, baud: int, no_frames: bool, reconnects: int) -> None:
 @click.option("--retries", default=8, show_default=True, help="Resends per request.")
 @click.option("--input-shape", multiple=True, metavar="NAME=D0xD1x...")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-@_one_line_errors
+@friendly
 def validate(model: str, board: str, port: str, baud: int, count: int, seed: int,
              data: str | None, flash_probe: str | None, target: str, timeout: float,
              retries: int, input_shape: tuple[str, ...], as_json: bool) -> None:
@@ -153,7 +134,7 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option("--uart-port", type=int, default=None, help="TCP port of the UART (free one).")
 @click.option("--no-icount", is_flag=True,
               help="Run QEMU without -icount shift=0 (faster; RISC-V minstret inexact).")
-@_one_line_errors
+@friendly
 def sim_device(board: str, gdb_port: int | None, uart_port: int | None,
                no_icount: bool) -> None:
     """Start QEMU empty and halted, probe on GDB_PORT and serial on UART_PORT, until Ctrl-C."""

@@ -1,6 +1,7 @@
 """Test support for the device layer (imported by tests/test_device_*.py, not by the CLI):
-a pytest fixture that starts simulated devices on free ports, a TCP proxy that damages
-the serial link, and a device reset through the GDB stub."""
+a TCP proxy that damages the serial link and a device reset through the GDB stub. The
+pytest fixture that starts simulated devices lives in tests/fixtures/device_support.py, so
+the library does not import pytest."""
 
 from __future__ import annotations
 
@@ -8,41 +9,14 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from toolchain.boards import load_board
-from toolchain.device.errors import DeviceError
 from toolchain.device.flashing import set_entry_gdb
-from toolchain.device.simdevice import HOST, SimDevice, free_port, start_sim_device
+from toolchain.device.simdevice import HOST, SimDevice, free_port
 
 StartSim = Callable[[str], SimDevice]
-START_ATTEMPTS = 3   # a free port can be taken by another process before QEMU binds it
-
-
-@pytest.fixture
-def sim_devices() -> Iterator[StartSim]:
-    """``start(board_name) -> SimDevice`` on fresh free ports; all stopped at teardown."""
-    started: list[SimDevice] = []
-
-    def start(name: str) -> SimDevice:
-        board = load_board(name)
-        for attempt in range(START_ATTEMPTS):
-            try:
-                dev = start_sim_device(board)
-                started.append(dev)
-                return dev
-            except DeviceError:
-                if attempt == START_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    yield start
-    for dev in started:
-        dev.stop()
 
 
 def reset_device(dev: SimDevice, elf: Path) -> None:

@@ -117,7 +117,7 @@ def _attrs(node: onnx.NodeProto, name: str) -> Attrs:
     return Attrs(vals, name, node.op_type)
 
 
-def _unique_names(nodes: list[onnx.NodeProto]) -> list[str]:
+def unique_names(nodes: list[onnx.NodeProto]) -> list[str]:
     seen: set[str] = set()
     names = []
     for i, n in enumerate(nodes):
@@ -187,7 +187,7 @@ def import_model(model: onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]
     onnx_shapes = _onnx_static_shapes(bound)
 
     nodes: list[Node] = []
-    for onode, name in zip(g.node, _unique_names(list(g.node))):
+    for onode, name in zip(g.node, unique_names(list(g.node))):
         if onode.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(f"node {name!r}: op {onode.domain}.{onode.op_type} is not supported "
                                      f"(only the default ONNX domain)")

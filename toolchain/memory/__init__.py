@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from toolchain.ir.graph import Graph
 from toolchain.memory.checker import PlanError, check_plan
-from toolchain.memory.lifetimes import SCRATCH, Alias, Buffer, Lifetimes, compute_lifetimes
+from toolchain.memory.lifetimes import SCRATCH, Alias, Buffer, Lifetimes, compute_lifetimes, with_scratch
 from toolchain.memory.planner import ALIGN, STRATEGIES, Plan, plan
 
 
@@ -33,6 +33,12 @@ def plan_memory(g: Graph, inplace: bool = True, overwrite: bool = True, consume_
     """scratch: bytes of kernel scratch per node index, planned like a one-step tensor.
     strategies: the placement orders to try (planner.STRATEGIES); the smallest arena wins."""
     lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs, scratch=scratch)
+    return place(g, lt, check=check, strategies=strategies)
+
+
+def place(g: Graph, lt: Lifetimes, check: bool = True,
+          strategies: tuple[str, ...] = tuple(STRATEGIES)) -> MemoryPlan:
+    """Offsets for lifetimes already derived (aliases taken, scratch added), checked."""
     p = plan(lt.buffers, strategies=strategies)
     if check:
         check_plan(g, lt, p)
@@ -40,4 +46,4 @@ def plan_memory(g: Graph, inplace: bool = True, overwrite: bool = True, consume_
 
 
 __all__ = ["ALIGN", "Alias", "Buffer", "Lifetimes", "MemoryPlan", "Plan", "PlanError",
-           "check_plan", "compute_lifetimes", "plan", "plan_memory"]
+           "check_plan", "compute_lifetimes", "place", "plan", "plan_memory", "with_scratch"]

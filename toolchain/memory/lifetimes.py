@@ -141,10 +141,19 @@ def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
         buffers.append(b)
         for t in names:
             tensor_buffer[t] = b.id
-    for i, nbytes in sorted((scratch or {}).items()):
+    lt = Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes), consume_inputs)
+    return with_scratch(lt, scratch or {})
+
+
+def with_scratch(lt: Lifetimes, scratch: dict[int, int]) -> Lifetimes:
+    """lt plus one buffer per node's kernel scratch, live during that node only. Aliases do not
+    depend on scratch, so kernels can be chosen from lt.aliases before their scratch is known."""
+    buffers, tensor_buffer, rng = list(lt.buffers), dict(lt.tensor_buffer), dict(lt.tensor_range)
+    for i, nbytes in sorted(scratch.items()):
         if nbytes > 0:
             name = f"{SCRATCH}{i}"
             rng[name] = (i, i)
             buffers.append(Buffer(len(buffers), nbytes, i, i, [name]))
             tensor_buffer[name] = buffers[-1].id
-    return Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes), consume_inputs, dict(scratch or {}))
+    return Lifetimes(buffers, tensor_buffer, rng, list(lt.aliases), lt.steps, lt.consume_inputs,
+                     {**lt.scratch, **scratch})

@@ -181,9 +181,15 @@ class LowerCtx:
     tensors: dict[str, Tensor]
     target: KernelTarget = KernelTarget()
     available: frozenset[str] | None = None  # kernel names in runtime_c/src; None = trust names
-    # The planner may put an output over an input it has consumed ("overwrite" aliases, as
-    # plan_memory's overwrite): ops then lower to kernels that stay correct if it does.
-    overwrite: bool = True
+    # Outputs the memory plan put over an input they consume ("overwrite" aliases of
+    # memory.compute_lifetimes). Kernels are chosen after the aliases are known, so an op
+    # calls its overwrite-safe kernel only where the alias was taken. None: no plan yet;
+    # then every offered alias counts as taken (correct whatever a later plan does).
+    overwritten: frozenset[str] | None = None
+
+    def overwrites(self, node: Node) -> bool:
+        """True when node's output shares its input's bytes through an "overwrite" alias."""
+        return self.overwritten is None or node.outputs[0] in self.overwritten
     # Work-block size per node name, for ops whose kernels trade scratch for speed (Op.blocks);
     # a node not listed takes its smallest block. Chosen by toolchain.memory.blocking.
     blocks: dict[str, int] = field(default_factory=dict)

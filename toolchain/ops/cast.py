@@ -9,6 +9,7 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register
+from toolchain.ops.kernel_table import helper
 
 _SUFFIX = {DType.FLOAT32: "f32", DType.FLOAT16: "f16"}
 
@@ -48,3 +49,9 @@ class MfCast(Op):
         # memory of its own. Widening would write ahead of the read.
         src = g.tensors[node.inputs[0]]  # type: ignore[attr-defined]
         return p.to.itemsize <= src.dtype.itemsize
+
+
+# ---------------------------------------------------------------- kernel table
+# named directly (no dtype/ISA variants): both directions, portable C
+helper("mf_cast_f32_to_f16_ref", "cast_f16_ref.c", isa="ref")
+helper("mf_cast_f16_to_f32_ref", "cast_f16_ref.c", isa="ref")

@@ -8,10 +8,7 @@ optionally a fused residual add, and the kernels that let its output share an in
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -20,6 +17,7 @@ from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
+from toolchain.ops.kernel_table import c_file, entry, kernels
 
 
 @dataclass(frozen=True)
@@ -172,19 +170,17 @@ class Conv(Op):
         if p.residual:
             kernel = ctx.kernel("conv2d_residual")
             return [Call(kernel, (x, wt, bias, TensorArg(node.inputs[3]), y, Scratch(), desc),
-                         residual_scratch_bytes(shape, elem, conv_cols(ctx.isa_of(kernel))))]
-        # Lowering runs before planning: whenever the planner may put y over x, call the
-        # kernel that stays correct if it does.
-        if ctx.overwrite and overwrite_kind(shape, xs[0]):
-            return [Call(ctx.kernel("conv2d_overwrite"), (x, wt, bias, y, Scratch(), desc),
-                         overwrite_scratch_bytes(shape, xs[0], elem))]
+                         entry(kernel).scratch_bytes(shape, xs[0], elem))]
+        # Only where the plan put y over x: elsewhere the plain kernel (often a faster one).
+        if overwrite_kind(shape, xs[0]) and ctx.overwrites(node):
+            kernel = ctx.kernel("conv2d_overwrite")
+            return [Call(kernel, (x, wt, bias, y, Scratch(), desc), entry(kernel).scratch_bytes(shape, xs[0], elem))]
         kernel = ctx.kernel("conv2d")
         args = (x, wt, bias, y, desc)
-        isa = ctx.isa_of(kernel)
-        if isa == "ref":
+        if ctx.isa_of(kernel) == "ref":
             return [Call(kernel, args)]
         # the fast kernels run im2col + GEMM and take scratch (mf_fast.h)
-        return [Call(kernel, args + (Scratch(),), scratch_bytes(shape, elem, conv_cols(isa)))]
+        return [Call(kernel, args + (Scratch(),), entry(kernel).scratch_bytes(shape, xs[0], elem))]
 
     @classmethod
     def alias_candidates(cls, p: ConvParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -208,18 +204,15 @@ class Conv(Op):
 
 # ---------------------------------------------------------------- scratch of the fast kernels
 
-MF_FAST_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_fast.h"
-
-
-@functools.lru_cache(maxsize=None)
-def _cols_table() -> dict[str, int]:
-    text = MF_FAST_H.read_text()
-    return {m.group(1).lower(): int(m.group(2)) for m in re.finditer(r"#define MF_CONV_COLS_(\w+) (\d+)", text)}
+# Output pixels per im2col chunk (MF_CONV_COLS_<ISA>, mf_fast.h) and pixel columns per
+# pointwise overwrite tile (MF_CONV_OVERWRITE_COLS[_<ISA>], mf_conv_inplace.h); the C and
+# these agree (tests/test_kernel_table.py).
+CONV_COLS = {"ref": 4, "dsp": 4, "rvv": 16, "mve": 16}
+OVERWRITE_COLS = {"ref": 8, "dsp": 8, "mve": 8, "rvv": 16}
 
 
 def conv_cols(isa: str) -> int:
-    """Output pixels per im2col chunk for an ISA, read from mf_fast.h (one source of truth)."""
-    return _cols_table()[isa]
+    return CONV_COLS[isa]
 
 
 @dataclass(frozen=True)
@@ -232,12 +225,13 @@ class ConvShape:
     pads: tuple[int, int]  # top, left
     hw_in: tuple[int, int]
     hw_out: tuple[int, int]
+    dilations: tuple[int, int] = (1, 1)
 
 
 def conv_shape(p: ConvParams, xs: tuple[int, ...], ws: tuple[int, ...]) -> ConvShape:
     h, w = hw(xs)
     return ConvShape(xs[1], ws[0], p.group, p.win.kernel, p.win.strides, p.win.pads[:2], (h, w),
-                     p.win.out_size(h, w))
+                     p.win.out_size(h, w), p.win.dilations)
 
 
 def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
@@ -251,16 +245,8 @@ def scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
 
 # ---------------------------------------------------------------- overwrite and residual kernels
 
-MF_CONV_INPLACE_H = MF_FAST_H.with_name("mf_conv_inplace.h")
-
-
-@functools.lru_cache(maxsize=None)
-def overwrite_cols() -> int:
-    """Pixel columns per pointwise overwrite tile, read from mf_conv_inplace.h."""
-    m = re.search(r"#define MF_CONV_OVERWRITE_COLS (\d+)", MF_CONV_INPLACE_H.read_text())
-    if m is None:
-        raise RuntimeError(f"MF_CONV_OVERWRITE_COLS is not defined in {MF_CONV_INPLACE_H}")
-    return int(m.group(1))
+def overwrite_cols(isa: str = "ref") -> int:
+    return OVERWRITE_COLS[isa]
 
 
 def _pointwise(s: ConvShape) -> bool:
@@ -277,15 +263,26 @@ def overwrite_kind(s: ConvShape, batch: int) -> str:
     return ""
 
 
-def overwrite_scratch_bytes(s: ConvShape, batch: int, elem_bytes: int) -> int:
+def overwrite_scratch_bytes(s: ConvShape, batch: int, elem_bytes: int, cols: int | None = None) -> int:
     """Twin of mf_conv2d_overwrite_scratch_bytes: one output plane (depthwise) or a
-    c_out x MF_CONV_OVERWRITE_COLS tile (pointwise)."""
+    c_out x cols tile (pointwise; default MF_CONV_OVERWRITE_COLS)."""
     kind = overwrite_kind(s, batch)
     if kind == "depthwise":
         return s.hw_out[0] * s.hw_out[1] * elem_bytes
     if kind == "pointwise":
-        return s.c_out * overwrite_cols() * elem_bytes
+        return s.c_out * (cols or overwrite_cols()) * elem_bytes
     return 0
+
+
+def overwrite_scratch_bytes_rvv(s: ConvShape, batch: int, elem_bytes: int) -> int:
+    """Twin of mf_conv2d_overwrite_scratch_bytes_rvv: the zero-padded input plane the output
+    rows read (depthwise) or a c_out x MF_CONV_OVERWRITE_COLS_RVV tile (pointwise)."""
+    kind = overwrite_kind(s, batch)
+    if kind == "depthwise":
+        hp = (s.hw_out[0] - 1) * s.strides[0] + (s.kernel[0] - 1) * s.dilations[0] + 1
+        wp = (s.hw_out[1] - 1) * s.strides[1] + (s.kernel[1] - 1) * s.dilations[1] + 1
+        return hp * wp * elem_bytes
+    return overwrite_scratch_bytes(s, batch, elem_bytes, overwrite_cols("rvv"))
 
 
 def residual_scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
@@ -293,3 +290,45 @@ def residual_scratch_bytes(s: ConvShape, elem_bytes: int, cols: int) -> int:
     panel of `cols` pixels unless the conv reads its input directly (pointwise)."""
     panel = 0 if _pointwise(s) else s.c_in // s.groups * s.kernel[0] * s.kernel[1]
     return (s.c_out // s.groups + panel) * cols * elem_bytes
+
+
+# ---------------------------------------------------------------- kernel table
+# scratch formulas: (isa, ConvShape, batch, element bytes) -> bytes
+
+def _im2col_scratch(isa: str, s: ConvShape, batch: int, elem: int) -> int:
+    return scratch_bytes(s, elem, conv_cols(isa))
+
+
+def _overwrite_scratch(isa: str, s: ConvShape, batch: int, elem: int) -> int:
+    return overwrite_scratch_bytes(s, batch, elem, overwrite_cols(isa))
+
+
+def _overwrite_scratch_rvv(isa: str, s: ConvShape, batch: int, elem: int) -> int:
+    return overwrite_scratch_bytes_rvv(s, batch, elem)
+
+
+def _residual_scratch(isa: str, s: ConvShape, batch: int, elem: int) -> int:
+    return residual_scratch_bytes(s, elem, conv_cols(isa))
+
+
+c_file("conv_im2col_f32_ref.c", "elementwise_f32_ref.c")
+c_file("conv_im2col_f16_ref.c", "conv_im2col_f32_ref.c")
+kernels("mf_conv2d", "conv_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+kernels("mf_conv2d", "conv_f32_dsp.c", ("f32",), ("dsp",), ("conv_im2col_f32_ref.c", "gemm_f32_dsp.c"), _im2col_scratch)
+kernels("mf_conv2d", "conv_f16_rvv.c", ("f16",), ("rvv",), ("conv_im2col_f16_ref.c", "gemm_f16_rvv.c"), _im2col_scratch)
+kernels("mf_conv2d", "conv_f16_mve.c", ("f16",), ("mve",), ("conv_f16_ref.c", "conv_im2col_f16_ref.c", "gemm_f16_mve.c"),
+        _im2col_scratch)  # depthwise: the reference
+kernels("mf_conv2d_overwrite", "conv_overwrite_f32_ref.c", ("f32",), needs=("conv_f32_ref.c", "conv_im2col_f32_ref.c"),
+        scratch=_overwrite_scratch)
+kernels("mf_conv2d_overwrite", "conv_overwrite_f16_ref.c", ("f16",),
+        needs=("conv_f16_ref.c", "conv_im2col_f16_ref.c", "conv_overwrite_f32_ref.c"), scratch=_overwrite_scratch)
+kernels("mf_conv2d_overwrite", "conv_overwrite_f32_dsp.c", ("f32",), ("dsp",),
+        ("conv_f32_dsp.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch)
+kernels("mf_conv2d_overwrite", "conv_overwrite_f16_mve.c", ("f16",), ("mve",),
+        ("conv_f16_mve.c", "conv_overwrite_f16_ref.c"), _overwrite_scratch)
+kernels("mf_conv2d_overwrite", "conv_overwrite_f16_rvv.c", ("f16",), ("rvv",),
+        ("conv_f16_rvv.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch_rvv)
+kernels("mf_conv2d_residual", "conv_residual_f32_ref.c", ("f32",), needs=("conv_im2col_f32_ref.c",),
+        scratch=_residual_scratch)
+kernels("mf_conv2d_residual", "conv_residual_f32_dsp.c", ("f32",), ("dsp",), ("conv_residual_f32_ref.c", "gemm_f32_dsp.c"),
+        _residual_scratch)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
     collapse, int_array, lit, register, require_float, struct,
@@ -28,49 +30,95 @@ class Act:
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x.astype(np.float64)).astype(x.dtype)
+    return np.vectorize(math.erf, otypes=[np.float64])(np.asarray(x, np.float64))
+
+
+def _sig(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+_KB, _KK = math.sqrt(2 / math.pi), 0.044715  # the tanh approximation of GELU
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation, all in one place: its numpy forward and derivative at the input (float64,
+    alpha a and beta b), and its forward in PyTorch (torch module, x, a, b), the training
+    oracle's. The C twins are the cases of mf_act_apply_f32 and mf_act_deriv_f32
+    (elementwise_f32_ref.c), named by MF_ACT_<kind> (mf_types.h)."""
+
+    forward: Callable[[np.ndarray, float, float], np.ndarray]
+    deriv: Callable[[np.ndarray, float, float], np.ndarray]
+    torch: Callable[[Any, Any, float, float], Any]
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "NONE": Activation(lambda v, a, b: v, lambda x, a, b: np.ones_like(x), lambda t, x, a, b: x),
+    "RELU": Activation(lambda v, a, b: np.maximum(v, 0), lambda x, a, b: (x > 0) * 1.0, lambda t, x, a, b: t.relu(x)),
+    "CLIP": Activation(lambda v, a, b: np.minimum(np.maximum(v, a), b), lambda x, a, b: ((x >= a) & (x <= b)) * 1.0,
+                       lambda t, x, a, b: t.clamp(x, a, b)),
+    "LEAKY_RELU": Activation(lambda v, a, b: np.where(v >= 0, v, a * v), lambda x, a, b: np.where(x > 0, 1.0, a),
+                             lambda t, x, a, b: t.nn.functional.leaky_relu(x, a)),
+    "ELU": Activation(lambda v, a, b: np.where(v >= 0, v, a * (np.exp(v) - 1)),
+                      lambda x, a, b: np.where(x > 0, 1.0, a * np.exp(x)), lambda t, x, a, b: t.nn.functional.elu(x, a)),
+    "SELU": Activation(lambda v, a, b: b * np.where(v > 0, v, a * (np.exp(v) - 1)),
+                       lambda x, a, b: b * np.where(x > 0, 1.0, a * np.exp(x)),
+                       lambda t, x, a, b: b * t.where(x > 0, x, a * (t.exp(x) - 1))),
+    "SIGMOID": Activation(lambda v, a, b: _sig(v), lambda x, a, b: _sig(x) * (1 - _sig(x)),
+                          lambda t, x, a, b: t.sigmoid(x)),
+    "HARD_SIGMOID": Activation(lambda v, a, b: np.clip(a * v + b, 0, 1),
+                               lambda x, a, b: a * ((a * x + b > 0) & (a * x + b < 1)),
+                               lambda t, x, a, b: t.clamp(a * x + b, 0, 1)),
+    "HARD_SWISH": Activation(lambda v, a, b: v * np.clip(v / 6 + 0.5, 0, 1),
+                             lambda x, a, b: np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0)),
+                             lambda t, x, a, b: t.nn.functional.hardswish(x)),
+    "TANH": Activation(lambda v, a, b: np.tanh(v), lambda x, a, b: 1 - np.tanh(x) ** 2, lambda t, x, a, b: t.tanh(x)),
+    "GELU": Activation(lambda v, a, b: 0.5 * v * (1 + _erf(v / math.sqrt(2))),
+                       lambda x, a, b: 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
+                       lambda t, x, a, b: t.nn.functional.gelu(x)),
+    "GELU_TANH": Activation(
+        lambda v, a, b: 0.5 * v * (1 + np.tanh(_KB * (v + _KK * v**3))),
+        lambda x, a, b: (0.5 * (1 + np.tanh(_KB * (x + _KK * x**3)))
+                         + 0.5 * x * (1 - np.tanh(_KB * (x + _KK * x**3)) ** 2) * _KB * (1 + 3 * _KK * x * x)),
+        lambda t, x, a, b: t.nn.functional.gelu(x, approximate="tanh")),
+    "ERF": Activation(lambda v, a, b: _erf(v), lambda x, a, b: 2 / math.sqrt(math.pi) * np.exp(-x * x),
+                      lambda t, x, a, b: t.erf(x)),
+    "SQRT": Activation(lambda v, a, b: np.sqrt(v), lambda x, a, b: 0.5 / np.sqrt(x), lambda t, x, a, b: t.sqrt(x)),
+    "EXP": Activation(lambda v, a, b: np.exp(v), lambda x, a, b: np.exp(x), lambda t, x, a, b: t.exp(x)),
+    "LOG": Activation(lambda v, a, b: np.log(v), lambda x, a, b: 1 / x, lambda t, x, a, b: t.log(x)),
+    "NEG": Activation(lambda v, a, b: -v, lambda x, a, b: -np.ones_like(x), lambda t, x, a, b: -x),
+    "ABS": Activation(lambda v, a, b: np.abs(v), lambda x, a, b: np.sign(x), lambda t, x, a, b: t.abs(x)),
+    "RECIPROCAL": Activation(lambda v, a, b: 1 / v, lambda x, a, b: -1 / (x * x), lambda t, x, a, b: 1 / x),
+    "SOFTPLUS": Activation(lambda v, a, b: np.log1p(np.exp(v)), lambda x, a, b: np.where(x > 20, 1.0, _sig(x)),
+                           lambda t, x, a, b: t.nn.functional.softplus(x)),
+    "SOFTSIGN": Activation(lambda v, a, b: v / (1 + np.abs(v)), lambda x, a, b: 1 / (1 + np.abs(x)) ** 2,
+                           lambda t, x, a, b: t.nn.functional.softsign(x)),
+    "FLOOR": Activation(lambda v, a, b: np.floor(v), lambda x, a, b: np.zeros_like(x), lambda t, x, a, b: t.floor(x)),
+    "CEIL": Activation(lambda v, a, b: np.ceil(v), lambda x, a, b: np.zeros_like(x), lambda t, x, a, b: t.ceil(x)),
+    "SIN": Activation(lambda v, a, b: np.sin(v), lambda x, a, b: np.cos(x), lambda t, x, a, b: t.sin(x)),
+    "COS": Activation(lambda v, a, b: np.cos(v), lambda x, a, b: -np.sin(x), lambda t, x, a, b: t.cos(x)),
+    "POW_CONST": Activation(lambda v, a, b: np.power(v, a), lambda x, a, b: a * np.power(x, a - 1),
+                            lambda t, x, a, b: t.pow(x, a)),
+    "AFFINE": Activation(lambda v, a, b: a * v + b, lambda x, a, b: np.full_like(x, a), lambda t, x, a, b: a * x + b),
+    "SWISH": Activation(lambda v, a, b: v / (1 + np.exp(-a * v)),
+                        lambda x, a, b: _sig(a * x) * (1 + a * x * (1 - _sig(a * x))),
+                        lambda t, x, a, b: x * t.sigmoid(a * x)),
+    "MISH": Activation(lambda v, a, b: v * np.tanh(np.logaddexp(0, v)),
+                       lambda x, a, b: (np.tanh(np.logaddexp(0, x))
+                                        + x * (1 - np.tanh(np.logaddexp(0, x)) ** 2) * _sig(x)),
+                       lambda t, x, a, b: t.nn.functional.mish(x)),
+}
 
 
 def apply_act(act: Act, x: np.ndarray) -> np.ndarray:
     """numpy twin of mf_act_apply_f32 (computed in float64, returned in x's dtype)."""
-    v = x.astype(np.float64)
-    a, b = act.alpha, act.beta
     with np.errstate(all="ignore"):
-        r = {
-            "NONE": lambda: v,
-            "RELU": lambda: np.maximum(v, 0),
-            "CLIP": lambda: np.minimum(np.maximum(v, a), b),
-            "LEAKY_RELU": lambda: np.where(v >= 0, v, a * v),
-            "ELU": lambda: np.where(v >= 0, v, a * (np.exp(v) - 1)),
-            "SELU": lambda: b * np.where(v > 0, v, a * (np.exp(v) - 1)),
-            "SIGMOID": lambda: 1 / (1 + np.exp(-v)),
-            "HARD_SIGMOID": lambda: np.clip(a * v + b, 0, 1),
-            "HARD_SWISH": lambda: v * np.clip(v / 6 + 0.5, 0, 1),
-            "TANH": lambda: np.tanh(v),
-            "GELU": lambda: 0.5 * v * (1 + _erf(v / math.sqrt(2))),
-            "GELU_TANH": lambda: 0.5 * v * (1 + np.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3))),
-            "ERF": lambda: _erf(v),
-            "SQRT": lambda: np.sqrt(v),
-            "EXP": lambda: np.exp(v),
-            "LOG": lambda: np.log(v),
-            "NEG": lambda: -v,
-            "ABS": lambda: np.abs(v),
-            "RECIPROCAL": lambda: 1 / v,
-            "SOFTPLUS": lambda: np.log1p(np.exp(v)),
-            "SOFTSIGN": lambda: v / (1 + np.abs(v)),
-            "FLOOR": lambda: np.floor(v),
-            "CEIL": lambda: np.ceil(v),
-            "SIN": lambda: np.sin(v),
-            "COS": lambda: np.cos(v),
-            "POW_CONST": lambda: np.power(v, a),
-            "AFFINE": lambda: a * v + b,
-            "SWISH": lambda: v / (1 + np.exp(-a * v)),
-        }[act.kind]()
+        r = ACTIVATIONS[act.kind].forward(x.astype(np.float64), act.alpha, act.beta)
     return np.asarray(r).astype(x.dtype)
 
 
 # ONNX op type -> (activation kind, attribute defaults (alpha, beta) read from attrs)
-_UNARY: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
+UNARY_OPS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "Relu": ("RELU", ()),
     "LeakyRelu": ("LEAKY_RELU", (("alpha", 0.01),)),
     "Elu": ("ELU", (("alpha", 1.0),)),
@@ -93,6 +141,7 @@ _UNARY: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
     "Sin": ("SIN", ()),
     "Cos": ("COS", ()),
     "Swish": ("SWISH", (("alpha", 1.0),)),
+    "Mish": ("MISH", ()),
 }
 
 
@@ -103,7 +152,7 @@ class UnaryParams:
 
 @register
 class Unary(Op):
-    op_types = tuple(_UNARY) + ("Clip", "Gelu")
+    op_types = tuple(UNARY_OPS) + ("Clip", "Gelu")
     config_inputs = (1, 2)  # Clip's min and max (opset >= 11)
     inplace = True
 
@@ -121,7 +170,7 @@ class Unary(Op):
             if approx not in ("none", "tanh"):
                 raise attrs.error(f"approximate={approx!r} is not supported")
             return UnaryParams(Act("GELU" if approx == "none" else "GELU_TANH"))
-        kind, defaults = _UNARY[t]
+        kind, defaults = UNARY_OPS[t]
         vals = [attrs.float(k, d) for k, d in defaults] + [0.0, 0.0]
         return UnaryParams(Act(kind, vals[0], vals[1]))
 
@@ -217,3 +266,11 @@ class Binary(Op):
     def macs(cls, p: BinaryParams, ins: list[Tensor], outs: list[Tensor]) -> int:
         return 0
 
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+# FP16 GELU/ReLU vectorised beside the SIMD LayerNorm/Softmax (norm_f16_<isa>.c); other
+# activations fall back to the reference in the same call
+kernels("mf_unary", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"),
+        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"))
+kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))

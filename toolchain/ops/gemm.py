@@ -12,6 +12,7 @@ from toolchain.ops.base import (
     collapse, int_array, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
+from toolchain.ops.kernel_table import kernels
 
 MAX_BATCH_RANK = 6
 
@@ -26,7 +27,7 @@ class GemmParams:
     act: Act = Act()
 
 
-def _matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """(a as >=2-D, b as >=2-D, output shape) under numpy matmul rules."""
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
@@ -54,7 +55,7 @@ class Gemm(Op):
     def infer(cls, p: GemmParams, ins: list[Tensor]) -> list[OutSpec]:
         a, b = ins[0].shape, ins[1].shape
         if p.matmul:
-            a2, b2, out = _matmul_shapes(a, b)
+            a2, b2, out = matmul_shapes(a, b)
             if a2[-1] != b2[-2]:
                 raise ValueError(f"MatMul inner dims differ: {a} x {b}")
             return [OutSpec(out, ins[0].dtype)]
@@ -83,7 +84,7 @@ class Gemm(Op):
     def lower(cls, p: GemmParams, node: Node, ctx: LowerCtx) -> list[Call]:
         a, b = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
         if p.matmul:
-            a2, b2, _ = _matmul_shapes(a, b)
+            a2, b2, _ = matmul_shapes(a, b)
             m, k, n = a2[-2], a2[-1], b2[-1]
             batch = broadcast_shape(a2[:-2], b2[:-2])
             sa = [s * m * k for s in broadcast_strides(a2[:-2], batch)] if batch else []
@@ -117,3 +118,9 @@ class Gemm(Op):
         c = TensorArg(node.inputs[2]) if has_c else Lit("NULL")
         return [Call(ctx.kernel("gemm"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), c,
                                         TensorArg(node.outputs[0]), desc))]
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_gemm", "gemm_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+kernels("mf_gemm", "gemm_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
+kernels("mf_gemm", "gemm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("gemm_f16_ref.c",))

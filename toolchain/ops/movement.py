@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import (
     Array, Attrs, Call, IntArray, LowerCtx, Lit, Op, OutSpec, TensorArg, broadcast_shape,
     broadcast_strides, collapse, int_array, lit, norm_axis, register, strides_of, struct,
@@ -411,3 +412,7 @@ class Tile(Op):
         out = ctx.shape(node.outputs[0])
         index = [None if r == 1 else tuple(i % n for i in range(n * r)) for n, r in zip(s, p.values)]
         return [copy_call(ctx, node.inputs[0], node.outputs[0], list(out), strides_of(s), strides_of(out), index=index)]
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_copy", "copy_{dtype}_ref.c")

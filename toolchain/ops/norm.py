@@ -8,6 +8,7 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, norm_axis, register, struct
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -17,7 +18,7 @@ class SoftmaxParams:
     log: bool
 
 
-def _softmax_dims(p: SoftmaxParams, shape: tuple[int, ...]) -> tuple[int, int, int]:
+def softmax_dims(p: SoftmaxParams, shape: tuple[int, ...]) -> tuple[int, int, int]:
     a = norm_axis(p.axis, len(shape))
     outer = int(np.prod(shape[:a], dtype=np.int64))
     if p.flatten:
@@ -44,7 +45,7 @@ class Softmax(Op):
     @classmethod
     def reference(cls, p: SoftmaxParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         x = xs[0]
-        o, a, i = _softmax_dims(p, x.shape)
+        o, a, i = softmax_dims(p, x.shape)
         v = x.astype(np.float64).reshape(o, a, i)
         v = v - v.max(axis=1, keepdims=True)
         y = v - np.log(np.exp(v).sum(axis=1, keepdims=True)) if p.log else np.exp(v) / np.exp(v).sum(axis=1, keepdims=True)
@@ -52,7 +53,7 @@ class Softmax(Op):
 
     @classmethod
     def lower(cls, p: SoftmaxParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        o, a, i = _softmax_dims(p, ctx.shape(node.inputs[0]))
+        o, a, i = softmax_dims(p, ctx.shape(node.inputs[0]))
         desc = struct("mf_softmax_desc", outer=lit(o), axis_len=lit(a), inner=lit(i), log=lit(p.log))
         return [Call(ctx.kernel("softmax"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
@@ -157,3 +158,12 @@ class BatchNorm(Op):
         s = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + p.eps)
         t = bias.astype(np.float64) - mean.astype(np.float64) * s
         return s.astype(np.float32), t.astype(np.float32)
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_softmax", "norm_{dtype}_ref.c")
+kernels("mf_layernorm", "norm_{dtype}_ref.c")
+# FP16 SIMD (norm_f16_<isa>.c, on the vector math of the transformer kernels, vmath_<isa>.inc);
+# other layouts fall back to the reference in the same call
+kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
+kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))

@@ -9,6 +9,7 @@ import numpy as np
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, parse_window
+from toolchain.ops.kernel_table import kernels
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,8 @@ class Pool(Op):
             pad_right=lit(win.pads[3]), count_include_pad=lit(p.count_include_pad))
         kernel = ctx.kernel("maxpool2d" if p.is_max else "avgpool2d")
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_maxpool2d", "pool_{dtype}_ref.c")
+kernels("mf_avgpool2d", "pool_{dtype}_ref.c")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
+from toolchain.ops.kernel_table import kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, int_array, lit, norm_axis, register,
     strides_of, struct,
@@ -88,3 +89,7 @@ class Reduce(Op):
                       red_shape=int_array(red_shape), red_stride=int_array(red_stride),
                       op=lit(f"MF_RED_{p.op}"))
         return [Call(ctx.kernel("reduce"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+
+
+# ---------------------------------------------------------------- kernel table
+kernels("mf_reduce", "reduce_{dtype}_ref.c")

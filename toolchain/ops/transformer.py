@@ -19,6 +19,7 @@ from toolchain.ops.base import (
     Array, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
+from toolchain.ops.kernel_table import kernels
 
 MAX_STEPS = 8
 # Tokens a blocked token chain runs together, and query rows per attention block, that the
@@ -268,3 +269,14 @@ class PatchEmbed(Op):
         # row the next patch row reads (see mf_patch_embed_desc); batch 1 only.
         n, c, h, w = g.tensors[node.inputs[0]].shape
         return n == 1 and (p.grid[1] + int(p.has_cls)) * p.dim <= p.patch[0] * w
+
+
+# ---------------------------------------------------------------- kernel table
+# Scratch is sized in lower() (one formula per op, block and k_panel in the descriptor). Every
+# variant file calls the scratch-size functions of the FP32 reference file; the FP16 SIMD files
+# run their products on the GEMM panels of gemm_f16_<isa>.c and share vmath_<isa>.inc.
+for _op in ("mf_token_chain", "mf_attention", "mf_patch_embed"):
+    kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"))
+    kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"))
+    kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
+            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "gemm_f16_{isa}.c"))

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 from toolchain.boards import Board, Exit, Uart
+from toolchain.resources import RUNTIME_DIR
+from toolchain.resources import TEMPLATES_DIR as _TEMPLATES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HARNESS_DIR = REPO_ROOT / "runtime_c" / "board"
-TEMPLATES_DIR = REPO_ROOT / "templates" / "board"
+HARNESS_DIR = RUNTIME_DIR / "board"
+TEMPLATES_DIR = _TEMPLATES / "board"
 
 Target = Literal["qemu", "silicon"]
 

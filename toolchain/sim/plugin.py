@@ -12,10 +12,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from toolchain.sim.harness import REPO_ROOT
+from toolchain.resources import QEMU_PLUGIN_DIR
 from toolchain.sim.subproc import run_tool
 
-PLUGIN_DIR = REPO_ROOT / "tools" / "qemu_plugin"
+PLUGIN_DIR = QEMU_PLUGIN_DIR
 PLUGIN_SOURCES = ("mf_icount.c", "mf_qemu_plugin_api.h")
 PLUGIN_CC = "gcc"
 PLUGIN_CFLAGS = ("-shared", "-fPIC", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror")

@@ -42,6 +42,20 @@ class RunResult:
     stack_bytes: int | None          # painted stack measured at the end of the run
     log: str                         # everything the firmware printed
     command: str
+    profile: NodeCounts | None = None  # per-node checkpoints, when run with profile=True
+
+
+@dataclass(frozen=True)
+class NodeCounts:
+    """What the plugin saw of the per-node markers (see tools/qemu_plugin/mf_icount.c).
+
+    checkpoints[k] = (instructions, vector extra) counted in the window when the marker before
+    node k was entered; the stop marker closes the last node. marker_instructions: executed
+    inside the marker function itself, over all calls."""
+
+    checkpoints: tuple[tuple[int, int], ...]
+    marker_instructions: int
+    end: tuple[int, int]             # (instructions, vector extra) at the stop marker
 
 
 def run_firmware(build: BuildResult, timeout: float = 60.0, **kwargs: object) -> RunResult:
@@ -80,12 +94,14 @@ def qemu_command(elf: Path, board: Board, *, load: Load = "elf", image: Path | N
 
 def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
              count_instructions: bool = True, lmul_weighting: bool = False,
-             load: Load = "elf") -> RunResult:
+             load: Load = "elf", profile: bool = False) -> RunResult:
     """Runs firmware under the board's QEMU machine.
 
     load: "elf" lets QEMU's loader place every segment at its load address; "flash-image"
     loads only the raw flash image (see qemu_command).
     lmul_weighting: RVV only, also count each vector instruction LMUL times (slower).
+    profile: also record the count at each entry of the per-node marker (mf_profile_node,
+    present when the model was built with -DMF_PROFILE); RunResult.profile holds them.
     Raises ToolError if QEMU fails or hangs, RunError if the firmware's output is unusable.
     """
     if isinstance(elf, BuildResult):
@@ -115,10 +131,12 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
             if markers is None:
                 raise SimError(f"{elf_path} has no mf_bench_start/mf_bench_stop markers")
             plugin_args = _plugin_args(markers, count_file, lmul_weighting)
+            if profile:
+                plugin_args += _profile_args(elf_path)
         cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args, testdata=testdata)
         run = run_tool(cmd, what=f"running {elf_path.name} on QEMU {board.qemu.machine}",
                        timeout=timeout, check=False)
-        counts = _read_counts(count_file) if count_instructions else {}
+        counts, checkpoints = _read_counts(count_file) if count_instructions else ({}, [])
 
     log = run.stdout.replace("\r", "")
     parsed = parse_uart_log(log)
@@ -129,11 +147,18 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
                        f"{run.returncode}; command: {format_cmd(cmd)}\nlast output:\n"
                        f"{tail(log, 15)}\n{tail(run.stderr, 10)}")
     instructions = weighted = None
+    node_counts = None
     if count_instructions:
         instructions, weighted = _check_counts(counts, lmul_weighting, board)
+        if profile:
+            if counts.get("checkpoints_lost"):
+                raise RunError(f"the profiling plugin ran out of memory on {board.name}")
+            end = (counts["insns"], counts["weighted_insns"] - counts["insns"])
+            node_counts = NodeCounts(tuple(checkpoints), counts.get("marker_insns", 0), end)
     return RunResult(outputs=parsed.outputs, status=parsed.status, exit_code=run.returncode,
                      instructions=instructions, weighted_instructions=weighted,
-                     stack_bytes=parsed.stack_bytes, log=log, command=format_cmd(cmd))
+                     stack_bytes=parsed.stack_bytes, log=log, command=format_cmd(cmd),
+                     profile=node_counts)
 
 
 def run_host(exe: Path, timeout: float = 60.0) -> RunResult:
@@ -168,14 +193,31 @@ def _plugin_args(markers: Markers, out: Path, lmul_weighting: bool) -> str:
     return args + (",lmul=on" if lmul_weighting else "")
 
 
-def _read_counts(path: Path) -> dict[str, int]:
+PROFILE_MARKER = "mf_profile_node"
+
+
+def _profile_args(elf: Path) -> str:
+    sym = read_elf(elf).symbol(PROFILE_MARKER)
+    if sym is None or not sym.size:
+        raise SimError(f"{elf} has no {PROFILE_MARKER} marker to profile with")
+    start = sym.value & ~1  # Thumb bit
+    return f",node={start:#x},node_end={start + sym.size:#x}"
+
+
+def _read_counts(path: Path) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """key=value lines, then (with node=) one 'node <count> <vector extra>' line per checkpoint."""
     if not path.is_file():
-        return {}
-    counts = {}
+        return {}, []
+    counts: dict[str, int] = {}
+    checkpoints: list[tuple[int, int]] = []
     for line in path.read_text().splitlines():
+        if line.startswith("node "):
+            _, count, extra = line.split()
+            checkpoints.append((int(count), int(extra)))
+            continue
         key, _, value = line.partition("=")
         counts[key.strip()] = int(value)
-    return counts
+    return counts, checkpoints
 
 
 def _check_counts(counts: dict[str, int], lmul_weighting: bool,

@@ -17,8 +17,9 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import DType, Graph, Node, Tensor
-from toolchain.ops.elementwise import _UNARY, Act, UnaryParams
-from toolchain.train import loss_optim  # noqa: F401  (registers the loss and update ops)
+from toolchain.ops.elementwise import UNARY_OPS, Act, UnaryParams
+from toolchain.train import loss_optim, rules  # noqa: F401  (loss_optim registers the loss and update ops)
+from toolchain.train.builder import Builder
 from toolchain.train.grad_ops import OUTPUT_DERIVABLE
 from toolchain.train.loss_optim import LossParams
 from toolchain.train.spec import OptimizerSpec, Slot
@@ -26,7 +27,7 @@ from toolchain.train.spec import OptimizerSpec, Slot
 LABEL = "mf_train_label"
 LOSS = "mf_train_loss"
 
-_UNARY_OP = {kind: op for op, (kind, _) in _UNARY.items()} | {"CLIP": "Clip", "GELU": "Gelu", "GELU_TANH": "Gelu"}
+_UNARY_OP = {kind: op for op, (kind, _) in UNARY_OPS.items()} | {"CLIP": "Clip", "GELU": "Gelu", "GELU_TANH": "Gelu"}
 
 
 @dataclass
@@ -51,55 +52,6 @@ class TrainGraph:
     weights: list[TrainableWeight]
     optimizer: OptimizerSpec
     grads: dict[str, str]  # extra gradients exposed as outputs (tests)
-
-
-class Builder:
-    """Appends nodes with fresh names and collects partial gradients per tensor."""
-
-    def __init__(self, tensors: dict[str, Tensor]) -> None:
-        self.tensors = tensors
-        self.nodes: list[Node] = []
-        self.partials: dict[str, list[str]] = {}
-        self._n = 0
-
-    def fresh(self, base: str) -> str:
-        self._n += 1
-        name = f"{base}#{self._n}"
-        while name in self.tensors:
-            self._n += 1
-            name = f"{base}#{self._n}"
-        return name
-
-    def add(self, op_type: str, inputs: list[str], shapes: list[tuple[int, ...]], params: object,
-            origin: list[str], base: str) -> list[str]:
-        outs = []
-        for s in shapes:
-            name = self.fresh(f"d({base})" if not outs else f"d({base})_{len(outs)}")
-            self.tensors[name] = Tensor(name, tuple(s), DType.FLOAT32)
-            outs.append(name)
-        self.nodes.append(Node(self.fresh(f"{op_type}:{base}"), op_type, inputs, list(outs), params, list(origin)))
-        return outs
-
-    def const(self, base: str, value: np.ndarray) -> str:
-        name = self.fresh(base)
-        self.tensors[name] = Tensor(name, tuple(value.shape), DType.from_numpy(value.dtype), value)
-        return name
-
-    def accumulate(self, t: str, g: str) -> None:
-        self.partials.setdefault(t, []).append(g)
-
-    def grad(self, t: str) -> str | None:
-        """The gradient of t, summing partials with Add nodes (in place when possible)."""
-        from toolchain.ops.elementwise import BinaryParams
-
-        ps = self.partials.get(t)
-        if not ps:
-            return None
-        acc = ps[0]
-        for p in ps[1:]:
-            acc = self.add("Add", [acc, p], [self.tensors[t].shape], BinaryParams("ADD"), [], t)[0]
-        self.partials[t] = [acc]
-        return acc
 
 
 def _strip_softmax(g: Graph, loss: str) -> tuple[list[Node], str]:
@@ -136,7 +88,7 @@ def _unfuse(nodes: list[Node], tensors: dict[str, Tensor], rg: set[str]) -> list
     out = []
     for n in nodes:
         act = getattr(n.params, "act", None)
-        if (act is None or act.kind in OUTPUT_DERIVABLE or n.op_type in _UNARY or n.op_type in ("Clip", "Gelu")
+        if (act is None or act.kind in OUTPUT_DERIVABLE or n.op_type in UNARY_OPS or n.op_type in ("Clip", "Gelu")
                 or not any(i in rg for i in n.inputs if i)):
             out.append(n)
             continue
@@ -152,8 +104,6 @@ def _unfuse(nodes: list[Node], tensors: dict[str, Tensor], rg: set[str]) -> list
 
 def build_training_graph(g: Graph, trainable: list[Slot], loss: str, optimizer: OptimizerSpec,
                          extra_grads: tuple[str, ...] = ()) -> TrainGraph:
-    from toolchain.train import rules
-
     tensors = dict(g.tensors)
     nodes, logits = _strip_softmax(g, loss)
     by_name = {n.name: n for n in nodes}

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from toolchain.cli import friendly
+from toolchain.clierrors import friendly
 
 
 @click.command("train")
@@ -33,10 +34,12 @@ def train(model: str, board: str, trainable: str, loss: str, optimizer: str, lr:
           dtype: str, data: str | None, steps: int, sim: bool, ram_budget: int | None, no_reference: bool,
           export_path: str | None, as_json: bool) -> None:
     """Compile a training step for MODEL, run it over the data and compare with PyTorch."""
+    from toolchain.progress import spinner
     from toolchain.train.api import train as run_train
 
-    r = run_train(model, trainable, loss, optimizer, lr, momentum, steps, data, board, dtype, ram_budget,
-                  reference=not no_reference, export=export_path)
+    with spinner(f"training {Path(model).name} ({steps} steps{', in QEMU' if sim else ''})"):  # terminal only
+        r = run_train(model, trainable, loss, optimizer, lr, momentum, steps, data, board, dtype, ram_budget,
+                      reference=not no_reference, export=export_path)
     if as_json:
         click.echo(json.dumps(r.as_dict(), indent=2))
         return

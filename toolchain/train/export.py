@@ -20,7 +20,7 @@ from onnx import numpy_helper
 
 from toolchain.errors import McuforgeError
 from toolchain.frontend import read_model
-from toolchain.frontend.onnx_loader import _unique_names  # the IR's origin names for ONNX nodes
+from toolchain.frontend.onnx_loader import unique_names  # the IR's origin names for ONNX nodes
 from toolchain.train.autodiff import TrainableWeight
 
 _FUSED_SUFFIX = {"/bias": "Add", "/gamma": "Mul", "/beta": "Add"}
@@ -96,7 +96,7 @@ def export_onnx(model_path: str | Path, weights: list[TrainableWeight], values: 
     m = read_model(model_path)
     g = m.graph
     consts = _constant_names(g)
-    ir_names = _unique_names(list(g.node))  # by index: nodes are only removed at the end
+    ir_names = unique_names(list(g.node))  # by index: nodes are only removed at the end
     for w in weights:
         origin = [g.node[i] for i, name in enumerate(ir_names) if name in w.origin]
         value, shape = _target(g, w, consts, origin)

@@ -8,7 +8,6 @@ forward op's own lowering, so the two can never disagree on a shape.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,9 +17,9 @@ from toolchain.ops.base import (
     Call, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, int_array, lit, register, struct,
 )
 from toolchain.ops.conv import Conv, ConvParams
-from toolchain.ops.elementwise import Act
+from toolchain.ops.elementwise import ACTIVATIONS, Act
 from toolchain.ops.gemm import MAX_BATCH_RANK
-from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, _softmax_dims
+from toolchain.ops.norm import LayerNorm, LayerNormParams, Softmax, SoftmaxParams, softmax_dims
 from toolchain.ops.pool import Pool, PoolParams
 from toolchain.train.opbase import TrainOp
 from toolchain.train.kernels import bwd_cols, isa_of, kernel
@@ -56,41 +55,8 @@ def act_deriv(act: Act, v: np.ndarray, from_output: bool) -> np.ndarray:
         return {"NONE": lambda: np.ones_like(x), "RELU": lambda: (x > 0) * 1.0,
                 "CLIP": lambda: ((x > a) & (x < b)) * 1.0, "SIGMOID": lambda: x * (1 - x),
                 "TANH": lambda: 1 - x * x, "EXP": lambda: x}[act.kind]()
-    erf = np.vectorize(math.erf, otypes=[np.float64])
     with np.errstate(all="ignore"):
-        sig = 1 / (1 + np.exp(-x))
-        kb, kk = math.sqrt(2 / math.pi), 0.044715
-        t = np.tanh(kb * (x + kk * x**3))
-        return {
-            "NONE": lambda: np.ones_like(x),
-            "RELU": lambda: (x > 0) * 1.0,
-            "CLIP": lambda: ((x >= a) & (x <= b)) * 1.0,
-            "LEAKY_RELU": lambda: np.where(x > 0, 1.0, a),
-            "ELU": lambda: np.where(x > 0, 1.0, a * np.exp(x)),
-            "SELU": lambda: b * np.where(x > 0, 1.0, a * np.exp(x)),
-            "SIGMOID": lambda: sig * (1 - sig),
-            "HARD_SIGMOID": lambda: a * ((a * x + b > 0) & (a * x + b < 1)),
-            "HARD_SWISH": lambda: np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0)),
-            "TANH": lambda: 1 - np.tanh(x) ** 2,
-            "GELU": lambda: 0.5 * (1 + erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi),
-            "GELU_TANH": lambda: 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * kb * (1 + 3 * kk * x * x),
-            "ERF": lambda: 2 / math.sqrt(math.pi) * np.exp(-x * x),
-            "SQRT": lambda: 0.5 / np.sqrt(x),
-            "EXP": lambda: np.exp(x),
-            "LOG": lambda: 1 / x,
-            "NEG": lambda: -np.ones_like(x),
-            "ABS": lambda: np.sign(x),
-            "RECIPROCAL": lambda: -1 / (x * x),
-            "SOFTPLUS": lambda: np.where(x > 20, 1.0, sig),
-            "SOFTSIGN": lambda: 1 / (1 + np.abs(x)) ** 2,
-            "FLOOR": lambda: np.zeros_like(x),
-            "CEIL": lambda: np.zeros_like(x),
-            "SIN": lambda: np.cos(x),
-            "COS": lambda: -np.sin(x),
-            "POW_CONST": lambda: a * np.power(x, a - 1),
-            "AFFINE": lambda: np.full_like(x, a),
-            "SWISH": lambda: (1 / (1 + np.exp(-a * x))) * (1 + a * x * (1 - 1 / (1 + np.exp(-a * x)))),
-        }[act.kind]()
+        return ACTIVATIONS[act.kind].deriv(x, a, b)
 
 
 @dataclass(frozen=True)
@@ -536,7 +502,7 @@ class SoftmaxGradInput(TrainOp):
 
     @classmethod
     def reference(cls, p: SoftmaxGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        o, a, i = _softmax_dims(p.softmax, p.shape)
+        o, a, i = softmax_dims(p.softmax, p.shape)
         dy, y = (v.astype(np.float64).reshape(o, a, i) for v in xs[:2])
         if p.softmax.log:
             dx = dy - np.exp(y) * dy.sum(axis=1, keepdims=True)

@@ -8,12 +8,9 @@ always exists. A new SIMD variant is therefore one C file: nothing to register h
 
 from __future__ import annotations
 
-import functools
-import re
-from pathlib import Path
-
 from toolchain.errors import UnsupportedOpError
 from toolchain.ops.base import LowerCtx
+from toolchain.ops.kernel_table import available, helper, kernels
 
 # (family, entry) -> base name without dtype and isa
 _BASE = {
@@ -34,11 +31,8 @@ _BASE = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def defined_kernels() -> frozenset[str]:
-    from toolchain.codegen.emit import kernel_sources
-
-    return frozenset(kernel_sources())
+    return available()
 
 
 def kernel(ctx: LowerCtx, family: str, entry: str) -> str:
@@ -56,15 +50,35 @@ def isa_of(name: str) -> str:
     return name.rsplit("_", 1)[-1]
 
 
-MF_TRAIN_H = Path(__file__).resolve().parents[2] / "runtime_c" / "include" / "mf_train.h"
-
-
-@functools.lru_cache(maxsize=None)
-def _cols_table() -> dict[str, int]:
-    return {m.group(1).lower(): int(m.group(2))
-            for m in re.finditer(r"#define MF_BWD_COLS_(\w+) (\d+)", MF_TRAIN_H.read_text())}
+# Output pixels per im2col chunk of the SIMD backward (MF_BWD_COLS_<ISA>, mf_train.h; the two
+# agree: tests/test_kernel_table.py).
+BWD_COLS = {"ref": 8, "rvv": 16, "mve": 8}
 
 
 def bwd_cols(isa: str) -> int:
-    """Output pixels per im2col chunk of the SIMD backward (MF_BWD_COLS_<ISA>, mf_train.h)."""
-    return _cols_table()[isa]
+    return BWD_COLS[isa]
+
+
+# ---------------------------------------------------------------- kernel table
+# Scratch of the backward convs is sized by their grad op (grad_ops.py) for every variant.
+kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c", "elementwise_f32_ref.c"))
+kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_ref.c")
+kernels("mf_conv2d_bwd_weight", "conv_bwd_{dtype}_ref.c")
+kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"),
+        needs=("conv_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_{isa}.c"))
+kernels("mf_conv2d_bwd_weight", "conv_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"),
+        needs=("conv_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_{isa}.c"))
+kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_ref.c")
+kernels("mf_gemm_bwd_weight", "gemm_bwd_{dtype}_ref.c")
+kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("gemm_bwd_{dtype}_ref.c",))
+kernels("mf_gemm_bwd_weight", "gemm_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("gemm_bwd_{dtype}_ref.c",))
+kernels("mf_maxpool2d_bwd_input", "pool_bwd_{dtype}_ref.c")
+kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c")
+kernels("mf_layernorm_bwd_input", "norm_bwd_{dtype}_ref.c")
+kernels("mf_layernorm_bwd_weight", "norm_bwd_{dtype}_ref.c")
+kernels("mf_softmax_bwd_input", "norm_bwd_{dtype}_ref.c")
+kernels("mf_softmax_xent", "loss_bwd_{dtype}_ref.c")
+kernels("mf_mse_loss", "loss_bwd_{dtype}_ref.c")
+kernels("mf_sgd_update", "optim_bwd_{dtype}_ref.c")
+kernels("mf_adam_update", "optim_bwd_{dtype}_ref.c")
+helper("mf_loss_scale_update", "optim_bwd_f16_ref.c")  # the mixed-precision step's loss scale

@@ -14,11 +14,11 @@ from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node
 from toolchain.ops.base import broadcast_shape, broadcast_strides, strides_of
 from toolchain.ops.elementwise import Act, BinaryParams, Unary, UnaryParams
-from toolchain.ops.gemm import _matmul_shapes
+from toolchain.ops.gemm import matmul_shapes
 from toolchain.ops.movement import PadParams, ShapeArg, SliceParams, TransposeParams
 from toolchain.ops.reduce import ReduceParams
 from toolchain.ops.shape import ViewParams
-from toolchain.train.autodiff import Builder
+from toolchain.train.builder import Builder
 from toolchain.train.grad_ops import (
     ActGradParams, ConvGradParams, GemmGradInputParams, GemmGradWeightParams, LayerNormGradParams,
     PoolGradParams, SoftmaxGradParams,
@@ -89,7 +89,7 @@ def _gemm_geometry(b: Builder, n: Node):
     if p.matmul:
         if len(a) < 2 or len(w) < 2:
             raise _unsupported(n, "1-D MatMul operands")
-        a2, b2, _ = _matmul_shapes(a, w)
+        a2, b2, _ = matmul_shapes(a, w)
         m, k, nn = a2[-2], a2[-1], b2[-1]
         batch = broadcast_shape(a2[:-2], b2[:-2])
         sa = tuple(s * m * k for s in broadcast_strides(a2[:-2], batch))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen.emit import SourceSet, _env, c_comment
+from toolchain.codegen import SourceSet, c_comment, template_env
 from toolchain.ops.base import c_float
 from toolchain.train.hostrun import label_array
 from toolchain.train.program import TrainProgram
@@ -29,7 +29,7 @@ def render_firmware_model(src: SourceSet, prog: TrainProgram, xs: np.ndarray, ys
     ys_txt = [", ".join(str(int(v)) if labels.dtype.kind == "i" else c_float(float(v)) for v in row) for row in labels]
     ctx = {"source": c_comment(prog.graph.source or prog.graph.name), "steps": str(steps), "samples": str(len(xs)),
            "xs": [rows(x) for x in xs], "ys": ys_txt}
-    env = _env()
+    env = template_env()
     (src.out_dir / "model.h").write_text(env.get_template("train/fw_model.h.j2").render(**ctx))
     path = src.out_dir / "train_fw.c"
     path.write_text(env.get_template("train/fw_model.c.j2").render(**ctx))

@@ -12,6 +12,7 @@ import numpy as np
 
 from toolchain.errors import McuforgeError
 from toolchain.ir.graph import Graph, Node
+from toolchain.ops.elementwise import ACTIVATIONS
 
 try:
     import torch
@@ -26,20 +27,7 @@ def require_torch() -> None:
 
 
 def _act(kind: str, a: float, b: float, x: "torch.Tensor") -> "torch.Tensor":
-    return {
-        "NONE": lambda: x, "RELU": lambda: torch.relu(x), "CLIP": lambda: torch.clamp(x, a, b),
-        "LEAKY_RELU": lambda: F.leaky_relu(x, a), "ELU": lambda: F.elu(x, a),
-        "SELU": lambda: b * torch.where(x > 0, x, a * (torch.exp(x) - 1)),
-        "SIGMOID": lambda: torch.sigmoid(x), "HARD_SIGMOID": lambda: torch.clamp(a * x + b, 0, 1),
-        "HARD_SWISH": lambda: F.hardswish(x), "TANH": lambda: torch.tanh(x),
-        "GELU": lambda: F.gelu(x), "GELU_TANH": lambda: F.gelu(x, approximate="tanh"),
-        "ERF": lambda: torch.erf(x), "SQRT": lambda: torch.sqrt(x), "EXP": lambda: torch.exp(x),
-        "LOG": lambda: torch.log(x), "NEG": lambda: -x, "ABS": lambda: torch.abs(x),
-        "RECIPROCAL": lambda: 1 / x, "SOFTPLUS": lambda: F.softplus(x), "SOFTSIGN": lambda: F.softsign(x),
-        "FLOOR": lambda: torch.floor(x), "CEIL": lambda: torch.ceil(x), "SIN": lambda: torch.sin(x),
-        "COS": lambda: torch.cos(x), "POW_CONST": lambda: torch.pow(x, a), "AFFINE": lambda: a * x + b,
-        "SWISH": lambda: x * torch.sigmoid(a * x),
-    }[kind]()
+    return ACTIVATIONS[kind].torch(torch, x, a, b)
 
 
 def act(p: object, x: "torch.Tensor") -> "torch.Tensor":

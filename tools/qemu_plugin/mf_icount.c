@@ -12,6 +12,15 @@
  *   lmul=on      RISC-V only: also report an LMUL-weighted count in which each vector
  *                instruction counts LMUL times (fractional LMUL counts once), since a
  *                vector instruction at LMUL=m does the work of m LMUL=1 instructions.
+ *   node=0x..    optional per-node profile: address of the node marker (mf_profile_node,
+ *                called before each node of the model). Every time it is entered inside
+ *                the window, the running counts are recorded as a checkpoint; node k's cost
+ *                is checkpoint k+1 minus checkpoint k (the last one ends at the stop marker).
+ *                The v1 API reads no registers or memory, so the node index is the order of
+ *                the calls, which the generated code makes the order of the nodes.
+ *   node_end=0x.. end of the node marker's code: instructions executed in
+ *                [node, node_end) are counted apart (marker_insns=) so the caller can take
+ *                the marker's own cost out of each node.
  *
  * How: every translated block gets an inline "add n_insns" to a running total (cheap: no
  * call per block). The two marker instructions get a callback that snapshots the running
@@ -44,6 +53,15 @@ static uint64_t g_lmul_weight = 1;
 static uint64_t g_vector_extra;   /* sum over vector insns in the window of (weight - 1) */
 static uint64_t g_vsetvl_unknown; /* vsetvl (register vtype) executed: LMUL not visible */
 
+/* Per-node profile (node=): checkpoints of (instructions so far in the window, vector extra). */
+static uint64_t g_node_addr = UINT64_MAX;
+static uint64_t g_node_end = 0;
+static uint64_t g_marker_insns;   /* executed inside [node, node_end) within the window */
+static uint64_t *g_checkpoints;   /* pairs: count, vector extra */
+static size_t g_n_checkpoints;
+static size_t g_cap_checkpoints;
+static bool g_checkpoints_lost;   /* out of memory: reported so Python refuses the profile */
+
 /* Instructions of the block from the marker to the block's end, inclusive: subtracting it
  * from g_total gives the count executed before the marker instruction. */
 static uint64_t total_before(void *udata)
@@ -68,6 +86,36 @@ static void on_stop(unsigned int vcpu_index, void *udata)
     g_count += total_before(udata) - g_window_begin;
     g_pairs++;
     g_counting = false;
+}
+
+static void on_node(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    if (!g_counting) {
+        return;
+    }
+    if (g_n_checkpoints == g_cap_checkpoints) {
+        size_t cap = g_cap_checkpoints ? 2u * g_cap_checkpoints : 256u;
+        uint64_t *grown = realloc(g_checkpoints, cap * 2u * sizeof *grown);
+        if (grown == NULL) {
+            g_checkpoints_lost = true;
+            return;
+        }
+        g_checkpoints = grown;
+        g_cap_checkpoints = cap;
+    }
+    g_checkpoints[2u * g_n_checkpoints] = g_count + (total_before(udata) - g_window_begin);
+    g_checkpoints[2u * g_n_checkpoints + 1u] = g_vector_extra;
+    g_n_checkpoints++;
+}
+
+static void on_marker_insn(unsigned int vcpu_index, void *udata)
+{
+    (void)vcpu_index;
+    (void)udata;
+    if (g_counting) {
+        g_marker_insns++;
+    }
 }
 
 /* ---- RVV decoding (only with lmul=on) ---------------------------------------------------- */
@@ -161,6 +209,14 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_stop, QEMU_PLUGIN_CB_NO_REGS,
                                                    remaining);
         }
+        if (vaddr == g_node_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_node, QEMU_PLUGIN_CB_NO_REGS,
+                                                   remaining);
+        }
+        if (vaddr >= g_node_addr && vaddr < g_node_end) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_marker_insn, QEMU_PLUGIN_CB_NO_REGS,
+                                                   NULL);
+        }
         if (g_lmul_weighting) {
             hook_rvv(insn);
         }
@@ -189,6 +245,14 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
         return;
     }
     fputs(text, f);
+    if (g_node_addr != UINT64_MAX) {
+        fprintf(f, "marker_insns=%" PRIu64 "\ncheckpoints_lost=%d\n", g_marker_insns,
+                g_checkpoints_lost ? 1 : 0);
+        for (size_t k = 0; k < g_n_checkpoints; k++) {
+            fprintf(f, "node %" PRIu64 " %" PRIu64 "\n", g_checkpoints[2u * k],
+                    g_checkpoints[2u * k + 1u]);
+        }
+    }
     fclose(f);
 }
 
@@ -218,6 +282,10 @@ MF_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
             /* QEMU frees argv after install: keep our own copy */
             g_out_path = strdup(arg + 4);
             ok = g_out_path != NULL;
+        } else if (strncmp(arg, "node=", 5) == 0) {
+            ok = parse_u64(arg + 5, &g_node_addr);
+        } else if (strncmp(arg, "node_end=", 9) == 0) {
+            ok = parse_u64(arg + 9, &g_node_end);
         } else if (strcmp(arg, "lmul=on") == 0) {
             g_lmul_weighting = is_riscv;
         } else if (strcmp(arg, "lmul=off") == 0) {
