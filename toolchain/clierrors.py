@@ -1,6 +1,8 @@
-"""How every click command ends on a user mistake: one `error: ...` line on stderr and a
-non-zero exit, never a traceback. Its own module so that commands living beside their
-subsystem (train/commands.py ...) use it without importing the CLI that loads them."""
+"""How every click command ends when something goes wrong: one line on stderr and an exit
+status that says whose fault it was (the policy is toolchain/failure.py: 2 for a user mistake,
+3 for an internal error with its log in a file, 128+N on a signal), never a traceback. Its own
+module so that commands living beside their subsystem (train/commands.py ...) use it without
+importing the CLI that loads them."""
 
 from __future__ import annotations
 
@@ -10,21 +12,17 @@ from typing import Any, Callable
 
 import click
 
-from toolchain.errors import McuforgeError
-
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn McuforgeError (and a few OS errors) into one clear line and a non-zero exit."""
-
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from toolchain.failure import report
+
         try:
             return fn(*args, **kwargs)
-        except McuforgeError as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(2)
-        except (OSError, RecursionError, MemoryError) as e:
-            click.echo(f"error: {type(e).__name__}: {e}", err=True)
-            sys.exit(1)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 -- the one place that turns any failure into a line
+            sys.exit(report(e, lambda s: click.echo(s, err=True)))
 
     return wrapper

@@ -2,7 +2,18 @@
 
 
 class McuforgeError(Exception):
-    """A mistake in the user's input (model, shapes, board, flags), not a bug in mcuforge."""
+    """A mistake in the user's input (model, shapes, board, flags), not a bug in mcuforge.
+
+    Subclasses for failures of mcuforge's own output (a compiler rejecting generated C, a
+    firmware crash) set ``internal``: the CLI then says "internal error" and keeps the
+    full text in a log file instead of printing it."""
+
+    internal: bool = False
+
+    def __init__(self, *args: object, internal: bool | None = None) -> None:
+        super().__init__(*args)
+        if internal is not None:
+            self.internal = internal
 
 
 class ModelLoadError(McuforgeError):

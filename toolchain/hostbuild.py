@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen import SourceSet, template_env
+from toolchain.codegen import SourceSet, c_comment, template_env
 from toolchain.errors import McuforgeError
 
 WARN = ["-Wall", "-Wextra", "-Werror", "-std=c11"]
@@ -18,7 +18,9 @@ SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-o
 
 
 class BuildError(McuforgeError):
-    pass
+    """The host build or run of generated C failed: mcuforge's fault, not the user's."""
+
+    internal = True
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class HostBinary:
 def host_cc() -> str:
     cc = os.environ.get("CC", "gcc")
     if shutil.which(cc) is None:
-        raise BuildError(f"host compiler {cc!r} not found (apt-get install gcc)")
+        raise BuildError(f"host compiler {cc!r} not found (apt-get install gcc)", internal=False)
     return cc
 
 
@@ -57,13 +59,14 @@ def _run(cmd: list[str], timeout: float) -> None:
     except subprocess.TimeoutExpired:
         raise BuildError(f"{Path(cmd[0]).name} timed out after {timeout:.0f} s") from None
     if r.returncode != 0:
-        raise BuildError(f"{Path(cmd[0]).name} failed:\n" + r.stderr[-4000:])
+        raise BuildError(f"{Path(cmd[0]).name} failed on generated C; command: {' '.join(cmd)}\n" + r.stderr)
 
 
 def build_host(src: SourceSet, n_inputs: int, opt: str = "-O2", sanitize: bool = False,
                timeout: float = 300.0, runtime_lib: Path | None = None) -> HostBinary:
     main = src.out_dir / "host_main.c"
-    main.write_text(template_env().get_template("host_main.c.j2").render(prefix="mf_model", source=str(src.out_dir)))
+    main.write_text(template_env().get_template("host_main.c.j2").render(prefix="mf_model",
+                                                                         source=c_comment(src.out_dir)))
     exe = src.out_dir / ("model_host_asan" if sanitize else "model_host")
     rt_dir = src.out_dir / "runtime"
     c_files = [f for f in src.c_files if runtime_lib is None or rt_dir not in f.parents]
@@ -86,7 +89,7 @@ def run_host(binary: HostBinary, inputs: list[np.ndarray], output_sizes: list[in
     except subprocess.TimeoutExpired:
         raise BuildError(f"{binary.path.name} timed out after {timeout:.0f} s") from None
     if r.returncode != 0 or r.stderr.strip():
-        raise BuildError(f"{binary.path.name} exited {r.returncode}:\n{r.stderr[-4000:]}")
+        raise BuildError(f"{binary.path.name} exited {r.returncode}:\n{r.stderr}")
     flat = np.frombuffer(fout.read_bytes(), dtype=np.float32)
     outs, pos = [], 0
     for n in output_sizes:

@@ -10,6 +10,7 @@ either.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +162,8 @@ def list_boards(boards_dir: Path = BOARDS_DIR) -> list[str]:
 def load_board(name: str, boards_dir: Path = BOARDS_DIR) -> Board:
     """Loads ``boards/<name>.toml``; raises BoardError naming the file and the bad field."""
     path = boards_dir / f"{name}.toml"
-    if not path.is_file():
+    # a board name is a file name in boards/ and goes into firmware text: no paths, no quotes
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name) or not path.is_file():
         known = ", ".join(list_boards(boards_dir)) or "none"
         raise BoardError(f"unknown board '{name}' (known boards: {known})")
     try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from toolchain.api import CompiledModel, compile_model, write_sources
 from toolchain.boards import Board
+from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.device.protocol import HASH_BYTES
 from toolchain.sim import BuildResult, build_firmware
 from toolchain.sim.harness import HARNESS_DIR, Target, layout
@@ -76,6 +77,7 @@ def build_device_firmware(model: str | Path | CompiledModel, board: Board, out_d
     build = build_firmware([*sources.c_files, *device_sources(board, target)], board, out, [],
                            include_dirs=sources.include_dirs, target=target, timeout=timeout,
                            main_template=MAIN_TEMPLATE,
-                           main_vars={"model_name": compiled.graph.name if isinstance(model, CompiledModel) else Path(model).name, "build_id": build_id,
+                           main_vars={"model_name": c_comment(compiled.graph.name if isinstance(model, CompiledModel) else Path(model).name),
+                                      "build_id": c_string(build_id),
                                       "model_hash_bytes": [f"0x{b:02x}u" for b in mhash]})
     return DeviceBuild(build=build, model_hash=mhash, build_id=build_id)

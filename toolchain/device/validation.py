@@ -19,6 +19,7 @@ from toolchain.device import protocol as P
 from toolchain.device.client import DeviceClient, LinkStats
 from toolchain.device.errors import ValidationError
 from toolchain.device.firmware import model_hash
+from toolchain.errors import McuforgeError
 from toolchain.frontend import read_model
 from toolchain.verify import ATOL, onnxruntime_outputs
 
@@ -123,13 +124,18 @@ def seeded_samples(shapes: list[tuple[int, ...]], count: int,
 def validate(model: str | Path, client: DeviceClient, *, count: int = 10, seed: int = 0,
              data: str | Path | None = None,
              input_shapes: dict[str, tuple[int, ...]] | None = None,
-             check_hash: bool = True) -> ValidationReport:
-    """Runs ``count`` samples on the device behind ``client`` and compares with onnxruntime."""
+             check_hash: bool = True, board: str | None = None) -> ValidationReport:
+    """Runs ``count`` samples on the device behind ``client`` and compares with onnxruntime.
+    board: the board the user says is there; refused if the device's build is for another."""
     cm = compile_model(model, input_shapes)
     g = cm.graph
     in_shapes = [tuple(g.tensors[n].shape) for n in g.inputs]
     out_shapes = [tuple(g.tensors[n].shape) for n in g.outputs]
     info = client.info()
+    # build ids are "<board>-<target>-<hash>" (device.firmware): the board is their first part
+    if board is not None and not info.build_id.startswith(f"{board}-"):
+        raise ValidationError(f"the device at {client.link.url} runs build {info.build_id}, which is not "
+                              f"for --board {board}")
     _check_device(info, model, in_shapes, out_shapes, check_hash, client.link.url)
 
     if data is not None:
@@ -142,8 +148,11 @@ def validate(model: str | Path, client: DeviceClient, *, count: int = 10, seed: 
     got: list[list[np.ndarray]] = []
     ref: list[list[np.ndarray]] = []
     counts, stack = [], None
-    for xs in samples:
-        inf = client.infer([np.ascontiguousarray(x, dtype=np.float32).tobytes() for x in xs])
+    for k, xs in enumerate(samples):
+        try:
+            inf = client.infer([np.ascontiguousarray(x, dtype=np.float32).tobytes() for x in xs])
+        except (McuforgeError, OSError) as e:  # the device or simulator died: say how far it got
+            raise ValidationError(f"{e} ({k} of {len(samples)} inferences had completed)") from None
         got.append([np.frombuffer(o, dtype=np.float32).reshape(s)
                     for o, s in zip(inf.outputs, out_shapes)])
         ref.append([np.asarray(r, dtype=np.float32).reshape(s) for r, s in

@@ -8,6 +8,10 @@ whose life ends at that node). Every tensor lies inside the arena, aligned.
 
 from __future__ import annotations
 
+import bisect
+import heapq
+from collections.abc import Callable
+
 from toolchain.ir.graph import Graph
 from toolchain.memory.lifetimes import SCRATCH, Lifetimes, tensor_ranges
 from toolchain.memory.planner import ALIGN, Plan
@@ -50,21 +54,20 @@ def check_plan(g: Graph, lt: Lifetimes, plan: Plan, align: int = ALIGN) -> None:
             raise PlanError(f"alias {a}: unknown kind")
         same_memory[a.tensor] = a.source
 
+    root: dict[str, str] = {}
+
     def group(t: str) -> str:
-        while t in same_memory:
+        # memoised: alias chains are followed once per tensor, not once per query
+        path = []
+        while t in same_memory and t not in root:
+            path.append(t)
             t = same_memory[t]
-        return t
+        r = root.get(t, t)
+        for p in path:
+            root[p] = r
+        return r
 
-    # An in-place write must be the last use of everything sharing the source's memory
-    # that was written before it.
-    for a in lt.aliases:
-        if a.kind == "view":
-            continue
-        i = step_of[a.node]
-        for t in rng:
-            if group(t) == group(a.source) and rng[t][0] < i and rng[t][1] > i:
-                raise PlanError(f"alias {a}: {t!r} shares the memory and is still read after step {i}")
-
+    _check_last_writes(lt, rng, step_of, group)
     names = [t for t in rng if nbytes[t] > 0]
     for t in names:
         size = nbytes[t]
@@ -72,17 +75,60 @@ def check_plan(g: Graph, lt: Lifetimes, plan: Plan, align: int = ALIGN) -> None:
             raise PlanError(f"{t!r} at offset {off[t]} is not {align}-byte aligned")
         if off[t] < 0 or off[t] + size > plan.arena_bytes:
             raise PlanError(f"{t!r} [{off[t]}, {off[t] + size}) is outside the arena of {plan.arena_bytes}")
-    by_start = sorted(names, key=lambda t: rng[t][0])
-    for i, t in enumerate(by_start):
-        s1, e1 = rng[t]
-        for u in by_start[i + 1:]:
-            s2, e2 = rng[u]
-            if s2 > e1:
-                break
-            if group(t) == group(u):
-                continue
-            a0, a1 = off[t], off[t] + nbytes[t]
-            b0, b1 = off[u], off[u] + nbytes[u]
-            if a0 < b1 and b0 < a1:
-                raise PlanError(f"{t!r} (steps {s1}..{e1}, bytes {a0}..{a1}) overlaps "
+    _check_overlaps(names, rng, off, nbytes, group)
+
+
+def _check_last_writes(lt: Lifetimes, rng: dict[str, tuple[int, int]], step_of: dict[str, int],
+                       group: Callable[[str], str]) -> None:
+    """An in-place write must be the last use of everything sharing the source's memory that
+    was written before it: no tensor t of that group with start(t) < i < end(t). Per group,
+    tensors sorted by start with a running max of their ends answer each alias in O(log n)."""
+    members: dict[str, list[tuple[int, int, str]]] = {}
+    for t, (s, e) in rng.items():
+        members.setdefault(group(t), []).append((s, e, t))
+    index: dict[str, tuple[list[int], list[tuple[int, str]]]] = {}
+    for a in lt.aliases:
+        if a.kind == "view":
+            continue
+        i = step_of[a.node]
+        gname = group(a.source)
+        if gname not in index:
+            ms = sorted(members.get(gname, []))
+            best: list[tuple[int, str]] = []
+            for s, e, t in ms:
+                best.append(max(best[-1], (e, t)) if best else (e, t))
+            index[gname] = ([s for s, _, _ in ms], best)
+        starts, best = index[gname]
+        k = bisect.bisect_left(starts, i)  # members starting before step i
+        if k and best[k - 1][0] > i:
+            raise PlanError(f"alias {a}: {best[k - 1][1]!r} shares the memory and is still read after step {i}")
+
+
+def _check_overlaps(names: list[str], rng: dict[str, tuple[int, int]], off: dict[str, int],
+                    nbytes: dict[str, int], group: Callable[[str], str]) -> None:
+    """No two tensors of different alias groups live at the same step share a byte.
+
+    A sweep over steps: tensors enter in order of their first step and leave after their
+    last; the live ones sit in a list sorted by offset, so a new tensor is compared only with
+    the live tensors whose bytes could reach it (offset within the largest size below its
+    end). Live tensors of different groups are disjoint (each pair was checked when the later
+    one entered), which keeps that window small: O(n log n) for the graphs we plan."""
+    order = sorted(names, key=lambda t: (rng[t][0], off[t], t))
+    span = max((nbytes[t] for t in names), default=0)
+    live: list[tuple[int, str]] = []  # (offset, tensor), sorted
+    ends: list[tuple[int, int, str]] = []  # heap of (last step, offset, tensor)
+    for u in order:
+        s2, e2 = rng[u]
+        while ends and ends[0][0] < s2:
+            _, o, t = heapq.heappop(ends)
+            del live[bisect.bisect_left(live, (o, t))]
+        b0, b1 = off[u], off[u] + nbytes[u]
+        lo = bisect.bisect_left(live, (b0 - span + 1, ""))
+        hi = bisect.bisect_left(live, (b1, ""))
+        for o, t in live[lo:hi]:
+            if o + nbytes[t] > b0 and group(t) != group(u):
+                s1, e1 = rng[t]
+                raise PlanError(f"{t!r} (steps {s1}..{e1}, bytes {o}..{o + nbytes[t]}) overlaps "
                                 f"{u!r} (steps {s2}..{e2}, bytes {b0}..{b1})")
+        bisect.insort(live, (b0, u))
+        heapq.heappush(ends, (e2, b0, u))

@@ -15,11 +15,12 @@ general; together they remove most of the fragmentation any single order leaves.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from toolchain.memory.lifetimes import Buffer
+from toolchain.ops.base import ALIGN, align_up  # noqa: F401  (ALIGN: re-exported)
 
-ALIGN = 16  # bytes: enough for any SIMD load on the targets (128-bit vectors)
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,6 @@ class Plan:
     offsets: dict[int, int]  # buffer id -> byte offset
     arena_bytes: int
     strategy: str = "greedy-by-size"
-
-
-def align_up(x: int, a: int = ALIGN) -> int:
-    return (x + a - 1) // a * a
 
 
 def lowest_fit(b: Buffer, placed: list[tuple[Buffer, int]], align: int) -> int:
@@ -53,15 +50,28 @@ def lowest_fit(b: Buffer, placed: list[tuple[Buffer, int]], align: int) -> int:
     return x
 
 
+# Buffers living longer than this many steps are checked against every later buffer; the
+# others only against placed buffers that start at most this many steps before them, which
+# keeps placement O(n log n) on long graphs (a buffer that starts earlier has ended).
+_LONG = 64
+
+
 def place_in_order(order: list[Buffer], align: int, strategy: str) -> Plan:
-    placed: list[tuple[Buffer, int]] = []
+    long: list[tuple[Buffer, int]] = []
+    short: list[tuple[int, int, Buffer, int]] = []  # (start, id, buffer, offset), sorted
     offsets: dict[int, int] = {}
     for b in order:
         if b.size == 0:
             offsets[b.id] = 0
             continue
-        offsets[b.id] = lowest_fit(b, placed, align)
-        placed.append((b, offsets[b.id]))
+        lo = bisect.bisect_left(short, (b.start - _LONG, -1))
+        hi = bisect.bisect_right(short, (b.end, float("inf")))
+        near = long + [(p, off) for _, _, p, off in short[lo:hi]]
+        offsets[b.id] = lowest_fit(b, near, align)
+        if b.end - b.start > _LONG:
+            long.append((b, offsets[b.id]))
+        else:
+            bisect.insort(short, (b.start, b.id, b, offsets[b.id]))
     peak = max((offsets[b.id] + b.size for b in order), default=0)
     return Plan(offsets, align_up(peak, align), strategy)
 

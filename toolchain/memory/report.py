@@ -15,9 +15,16 @@ class NodeMemory:
 
 
 def node_memory(g: Graph, lt: Lifetimes) -> list[NodeMemory]:
+    # buffers by first step; a sweep keeps the live ones (not every buffer for every node)
+    starting: dict[int, list[int]] = {}
+    for k, b in enumerate(lt.buffers):
+        starting.setdefault(max(b.start, 0), []).append(k)
+    active: list[int] = []  # indices into lt.buffers, kept in that order
     out = []
     for i in range(len(g.nodes)):
-        live = [b for b in lt.buffers if b.start <= i <= b.end and b.bytes_at(i)]
+        active = sorted([k for k in active if lt.buffers[k].end >= i] + starting.get(i, []))
+        live = [lt.buffers[k] for k in active if lt.buffers[k].start <= i <= lt.buffers[k].end
+                and lt.buffers[k].bytes_at(i)]
         names = tuple(t for b in live for t in b.tensors if lt.tensor_range[t][0] <= i <= lt.tensor_range[t][1])
         out.append(NodeMemory(sum(b.bytes_at(i) for b in live), names))
     return out

@@ -52,6 +52,10 @@ def parse_window(attrs: Attrs, x_shape: tuple[int, ...], kernel: tuple[int, ...]
         raise attrs.error("kernel_shape is missing or of the wrong rank")
     s = attrs.ints("strides") or (1,) * sr
     d = attrs.ints("dilations") or (1,) * sr
+    # onnx's checker lets these through; each would divide by zero or index past the end
+    for what, v in (("kernel_shape", k), ("strides", s), ("dilations", d)):
+        if len(v) != sr or any(x < 1 for x in v):
+            raise attrs.error(f"{what}={list(v)}: expected {sr} values of at least 1")
     auto = attrs.str("auto_pad", "NOTSET")
     spatial = x_shape[2:]
     if auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -67,6 +71,8 @@ def parse_window(attrs: Attrs, x_shape: tuple[int, ...], kernel: tuple[int, ...]
         p = (0,) * (2 * sr)
     elif auto == "NOTSET":
         p = attrs.ints("pads") or (0,) * (2 * sr)
+        if len(p) != 2 * sr:
+            raise attrs.error(f"pads={list(p)}: expected {2 * sr} values (begin and end per spatial axis)")
     else:
         raise attrs.error(f"auto_pad={auto!r} is not supported")
     if sr == 1:

@@ -128,24 +128,27 @@ _ACT_HOSTS = ("Conv", "Gemm", "MatMul", "Add", "Sub", "Mul", "Div")
 
 
 def fuse_activation(g: Graph) -> Graph:
-    """Conv / Gemm / binary -> unary activation: the activation runs in the producer's epilogue."""
-    nodes = list(g.nodes)
+    """Conv / Gemm / binary -> unary activation: the activation runs in the producer's epilogue.
+
+    One pass: a fusion never changes who reads another host's output (the fused node reads
+    what the host read), so each host is decided once, against the graph's readers; a
+    rewrite per fusion made long chains quadratic."""
     tensors = dict(g.tensors)
-    cur = g
-    i = 0
-    while i < len(nodes):
-        n = nodes[i]
-        i += 1
+    users = g.consumers()
+    fused_at: dict[int, Node] = {}  # id(host) -> fused node
+    dropped: set[int] = set()  # id(activation) now inside its host
+    for n in g.nodes:
         if n.op_type not in _ACT_HOSTS or n.params.act.kind != "NONE" or len(n.outputs) != 1:
             continue
-        user = _single_reader(cur, n.outputs[0])
-        if user is None or not isinstance(user.params, UnaryParams):
+        us = users.get(n.outputs[0], [])
+        if len(us) != 1 or n.outputs[0] in g.outputs or not isinstance(us[0].params, UnaryParams):
             continue
-        fused = Node(n.name, n.op_type, list(n.inputs), list(user.outputs),
-                     replace(n.params, act=user.params.act), n.origin + user.origin)
-        nodes = _merge(nodes, tensors, n, user, fused)
-        cur = _copy(g, nodes, tensors)
-        i = 0
+        user = us[0]
+        fused_at[id(n)] = Node(n.name, n.op_type, list(n.inputs), list(user.outputs),
+                               replace(n.params, act=user.params.act), n.origin + user.origin)
+        dropped.add(id(user))
+        del tensors[n.outputs[0]]
+    nodes = [fused_at.get(id(m), m) for m in g.nodes if id(m) not in dropped]
     return _copy(g, nodes, tensors)
 
 

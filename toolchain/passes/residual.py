@@ -47,10 +47,10 @@ def _fusable(g: Graph, m: _Matcher, add: Node, t: str) -> Node | None:
 def _match_residual(g: Graph, m: _Matcher, add: Node) -> Graph | None:
     if len(add.inputs) != 2 or len([o for o in add.outputs if o]) != 1:
         return None
-    pos = {id(n): i for i, n in enumerate(g.nodes)}
     convs = [c for c in (_fusable(g, m, add, t) for t in add.inputs) if c is not None]
     if not convs:
         return None
+    pos = {id(n): i for i, n in enumerate(g.nodes)}  # only on a hit: O(n) per Add is O(n^2)
     # Both operands may be convs (a projection shortcut): fuse the later one, so the earlier
     # (the shortcut) is the skip and the fused node, placed at the Add, does not keep the
     # block's input alive any longer than before.

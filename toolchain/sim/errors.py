@@ -11,7 +11,10 @@ class SimError(McuforgeError):
 
 
 class ToolError(SimError):
-    """An external tool (compiler, linker, QEMU) failed, hung, or is missing."""
+    """An external tool (compiler, linker, QEMU) failed, hung, or is missing (raised with
+    internal=False: the user's machine lacks it)."""
+
+    internal = True
 
 
 class BudgetError(SimError, DoesNotFitError):
@@ -31,6 +34,8 @@ class BudgetError(SimError, DoesNotFitError):
 
 class RunError(SimError):
     """The firmware ran but its output could not be understood (crash, hang, garbled UART)."""
+
+    internal = True
 
 
 class RenodeNotInstalled(SimError):

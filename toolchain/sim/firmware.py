@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 
 from toolchain.boards import Board, CompilerSetup, Region, compiler_setup
+from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.sim.elfinfo import ElfInfo, memory_use, read_elf
 from toolchain.sim.errors import BudgetError, SimError, ToolError
 from toolchain.sim.harness import (
@@ -94,7 +95,7 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
 
     env = _jinja_env()
     (out / "main.c").write_text(env.get_template(main_template).render(
-        board_name=board.name, words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
+        board_name=c_comment(board.name), board_name_str=c_string(board.name), words_per_line=WORDS_PER_LINE, exit_bad_input=EXIT_BAD_INPUT,
         **(main_vars or {})))
     testdata = _testdata_region(board, target)
     (out / "test_input.c").write_text(env.get_template("test_input.c.j2").render(
@@ -202,7 +203,7 @@ def _linker_script(env: jinja2.Environment, board: Board, flash_origin: int, fla
     entry = STARTUPS[board.startup].entry_symbol
     assert entry is not None, "only bare-metal start-ups get a linker script"
     return env.get_template("linker.ld.j2").render(
-        board_name=board.name, flash_origin=f"{flash_origin:#010x}", flash_size=flash_size,
+        board_name=c_comment(board.name), flash_origin=f"{flash_origin:#010x}", flash_size=flash_size,
         ram_origin=f"{ram_origin:#010x}", ram_size=ram_size, stack_size=stack_size,
         entry_symbol=entry, testdata_origin=f"{testdata[0]:#010x}" if testdata else "",
         testdata_size=testdata[1] if testdata else 0)
@@ -253,12 +254,18 @@ def _budget_error(board: Board, env: jinja2.Environment, setup: CompilerSetup,
     stack_bytes = use.ram_by_section.get(".stack", 0)
     code = sum(s.size for s in info.sections if s.executable and not s.nobits)
     data_init = sum(s.size for s in info.sections if s.writable and not s.nobits)
+    # the seeded test input sits in flash when the simulator has no region for it: it is not
+    # the model's, so it is named apart from the weights
+    test_input = 0 if testdata is not None else sum(
+        s.size for name, s in info.symbols.items() if re.fullmatch(r"mf_test_input_\d+", name))
     breakdown = {
         "RAM": {"arena": arena, "stack": stack_bytes,
                 "other static data": use.ram_bytes - arena - stack_bytes},
-        "FLASH": {"code": code, "constants and weights": use.flash_bytes - code - data_init,
+        "FLASH": {"code": code, "constants and weights": use.flash_bytes - code - data_init - test_input,
                   "initial values of .data": data_init},
     }
+    if test_input:
+        breakdown["FLASH"]["baked-in test input"] = test_input
     needed = {"RAM": use.ram_bytes, "FLASH": use.flash_bytes}
     available = {"RAM": board.memory.ram.size, "FLASH": board.memory.flash.size}
     lines = []

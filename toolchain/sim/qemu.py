@@ -8,6 +8,7 @@ and it is exactly reproducible, which wall time in an emulator is not.
 from __future__ import annotations
 
 import re
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,10 +136,17 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
                 plugin_args += _profile_args(elf_path)
         cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args, testdata=testdata)
         run = run_tool(cmd, what=f"running {elf_path.name} on QEMU {board.qemu.machine}",
-                       timeout=timeout, check=False)
+                       timeout=timeout, check=False, die_with_parent=True)
         counts, checkpoints = _read_counts(count_file) if count_instructions else ({}, [])
 
     log = run.stdout.replace("\r", "")
+    # killed from outside: say so, not "garbled output" (QEMU catches SIGTERM/SIGINT/SIGHUP and
+    # exits normally, saying "terminating on signal N")
+    killed = re.search(r"terminating on signal (\d+)", run.stderr)
+    if run.returncode < 0 or killed:
+        signum = -run.returncode if run.returncode < 0 else int(killed.group(1))
+        raise SimError(f"the simulator {board.qemu.system} was killed by "
+                       f"{signal.Signals(signum).name} before the firmware on {board.name} finished")
     parsed = parse_uart_log(log)
     if parsed.status is None:
         problems = "; ".join(_symbolized(p, elf_path) for p in parsed.problems)

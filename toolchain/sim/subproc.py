@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,14 +25,18 @@ class ToolRun:
 
 
 def run_tool(cmd: list[str] | tuple[str, ...], *, what: str, timeout: float,
-             cwd: Path | None = None, check: bool = True) -> ToolRun:
-    """Runs ``cmd``; raises ToolError if it is missing, times out, or (with check) fails."""
+             cwd: Path | None = None, check: bool = True, die_with_parent: bool = False) -> ToolRun:
+    """Runs ``cmd``; raises ToolError if it is missing, times out, or (with check) fails.
+
+    die_with_parent: the child gets SIGKILL when this process dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG), so a killed `mcuforge run` leaves no simulator behind. A SIGTERM or
+    Ctrl-C raises in subprocess.run, which kills the child itself."""
     if shutil.which(cmd[0]) is None:
-        raise ToolError(f"{what}: '{cmd[0]}' is not on PATH")
+        raise ToolError(f"{what}: '{cmd[0]}' is not on PATH", internal=False)
     try:
         done = subprocess.run(list(cmd), cwd=cwd, capture_output=True, text=True,
                               errors="replace", stdin=subprocess.DEVNULL, timeout=timeout,
-                              check=False)
+                              check=False, preexec_fn=_die_with_parent if die_with_parent else None)
     except subprocess.TimeoutExpired as exc:
         out = _text(exc.stdout) + _text(exc.stderr)
         raise ToolError(f"{what}: no result within {timeout:.0f} s; command: "
@@ -40,6 +46,15 @@ def run_tool(cmd: list[str] | tuple[str, ...], *, what: str, timeout: float,
         raise ToolError(f"{what} failed (exit {done.returncode}); command: "
                         f"{format_cmd(cmd)}\n{tail(done.stderr or done.stdout)}")
     return run
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def format_cmd(cmd: list[str] | tuple[str, ...]) -> str:

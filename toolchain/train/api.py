@@ -80,10 +80,19 @@ def load_data(data: str | Path | tuple[np.ndarray, np.ndarray] | None, x_shape: 
     if isinstance(data, tuple):
         x, y = data
     else:
-        with np.load(str(data)) as z:
+        try:
+            z = np.load(str(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as e:  # not an npz, pickled objects, truncated
+            raise McuforgeError(f"{data}: not a readable .npz file ({str(e)[:120]})") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise McuforgeError(f"{data}: a single .npy array; expected an .npz with arrays 'x' and 'y'")
+        with z:
             if "x" not in z or "y" not in z:
                 raise McuforgeError(f"{data}: the npz needs arrays 'x' and 'y' (has {', '.join(z.files)})")
-            x, y = z["x"], z["y"]
+            try:
+                x, y = z["x"], z["y"]
+            except (ValueError, OSError, EOFError) as e:
+                raise McuforgeError(f"{data}: cannot read its arrays ({str(e)[:120]})") from None
     n = len(x)
     per = int(np.prod(x_shape))
     if n == 0 or np.asarray(x).size != n * per:

@@ -22,9 +22,9 @@ from toolchain.clierrors import friendly
 @click.option("--dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True)
 @click.option("--data", type=click.Path(dir_okay=False, exists=True), default=None,
               help="npz with x (samples, *input shape) and y (labels or targets); default: seeded synthetic.")
-@click.option("--steps", type=int, default=20, show_default=True)
+@click.option("--steps", type=click.IntRange(1, 10**6), default=20, show_default=True)
 @click.option("--sim", is_flag=True, help="Run in QEMU (implied by a board other than host).")
-@click.option("--ram-budget", type=int, default=None, help="Refuse a step needing more RAM (bytes).")
+@click.option("--ram-budget", type=click.IntRange(1, None), default=None, help="Refuse a step needing more RAM (bytes).")
 @click.option("--no-reference", is_flag=True, help="Skip the PyTorch reference run.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
               help="Write the tuned weights into a copy of the ONNX model.")

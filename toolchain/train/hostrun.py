@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.codegen import SourceSet, template_env
+from toolchain.codegen import SourceSet, c_comment, template_env
 from toolchain.hostbuild import SANITIZE, WARN, BuildError, host_cc
 from toolchain.train.program import TrainProgram
 
@@ -21,7 +21,7 @@ class StepRun:
 
 def build_host_trainer(src: SourceSet, opt: str = "-O2", sanitize: bool = False, timeout: float = 300.0) -> Path:
     main = src.out_dir / "train_host_main.c"
-    main.write_text(template_env().get_template("train/host_main.c.j2").render(source=str(src.out_dir)))
+    main.write_text(template_env().get_template("train/host_main.c.j2").render(source=c_comment(src.out_dir)))
     exe = src.out_dir / ("train_host_asan" if sanitize else "train_host")
     cmd = [host_cc(), *WARN, opt, *(SANITIZE if sanitize else []), *[f"-I{d}" for d in src.include_dirs],
            str(main), *[str(f) for f in src.c_files], "-lm", "-o", str(exe)]

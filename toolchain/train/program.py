@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.codegen import (
-    CallRenderer, SourceSet, c_comment, c_ident, copy_runtime, ctype, template_env, weight_values, write_memory_map,
+    CallRenderer, SourceSet, c_comment, c_ident, c_string, copy_runtime, ctype, template_env, weight_values,
+    write_memory_map,
 )
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
@@ -141,7 +142,7 @@ def render_training(prog: TrainProgram, out_dir: Path) -> SourceSet:
         "label_ctype": "int32_t" if xent else "float", "label_name": "label" if xent else "target",
         "loss_ptr": r.pointer(tg.loss), "loss_kind": tg.loss_params.kind, "optimizer": tg.optimizer.kind,
         "weights": [{"ram": r.pointer(w.name), "init": f"mf_init{i}", "size": str(w.init.size),
-                     "name": c_comment(w.name), "half": r.pointer(w.half, "mf_f16") if w.half else "NULL"}
+                     "name": c_string(w.name), "half": r.pointer(w.half, "mf_f16") if w.half else "NULL"}
                     for i, w in enumerate(tg.weights)],
         "mixed": prog.mixed, "scale_init": c_float(prog.loss_scale.init),
         "scale_min": c_float(prog.loss_scale.min_scale), "scale_interval": str(prog.loss_scale.growth_interval),
