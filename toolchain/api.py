@@ -186,9 +186,8 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
         # the float fusions have nothing to match in an integer graph (the frontend already
         # folded bias, activation and requantisation into each op)
         options = replace(options, fuse=False, integrate=False)
-    # the integrated kernels (token chains, fused attention) exist in FP32 only so far
-    integrate = options.integrate and options.target.dtype == "f32"
-    g = optimize(g, fuse=options.fuse, integrate=integrate)
+    # the residual conv epilogues have FP32 kernels only; the transformer integrations have both
+    g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32")
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)

@@ -3,6 +3,7 @@
 
     graph -> aliases (memory.compute_lifetimes) -> kernel variants (choose_kernels)
           -> kernel scratch as one-node buffers -> offsets (memory.place, checked)
+          -> larger work blocks where their scratch fits under that arena (memory.blocking)
 
 Kernels are chosen once the aliases are known, so an op calls its in-place/overwrite kernel
 only where the planner actually gave its output an input's bytes; their scratch is then
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from toolchain.ir.graph import Graph
 from toolchain.memory import Lifetimes, MemoryPlan, compute_lifetimes, place, with_scratch
+from toolchain.memory.blocking import lower_and_plan
 from toolchain.memory.planner import STRATEGIES
 from toolchain.ops import REGISTRY
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
@@ -34,6 +36,12 @@ def plan_program(g: Graph, target: KernelTarget, inplace: bool = True, overwrite
                  kernels: frozenset[str] | None = None) -> tuple[list[list[Call]], MemoryPlan]:
     """(kernel calls per node, checked memory plan with each node's scratch inside the arena)."""
     lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs)
-    calls = choose_kernels(g, lt, target, kernels)
-    scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
-    return calls, place(g, with_scratch(lt, scratch), strategies=strategies)
+    ctx = LowerCtx(g.tensors, target, available() if kernels is None else kernels,
+                   overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
+
+    def plan(calls: list[list[Call]]) -> MemoryPlan:
+        scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
+        return place(g, with_scratch(lt, scratch), strategies=strategies)
+    # Blocked kernels (token chains, attention) get the largest work block that costs no arena.
+    calls, mp, _ = lower_and_plan(g, ctx, plan)
+    return calls, mp

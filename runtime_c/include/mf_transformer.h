@@ -27,29 +27,44 @@ typedef struct {
 
 /* Runs the steps on each of `tokens` rows of x (row stride in_w) and writes row i of y (row
  * stride out_w). With residual != NULL, y = residual + chain(x) (same shape as y).
- * y may equal x when out_w <= in_w (a row is written after the row is consumed, never
- * beyond it), and y may equal residual. scratch: mf_token_chain_scratch_floats() floats. */
+ * y may equal x when out_w <= in_w (a block of rows is written after the block is consumed,
+ * never beyond it), and y may equal residual.
+ * `block` tokens go through the steps together (0 counts as 1): the blocked kernels reuse each
+ * weight they load across the block, at the price of a scratch `block` times wider. The
+ * compiler picks it (toolchain/ops/transformer.py). scratch: mf_token_chain_scratch_floats(). */
 typedef struct {
     int32_t tokens;
     int32_t n_steps;
     mf_token_step steps[MF_MAX_TOKEN_STEPS];
+    int32_t block;
 } mf_token_chain_desc;
 
 int32_t mf_token_chain_scratch_floats(const mf_token_chain_desc *d);
 int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
                            const mf_token_chain_desc *d);
+/* Register-blocked (4 tokens x 4 features) FP32: Cortex-M4/M7 and the scalar side of others. */
+int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d);
 
 /* Multi-head attention on token-major q/k/v ([batch][tokens][row stride], head h in columns
- * h*dh .. h*dh+dh-1), one query row and one head at a time: the scores of one row live in
- * scratch, the n x n matrix never exists. out may equal q (row i's head block is written
- * after it is consumed). scratch: n_kv + dh floats. */
+ * h*dh .. h*dh+dh-1), a block of `q_block` query rows (0 counts as 1) and one head at a time:
+ * the scores of those rows live in scratch, the n x n matrix never exists. out may equal q
+ * (a block of rows' head columns are written after they are consumed).
+ * scratch: mf_attention_scratch_floats() = q_block * n_kv + dh (+ n_kv * dh with k_panel)
+ * elements of the kernel's type. */
 typedef struct {
     int32_t batch, n_q, n_kv, heads, dh;
     int32_t q_stride, k_stride, v_stride, out_stride; /* elements between consecutive tokens */
     float scale;
+    int32_t q_block;
+    int32_t k_panel; /* 1: the kernel copies each head's K transposed into scratch (SIMD) */
 } mf_attention_desc;
 
+int32_t mf_attention_scratch_floats(const mf_attention_desc *d);
 int mf_attention_f32_ref(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d);
+/* Blocked QK^T (4 query rows x 4 keys) and PV (4 rows x 4 columns) register tiles. */
+int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
                          const mf_attention_desc *d);
 
 /* Patch embedding (a conv with kernel = stride = patch, no padding) computed one patch row at
@@ -64,5 +79,58 @@ typedef struct {
 
 int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bias, const float *cls,
                            const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
+/* The same as a GEMM over one patch row, 4 patches x 4 channels per register tile, read
+ * straight from the image (no im2col copy). */
+int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
+
+#if defined(__FLT16_MAX__)
+#include "mf_f16.h"
+
+/* FP16: the same operators over mf_f16 storage. Token-chain steps point at FP16 weights;
+ * scalar parameters stay float. Scratch is counted in elements (mf_f16). The _ref kernels
+ * compute in FP32 and round on store; the SIMD kernels (rvv, mve) compute in FP16 where the
+ * ISA has no cheap widening FMA and keep LayerNorm/softmax/GELU statistics in FP32. */
+typedef struct {
+    mf_token_step_kind kind;
+    int32_t in_w, out_w;
+    const mf_f16 *w, *b;
+    const mf_f16 *gamma, *beta;
+    float eps;
+    mf_act act;
+} mf_token_step_f16;
+
+typedef struct {
+    int32_t tokens;
+    int32_t n_steps;
+    mf_token_step_f16 steps[MF_MAX_TOKEN_STEPS];
+    int32_t block;
+} mf_token_chain_desc_f16;
+
+int32_t mf_token_chain_scratch_f16(const mf_token_chain_desc_f16 *d);
+
+#define MF_TRANSFORMER_F16(isa)                                                                      \
+    int mf_token_chain_f16_##isa(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch, \
+                                 const mf_token_chain_desc_f16 *d);                                  \
+    int mf_attention_f16_##isa(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,       \
+                               mf_f16 *scratch, const mf_attention_desc *d);                         \
+    int mf_patch_embed_f16_##isa(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,          \
+                                 const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, \
+                                 const mf_patch_embed_desc *d);
+MF_TRANSFORMER_F16(ref)
+MF_TRANSFORMER_F16(rvv)
+MF_TRANSFORMER_F16(mve)
+
+/* The SIMD FP16 LayerNorm, Softmax and unary (GELU, ReLU vectorised; other activations and
+ * non-contiguous softmax axes fall back to _ref) that the kernels above use inside, as the
+ * standalone kernels of the op-by-op ops (contracts of mf_norm.h / mf_elementwise.h). */
+#define MF_NORM_F16(isa)                                                                              \
+    int mf_layernorm_f16_##isa(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,   \
+                               mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);      \
+    int mf_softmax_f16_##isa(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);                   \
+    int mf_unary_f16_##isa(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);
+MF_NORM_F16(rvv)
+MF_NORM_F16(mve)
+#endif
 
 #endif

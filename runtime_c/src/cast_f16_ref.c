@@ -1,6 +1,7 @@
 /* Conversions at the model boundary: float32 inputs/outputs <-> FP16 activations. */
 #include "mf_f16.h"
 
+/* y may overlay x (same base): element i lands on bytes already read. */
 int mf_cast_f32_to_f16_ref(const float *x, mf_f16 *y, int32_t n)
 {
     if (!x || !y || n < 0) return MF_EARG;

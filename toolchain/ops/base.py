@@ -200,6 +200,12 @@ class LowerCtx:
     def overwrites(self, node: Node) -> bool:
         """True when node's output shares its input's bytes through an "overwrite" alias."""
         return self.overwritten is None or node.outputs[0] in self.overwritten
+    # Work-block size per node name, for ops whose kernels trade scratch for speed (Op.blocks);
+    # a node not listed takes its smallest block. Chosen by toolchain.memory.blocking.
+    blocks: dict[str, int] = field(default_factory=dict)
+
+    def block(self, node: Node, choices: tuple[int, ...]) -> int:
+        return self.blocks.get(node.name, min(choices, default=1))
 
     def kernel(self, op: str, dtype: str | None = None, isas: tuple[str, ...] | None = None) -> str:
         """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists.
@@ -264,6 +270,12 @@ class Op:
     @classmethod
     def lower(cls, p: Any, node: Node, ctx: LowerCtx) -> list[Call]:
         raise UnsupportedOpError(f"{node.op_type} node {node.name!r} has no kernel")
+
+    @classmethod
+    def blocks(cls, p: Any, node: Node, ctx: "LowerCtx") -> tuple[int, ...]:
+        """Work-block sizes the node's kernel can run with (more scratch, faster), if any: the
+        planner gives it the largest one whose scratch does not grow the arena."""
+        return ()
 
     @classmethod
     def alias_candidates(cls, p: Any, node: Node, g: Any) -> list[tuple[str, str]]:

@@ -38,6 +38,18 @@ class MfCast(Op):
         kernel = f"mf_cast_{_SUFFIX[src.dtype]}_to_{_SUFFIX[p.to]}_ref"
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), lit(src.size)))]
 
+    @classmethod
+    def alias_candidates(cls, p: CastParams, node: Node, g: object) -> list[tuple[str, str]]:
+        return [(node.inputs[0], "overwrite")]
+
+    @classmethod
+    def overwrite_ok(cls, p: CastParams, node: Node, g: object) -> bool:
+        # Narrowing front to back (float32 -> float16) writes element i at byte 2i, over
+        # input bytes 4j (j <= i) already read: the FP16 copy of the model input needs no
+        # memory of its own. Widening would write ahead of the read.
+        src = g.tensors[node.inputs[0]]  # type: ignore[attr-defined]
+        return p.to.itemsize <= src.dtype.itemsize
+
 
 # ---------------------------------------------------------------- kernel table
 # named directly (no dtype/ISA variants): both directions, portable C

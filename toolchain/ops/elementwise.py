@@ -269,4 +269,8 @@ class Binary(Op):
 
 # ---------------------------------------------------------------- kernel table
 kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+# FP16 GELU/ReLU vectorised beside the SIMD LayerNorm/Softmax (norm_f16_<isa>.c); other
+# activations fall back to the reference in the same call
+kernels("mf_unary", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"),
+        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"))
 kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))

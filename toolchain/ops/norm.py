@@ -163,3 +163,7 @@ class BatchNorm(Op):
 # ---------------------------------------------------------------- kernel table
 kernels("mf_softmax", "norm_{dtype}_ref.c")
 kernels("mf_layernorm", "norm_{dtype}_ref.c")
+# FP16 SIMD (norm_f16_<isa>.c, on the vector math of the transformer kernels, vmath_<isa>.inc);
+# other layouts fall back to the reference in the same call
+kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
+kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))

@@ -22,6 +22,19 @@ from toolchain.ops.elementwise import Act, apply_act
 from toolchain.ops.kernel_table import kernels
 
 MAX_STEPS = 8
+# Tokens a blocked token chain runs together, and query rows per attention block, that the
+# planner may choose from (toolchain/memory/blocking.py), per kernel ISA: multiples of the
+# kernels' register tile height (dsp 4x4, the FP16 GEMM panels: rvv 8 rows, mve 3 rows). A
+# full tile reuses each weight it loads that many times; a block of 1 never (but needs the
+# least scratch).
+TOKEN_BLOCKS = {"dsp": (1, 2, 4), "rvv": (1, 4, 8), "mve": (1, 3, 6)}
+ATTENTION_ROWS = {"dsp": (1, 4), "rvv": (1, 8), "mve": (1, 3, 6)}
+SIMD_ISAS = ("rvv", "mve")
+
+
+def _elem(ctx: LowerCtx) -> int:
+    """Bytes of one element of the kernels' type (scratch is counted in elements)."""
+    return 2 if ctx.target.dtype == "f16" else 4
 
 
 def _opt(name: str) -> TensorArg | Lit:
@@ -94,24 +107,33 @@ class TokenChain(Op):
         return tokens * sum(s.in_w * s.out_w if s.kind == "LINEAR" else 2 * s.in_w for s in p.steps)
 
     @classmethod
-    def scratch_floats(cls, p: TokenChainParams) -> int:
+    def scratch_floats(cls, p: TokenChainParams, block: int = 1) -> int:
         """Twin of mf_token_chain_scratch_floats."""
-        return 2 * max(max(s.in_w, s.out_w) for s in p.steps)
+        return 2 * max(block, 1) * max(max(s.in_w, s.out_w) for s in p.steps)
 
     @classmethod
     def lower(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> list[Call]:
         tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
+        kernel = ctx.kernel("token_chain")
+        block = ctx.block(node, cls.blocks(p, node, ctx))
+        sfx = "" if ctx.target.dtype == "f32" else f"_{ctx.target.dtype}"  # FP16 steps point at FP16 weights
         steps = []
         for s in p.steps:
-            steps.append(struct("mf_token_step", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
+            steps.append(struct(f"mf_token_step{sfx}", kind=lit(f"MF_STEP_{s.kind}"), in_w=lit(s.in_w), out_w=lit(s.out_w),
                                 w=_opt(s.w), b=_opt(s.b), gamma=_opt(s.gamma), beta=_opt(s.beta), eps=lit(s.eps),
                                 act=s.act.struct()))
-        filler = struct("mf_token_step", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
-        desc = struct("mf_token_chain_desc", tokens=lit(tokens), n_steps=lit(len(steps)),
-                      steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))))
+        filler = struct(f"mf_token_step{sfx}", kind=lit("MF_STEP_ACT"), in_w=lit(0), out_w=lit(0))
+        desc = struct(f"mf_token_chain_desc{sfx}", tokens=lit(tokens), n_steps=lit(len(steps)),
+                      steps=Array(tuple(steps) + (filler,) * (MAX_STEPS - len(steps))), block=lit(block))
         residual = TensorArg(node.inputs[1]) if p.residual else Lit("NULL")
-        return [Call(ctx.kernel("token_chain"), (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]),
-                                                 Scratch(), desc), 4 * cls.scratch_floats(p))]
+        return [Call(kernel, (TensorArg(node.inputs[0]), residual, TensorArg(node.outputs[0]), Scratch(), desc),
+                     _elem(ctx) * cls.scratch_floats(p, block))]
+
+    @classmethod
+    def blocks(cls, p: TokenChainParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
+        sizes = TOKEN_BLOCKS.get(ctx.isa_of(ctx.kernel("token_chain")), ())
+        tokens = int(np.prod(ctx.shape(node.inputs[0])[:-1], dtype=np.int64))
+        return tuple(sorted({min(b, tokens) for b in sizes}))
 
     @classmethod
     def alias_candidates(cls, p: TokenChainParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -197,16 +219,30 @@ class FusedAttention(Op):
     def lower(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
         batch, n_q, n_kv, (qs, ks, vs) = _layout(p, [ctx.tensors[i] for i in node.inputs])
         width = p.heads * p.dh
+        kernel = ctx.kernel("attention_bias" if p.has_bias else "attention")
+        rows = ctx.block(node, cls.blocks(p, node, ctx))
+        k_panel = int(ctx.isa_of(kernel) in SIMD_ISAS)
         desc = struct("mf_attention_desc", batch=lit(batch), n_q=lit(n_q), n_kv=lit(n_kv), heads=lit(p.heads),
                       dh=lit(p.dh), q_stride=lit(qs), k_stride=lit(ks), v_stride=lit(vs),
-                      out_stride=lit(width), scale=lit(p.scale))
+                      out_stride=lit(width), scale=lit(p.scale), q_block=lit(rows), k_panel=lit(k_panel))
         qkv = tuple(TensorArg(i, off) for i, off in zip(node.inputs[:3], p.offsets))
+        scratch = _elem(ctx) * cls.scratch_floats(rows, n_kv, p.dh, k_panel)
         if p.has_bias:
             heads = ctx.shape(node.inputs[3])[0]
-            return [Call(ctx.kernel("attention_bias"), qkv + (TensorArg(node.inputs[3]), lit(heads),
-                         TensorArg(node.outputs[0]), Scratch(), desc), 4 * (n_kv + p.dh))]
-        return [Call(ctx.kernel("attention"), qkv + (TensorArg(node.outputs[0]), Scratch(), desc),
-                     4 * (n_kv + p.dh))]
+            return [Call(kernel, qkv + (TensorArg(node.inputs[3]), lit(heads), TensorArg(node.outputs[0]), Scratch(),
+                                        desc), scratch)]
+        return [Call(kernel, qkv + (TensorArg(node.outputs[0]), Scratch(), desc), scratch)]
+
+    @classmethod
+    def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
+        sizes = ATTENTION_ROWS.get(ctx.isa_of(ctx.kernel("attention_bias" if p.has_bias else "attention")), ())
+        n_q = _layout(p, [ctx.tensors[i] for i in node.inputs])[1]
+        return tuple(sorted({min(b, n_q) for b in sizes}))
+
+    @classmethod
+    def scratch_floats(cls, rows: int, n_kv: int, dh: int, k_panel: int = 0) -> int:
+        """Twin of mf_attention_scratch_floats (elements of the kernel's type)."""
+        return max(rows, 1) * n_kv + dh + k_panel * n_kv * dh
 
     @classmethod
     def alias_candidates(cls, p: AttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -264,7 +300,7 @@ class PatchEmbed(Op):
         ins = (node.inputs + ["", "", "", "", ""])[:5]
         return [Call(ctx.kernel("patch_embed"), (TensorArg(ins[0]), TensorArg(ins[1]), _opt(ins[2]), _opt(ins[3]),
                                                  _opt(ins[4]), TensorArg(node.outputs[0]), Scratch(), desc),
-                     4 * p.grid[1] * p.dim)]
+                     _elem(ctx) * p.grid[1] * p.dim)]
 
     @classmethod
     def alias_candidates(cls, p: PatchEmbedParams, node: Node, g: Graph) -> list[tuple[str, str]]:
@@ -279,8 +315,12 @@ class PatchEmbed(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-# FP32 only so far; their scratch is sized in lower() (one size for every variant)
-kernels("mf_token_chain", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
-kernels("mf_attention", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
-kernels("mf_patch_embed", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
-kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",))
+# Scratch is sized in lower() (one formula per op, block and k_panel in the descriptor). Every
+# variant file calls the scratch-size functions of the FP32 reference file; the FP16 SIMD files
+# run their products on the GEMM panels of gemm_f16_<isa>.c and share vmath_<isa>.inc.
+for _op in ("mf_token_chain", "mf_attention", "mf_patch_embed"):
+    kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"))
+    kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"))
+    kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
+            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "gemm_f16_{isa}.c"))
+kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",))  # masks/biases on the scores: reference only

@@ -25,9 +25,12 @@ FUSIONS: tuple[Pass, ...] = (drop_identities, fuse_layernorm, fuse_gelu, fuse_tf
 INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)
 
 
-def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True) -> Graph:
-    """integrate: operator integration (patch embedding, attention, token chains, residual convs)."""
-    passes = REQUIRED + (FUSIONS if fuse else ()) + (INTEGRATED if fuse and integrate else ())
+def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True,
+             residual_convs: bool = True) -> Graph:
+    """integrate: operator integration (patch embedding, attention, token chains, and with
+    residual_convs the residual conv epilogues)."""
+    integrated = INTEGRATED if residual_convs else INTEGRATIONS
+    passes = REQUIRED + (FUSIONS if fuse else ()) + (integrated if fuse and integrate else ())
     for p in passes + (drop_unused,):
         g = p(g)
         if verify:

@@ -1,0 +1,239 @@
+/* Integrated transformer operators, FP16, Arm Helium (MVE, Cortex-M55). The structure of
+ * transformer_f16_rvv.c on the Helium GEMM panel (gemm_f16_mve.c: 3 x 16 outer-product tiles,
+ * FP16 accumulators: MVE has no widening FP16 FMA):
+ * - token chain: a block of tokens through each linear step as one panel GEMM, then a
+ *   vector epilogue for the bias and activation;
+ * - attention: each head's K gathered transposed into scratch once, QK^T and PV of a block
+ *   of query rows as two panel GEMMs, softmax in between in FP32 lanes;
+ * - patch embedding: 24 output channels (3 vectors) x 2 patches per tile, the conv weight's
+ *   columns gathered (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535).
+ * LayerNorm, softmax and GELU: vmath_mve.inc. */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
+#include "mf_elementwise.h"
+#include "mf_fast.h"
+#include "mf_transformer.h"
+
+#include "vmath_mve.inc"
+
+/* ---------------------------------------------------------------- token chain */
+
+/* y[n][w] = act(y + bias) in place, 8 halves at a time. */
+static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
+{
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    if (!bias && act->kind == MF_ACT_NONE) return;
+    for (int32_t r = 0; r < n; ++r) {
+        mf_f16 *yr = y + r * w;
+        for (int32_t j = 0; j < w; j += 8) {
+            vh v = load_z(yr + j, w - j);
+            if (bias) v = vaddq_f16(v, load_z(bias + j, w - j));
+            if (act->kind == MF_ACT_RELU) v = vmaxnmq_f16(v, vdupq_n_f16((float16_t)0.0f));
+            else if (act->kind == MF_ACT_GELU) v = vgelu_h(v);
+            store_p(yr + j, v, w - j);
+        }
+        if (!simple)
+            for (int32_t j = 0; j < w; ++j) yr[j] = (mf_f16)mf_act_apply_f32(act, (float)yr[j]);
+    }
+}
+
+int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
+                           const mf_token_chain_desc_f16 *d)
+{
+    if (!x || !y || !scratch || !d || d->n_steps < 1 || d->n_steps > MF_MAX_TOKEN_STEPS) return MF_EARG;
+    for (int32_t s = 1; s < d->n_steps; ++s)
+        if (d->steps[s].in_w != d->steps[s - 1].out_w) return MF_ESHAPE;
+    const int32_t in_w = d->steps[0].in_w, out_w = d->steps[d->n_steps - 1].out_w;
+    const int32_t block = d->block > 1 ? d->block : 1;
+    const int32_t half = mf_token_chain_scratch_f16(d) / 2;
+    for (int32_t t0 = 0; t0 < d->tokens; t0 += block) {
+        const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
+        const mf_f16 *src = x + t0 * in_w;
+        mf_f16 *buf = scratch;
+        for (int32_t s = 0; s < d->n_steps; ++s) {
+            const mf_token_step_f16 *st = &d->steps[s];
+            if (st->kind == MF_STEP_LINEAR) {
+                mf_gemm_panel_f16_mve(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
+                                      NULL, 0);
+                bias_act(buf, nb, st->out_w, st->b, &st->act);
+            } else if (st->kind == MF_STEP_LAYERNORM) {
+                for (int32_t r = 0; r < nb; ++r)
+                    vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
+                               NULL, NULL);
+            } else {
+                for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
+                bias_act(buf, nb, st->out_w, NULL, &st->act);
+            }
+            src = buf;
+            buf = (buf == scratch) ? scratch + half : scratch;
+        }
+        /* The block's input rows are all read: its output rows may land on them. */
+        mf_f16 *dst = y + t0 * out_w;
+        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
+        const int32_t n = nb * out_w;
+        for (int32_t j = 0; j < n; j += 8) {
+            vh v = load_z(src + j, n - j);
+            if (res) v = vaddq_f16(v, load_z(res + j, n - j));
+            store_p(dst + j, v, n - j);
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- attention */
+
+int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
+                         const mf_attention_desc *d)
+{
+    if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
+    if (7 * d->k_stride > 65535) return mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
+    const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
+    mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
+    const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const mf_f16 *qb = q + b * d->n_q * d->q_stride;
+        const mf_f16 *kb = k + b * n_kv * d->k_stride;
+        const mf_f16 *vb = v + b * n_kv * d->v_stride;
+        mf_f16 *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t h = 0; h < d->heads; ++h) {
+            const int32_t col = h * dh;
+            for (int32_t e = 0; e < dh; ++e)
+                for (int32_t j = 0; j < n_kv; j += 8) {
+                    const mve_pred16_t p = vctp16q((uint32_t)(n_kv - j));
+                    const vh kc = vldrhq_gather_shifted_offset_z_f16(
+                        (const float16_t *)(kb + j * d->k_stride + col + e), lanes, p);
+                    vstrhq_p_f16((float16_t *)(kt + e * n_kv + j), kc, p);
+                }
+            for (int32_t i0 = 0; i0 < d->n_q; i0 += rows) {
+                const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
+                mf_gemm_panel_f16_mve(qb + i0 * d->q_stride + col, d->q_stride, kt, n_kv, s, n_kv, nr, n_kv, dh,
+                                      NULL, 0);
+                for (int32_t r = 0; r < nr; ++r) vsoftmax(s + r * n_kv, n_kv, d->scale);
+                /* this block's q columns of head h are consumed: the output may overwrite them */
+                mf_gemm_panel_f16_mve(s, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride,
+                                      nr, dh, n_kv, NULL, 0);
+            }
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- patch embedding */
+
+/* Two patches (x: channel 0, first pixel row, first patch's column; x1: the second patch's
+ * offset, 0 when there is one) times 8 * NV channels (w: the first channel's weight row; offs:
+ * lane * c * ph * pw), unpredicated. Per weight column NV gathers, 2 scalar loads and 2 NV
+ * FMAs: for NV = 3 the 8 Q registers hold 6 accumulators, the gathered column and the offsets. */
+#define MF_PATCH_TILE2(NAME, NV)                                                                      \
+    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
+                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    {                                                                                                \
+        const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;  \
+        const vh zero = vdupq_n_f16((float16_t)0.0f);                                                \
+        vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = zero, a2 = zero;              \
+        if (NV > 1 && bias) a1 = vld1q_f16((const float16_t *)bias + 8);                             \
+        if (NV > 2 && bias) a2 = vld1q_f16((const float16_t *)bias + 16);                            \
+        vh b0 = a0, b1 = a1, b2 = a2;                                                                \
+        for (int32_t ch = 0; ch < d->c; ++ch)                                                        \
+            for (int32_t ky = 0; ky < ph; ++ky) {                                                    \
+                const mf_f16 *xp = x + ch * plane + ky * d->w;                                       \
+                const float16_t *wk = (const float16_t *)(w + (ch * ph + ky) * pw);                  \
+                for (int32_t kx = 0; kx < pw; ++kx) {                                                \
+                    const float16_t u = (float16_t)xp[kx], t = (float16_t)xp[x1 + kx];              \
+                    vh wv = vldrhq_gather_shifted_offset_f16(wk + kx, offs);                         \
+                    a0 = vfmaq_n_f16(a0, wv, u);                                                     \
+                    b0 = vfmaq_n_f16(b0, wv, t);                                                     \
+                    if (NV > 1) {                                                                    \
+                        wv = vldrhq_gather_shifted_offset_f16(wk + 8 * kdim + kx, offs);             \
+                        a1 = vfmaq_n_f16(a1, wv, u);                                                 \
+                        b1 = vfmaq_n_f16(b1, wv, t);                                                 \
+                    }                                                                                \
+                    if (NV > 2) {                                                                    \
+                        wv = vldrhq_gather_shifted_offset_f16(wk + 16 * kdim + kx, offs);            \
+                        a2 = vfmaq_n_f16(a2, wv, u);                                                 \
+                        b2 = vfmaq_n_f16(b2, wv, t);                                                 \
+                    }                                                                                \
+                }                                                                                    \
+            }                                                                                        \
+        float16_t *c0 = (float16_t *)c, *c1 = (float16_t *)(c + d->dim);                            \
+        vst1q_f16(c0, a0);                                                                           \
+        if (NV > 1) vst1q_f16(c0 + 8, a1);                                                           \
+        if (NV > 2) vst1q_f16(c0 + 16, a2);                                                          \
+        if (nt > 1) {                                                                                \
+            vst1q_f16(c1, b0);                                                                       \
+            if (NV > 1) vst1q_f16(c1 + 8, b1);                                                       \
+            if (NV > 2) vst1q_f16(c1 + 16, b2);                                                      \
+        }                                                                                            \
+    }
+MF_PATCH_TILE2(patch_tile2x24, 3)
+MF_PATCH_TILE2(patch_tile2x16, 2)
+MF_PATCH_TILE2(patch_tile2x8, 1)
+
+/* The same for the last channels (nc < 8 of them), predicated. */
+static void patch_tile2xn(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,
+                          const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt, int32_t nc)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;
+    for (int32_t o = 0; o < nc; o += 8) {
+        const mve_pred16_t pc = vctp16q((uint32_t)(nc - o));
+        vh a0 = bias ? load_z(bias + o, nc - o) : vdupq_n_f16((float16_t)0.0f), b0 = a0;
+        for (int32_t ch = 0; ch < d->c; ++ch)
+            for (int32_t ky = 0; ky < ph; ++ky) {
+                const mf_f16 *xp = x + ch * plane + ky * d->w;
+                const float16_t *wk = (const float16_t *)(w + o * kdim + (ch * ph + ky) * pw);
+                for (int32_t kx = 0; kx < pw; ++kx) {
+                    const vh wv = vldrhq_gather_shifted_offset_z_f16(wk + kx, offs, pc);
+                    a0 = vfmaq_n_f16(a0, wv, (float16_t)xp[kx]);
+                    b0 = vfmaq_n_f16(b0, wv, (float16_t)xp[x1 + kx]);
+                }
+            }
+        store_p(c + o, a0, nc - o);
+        if (nt > 1) store_p(c + d->dim + o, b0, nc - o);
+    }
+}
+
+int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias, const mf_f16 *cls,
+                           const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, const mf_patch_embed_desc *d)
+{
+    if (!x || !weight || !out || !scratch || !d || d->patch_h < 1 || d->patch_w < 1) return MF_EARG;
+    const int32_t kdim = d->c * d->patch_h * d->patch_w;
+    if (7 * kdim > 65535) return mf_patch_embed_f16_ref(x, weight, bias, cls, pos, out, scratch, d);
+    const uint16x8_t offs = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)kdim);
+    const int32_t first = d->has_cls ? 1 : 0;
+    for (int32_t r = 0; r < d->hp; ++r) {
+        const mf_f16 *xr = x + r * d->patch_h * d->w;
+        for (int32_t t = 0; t < d->wp; t += 2) { /* patches in pairs, channels in 24s */
+            const int32_t nt = d->wp - t < 2 ? 1 : 2, x1 = nt > 1 ? d->patch_w : 0;
+            const mf_f16 *xt = xr + t * d->patch_w;
+            int32_t o0 = 0;
+            for (; o0 + 24 <= d->dim; o0 += 24)
+                patch_tile2x24(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                               nt);
+            if (o0 + 16 <= d->dim) {
+                patch_tile2x16(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                               nt);
+                o0 += 16;
+            } else if (o0 + 8 <= d->dim) {
+                patch_tile2x8(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                              nt);
+                o0 += 8;
+            }
+            if (o0 < d->dim)
+                patch_tile2xn(xt, x1, weight + o0 * kdim, offs, d, bias ? bias + o0 : NULL, scratch + t * d->dim + o0,
+                              nt, d->dim - o0);
+        }
+        /* Patch row r is consumed: its tokens may now be written, over it if out == x. */
+        mf_f16 *dst = out + (first + r * d->wp) * d->dim;
+        const mf_f16 *pe = pos ? pos + (first + r * d->wp) * d->dim : NULL;
+        const int32_t n = d->wp * d->dim;
+        for (int32_t j = 0; j < n; j += 8) {
+            vh val = load_z(scratch + j, n - j);
+            if (pe) val = vaddq_f16(val, load_z(pe + j, n - j));
+            store_p(dst + j, val, n - j);
+        }
+    }
+    if (d->has_cls) /* last: row 0 of out may overlay input that patch row 0 needed */
+        for (int32_t o = 0; o < d->dim; ++o)
+            out[o] = (mf_f16)((cls ? (float)cls[o] : 0.0f) + (pos ? (float)pos[o] : 0.0f));
+    return MF_OK;
+}
+#endif

@@ -1,0 +1,238 @@
+/* Integrated transformer operators, FP16, RISC-V vector (RVV 1.0 + Zvfh), VLEN-agnostic.
+ *
+ * - Token chain: a block of tokens through each linear step as one GEMM on the forward GEMM's
+ *   panel (gemm_f16_rvv.c: 8 tokens x VLMAX features per outer-product tile, FP16
+ *   accumulators), then a vector epilogue adds the bias and applies the activation.
+ * - Attention: per head, K is copied transposed into scratch once (strided vector loads), so
+ *   QK^T and PV of a block of query rows are two panel GEMMs; the block's scores never leave
+ *   scratch.
+ * - Patch embedding: output features along the vector, 4 patches per tile; the conv weight
+ *   ([dim][c*ph*pw]) is read down its columns with strided loads, the image by scalar loads.
+ * LayerNorm statistics, softmax exponentials and GELU run in FP32 vectors (e32, LMUL 4: as
+ * many lanes as an e16 LMUL-2 strip), so only storage rounds to FP16: |error| of GELU and exp
+ * as in transformer_f32_dsp.c, plus one FP16 rounding. */
+#if defined(__riscv_vector)
+#include "mf_elementwise.h"
+#include "mf_fast.h"
+#include "mf_transformer.h"
+
+#include "vmath_rvv.inc"
+
+/* ---------------------------------------------------------------- token chain */
+
+/* y[n][w] = act(y + bias) in place, vector by vector. */
+static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
+{
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    if (!bias && act->kind == MF_ACT_NONE) return;
+    for (int32_t r = 0; r < n; ++r) {
+        mf_f16 *yr = y + r * w;
+        for (int32_t j = 0; j < w;) {
+            const size_t vl = setvl(w - j);
+            vh v = load(yr + j, vl);
+            if (bias) v = __riscv_vfadd_vv_f16m2(v, load(bias + j, vl), vl);
+            if (act->kind == MF_ACT_RELU) v = __riscv_vfmax_vf_f16m2(v, (_Float16)0.0f, vl);
+            else if (act->kind == MF_ACT_GELU) v = narrow(vgelu(widen(v, vl), vl), vl);
+            store(yr + j, v, vl);
+            j += (int32_t)vl;
+        }
+        if (!simple)
+            for (int32_t j = 0; j < w; ++j) yr[j] = (mf_f16)mf_act_apply_f32(act, (float)yr[j]);
+    }
+}
+
+int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
+                           const mf_token_chain_desc_f16 *d)
+{
+    if (!x || !y || !scratch || !d || d->n_steps < 1 || d->n_steps > MF_MAX_TOKEN_STEPS) return MF_EARG;
+    for (int32_t s = 1; s < d->n_steps; ++s)
+        if (d->steps[s].in_w != d->steps[s - 1].out_w) return MF_ESHAPE;
+    const int32_t in_w = d->steps[0].in_w, out_w = d->steps[d->n_steps - 1].out_w;
+    const int32_t block = d->block > 1 ? d->block : 1;
+    const int32_t half = mf_token_chain_scratch_f16(d) / 2;
+    for (int32_t t0 = 0; t0 < d->tokens; t0 += block) {
+        const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
+        const mf_f16 *src = x + t0 * in_w;
+        mf_f16 *buf = scratch;
+        for (int32_t s = 0; s < d->n_steps; ++s) {
+            const mf_token_step_f16 *st = &d->steps[s];
+            if (st->kind == MF_STEP_LINEAR) {
+                mf_gemm_panel_f16_rvv(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
+                                      NULL, 0);
+                bias_act(buf, nb, st->out_w, st->b, &st->act);
+            } else if (st->kind == MF_STEP_LAYERNORM) {
+                for (int32_t r = 0; r < nb; ++r)
+                    vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
+                               NULL, NULL);
+            } else {
+                for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
+                bias_act(buf, nb, st->out_w, NULL, &st->act);
+            }
+            src = buf;
+            buf = (buf == scratch) ? scratch + half : scratch;
+        }
+        /* The block's input rows are all read: its output rows may land on them. */
+        mf_f16 *dst = y + t0 * out_w;
+        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
+        const int32_t n = nb * out_w;
+        for (int32_t j = 0; j < n;) {
+            const size_t vl = setvl(n - j);
+            vh v = load(src + j, vl);
+            if (res) v = __riscv_vfadd_vv_f16m2(v, load(res + j, vl), vl);
+            store(dst + j, v, vl);
+            j += (int32_t)vl;
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- attention */
+
+int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
+                         const mf_attention_desc *d)
+{
+    if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
+    const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
+    mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const mf_f16 *qb = q + b * d->n_q * d->q_stride;
+        const mf_f16 *kb = k + b * n_kv * d->k_stride;
+        const mf_f16 *vb = v + b * n_kv * d->v_stride;
+        mf_f16 *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t h = 0; h < d->heads; ++h) {
+            const int32_t col = h * dh;
+            for (int32_t e = 0; e < dh; ++e)
+                for (int32_t j = 0; j < n_kv;) {
+                    const size_t vl = setvl(n_kv - j);
+                    const vh kc = __riscv_vlse16_v_f16m2((const _Float16 *)(kb + j * d->k_stride + col + e),
+                                                         (ptrdiff_t)d->k_stride * 2, vl);
+                    store(kt + e * n_kv + j, kc, vl);
+                    j += (int32_t)vl;
+                }
+            for (int32_t i0 = 0; i0 < d->n_q; i0 += rows) {
+                const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
+                mf_gemm_panel_f16_rvv(qb + i0 * d->q_stride + col, d->q_stride, kt, n_kv, s, n_kv, nr, n_kv, dh,
+                                      NULL, 0);
+                for (int32_t r = 0; r < nr; ++r) vsoftmax(s + r * n_kv, n_kv, d->scale);
+                /* this block's q columns of head h are consumed: the output may overwrite them */
+                mf_gemm_panel_f16_rvv(s, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride,
+                                      nr, dh, n_kv, NULL, 0);
+            }
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- patch embedding */
+
+/* Patches 0..nt-1 from x (the image at channel 0, first row of the patch row, the first
+ * patch's column) times the vl channels of w (the weight row of the first channel): per
+ * weight column one strided vector load and one scalar image load + vfmacc per patch.
+ * Missing patches (nt < tile) repeat the last one and are not stored. */
+static void patch_tile4(const mf_f16 *x, const mf_f16 *w, const mf_patch_embed_desc *d, vh seed, mf_f16 *c,
+                        int32_t nt, size_t vl)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w;
+    const ptrdiff_t wstride = (ptrdiff_t)d->c * ph * pw * 2; /* bytes between channels' weights */
+    const int32_t f0 = (0 < nt ? 0 : nt - 1) * pw;
+    const int32_t f1 = (1 < nt ? 1 : nt - 1) * pw;
+    const int32_t f2 = (2 < nt ? 2 : nt - 1) * pw;
+    const int32_t f3 = (3 < nt ? 3 : nt - 1) * pw;
+    vh a0 = seed, a1 = seed, a2 = seed, a3 = seed;
+    for (int32_t ch = 0; ch < d->c; ++ch)
+        for (int32_t ky = 0; ky < ph; ++ky) {
+            const mf_f16 *xp = x + ch * plane + ky * d->w;
+            const mf_f16 *wk = w + (ch * ph + ky) * pw;
+            for (int32_t kx = 0; kx < pw; ++kx) {
+                const vh wv = __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl);
+                a0 = __riscv_vfmacc_vf_f16m2(a0, xp[f0 + kx], wv, vl);
+                a1 = __riscv_vfmacc_vf_f16m2(a1, xp[f1 + kx], wv, vl);
+                a2 = __riscv_vfmacc_vf_f16m2(a2, xp[f2 + kx], wv, vl);
+                a3 = __riscv_vfmacc_vf_f16m2(a3, xp[f3 + kx], wv, vl);
+            }
+        }
+    store(c, a0, vl);
+    if (1 < nt) store(c + 1 * d->dim, a1, vl);
+    if (2 < nt) store(c + 2 * d->dim, a2, vl);
+    if (3 < nt) store(c + 3 * d->dim, a3, vl);
+}
+
+static void patch_tile8(const mf_f16 *x, const mf_f16 *w, const mf_patch_embed_desc *d, vh seed, mf_f16 *c,
+                        int32_t nt, size_t vl)
+{
+    const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w;
+    const ptrdiff_t wstride = (ptrdiff_t)d->c * ph * pw * 2; /* bytes between channels' weights */
+    const int32_t f0 = (0 < nt ? 0 : nt - 1) * pw;
+    const int32_t f1 = (1 < nt ? 1 : nt - 1) * pw;
+    const int32_t f2 = (2 < nt ? 2 : nt - 1) * pw;
+    const int32_t f3 = (3 < nt ? 3 : nt - 1) * pw;
+    const int32_t f4 = (4 < nt ? 4 : nt - 1) * pw;
+    const int32_t f5 = (5 < nt ? 5 : nt - 1) * pw;
+    const int32_t f6 = (6 < nt ? 6 : nt - 1) * pw;
+    const int32_t f7 = (7 < nt ? 7 : nt - 1) * pw;
+    vh a0 = seed, a1 = seed, a2 = seed, a3 = seed, a4 = seed, a5 = seed, a6 = seed, a7 = seed;
+    for (int32_t ch = 0; ch < d->c; ++ch)
+        for (int32_t ky = 0; ky < ph; ++ky) {
+            const mf_f16 *xp = x + ch * plane + ky * d->w;
+            const mf_f16 *wk = w + (ch * ph + ky) * pw;
+            for (int32_t kx = 0; kx < pw; ++kx) {
+                const vh wv = __riscv_vlse16_v_f16m2((const _Float16 *)(wk + kx), wstride, vl);
+                a0 = __riscv_vfmacc_vf_f16m2(a0, xp[f0 + kx], wv, vl);
+                a1 = __riscv_vfmacc_vf_f16m2(a1, xp[f1 + kx], wv, vl);
+                a2 = __riscv_vfmacc_vf_f16m2(a2, xp[f2 + kx], wv, vl);
+                a3 = __riscv_vfmacc_vf_f16m2(a3, xp[f3 + kx], wv, vl);
+                a4 = __riscv_vfmacc_vf_f16m2(a4, xp[f4 + kx], wv, vl);
+                a5 = __riscv_vfmacc_vf_f16m2(a5, xp[f5 + kx], wv, vl);
+                a6 = __riscv_vfmacc_vf_f16m2(a6, xp[f6 + kx], wv, vl);
+                a7 = __riscv_vfmacc_vf_f16m2(a7, xp[f7 + kx], wv, vl);
+            }
+        }
+    store(c, a0, vl);
+    if (1 < nt) store(c + 1 * d->dim, a1, vl);
+    if (2 < nt) store(c + 2 * d->dim, a2, vl);
+    if (3 < nt) store(c + 3 * d->dim, a3, vl);
+    if (4 < nt) store(c + 4 * d->dim, a4, vl);
+    if (5 < nt) store(c + 5 * d->dim, a5, vl);
+    if (6 < nt) store(c + 6 * d->dim, a6, vl);
+    if (7 < nt) store(c + 7 * d->dim, a7, vl);
+}
+
+int mf_patch_embed_f16_rvv(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias, const mf_f16 *cls,
+                           const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, const mf_patch_embed_desc *d)
+{
+    if (!x || !weight || !out || !scratch || !d || d->patch_h < 1 || d->patch_w < 1) return MF_EARG;
+    const int32_t ph = d->patch_h, pw = d->patch_w, kdim = d->c * ph * pw;
+    const int32_t first = d->has_cls ? 1 : 0;
+    for (int32_t r = 0; r < d->hp; ++r) {
+        const mf_f16 *xr = x + r * ph * d->w;
+        for (int32_t o0 = 0; o0 < d->dim;) {
+            const size_t vl = setvl(d->dim - o0);
+            const vh seed = bias ? load(bias + o0, vl) : __riscv_vfmv_v_f_f16m2((_Float16)0.0f, vl);
+            const mf_f16 *wo = weight + o0 * kdim;
+            for (int32_t t = 0; t < d->wp;) {
+                const int32_t left = d->wp - t;
+                const int32_t nt = left >= 5 ? (left < 8 ? left : 8) : left;
+                if (nt >= 5) patch_tile8(xr + t * pw, wo, d, seed, scratch + t * d->dim + o0, nt, vl);
+                else patch_tile4(xr + t * pw, wo, d, seed, scratch + t * d->dim + o0, nt, vl);
+                t += nt;
+            }
+            o0 += (int32_t)vl;
+        }
+        /* Patch row r is consumed: its tokens may now be written, over it if out == x. */
+        mf_f16 *dst = out + (first + r * d->wp) * d->dim;
+        const mf_f16 *pe = pos ? pos + (first + r * d->wp) * d->dim : NULL;
+        const int32_t n = d->wp * d->dim;
+        for (int32_t j = 0; j < n;) {
+            const size_t vl = setvl(n - j);
+            vh val = load(scratch + j, vl);
+            if (pe) val = __riscv_vfadd_vv_f16m2(val, load(pe + j, vl), vl);
+            store(dst + j, val, vl);
+            j += (int32_t)vl;
+        }
+    }
+    if (d->has_cls) /* last: row 0 of out may overlay input that patch row 0 needed */
+        for (int32_t o = 0; o < d->dim; ++o)
+            out[o] = (mf_f16)((cls ? (float)cls[o] : 0.0f) + (pos ? (float)pos[o] : 0.0f));
+    return MF_OK;
+}
+#endif

@@ -1,0 +1,450 @@
+/* Integrated transformer operators, FP32, register-blocked for cores without float SIMD
+ * (Cortex-M4/M7, and the FP32 path of the SIMD cores). Same contract and results as
+ * transformer_f32_ref.c up to the order of float rounding.
+ *
+ * Every product is a 4 x 4 register tile: 16 accumulators plus 4 + 4 operands fill 24 of the
+ * 32 S registers, and per k step 8 loads feed 16 FMAs, so each weight loaded serves 4 tokens
+ * (the reference kernels load each weight once per token, and reload and store the
+ * accumulator row per MAC). Two tile shapes:
+ * - outer: C[i][j] = sum_p A[i][p] B[p][j], B row-major (linear layers: B is the [in][out]
+ *   weight; attention's PV: B is V). A column-wise bias seeds the accumulators.
+ * - dot: C[i][j] = sum_p A[i][p] B[j][p], both operands row-major over p (attention's QK^T,
+ *   and the patch embedding, whose conv weight is [dim][c * ph * pw]).
+ * Rows and columns beyond a multiple of 4 take a 1 x 4 tile or a scalar edge. */
+#include <math.h>
+
+#include "mf_elementwise.h"
+#include "mf_fast.h"
+#include "mf_transformer.h"
+
+#if defined(__clang__)
+#define MF_UNROLL4 _Pragma("clang loop unroll_count(4)")
+#else
+#define MF_UNROLL4 _Pragma("GCC unroll 4")
+#endif
+
+#define FMA4(r, x)                  \
+    do {                            \
+        r##0 = MF_FMA(x, b0, r##0); \
+        r##1 = MF_FMA(x, b1, r##1); \
+        r##2 = MF_FMA(x, b2, r##2); \
+        r##3 = MF_FMA(x, b3, r##3); \
+    } while (0)
+
+#define STORE4(p, r)  \
+    do {              \
+        (p)[0] = r##0; \
+        (p)[1] = r##1; \
+        (p)[2] = r##2; \
+        (p)[3] = r##3; \
+    } while (0)
+
+/* ---------------------------------------------------------------- outer-product tiles */
+
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
+/* Cortex-M4/M7: the tile in assembly, two k steps per iteration. VLDM brings a0..a3[k, k+1]
+ * (8 values, 4 instructions) and a weight row's 4 values (1 instruction) into s16-s27, so 32
+ * FMAs cost 10 other instructions: 1.31 instructions per MAC, where GCC's own loop needs 1.73
+ * (one register per load, pointers bumped separately). Accumulators: s0-s15, row-major. */
+#define MF_FMA_ROW(acc0, acc1, acc2, acc3, x)                                              \
+    "vfma.f32 " acc0 ", " x ", s24\n\tvfma.f32 " acc1 ", " x ", s25\n\t"                  \
+    "vfma.f32 " acc2 ", " x ", s26\n\tvfma.f32 " acc3 ", " x ", s27\n\t"
+#define MF_FMA_TILE(x0, x1, x2, x3)                                                       \
+    MF_FMA_ROW("s0", "s1", "s2", "s3", x0) MF_FMA_ROW("s4", "s5", "s6", "s7", x1)        \
+    MF_FMA_ROW("s8", "s9", "s10", "s11", x2) MF_FMA_ROW("s12", "s13", "s14", "s15", x3)
+
+/* not inlined: the asm needs 11 general registers of its own */
+__attribute__((noinline)) static void outer_4x4(const float *a, int32_t lda, const float *b, int32_t ldb, float *c,
+                      int32_t ldc, int32_t k, const float *bias)
+{
+    const float zero[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    const float *seed = bias ? bias : zero;
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    int32_t pairs = k >> 1;
+    const int32_t odd = k & 1, ldb4 = ldb * 4, ldc4 = ldc * 4; /* strides in bytes */
+    __asm__ volatile(
+        "vldmia %[seed], {s0-s3}\n\t"
+        "vldmia %[seed], {s4-s7}\n\t"
+        "vldmia %[seed], {s8-s11}\n\t"
+        "vldmia %[seed], {s12-s15}\n\t"
+        "cmp %[pairs], #0\n\t"
+        "beq 2f\n"
+        "1:\n\t"
+        "vldmia %[a0]!, {s16-s17}\n\t"
+        "vldmia %[a1]!, {s18-s19}\n\t"
+        "vldmia %[a2]!, {s20-s21}\n\t"
+        "vldmia %[a3]!, {s22-s23}\n\t"
+        "vldmia %[b], {s24-s27}\n\t"
+        "add %[b], %[b], %[ldb4]\n\t"
+        MF_FMA_TILE("s16", "s18", "s20", "s22")
+        "vldmia %[b], {s24-s27}\n\t"
+        "add %[b], %[b], %[ldb4]\n\t"
+        MF_FMA_TILE("s17", "s19", "s21", "s23")
+        "subs %[pairs], %[pairs], #1\n\t"
+        "bne 1b\n"
+        "2:\n\t"
+        "cmp %[odd], #0\n\t"
+        "beq 3f\n\t"
+        "vldmia %[a0]!, {s16}\n\t"
+        "vldmia %[a1]!, {s18}\n\t"
+        "vldmia %[a2]!, {s20}\n\t"
+        "vldmia %[a3]!, {s22}\n\t"
+        "vldmia %[b], {s24-s27}\n\t"
+        MF_FMA_TILE("s16", "s18", "s20", "s22")
+        "3:\n\t"
+        "vstmia %[c], {s0-s3}\n\t"
+        "add %[c], %[c], %[ldc4]\n\t"
+        "vstmia %[c], {s4-s7}\n\t"
+        "add %[c], %[c], %[ldc4]\n\t"
+        "vstmia %[c], {s8-s11}\n\t"
+        "add %[c], %[c], %[ldc4]\n\t"
+        "vstmia %[c], {s12-s15}"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b] "+r"(b), [c] "+r"(c),
+          [pairs] "+r"(pairs)
+        : [seed] "r"(seed), [odd] "r"(odd), [ldb4] "r"(ldb4), [ldc4] "r"(ldc4)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+          "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26",
+          "s27", "cc", "memory");
+}
+#else
+static void outer_4x4(const float *a, int32_t lda, const float *b, int32_t ldb, float *c,
+                      int32_t ldc, int32_t k, const float *bias)
+{
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    const float s0 = bias ? bias[0] : 0.0f, s1 = bias ? bias[1] : 0.0f;
+    const float s2 = bias ? bias[2] : 0.0f, s3 = bias ? bias[3] : 0.0f;
+    float p0 = s0, p1 = s1, p2 = s2, p3 = s3, q0 = s0, q1 = s1, q2 = s2, q3 = s3;
+    float r0 = s0, r1 = s1, r2 = s2, r3 = s3, t0 = s0, t1 = s1, t2 = s2, t3 = s3;
+    MF_UNROLL4
+    for (int32_t p = 0; p < k; ++p) {
+        const float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+        const float x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+        b += ldb;
+        FMA4(p, x0);
+        FMA4(q, x1);
+        FMA4(r, x2);
+        FMA4(t, x3);
+    }
+    STORE4(c, p);
+    STORE4(c + ldc, q);
+    STORE4(c + 2 * ldc, r);
+    STORE4(c + 3 * ldc, t);
+}
+#endif
+
+static void outer_1x4(const float *a, const float *b, int32_t ldb, float *c, int32_t k,
+                      const float *bias)
+{
+    float p0 = bias ? bias[0] : 0.0f, p1 = bias ? bias[1] : 0.0f;
+    float p2 = bias ? bias[2] : 0.0f, p3 = bias ? bias[3] : 0.0f;
+    MF_UNROLL4
+    for (int32_t p = 0; p < k; ++p) {
+        const float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+        const float x0 = a[p];
+        b += ldb;
+        FMA4(p, x0);
+    }
+    STORE4(c, p);
+}
+
+/* C[m][n] = bias (per column, may be NULL) + A[m][k] B[k][n]. */
+static void outer(const float *a, int32_t lda, const float *b, int32_t ldb, float *c, int32_t ldc,
+                  int32_t m, int32_t n, int32_t k, const float *bias)
+{
+    const int32_t m4 = m & ~3, n4 = n & ~3;
+    for (int32_t i = 0; i < m4; i += 4)
+        for (int32_t j = 0; j < n4; j += 4)
+            outer_4x4(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, bias ? bias + j : NULL);
+    for (int32_t i = m4; i < m; ++i)
+        for (int32_t j = 0; j < n4; j += 4)
+            outer_1x4(a + i * lda, b + j, ldb, c + i * ldc + j, k, bias ? bias + j : NULL);
+    for (int32_t i = 0; i < m; ++i) /* columns beyond a multiple of 4 */
+        for (int32_t j = n4; j < n; ++j) {
+            float acc = bias ? bias[j] : 0.0f;
+            for (int32_t p = 0; p < k; ++p) acc = MF_FMA(a[i * lda + p], b[p * ldb + j], acc);
+            c[i * ldc + j] = acc;
+        }
+}
+
+/* ---------------------------------------------------------------- dot-product tiles */
+
+static void dot_4x4(const float *a, int32_t lda, const float *b, int32_t ldb, float *c, int32_t ldc,
+                    int32_t k, float scale)
+{
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    const float *e0 = b, *e1 = b + ldb, *e2 = b + 2 * ldb, *e3 = b + 3 * ldb;
+    float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f, q0 = 0.0f, q1 = 0.0f, q2 = 0.0f, q3 = 0.0f;
+    float r0 = 0.0f, r1 = 0.0f, r2 = 0.0f, r3 = 0.0f, t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    MF_UNROLL4
+    for (int32_t p = 0; p < k; ++p) {
+        const float b0 = e0[p], b1 = e1[p], b2 = e2[p], b3 = e3[p];
+        const float x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+        FMA4(p, x0);
+        FMA4(q, x1);
+        FMA4(r, x2);
+        FMA4(t, x3);
+    }
+    p0 *= scale, p1 *= scale, p2 *= scale, p3 *= scale, q0 *= scale, q1 *= scale, q2 *= scale;
+    q3 *= scale, r0 *= scale, r1 *= scale, r2 *= scale, r3 *= scale, t0 *= scale, t1 *= scale;
+    t2 *= scale, t3 *= scale;
+    STORE4(c, p);
+    STORE4(c + ldc, q);
+    STORE4(c + 2 * ldc, r);
+    STORE4(c + 3 * ldc, t);
+}
+
+/* C[m][n] = scale * A[m][k] B[n][k]^T. */
+static void dot(const float *a, int32_t lda, const float *b, int32_t ldb, float *c, int32_t ldc,
+                int32_t m, int32_t n, int32_t k, float scale)
+{
+    const int32_t m4 = m & ~3, n4 = n & ~3;
+    for (int32_t i = 0; i < m4; i += 4)
+        for (int32_t j = 0; j < n4; j += 4)
+            dot_4x4(a + i * lda, lda, b + j * ldb, ldb, c + i * ldc + j, ldc, k, scale);
+    for (int32_t i = 0; i < m; ++i)
+        for (int32_t j = i < m4 ? n4 : 0; j < n; ++j) {
+            const float *ai = a + i * lda, *bj = b + j * ldb;
+            float acc = 0.0f;
+            for (int32_t p = 0; p < k; ++p) acc = MF_FMA(ai[p], bj[p], acc);
+            c[i * ldc + j] = acc * scale;
+        }
+}
+
+/* ---------------------------------------------------------------- exp and GELU */
+
+/* The library's erff and expf cost about 100 instructions a call here, as much as 60 MACs:
+ * in a ViT's MLP (one GELU per hidden value) and softmax (one exp per score) that would be a
+ * third of the run. These are branch-free and about 20 instructions. */
+
+typedef union {
+    float f;
+    uint32_t u;
+} mf_bits;
+
+/* exp(x) for x <= 0 (softmax after subtracting the row maximum): 2^n * e^r with
+ * |r| <= ln2/2 and a degree-6 Taylor polynomial; relative error < 2e-7, 0 below -87. */
+static inline float exp_nonpos(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float t = MF_FMA(x, 1.44269504f, shifter);
+    mf_bits n = {.f = t};
+    const float nf = t - shifter;
+    float r = MF_FMA(nf, -0.693145752f, x); /* ln 2 in two parts: r is exact */
+    r = MF_FMA(nf, -1.42860677e-06f, r);
+    float p = MF_FMA(r, 1.0f / 720.0f, 1.0f / 120.0f);
+    p = MF_FMA(p, r, 1.0f / 24.0f);
+    p = MF_FMA(p, r, 1.0f / 6.0f);
+    p = MF_FMA(p, r, 0.5f);
+    p = MF_FMA(p, r, 1.0f);
+    p = MF_FMA(p, r, 1.0f);
+    mf_bits scale = {.u = (n.u - 0x4B400000u + 127u) << 23}; /* 2^n, n in [-126, 0] */
+    return p * scale.f;
+}
+
+/* GELU (erf form): erf by a rational minimax approximation x P(x^2) / Q(x^2) on [-4, 4]
+ * (erf is +-1 in float beyond); GELU error < 2e-7 * max(1, |x|) against double. */
+static inline float gelu(float x)
+{
+    const float z = x * 0.70710678118654752f;
+    const float c = z > 4.0f ? 4.0f : (z < -4.0f ? -4.0f : z);
+    const float c2 = c * c;
+    float p = MF_FMA(c2, -2.72614225801306e-10f, 2.77068142495902e-08f);
+    p = MF_FMA(p, c2, -2.10102402082508e-06f);
+    p = MF_FMA(p, c2, -5.69250639462346e-05f);
+    p = MF_FMA(p, c2, -7.34990630326855e-04f);
+    p = MF_FMA(p, c2, -2.95459980854025e-03f);
+    p = MF_FMA(p, c2, -1.60960333262415e-02f);
+    float q = MF_FMA(c2, -1.45660718464996e-05f, -2.13374055278905e-04f);
+    q = MF_FMA(q, c2, -1.68282697438203e-03f);
+    q = MF_FMA(q, c2, -7.37332916720468e-03f);
+    q = MF_FMA(q, c2, -1.42647390514189e-02f);
+    const float erf = c * p / q;
+    return 0.5f * x * (1.0f + erf);
+}
+
+/* ---------------------------------------------------------------- token chain */
+
+static void act_block(const mf_act *act, float *y, int32_t n)
+{
+    if (act->kind == MF_ACT_NONE) return;
+    if (act->kind == MF_ACT_RELU) {
+        for (int32_t j = 0; j < n; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+        return;
+    }
+    if (act->kind == MF_ACT_GELU) {
+        for (int32_t j = 0; j < n; ++j) y[j] = gelu(y[j]);
+        return;
+    }
+    for (int32_t j = 0; j < n; ++j) y[j] = mf_act_apply_f32(act, y[j]);
+}
+
+static void layernorm_row(const mf_token_step *st, const float *x, float *y)
+{
+    const int32_t n = st->in_w;
+    float mean = 0.0f, var = 0.0f;
+    for (int32_t j = 0; j < n; ++j) mean += x[j];
+    mean /= (float)n;
+    for (int32_t j = 0; j < n; ++j) var = MF_FMA(x[j] - mean, x[j] - mean, var);
+    const float inv = 1.0f / sqrtf(var / (float)n + st->eps);
+    if (st->gamma && st->beta) {
+        for (int32_t j = 0; j < n; ++j) y[j] = MF_FMA((x[j] - mean) * inv, st->gamma[j], st->beta[j]);
+        return;
+    }
+    for (int32_t j = 0; j < n; ++j) {
+        float v = (x[j] - mean) * inv;
+        if (st->gamma) v *= st->gamma[j];
+        if (st->beta) v += st->beta[j];
+        y[j] = v;
+    }
+}
+
+int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d)
+{
+    if (!x || !y || !scratch || !d || d->n_steps < 1 || d->n_steps > MF_MAX_TOKEN_STEPS) return MF_EARG;
+    for (int32_t s = 1; s < d->n_steps; ++s)
+        if (d->steps[s].in_w != d->steps[s - 1].out_w) return MF_ESHAPE;
+    const int32_t in_w = d->steps[0].in_w, out_w = d->steps[d->n_steps - 1].out_w;
+    const int32_t block = d->block > 1 ? d->block : 1;
+    const int32_t half = mf_token_chain_scratch_floats(d) / 2;
+    for (int32_t t0 = 0; t0 < d->tokens; t0 += block) {
+        const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
+        const float *src = x + t0 * in_w; /* nb rows, contiguous at every step */
+        float *buf = scratch;
+        for (int32_t s = 0; s < d->n_steps; ++s) {
+            const mf_token_step *st = &d->steps[s];
+            if (st->kind == MF_STEP_LINEAR) {
+                outer(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w, st->b);
+                act_block(&st->act, buf, nb * st->out_w);
+            } else if (st->kind == MF_STEP_LAYERNORM) {
+                for (int32_t r = 0; r < nb; ++r) layernorm_row(st, src + r * st->in_w, buf + r * st->in_w);
+            } else {
+                for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = mf_act_apply_f32(&st->act, src[j]);
+            }
+            src = buf;
+            buf = (buf == scratch) ? scratch + half : scratch;
+        }
+        /* The block's input rows are all read: its output rows may land on them. */
+        float *dst = y + t0 * out_w;
+        const int32_t n = nb * out_w;
+        if (residual) {
+            const float *r = residual + t0 * out_w;
+            for (int32_t j = 0; j < n; ++j) dst[j] = r[j] + src[j];
+        } else {
+            for (int32_t j = 0; j < n; ++j) dst[j] = src[j];
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- attention */
+
+static void softmax_row(float *s, int32_t n)
+{
+    float mx = s[0];
+    for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+    float sum = 0.0f;
+    for (int32_t j = 0; j < n; ++j) {
+        s[j] = exp_nonpos(s[j] - mx);
+        sum += s[j];
+    }
+    const float inv = 1.0f / sum;
+    for (int32_t j = 0; j < n; ++j) s[j] *= inv;
+}
+
+int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d)
+{
+    if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1) return MF_EARG;
+    const int32_t rows = d->q_block > 1 ? d->q_block : 1;
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const float *qb = q + b * d->n_q * d->q_stride;
+        const float *kb = k + b * d->n_kv * d->k_stride;
+        const float *vb = v + b * d->n_kv * d->v_stride;
+        float *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t i0 = 0; i0 < d->n_q; i0 += rows) {
+            const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
+            for (int32_t h = 0; h < d->heads; ++h) {
+                const int32_t col = h * d->dh;
+                dot(qb + i0 * d->q_stride + col, d->q_stride, kb + col, d->k_stride, scratch, d->n_kv, nr,
+                    d->n_kv, d->dh, d->scale);
+                for (int32_t r = 0; r < nr; ++r) softmax_row(scratch + r * d->n_kv, d->n_kv);
+                /* q's block for this head is consumed: the output block may overwrite it. */
+                outer(scratch, d->n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride, nr,
+                      d->dh, d->n_kv, NULL);
+            }
+        }
+    }
+    return MF_OK;
+}
+
+/* ---------------------------------------------------------------- patch embedding */
+
+/* Patches c0 .. c0+nt-1 of one patch row (x: the image at channel 0, first pixel row of the
+ * patch row, column c0 * patch_w) times channels o0 .. o0+no-1 (w: the weight row of o0):
+ * nt, no <= 4. Missing patches/channels repeat the last one and are not stored. */
+static void patch_tile(const float *x, const float *w, const mf_patch_embed_desc *d, float *c,
+                       const float *bias, int32_t nt, int32_t no)
+{
+    const int32_t pw = d->patch_w, kdim = d->c * d->patch_h * pw, plane = d->h * d->w;
+    const int32_t x1 = (nt > 1 ? 1 : 0) * pw, x2 = (nt > 2 ? 2 : nt - 1) * pw, x3 = (nt > 3 ? 3 : nt - 1) * pw;
+    const int32_t w1 = (no > 1 ? 1 : 0) * kdim, w2 = (no > 2 ? 2 : no - 1) * kdim;
+    const int32_t w3 = (no > 3 ? 3 : no - 1) * kdim;
+    const float s0 = bias ? bias[0] : 0.0f, s1 = bias && no > 1 ? bias[1] : 0.0f;
+    const float s2 = bias && no > 2 ? bias[2] : 0.0f, s3 = bias && no > 3 ? bias[3] : 0.0f;
+    float p0 = s0, p1 = s1, p2 = s2, p3 = s3, q0 = s0, q1 = s1, q2 = s2, q3 = s3;
+    float r0 = s0, r1 = s1, r2 = s2, r3 = s3, t0 = s0, t1 = s1, t2 = s2, t3 = s3;
+    for (int32_t ch = 0; ch < d->c; ++ch) {
+        for (int32_t ky = 0; ky < d->patch_h; ++ky) {
+            const float *xa = x + ch * plane + ky * d->w;
+            const float *wa = w + (ch * d->patch_h + ky) * pw;
+            const float *xb = xa + x1, *xc = xa + x2, *xd = xa + x3;
+            const float *wb = wa + w1, *wc = wa + w2, *wd = wa + w3;
+            MF_UNROLL4
+            for (int32_t p = 0; p < pw; ++p) {
+                const float b0 = wa[p], b1 = wb[p], b2 = wc[p], b3 = wd[p];
+                const float v0 = xa[p], v1 = xb[p], v2 = xc[p], v3 = xd[p];
+                FMA4(p, v0);
+                FMA4(q, v1);
+                FMA4(r, v2);
+                FMA4(t, v3);
+            }
+        }
+    }
+    float tile[16];
+    STORE4(tile, p);
+    STORE4(tile + 4, q);
+    STORE4(tile + 8, r);
+    STORE4(tile + 12, t);
+    for (int32_t i = 0; i < nt; ++i)
+        for (int32_t j = 0; j < no; ++j) c[i * d->dim + j] = tile[4 * i + j];
+}
+
+int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d)
+{
+    if (!x || !weight || !out || !scratch || !d || d->patch_h < 1 || d->patch_w < 1) return MF_EARG;
+    const int32_t kdim = d->c * d->patch_h * d->patch_w;
+    const int32_t first = d->has_cls ? 1 : 0;
+    for (int32_t r = 0; r < d->hp; ++r) {
+        const float *xr = x + r * d->patch_h * d->w;
+        for (int32_t c0 = 0; c0 < d->wp; c0 += 4) {
+            const int32_t nt = d->wp - c0 < 4 ? d->wp - c0 : 4;
+            for (int32_t o0 = 0; o0 < d->dim; o0 += 4)
+                patch_tile(xr + c0 * d->patch_w, weight + o0 * kdim, d, scratch + c0 * d->dim + o0,
+                           bias ? bias + o0 : NULL, nt, d->dim - o0 < 4 ? d->dim - o0 : 4);
+        }
+        /* Patch row r is consumed: its tokens may now be written, over it if out == x. */
+        float *dst = out + (first + r * d->wp) * d->dim;
+        const float *pe = pos ? pos + (first + r * d->wp) * d->dim : 0;
+        const int32_t n = d->wp * d->dim;
+        if (pe)
+            for (int32_t j = 0; j < n; ++j) dst[j] = scratch[j] + pe[j];
+        else
+            for (int32_t j = 0; j < n; ++j) dst[j] = scratch[j];
+    }
+    if (d->has_cls) /* last: row 0 of out may overlay input that patch row 0 needed */
+        for (int32_t o = 0; o < d->dim; ++o) out[o] = (cls ? cls[o] : 0.0f) + (pos ? pos[o] : 0.0f);
+    return MF_OK;
+}

@@ -1,0 +1,188 @@
+"""The fast integrated-transformer kernels (token chains, attention, patch embedding): scratch
+sizes that C and Python agree on, work blocks that never grow the arena, the ViTs end to end
+against onnxruntime, and every blocked/SIMD kernel against its reference in the same QEMU
+binary on shapes with tails (tokens, widths, heads and patch grids that are not multiples of
+the register tiles, blocks of 1/2/4, outputs over their inputs)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REAL_MODELS
+from toolchain.api import CompileOptions, compile_model
+from toolchain.boards import load_board
+from toolchain.codegen.emit import RUNTIME
+from toolchain.codegen.target import kernel_target
+from toolchain.ops.base import KernelTarget
+from toolchain.ops.transformer import FusedAttention, Step, TokenChain, TokenChainParams
+from toolchain.verify import verify
+
+sys.path.insert(0, str(Path(__file__).parent / "kernels"))
+from tharness import Attention, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
+
+VITS = ["vit_opset13", "vit_opset18", "lowrank_vit"]
+KERNEL_TOL = {"f32": 1e-5, "f16": 1e-2}  # fast vs ref, relative to max(1, max |ref|)
+
+
+# ---------------------------------------------------------------- host
+
+def test_scratch_sizes_agree_with_c(tmp_path: Path) -> None:
+    chains = [((64, 128, 64), 4), ((13, 10), 1), ((128, 16, 256, 16), 2), ((7,), 3)]
+    attn = [(17, 16, 4), (50, 32, 1), (9, 5, 3)]
+    lines = []
+    for widths, block in chains:
+        steps = ", ".join(f"{{.kind = MF_STEP_LINEAR, .in_w = {a}, .out_w = {b}}}" for a, b in zip(widths, widths[1:]))
+        steps = steps or f"{{.kind = MF_STEP_ACT, .in_w = {widths[0]}, .out_w = {widths[0]}}}"
+        n = max(len(widths) - 1, 1)
+        lines.append(f'{{ mf_token_chain_desc d = {{.tokens = 5, .n_steps = {n}, .steps = {{{steps}}}, '
+                     f'.block = {block}}}; printf("%d\\n", (int)mf_token_chain_scratch_floats(&d)); }}')
+    for n_kv, dh, rows in attn:
+        lines.append(f'{{ mf_attention_desc d = {{.n_kv = {n_kv}, .dh = {dh}, .q_block = {rows}}}; '
+                     f'printf("%d\\n", (int)mf_attention_scratch_floats(&d)); }}')
+    main = tmp_path / "main.c"
+    main.write_text('#include <stdio.h>\n#include "mf_transformer.h"\nint main(void) {\n' + "\n".join(lines)
+                    + "\nreturn 0; }\n")
+    exe = tmp_path / "sizes"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", str(main),
+                    str(RUNTIME / "src" / "transformer_f32_ref.c"), str(RUNTIME / "src" / "elementwise_f32_ref.c"),
+                    "-lm", "-o", str(exe)], check=True)
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    want = []
+    for widths, block in chains:
+        steps = tuple(Step("LINEAR", a, b) for a, b in zip(widths, widths[1:])) or (Step("ACT", widths[0], widths[0]),)
+        want.append(TokenChain.scratch_floats(TokenChainParams(steps, False), block))
+    want += [FusedAttention.scratch_floats(rows, n_kv, dh) for n_kv, dh, rows in attn]
+    assert got == want
+
+
+def _blocks(cm) -> list[int]:  # noqa: ANN001
+    out = []
+    for cs in cm.calls:
+        for c in cs:
+            if "token_chain" in c.kernel or "attention" in c.kernel:
+                fields = dict(c.args[-1].fields)
+                out.append(int((fields.get("block") or fields.get("q_block")).text))
+    return out
+
+
+@pytest.mark.parametrize("model", VITS)
+def test_blocks_never_grow_the_arena(model: str) -> None:
+    """The blocked kernels take the largest block whose scratch fits under the arena the
+    one-token kernels need: same arena, and most nodes still get 4-token blocks."""
+    ref = compile_model(REAL_MODELS[model])
+    fast = compile_model(REAL_MODELS[model], options=CompileOptions(target=kernel_target(load_board("stm32f746-disco"))))
+    assert fast.arena_bytes <= ref.arena_bytes
+    assert set(_blocks(ref)) == {1}
+    blocks = _blocks(fast)
+    assert blocks.count(4) >= len(blocks) * 3 // 4, blocks
+
+
+@pytest.mark.parametrize("model", VITS)
+def test_blocked_vit_matches_onnxruntime_on_host(model: str) -> None:
+    r = verify(REAL_MODELS[model], options=CompileOptions(target=KernelTarget("f32", ("dsp",))), sanitize=True)
+    assert r.max_rel_error <= 1e-4, r.as_dict()
+
+
+# ---------------------------------------------------------------- qemu: kernels
+
+CHAINS = [
+    Chain(17, (64, 128, 64)),  # the example ViT's MLP: one token left after 4 blocks of 4
+    Chain(50, (128, 16, 128), act="MF_ACT_NONE", residual=True, inplace=True),  # low-rank, over the residual
+    Chain(7, (13, 10), inplace=True, relu_step=True),  # widths off the 4-column tile, output over x
+    Chain(9, (12, 20, 8), residual=True, block=2),
+    Chain(3, (8, 8), layernorm=False, act="MF_ACT_RELU", block=1),
+]
+ATTENTIONS = [Attention(17, 17, 4, 16), Attention(7, 9, 3, 5, inplace=True), Attention(5, 5, 1, 8, q_block=1)]
+PATCHES = [Patch(3, 32, 32, 8, 64), Patch(2, 20, 28, 4, 10, has_cls=False), Patch(3, 16, 48, 8, 20, inplace=True)]
+F32_CASES = CHAINS + ATTENTIONS + PATCHES
+NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax(4, 50), Softmax(3, 9, inplace=True),
+         Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
+F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \
+    [Attention(17, 17, 4, 16, q_block=6)] + ATTENTIONS + PATCHES + [Patch(3, 16, 56, 8, 20)] + NORMS
+SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
+
+
+def _check(board: str, case, dtype: str, isa: str, tmp_path: Path) -> None:  # noqa: ANN001
+    from fixtures.sim_support import require_tools
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_transformer_kernel(b, case, dtype, isa, out_dir=tmp_path)
+    scale = max(1.0, float(np.max(np.abs(r.ref))))
+    assert np.all(np.isfinite(r.fast))
+    assert float(np.max(np.abs(r.fast - r.ref))) <= KERNEL_TOL[dtype] * scale
+    assert r.instructions > 0
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("case", F32_CASES, ids=str)
+def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD_BOARDS)
+@pytest.mark.parametrize("case", F16_CASES, ids=str)
+def test_f16_simd_kernel_matches_ref(board: str, isa: str, case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check(board, case, "f16", isa, tmp_path)
+
+
+# ---------------------------------------------------------------- qemu: end to end
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("model", ["vit_opset18", "lowrank_vit"])
+def test_blocked_vit_on_m7(model: str) -> None:
+    from fixtures.sim_support import require_tools
+    from toolchain.run import run_on_board
+
+    b = load_board("stm32f746-disco")
+    require_tools(b)
+    r = run_on_board(REAL_MODELS[model], b)
+    assert r.match, [o for o in r.outputs]
+    assert r.instructions and r.instructions > 0
+
+
+# FP16 end to end: max |ours - onnxruntime FP32| <= FP16_TOL * max(1, max |ref|) (FP16 storage,
+# FP16 accumulation in the SIMD GEMM panels, FP32 LayerNorm/softmax/GELU), same top-1.
+FP16_TOL = 2e-2
+
+
+@pytest.mark.parametrize("model", VITS)
+def test_fp16_keeps_integration(model: str) -> None:
+    """FP16 builds integrate (token chains, attention, patch embedding in FP16); their arena is
+    the float32 model input (its FP16 copy overwrites it, and everything after fits in it, work
+    blocks included), at most the op-by-op FP16 arena."""
+    for board in ("rv32-rvv", "cortex-m55-an547"):
+        cm = compile_model(REAL_MODELS[model], options=CompileOptions(target=kernel_target(load_board(board), "fp16")))
+        ops = {n.op for n in cm.nodes}
+        assert {"TokenChain", "FusedAttention", "PatchEmbed"} <= ops
+        assert cm.arena_bytes == cm.graph.tensors[cm.graph.inputs[0]].nbytes  # the float32 input sets it
+        naive = compile_model(REAL_MODELS[model], options=CompileOptions(integrate=False,
+                              target=kernel_target(load_board(board), "fp16")))
+        assert cm.arena_bytes <= naive.arena_bytes
+
+
+@pytest.mark.parametrize("model", ["vit_opset18", "lowrank_vit"])
+def test_fp16_vit_matches_onnxruntime_on_host(model: str) -> None:
+    r = verify(REAL_MODELS[model], options=CompileOptions(target=KernelTarget("f16")))
+    assert r.max_rel_error <= FP16_TOL, r.as_dict()
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("board", [b for b, _ in SIMD_BOARDS])
+@pytest.mark.parametrize("model", ["vit_opset18", "lowrank_vit"])
+def test_fp16_vit_on_simd_board(model: str, board: str) -> None:
+    from fixtures.sim_support import require_tools
+    from toolchain.run import run_on_board
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_on_board(REAL_MODELS[model], b, dtype="fp16")
+    assert r.match, [o for o in r.outputs]
+    assert r.extra["top1_agree"]
