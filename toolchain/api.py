@@ -14,6 +14,7 @@ from toolchain.memory import MemoryPlan, plan_memory
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
 from toolchain.codegen.emit import kernel_sources
+from toolchain.codegen.parallel import ParallelCall, parallelize
 from toolchain.ops.base import Call, KernelTarget, LowerCtx
 from toolchain.ir.verify import verify_graph
 from toolchain.memory.planner import STRATEGIES
@@ -40,6 +41,8 @@ class CompileOptions:
     # kernel dtype and ISA preference; build one with toolchain.codegen.target.kernel_target
     # (board, "fp16") -- dtype "f16" stores weights and activations as FP16 (--dtype fp16)
     target: KernelTarget = KernelTarget()
+    # harts the kernels fork over (a cluster board, toolchain/codegen/parallel.py); 1 = serial
+    harts: int = 1
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -68,6 +71,8 @@ class CompiledModel:
     nodes: list[NodeReport]
     order_arenas: dict[str, int] = field(default_factory=dict)  # arena per schedule order tried
     target: KernelTarget = KernelTarget()
+    harts: int = 1
+    parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
 
     @property
     def scratch_bytes(self) -> int:
@@ -115,6 +120,11 @@ class CompiledModel:
             "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
+            "harts": self.harts,
+            # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
+            "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
+                                "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
+                               for p in self.parallel],
         }
 
 
@@ -133,15 +143,16 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     for name, h in orders.items():
         calls = [[] if REGISTRY.get(n.op_type).view else REGISTRY.get(n.op_type).lower(n.params, n, ctx)
                  for n in h.nodes]
+        calls, par = parallelize(calls, options.harts, ctx.available)
         # Kernel scratch is planned like any tensor that lives for one node.
         scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
         mp = plan_memory(h, inplace=options.inplace, overwrite=options.overwrite, consume_inputs=options.overwrite,
                          scratch=scratch, strategies=options.planner)
-        planned[name] = (h, calls, mp)
+        planned[name] = (h, calls, mp, par)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
-    g, calls, mp = planned[best]
+    g, calls, mp, par = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -150,7 +161,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
-    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target)
+    return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
+                         options.harts, par)
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

@@ -343,10 +343,13 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
+@click.option("--harts", type=int, default=None,
+              help="Cluster boards: harts the kernels fork over (default: all); also runs 1 hart for the efficiency.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+        profile: bool, trace_out: str | None, harts: int | None, as_json: bool, dtype: str, kernels: str,
+        **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.progress import spinner
@@ -356,9 +359,19 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
     if trace_out and not profile:
         raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    from toolchain.boards import load_board
+    from toolchain.run import run_cluster
+    from toolchain.sim.cluster import resolve_harts
+
+    b = load_board(board)
+    resolve_harts(b, harts)  # a bad --harts is one error line before anything is built
     with spinner(f"building and running {Path(model).name} on {board}"):
-        r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed, dtype=dtype,
-                         kernels=kernels, profile=profile)
+        if b.cluster is not None:
+            r = run_cluster(model, b, harts, out_dir=out_dir, input_shapes=parse_input_shapes(input_shape),
+                            options=_options(sched), seed=seed, dtype=dtype, kernels=kernels, profile=profile)
+        else:
+            r = run_on_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), seed,
+                             dtype=dtype, kernels=kernels, profile=profile)
     if trace_out and r.layers is not None:
         from toolchain.profile import write_trace
 
@@ -375,6 +388,14 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
             weighted = f" ({r.weighted_instructions:,} LMUL-weighted)" if r.weighted_instructions is not None else ""
             click.echo(f"instructions  {r.instructions:,} per inference{weighted};  MACs {r.macs:,};  "
                        f"{r.macs_per_instruction:.3f} MACs per instruction")
+        if "span_instructions" in r.extra:
+            x = r.extra
+            eff = f"{x['parallel_efficiency']:.3f}" if x.get("parallel_efficiency") is not None else "-"
+            click.echo(f"harts         {x['harts']}: span {x['span_instructions']:,} instructions over "
+                       f"{x['regions']} fork/join regions (serial part {x['serial_instructions']:,}); "
+                       f"1 hart {x['one_hart_instructions'] or 0:,}; efficiency {eff}; "
+                       f"{'same bits as 1 hart' if x.get('matches_one_hart') else 'DIFFERENT bits from 1 hart'}")
+            click.echo("per hart      " + ", ".join(f"{v:,}" for v in x["instructions_per_hart"]))
         if r.layers is not None:
             print_layers(r.layers, r.cost)
         if trace_out:

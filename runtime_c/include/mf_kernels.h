@@ -14,5 +14,6 @@
 #include "mf_fast.h"
 #include "mf_conv_inplace.h"
 #include "mf_f16.h"
+#include "mf_par.h"
 
 #endif
