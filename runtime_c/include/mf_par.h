@@ -9,6 +9,7 @@
 
 #include "mf_conv.h"
 #include "mf_elementwise.h"
+#include "mf_pool.h"
 #include "mf_types.h"
 
 int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
@@ -16,12 +17,20 @@ int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, flo
 int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *bias,
                                    const float *skip, float *y, float *scratch,
                                    const mf_conv2d_desc *d);
+int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
+                                    float *scratch, const mf_conv2d_desc *d);
+int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
 int mf_conv2d_par_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
                           const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_overwrite_par_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
+                                    mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
+int mf_maxpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
+int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_binary_par_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
 #endif
 

@@ -23,3 +23,10 @@ int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *
                                  mf_conv2d_residual_scratch_bytes(d, 4, MF_CONV_COLS_DSP),
                                  MF_CONV_COLS_DSP, mf_gemm_panel_f32_dsp);
 }
+
+int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
+                                    float *scratch, const mf_conv2d_desc *d)
+{
+    return par_conv_overwrite_f32(x, w, bias, y, scratch, d, mf_conv2d_overwrite_f32_dsp,
+                                  mf_gemm_panel_f32_dsp, MF_CONV_OVERWRITE_COLS);
+}
