@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.codegen import emit
+from toolchain.codegen.parallel import parallelize
 from toolchain.codegen.emit import SourceSet, _env, _Renderer, c_comment, c_ident, copy_runtime, weight_values
 from toolchain.errors import DoesNotFitError
 from toolchain.ir.graph import Graph
@@ -84,9 +85,11 @@ class TrainProgram:
 
 
 def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: KernelTarget = KernelTarget(),
-                     loss_scale: LossScale = LossScale()) -> TrainProgram:
+                     loss_scale: LossScale = LossScale(), harts: int = 1) -> TrainProgram:
     """Lower every node for `target` (its dtype must match the graph's: f16 for a graph from
-    train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`."""
+    train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`.
+    harts > 1: calls with a parallel twin fork over the harts (codegen.parallel), their
+    scratch one private copy per hart."""
     g = tg.graph
     mp = plan_memory(g, inplace=True, check=True)
     ctx = LowerCtx(g.tensors, target, defined_kernels())
@@ -101,6 +104,7 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: Kern
             bwd += macs
         else:
             fwd += macs
+    calls, _ = parallelize(calls, harts, ctx.available)
     scratch = max((getattr(c, "scratch_bytes", 0) for cs in calls for c in cs), default=0)
     prog = TrainProgram(tg, mp, calls, fwd, bwd, scratch, target, loss_scale)
     if ram_budget is not None and prog.peak_ram_bytes > ram_budget:
