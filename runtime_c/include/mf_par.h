@@ -10,6 +10,7 @@
 #include "mf_conv.h"
 #include "mf_elementwise.h"
 #include "mf_pool.h"
+#include "mf_train.h"
 #include "mf_types.h"
 
 int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
@@ -22,6 +23,13 @@ int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float 
 int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
+
+/* training (par_train.c) */
+int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
+                                 const mf_act *act, int32_t from_output);
+int mf_sgd_update_par_f32_ref(float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d);
+int mf_conv2d_bwd_weight_par_f32_rvv(const float *x, const float *dy, float *dw, float *db,
+                                     const mf_conv2d_desc *d, float *scratch);
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"

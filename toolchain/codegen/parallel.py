@@ -36,9 +36,11 @@ class ParallelCall:
     copies: int
 
 
-def parallelize(calls: list[list[Call]], harts: int,
-                available: Collection[str] | None) -> tuple[list[list[Call]], list[ParallelCall]]:
-    """Swaps each call that has a parallel twin for it (harts > 1), scratch x harts."""
+def parallelize(calls: list[list[Call]], harts: int, available: Collection[str] | None,
+                max_scratch: int | None = None) -> tuple[list[list[Call]], list[ParallelCall]]:
+    """Swaps each call that has a parallel twin for it (harts > 1), scratch x harts.
+    max_scratch: a call whose harts copies would exceed it stays serial (the training step
+    keeps its scratch in one region above the arena, and the copies must fit the RAM)."""
     if harts <= 1:
         return calls, []
     out: list[list[Call]] = []
@@ -47,7 +49,8 @@ def parallelize(calls: list[list[Call]], harts: int,
         node_calls = []
         for c in cs:
             name = par_name(c.kernel)
-            if name is not None and available is not None and name in available:
+            fits = max_scratch is None or c.scratch_bytes * harts <= max_scratch
+            if name is not None and available is not None and name in available and fits:
                 report.append(ParallelCall(i, name, c.scratch_bytes, harts if c.scratch_bytes else 0))
                 c = replace(c, kernel=name, scratch_bytes=c.scratch_bytes * harts)
             node_calls.append(c)

@@ -104,7 +104,8 @@ def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: Kern
             bwd += macs
         else:
             fwd += macs
-    calls, _ = parallelize(calls, harts, ctx.available)
+    room = None if ram_budget is None else ram_budget - align_up(mp.arena_bytes)  # scratch sits above the arena
+    calls, _ = parallelize(calls, harts, ctx.available, room)
     scratch = max((getattr(c, "scratch_bytes", 0) for cs in calls for c in cs), default=0)
     prog = TrainProgram(tg, mp, calls, fwd, bwd, scratch, target, loss_scale)
     if ram_budget is not None and prog.peak_ram_bytes > ram_budget:
