@@ -17,6 +17,10 @@ from dataclasses import dataclass, replace
 
 from toolchain.ops.base import Call
 
+# Twins that share the one-hart scratch between the harts in phases (one fork per phase, the
+# join as the barrier) instead of taking a private copy per hart (par_train.c).
+SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv"})
+
 _NAME = re.compile(r"^(mf_\w+?)_(f32|f16|s8)_([a-z0-9]+)$")
 
 
@@ -49,10 +53,11 @@ def parallelize(calls: list[list[Call]], harts: int, available: Collection[str] 
         node_calls = []
         for c in cs:
             name = par_name(c.kernel)
-            fits = max_scratch is None or c.scratch_bytes * harts <= max_scratch
+            copies = (1 if name in SHARED_SCRATCH else harts) if c.scratch_bytes else 0
+            fits = max_scratch is None or c.scratch_bytes * copies <= max_scratch
             if name is not None and available is not None and name in available and fits:
-                report.append(ParallelCall(i, name, c.scratch_bytes, harts if c.scratch_bytes else 0))
-                c = replace(c, kernel=name, scratch_bytes=c.scratch_bytes * harts)
+                report.append(ParallelCall(i, name, c.scratch_bytes, copies))
+                c = replace(c, kernel=name, scratch_bytes=c.scratch_bytes * max(copies, 1))
             node_calls.append(c)
         out.append(node_calls)
     return out, report
