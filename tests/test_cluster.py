@@ -180,3 +180,16 @@ def test_deterministic_under_start_delays(cluster_board, tmp_path: Path) -> None
 @pytest.mark.slow
 def test_deterministic_under_20_start_delays(cluster_board, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _determinism(cluster_board, tmp_path, list(range(11, 31)))
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_resnet8_last_layers_training_on_8_harts(cluster_board) -> None:  # type: ignore[no-untyped-def]
+    from toolchain.train.api import train_cluster
+
+    r = train_cluster(REAL_MODELS["resnet8"], BOARD, 8, trainable="last:2", steps=2)
+    c = r.cluster
+    assert r.match  # PyTorch's loss trajectory within the FP32 tolerance
+    assert c is not None and c["loss_equals_one_hart"]  # and the 1-hart one bit for bit
+    assert c["harts"] == 8 and min(c["instructions_per_hart"]) > 0
+    assert c["span_instructions"] * 6 <= c["one_hart_instructions"], c
