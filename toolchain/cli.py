@@ -415,15 +415,26 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 # regression names the layers that grew
 @schedule_options
 @kernel_options
+@click.option("--harts", type=int, default=None, help="Cluster boards: harts the kernels fork over (default: all).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, update_baseline: bool,
-            threshold: float, junit: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+            threshold: float, junit: str | None, harts: int | None, as_json: bool, dtype: str, kernels: str,
+            **sched: Any) -> None:
     """Run every model in PATHS on a set of boards in QEMU; check outputs and cost against a baseline."""
     from toolchain import regress as rg
 
     models = rg.find_models(paths)
     boards_list = rg.resolve_boards(boards_spec)
+    if harts is not None:  # a bad --harts is one error line before anything runs
+        from toolchain.boards import load_board
+        from toolchain.sim.cluster import resolve_harts
+
+        clusters = [load_board(b) for b in boards_list if load_board(b).cluster is not None]
+        if not clusters:
+            raise McuforgeError(f"--harts {harts}: none of the boards is a cluster")
+        for b in clusters:
+            resolve_harts(b, harts)
     base_path = Path(baseline) if baseline else None
     base = rg.load_baseline(base_path)
     total = len(models) * len(boards_list)
@@ -431,7 +442,7 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
 
     with Bar(total, "regress") as bar:  # on a terminal only
         outcomes = rg.regress(models, boards_list, base, threshold, _options(sched), dtype, kernels,
-                              progress=lambda o: bar.update(1, o.key))
+                              progress=lambda o: bar.update(1, o.key), harts=harts)
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))
     if base_path and (update_baseline or not base_path.exists()):
