@@ -20,7 +20,7 @@
  * test's way of shuffling the order in which harts run). */
 #include <stdint.h>
 
-#include "mf_cluster.h"
+#include "../include/mf_cluster.h" /* the harness is compiled in place: its own dir, not the model's */
 
 #ifndef MF_CLINT_BASE
 #error "MF_CLINT_BASE must be set (the board's [cluster] ipi_base)"
