@@ -309,16 +309,17 @@ def ops(board_names: tuple[str, ...], as_json: bool) -> None:
 @input_shape_option
 @schedule_options
 @kernel_options
+@click.option("--harts", type=int, default=None, help="Cluster boards: harts the kernels fork over (default: all).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
-def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, **sched: Any) -> None:
+def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], harts: int | None, as_json: bool,
+          dtype: str, kernels: str, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.run import build_for_board
 
     bb = build_for_board(model, board, out_dir, parse_input_shapes(input_shape), _options(sched), dtype=dtype,
-                         kernels=kernels)
+                         kernels=kernels, harts=harts)
     d = bb.as_dict()
     if as_json:
         click.echo(json.dumps(d))
@@ -329,6 +330,11 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
     click.echo(f"RAM      {_kib(d['ram_bytes'])} of {_kib(d['ram_budget'])} "
                f"(arena {d['arena_bytes']:,}, stack reserved {d['stack_reserved_bytes']:,}; "
                f"`mcuforge run --sim` measures the stack used)")
+    if d["harts"] > 1:
+        click.echo(f"harts    {d['harts']}: {len(d['parallel_calls'])} calls fork over them; private scratch in the arena:")
+        for c in d["parallel_calls"]:
+            if c["copies"]:
+                click.echo(f"         {c['kernel']:<36} {c['copies']} x {c['scratch_per_hart']:,} B  ({c['node'][-40:]})")
 
 
 @main.command()

@@ -39,7 +39,8 @@ class BoardBuild:
                 "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
                 "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
                 "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,
-                "ram_by_section": b.ram_by_section}
+                "ram_by_section": b.ram_by_section, "harts": b.harts,
+                "parallel_calls": self.compiled.report()["parallel_calls"]}
 
 
 @dataclass
