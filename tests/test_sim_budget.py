@@ -54,7 +54,7 @@ def test_just_fitting_model_links(name: str, tmp_path: Path) -> None:
     """The limit is the board's: an arena that leaves room for stack and data links."""
     board = load_board(name)
     require_tools(board)
-    room = board.memory.ram.size - board.memory.stack_size - 4096
+    room = board.memory.ram.size - board.memory.stack_size * board.max_harts - 4096  # a stack per hart
     build = build_firmware([MATMUL4 / "model.c"], board, tmp_path, INPUTS,
                            extra_cflags=[f"-DMF_FIXTURE_EXTRA_ARENA={room}"])
     assert build.arena_bytes == 160 + room

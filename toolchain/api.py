@@ -16,6 +16,7 @@ from toolchain.memory import MemoryPlan
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
 from toolchain.ops.base import Call, KernelTarget
+from toolchain.codegen.parallel import ParallelCall
 from toolchain.ir.verify import verify_graph
 from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
@@ -46,6 +47,8 @@ class CompileOptions:
     # Schedules compete: also plan the same model without integration and as the naive
     # op-by-op schedule, and keep the smallest arena, so integration never costs memory.
     compete: bool = True
+    # harts the kernels fork over (a cluster board, toolchain/codegen/parallel.py); 1 = serial
+    harts: int = 1
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -87,6 +90,8 @@ class CompiledModel:
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
+    harts: int = 1
+    parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
 
     @property
     def scratch_bytes(self) -> int:
@@ -135,6 +140,11 @@ class CompiledModel:
             "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
+            "harts": self.harts,
+            # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
+            "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
+                                "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
+                               for p in self.parallel],
         }
 
 
@@ -160,7 +170,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     candidates = {"mcuformer": options}
     if options.integrate and options.fuse:
         candidates["no-integrate"] = replace(options, integrate=False)
-    candidates["naive"] = CompileOptions.schedule("naive", target=options.target)
+    candidates["naive"] = CompileOptions.schedule("naive", target=options.target, harts=options.harts)
     done = {k: _compile_one(g, replace(o, compete=False)) for k, o in candidates.items()}
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
@@ -198,11 +208,12 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        calls, mp = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
-                                 consume_inputs=options.overwrite, strategies=options.planner)
-        planned[name] = (h, calls, mp)
+        calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                      consume_inputs=options.overwrite, strategies=options.planner,
+                                      harts=options.harts)
+        planned[name] = (h, calls, mp, par)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
-    g, calls, mp = planned[best]
+    g, calls, mp, par = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -212,7 +223,7 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
-                         options)
+                         options, harts=options.harts, parallel=par)
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

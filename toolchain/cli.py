@@ -363,11 +363,12 @@ def ops(board_names: tuple[str, ...], as_json: bool) -> None:
 @input_shape_option
 @schedule_options
 @kernel_options
+@click.option("--harts", type=int, default=None, help="Cluster boards: harts the kernels fork over (default: all).")
 @click.option("--json", "as_json", is_flag=True)
 @force_option
 @friendly
-def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as_json: bool, dtype: str,
-          kernels: str, force: bool, **sched: Any) -> None:
+def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], harts: int | None, as_json: bool,
+          dtype: str, kernels: str, force: bool, **sched: Any) -> None:
     """Compile MODEL and cross-compile it with the board harness into OUT/firmware/firmware.elf."""
     from toolchain.frontend import parse_input_shapes
     from toolchain.outdir import claim
@@ -376,7 +377,7 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
     shapes = parse_input_shapes(input_shape)
     claim(out_dir, force, replaced=("model", "firmware"))
     bb = build_for_board(model, board, out_dir, shapes, _options(sched), dtype=dtype,
-                         kernels=kernels)
+                         kernels=kernels, harts=harts)
     d = bb.as_dict()
     if as_json:
         click.echo(json.dumps(d))
@@ -387,6 +388,11 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
     click.echo(f"RAM      {_kib(d['ram_bytes'])} of {_kib(d['ram_budget'])} "
                f"(arena {d['arena_bytes']:,}, stack reserved {d['stack_reserved_bytes']:,}; "
                f"`mcuforge run --sim` measures the stack used)")
+    if d["harts"] > 1:
+        click.echo(f"harts    {d['harts']}: {len(d['parallel_calls'])} calls fork over them; private scratch in the arena:")
+        for c in d["parallel_calls"]:
+            if c["copies"]:
+                click.echo(f"         {c['kernel']:<36} {c['copies']} x {c['scratch_per_hart']:,} B  ({c['node'][-40:]})")
 
 
 def print_layer_check(rep: dict, as_json: bool) -> None:
@@ -444,13 +450,16 @@ def quantize(model: str, out_path: str, calib: str | None, calib_random: int | N
 @click.option("--profile", is_flag=True, help="Also count instructions per node (after fusion).")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
+@click.option("--harts", type=int, default=None,
+              help="Cluster boards: harts the kernels fork over (default: all); also runs 1 hart for the efficiency.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--layers", is_flag=True, help="int8: compare every intermediate tensor with onnxruntime and "
                                               "name the first layer that diverges by more than 1 LSB.")
 @force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, force: bool, layers: bool,
+        profile: bool, trace_out: str | None, harts: int | None, as_json: bool, dtype: str, kernels: str,
+        force: bool, layers: bool,
         **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
@@ -462,12 +471,22 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         raise click.UsageError("only --sim is implemented here; use `mcuforge validate --port` for a real board")
     if trace_out and not profile:
         raise McuforgeError("--trace-out needs --profile (the trace is the per-layer profile)")
+    from toolchain.boards import load_board
+    from toolchain.run import run_cluster
+    from toolchain.sim.cluster import resolve_harts
+
     shapes = parse_input_shapes(input_shape)
+    b = load_board(board)
+    resolve_harts(b, harts)  # a bad --harts is one error line before anything is built
     if out_dir is not None:
         claim(out_dir, force, replaced=("model", "firmware"))
     with spinner(f"building and running {Path(model).name} on {board}"):
-        r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
-                         kernels=kernels, profile=profile, layers=layers)
+        if b.cluster is not None:
+            r = run_cluster(model, b, harts, out_dir=out_dir, input_shapes=shapes, options=_options(sched), seed=seed,
+                            dtype=dtype, kernels=kernels, profile=profile, layers=layers)
+        else:
+            r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
+                             kernels=kernels, profile=profile, layers=layers)
     if layers:
         print_layer_check({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
                            "match": r.match, "board": r.board}, as_json)
@@ -488,6 +507,14 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
             weighted = f" ({r.weighted_instructions:,} LMUL-weighted)" if r.weighted_instructions is not None else ""
             click.echo(f"instructions  {r.instructions:,} per inference{weighted};  MACs {r.macs:,};  "
                        f"{r.macs_per_instruction:.3f} MACs per instruction")
+        if "span_instructions" in r.extra:
+            x = r.extra
+            eff = f"{x['parallel_efficiency']:.3f}" if x.get("parallel_efficiency") is not None else "-"
+            click.echo(f"harts         {x['harts']}: span {x['span_instructions']:,} instructions over "
+                       f"{x['regions']} fork/join regions (serial part {x['serial_instructions']:,}); "
+                       f"1 hart {x['one_hart_instructions'] or 0:,}; efficiency {eff}; "
+                       f"{'same bits as 1 hart' if x.get('matches_one_hart') else 'DIFFERENT bits from 1 hart'}")
+            click.echo("per hart      " + ", ".join(f"{v:,}" for v in x["instructions_per_hart"]))
         if r.layers is not None:
             print_layers(r.layers, r.cost)
         if trace_out:
@@ -507,15 +534,26 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
 # regression names the layers that grew
 @schedule_options
 @kernel_options
+@click.option("--harts", type=int, default=None, help="Cluster boards: harts the kernels fork over (default: all).")
 @click.option("--json", "as_json", is_flag=True)
 @friendly
 def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, update_baseline: bool,
-            threshold: float, junit: str | None, as_json: bool, dtype: str, kernels: str, **sched: Any) -> None:
+            threshold: float, junit: str | None, harts: int | None, as_json: bool, dtype: str, kernels: str,
+            **sched: Any) -> None:
     """Run every model in PATHS on a set of boards in QEMU; check outputs and cost against a baseline."""
     from toolchain import regress as rg
 
     models = rg.find_models(paths)
     boards_list = rg.resolve_boards(boards_spec)
+    if harts is not None:  # a bad --harts is one error line before anything runs
+        from toolchain.boards import load_board
+        from toolchain.sim.cluster import resolve_harts
+
+        clusters = [load_board(b) for b in boards_list if load_board(b).cluster is not None]
+        if not clusters:
+            raise McuforgeError(f"--harts {harts}: none of the boards is a cluster")
+        for b in clusters:
+            resolve_harts(b, harts)
     base_path = Path(baseline) if baseline else None
     base = rg.load_baseline(base_path)
     total = len(models) * len(boards_list)
@@ -523,7 +561,7 @@ def regress(paths: tuple[str, ...], boards_spec: str, baseline: str | None, upda
 
     with Bar(total, "regress") as bar:  # on a terminal only
         outcomes = rg.regress(models, boards_list, base, threshold, _options(sched), dtype, kernels,
-                              progress=lambda o: bar.update(1, o.key))
+                              progress=lambda o: bar.update(1, o.key), harts=harts)
     if junit:
         Path(junit).write_text(rg.junit_xml(outcomes))
     if base_path and (update_baseline or not base_path.exists()):

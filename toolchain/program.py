@@ -13,6 +13,7 @@ codegen's job (toolchain.codegen).
 
 from __future__ import annotations
 
+from toolchain.codegen.parallel import ParallelCall, parallelize
 from toolchain.ir.graph import Graph
 from toolchain.memory import Lifetimes, MemoryPlan, compute_lifetimes, place, with_scratch
 from toolchain.memory.blocking import lower_and_plan
@@ -33,15 +34,20 @@ def choose_kernels(g: Graph, lt: Lifetimes, target: KernelTarget,
 
 def plan_program(g: Graph, target: KernelTarget, inplace: bool = True, overwrite: bool = True,
                  consume_inputs: bool = False, strategies: tuple[str, ...] = tuple(STRATEGIES),
-                 kernels: frozenset[str] | None = None) -> tuple[list[list[Call]], MemoryPlan]:
-    """(kernel calls per node, checked memory plan with each node's scratch inside the arena)."""
+                 kernels: frozenset[str] | None = None,
+                 harts: int = 1) -> tuple[list[list[Call]], MemoryPlan, list[ParallelCall]]:
+    """(kernel calls per node, checked memory plan with each node's scratch inside the arena,
+    the calls forked over `harts`: codegen.parallel swaps in the fork/join twins, whose scratch
+    is one private copy per hart)."""
     lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs)
     ctx = LowerCtx(g.tensors, target, available() if kernels is None else kernels,
                    overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
 
     def plan(calls: list[list[Call]]) -> MemoryPlan:
+        calls, _ = parallelize(calls, harts, ctx.available)
         scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
         return place(g, with_scratch(lt, scratch), strategies=strategies)
     # Blocked kernels (token chains, attention) get the largest work block that costs no arena.
     calls, mp, _ = lower_and_plan(g, ctx, plan)
-    return calls, mp
+    calls, par = parallelize(calls, harts, ctx.available)
+    return calls, mp, par

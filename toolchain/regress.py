@@ -22,7 +22,7 @@ from toolchain.boards import list_boards, load_board
 from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.run import run_on_board
 
-METRICS = ("instructions", "arena_bytes", "flash_bytes")
+METRICS = ("instructions", "arena_bytes", "flash_bytes", "span_instructions")  # span: cluster boards
 LAYER_FLOOR = 0.001  # a layer's growth must be at least this fraction of the old total
 
 
@@ -101,11 +101,15 @@ def compare_baseline(figures: dict, base: dict | None, threshold: float) -> list
 
 
 def run_one(model: Path, board: str, baseline: dict, threshold: float, options: CompileOptions,
-            dtype: str = "fp32", kernels: str = "board") -> Outcome:
+            dtype: str = "fp32", kernels: str = "board", harts: int | None = None) -> Outcome:
+    """harts: on a cluster board, the harts to fork over (default all); other boards run one.
+    A cluster board is not profiled per node (the profile counts one hart); its span is kept."""
     t0 = time.monotonic()
     try:
-        profile = load_board(board).qemu is not None
-        r = run_on_board(model, board, options=options, dtype=dtype, kernels=kernels, profile=profile)
+        b = load_board(board)
+        profile = b.qemu is not None and b.cluster is None
+        r = run_on_board(model, board, options=options, dtype=dtype, kernels=kernels, profile=profile,
+                         harts=harts if b.cluster is not None else None)
     except DoesNotFitError as e:
         return Outcome(str(model), board, "skipped", str(e), seconds=time.monotonic() - t0)
     except McuforgeError as e:
@@ -114,6 +118,8 @@ def run_one(model: Path, board: str, baseline: dict, threshold: float, options: 
                "macs": r.macs, "max_abs_error": r.max_abs_error, "stack_bytes": r.stack_bytes}
     if r.layers is not None:
         figures["layers"] = layer_figures(r.layers)
+    if "span_instructions" in r.extra:
+        figures["span_instructions"] = r.extra["span_instructions"]
     out = Outcome(str(model), board, "pass", figures=figures, seconds=time.monotonic() - t0)
     if not r.match:
         out.status, out.message = "fail", f"output mismatch: max abs error {r.max_abs_error:.3g}"
@@ -126,11 +132,11 @@ def run_one(model: Path, board: str, baseline: dict, threshold: float, options: 
 
 def regress(models: list[Path], boards: list[str], baseline: dict | None = None, threshold: float = 0.02,
             options: CompileOptions = CompileOptions(), dtype: str = "fp32", kernels: str = "board",
-            progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+            progress: Callable[[Outcome], None] | None = None, harts: int | None = None) -> list[Outcome]:
     outcomes = []
     for model in models:
         for board in boards:
-            o = run_one(model, board, baseline or {}, threshold, options, dtype, kernels)
+            o = run_one(model, board, baseline or {}, threshold, options, dtype, kernels, harts)
             outcomes.append(o)
             if progress:
                 progress(o)

@@ -6,6 +6,7 @@ plain records the CLI prints and `regress` / bench/ aggregate.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from toolchain.boards import Board, load_board
 from toolchain.sim.errors import BudgetError
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
+from toolchain.sim.cluster import ClusterCounts, resolve_harts
 from toolchain.codegen.target import kernel_target
 from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
 
@@ -42,7 +44,8 @@ class BoardBuild:
                 "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
                 "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
                 "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,
-                "ram_by_section": b.ram_by_section}
+                "ram_by_section": b.ram_by_section, "harts": b.harts,
+                "parallel_calls": self.compiled.report()["parallel_calls"]}
 
 
 @dataclass
@@ -91,15 +94,20 @@ class BoardRun:
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
                     options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
-                    kernels: str = "board", profile: bool = False, layers: bool = False) -> BoardBuild:
+                    kernels: str = "board", profile: bool = False, layers: bool = False, harts: int | None = None,
+                    delay_seed: int | None = None) -> BoardBuild:
     """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
 
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
     blocked scalar), "ref" the portable reference kernels only.
-    profile: build the per-node markers in (-DMF_PROFILE, see toolchain.profile)."""
+    profile: build the per-node markers in (-DMF_PROFILE, see toolchain.profile).
+    harts, delay_seed: cluster boards (toolchain.sim.cluster): harts the kernels fork over
+    (default: all the board has), and a seed for injected per-hart start delays."""
     b = load_board(board) if isinstance(board, str) else board
     dtype, model = int8_model(model, dtype, out_dir, seed)
-    options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
+    harts = resolve_harts(b, harts)
+    options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype),  # type: ignore[arg-type]
+                      harts=harts)
     out = Path(out_dir)
     if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
         cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
@@ -108,7 +116,8 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     _check_budget(cm, b)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
-    build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [])
+    build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [],
+                           harts=harts, delay_seed=delay_seed)
     return BoardBuild(cm, build, inputs)
 
 
@@ -139,18 +148,23 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
                  timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board",
-                 profile: bool = False, layers: bool = False) -> BoardRun:
+                 profile: bool = False, layers: bool = False, harts: int | None = None, delay_seed: int | None = None,
+                 one_hart_work: int | None = None) -> BoardRun:
     """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
     FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify).
     profile: also count instructions per node (BoardRun.layers); `instructions` is then the
-    profiled build's count less the markers' own instructions."""
+    profiled build's count less the markers' own instructions.
+    harts, delay_seed: see build_for_board. On a cluster board `instructions` is the work of
+    all harts and extra holds harts, span_instructions, instructions_per_hart (LMUL-weighted
+    on RVV) and, given one_hart_work (the work of the same build on 1 hart), the parallel
+    efficiency one_hart_work / (harts x span)."""
     b = load_board(board) if isinstance(board, str) else board
     if profile and b.qemu is None:
         raise SimError(f"--profile counts instructions in QEMU; board {b.name} has no QEMU machine")
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
         dtype, model = int8_model(model, dtype, out_dir or tmp, seed)
         bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, profile=profile,
-                             layers=layers)
+                             layers=layers, harts=harts, delay_seed=delay_seed)
         weighted = b.qemu is not None and b.core.simd == "rvv"
         kwargs: dict = {"lmul_weighting": True} if weighted else {}
         if profile:
@@ -182,7 +196,38 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         instructions -= result.profile.marker_instructions
         if weighted_total is not None:
             weighted_total -= result.profile.marker_instructions
+    extra = {"dtype": dtype, "kernels": list(bb.compiled_target.isas), "top1_agree": _top1(result.outputs, ref)}
+    if result.cluster is not None:
+        extra.update(cluster_figures(result.cluster, weighted_total is not None, one_hart_work))
+        # the output bits, to compare runs (harts, start delays) bit for bit
+        extra["outputs_sha256"] = hashlib.sha256(b"".join(np.asarray(o, dtype=np.float32).tobytes()
+                                                          for o in result.outputs)).hexdigest()
     return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
                                          "top1_agree": _top1(result.outputs, ref), **extra}, costs, bb)
+
+
+def cluster_figures(c: ClusterCounts, weighted: bool, one_hart_work: int | None) -> dict:
+    """The run's cluster fields; parallel_efficiency needs the 1-hart work of the same build."""
+    d = c.as_dict(weighted)
+    span = d["span_instructions"]
+    d["parallel_efficiency"] = (one_hart_work / (len(c.harts) * span)
+                                if one_hart_work is not None and span else None)
+    d["one_hart_instructions"] = one_hart_work
+    return d
+
+
+def run_cluster(model: str | Path, board: str | Board, harts: int | None = None, **kw: object) -> BoardRun:
+    """run_on_board on `harts` harts and, for the efficiency and the bit-for-bit check, once
+    more on 1 hart of the same board. extra gains matches_one_hart (outputs identical bits)."""
+    b = load_board(board) if isinstance(board, str) else board
+    harts = resolve_harts(b, harts)
+    one = run_on_board(model, b, harts=1, **kw)  # type: ignore[arg-type]
+    if harts == 1:
+        one.extra.update(parallel_efficiency=1.0 if one.extra.get("span_instructions") else None,
+                         one_hart_instructions=one.extra.get("work_instructions"), matches_one_hart=True)
+        return one
+    r = run_on_board(model, b, harts=harts, one_hart_work=one.extra.get("work_instructions"), **kw)  # type: ignore[arg-type]
+    r.extra["matches_one_hart"] = r.extra.get("outputs_sha256") == one.extra.get("outputs_sha256")
+    return r

@@ -16,5 +16,6 @@
 #include "mf_conv_inplace.h"
 #include "mf_f16.h"
 #include "mf_int8.h"
+#include "mf_par.h"
 
 #endif

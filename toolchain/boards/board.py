@@ -27,7 +27,7 @@ else:  # pragma: no cover - Python 3.10
 BOARDS_DIR = resources.BOARDS_DIR
 
 Simd = Literal["none", "mve", "rvv"]
-Startup = Literal["cortexm", "riscv", "hosted"]
+Startup = Literal["cortexm", "riscv", "riscv_cluster", "hosted"]
 UartKind = Literal["cmsdk", "stm32_usart", "stm32_usart_v2", "ns16550", "stdio"]
 ExitMethod = Literal["semihosting", "sifive_test", "hosted", "spin"]
 
@@ -128,6 +128,15 @@ class Renode:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """Several harts sharing memory (the runtime's board/mf_cluster_riscv.c): hart 0 runs the model,
+    kernels fork over the others. A build may use fewer harts than the part has (--harts)."""
+
+    harts: int                # harts the part has, 2..64
+    ipi_base: int             # CLINT: msip of hart h at ipi_base + 4 h (the wake-up interrupt)
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -141,6 +150,11 @@ class Board:
     silicon: Silicon | None = None
     flash: FlashMethod = field(default_factory=FlashMethod)
     renode: Renode | None = None
+    cluster: Cluster | None = None
+
+    @property
+    def max_harts(self) -> int:
+        return self.cluster.harts if self.cluster is not None else 1
 
     @property
     def simulated(self) -> bool:
@@ -326,9 +340,16 @@ def _board_from_dict(f: _Fields) -> Board:
         renode = Renode(platform=r.text("platform", _REQUIRED), uart=r.text("uart", _REQUIRED))
         r.done()
 
+    cluster = None
+    if (cl := f.table("cluster", required=False)) is not None:
+        cluster = Cluster(harts=cl.integer("harts", _REQUIRED), ipi_base=cl.integer("ipi_base", _REQUIRED))
+        cl.done()
+        if not 2 <= cluster.harts <= 64:
+            raise BoardError(f"{cl.where}: harts = {cluster.harts} is not in 2..64")
+
     board = Board(name=f.text("name", _REQUIRED), description=f.text("description", ""),
                   core=core, memory=memory, toolchain=toolchain,
                   startup=f.choice("startup", Startup, _REQUIRED), uart=uart, exit=exit_,
-                  qemu=qemu, silicon=silicon, flash=flash, renode=renode)
+                  qemu=qemu, silicon=silicon, flash=flash, renode=renode, cluster=cluster)
     f.done()
     return board

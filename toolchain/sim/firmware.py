@@ -20,6 +20,7 @@ import numpy as np
 
 from toolchain.boards import Board, CompilerSetup, Region, compiler_setup
 from toolchain.codegen.ctext import c_comment, c_string
+from toolchain.sim.cluster import cluster_defines, resolve_harts
 from toolchain.sim.elfinfo import ElfInfo, memory_use, read_elf
 from toolchain.sim.errors import BudgetError, SimError, ToolError
 from toolchain.sim.harness import (
@@ -67,6 +68,7 @@ class BuildResult:
     ram_by_section: dict[str, int]
     markers: Markers | None
     commands: tuple[str, ...]        # compile and link command lines, for reports
+    harts: int = 1                   # harts the firmware forks over (cluster boards)
 
 
 def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
@@ -75,7 +77,8 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
                    stack_size: int | None = None, extra_cflags: Sequence[str] = (),
                    werror: bool = True, timeout: float = 300.0,
                    main_template: str = "main.c.j2",
-                   main_vars: Mapping[str, object] | None = None) -> BuildResult:
+                   main_vars: Mapping[str, object] | None = None,
+                   harts: int | None = None, delay_seed: int | None = None) -> BuildResult:
     """Builds ``out_dir/firmware.elf`` for ``board``.
 
     sources: the model's C files (or a SourceSet); their directories are include paths too.
@@ -92,6 +95,7 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
     lay = layout(board, target)
     startup = STARTUPS[board.startup]
     stack = board.memory.stack_size if stack_size is None else stack_size
+    harts = resolve_harts(board, harts)
 
     env = _jinja_env()
     (out / "main.c").write_text(env.get_template(main_template).render(
@@ -102,7 +106,8 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
         inputs=[_input_view(x, i) for i, x in enumerate(inputs)], testdata_section=testdata is not None))
 
     setup = compiler_setup(board, werror=werror)
-    cflags = [*setup.cflags, *harness_defines(lay), *extra_cflags,
+    cflags = [*setup.cflags, *harness_defines(lay), *cluster_defines(board, harts, stack, delay_seed),
+              *extra_cflags,
               f"-I{HARNESS_DIR}", *(f"-I{d}" for d in inc_dirs)]
     all_sources = [*c_files, out / "main.c", out / "test_input.c",
                    *harness_sources(board, lay)]
@@ -141,7 +146,7 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
                        stack_reserved_bytes=stack_section,
                        flash_by_section=use.flash_by_section, ram_by_section=use.ram_by_section,
                        markers=find_markers(info),
-                       commands=tuple(format_cmd(c) for c in [*compile_cmds, link_cmd]))
+                       commands=tuple(format_cmd(c) for c in [*compile_cmds, link_cmd]), harts=harts)
 
 
 # ---- steps ----------------------------------------------------------------------------------

@@ -30,6 +30,9 @@ class StartupKind:
 STARTUPS: dict[str, StartupKind] = {
     "cortexm": StartupKind(("startup_cortexm.c", "mf_crt.c"), "mf_reset_handler", True),
     "riscv": StartupKind(("startup_riscv.S", "trap_riscv.c", "mf_crt.c"), "_start", True),
+    # every hart enters _start; hart 0 runs the model, the others fork/join (mf_cluster.h)
+    "riscv_cluster": StartupKind(("startup_riscv_cluster.S", "trap_riscv.c", "mf_crt.c",
+                                  "mf_cluster_riscv.c"), "_start", True),
     "hosted": StartupKind(("startup_hosted.c",), None, False),
 }
 UART_SOURCES: dict[str, str] = {

@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 
 from toolchain.boards import Board, Region
+from toolchain.sim.cluster import ClusterCounts, read_cluster_counts
+from toolchain.sim.cluster import plugin_args as cluster_plugin_args
 from toolchain.sim.elfinfo import flash_image, read_elf, symbolize
 from toolchain.sim.errors import RunError, SimError
 from toolchain.sim.firmware import BuildResult, Markers, find_markers
@@ -44,6 +46,7 @@ class RunResult:
     log: str                         # everything the firmware printed
     command: str
     profile: NodeCounts | None = None  # per-node checkpoints, when run with profile=True
+    cluster: ClusterCounts | None = None  # per-hart counts and span, on a cluster build
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,16 @@ def run_firmware(build: BuildResult, timeout: float = 60.0, **kwargs: object) ->
 
 
 def qemu_command(elf: Path, board: Board, *, load: Load = "elf", image: Path | None = None,
-                 plugin_args: str | None = None, testdata: Path | None = None) -> list[str]:
+                 plugin_args: str | None = None, testdata: Path | None = None,
+                 harts: int = 1) -> list[str]:
     if board.qemu is None:
         raise SimError(f"board {board.name} has no QEMU machine")
     q = board.qemu
     cmd = [q.system, "-M", q.machine]
     if q.cpu is not None:
         cmd += ["-cpu", q.cpu]
+    if harts > 1:
+        cmd += ["-smp", str(harts)]
     # -nographic puts serial0 (the console UART) on stdout; no monitor to mix in
     cmd += [*q.extra_args, "-nographic", "-monitor", "none", *EXIT_ARGS.get(board.exit.method, ())]
     if load == "elf":
@@ -105,10 +111,11 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
     present when the model was built with -DMF_PROFILE); RunResult.profile holds them.
     Raises ToolError if QEMU fails or hangs, RunError if the firmware's output is unusable.
     """
+    harts = 1
     if isinstance(elf, BuildResult):
         if elf.target != "qemu":
             raise SimError(f"{elf.elf} was built for {elf.target}, not for QEMU")
-        elf_path, markers = elf.elf, elf.markers
+        elf_path, markers, harts = elf.elf, elf.markers, elf.harts
     else:
         elf_path, markers = Path(elf), find_markers(read_elf(Path(elf)))
     if board.qemu is None:
@@ -132,12 +139,17 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
             if markers is None:
                 raise SimError(f"{elf_path} has no mf_bench_start/mf_bench_stop markers")
             plugin_args = _plugin_args(markers, count_file, lmul_weighting)
+            if profile and board.cluster is not None:
+                raise SimError("--profile counts one hart; it does not apply to a cluster build")
             if profile:
                 plugin_args += _profile_args(elf_path)
-        cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args, testdata=testdata)
+            if board.cluster is not None:
+                plugin_args += cluster_plugin_args(elf_path, harts)
+        cmd = qemu_command(elf_path, board, load=load, image=image, plugin_args=plugin_args, testdata=testdata,
+                           harts=harts)
         run = run_tool(cmd, what=f"running {elf_path.name} on QEMU {board.qemu.machine}",
                        timeout=timeout, check=False, die_with_parent=True)
-        counts, checkpoints = _read_counts(count_file) if count_instructions else ({}, [])
+        counts, checkpoints, hart_rows = _read_counts(count_file) if count_instructions else ({}, [], [])
 
     log = run.stdout.replace("\r", "")
     # killed from outside: say so, not "garbled output" (QEMU catches SIGTERM/SIGINT/SIGHUP and
@@ -155,9 +167,11 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
                        f"{run.returncode}; command: {format_cmd(cmd)}\nlast output:\n"
                        f"{tail(log, 15)}\n{tail(run.stderr, 10)}")
     instructions = weighted = None
-    node_counts = None
+    node_counts = cluster = None
     if count_instructions:
         instructions, weighted = _check_counts(counts, lmul_weighting, board)
+        if board.cluster is not None and instructions is not None:
+            cluster = read_cluster_counts(counts, hart_rows)
         if profile:
             if counts.get("checkpoints_lost"):
                 raise RunError(f"the profiling plugin ran out of memory on {board.name}")
@@ -166,7 +180,7 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
     return RunResult(outputs=parsed.outputs, status=parsed.status, exit_code=run.returncode,
                      instructions=instructions, weighted_instructions=weighted,
                      stack_bytes=parsed.stack_bytes, log=log, command=format_cmd(cmd),
-                     profile=node_counts)
+                     profile=node_counts, cluster=cluster)
 
 
 def run_host(exe: Path, timeout: float = 60.0) -> RunResult:
@@ -212,20 +226,26 @@ def _profile_args(elf: Path) -> str:
     return f",node={start:#x},node_end={start + sym.size:#x}"
 
 
-def _read_counts(path: Path) -> tuple[dict[str, int], list[tuple[int, int]]]:
-    """key=value lines, then (with node=) one 'node <count> <vector extra>' line per checkpoint."""
+def _read_counts(path: Path) -> tuple[dict[str, int], list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """key=value lines, then (with node=) one 'node <count> <vector extra>' line per checkpoint,
+    or (cluster mode) one 'hart <k> <work> <weighted work> <sync>' line per hart."""
     if not path.is_file():
-        return {}, []
+        return {}, [], []
     counts: dict[str, int] = {}
     checkpoints: list[tuple[int, int]] = []
+    harts: list[tuple[int, int, int, int]] = []
     for line in path.read_text().splitlines():
+        if line.startswith("hart "):
+            _, k, work, weighted, sync = line.split()
+            harts.append((int(k), int(work), int(weighted), int(sync)))
+            continue
         if line.startswith("node "):
             _, count, extra = line.split()
             checkpoints.append((int(count), int(extra)))
             continue
         key, _, value = line.partition("=")
         counts[key.strip()] = int(value)
-    return counts, checkpoints
+    return counts, checkpoints, harts
 
 
 def _check_counts(counts: dict[str, int], lmul_weighting: bool,

@@ -12,6 +12,7 @@ from toolchain.errors import McuforgeError
 from toolchain.frontend import load_onnx
 from toolchain.passes import optimize
 from toolchain.codegen.target import kernel_target
+from toolchain.sim.cluster import resolve_harts
 from toolchain.ops.base import KernelTarget
 from toolchain.train.autodiff import TrainGraph, build_training_graph
 from toolchain.train.mixed import to_mixed
@@ -60,6 +61,9 @@ class TrainResult:
     weights: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     export: str | None = None
     weighted_instructions_per_step: float | None = None  # RVV: each vector instruction x LMUL
+    # cluster boards: harts, span_instructions, instructions_per_hart (per step; LMUL-weighted
+    # on RVV) and parallel_efficiency against one_hart_instructions (toolchain.sim.cluster)
+    cluster: dict | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -133,11 +137,13 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
           optimizer: str = "sgd", lr: float = 0.01, momentum: float = 0.0, steps: int = 20,
           data: str | Path | tuple[np.ndarray, np.ndarray] | None = None, board: str | None = None,
           dtype: str = "fp32", ram_budget: int | None = None, reference: bool = True,
-          export: str | Path | None = None, seed: int = 0, work_dir: str | Path | None = None) -> TrainResult:
+          export: str | Path | None = None, seed: int = 0, work_dir: str | Path | None = None,
+          harts: int | None = None, one_hart_work: float | None = None) -> TrainResult:
     """Fine-tune on the host (board None or 'host') or in QEMU; data None = seeded synthetic.
     dtype fp16: FP16 activations and gradients, FP32 master weights (train.mixed); the kernels
     are the board's best for that dtype (codegen.target.kernel_target), the reference ones on
-    the host."""
+    the host. harts: on a cluster board, the harts the kernels fork over (default all);
+    one_hart_work: the same step's instructions on 1 hart, for the parallel efficiency."""
     if dtype not in ("fp32", "fp16"):
         raise McuforgeError(f"--dtype {dtype}: expected fp32 or fp16")
     opt = OptimizerSpec(optimizer, lr, momentum)
@@ -147,11 +153,14 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
         from toolchain.boards import load_board
 
         brd = load_board(board)
-        if ram_budget is None:
-            ram_budget = brd.memory.ram.size - brd.memory.stack_size
+        harts = resolve_harts(brd, harts)
+        if ram_budget is None:  # every hart has its own stack (a cluster's workers too)
+            ram_budget = brd.memory.ram.size - brd.memory.stack_size * brd.max_harts
+    elif harts not in (None, 1):
+        raise McuforgeError(f"--harts {harts}: the host runs one hart")
     target = kernel_target(brd, dtype)  # type: ignore[arg-type]
     tg32 = build_fp32(model_path, trainable, loss, opt)
-    prog = compile_training(_mixed_if(tg32, target), ram_budget, target)
+    prog = compile_training(_mixed_if(tg32, target), ram_budget, target, harts=harts or 1)
     tg = prog.tg
     x, y = load_data(data, tg.graph.tensors[tg.inputs[0]].shape, tg.loss_params, seed)
     with tempfile.TemporaryDirectory(prefix="mcuforge-train-") as tmp:
@@ -162,10 +171,12 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
 
             run = run_host_trainer(build_host_trainer(src), prog, x, y, steps)
             losses, weights, ips, wips = run.losses, run.weights, None, None
+            cluster = None
         else:
             from toolchain.train.simrun import run_in_qemu
 
-            losses, weights, ips, wips = run_in_qemu(src, prog, brd, x, y, steps, out_dir)
+            losses, weights, ips, wips, cluster = run_in_qemu(src, prog, brd, x, y, steps, out_dir, harts or 1,
+                                                              one_hart_work)
     ref_loss, match, err = None, None, None
     if reference:
         from toolchain.train.torch_ref import train_reference
@@ -182,4 +193,25 @@ def train(model_path: str | Path, trainable: str = "last:1", loss: str = "cross_
     return TrainResult(str(model_path), board or "host", dtype, [w.name for w in tg.weights],
                        [float(v) for v in losses], ref_loss, match, err,
                        loss_tolerance(dtype),
-                       prog.peak_ram_bytes, ips, prog.report(), dict(weights), exported, wips)
+                       prog.peak_ram_bytes, ips, prog.report(), dict(weights), exported, wips, cluster)
+
+
+def train_cluster(model_path: str | Path, board: str, harts: int | None = None, **kw: object) -> TrainResult:
+    """train() on `harts` harts of a cluster board and once on 1 hart (no reference run), for
+    the parallel efficiency and the check that the loss trajectory is the 1-hart one, bit for
+    bit (cluster["loss_equals_one_hart"])."""
+    from toolchain.boards import load_board
+
+    harts = resolve_harts(load_board(board), harts)
+    one = train(model_path, board=board, harts=1, **{**kw, "reference": False, "export": None})  # type: ignore[arg-type]
+    one_work = one.cluster["work_instructions"] if one.cluster else None
+    if harts == 1:
+        r = train(model_path, board=board, harts=1, **kw)  # type: ignore[arg-type]
+    else:
+        r = train(model_path, board=board, harts=harts, one_hart_work=one_work, **kw)  # type: ignore[arg-type]
+    if r.cluster is not None:
+        r.cluster["one_hart_instructions"] = one_work
+        if harts == 1 and one_work:
+            r.cluster["parallel_efficiency"] = one_work / r.cluster["span_instructions"]
+        r.cluster["loss_equals_one_hart"] = [np.float32(v) for v in r.loss] == [np.float32(v) for v in one.loss]
+    return r

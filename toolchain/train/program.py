@@ -86,12 +86,14 @@ class TrainProgram:
 
 
 def compile_training(tg: TrainGraph, ram_budget: int | None = None, target: KernelTarget = KernelTarget(),
-                     loss_scale: LossScale = LossScale()) -> TrainProgram:
+                     loss_scale: LossScale = LossScale(), harts: int = 1) -> TrainProgram:
     """Lower every node for `target` (its dtype must match the graph's: f16 for a graph from
-    train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`."""
+    train.mixed.to_mixed) and plan the arena; refuse a step over `ram_budget`.
+    harts > 1: calls with a parallel twin fork over the harts (codegen.parallel), their
+    scratch one private copy per hart."""
     g = tg.graph
     # the inference program: aliases, then kernels, then scratch planned inside the arena
-    calls, mp = plan_program(g, target)
+    calls, mp, _ = plan_program(g, target, harts=harts)
     fwd, bwd, seen_loss = 0, 0, False
     for n in g.nodes:
         op = REGISTRY.get(n.op_type)

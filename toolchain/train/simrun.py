@@ -37,15 +37,18 @@ def render_firmware_model(src: SourceSet, prog: TrainProgram, xs: np.ndarray, ys
 
 
 def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: np.ndarray, steps: int,
-                out_dir: Path) -> tuple[np.ndarray, dict[str, np.ndarray], float | None, float | None]:
+                out_dir: Path, harts: int = 1, one_hart_work: float | None = None
+                ) -> tuple[np.ndarray, dict[str, np.ndarray], float | None, float | None, dict | None]:
     """(losses, final weights, instructions per step, LMUL-weighted instructions per step on
-    RVV boards, else None) from one QEMU run of `steps` steps."""
+    RVV boards, else None, the cluster figures per step on a cluster board, else None) from
+    one QEMU run of `steps` steps. one_hart_work: the 1-hart instructions per step, for the
+    parallel efficiency."""
     from toolchain.sim.firmware import build_firmware
     from toolchain.sim.qemu import run_firmware
 
     fw_main = render_firmware_model(src, prog, xs, ys, steps)
     sources = SourceSet(list(src.c_files) + [fw_main], list(src.include_dirs), src.out_dir)
-    build = build_firmware(sources, board, out_dir / "fw", [np.zeros(1, np.float32)])
+    build = build_firmware(sources, board, out_dir / "fw", [np.zeros(1, np.float32)], harts=harts)
     rvv = board.core.simd == "rvv"  # count each vector instruction LMUL times as well
     run = run_firmware(build, timeout=60.0 + 30.0 * steps, lmul_weighting=rvv)
     if run.status != 0:
@@ -56,4 +59,14 @@ def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: n
     # the count covers init + `steps` steps; init is a memcpy of the trainable weights, < 0.1 %
     ips = run.instructions / steps if run.instructions is not None and steps else None
     wips = run.weighted_instructions / steps if run.weighted_instructions is not None and steps else None
-    return losses, weights, ips, wips
+    cluster = None
+    if run.cluster is not None and steps:
+        from toolchain.run import cluster_figures
+
+        c = cluster_figures(run.cluster, rvv, None)
+        per_step = {k: c[k] / steps for k in ("span_instructions", "serial_instructions", "work_instructions")}
+        per_step["instructions_per_hart"] = [v / steps for v in c["instructions_per_hart"]]
+        eff = one_hart_work / (harts * per_step["span_instructions"]) if one_hart_work else None
+        cluster = {"harts": c["harts"], "regions_per_step": c["regions"] / steps, **per_step,
+                   "one_hart_instructions": one_hart_work, "parallel_efficiency": eff}
+    return losses, weights, ips, wips, cluster

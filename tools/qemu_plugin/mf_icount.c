@@ -22,6 +22,18 @@
  *                [node, node_end) are counted apart (marker_insns=) so the caller can take
  *                the marker's own cost out of each node.
  *
+ *   harts=N      cluster mode (several vCPUs): counts per vCPU, with these as well:
+ *   wait=LO-HI   code range [LO, HI) of the waiting/synchronising code (mf_cluster_riscv.c's
+ *                .text.mf_wait): its instructions are counted apart ("sync"), never as work
+ *   region=A,region_end=B  entries of mf_cluster_region_begin / _end, which hart 0 calls
+ *                around each fork/join region. The span is, summed over regions, the largest
+ *                per-vCPU work count in the region, plus hart 0's work outside regions.
+ *                Per-vCPU work, sync and LMUL extra are written as "hart k ..." lines.
+ *   In cluster mode every block gets a callback (not an inline add: the v1 API's inline
+ *   counter is one shared word), the window is opened and closed by hart 0's markers, and
+ *   a snapshot of another vCPU's work is exact because at those points that vCPU executes
+ *   only waiting code (it is parked in wfi or spinning in .text.mf_wait).
+ *
  * How: every translated block gets an inline "add n_insns" to a running total (cheap: no
  * call per block). The two marker instructions get a callback that snapshots the running
  * total, corrected for the instructions of their block that follow them (the inline add
@@ -61,6 +73,126 @@ static uint64_t *g_checkpoints;   /* pairs: count, vector extra */
 static size_t g_n_checkpoints;
 static size_t g_cap_checkpoints;
 static bool g_checkpoints_lost;   /* out of memory: reported so Python refuses the profile */
+
+/* ---- cluster mode (harts=) ----------------------------------------------------------------- */
+#define MF_MAX_VCPUS 64u
+
+static unsigned g_harts;          /* 0: single-core mode above */
+static uint64_t g_wait_lo = UINT64_MAX, g_wait_hi;
+static uint64_t g_region_addr = UINT64_MAX, g_region_end_addr = UINT64_MAX;
+static uint64_t g_work[MF_MAX_VCPUS];   /* work instructions per vCPU since boot */
+static uint64_t g_sync[MF_MAX_VCPUS];   /* instructions in [wait_lo, wait_hi) per vCPU */
+static uint64_t g_vextra[MF_MAX_VCPUS]; /* LMUL extra of work vector instructions per vCPU */
+static uint64_t g_vweight[MF_MAX_VCPUS];
+static uint64_t g_win_work[MF_MAX_VCPUS], g_win_sync[MF_MAX_VCPUS], g_win_vextra[MF_MAX_VCPUS];
+static uint64_t g_reg_work[MF_MAX_VCPUS], g_reg_vextra[MF_MAX_VCPUS];
+static uint64_t g_out_work[MF_MAX_VCPUS], g_out_sync[MF_MAX_VCPUS], g_out_vextra[MF_MAX_VCPUS];
+static uint64_t g_span_regions, g_wspan_regions;   /* sum over regions of the largest share */
+static uint64_t g_hart0_regions, g_whart0_regions; /* hart 0's work inside regions */
+static uint64_t g_regions;
+static bool g_in_region;
+static uint64_t g_region_errors;  /* region markers out of order or outside the window */
+
+/* Block callback udata: work instructions in the low 32 bits, waiting ones in the high. */
+static void on_tb_cluster(unsigned int vcpu_index, void *udata)
+{
+    uint64_t packed = (uint64_t)(uintptr_t)udata;
+    unsigned v = vcpu_index < MF_MAX_VCPUS ? vcpu_index : MF_MAX_VCPUS - 1u;
+    g_work[v] += packed & 0xFFFFFFFFu;
+    g_sync[v] += packed >> 32;
+}
+
+/* vCPU v's work so far; for the vCPU executing a marker, less the rest of its block. */
+static void snapshot(unsigned vcpu, uint64_t remaining, uint64_t *work, uint64_t *vextra)
+{
+    for (unsigned v = 0; v < g_harts; v++) {
+        work[v] = g_work[v] - (v == vcpu ? remaining : 0u);
+        vextra[v] = g_vextra[v];
+    }
+}
+
+static void on_cluster_start(unsigned int vcpu_index, void *udata)
+{
+    snapshot(vcpu_index, (uint64_t)(uintptr_t)udata, g_win_work, g_win_vextra);
+    for (unsigned v = 0; v < g_harts; v++) {
+        g_win_sync[v] = g_sync[v];
+    }
+    g_counting = true;
+}
+
+static void on_cluster_stop(unsigned int vcpu_index, void *udata)
+{
+    if (!g_counting) {
+        g_unmatched_stops++;
+        return;
+    }
+    uint64_t work[MF_MAX_VCPUS], vextra[MF_MAX_VCPUS];
+    snapshot(vcpu_index, (uint64_t)(uintptr_t)udata, work, vextra);
+    for (unsigned v = 0; v < g_harts; v++) {
+        g_out_work[v] += work[v] - g_win_work[v];
+        g_out_vextra[v] += vextra[v] - g_win_vextra[v];
+        g_out_sync[v] += g_sync[v] - g_win_sync[v];
+    }
+    g_pairs++;
+    g_counting = false;
+    if (g_in_region) {
+        g_region_errors++;
+    }
+}
+
+static void on_region_begin(unsigned int vcpu_index, void *udata)
+{
+    if (!g_counting || g_in_region) {
+        g_region_errors += g_counting ? 1u : 0u;
+        return;
+    }
+    snapshot(vcpu_index, (uint64_t)(uintptr_t)udata, g_reg_work, g_reg_vextra);
+    g_in_region = true;
+}
+
+static void on_region_end(unsigned int vcpu_index, void *udata)
+{
+    if (!g_counting || !g_in_region) {
+        g_region_errors += g_counting ? 1u : 0u;
+        return;
+    }
+    uint64_t work[MF_MAX_VCPUS], vextra[MF_MAX_VCPUS];
+    snapshot(vcpu_index, (uint64_t)(uintptr_t)udata, work, vextra);
+    uint64_t top = 0, wtop = 0;
+    for (unsigned v = 0; v < g_harts; v++) {
+        uint64_t d = work[v] - g_reg_work[v];
+        uint64_t wd = d + (vextra[v] - g_reg_vextra[v]);
+        top = d > top ? d : top;
+        wtop = wd > wtop ? wd : wtop;
+        if (v == 0) {
+            g_hart0_regions += d;
+            g_whart0_regions += wd;
+        }
+    }
+    g_span_regions += top;
+    g_wspan_regions += wtop;
+    g_regions++;
+    g_in_region = false;
+}
+
+static void on_vset_cluster(unsigned int vcpu_index, void *udata)
+{
+    uint32_t vtype = (uint32_t)(uintptr_t)udata;
+    unsigned v = vcpu_index < MF_MAX_VCPUS ? vcpu_index : MF_MAX_VCPUS - 1u;
+    if (vtype == UINT32_MAX) {
+        g_vsetvl_unknown++;
+        return;
+    }
+    uint32_t vlmul = vtype & 0x7u;
+    g_vweight[v] = (vlmul <= 3u) ? (1u << vlmul) : 1u;
+}
+
+static void on_vector_insn_cluster(unsigned int vcpu_index, void *udata)
+{
+    (void)udata;
+    unsigned v = vcpu_index < MF_MAX_VCPUS ? vcpu_index : MF_MAX_VCPUS - 1u;
+    g_vextra[v] += (g_vweight[v] ? g_vweight[v] : 1u) - 1u;
+}
 
 /* Instructions of the block from the marker to the block's end, inclusive: subtracting it
  * from g_total gives the count executed before the marker instruction. */
@@ -174,8 +306,8 @@ static void hook_rvv(struct qemu_plugin_insn *insn)
         } else {
             vtype = RV_VTYPE_UNKNOWN;             /* vsetvl: vtype in rs2 */
         }
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_vset, QEMU_PLUGIN_CB_NO_REGS,
-                                               (void *)(uintptr_t)vtype);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, g_harts ? on_vset_cluster : on_vset,
+                                               QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vtype);
         return;
     }
     bool is_vector = (opcode == RV_OPCODE_OP_V);
@@ -185,16 +317,62 @@ static void hook_rvv(struct qemu_plugin_insn *insn)
         is_vector = true;
     }
     if (is_vector) {
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, on_vector_insn, QEMU_PLUGIN_CB_NO_REGS,
-                                               NULL);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn,
+                                               g_harts ? on_vector_insn_cluster : on_vector_insn,
+                                               QEMU_PLUGIN_CB_NO_REGS, NULL);
     }
 }
 
 /* ---- translation and exit ------------------------------------------------------------------ */
 
+static bool in_wait(uint64_t vaddr)
+{
+    return vaddr >= g_wait_lo && vaddr < g_wait_hi;
+}
+
+static void on_tb_trans_cluster(struct qemu_plugin_tb *tb)
+{
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    uint64_t n_wait = 0;
+    for (size_t i = 0; i < n; i++) {
+        n_wait += in_wait(qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i))) ? 1u : 0u;
+    }
+    uint64_t packed = ((uint64_t)n - n_wait) | (n_wait << 32);
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_cluster, QEMU_PLUGIN_CB_NO_REGS,
+                                         (void *)(uintptr_t)packed);
+    uint64_t remaining = (uint64_t)n - n_wait; /* work instructions from insn i to the end */
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+        void *rest = (void *)(uintptr_t)remaining;
+        if (vaddr == g_start_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_cluster_start, QEMU_PLUGIN_CB_NO_REGS, rest);
+        }
+        if (vaddr == g_stop_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_cluster_stop, QEMU_PLUGIN_CB_NO_REGS, rest);
+        }
+        if (vaddr == g_region_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_region_begin, QEMU_PLUGIN_CB_NO_REGS, rest);
+        }
+        if (vaddr == g_region_end_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_region_end, QEMU_PLUGIN_CB_NO_REGS, rest);
+        }
+        if (!in_wait(vaddr)) {
+            remaining--;
+            if (g_lmul_weighting) {
+                hook_rvv(insn);
+            }
+        }
+    }
+}
+
 static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     (void)id;
+    if (g_harts) {
+        on_tb_trans_cluster(tb);
+        return;
+    }
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &g_total, n);
     for (size_t i = 0; i < n; i++) {
@@ -223,10 +401,43 @@ static void on_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
 }
 
+static void write_cluster(FILE *f)
+{
+    uint64_t work = 0, wwork = 0;
+    for (unsigned v = 0; v < g_harts; v++) {
+        work += g_out_work[v];
+        wwork += g_out_work[v] + g_out_vextra[v];
+    }
+    uint64_t serial = g_out_work[0] - g_hart0_regions;
+    uint64_t wserial = g_out_work[0] + g_out_vextra[0] - g_whart0_regions;
+    fprintf(f,
+            "insns=%" PRIu64 "\npairs=%" PRIu64 "\nopen_window=%d\nunmatched_stops=%" PRIu64
+            "\nlmul_weighting=%d\nweighted_insns=%" PRIu64 "\nvsetvl_unknown=%" PRIu64
+            "\nharts=%u\nregions=%" PRIu64 "\nregion_errors=%" PRIu64 "\nspan=%" PRIu64
+            "\nweighted_span=%" PRIu64 "\nserial=%" PRIu64 "\n",
+            work, g_pairs, g_counting ? 1 : 0, g_unmatched_stops, g_lmul_weighting ? 1 : 0, wwork,
+            g_vsetvl_unknown, g_harts, g_regions, g_region_errors, serial + g_span_regions,
+            wserial + g_wspan_regions, serial);
+    for (unsigned v = 0; v < g_harts; v++) {
+        fprintf(f, "hart %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", v, g_out_work[v],
+                g_out_work[v] + g_out_vextra[v], g_out_sync[v]);
+    }
+}
+
 static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
 {
     (void)id;
     (void)udata;
+    if (g_harts) {
+        FILE *f = g_out_path ? fopen(g_out_path, "w") : NULL;
+        if (f == NULL) {
+            qemu_plugin_outs("mf_icount: cluster mode needs a writable out= file\n");
+            return;
+        }
+        write_cluster(f);
+        fclose(f);
+        return;
+    }
     char text[512];
     snprintf(text, sizeof text,
              "insns=%" PRIu64 "\npairs=%" PRIu64 "\nopen_window=%d\nunmatched_stops=%" PRIu64
@@ -286,6 +497,22 @@ MF_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_in
             ok = parse_u64(arg + 5, &g_node_addr);
         } else if (strncmp(arg, "node_end=", 9) == 0) {
             ok = parse_u64(arg + 9, &g_node_end);
+        } else if (strncmp(arg, "harts=", 6) == 0) {
+            uint64_t h = 0;
+            ok = parse_u64(arg + 6, &h) && h >= 1u && h <= MF_MAX_VCPUS;
+            g_harts = (unsigned)h;
+        } else if (strncmp(arg, "wait=", 5) == 0) {
+            char *dash = strchr(arg + 5, '-');
+            ok = dash != NULL;
+            if (ok) {
+                *dash = '\0';
+                ok = parse_u64(arg + 5, &g_wait_lo) && parse_u64(dash + 1, &g_wait_hi);
+                *dash = '-';
+            }
+        } else if (strncmp(arg, "region=", 7) == 0) {
+            ok = parse_u64(arg + 7, &g_region_addr);
+        } else if (strncmp(arg, "region_end=", 11) == 0) {
+            ok = parse_u64(arg + 11, &g_region_end_addr);
         } else if (strcmp(arg, "lmul=on") == 0) {
             g_lmul_weighting = is_riscv;
         } else if (strcmp(arg, "lmul=off") == 0) {

@@ -1,0 +1,63 @@
+"""Kernel calls -> their fork/join twins, for a build that runs on several harts.
+
+A kernel mf_<op>_<dtype>_<isa> has a parallel twin mf_<op>_par_<dtype>_<isa> when
+the runtime's src/par_*.c defines one (ops/par_kernels.py registers them): same arguments, the work split over the harts of
+mf_cluster_fork (by output pixel blocks, channels or outer rows; see the runtime's par_conv body), bit for
+bit the one-hart result. A twin that takes scratch takes one private copy per hart, back to
+back, each of the one-hart size its C side computes from the descriptor: the call's scratch
+is planned in the arena as harts x that size, like any one-node buffer. Calls without a twin
+stay serial on hart 0 (their instructions count as the serial part of the span).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+from toolchain.ops.base import Call
+
+# Twins that share the one-hart scratch between the harts in phases (one fork per phase, the
+# join as the barrier) instead of taking a private copy per hart (par_train.c).
+SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv"})
+
+_NAME = re.compile(r"^(mf_\w+?)_(f32|f16|s8)_([a-z0-9]+)$")
+
+
+def par_name(kernel: str) -> str | None:
+    """mf_conv2d_f32_dsp -> mf_conv2d_par_f32_dsp (None for a name outside the scheme)."""
+    m = _NAME.match(kernel)
+    return f"{m.group(1)}_par_{m.group(2)}_{m.group(3)}" if m else None
+
+
+@dataclass(frozen=True)
+class ParallelCall:
+    """What the planner's report says of one parallel node."""
+
+    node: int
+    kernel: str
+    scratch_per_hart: int
+    copies: int
+
+
+def parallelize(calls: list[list[Call]], harts: int, available: Collection[str] | None,
+                max_scratch: int | None = None) -> tuple[list[list[Call]], list[ParallelCall]]:
+    """Swaps each call that has a parallel twin for it (harts > 1), scratch x harts.
+    max_scratch: a call whose harts copies would exceed it stays serial (the training step
+    keeps its scratch in one region above the arena, and the copies must fit the RAM)."""
+    if harts <= 1:
+        return calls, []
+    out: list[list[Call]] = []
+    report: list[ParallelCall] = []
+    for i, cs in enumerate(calls):
+        node_calls = []
+        for c in cs:
+            name = par_name(c.kernel)
+            copies = (1 if name in SHARED_SCRATCH else harts) if c.scratch_bytes else 0
+            fits = max_scratch is None or c.scratch_bytes * copies <= max_scratch
+            if name is not None and available is not None and name in available and fits:
+                report.append(ParallelCall(i, name, c.scratch_bytes, copies))
+                c = replace(c, kernel=name, scratch_bytes=c.scratch_bytes * max(copies, 1))
+            node_calls.append(c)
+        out.append(node_calls)
+    return out, report
