@@ -27,6 +27,13 @@ from toolchain.passes.qresidual import fuse_qresidual
 
 
 SCHEDULES = ("mcuformer", "naive")
+# what operator integration builds (passes/integrate.py; passes/residual.py gives a Conv the skip
+# as a fourth input)
+INTEGRATED_OPS = frozenset({"TokenChain", "FusedAttention", "PatchEmbed"})
+
+
+def _integrated(g: Graph) -> bool:
+    return any(n.op_type in INTEGRATED_OPS or (n.op_type == "Conv" and len(n.inputs) > 3) for n in g.nodes)
 
 
 @dataclass(frozen=True)
@@ -167,11 +174,11 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         cm = _compile_one(g, options)
         cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
         return cm
-    candidates = {"mcuformer": options}
-    if options.integrate and options.fuse:
-        candidates["no-integrate"] = replace(options, integrate=False)
-    candidates["naive"] = CompileOptions.schedule("naive", target=options.target, harts=options.harts)
-    done = {k: _compile_one(g, replace(o, compete=False)) for k, o in candidates.items()}
+    done = {"mcuformer": _compile_one(g, replace(options, compete=False))}
+    # without integration: only where integration built something (else it is the same plan)
+    if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
+        done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
+    done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
