@@ -13,6 +13,7 @@
 #include "mf_transformer.h"
 #include "mf_fast.h"
 #include "mf_conv_inplace.h"
+#include "mf_depthwise.h"
 #include "mf_f16.h"
 
 #endif
