@@ -68,6 +68,48 @@ INLINE void row_s1(const float *r0, const float *r1, const float *r2, float *y, 
     }
 }
 
+/* Stride 1, one column of padding each side (w_out == w_in): the input columns stream
+ * through three accumulators, each column finishing output j - 1 (kw = 2), continuing output
+ * j (kw = 1) and starting output j + 1 (kw = 0); unrolled by three the accumulators rotate by
+ * name, so the loop holds no register moves: per output 3 loads, 9 FMAs, the bias move, the
+ * activation and the store. Padding taps are skipped, not multiplied by zero. With `saving`
+ * the middle row's values are also stored to `save` as they are read (the in-place ring). */
+#define TAP(acc, q0, q1, q2) MF_FMA(k.q2, u2, MF_FMA(k.q1, u1, MF_FMA(k.q0, u0, acc)))
+#define LOAD(j)                                                                                 \
+    u0 = r0[j], u1 = r1[j], u2 = r2[j];                                                         \
+    if (saving) save[j] = u1
+INLINE void row_same(const float *r0, const float *r1, const float *r2, float *y, w9 k, float b,
+                     int32_t n, int mode, float lo, float hi, int saving, float *save)
+{
+    float u0, u1, u2, A, B, C;
+    LOAD(0);
+    A = TAP(b, k1, k4, k7); /* output 0 */
+    B = TAP(b, k0, k3, k6); /* output 1 */
+    int32_t j = 1;
+    for (; j + 3 <= n - 1; j += 3) {
+        LOAD(j);
+        A = TAP(A, k2, k5, k8), y[j - 1] = act(A, mode, lo, hi);
+        B = TAP(B, k1, k4, k7), C = TAP(b, k0, k3, k6);
+        LOAD(j + 1);
+        B = TAP(B, k2, k5, k8), y[j] = act(B, mode, lo, hi);
+        C = TAP(C, k1, k4, k7), A = TAP(b, k0, k3, k6);
+        LOAD(j + 2);
+        C = TAP(C, k2, k5, k8), y[j + 1] = act(C, mode, lo, hi);
+        A = TAP(A, k1, k4, k7), B = TAP(b, k0, k3, k6);
+    }
+    for (; j < n - 1; ++j) {
+        LOAD(j);
+        A = TAP(A, k2, k5, k8), y[j - 1] = act(A, mode, lo, hi);
+        C = TAP(b, k0, k3, k6);
+        A = TAP(B, k1, k4, k7), B = C;
+    }
+    LOAD(n - 1);
+    A = TAP(A, k2, k5, k8), y[n - 2] = act(A, mode, lo, hi);
+    B = TAP(B, k1, k4, k7), y[n - 1] = act(B, mode, lo, hi);
+}
+#undef LOAD
+#undef TAP
+
 /* Stride 2: output ow reads columns 2 ow - pl + {0, 1, 2}; the last is the next's first. */
 INLINE void row_s2(const float *r0, const float *r1, const float *r2, float *y, w9 k, float b,
                    const mf_dw_geom *g, int mode)
@@ -99,8 +141,64 @@ INLINE void row_s2(const float *r0, const float *r1, const float *r2, float *y, 
 
 INLINE void row3(const float *const *rows, float *yr, w9 k, float b, const mf_dw_geom *g, int mode)
 {
-    if (g->s_w == 1) row_s1(rows[0], rows[1], rows[2], yr, k, b, g, mode);
-    else row_s2(rows[0], rows[1], rows[2], yr, k, b, g, mode);
+    if (g->s_w == 1)
+        row_s1(rows[0], rows[1], rows[2], yr, k, b, g, mode);
+    else
+        row_s2(rows[0], rows[1], rows[2], yr, k, b, g, mode);
+}
+
+/* Zero weights for the kernel rows over the top/bottom padding, which read any valid row. */
+INLINE int mask_rows(const float **rows, w9 *k)
+{
+    const float *any = rows[0] ? rows[0] : rows[1] ? rows[1] : rows[2];
+    if (!any) return 0;
+    if (!rows[0]) k->k0 = k->k1 = k->k2 = 0.0f, rows[0] = any;
+    if (!rows[1]) k->k3 = k->k4 = k->k5 = 0.0f, rows[1] = any;
+    if (!rows[2]) k->k6 = k->k7 = k->k8 = 0.0f, rows[2] = any;
+    return 1;
+}
+
+/* 3x3 "same" at stride 1 (pad 1 all round, the MobileNet/DS-CNN case), the whole plane in
+ * one function so the weights stay in registers across rows. In place (ring != NULL) output
+ * row oh reads the saved row oh - 1 from the ring, rows oh and oh + 1 from x, and saves row oh
+ * as it reads it (row_same writes each output column only after reading it): no row copy. */
+INLINE void plane_same(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n,
+                       int mode, float lo, float hi, float *ring)
+{
+    w9 top = k, bot = k;
+    top.k0 = top.k1 = top.k2 = 0.0f;
+    bot.k6 = bot.k7 = bot.k8 = 0.0f;
+    if (h == 1) top.k6 = top.k7 = top.k8 = 0.0f;
+    if (ring) {
+        for (int32_t oh = 0; oh < h; ++oh) {
+            const float *r1 = xc + oh * n;
+            const float *r0 = oh > 0 ? ring + ((oh - 1) & 1) * n : r1;
+            const float *r2 = oh + 1 < h ? r1 + n : r1;
+            row_same(r0, r1, r2, yc + oh * n, oh == 0 ? top : oh + 1 == h ? bot : k, b, n, mode,
+                     lo, hi, 1, ring + (oh & 1) * n);
+        }
+        return;
+    }
+    row_same(xc, xc, xc + (h > 1 ? n : 0), yc, top, b, n, mode, lo, hi, 0, NULL);
+    const float *r0 = xc;
+    float *y = yc + n;
+    for (int32_t oh = 1; oh + 1 < h; ++oh, r0 += n, y += n)
+        row_same(r0, r0 + n, r0 + 2 * n, y, k, b, n, mode, lo, hi, 0, NULL);
+    if (h > 1) row_same(r0, r0 + n, r0 + n, y, bot, b, n, mode, lo, hi, 0, NULL);
+}
+
+static void plane_same_none(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n, float *ring)
+{
+    plane_same(xc, k, b, yc, h, n, 0, 0.0f, 0.0f, ring);
+}
+static void plane_same_relu(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n, float *ring)
+{
+    plane_same(xc, k, b, yc, h, n, 1, 0.0f, 0.0f, ring);
+}
+static void plane_same_clip(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n,
+                            float lo, float hi, float *ring)
+{
+    plane_same(xc, k, b, yc, h, n, 2, lo, hi, ring);
 }
 
 /* Rows whose window lies inside the input (and, out of place, outside the ring) only move
@@ -127,17 +225,11 @@ INLINE void rows3(const float *xc, const w9 kw, float b, float *yc, const mf_dw_
             }
             if (oh == h_out) break;
         }
-        const int32_t valid = dw_rows(xc, g, ring, oh, rows);
+        dw_rows(xc, g, ring, oh, rows);
         w9 k = kw;
-        if (valid < 3) { /* padding rows: zero weights over any valid row */
-            const float *any = rows[0] ? rows[0] : rows[1] ? rows[1] : rows[2];
-            if (!any) {
-                for (int32_t ow = 0; ow < w_out; ++ow) yr[ow] = act(b, mode, g->amin, g->amax);
-                continue;
-            }
-            if (!rows[0]) k.k0 = k.k1 = k.k2 = 0.0f, rows[0] = any;
-            if (!rows[1]) k.k3 = k.k4 = k.k5 = 0.0f, rows[1] = any;
-            if (!rows[2]) k.k6 = k.k7 = k.k8 = 0.0f, rows[2] = any;
+        if (!mask_rows(rows, &k)) {
+            for (int32_t ow = 0; ow < w_out; ++ow) yr[ow] = act(b, mode, g->amin, g->amax);
+            continue;
         }
         row3(rows, yr, k, b, g, mode);
     }
@@ -181,6 +273,18 @@ static void dw_plane(const float *xc, const float *wc, float b, float *yc, const
         return;
     }
     const w9 k = {wc[0], wc[1], wc[2], wc[3], wc[4], wc[5], wc[6], wc[7], wc[8]};
+    if (g->s_w == 1 && g->s_h == 1 && g->pl == 1 && g->pt == 1 && g->d_h == 1 &&
+        g->w_out == g->w_in && g->h_out == g->h_in) {
+        switch (g->mode) {
+        case 0: plane_same_none(xc, k, b, yc, g->h_in, g->w_in, ring); return;
+        case 1: plane_same_relu(xc, k, b, yc, g->h_in, g->w_in, ring); return;
+        case 2: plane_same_clip(xc, k, b, yc, g->h_in, g->w_in, g->amin, g->amax, ring); return;
+        default:
+            plane_same_none(xc, k, b, yc, g->h_in, g->w_in, ring);
+            mf_bias_act_f32(yc, g->h_out * g->w_out, 0.0f, g->act);
+            return;
+        }
+    }
     switch (g->mode) {
     case 0: rows3(xc, k, b, yc, g, ring, 0); break;
     case 1: rows3(xc, k, b, yc, g, ring, 1); break;
