@@ -93,13 +93,16 @@ class KernelRun:
 
 
 def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int = 0,
-               out_dir: Path | None = None, timeout: float = 600.0) -> KernelRun:
-    fast, ref = f"mf_{shape.op}_{dtype}_{isa}", f"mf_{shape.op}_{dtype}_ref"
+               out_dir: Path | None = None, timeout: float = 600.0, inplace: bool = False) -> KernelRun:
+    """inplace: run the overwrite conv (mf_conv_inplace.h) with its output over its input."""
+    op = "conv2d_overwrite" if inplace else shape.op
+    fast, ref = f"mf_{op}_{dtype}_{isa}", f"mf_{shape.op}_{dtype}_ref"
     out = Path(out_dir or tempfile.mkdtemp(prefix=f"kh_{board.name}_"))
     rt = copy_runtime(out / "runtime", {fast, ref})
-    scratch = isa != "ref" and shape.op == "conv2d"
+    scratch = isa != "ref" and shape.op == "conv2d" and not inplace
     defines = [*shape.defines(), f"-DKB_T={CTYPE[dtype]}", f"-DKB_FAST={fast}", f"-DKB_REF={ref}",
-               f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={conv_cols(isa) if scratch else 1}"]
+               f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={conv_cols(isa) if scratch else 1}",
+               f"-DKB_INPLACE={int(inplace)}"]
     rng = np.random.default_rng(seed)
     inputs = [rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes()]
     build = build_firmware([HERE / "model.c", *rt], board, out / "fw", inputs,

@@ -6,6 +6,7 @@
  *   KB_T       element type of the kernels (float or mf_f16); inputs arrive as float32
  *   KB_FAST, KB_REF   kernel names; KB_SCRATCH 1 when KB_FAST takes a scratch pointer
  *   KB_COLS    the fast kernel's MF_CONV_COLS_<ISA> (scratch size)
+ *   KB_INPLACE 1: KB_FAST is an overwrite conv (mf_conv_inplace.h) run with y over x
  * Input 0 is x (or A), input 1 is w (or B); output 0 the fast result, output 1 the ref. */
 #include <stdint.h>
 
@@ -26,7 +27,14 @@
 #define KB_W (KB_CO * (KB_CI / KB_G) * KB_KH * KB_KW)
 #define KB_Y (KB_CO * KB_HO * KB_WO)
 #define KB_BIAS KB_CO
+#if KB_INPLACE /* the overwrite kernels' scratch is at most one output plane or a c_out x 8 tile */
+#define KB_SCRATCH_ELEMS (KB_HO * KB_WO + KB_CO * 8 + 1)
+#else
 #define KB_SCRATCH_ELEMS ((KB_CI / KB_G) * KB_KH * KB_KW * KB_COLS + 1)
+#endif
+#endif
+#ifndef KB_INPLACE
+#define KB_INPLACE 0
 #endif
 
 static float in_x[KB_X], in_w[KB_W], out_fast[KB_Y], out_ref[KB_Y];
@@ -61,6 +69,15 @@ int mf_model_run(void)
         .dil_h = 1, .dil_w = 1, .pad_top = KB_PAD, .pad_left = KB_PAD, .groups = KB_G,
         .act = {KB_ACT, 0.0f, 0.0f}};
     int st = KB_REF(x, w, bias, y_ref, &d);
+#if KB_INPLACE
+    static KB_T io[KB_X > KB_Y ? KB_X : KB_Y];
+    for (int32_t i = 0; i < KB_X; ++i) io[i] = x[i];
+    if ((size_t)mf_conv2d_overwrite_scratch_bytes(&d, (int32_t)sizeof(KB_T)) > sizeof scratch) return 99;
+    mf_bench_start();
+    int st2 = KB_FAST(io, w, bias, io, scratch, &d);
+    mf_bench_stop();
+    for (int32_t i = 0; i < KB_Y; ++i) y_fast[i] = io[i];
+#else
     mf_bench_start();
 #if KB_SCRATCH
     int st2 = KB_FAST(x, w, bias, y_fast, &d, scratch);
@@ -68,6 +85,7 @@ int mf_model_run(void)
     int st2 = KB_FAST(x, w, bias, y_fast, &d);
 #endif
     mf_bench_stop();
+#endif
 #endif
     for (int32_t i = 0; i < KB_Y; ++i) {
         out_fast[i] = (float)y_fast[i];
