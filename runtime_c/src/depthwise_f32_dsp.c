@@ -169,13 +169,18 @@ INLINE void plane_same(const float *xc, w9 k, float b, float *yc, int32_t h, int
     top.k0 = top.k1 = top.k2 = 0.0f;
     bot.k6 = bot.k7 = bot.k8 = 0.0f;
     if (h == 1) top.k6 = top.k7 = top.k8 = 0.0f;
-    if (ring) {
-        for (int32_t oh = 0; oh < h; ++oh) {
-            const float *r1 = xc + oh * n;
-            const float *r0 = oh > 0 ? ring + ((oh - 1) & 1) * n : r1;
-            const float *r2 = oh + 1 < h ? r1 + n : r1;
-            row_same(r0, r1, r2, yc + oh * n, oh == 0 ? top : oh + 1 == h ? bot : k, b, n, mode,
-                     lo, hi, 1, ring + (oh & 1) * n);
+    if (ring) { /* first row, the rows between (fixed weights), last row */
+        float *x = (float *)xc;
+        row_same(x, x, x + (h > 1 ? n : 0), x, top, b, n, mode, lo, hi, 1, ring);
+        int32_t oh = 1;
+        for (; oh + 1 < h; ++oh) {
+            float *r1 = x + oh * n;
+            row_same(ring + ((oh - 1) & 1) * n, r1, r1 + n, r1, k, b, n, mode, lo, hi, 1,
+                     ring + (oh & 1) * n);
+        }
+        if (h > 1) {
+            float *r1 = x + oh * n;
+            row_same(ring + ((oh - 1) & 1) * n, r1, r1, r1, bot, b, n, mode, lo, hi, 0, NULL);
         }
         return;
     }

@@ -154,16 +154,23 @@ static void tile_4x4_vfp(const float *a0, int32_t lda, const float *b, float *c,
 {
     const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
     float *c1 = c + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+    /* seeds: C itself when resuming a later block of k, else the bias broadcast along rows */
     float seed[16];
-    for (int32_t r = 0; r < 4; ++r) {
-        const float *src = r == 0 ? c : r == 1 ? c1 : r == 2 ? c2 : c3;
-        const float v = bias ? bias[r] : 0.0f;
-        for (int32_t j = 0; j < 4; ++j) seed[4 * r + j] = resume ? src[j] : v;
+    const float *src = seed;
+    if (resume) {
+        const float *s0 = c;
+        float *d = seed;
+        for (int32_t r = 0; r < 4; ++r, s0 += ldc, d += 4) d[0] = s0[0], d[1] = s0[1], d[2] = s0[2], d[3] = s0[3];
+    } else if (bias) {
+        for (int32_t r = 0; r < 4; ++r) seed[4 * r] = seed[4 * r + 1] = seed[4 * r + 2] = seed[4 * r + 3] = bias[r];
+    } else {
+        static const float zeros[16];
+        src = zeros;
     }
     uint32_t kk = (uint32_t)k;
     __asm__ volatile(MF_VFP_TILE
                      : [b] "+r"(b), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [k] "+r"(kk)
-                     : [seed] "r"(seed), [c0] "r"(c), [c1] "r"(c1), [c2] "r"(c2), [c3] "r"(c3)
+                     : [seed] "r"(src), [c0] "r"(c), [c1] "r"(c1), [c2] "r"(c2), [c3] "r"(c3)
                      : MF_VFP_CLOBBERS);
     /* ReLU in C: GCC cannot tell FPv4 (no VMAXNM) from FPv5 by macro; here it emits VMAXNM on
      * the M7 and a compare on the M4 */
