@@ -1,7 +1,7 @@
 """Instructions per inference in QEMU, FP32 and FP16, per board and model: ResNet-8, DS-CNN and
-the example ViT, with MACs per instruction, arena, flash and measured stack.
+the example ViT and MobileNetV1-0.25 VWW (examples/vww_mobilenet.py), with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit] [--kernels board|ref] [--json]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,vww] [--kernels board|ref] [--json]
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +25,11 @@ from toolchain.errors import McuforgeError  # noqa: E402
 from toolchain.run import run_on_board  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
+if not SHARED.is_dir():  # a worktree or dev checkout: as tests/conftest.py
+    SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
-          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx"}
+          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx",
+          "vww": ROOT / "examples" / "vww_mobilenet_v1_025.onnx"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
