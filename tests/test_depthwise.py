@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
 from kharness import Conv, Gemm, run_kernel  # noqa: E402
 
 HARNESS = Path(__file__).resolve().parent / "kernels" / "depthwise_host.c"
-SOURCES = ["depthwise_f32_dsp.c", "conv_f32_ref.c", "conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c",
+SOURCES = ["depthwise_f32_dsp.c", "depthwise_ref.c", "conv_overwrite_f16_ref.c", "conv_f16_ref.c",
+           "conv_im2col_f16_ref.c", "conv_f32_ref.c", "conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c",
            "conv_f32_dsp.c", "gemm_f32_dsp.c", "conv_im2col_f32_ref.c", "elementwise_f32_ref.c"]
 KERNEL_TOL = {"f32": 1e-5, "f16": 1e-2}  # fast vs ref, relative to max(1, max |ref|)
 
@@ -62,12 +63,13 @@ def test_dsp_depthwise_matches_ref_out_of_place_and_in_place(harness: Path, case
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
     r = subprocess.run([str(harness), *map(str, case)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
-    oh, ow, e_out, e_in = r.stdout.split()
+    oh, ow, e_out, e_in, e_twin = r.stdout.split()
     h, w, pads = case[2], case[3], case[10:14]
     want_oh = (h + pads[0] + pads[2] - (case[4] - 1) * case[8] - 1) // case[6] + 1
     want_ow = (w + pads[1] + pads[3] - (case[5] - 1) * case[9] - 1) // case[7] + 1
     assert (int(oh), int(ow)) == (want_oh, want_ow)
     assert float(e_out) <= 1e-6
+    assert float(e_twin) == 0.0  # mf_depthwise_f32_ref is the reference conv
     if want_oh * want_ow <= h * w:  # the overwrite kernel takes it: it must match too
         assert 0.0 <= float(e_in) <= 1e-6
 

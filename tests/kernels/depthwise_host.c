@@ -2,7 +2,8 @@
  * the command line (n c h w k_h k_w s_h s_w d_h d_w pad_top pad_left pad_bottom pad_right act),
  * seeded data, the reference, the kernel out of place and the kernel over its own input (y == x,
  * scratch malloc'ed at exactly mf_conv2d_overwrite_scratch_bytes so the sanitizer catches an
- * overrun). Prints the max |fast - ref| of both runs. */
+ * overrun). Prints the max |fast - ref| of both runs, then max |mf_depthwise_f32_ref - conv ref|
+ * (its reference twin must be the reference conv). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,11 @@ int main(int argc, char **argv)
     for (int32_t i = 0; i < d.c_out; ++i) b[i] = 0.1f * (float)(i % 5) - 0.2f;
     if (mf_conv2d_f32_ref(x, w, b, yr, &d) != MF_OK) return 3;
     if (mf_depthwise_f32_dsp(x, w, b, yf, &d, NULL) != MF_OK) return 4;
-    double e1 = 0.0, e2 = 0.0;
+    float *yd = malloc(sizeof(float) * (size_t)ny);
+    if (mf_depthwise_f32_ref(x, w, b, yd, &d, NULL) != MF_OK) return 6;
+    double e1 = 0.0, e2 = 0.0, e3 = 0.0;
+    for (int32_t i = 0; i < ny; ++i) e3 = fmax(e3, fabs((double)yd[i] - (double)yr[i]));
+    free(yd);
     for (int32_t i = 0; i < ny; ++i) e1 = fmax(e1, fabs((double)yf[i] - (double)yr[i]));
     const int32_t bytes = mf_conv2d_overwrite_scratch_bytes(&d, 4);
     if (bytes > 0) {
@@ -49,7 +54,7 @@ int main(int argc, char **argv)
     } else {
         e2 = -1.0;
     }
-    printf("%d %d %.3g %.3g\n", (int)d.h_out, (int)d.w_out, e1, e2);
+    printf("%d %d %.3g %.3g %.3g\n", (int)d.h_out, (int)d.w_out, e1, e2, e3);
     free(x), free(w), free(b), free(yr), free(yf);
     return 0;
 }
