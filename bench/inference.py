@@ -1,7 +1,7 @@
 """Instructions per inference in QEMU, FP32, FP16 and int8, per board and model: ResNet-8, DS-CNN,
-the example ViT and the low-rank ViT, with MACs per instruction, arena, flash and measured stack.
+the example ViT, the low-rank ViT and MobileNetV1-0.25 VWW (examples/vww_mobilenet.py), with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit] [--dtypes fp32,fp16,int8]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww] [--dtypes fp32,fp16,int8]
                               [--kernels board|ref] [--json]
 
 int8 rows run MLPerf Tiny's full-integer files (resnet8_int8.onnx, dscnn_kws_int8.onnx) where
@@ -33,7 +33,8 @@ SHARED = ROOT.parent / "shared" / "models"
 if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
     SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
-          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx"}
+          "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx",
+          "vww": ROOT / "examples" / "vww_mobilenet_v1_025.onnx"}
 INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 

@@ -3,7 +3,9 @@
     python bench/kernels.py [--boards rv32-rvv,cortex-m55-an547,stm32f746-disco] [--only f|s8] [--json]
 
 Rows: matmul 64x64x64, conv 3x3 (16->16 on 16x16, pad 1) and depthwise 3x3 (64 channels on
-25x5, DS-CNN's shape), in FP32 scalar (ref and the register-blocked `dsp` kernels), FP32 SIMD
+25x5, DS-CNN's shape; 16 channels on 24x24 at stride 2, pad 1, a VWW-like layer; the DS-CNN
+shape written over its own input by the overwrite kernel), in FP32 scalar (ref and the
+register-blocked `dsp` kernels), FP32 SIMD
 and FP16 SIMD where the board's core has them. int8 rows (mf_*_s8_<isa>: SMLAD on Cortex-M
 DSP cores, VMLADAVA on Helium, vwmacc on RVV; tests/kernels/model_s8.c): conv 3x3 16->16 on
 16x16 and 64->64 on 8x8 (ResNet-8's first and last stages), depthwise 3x3 and pointwise
@@ -32,7 +34,9 @@ from toolchain.ops import REGISTRY  # noqa: E402,F401  (registers every family's
 from toolchain.ops.kernel_table import available  # noqa: E402
 
 SHAPES = {"matmul 64x64x64": Gemm(64, 64, 64), "conv 3x3 16->16 16x16": Conv(16, 16, 16, 16),
-          "depthwise 3x3 64ch 25x5": Conv(64, 64, 25, 5, groups=64)}
+          "depthwise 3x3 64ch 25x5": Conv(64, 64, 25, 5, groups=64),
+          "depthwise 3x3 s2 16ch 24x24": Conv(16, 16, 24, 24, groups=16, stride=2)}
+INPLACE = {"depthwise 3x3 64ch 25x5 in place": Conv(64, 64, 25, 5, groups=64)}
 
 
 S8_SHAPES = {"s8 conv 3x3 16->16 16x16": ConvS8(16, 16, 16, 16),
@@ -78,8 +82,9 @@ def main() -> None:
         board = load_board(name)
         weighted = board.core.simd == "rvv"
         for dtype, isa in (variants(board.core.simd) if a.only != "s8" else []):
-            for label, shape in SHAPES.items():
-                r = run_kernel(board, shape, dtype, isa)
+            overwrite = isa != "ref" and f"mf_conv2d_overwrite_{dtype}_{isa}" in available()
+            for label, shape in list(SHAPES.items()) + (list(INPLACE.items()) if overwrite else []):
+                r = run_kernel(board, shape, dtype, isa, inplace=label in INPLACE)
                 rows.append({"board": name, "kernel": label, "dtype": dtype, "isa": isa,
                              "macs": r.macs, "instructions": r.instructions, "weighted": r.weighted,
                              "macs_per_instr": round(r.macs_per_instruction, 3),

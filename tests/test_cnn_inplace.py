@@ -42,7 +42,7 @@ HARNESS = Path(__file__).parent / "kernels" / "conv_inplace.c"
 SOURCES = ["conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c", "conv_overwrite_f16_ref.c",
            "conv_residual_f32_ref.c", "conv_residual_f32_dsp.c", "conv_im2col_f32_ref.c",
            "conv_im2col_f16_ref.c", "gemm_f32_dsp.c", "conv_f32_ref.c", "conv_f32_dsp.c", "conv_f16_ref.c",
-           "elementwise_f32_ref.c"]
+           "elementwise_f32_ref.c", "depthwise_f32_dsp.c"]
 KERNELS = ("ow_f32_ref", "ow_f32_dsp", "res_f32_ref", "res_f32_dsp", "ow_f16_ref")  # harness order
 ACTS = ("NONE", "RELU", "SIGMOID")
 

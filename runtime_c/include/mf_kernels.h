@@ -14,6 +14,8 @@
 #include "mf_attention_bias.h"
 #include "mf_fast.h"
 #include "mf_conv_inplace.h"
+#include "mf_depthwise.h"
+#include "mf_simd_f32.h"
 #include "mf_f16.h"
 #include "mf_int8.h"
 #include "mf_par.h"

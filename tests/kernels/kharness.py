@@ -4,7 +4,7 @@ kernel and its reference on the same seeded data, the fast one's instructions co
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -103,7 +103,10 @@ class KernelRun:
 
 
 def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int = 0,
-               out_dir: Path | None = None, timeout: float = 600.0) -> KernelRun:
+               out_dir: Path | None = None, timeout: float = 600.0, inplace: bool = False) -> KernelRun:
+    """inplace: run the overwrite conv (mf_conv_inplace.h) with its output over its input."""
+    if inplace and not isinstance(shape, ConvOverwrite):
+        shape = ConvOverwrite(**{f.name: getattr(shape, f.name) for f in fields(shape)})
     overwrite = isinstance(shape, ConvOverwrite)
     fast = f"mf_{shape.op}_{dtype}_{isa}"
     ref = f"mf_conv2d_{dtype}_ref" if overwrite else f"mf_{shape.op}_{dtype}_ref"

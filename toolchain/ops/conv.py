@@ -338,3 +338,24 @@ kernels("mf_conv2d_residual", "conv_residual_f32_ref.c", ("f32",), needs=("conv_
         scratch=_residual_scratch)
 kernels("mf_conv2d_residual", "conv_residual_f32_dsp.c", ("f32",), ("dsp",), ("conv_residual_f32_ref.c", "gemm_f32_dsp.c"),
         _residual_scratch)
+# FP32 vector convs (one file per ISA holds the im2col, residual and overwrite entry points) and
+# the depthwise kernels the conv files dispatch to (mf_depthwise.h)
+_F32_SIMD = ("conv_im2col_f32_ref.c", "gemm_f32_{isa}.c", "depthwise_f32_{isa}.c", "conv_overwrite_f32_ref.c",
+             "conv_residual_f32_ref.c", "elementwise_f32_ref.c")
+kernels("mf_conv2d", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _im2col_scratch)
+kernels("mf_conv2d_overwrite", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _overwrite_scratch)
+kernels("mf_conv2d_residual", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _residual_scratch)
+kernels("mf_depthwise", "depthwise_ref.c", needs=("conv_{dtype}_ref.c", "conv_overwrite_{dtype}_ref.c"))
+kernels("mf_depthwise", "depthwise_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
+kernels("mf_depthwise", "depthwise_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("elementwise_f32_ref.c",))
+for _f, _dw in (("conv_f32_dsp.c", "depthwise_f32_dsp.c"), ("conv_overwrite_f32_dsp.c", "depthwise_f32_dsp.c"),
+                ("conv_f16_rvv.c", "depthwise_f16_rvv.c"), ("conv_f16_mve.c", "depthwise_f16_mve.c"),
+                ("conv_overwrite_f16_mve.c", "depthwise_f16_mve.c"), ("conv_overwrite_f16_rvv.c", "depthwise_f16_rvv.c")):
+    c_file(_f, _dw)  # depthwise layers go to the depthwise kernels
+# the depthwise kernels fall back to the reference conv (and its overwrite twin) on shapes
+# they do not handle
+c_file("depthwise_f32_dsp.c", "conv_f32_ref.c", "conv_overwrite_f32_ref.c")
+c_file("depthwise_f16_rvv.c", "conv_f16_ref.c", "conv_overwrite_f16_ref.c", "conv_overwrite_f32_ref.c")
+c_file("depthwise_f16_mve.c", "conv_overwrite_f16_ref.c", "conv_overwrite_f32_ref.c")
+c_file("depthwise_f32_rvv.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "conv_overwrite_f32_ref.c")
+c_file("depthwise_f32_mve.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "conv_overwrite_f32_ref.c")
