@@ -18,11 +18,6 @@ int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, flo
 int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *bias,
                                    const float *skip, float *y, float *scratch,
                                    const mf_conv2d_desc *d);
-int mf_conv2d_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
-                          const mf_conv2d_desc *d, float *scratch);
-int mf_conv2d_residual_par_f32_rvv(const float *x, const float *w, const float *bias,
-                                   const float *skip, float *y, float *scratch,
-                                   const mf_conv2d_desc *d);
 int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
                                     float *scratch, const mf_conv2d_desc *d);
 int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);

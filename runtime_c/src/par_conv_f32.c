@@ -30,24 +30,3 @@ int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float 
     return par_conv_overwrite_f32(x, w, bias, y, scratch, d, mf_conv2d_overwrite_f32_dsp,
                                   mf_gemm_panel_f32_dsp, MF_CONV_OVERWRITE_COLS);
 }
-
-#if defined(__riscv_vector)
-/* The same twins on the RVV FP32 panel (gemm_f32_rvv.c) that mf_conv2d_f32_rvv runs. */
-int mf_conv2d_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
-                          const mf_conv2d_desc *d, float *scratch)
-{
-    if (!d) return MF_EARG;
-    return par_conv_f32(x, w, bias, y, d, scratch, mf_conv2d_scratch_bytes(d, 4, MF_CONV_COLS_RVV),
-                        MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv, mf_conv2d_f32_rvv);
-}
-
-int mf_conv2d_residual_par_f32_rvv(const float *x, const float *w, const float *bias,
-                                   const float *skip, float *y, float *scratch,
-                                   const mf_conv2d_desc *d)
-{
-    if (!d) return MF_EARG;
-    return par_conv_residual_f32(x, w, bias, skip, y, scratch, d,
-                                 mf_conv2d_residual_scratch_bytes(d, 4, MF_CONV_COLS_RVV),
-                                 MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv);
-}
-#endif
