@@ -8,7 +8,6 @@
  *   KB_T       element type of the kernels (float or mf_f16); inputs arrive as float32
  *   KB_FAST, KB_REF   kernel names; KB_SCRATCH 1 when KB_FAST takes a scratch pointer
  *   KB_COLS    the fast kernel's MF_CONV_COLS_<ISA> (scratch size)
- *   KB_INPLACE 1: KB_FAST is an overwrite conv (mf_conv_inplace.h) run with y over x
  * Input 0 is x (or A), input 1 is w (or B); output 0 the fast result, output 1 the ref. */
 #include <stdint.h>
 
@@ -84,7 +83,6 @@ int mf_model_run(void)
     int st2 = KB_FAST(x, w, bias, y_fast, &d);
 #endif
     mf_bench_stop();
-#endif
 #endif
     for (int32_t i = 0; i < KB_Y; ++i) {
         out_fast[i] = (float)y_fast[i];
