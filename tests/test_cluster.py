@@ -184,9 +184,6 @@ def test_deterministic_under_20_start_delays(cluster_board, tmp_path: Path) -> N
 
 @pytest.mark.qemu
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="since the 2026-12-01 merges the 8-hart training step keeps ~41 M "
-                   "instructions serial on hart 0 (span 44.7 M vs 69.1 M on one hart); bits and loss still "
-                   "equal the 1-hart run: see the issue-17 note")
 def test_resnet8_last_layers_training_on_8_harts(cluster_board) -> None:  # type: ignore[no-untyped-def]
     from toolchain.train.api import train_cluster
 

@@ -46,12 +46,10 @@ def kernel_target(board: Board | None, dtype: DType = "fp32") -> KernelTarget:
     if dtype == "fp16" and not core.fp16_storage and board.bare_metal:
         raise TargetError(f"board {board.name} cannot store FP16 (core.fp16_storage = false)")
     isas: list[str] = []
-    # A cluster forks its kernels over harts through fork/join twins that must give the one-hart
-    # bits (codegen/parallel.py); the FP32 vector convs have none yet, so a cluster builds FP32
-    # with the scalar kernels that do (their twins split the work 8 ways).
-    vector_fp32 = board.cluster is None
-    if core.simd in ("rvv", "mve") and ((dtype == "fp32" and vector_fp32) or (dtype == "fp16" and core.fp16_arith)):
+    if core.simd in ("rvv", "mve") and (dtype == "fp32" or core.fp16_arith):
         isas.append(core.simd)
     if core.has_fpu and (dtype == "fp32" or core.fp16_arith):
         isas.append("dsp")  # the scalar register-blocked kernels also serve SIMD cores' gaps
-    return KernelTarget(kd, tuple(isas) + ("ref",))
+    # A cluster forks kernels over harts through fork/join twins that give the one-hart bits
+    # (codegen/parallel.py): there, a variant with a twin goes before a faster one without.
+    return KernelTarget(kd, tuple(isas) + ("ref",), parallel=board.cluster is not None)

@@ -181,6 +181,7 @@ class KernelTarget:
 
     dtype: str = "f32"
     isas: tuple[str, ...] = ("ref",)
+    parallel: bool = False  # prefer variants that have a fork/join twin (a cluster board)
 
 
 @dataclass
@@ -212,13 +213,15 @@ class LowerCtx:
         dtype: the target's unless given (int8 ops always call s8 kernels); isas: restrict
         the preference (e.g. to the variants whose scratch size Python knows)."""
         dtype = dtype or self.target.dtype
-        for isa in self.target.isas + ("ref",):
-            if isas is not None and isa not in isas and isa != "ref":
-                continue
-            name = f"mf_{op}_{dtype}_{isa}"
-            if self.available is None or name in self.available:
-                return name
-        raise UnsupportedOpError(f"no kernel mf_{op}_{dtype}_* in the runtime")
+        names = [f"mf_{op}_{dtype}_{isa}" for isa in self.target.isas + ("ref",)
+                 if (isas is None or isa in isas or isa == "ref")
+                 and (self.available is None or f"mf_{op}_{dtype}_{isa}" in self.available)]
+        if not names:
+            raise UnsupportedOpError(f"no kernel mf_{op}_{dtype}_* in the runtime")
+        if self.target.parallel and self.available is not None:
+            twins = [n for n in names if f"mf_{op}_par_{dtype}_{self.isa_of(n)}" in self.available]
+            return (twins or names)[0]
+        return names[0]
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.tensors[name].shape
