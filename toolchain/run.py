@@ -196,7 +196,8 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         instructions -= result.profile.marker_instructions
         if weighted_total is not None:
             weighted_total -= result.profile.marker_instructions
-    extra = {"dtype": dtype, "kernels": list(bb.compiled_target.isas), "top1_agree": _top1(result.outputs, ref)}
+    extra = {"dtype": dtype, "kernels": list(bb.compiled_target.isas), "top1_agree": _top1(result.outputs, ref),
+             **extra}
     if result.cluster is not None:
         extra.update(cluster_figures(result.cluster, weighted_total is not None, one_hart_work))
         # the output bits, to compare runs (harts, start delays) bit for bit
@@ -204,8 +205,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
                                                           for o in result.outputs)).hexdigest()
     return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
-                    result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref), **extra}, costs, bb)
+                    result.stack_bytes, extra, costs, bb)
 
 
 def cluster_figures(c: ClusterCounts, weighted: bool, one_hart_work: int | None) -> dict:
