@@ -1,7 +1,12 @@
-"""Instructions per inference in QEMU, FP32 and FP16, per board and model: ResNet-8, DS-CNN and
+"""Instructions per inference in QEMU, FP32, FP16 and int8, per board and model: ResNet-8, DS-CNN and
 the example ViT, with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit] [--kernels board|ref] [--json]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit] [--dtypes fp32,fp16,int8]
+                              [--kernels board|ref] [--json]
+
+int8 rows run MLPerf Tiny's full-integer files (resnet8_int8.onnx, dscnn_kws_int8.onnx) where
+the model has one, else the float model quantised on the fly (seeded calibration), and are
+checked against onnxruntime in LSBs.
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -29,6 +34,7 @@ if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
     SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx"}
+INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
@@ -47,7 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", default=BOARDS)
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--dtypes", default="fp32,fp16")
+    ap.add_argument("--dtypes", default="fp32,fp16,int8")
     ap.add_argument("--kernels", choices=("board", "ref"), default="board")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -57,12 +63,13 @@ def main() -> None:
             base = None
             for dtype in a.dtypes.split(","):
                 try:
-                    row = run_one(MODELS[m], board, dtype, a.kernels)
+                    path = INT8_MODELS.get(m, MODELS[m]) if dtype == "int8" else MODELS[m]
+                    row = run_one(path, board, dtype, a.kernels)
                 except McuforgeError as e:  # e.g. does not fit the board
                     row = {"model": m, "board": board, "dtype": dtype, "error": str(e).splitlines()[0]}
                 if "instructions" in row and dtype == "fp32":
                     base = row["instructions"]
-                if "instructions" in row and dtype == "fp16" and base:
+                if "instructions" in row and dtype in ("fp16", "int8") and base:
                     row["speedup_vs_fp32"] = round(base / row["instructions"], 2)
                 rows.append(row)
                 if not a.json:

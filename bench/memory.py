@@ -1,15 +1,17 @@
 """Arena figures per model: what the MCUFormer-style schedule saves over op-by-op planning.
 
-    python bench/memory.py [--json] [models...]
+    python bench/memory.py [--json] [--no-zoo] [models...]
 
-Columns (bytes): no-reuse sum of every activation; the op-by-op lower bound (max over nodes of
-inputs + outputs, what any op-by-op runtime needs); the op-by-op greedy arena (TFLM-style:
-BN and activations folded as a TFLite converter does, each op's output its own buffer,
-greedy-by-size placement); our arena (operator integration, token overwriting, patch-embedding
-decomposition, in-place ops, residual convs over their skip, depthwise/pointwise
-convs over their input, scratch planned in the arena); the ratio ours / greedy; the peak
-node; and the model input's size, which bounds the arena from below when the whole input
-must be present at the start (the ViTs here).
+Rows: the reference models, then the test zoo's ViTs (timm, Hugging Face, torch.nn, Keras via
+tf2onnx; --no-zoo leaves them out). Columns (bytes): no-reuse sum of every activation; the
+op-by-op lower bound (max over nodes of inputs + outputs, what any op-by-op runtime needs); the
+op-by-op greedy arena (TFLM-style: BN and activations folded as a TFLite converter does, each
+op's output its own buffer, greedy-by-size placement); our arena (the smallest of the competing
+schedules: operator integration, token overwriting, patch-embedding decomposition, in-place
+ops, residual convs over their skip, depthwise/pointwise convs over their input, scratch
+planned in the arena; or op by op when that is smaller); the ratios ours / greedy and ours /
+op-by-op bound; the kept schedule and the peak node; and the model input's size, which bounds
+the arena from below when the whole input must be present at the start (the ViTs here).
 """
 
 from __future__ import annotations
@@ -27,10 +29,17 @@ from toolchain.api import CompileOptions, compile_model  # noqa: E402
 from toolchain.memory.report import naive_bytes, op_by_op_bound  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
-if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
+if not SHARED.is_dir():  # a worktree or a dev checkout: the same fallback as tests/conftest.py
     SHARED = Path(os.environ.get("MCUFORGE_SHARED", "/work/shared")) / "models"
 DEFAULT = [SHARED / "resnet8_cifar10.onnx", SHARED / "dscnn_kws.onnx", ROOT / "examples" / "vit_tiny_opset18.onnx",
-           ROOT / "examples" / "lowrank_vit_112.onnx"]
+           ROOT / "examples" / "lowrank_vit_112.onnx",
+           # int8 (MLPerf Tiny full-integer files): 1-byte activations, the same schedule
+           SHARED / "resnet8_int8.onnx", SHARED / "dscnn_kws_int8.onnx"]
+# ViTs as timm, Hugging Face, torch.nn and Keras (tf2onnx) export them: tests/zoo/make_zoo.py
+ZOO = ROOT / "tests" / "zoo"
+ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_eager", "hf_vit_sdpa_dynamo",
+            "torch_encoder_legacy", "torch_encoder_dynamo", "torch_mha_legacy", "torch_mha_mask_dynamo",
+            "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy", "ad_autoencoder"]
 
 
 def measure(path: Path) -> dict:
@@ -38,9 +47,10 @@ def measure(path: Path) -> dict:
     greedy = compile_model(path, options=CompileOptions.schedule("naive"))
     g = greedy.graph
     peak = ours.peak_node()
-    return {"model": path.name, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
+    return {"model": path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
             "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
             "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),
+            "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule,
             "input_bytes": sum(g.tensors[i].nbytes for i in g.inputs),
             "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else ""}
 
@@ -49,15 +59,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="*", type=Path)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-zoo", action="store_true", help="only the reference models, not tests/zoo")
     args = ap.parse_args()
-    rows = [measure(p) for p in (args.models or DEFAULT) if p.is_file()]
+    default = DEFAULT + ([] if args.no_zoo else [ZOO / f"{n}.onnx" for n in ZOO_ROWS])
+    rows = [measure(p) for p in (args.models or default) if p.is_file()]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'model':<24}{'no reuse':>10}{'op bound':>10}{'greedy':>10}{'ours':>10}{'ratio':>7}{'input':>9}  peak node")
+    print(f"{'model':<24}{'no reuse':>10}{'op bound':>10}{'greedy':>10}{'ours':>10}{'ratio':>7}{'/bound':>7}"
+          f"{'input':>9}  schedule, peak node")
     for r in rows:
-        print(f"{r['model']:<24}{r['naive_sum']:>10,}{r['op_by_op_bound']:>10,}{r['greedy_arena']:>10,}"
-              f"{r['arena']:>10,}{r['ratio']:>7.3f}{r['input_bytes']:>9,}  {r['peak_node']}")
+        print(f"{r['model'][:23]:<24}{r['naive_sum']:>10,}{r['op_by_op_bound']:>10,}{r['greedy_arena']:>10,}"
+              f"{r['arena']:>10,}{r['ratio']:>7.3f}{r['bound_ratio']:>7.3f}{r['input_bytes']:>9,}  "
+              f"{r['schedule']}, {r['peak_node']}")
 
 
 if __name__ == "__main__":

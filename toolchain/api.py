@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import onnx
@@ -10,7 +10,8 @@ import onnx
 from toolchain import __version__
 from toolchain.codegen.emit import SourceSet, render_sources
 from toolchain.frontend import import_model, load_onnx
-from toolchain.ir.graph import Graph
+from toolchain.codegen.target import TargetError
+from toolchain.ir.graph import DType, Graph
 from toolchain.memory import MemoryPlan
 from toolchain.memory.report import naive_bytes, node_memory, op_by_op_bound
 from toolchain.ops import REGISTRY
@@ -21,6 +22,7 @@ from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
+from toolchain.passes.qresidual import fuse_qresidual
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -41,12 +43,15 @@ class CompileOptions:
     # kernel dtype and ISA preference; build one with toolchain.codegen.target.kernel_target
     # (board, "fp16") -- dtype "f16" stores weights and activations as FP16 (--dtype fp16)
     target: KernelTarget = KernelTarget()
+    # Schedules compete: also plan the same model without integration and as the naive
+    # op-by-op schedule, and keep the smallest arena, so integration never costs memory.
+    compete: bool = True
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
         if name == "naive":
             return cls(fuse=True, inplace=False, integrate=False, overwrite=False,  # type: ignore[arg-type]
-                       planner=("greedy-by-size",), reorder=False, **kw)
+                       planner=("greedy-by-size",), reorder=False, compete=False, **kw)
         if name == "mcuformer":
             return cls(**kw)  # type: ignore[arg-type]
         raise ValueError(f"schedule {name!r}: expected one of {SCHEDULES}")
@@ -79,6 +84,9 @@ class CompiledModel:
                 f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
                 f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
                 f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
+    schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
+    schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
+    op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
 
     @property
     def scratch_bytes(self) -> int:
@@ -91,7 +99,7 @@ class CompiledModel:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float)
+        return sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float or t.quant is not None)
 
     @property
     def macs(self) -> int:
@@ -118,10 +126,11 @@ class CompiledModel:
         peak = self.peak_node()
         return {
             "model": g.source, "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes,
-            "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": op_by_op_bound(g),
+            "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": self.op_by_op_bytes or op_by_op_bound(g),
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
             "planner": self.memory.plan.strategy, "schedule_orders": self.order_arenas,
+            "schedule": self.schedule, "schedule_arenas": self.schedule_arenas,
             "peak_node": peak.name if peak else None,
             "peak_live": self.peak_live(),
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
@@ -129,7 +138,54 @@ class CompiledModel:
         }
 
 
+def is_int8_graph(g: Graph) -> bool:
+    return any(t.dtype == DType.INT8 and not t.is_const for t in g.tensors.values())
+
+
 def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> CompiledModel:
+    """Compile with `options`; with options.compete, also without integration and as the naive
+    schedule, keeping the smallest arena (the first listed wins ties)."""
+    if is_int8_graph(g):
+        # an int8 graph calls s8 kernels whatever --dtype says; its ISA preference comes from
+        # kernel_target(board, "int8") (run/build pick it), else the reference kernels
+        if options.target.dtype != "s8":
+            options = replace(options, target=KernelTarget("s8", ("ref",)))
+    elif options.target.dtype == "s8":
+        raise TargetError("--dtype int8 needs a quantised model: run `mcuforge quantize` first, or pass "
+                          "a float model through compile/build/run/verify --dtype int8 (quantised on the fly)")
+    if not options.compete:
+        cm = _compile_one(g, options)
+        cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
+        return cm
+    candidates = {"mcuformer": options}
+    if options.integrate and options.fuse:
+        candidates["no-integrate"] = replace(options, integrate=False)
+    candidates["naive"] = CompileOptions.schedule("naive", target=options.target)
+    done = {k: _compile_one(g, replace(o, compete=False)) for k, o in candidates.items()}
+    best = min(done, key=lambda k: done[k].arena_bytes)
+    cm = done[best]
+    cm.schedule = best
+    cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
+    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph)
+    return cm
+
+
+def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
+    """The graph an op-by-op runtime executes: the bound the report compares against."""
+    if is_int8_graph(g):
+        return g  # the frontend already folded bias, activation and requantisation into each op
+    h = optimize(g, fuse=options.fuse, integrate=False, verify=False)
+    return to_fp16(h) if options.target.dtype == "f16" else h
+
+
+def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
+    if is_int8_graph(g):
+        if options.fuse and options.integrate:
+            g = fuse_qresidual(g)  # residual conv + add over the skip's memory
+            verify_graph(g)
+        # the float fusions have nothing to match in an integer graph (the frontend already
+        # folded bias, activation and requantisation into each op)
+        options = replace(options, fuse=False, integrate=False)
     # the integrated kernels (token chains, fused attention) exist in FP32 only so far
     integrate = options.integrate and options.target.dtype == "f32"
     g = optimize(g, fuse=options.fuse, integrate=integrate)

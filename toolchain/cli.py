@@ -68,6 +68,9 @@ def print_report(rep: dict) -> None:
     orders = rep.get("schedule_orders", {})
     if len(orders) > 1:
         click.echo("order        " + ";  ".join(f"{k} {v:,} B" for k, v in orders.items()) + f"  (planner {rep['planner']})")
+    cands = rep.get("schedule_arenas", {})
+    if len(cands) > 1:
+        click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
     if rep.get("peak_node"):
         click.echo(f"peak at      {rep['peak_node']}; live there:")
         for b in rep.get("peak_live", []):
@@ -173,20 +176,30 @@ def main() -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the arena over the schedule to this PNG (needs matplotlib).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--dtype", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32", show_default=True,
+              help="int8: a quantised model always is; a float model is quantised first (seeded calibration).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the calibration set (--dtype int8).")
 @force_option
 @friendly
 def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: str | None, as_json: bool,
-            force: bool, **sched: Any) -> None:
+            dtype: str, seed: int, force: bool, **sched: Any) -> None:
     """Lower MODEL to C in OUT (model.h, model.c, model_weights.c, runtime/) and print the memory report."""
+    from dataclasses import replace
+
     from toolchain.api import compile_model, write_sources
+    from toolchain.codegen.target import kernel_target
     from toolchain.frontend import parse_input_shapes
     from toolchain.outdir import claim
+    from toolchain.quantize import int8_model
 
     shapes = parse_input_shapes(input_shape)
     if plot_path and not Path(plot_path).resolve().parent.is_dir():
         raise click.UsageError(f"--plot {plot_path}: the folder {Path(plot_path).parent} does not exist")
     claim(out_dir, force)
-    cm = compile_model(model, shapes, _options(sched))
+    dtype, model = int8_model(model, dtype, Path(out_dir), seed)
+    opts = replace(_options(sched), target=kernel_target(None, dtype))  # type: ignore[arg-type]
+    cm = compile_model(model, shapes, opts)
     src = write_sources(cm, out_dir)
     rep = cm.report()
     rep["out_dir"] = str(src.out_dir)
@@ -210,13 +223,27 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
               help="Seed of the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with -fsanitize=address,undefined.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--dtype", type=click.Choice(["fp32", "int8"]), default="fp32", show_default=True,
+              help="int8: a quantised model always is; a float model is quantised first (seeded calibration).")
+@click.option("--layers", is_flag=True, help="int8: compare every intermediate tensor with onnxruntime and "
+                                              "name the first layer that diverges by more than 1 LSB.")
 @friendly
-def verify(model: str, input_shape: tuple[str, ...], seed: int, sanitize: bool, as_json: bool, **sched: Any) -> None:
+def verify(model: str, input_shape: tuple[str, ...], seed: int, sanitize: bool, as_json: bool, dtype: str,
+           layers: bool, **sched: Any) -> None:
     """Build MODEL's C with the host gcc, run it on seeded inputs and compare with onnxruntime."""
-    from toolchain.frontend import parse_input_shapes
-    from toolchain.verify import verify as run_verify
+    import tempfile
 
-    r = run_verify(model, parse_input_shapes(input_shape), seed, _options(sched), sanitize=sanitize)
+    from toolchain.frontend import parse_input_shapes
+    from toolchain.quantize import int8_model
+    from toolchain.verify import verify as run_verify, verify_layers
+
+    if layers:
+        with tempfile.TemporaryDirectory(prefix="mcuforge-q-") as tmp:
+            _, qmodel = int8_model(model, dtype, tmp, seed)
+            rep = verify_layers(qmodel, parse_input_shapes(input_shape), seed, _options(sched))
+        print_layer_check(rep, as_json)
+        sys.exit(0 if rep["match"] else 1)
+    r = run_verify(model, parse_input_shapes(input_shape), seed, _options(sched), sanitize=sanitize, dtype=dtype)
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
@@ -225,7 +252,11 @@ def verify(model: str, input_shape: tuple[str, ...], seed: int, sanitize: bool, 
         for o in r.outputs:
             click.echo(f"output  {o.name}: max abs error {o.max_abs_error:.3g}, max rel error "
                        f"{o.max_rel_error:.3g}  {'ok' if o.match else 'MISMATCH'}")
-        click.echo(f"{'MATCH' if r.match else 'MISMATCH'} (tolerance: max abs error <= {r.tolerance:g} x max(1, max|ref|))")
+        if r.extra.get("dtype") == "int8":
+            click.echo(f"{'MATCH' if r.match else 'MISMATCH'} (tolerance: 1 LSB of each output; onnxruntime "
+                       f"with its own int8 fusions differs by {r.extra['vs_ort_fused_max_abs_error']:g})")
+        else:
+            click.echo(f"{'MATCH' if r.match else 'MISMATCH'} (tolerance: max abs error <= {r.tolerance:g} x max(1, max|ref|))")
     sys.exit(0 if r.match else 1)
 
 
@@ -234,8 +265,9 @@ def _board_option(required: bool = True):
 
 
 def kernel_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--dtype", type=click.Choice(["fp32", "fp16"]), default="fp32", show_default=True,
-                      help="Weights and activations; model inputs/outputs stay float32 at the boundary.")(fn)
+    fn = click.option("--dtype", type=click.Choice(["fp32", "fp16", "int8"]), default="fp32", show_default=True,
+                      help="Weights and activations; model inputs/outputs stay float32 at the boundary. int8: a "
+                           "quantised model always is; a float model is quantised first (seeded calibration).")(fn)
     fn = click.option("--kernels", type=click.Choice(["board", "ref"]), default="board", show_default=True,
                       help="board: SIMD / register-blocked kernels the board's ISA allows; ref: reference only.")(fn)
     return fn
@@ -357,6 +389,49 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
                f"`mcuforge run --sim` measures the stack used)")
 
 
+def print_layer_check(rep: dict, as_json: bool) -> None:
+    """verify/run --layers: every int8 tensor against onnxruntime (toolchain.int8check)."""
+    if as_json:
+        click.echo(json.dumps(rep))
+        return
+    click.echo("chain LSB  differ  layer LSB  kernel LSB  node   (chain: ours vs onnxruntime after every layer "
+               "before; layer: this op on onnxruntime's inputs; kernel: the C vs its numpy reference)")
+    dash = lambda v: "-" if v is None else str(v)  # noqa: E731
+    for d in rep["layers"]:
+        node = d["node"] if len(d["node"]) <= 60 else "…" + d["node"][-59:]
+        click.echo(f"{d['max_lsb']:>9}  {d['count']:>6}  {dash(d.get('op_lsb')):>9}  {dash(d.get('kernel_lsb')):>10}  {node}")
+    bad = rep["first_divergence"]
+    click.echo("MATCH (every layer within 1 LSB of onnxruntime, every kernel exact)" if bad is None else
+               f"MISMATCH: first divergence at {bad['node']} (layer {bad.get('op_lsb')} LSB, "
+               f"kernel {bad.get('kernel_lsb')} LSB, chain {bad['max_lsb']} LSB)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="Where to write the QDQ int8 model.")
+@click.option("--calib", type=click.Path(dir_okay=False, exists=True), default=None,
+              help=".npz calibration set: one array per model input, samples along axis 0.")
+@click.option("--calib-random", type=int, default=None, metavar="N",
+              help="N seeded synthetic samples (smooth structured fields) instead of --calib (default 8).")
+@click.option("--per-channel", is_flag=True, help="Per output channel weight scales.")
+@click.option("--seed", default=0, show_default=True)
+@friendly
+def quantize(model: str, out_path: str, calib: str | None, calib_random: int | None, per_channel: bool,
+             seed: int) -> None:
+    """Quantise a float MODEL to standard QDQ int8 ONNX with onnxruntime.quantization (int8
+    activations, symmetric int8 weights)."""
+    from toolchain.quantize import QuantizeError, quantize_file
+
+    if calib and calib_random:
+        raise QuantizeError("give --calib or --calib-random, not both")
+    if calib_random is not None and calib_random < 1:
+        raise QuantizeError("--calib-random needs a positive number of samples")
+    out = quantize_file(model, out_path, calib, calib_random, per_channel, seed)
+    click.echo(f"wrote {out} (QDQ int8, {'per-channel' if per_channel else 'per-tensor'} weights, "
+               f"{'calibration ' + calib if calib else f'{calib_random or 8} seeded synthetic samples'})")
+
+
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @_board_option()
@@ -370,10 +445,12 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], as
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None,
               help="With --profile: write a Chrome/Perfetto trace (instructions as time) here.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--layers", is_flag=True, help="int8: compare every intermediate tensor with onnxruntime and "
+                                              "name the first layer that diverges by more than 1 LSB.")
 @force_option
 @friendly
 def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tuple[str, ...], seed: int,
-        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, force: bool,
+        profile: bool, trace_out: str | None, as_json: bool, dtype: str, kernels: str, force: bool, layers: bool,
         **sched: Any) -> None:
     """Build MODEL for BOARD, run it in QEMU on a seeded input and compare with onnxruntime."""
     from toolchain.frontend import parse_input_shapes
@@ -390,7 +467,11 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         claim(out_dir, force, replaced=("model", "firmware"))
     with spinner(f"building and running {Path(model).name} on {board}"):
         r = run_on_board(model, board, out_dir, shapes, _options(sched), seed, dtype=dtype,
-                         kernels=kernels, profile=profile)
+                         kernels=kernels, profile=profile, layers=layers)
+    if layers:
+        print_layer_check({"layers": r.extra["layer_check"], "first_divergence": r.extra["first_divergence"],
+                      "match": r.match, "board": r.board}, as_json)
+        sys.exit(0 if r.match else 1)
     if trace_out and r.layers is not None:
         from toolchain.profile import write_trace
 
@@ -398,7 +479,7 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
     if as_json:
         click.echo(json.dumps(r.as_dict()))
     else:
-        click.echo(f"model         {r.model} on {r.board} ({dtype}, kernels {'/'.join(r.extra['kernels'])})")
+        click.echo(f"model         {r.model} on {r.board} ({r.extra['dtype']}, kernels {'/'.join(r.extra['kernels'])})")
         click.echo(f"arena         {_kib(r.arena_bytes)};  flash {_kib(r.flash_bytes)};  RAM {_kib(r.ram_bytes)};"
                    f"  stack used {r.stack_bytes if r.stack_bytes is not None else '-'} B")
         for o in r.outputs:

@@ -3,7 +3,7 @@ and which kernel variant each board calls.
 
 Which kernel family an op lowers to is read from its lowering code (the names it passes to
 LowerCtx.kernel, following the module's own helpers it calls), and which variants exist from
-the runtime's sources (codegen.emit.kernel_sources): both are the code that runs, so this table
+the kernel table (ops.kernel_table): both are the code that runs, so this table
 cannot drift from it. The board's choice is codegen.target.kernel_target's, as in a build.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import FunctionType
 
 from toolchain.boards import list_boards, load_board
-from toolchain.codegen.emit import kernel_sources
+from toolchain.ops.kernel_table import available
 from toolchain.codegen.target import KERNEL_DTYPE, TargetError, kernel_target
 from toolchain.ops import REGISTRY, Op
 
@@ -66,8 +66,13 @@ def _variants(kernels: set[str], family: str, kd: str) -> tuple[str, ...]:
     return tuple(sorted(k[len(prefix):] for k in kernels if k.startswith(prefix) and "_" not in k[len(prefix):]))
 
 
+# int8 ops are not ONNX ops of their own: a quantised model's DQ -> op -> Q regions become the
+# internal QConv/QFc/QAdd/... of frontend/quant.py (docs/int8.md lists what is accepted)
+FLOAT_DTYPES = {dt: kd for dt, kd in KERNEL_DTYPE.items() if dt != "int8"}
+
+
 def ops_table(boards: list[str] | None = None) -> list[OpInfo]:
-    kernels = set(kernel_sources())
+    kernels = set(available())
     board_recs = [load_board(b) for b in (boards if boards is not None else list_boards())]
     rows = []
     for name in REGISTRY.supported(runtime_only=False):
@@ -80,9 +85,9 @@ def ops_table(boards: list[str] | None = None) -> list[OpInfo]:
         if not fams:  # lowers to nothing of its own: a pass folds it into its producer
             rows.append(OpInfo(name, "fused", (), ("fp32", "fp16"), {}, {}))
             continue
-        isas = {f"{f}/{dt}": _variants(kernels, f, kd) for f in fams for dt, kd in KERNEL_DTYPE.items()}
+        isas = {f"{f}/{dt}": _variants(kernels, f, kd) for f in fams for dt, kd in FLOAT_DTYPES.items()}
         # a family may exist for one dtype only (the residual conv is FP32): the others serve
-        dtypes = tuple(dt for dt in KERNEL_DTYPE if any(isas[f"{f}/{dt}"] for f in fams))
+        dtypes = tuple(dt for dt in FLOAT_DTYPES if any(isas[f"{f}/{dt}"] for f in fams))
         per_board: dict[str, dict[str, str]] = {}
         for b in board_recs:
             per_board[b.name] = {}

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.api import CompiledModel, CompileOptions, compile_graph, compile_model, write_sources
+from toolchain.errors import UnsupportedOpError
+from toolchain.quantize import int8_model
+from toolchain.frontend import load_onnx
+from toolchain.int8check import compare_layers, first_divergence, ort_references, with_intermediate_outputs
 from toolchain.boards import Board, load_board
 from toolchain.sim.errors import BudgetError
 from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
 from toolchain.codegen.target import kernel_target
-from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, onnxruntime_outputs, seeded_inputs
+from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
 
 
 @dataclass
@@ -87,16 +91,20 @@ class BoardRun:
 def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
                     input_shapes: dict[str, tuple[int, ...]] | None = None,
                     options: CompileOptions = CompileOptions(), seed: int = 0, dtype: str = "fp32",
-                    kernels: str = "board", profile: bool = False) -> BoardBuild:
+                    kernels: str = "board", profile: bool = False, layers: bool = False) -> BoardBuild:
     """Compile, write the C and cross-compile the firmware (with seeded inputs baked in).
 
     kernels: "board" calls the fastest kernels the board's ISA fields allow (SIMD, register-
     blocked scalar), "ref" the portable reference kernels only.
     profile: build the per-node markers in (-DMF_PROFILE, see toolchain.profile)."""
     b = load_board(board) if isinstance(board, str) else board
+    dtype, model = int8_model(model, dtype, out_dir, seed)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype))  # type: ignore[arg-type]
     out = Path(out_dir)
-    cm = compile_model(model, input_shapes, options)
+    if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
+        cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
+    else:
+        cm = compile_model(model, input_shapes, options)
     _check_budget(cm, b)
     src = write_sources(cm, out / "model")
     inputs = seeded_inputs(cm, seed)
@@ -131,7 +139,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
                  input_shapes: dict[str, tuple[int, ...]] | None = None,
                  options: CompileOptions = CompileOptions(), seed: int = 0,
                  timeout: float = 600.0, dtype: str = "fp32", kernels: str = "board",
-                 profile: bool = False) -> BoardRun:
+                 profile: bool = False, layers: bool = False) -> BoardRun:
     """Build for the board, run in its simulator (or natively for `host`), compare with onnxruntime.
     FP16 builds are compared with a tolerance of FP16_ATOL x max(1, |ref|) (see verify).
     profile: also count instructions per node (BoardRun.layers); `instructions` is then the
@@ -140,26 +148,41 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
     if profile and b.qemu is None:
         raise SimError(f"--profile counts instructions in QEMU; board {b.name} has no QEMU machine")
     with tempfile.TemporaryDirectory(prefix="mcuforge-run-") as tmp:
-        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, profile)
+        dtype, model = int8_model(model, dtype, out_dir or tmp, seed)
+        bb = build_for_board(model, b, out_dir or tmp, input_shapes, options, seed, dtype, kernels, profile=profile,
+                             layers=layers)
         weighted = b.qemu is not None and b.core.simd == "rvv"
         kwargs: dict = {"lmul_weighting": True} if weighted else {}
         if profile:
             kwargs["profile"] = True
         result = run_firmware(bb.build, timeout, **kwargs)
+        onnx_model = read_model(model)
     g = bb.compiled.graph
-    ref = onnxruntime_outputs(read_model(model), g.inputs, bb.inputs)
-    errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
+    ref = onnxruntime_outputs(onnx_model, g.inputs, bb.inputs)
+    extra: dict = {}
+    if layers:
+        if dtype != "int8":
+            raise UnsupportedOpError("--layers compares int8 tensors: the model is not quantised")
+        ref_all = ort_references(onnx_model, g.outputs, dict(zip(g.inputs, bb.inputs)))
+        diffs = compare_layers(g, dict(zip(g.outputs, result.outputs)), ref_all, dict(zip(g.inputs, bb.inputs)))
+        bad = first_divergence(diffs)
+        extra = {"layer_check": [d.__dict__ for d in diffs], "first_divergence": None if bad is None else bad.__dict__}
+        errors = [OutputError(d.name, float(d.max_lsb), 0.0, d.ok) for d in diffs]
+    elif dtype == "int8":
+        errors, *_, extra = compare_int8(onnx_model, bb.compiled, result.outputs, bb.inputs, ref)
+    else:
+        errors = compare(g.outputs, result.outputs, ref, atol=FP16_ATOL if dtype == "fp16" else ATOL)
     if result.status != 0:
         errors = [OutputError(o.name, float("inf"), float("inf"), False) for o in errors]
-    instructions, weighted_total, layers = result.instructions, result.weighted_instructions, None
+    instructions, weighted_total, costs = result.instructions, result.weighted_instructions, None
     if profile and result.profile is not None and instructions is not None:
         from toolchain.profile import layer_costs
 
-        layers = layer_costs(bb.compiled, result.profile, weighted_total is not None)
+        costs = layer_costs(bb.compiled, result.profile, weighted_total is not None)
         instructions -= result.profile.marker_instructions
         if weighted_total is not None:
             weighted_total -= result.profile.marker_instructions
     return BoardRun(str(model), b.name, errors, instructions, weighted_total,
                     bb.compiled.macs, bb.compiled.arena_bytes, bb.build.flash_bytes, bb.build.ram_bytes,
                     result.stack_bytes, {"dtype": dtype, "kernels": list(bb.compiled_target.isas),
-                                         "top1_agree": _top1(result.outputs, ref)}, layers, bb)
+                                         "top1_agree": _top1(result.outputs, ref), **extra}, costs, bb)

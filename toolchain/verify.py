@@ -11,9 +11,11 @@ import onnx
 
 from toolchain.boards import load_board
 from toolchain.errors import DoesNotFitError, McuforgeError
-from toolchain.api import CompiledModel, CompileOptions, compile_model, write_sources
+from toolchain.api import CompiledModel, CompileOptions, compile_model, is_int8_graph, write_sources
 from toolchain.frontend import read_model
 from toolchain.hostbuild import build_host, run_host
+from toolchain.int8check import int8_reference, lsb_tolerances, seeded_input
+from toolchain.quantize import int8_model
 
 class NoReference(McuforgeError):
     """onnxruntime refuses a model that mcuforge compiles (duplicate node names, SAME_UPPER with
@@ -67,6 +69,8 @@ class VerifyResult:
 
 def seeded_inputs(cm: CompiledModel, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
+    if is_int8_graph(cm.graph):  # quantised images/features, not noise (int8check)
+        return [seeded_input(cm.graph.tensors[n], rng) for n in cm.graph.inputs]
     return [rng.standard_normal(cm.graph.tensors[n].shape).astype(np.float32) for n in cm.graph.inputs]
 
 
@@ -77,7 +81,9 @@ def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[n
     opts.log_severity_level = 3
     try:
         sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-        return [np.asarray(v) for v in sess.run(None, dict(zip(names, inputs)))]
+        want = {i.name: i.type for i in sess.get_inputs()}
+        feeds = {n: np.asarray(x).astype(ORT_NUMPY.get(want.get(n), np.asarray(x).dtype)) for n, x in zip(names, inputs)}
+        return [np.asarray(v) for v in sess.run(None, feeds)]
     except Exception as e:  # onnxruntime's own zoo (Fail, InvalidGraph, RuntimeException, ...)
         first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
         raise NoReference(f"onnxruntime cannot run this model ({first[:300]}); mcuforge compiled, built "
@@ -96,9 +102,15 @@ def check_reference_shapes(cm: CompiledModel, ref: list[np.ndarray]) -> None:
                               f"has no reference to compare its outputs with")
 
 
-def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL) -> list[OutputError]:
+# onnxruntime's input type names -> numpy (integer inputs of int8 models)
+ORT_NUMPY = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
+
+
+def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], atol: float = ATOL,
+            abs_tol: list[float] | None = None) -> list[OutputError]:
+    """abs_tol: per output, an absolute tolerance instead (int8 models: 1 LSB)."""
     out = []
-    for name, y, r in zip(names, ours, ref):
+    for k, (name, y, r) in enumerate(zip(names, ours, ref)):
         r = np.asarray(r, dtype=np.float64).reshape(-1)
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if y.shape != r.shape:
@@ -113,13 +125,23 @@ def compare(names: list[str], ours: list[np.ndarray], ref: list[np.ndarray], ato
         diff = float(np.max(d)) if r.size else 0.0
         scale = float(np.max(np.abs(r))) if r.size else 0.0
         rel = diff / scale if scale > 0 else diff
-        out.append(OutputError(name, diff, rel, bool(diff <= atol * max(1.0, scale))))
+        tol = abs_tol[k] if abs_tol is not None else atol * max(1.0, scale)
+        out.append(OutputError(name, diff, rel, bool(diff <= tol)))
     return out
 
 
 def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None, seed: int = 0,
            options: CompileOptions = CompileOptions(), sanitize: bool = False,
-           work_dir: str | Path | None = None) -> VerifyResult:
+           work_dir: str | Path | None = None, dtype: str = "fp32") -> VerifyResult:
+    """dtype "int8" on a float model: quantised first (mcuforge quantize, seeded), then the
+    generated C is compared with onnxruntime on that QDQ file."""
+    with tempfile.TemporaryDirectory(prefix="mcuforge-q-") as qtmp:
+        _, path = int8_model(path, dtype, qtmp, seed)
+        return _verify(path, input_shapes, seed, options, sanitize, work_dir)
+
+
+def _verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None, seed: int,
+            options: CompileOptions, sanitize: bool, work_dir: str | Path | None) -> VerifyResult:
     model = read_model(path)
     cm = compile_model(path, input_shapes, options)
     host_ram = load_board("host").memory.ram.size
@@ -133,4 +155,45 @@ def verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = N
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
     ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
     check_reference_shapes(cm, ref)
+    if is_int8_graph(cm.graph):
+        return VerifyResult(str(path), *compare_int8(model, cm, ours, inputs, ref))
     return VerifyResult(str(path), compare(cm.graph.outputs, ours, ref), cm.arena_bytes, cm.weight_bytes, cm.macs)
+
+
+def compare_int8(model: onnx.ModelProto, cm: CompiledModel, ours: list[np.ndarray], inputs: list[np.ndarray],
+                 ort_default: list[np.ndarray]) -> tuple:
+    """VerifyResult fields for an int8 model: within 1 LSB of onnxruntime running the QDQ
+    regions as written (int8check.int8_reference); the default (fused) run's LSBs as extra."""
+    tols = lsb_tolerances(cm.graph)
+    deployed, as_written = (compare(cm.graph.outputs, ours, r, abs_tol=tols) for r in int8_reference(model, cm.graph, inputs))
+    best = [min(a, b, key=lambda o: o.max_abs_error) for a, b in zip(deployed, as_written)]
+    plain = compare(cm.graph.outputs, ours, ort_default, abs_tol=tols)
+    worst = lambda errs: max((o.max_abs_error for o in errs), default=0.0)  # noqa: E731
+    return (best, cm.arena_bytes, cm.weight_bytes, cm.macs, max(tols),
+            {"dtype": "int8", "tolerance": "1 LSB", "vs_ort_deployed": worst(deployed),
+             "vs_ort_as_written": worst(as_written), "vs_ort_fused_max_abs_error": worst(plain)})
+
+
+def verify_layers(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None, seed: int = 0,
+                  options: CompileOptions = CompileOptions(), work_dir: str | Path | None = None) -> dict:
+    """Every intermediate int8 tensor the ONNX file names, computed by the generated C on the
+    host, against onnxruntime's (exposed as extra graph outputs), in LSBs; the first layer
+    that diverges by more than 1 LSB. The model is compiled with those tensors as outputs,
+    so they stay alive: the arena is larger than the deployed one."""
+    from toolchain.api import compile_graph
+    from toolchain.frontend import load_onnx
+    from toolchain.int8check import compare_layers, first_divergence, ort_references, with_intermediate_outputs
+
+    model = read_model(path)
+    g = with_intermediate_outputs(load_onnx(path, input_shapes), model)
+    cm = compile_graph(g, options)
+    with tempfile.TemporaryDirectory(prefix="mcuforge-layers-") as tmp:
+        src = write_sources(cm, Path(work_dir or tmp))
+        exe = build_host(src, len(cm.graph.inputs))
+        inputs = seeded_inputs(cm, seed)
+        ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
+    ref = ort_references(model, cm.graph.outputs, dict(zip(cm.graph.inputs, inputs)))
+    diffs = compare_layers(cm.graph, dict(zip(cm.graph.outputs, ours)), ref, dict(zip(cm.graph.inputs, inputs)))
+    bad = first_divergence(diffs)
+    return {"model": str(path), "match": bad is None, "layers": [d.__dict__ for d in diffs],
+            "first_divergence": None if bad is None else bad.__dict__}

@@ -11,7 +11,11 @@
  *   it reads in_zp (the real value 0), which then cancels exactly;
  * - y = clamp(out_zp + mf_requant(acc, mult[oc], shift[oc]), act_min, act_max).
  * Scratch comes from the caller; its size from the kernel's *_scratch_bytes function,
- * which has a Python twin tested to agree. */
+ * which has a Python twin tested to agree.
+ * Alignment (added with the compiler half): every tensor a kernel receives starts on a
+ * 16-byte boundary (the arena planner's ALIGN, checked by memory/checker.py; weights are
+ * aligned(16)), except the destination slices of mf_requant_s8_ref (Concat). Rows inside a
+ * tensor are not aligned (odd widths): SIMD kernels must not assume more. */
 #ifndef MF_INT8_H
 #define MF_INT8_H
 
@@ -23,6 +27,17 @@ static inline int32_t mf_requant(int32_t acc, int32_t mult, int32_t shift) {
     const int32_t rs = 31 - shift;
     const int64_t p = (int64_t)acc * (int64_t)mult;
     return (int32_t)((p + ((int64_t)1 << (rs - 1))) >> rs);
+}
+
+/* The same product rounded to nearest, ties to even (added with the compiler half): the
+ * average pool uses it, where a power-of-two window makes exact ties common and the QDQ
+ * meaning (a float average, then QuantizeLinear) rounds them to even. */
+static inline int32_t mf_requant_even(int32_t acc, int32_t mult, int32_t shift) {
+    const int32_t rs = 31 - shift;
+    const int64_t p = (int64_t)acc * (int64_t)mult;
+    const int64_t q = p >> rs; /* floor */
+    const int64_t rem = p - q * ((int64_t)1 << rs), half = (int64_t)1 << (rs - 1);
+    return (int32_t)(q + (rem > half || (rem == half && (q & 1))));
 }
 
 static inline int8_t mf_clamp_s8(int32_t v, int32_t lo, int32_t hi) {
@@ -85,5 +100,83 @@ int32_t mf_conv2d_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
 int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
                  const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
+
+/* ---- Added with the compiler half (issue 14): the other int8 op families. Same
+ * conventions; each has a reference kernel and, where a SIMD variant lands, the same contract. */
+
+#include "mf_copy.h"
+
+/* Strided copy on int8 (Transpose, Slice, Concat of equal quantisations...): mf_copy.h. */
+int mf_copy_s8_ref(const int8_t *x, int8_t *y, const mf_copy_desc *d);
+
+/* y = clamp(out_zp + requant(a_term + b_term)), TFLM's integer add: each input is lifted by
+ * 2^left_shift, rescaled to a common scale (a_mult/a_shift, b_mult/b_shift), summed, then
+ * requantised to the output (rq, one entry). a and b have n elements each. */
+typedef struct {
+    int32_t n;
+    int32_t a_zp, b_zp;
+    int32_t left_shift;
+    int32_t a_mult, a_shift, b_mult, b_shift;
+    mf_requant_s8 rq;
+} mf_add_s8_desc;
+int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+
+/* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
+ * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one
+ * map instead of two): MF_CONV_OVERWRITE_S8_COLS pixels at a time, all c_out outputs of
+ * those pixels to scratch, then over them. Other shapes: MF_ESHAPE (a depthwise conv over its
+ * input runs as channel blocks through mf_conv2d_s8_<isa>, see toolchain/ops/qconv.py). */
+#define MF_CONV_OVERWRITE_S8_COLS 8
+int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d); /* 1: this kernel applies */
+int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
+
+/* Requantise rows: for o < outer, j < inner: y[o*out_stride + j] = clamp(out_zp +
+ * requant(x[o*inner + j] - in_zp)). Concat of differing scales, and DQ -> Q pairs. */
+typedef struct {
+    int32_t outer, inner, out_stride;
+    int32_t in_zp;
+    mf_requant_s8 rq;
+} mf_requant_s8_desc;
+int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
+
+/* Average pooling over int8: acc = sum(x - in_zp) over the window (padding reads in_zp, so
+ * it counts as a zero: count_include_pad), y = clamp(out_zp + requant(acc)) where the
+ * multiplier holds in_scale / (out_scale * k_h * k_w). Max pooling: the max of the window
+ * (padding never wins), then the requantisation when the output scale differs. */
+typedef struct {
+    int32_t n, c, h_in, w_in, h_out, w_out;
+    int32_t k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t in_zp;
+    mf_requant_s8 rq;
+} mf_pool_s8_desc;
+int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+
+/* Softmax over the last axis, integers only: lut[d] = round(2^23 * exp(-beta * in_scale * d))
+ * for d = max - x in 0..255 (computed at compile time), then for each element
+ * y = clamp(out_zp + round(lut[d] * out_mult / (sum * 2^(31 - out_shift)))), where
+ * out_mult * 2^(out_shift - 31) = 1 / out_scale. One rounding, exact rational arithmetic. */
+typedef struct {
+    int32_t rows, cols;
+    const int32_t *lut; /* 256 entries */
+    int32_t out_mult, out_shift, out_zp;
+} mf_softmax_s8_desc;
+int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
+
+/* Model boundary only (the one place float is touched): y = clamp(nearbyint(x / scale) + zp)
+ * (ties to even, as onnxruntime's QuantizeLinear) and y = (x - zp) * scale. */
+typedef struct {
+    int32_t n;
+    float scale;
+    int32_t zp;
+} mf_quant_s8_desc;
+int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
+int mf_dequantize_s8_ref(const int8_t *x, float *y, const mf_quant_s8_desc *d);
+
+/* uint8 model inputs/outputs: the int8 tensor is the uint8 one shifted by -128 (x ^ 0x80). */
+int mf_from_u8_s8_ref(const uint8_t *x, int8_t *y, int32_t n);
+int mf_to_u8_s8_ref(const int8_t *x, uint8_t *y, int32_t n);
 
 #endif

@@ -11,8 +11,10 @@
 #include "mf_norm.h"
 #include "mf_reduce.h"
 #include "mf_transformer.h"
+#include "mf_attention_bias.h"
 #include "mf_fast.h"
 #include "mf_conv_inplace.h"
 #include "mf_f16.h"
+#include "mf_int8.h"
 
 #endif

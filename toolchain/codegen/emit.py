@@ -27,7 +27,8 @@ TEMPLATES = TEMPLATES_DIR
 RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
-CTYPES = {DType.FLOAT32: "float", DType.FLOAT16: "mf_f16"}
+CTYPES = {DType.FLOAT32: "float", DType.FLOAT16: "mf_f16", DType.INT8: "int8_t", DType.UINT8: "uint8_t",
+          DType.INT32: "int32_t"}
 
 
 def ctype(t: Tensor) -> str:
@@ -91,7 +92,9 @@ class CallRenderer:
         if isinstance(a, Scratch):
             macro = self.macros.get(f"{SCRATCH}{self.node}")
             # a kernel whose size function says 0 for this shape never touches its scratch
-            return f"((void *){macro})" if macro else "((void *)mf_arena)"
+            if not macro:
+                return "((void *)mf_arena)"
+            return f"((void *)({macro} + {a.offset}))" if a.offset else f"((void *){macro})"
         raise TypeError(a)
 
     def call(self, c: Call, prefix: str, out_names: list[str]) -> str:
@@ -115,9 +118,22 @@ def _overwrites_inputs(g: Graph, mp: MemoryPlan) -> bool:
                {mp.lifetimes.tensor_buffer[i] for i in g.inputs} for a in mp.lifetimes.aliases if a.kind != "view")
 
 
+def io_ctype(g: Graph, names: list[str], what: str) -> str:
+    """The element type of the model API's inputs (or outputs): float, or int8_t/uint8_t for a
+    quantised model that declares integer I/O. One type per side, so one accessor serves all."""
+    types = {ctype(g.tensors[n]) for n in names} or {"float"}
+    if len(types) > 1:
+        raise ValueError(f"model {what}s mix element types {sorted(types)}; the generated API has one")
+    return types.pop()
+
+
 def weight_values(t: Tensor) -> list[str]:
     """C literals for a constant, 8 per line (FP16 values are written as the float literal of
     the half they are, so the conversion in C is exact)."""
+    if not t.dtype.is_float:  # int8 weights, int32 biases: exact integer literals
+        flat_i = np.asarray(t.data, dtype=np.int64).reshape(-1)
+        lits = [str(v) if v > -2**31 else "(-2147483647 - 1)" for v in flat_i.tolist()] or ["0"]
+        return [", ".join(lits[i:i + 16]) for i in range(0, len(lits), 16)]
     flat = np.asarray(t.data, dtype=np.float32).reshape(-1)
     lits = [c_float(float(v)) for v in flat] or ["0.0f"]
     return [", ".join(lits[i:i + 8]) for i in range(0, len(lits), 8)]
@@ -132,7 +148,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     """model.[ch], model_weights.[ch], memory_map.txt and the runtime files the calls need.
     build_info: lines for model.h saying how it was built (options, version)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    consts = [t for t in g.constants() if t.dtype.is_float]
+    consts = [t for t in g.constants() if t.dtype.is_float or t.quant is not None]
     weight_names = {t.name: c_ident(i) for i, t in enumerate(consts)}
     # Kernel scratch is planned per node (memory.plan_memory's scratch), inside the arena.
     arena_bytes = mp.arena_bytes
@@ -155,6 +171,8 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         return out
 
     ctx = {
+        "in_ctype": io_ctype(g, g.inputs, "input"), "out_ctype": io_ctype(g, g.outputs, "output"),
+        "io_float": "1" if {io_ctype(g, g.inputs, "input"), io_ctype(g, g.outputs, "output")} == {"float"} else "0",
         "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
         "arena_bytes": str(arena_bytes), "consumes_inputs": "1" if _overwrites_inputs(g, mp) else "0", "arena_alloc": str(max(arena_bytes, 16)),
         "macs": str(macs), "inputs": io(g.inputs), "outputs": io(g.outputs), "decls": r.decls,

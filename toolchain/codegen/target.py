@@ -6,6 +6,8 @@ Decided from the core's fields, never its name:
   has FP16 arithmetic, for FP16;
 - no float SIMD but an FPU: the register-blocked scalar kernels (isa ``dsp``) for FP32; FP16
   there is storage only, so FP16 models use the reference kernels (FP32 arithmetic);
+- int8 (``s8``): the core's vector ISA (``mve``, ``rvv``), then ``dsp`` on Arm cores whose
+  architecture has the DSP extension (SMLAD/SXTB16: armv7e-m, armv8-m/8.1-m main);
 - anything missing for a given op falls back to ``ref`` (``LowerCtx.kernel``).
 """
 
@@ -17,8 +19,13 @@ from toolchain.boards import Board
 from toolchain.errors import McuforgeError
 from toolchain.ops.base import KernelTarget
 
-DType = Literal["fp32", "fp16"]
-KERNEL_DTYPE: dict[str, str] = {"fp32": "f32", "fp16": "f16"}
+DType = Literal["fp32", "fp16", "int8"]
+KERNEL_DTYPE: dict[str, str] = {"fp32": "f32", "fp16": "f16", "int8": "s8"}
+
+
+def has_arm_dsp(arch: str) -> bool:
+    """The Arm DSP extension (packed 8/16-bit MACs) is part of these architectures' profiles."""
+    return arch.startswith("armv7e-m") or arch.startswith("armv8-m.main") or arch.startswith("armv8.1-m.main")
 
 
 class TargetError(McuforgeError, ValueError):
@@ -33,6 +40,9 @@ def kernel_target(board: Board | None, dtype: DType = "fp32") -> KernelTarget:
     if board is None:
         return KernelTarget(kd, ("ref",))
     core = board.core
+    if dtype == "int8":
+        s8 = [core.simd] if core.simd in ("rvv", "mve") else []
+        return KernelTarget(kd, tuple(s8 + (["dsp"] if has_arm_dsp(core.arch) else [])) + ("ref",))
     if dtype == "fp16" and not core.fp16_storage and board.bare_metal:
         raise TargetError(f"board {board.name} cannot store FP16 (core.fp16_storage = false)")
     isas: list[str] = []

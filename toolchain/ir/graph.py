@@ -46,12 +46,43 @@ class DType(enum.Enum):
         return cls(np.dtype(dt).name)
 
 
+@dataclass(frozen=True)
+class QuantInfo:
+    """How an integer tensor encodes reals: real = scale * (q - zero_point).
+
+    Per tensor when ``axis`` is None (one scale, one zero point), else per channel along
+    ``axis`` (one of each per index of that dim). int8 activations carry one; int8 weights
+    carry theirs (symmetric: zero points 0); int32 biases carry in_scale * w_scale."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int | None = None
+
+    @property
+    def per_channel(self) -> bool:
+        return self.axis is not None
+
+    @classmethod
+    def per_tensor(cls, scale: float, zero_point: int = 0) -> "QuantInfo":
+        return cls((float(scale),), (int(zero_point),), None)
+
+    @property
+    def s(self) -> float:
+        """The scale of a per-tensor quantisation."""
+        return self.scale[0]
+
+    @property
+    def zp(self) -> int:
+        return self.zero_point[0]
+
+
 @dataclass
 class Tensor:
     name: str
     shape: tuple[int, ...]
     dtype: DType
     data: np.ndarray | None = None
+    quant: QuantInfo | None = None  # set on integer tensors that encode reals
 
     @property
     def is_const(self) -> bool:

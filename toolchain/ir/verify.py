@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
-from toolchain.ir.graph import Graph
+import math
+
+from toolchain.ir.graph import DType, Graph, Tensor
 
 
 class IRError(ValueError):
     pass
 
 
+_QRANGE = {DType.INT8: (-128, 127), DType.UINT8: (0, 255), DType.INT32: (-2**31, 2**31 - 1)}
+
+
+def verify_quant(t: Tensor) -> None:
+    """A tensor's quantisation is consistent with its dtype and shape."""
+    q = t.quant
+    if q is None:
+        return
+    if t.dtype not in _QRANGE:
+        raise IRError(f"tensor {t.name!r} is {t.dtype.value} but carries a quantisation (int8/uint8/int32 only)")
+    if len(q.scale) != len(q.zero_point) or not q.scale:
+        raise IRError(f"tensor {t.name!r}: {len(q.scale)} scales but {len(q.zero_point)} zero points")
+    if not all(math.isfinite(s) and s > 0 for s in q.scale):
+        raise IRError(f"tensor {t.name!r}: quantisation scales must be finite and positive")
+    lo, hi = _QRANGE[t.dtype]
+    if not all(lo <= z <= hi for z in q.zero_point):
+        raise IRError(f"tensor {t.name!r}: zero point outside the {t.dtype.value} range")
+    if q.axis is None:
+        if len(q.scale) != 1:
+            raise IRError(f"tensor {t.name!r}: per-tensor quantisation with {len(q.scale)} scales")
+    elif not 0 <= q.axis < len(t.shape) or t.shape[q.axis] != len(q.scale):
+        raise IRError(f"tensor {t.name!r}: per-channel axis {q.axis} does not match shape {t.shape} "
+                      f"({len(q.scale)} scales)")
+
+
 def verify_graph(g: Graph) -> None:
+    for t in g.tensors.values():
+        verify_quant(t)
     defined = {name for name, t in g.tensors.items() if t.is_const}
     defined.update(g.inputs)
     for name in g.inputs:

@@ -19,8 +19,8 @@ import bisect
 from dataclasses import dataclass
 
 from toolchain.memory.lifetimes import Buffer
+from toolchain.ops.base import ALIGN, align_up  # noqa: F401  (ALIGN: re-exported)
 
-ALIGN = 16  # bytes: enough for any SIMD load on the targets (128-bit vectors)
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class Plan:
     offsets: dict[int, int]  # buffer id -> byte offset
     arena_bytes: int
     strategy: str = "greedy-by-size"
-
-
-def align_up(x: int, a: int = ALIGN) -> int:
-    return (x + a - 1) // a * a
 
 
 def lowest_fit(b: Buffer, placed: list[tuple[Buffer, int]], align: int) -> int:

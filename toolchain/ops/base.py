@@ -23,6 +23,13 @@ from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import DType, Node, Tensor
 
 MAX_RANK = 8
+# Arena alignment, bytes: every planned tensor and scratch starts on it, which is enough for
+# any SIMD load on the targets (128-bit vectors); kernels may count on it.
+ALIGN = 16
+
+
+def align_up(x: int, a: int = ALIGN) -> int:
+    return (x + a - 1) // a * a
 
 
 # ---------------------------------------------------------------- attributes
@@ -111,7 +118,10 @@ class Array:
 @dataclass(frozen=True)
 class Scratch:
     """The call's private scratch memory (``Call.scratch_bytes`` of it): codegen passes a
-    pointer into the arena region reserved for scratch."""
+    pointer into the arena region reserved for scratch, ``offset`` bytes in (a node whose
+    calls pass data to each other through scratch, e.g. int8 QConvAdd)."""
+
+    offset: int = 0
 
 
 Arg = TensorArg | Lit | IntArray | Struct | Array | Scratch
@@ -191,13 +201,18 @@ class LowerCtx:
         """True when node's output shares its input's bytes through an "overwrite" alias."""
         return self.overwritten is None or node.outputs[0] in self.overwritten
 
-    def kernel(self, op: str) -> str:
-        """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists."""
+    def kernel(self, op: str, dtype: str | None = None, isas: tuple[str, ...] | None = None) -> str:
+        """mf_<op>_<dtype>_<isa> for the most preferred ISA that has one; `ref` always exists.
+        dtype: the target's unless given (int8 ops always call s8 kernels); isas: restrict
+        the preference (e.g. to the variants whose scratch size Python knows)."""
+        dtype = dtype or self.target.dtype
         for isa in self.target.isas + ("ref",):
-            name = f"mf_{op}_{self.target.dtype}_{isa}"
+            if isas is not None and isa not in isas and isa != "ref":
+                continue
+            name = f"mf_{op}_{dtype}_{isa}"
             if self.available is None or name in self.available:
                 return name
-        raise UnsupportedOpError(f"no kernel mf_{op}_{self.target.dtype}_* in the runtime")
+        raise UnsupportedOpError(f"no kernel mf_{op}_{dtype}_* in the runtime")
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.tensors[name].shape

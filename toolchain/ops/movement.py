@@ -415,4 +415,4 @@ class Tile(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_copy", "copy_{dtype}_ref.c")
+kernels("mf_copy", "copy_{dtype}_ref.c", ("f32", "f16", "s8"))

@@ -130,6 +130,29 @@ class AttentionParams:
     heads: int
     dh: int
     scale: float
+    # Where Q, K and V are read (added for exporters' layouts; the defaults keep the original
+    # contract: three token-major (B, N, heads * dh) inputs). Row r, head h of Q starts at
+    # element offsets[0] + r * strides[0] + h * dh of input 0 (K, V: inputs 1, 2), e.g. one
+    # fused qkv tensor read three times. 0 strides mean heads * dh; n_q/n_kv 0 mean the
+    # inputs' dim 1; out_shape () means q's shape with heads * dh last.
+    n_q: int = 0
+    n_kv: int = 0
+    offsets: tuple[int, int, int] = (0, 0, 0)
+    strides: tuple[int, int, int] = (0, 0, 0)
+    out_shape: tuple[int, ...] = ()
+    # input 3 is a constant added to the scaled scores, shape (heads or 1, n_q, n_kv)
+    has_bias: bool = False
+    batch: int = 0  # 0: input 0's dim 0 (or 1 when n_q is given); batch b starts b * n * stride later
+
+
+def _layout(p: AttentionParams, ins: list) -> tuple[int, int, int, tuple[int, int, int]]:
+    """(batch, n_q, n_kv, strides) of an attention over inputs of these shapes."""
+    width = p.heads * p.dh
+    q, k = ins[0].shape, ins[1].shape
+    n_q = p.n_q or q[1]
+    n_kv = p.n_kv or k[1]
+    batch = p.batch or (q[0] if not p.n_q else 1)
+    return batch, n_q, n_kv, tuple(s or width for s in p.strides)
 
 
 @register
@@ -139,40 +162,60 @@ class FusedAttention(Op):
 
     @classmethod
     def infer(cls, p: AttentionParams, ins: list[Tensor]) -> list[OutSpec]:
+        if p.out_shape:
+            return [OutSpec(p.out_shape, ins[0].dtype)]
         q = ins[0].shape
         return [OutSpec(q[:-1] + (p.heads * p.dh,), ins[0].dtype)]
 
     @classmethod
     def reference(cls, p: AttentionParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        q, k, v = (x.astype(np.float64) for x in xs[:3])
-        b, n = q.shape[0], q.shape[1]
-        split = lambda t: t.reshape(t.shape[0], t.shape[1], p.heads, p.dh).transpose(0, 2, 1, 3)  # noqa: E731
-        s = split(q) @ split(k).transpose(0, 1, 3, 2) * p.scale
+        batch, n_q, n_kv, strides = _layout(p, xs)
+        width = p.heads * p.dh
+
+        def rows(x: np.ndarray, i: int, n: int) -> np.ndarray:  # (batch, heads, n, dh)
+            idx = (p.offsets[i] + np.arange(batch)[:, None, None] * n * strides[i]
+                   + np.arange(n)[None, :, None] * strides[i] + np.arange(width)[None, None, :])
+            t = x.reshape(-1)[idx].astype(np.float64)
+            return t.reshape(batch, n, p.heads, p.dh).transpose(0, 2, 1, 3)
+
+        q, k, v = rows(xs[0], 0, n_q), rows(xs[1], 1, n_kv), rows(xs[2], 2, n_kv)
+        s = q @ k.transpose(0, 1, 3, 2) * p.scale
+        if p.has_bias:
+            s = s + xs[3].astype(np.float64).reshape(1, -1, n_q, n_kv)
         s = np.exp(s - s.max(axis=-1, keepdims=True))
         s = s / s.sum(axis=-1, keepdims=True)
-        o = (s @ split(v)).transpose(0, 2, 1, 3).reshape(b, n, p.heads * p.dh)
-        return [o.astype(xs[0].dtype)]
+        o = (s @ v).transpose(0, 2, 1, 3).reshape(batch, n_q, width)
+        shape = p.out_shape or xs[0].shape[:-1] + (width,)
+        return [o.reshape(shape).astype(xs[0].dtype)]
 
     @classmethod
     def macs(cls, p: AttentionParams, ins: list[Tensor], outs: list[Tensor]) -> int:
-        b, nq, nk = ins[0].shape[0], ins[0].shape[1], ins[1].shape[1]
+        b, nq, nk, _ = _layout(p, ins)
         return 2 * b * p.heads * nq * nk * p.dh
 
     @classmethod
     def lower(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        q, k = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
+        batch, n_q, n_kv, (qs, ks, vs) = _layout(p, [ctx.tensors[i] for i in node.inputs])
         width = p.heads * p.dh
-        desc = struct("mf_attention_desc", batch=lit(q[0]), n_q=lit(q[1]), n_kv=lit(k[1]), heads=lit(p.heads),
-                      dh=lit(p.dh), q_stride=lit(width), k_stride=lit(width), v_stride=lit(width),
+        desc = struct("mf_attention_desc", batch=lit(batch), n_q=lit(n_q), n_kv=lit(n_kv), heads=lit(p.heads),
+                      dh=lit(p.dh), q_stride=lit(qs), k_stride=lit(ks), v_stride=lit(vs),
                       out_stride=lit(width), scale=lit(p.scale))
-        return [Call(ctx.kernel("attention"), tuple(TensorArg(i) for i in node.inputs[:3]) +
-                     (TensorArg(node.outputs[0]), Scratch(), desc), 4 * (k[1] + p.dh))]
+        qkv = tuple(TensorArg(i, off) for i, off in zip(node.inputs[:3], p.offsets))
+        if p.has_bias:
+            heads = ctx.shape(node.inputs[3])[0]
+            return [Call(ctx.kernel("attention_bias"), qkv + (TensorArg(node.inputs[3]), lit(heads),
+                         TensorArg(node.outputs[0]), Scratch(), desc), 4 * (n_kv + p.dh))]
+        return [Call(ctx.kernel("attention"), qkv + (TensorArg(node.outputs[0]), Scratch(), desc),
+                     4 * (n_kv + p.dh))]
 
     @classmethod
     def alias_candidates(cls, p: AttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
         q = node.inputs[0]
-        # The output's (row, head) block is written after q's same block is consumed.
-        return [(q, "inplace")] if q not in node.inputs[1:3] else []
+        width = p.heads * p.dh
+        # The output's (row, head) block is written after q's same block is consumed: only
+        # when q is laid out exactly like the output and nothing else is read from it.
+        same = (p.offsets[0] == 0 and p.strides[0] in (0, width) and g.tensors[q].size == g.tensors[node.outputs[0]].size)
+        return [(q, "inplace")] if same and q not in node.inputs[1:3] else []
 
 
 @dataclass(frozen=True)
@@ -240,3 +283,4 @@ class PatchEmbed(Op):
 kernels("mf_token_chain", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
 kernels("mf_attention", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
 kernels("mf_patch_embed", "transformer_f32_ref.c", ("f32",), needs=("elementwise_f32_ref.c",))
+kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",))

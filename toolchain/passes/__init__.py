@@ -6,17 +6,20 @@ from typing import Callable
 
 from toolchain.ir.graph import Graph
 from toolchain.ir.verify import verify_graph
+from toolchain.passes.einsum import lower_einsum
 from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation, fuse_matmul_bias, lower_batchnorm
 from toolchain.passes.integrate import INTEGRATIONS
 from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
+from toolchain.passes.patterns_tf import fuse_gelu_tanh, fuse_tf_layernorm
 from toolchain.passes.residual import fuse_residual
+from toolchain.passes.views import drop_identities
 
 Pass = Callable[[Graph], Graph]
 
-# Always run: BatchNormalization has no kernel of its own.
-REQUIRED: tuple[Pass, ...] = (lower_batchnorm,)
+# Always run: BatchNormalization and Einsum have no kernel of their own.
+REQUIRED: tuple[Pass, ...] = (lower_batchnorm, lower_einsum)
 # Operator integration; `--no-fuse` skips these so their gain can be measured.
-FUSIONS: tuple[Pass, ...] = (fuse_layernorm, fuse_gelu, fold_conv_affine, fuse_matmul_bias, fuse_activation)
+FUSIONS: tuple[Pass, ...] = (drop_identities, fuse_layernorm, fuse_gelu, fuse_tf_layernorm, fuse_gelu_tanh, fold_conv_affine, fuse_matmul_bias, fuse_activation)
 # Operator integration (`integrate`): MCUFormer's transformer ops, then CNN residual epilogues
 # (after the token chains, which claim a transformer's residual Adds first).
 INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)

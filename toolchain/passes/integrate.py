@@ -1,8 +1,11 @@
 """MCUFormer's operator integration for transformers: Graph -> Graph rewrites that build the
 integrated ops of toolchain/ops/transformer.py from exporters' op-by-op graphs.
 
-- fuse_patch_embed: Conv(kernel = stride) -> Reshape -> Transpose [-> Concat(cls) -> Add(pos)]
-- fuse_attention: the Reshape/Transpose/MatMul/scale/Softmax/MatMul/Transpose/Reshape pattern
+- fuse_patch_embed: Conv(kernel = stride) -> any movement ops giving token-major rows (index map)
+  [-> Concat(cls) and Add(pos), in either order]
+- views_to_reshapes: movement ops that keep element order become free Reshapes (passes/views.py)
+- fuse_attention: softmax(scale Q K^T [+ bias]) V by meaning, over any views (passes/attention.py)
+- gemm_as_linear, sink_views: per-token ops in one form, views moved after them (passes/tokens.py)
 - duplicate_layernorm: a LayerNorm read by several per-token linears is recomputed in each of
   them (2 x D operations per token) so its N x D output never exists
 - fuse_token_chains: maximal chains of per-token LayerNorm / linear / activation, plus the
@@ -16,9 +19,12 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Graph, Node, Tensor
 from toolchain.ops.elementwise import UnaryParams
-from toolchain.ops.transformer import MAX_STEPS, AttentionParams, PatchEmbedParams, Step, TokenChainParams
+from toolchain.ops.transformer import MAX_STEPS, PatchEmbedParams, Step, TokenChainParams
+from toolchain.passes.attention import fuse_attention
+from toolchain.passes.tokens import gemm_as_linear, sink_views
+from toolchain.passes.views import forward, views_to_reshapes
 from toolchain.passes.fold import _const, _copy, _fresh
-from toolchain.passes.patterns import _Matcher, _other, _rewrite, _scalar
+from toolchain.passes.patterns import _Matcher, _other, _rewrite
 
 
 def _replace(g: Graph, remove: list[Node], new: Node, tensors: dict[str, Tensor]) -> Graph:
@@ -50,115 +56,48 @@ def _match_patch_embed(g: Graph, m: _Matcher, conv: Node) -> Graph | None:
     _, d, hp, wp = g.tensors[conv.outputs[0]].shape
     if h != hp * win.kernel[0] or w != wp * win.kernel[1]:
         return None  # rows or columns the conv would drop
-    rs = m.only_user(conv.outputs[0], "Reshape")
-    if rs is None or g.tensors[rs.outputs[0]].shape != (n, d, hp * wp):
+    if n != 1:
+        return None  # mf_patch_embed_desc has no batch: one image per call
+    # The token-major (1, hp * wp, d) tensor, whatever movement ops make it from the conv's
+    # (1, d, hp, wp): flatten + transpose, permute to NHWC + reshape, ...
+    want = np.arange(d * hp * wp).reshape(d, hp * wp).T.reshape(-1)
+    tokens = [c for c in forward(g, conv.outputs[0], m.users)
+              if g.tensors[c[0]].shape == (n, hp * wp, d) and np.array_equal(c[1].reshape(-1), want)]
+    if not tokens:
         return None
-    tr = m.only_user(rs.outputs[0], "Transpose")
-    if tr is None or tr.params.perm != (0, 2, 1):
-        return None
-    chain, out = [conv, rs, tr], tr.outputs[0]
+    out, _, moves = tokens[-1]
+    chain = [conv, *moves]
     tensors = dict(g.tensors)
     ins = [conv.inputs[0], conv.inputs[1], conv.inputs[2] if len(conv.inputs) > 2 else "", "", ""]
-    has_cls = False
-    cat = m.only_user(out, "Concat")
-    if cat is not None and cat.params.axis == 1 and len(cat.inputs) == 2 and cat.inputs[1] == out:
-        cls_t = g.tensors[cat.inputs[0]]
-        if cls_t.data is not None and cls_t.shape == (n, 1, d) and np.all(cls_t.data == cls_t.data[:1]):
-            ins[3] = _const(tensors, f"{cat.name}/cls", cls_t.data[0].reshape(d).astype(np.float32))
-            has_cls, out = True, cat.outputs[0]
-            chain.append(cat)
-    add = m.only_user(out, "Add")
-    if add is not None and add.params.act.kind == "NONE":
-        pos = g.tensors[_other(add, out)]
-        rows = hp * wp + int(has_cls)
-        if pos.data is not None and pos.size == rows * d and g.tensors[add.outputs[0]].shape == (n, rows, d):
-            ins[4] = _const(tensors, f"{add.name}/pos", pos.data.reshape(rows, d).astype(np.float32))
-            out = add.outputs[0]
-            chain.append(add)
+    has_cls, pos = False, None
+    for _ in range(2):  # class token and position embedding, in either order
+        cat = m.only_user(out, "Concat")
+        if (not has_cls and cat is not None and cat.params.axis == 1 and len(cat.inputs) == 2
+                and cat.inputs[1] == out):
+            cls_t = g.tensors[cat.inputs[0]]
+            if cls_t.data is not None and cls_t.shape == (n, 1, d):
+                ins[3] = _const(tensors, f"{cat.name}/cls", cls_t.data[0].reshape(d).astype(np.float32))
+                has_cls, out = True, cat.outputs[0]
+                chain.append(cat)
+                if pos is not None:  # added before the class token joined: none on its row
+                    pos = np.concatenate([np.zeros((1, d), np.float32), pos])
+                continue
+        add = m.only_user(out, "Add")
+        if pos is None and add is not None and add.params.act.kind == "NONE":
+            p_t = g.tensors[_other(add, out)]
+            rows = hp * wp + int(has_cls)
+            if p_t.data is not None and p_t.size == rows * d and g.tensors[add.outputs[0]].shape == (n, rows, d):
+                pos, out = p_t.data.reshape(rows, d).astype(np.float32), add.outputs[0]
+                chain.append(add)
+                continue
+        break
+    if pos is not None:
+        ins[4] = _const(tensors, f"{conv.name}/pos", pos)
     while ins and not ins[-1]:
         ins.pop()
     node = Node(f"{conv.name}/patch_embed", "PatchEmbed", ins, [out],
                 PatchEmbedParams(win.kernel, d, (hp, wp), has_cls), [o for x in chain for o in x.origin])
     return _replace(g, chain, node, tensors)
-
-
-# ---------------------------------------------------------------- attention
-
-
-def _head_split(g: Graph, m: _Matcher, t: str, perm: tuple[int, ...]) -> tuple[str, list[Node], int, int] | None:
-    """t <- Transpose(perm) <- Reshape(B, N, H, dh) <- token-major tensor: (token tensor, nodes, H, dh)."""
-    tr = m.producer(t, "Transpose")
-    if tr is None or tr.params.perm != perm or len(m.users.get(t, [])) != 1:
-        return None
-    rs = m.producer(tr.inputs[0], "Reshape")
-    if rs is None or len(m.users.get(rs.outputs[0], [])) != 1:
-        return None
-    src = g.tensors[rs.inputs[0]]
-    shape = g.tensors[rs.outputs[0]].shape
-    if len(src.shape) != 3 or len(shape) != 4 or shape[:2] != src.shape[:2] or shape[2] * shape[3] != src.shape[2]:
-        return None
-    return rs.inputs[0], [rs, tr], shape[2], shape[3]
-
-
-def _scaled(g: Graph, m: _Matcher, t: str) -> tuple[str, float, list[Node]]:
-    """Walk back from t through Mul/Div by scalar constants; return the source and the factor."""
-    scale, nodes = 1.0, []
-    while True:
-        n = m.producer(t, "Mul") or m.producer(t, "Div")
-        if n is None or n.params.act.kind != "NONE" or len(m.users.get(t, [])) != 1:
-            return t, scale, nodes
-        runtime = [i for i in n.inputs if g.tensors[i].data is None]
-        if len(runtime) != 1:
-            return t, scale, nodes
-        other = _other(n, runtime[0])
-        k = _scalar(g, other)
-        if k is None or (n.op_type == "Div" and (other != n.inputs[1] or k == 0)):
-            return t, scale, nodes
-        scale *= k if n.op_type == "Mul" else 1.0 / k
-        nodes.append(n)
-        t = runtime[0]
-
-
-def fuse_attention(g: Graph) -> Graph:
-    while True:
-        m = _Matcher(g)
-        for sm in g.nodes:
-            hit = _match_attention(g, m, sm) if sm.op_type == "Softmax" else None
-            if hit is not None:
-                g = hit
-                break
-        else:
-            return g
-
-
-def _match_attention(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
-    if sm.params.log or sm.params.flatten or sm.params.axis not in (-1, 3) or len(g.tensors[sm.inputs[0]].shape) != 4:
-        return None
-    scores, s1, post = _scaled(g, m, sm.inputs[0])
-    qk = m.producer(scores, "MatMul")
-    if qk is None or len(qk.inputs) != 2 or qk.params.act.kind != "NONE" or len(m.users[qk.outputs[0]]) != 1:
-        return None
-    a, s2, qpre = _scaled(g, m, qk.inputs[0])
-    b, s3, kpre = _scaled(g, m, qk.inputs[1])
-    q = _head_split(g, m, a, (0, 2, 1, 3))
-    k = _head_split(g, m, b, (0, 2, 3, 1))
-    pv = m.only_user(sm.outputs[0], "MatMul")
-    if q is None or k is None or pv is None or pv.inputs[0] != sm.outputs[0] or pv.params.act.kind != "NONE":
-        return None
-    v = _head_split(g, m, pv.inputs[1], (0, 2, 1, 3))
-    tr = m.only_user(pv.outputs[0], "Transpose")
-    rs = m.only_user(tr.outputs[0], "Reshape") if tr is not None and tr.params.perm == (0, 2, 1, 3) else None
-    if v is None or rs is None or len(pv.inputs) != 2:
-        return None
-    (qt, qn, h, dh), (kt, kn, hk, dhk), (vt, vn, hv, dhv) = q, k, v
-    out = g.tensors[rs.outputs[0]]
-    if (h, dh) != (hk, dhk) or (h, dh) != (hv, dhv) or out.shape != g.tensors[qt].shape:
-        return None
-    chain = qpre + kpre + qn + kn + vn + [qk] + post + [sm, pv, tr, rs]
-    node = Node(f"{sm.name}/attention", "FusedAttention", [qt, kt, vt], [rs.outputs[0]],
-                AttentionParams(h, dh, s1 * s2 * s3), [o for x in chain for o in x.origin])
-    ordered = [n for n in g.nodes if any(n is c for c in chain)]
-    return _rewrite(g, ordered, ordered[-1], node, dict(g.tensors))
 
 
 # ---------------------------------------------------------------- per-token chains
@@ -256,4 +195,4 @@ def fuse_token_chains(g: Graph) -> Graph:
     return g
 
 
-INTEGRATIONS = (fuse_patch_embed, fuse_attention, duplicate_layernorm, fuse_token_chains)
+INTEGRATIONS = (views_to_reshapes, fuse_patch_embed, fuse_attention, gemm_as_linear, sink_views, duplicate_layernorm, fuse_token_chains)
