@@ -13,13 +13,14 @@ input or output keeps its type in the generated API, converted at the boundary.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from toolchain.errors import ModelLoadError, UnsupportedOpError
+from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
 from toolchain.frontend.onnx_nodes import bind_input as _bind_input, elem_dtype as _elem_dtype, import_node as _import_node
 from toolchain.frontend.onnx_nodes import node_attrs as _attrs, np_dtype as _np_dtype, unique_names as _unique_names
 from toolchain.ir.graph import DType, Graph, Node, QuantInfo, Tensor
@@ -143,8 +144,15 @@ class _Importer:
 
         g = self.model.graph
         given = dict(input_shapes or {})
-        for init in g.initializer:
-            arr = numpy_helper.to_array(init)
+        from toolchain.frontend.onnx_loader import MAX_ELEMENTS, check_sizes
+
+        for init in g.initializer:  # the float frontend's checks on hostile files, here too
+            if math.prod(init.dims) > MAX_ELEMENTS:
+                raise ShapeError(f"{self.where}: initializer {init.name!r} of shape {tuple(init.dims)} is too large")
+            try:
+                arr = numpy_helper.to_array(init)
+            except Exception as e:  # raw_data of the wrong length, an external file missing, ...
+                raise ModelLoadError(f"{self.where}: initializer {init.name!r} cannot be read: {e}") from None
             try:
                 dt = _np_dtype(arr.dtype, init.name)
             except UnsupportedOpError:
@@ -177,6 +185,7 @@ class _Importer:
         for i in range(len(self.onodes)):
             if i not in self.done:
                 self.node(i)
+        check_sizes(self.tensors, self.where)
         outs = []
         for o in g.output:
             name = self.ir(o.name)
