@@ -237,3 +237,16 @@ def test_cli_quantize_calib_npz_then_verify_and_layers(tmp_path) -> None:
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
     r = subprocess.run(cli + ["verify", str(f), "--layers"], capture_output=True, text=True)
     assert r.returncode == 2 and "not quantised" in r.stderr
+
+
+def test_hostile_int8_file_ends_in_one_line(tmp_path) -> None:
+    """A quantised model whose weight initializer is truncated: the int8 frontend keeps the
+    float frontend's checks (one line, exit 2), not a numpy traceback."""
+    m = im.conv_model(3, 4, 3, 1, 1, 1, "relu")
+    w = next(i for i in m.graph.initializer if i.name.startswith("w"))
+    w.raw_data = numpy_helper.to_array(w).tobytes()[:-5]
+    path = tmp_path / "m.onnx"
+    path.write_bytes(m.SerializeToString())
+    r = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -145,7 +145,7 @@ class _Importer:
 
         g = self.model.graph
         given = dict(input_shapes or {})
-        for init in g.initializer:
+        for init in g.initializer:  # the float frontend's checks on hostile files, here too
             if math.prod(init.dims) > MAX_ELEMENTS:
                 raise ShapeError(f"{self.where}: initializer {init.name!r} of shape {tuple(init.dims)} is too large")
             try:
