@@ -97,30 +97,36 @@ class ConvParams:
     residual: bool = False
 
 
-def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: ConvParams) -> np.ndarray:
-    """Plain numpy convolution (float64 accumulate), used for folding and tests."""
-    sr = p.win.spatial_rank
-    if sr == 1:
+def window_sums(x: np.ndarray, w: np.ndarray, win: Window, group: int, dtype: type, pad: int = 0) -> np.ndarray:
+    """sum over each window of x * w, NCHW with groups, accumulated in `dtype`; the padding
+    reads `pad` (int8: the input zero point). A 1-D window comes back with h = 1."""
+    if win.spatial_rank == 1:
         x, w = x[:, :, None, :], w[:, :, None, :]
-    n, c, h, wd = x.shape
-    oh, ow = p.win.out_size(h, wd)
-    (kh, kw), (sh, sw), (dh, dw) = p.win.kernel, p.win.strides, p.win.dilations
-    pt, pl, pb, pr = p.win.pads
-    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    n, _, h, wd = x.shape
+    oh, ow = win.out_size(h, wd)
+    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.strides, win.dilations
+    pt, pl, pb, pr = win.pads
+    xp = np.pad(x.astype(dtype), ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=pad)
     co, cig = w.shape[0], w.shape[1]
-    cog = co // p.group
-    y = np.zeros((n, co, oh, ow))
-    for g in range(p.group):
+    cog = co // group
+    acc = np.zeros((n, co, oh, ow), dtype)
+    for g in range(group):
         xs = xp[:, g * cig:(g + 1) * cig]
-        wg = w[g * cog:(g + 1) * cog].astype(np.float64)
+        wg = w[g * cog:(g + 1) * cog].astype(dtype)
         for i in range(kh):
             for j in range(kw):
                 patch = xs[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
-                y[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
+                acc[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
+    return acc
+
+
+def conv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: ConvParams) -> np.ndarray:
+    """Plain numpy convolution (float64 accumulate), used for folding and tests."""
+    y = window_sums(x, w, p.win, p.group, np.float64)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     y = apply_act(p.act, y.astype(x.dtype))
-    return y[:, :, 0, :] if sr == 1 else y
+    return y[:, :, 0, :] if p.win.spatial_rank == 1 else y
 
 
 @register

@@ -15,7 +15,7 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
-from toolchain.ops.conv import Window, hw, out_shape
+from toolchain.ops.conv import Window, hw, out_shape, window_sums
 from toolchain.ops.kernel_table import kernels
 from toolchain.ops.requant import Requant
 
@@ -45,28 +45,11 @@ def fold_bias(bias: np.ndarray | None, w: np.ndarray, in_zp: int) -> np.ndarray:
 
 
 def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConvParams) -> np.ndarray:
-    sr = p.win.spatial_rank
-    if sr == 1:
-        x, w = x[:, :, None, :], w[:, :, None, :]
-    n, c, h, wd = x.shape
-    oh, ow = p.win.out_size(h, wd)
-    (kh, kw), (sh, sw), (dh, dw) = p.win.kernel, p.win.strides, p.win.dilations
-    pt, pl, pb, pr = p.win.pads
-    xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=p.in_zp)
-    co, cig = w.shape[0], w.shape[1]
-    cog = co // p.group
-    acc = np.zeros((n, co, oh, ow), np.int64)
-    for g in range(p.group):
-        xs = xp[:, g * cig:(g + 1) * cig]
-        wg = w[g * cog:(g + 1) * cog].astype(np.int64)
-        for i in range(kh):
-            for j in range(kw):
-                patch = xs[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
-                acc[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", patch, wg[:, :, i, j])
+    acc = window_sums(x, w, p.win, p.group, np.int64, pad=p.in_zp)
     if b is not None:
         acc += np.asarray(b, np.int64).reshape(1, -1, 1, 1)
     y = p.rq.apply(acc, 1)
-    return y[:, :, 0, :] if sr == 1 else y
+    return y[:, :, 0, :] if p.win.spatial_rank == 1 else y
 
 
 def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant):
