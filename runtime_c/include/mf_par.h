@@ -20,6 +20,16 @@ int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *
                                    const mf_conv2d_desc *d);
 int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
                                     float *scratch, const mf_conv2d_desc *d);
+/* RVV FP32 (par_conv_f32.c): the twins of conv_f32_rvv.c and depthwise_f32_rvv.c */
+int mf_conv2d_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
+                          const mf_conv2d_desc *d, float *scratch);
+int mf_conv2d_residual_par_f32_rvv(const float *x, const float *w, const float *bias,
+                                   const float *skip, float *y, float *scratch,
+                                   const mf_conv2d_desc *d);
+int mf_conv2d_overwrite_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
+                                    float *scratch, const mf_conv2d_desc *d);
+int mf_depthwise_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
+                             const mf_conv2d_desc *d, float *scratch);
 int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);

@@ -12,6 +12,11 @@ _CONV_F32 = ("conv_f32_dsp.c", "conv_im2col_f32_ref.c", "gemm_f32_dsp.c", "conv_
 kernels("mf_conv2d_par", "par_conv_f32.c", ("f32",), ("dsp",), _CONV_F32)
 kernels("mf_conv2d_overwrite_par", "par_conv_f32.c", ("f32",), ("dsp",), _CONV_F32)
 kernels("mf_conv2d_residual_par", "par_conv_f32.c", ("f32",), ("dsp",), _CONV_F32)
+# the RVV FP32 convs of issue 19 (conv_f32_rvv.c, depthwise_f32_rvv.c) and their drivers
+_CONV_F32_RVV = ("conv_f32_rvv.c", "depthwise_f32_rvv.c", "gemm_f32_rvv.c", "conv_im2col_f32_ref.c",
+                 "conv_residual_f32_ref.c", "conv_overwrite_f32_ref.c", "elementwise_f32_ref.c")
+for _k in ("mf_conv2d_par", "mf_conv2d_overwrite_par", "mf_conv2d_residual_par", "mf_depthwise_par"):
+    kernels(_k, "par_conv_f32.c", ("f32",), ("rvv",), _CONV_F32_RVV)
 _CONV_F16 = ("conv_f16_rvv.c", "conv_im2col_f16_ref.c", "gemm_f16_rvv.c", "conv_overwrite_f16_ref.c",
              "conv_f16_ref.c", "elementwise_f32_ref.c")
 kernels("mf_conv2d_par", "par_conv_f16.c", ("f16",), ("rvv",), _CONV_F16)

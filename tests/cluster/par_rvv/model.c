@@ -1,0 +1,118 @@
+/* See model.h. Shapes with tails: pixel counts off the 16-pixel chunk, maps with fewer chunks
+ * than harts, odd channel counts, channel counts that leave the 6-row panel a remainder,
+ * grouped, depthwise (DS-CNN's 25x5 planes, stride 2, planes wider than a vector), pointwise;
+ * each with ReLU, no activation and a sigmoid (the unfused epilogue). The residual twin runs
+ * in place over the skip and the overwrite twin with y == x, as the planner uses them. */
+#include <string.h>
+
+#include "mf_kernels.h"
+#include "model.h"
+
+#define BUF 8192
+#define HARTS_MAX 8
+#define K_MAX 288 /* c_in / groups x k_h x k_w */
+#define SCRATCH (K_MAX * MF_CONV_COLS_RVV + 64 * MF_CONV_COLS_RVV)
+
+static float xa[BUF], wt[K_MAX * 64], bias[64], ya[BUF], yb[BUF], skip[BUF];
+static float scratch_a[SCRATCH], scratch_b[HARTS_MAX * SCRATCH];
+static float input[1];
+
+static const int32_t CONVS[][8] = { /* c_in, c_out, groups, k, stride, pad, h, w */
+    {16, 16, 1, 3, 1, 1, 16, 16}, {3, 16, 1, 3, 1, 1, 13, 11}, {16, 32, 1, 1, 2, 0, 16, 16},
+    {32, 64, 1, 3, 2, 0, 16, 16}, {32, 32, 1, 3, 1, 1, 8, 8},  {24, 40, 1, 1, 1, 0, 5, 7},
+    {24, 23, 1, 1, 1, 0, 9, 9},   {12, 8, 4, 3, 2, 1, 9, 11},  {5, 7, 1, 3, 1, 1, 3, 3},
+    {64, 64, 64, 3, 1, 1, 25, 5}, {24, 24, 24, 3, 1, 1, 9, 13}, {16, 16, 16, 3, 2, 1, 9, 9},
+    {8, 8, 8, 3, 1, 1, 6, 20},
+};
+#define N_CONVS (int32_t)(sizeof CONVS / sizeof CONVS[0])
+#define N_CASES (N_CONVS * 3 * 4) /* conv, residual, overwrite, depthwise slots per shape x act */
+static float result[N_CASES];
+
+static uint32_t g_rng = 12345u;
+
+static float rnd(void)
+{
+    g_rng = g_rng * 1664525u + 1013904223u;
+    return (float)((g_rng >> 8) & 0xFFFFu) / 32768.0f - 1.0f;
+}
+
+static void fill(float *p, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) p[i] = rnd();
+}
+
+float *mf_model_input(int i)
+{
+    return i == 0 ? input : (float *)0;
+}
+
+int32_t mf_model_input_size(int i)
+{
+    return i == 0 ? 1 : 0;
+}
+
+const float *mf_model_output(int i)
+{
+    return i == 0 ? result : (const float *)0;
+}
+
+int32_t mf_model_output_size(int i)
+{
+    return i == 0 ? N_CASES : 0;
+}
+
+/* 1: equal bits and both MF_OK; 0: different; -1 (a slot the shape has no case for) is left */
+static float same(const float *a, const float *b, int32_t n, int sa, int sb)
+{
+    return (sa == MF_OK && sb == MF_OK && memcmp(a, b, (size_t)n * sizeof(float)) == 0) ? 1.0f : 0.0f;
+}
+
+int mf_model_run(void)
+{
+    static const mf_act_kind acts[] = {MF_ACT_RELU, MF_ACT_NONE, MF_ACT_SIGMOID};
+    for (int32_t i = 0; i < N_CASES; ++i) result[i] = -1.0f;
+    for (int32_t i = 0; i < N_CONVS; ++i)
+        for (int32_t a = 0; a < 3; ++a) {
+            const int32_t *c = CONVS[i];
+            float *r = result + (i * 3 + a) * 4;
+            mf_conv2d_desc d = {.n = 1, .c_in = c[0], .h_in = c[6], .w_in = c[7], .c_out = c[1],
+                                .h_out = (c[6] + 2 * c[5] - c[3]) / c[4] + 1,
+                                .w_out = (c[7] + 2 * c[5] - c[3]) / c[4] + 1, .k_h = c[3],
+                                .k_w = c[3], .stride_h = c[4], .stride_w = c[4], .dil_h = 1,
+                                .dil_w = 1, .pad_top = c[5], .pad_left = c[5], .groups = c[2],
+                                .act = {.kind = acts[a]}};
+            const int32_t nx = d.c_in * d.h_in * d.w_in, ny = d.c_out * d.h_out * d.w_out;
+            const int32_t nmax = nx > ny ? nx : ny;
+            fill(xa, nx);
+            fill(wt, d.c_out * d.c_in / d.groups * d.k_h * d.k_w);
+            fill(bias, d.c_out);
+            fill(skip, ny);
+            memset(ya, 0, sizeof ya);
+            memset(yb, 0, sizeof yb);
+            int sa = mf_conv2d_f32_rvv(xa, wt, bias, ya, &d, scratch_a);
+            int sb = mf_conv2d_par_f32_rvv(xa, wt, bias, yb, &d, scratch_b);
+            r[0] = same(ya, yb, ny, sa, sb);
+            if (d.groups == 1) { /* in place over the skip */
+                memcpy(ya, skip, (size_t)ny * 4);
+                memcpy(yb, skip, (size_t)ny * 4);
+                sa = mf_conv2d_residual_f32_rvv(xa, wt, bias, ya, ya, scratch_a, &d);
+                sb = mf_conv2d_residual_par_f32_rvv(xa, wt, bias, yb, yb, scratch_b, &d);
+                r[1] = same(ya, yb, ny, sa, sb);
+            }
+            if (mf_conv2d_overwrite_kind(&d) != MF_OVERWRITE_NONE) { /* y == x */
+                memcpy(ya, xa, (size_t)nx * 4);
+                memcpy(yb, xa, (size_t)nx * 4);
+                sa = mf_conv2d_overwrite_f32_rvv(ya, wt, bias, ya, scratch_a, &d);
+                sb = mf_conv2d_overwrite_par_f32_rvv(yb, wt, bias, yb, scratch_b, &d);
+                r[2] = same(ya, yb, nmax, sa, sb);
+            }
+            if (mf_conv2d_is_depthwise(&d)) { /* the depthwise kernel itself, out of place */
+                memset(ya, 0, sizeof ya);
+                memset(yb, 0, sizeof yb);
+                sa = mf_depthwise_f32_rvv(xa, wt, bias, ya, &d, NULL);
+                sb = mf_depthwise_par_f32_rvv(xa, wt, bias, yb, &d, NULL);
+                r[3] = same(ya, yb, ny, sa, sb);
+            }
+        }
+    return 0;
+}

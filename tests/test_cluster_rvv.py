@@ -1,0 +1,64 @@
+"""The RVV FP32 fork/join twins (runtime_c/src/par_conv_f32.c) against their one-hart kernels
+(conv_f32_rvv.c, depthwise_f32_rvv.c, issue 19), bit for bit, in one firmware binary on the
+cluster board: the harts really run concurrently under QEMU (-smp), with 8 harts and with 3
+(uneven splits). The fixture (tests/cluster/par_rvv/model.c) writes one word per case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fixtures.sim_support import require_tools
+from toolchain.boards import load_board
+from toolchain.codegen import copy_runtime
+from toolchain.ops.kernel_table import KERNELS, sources_for
+
+FIXTURE = Path(__file__).resolve().parent / "cluster" / "par_rvv"
+BOARD = "rv32-rvv-x8"
+TWINS = {"mf_conv2d_par_f32_rvv", "mf_conv2d_residual_par_f32_rvv", "mf_conv2d_overwrite_par_f32_rvv",
+         "mf_depthwise_par_f32_rvv"}
+# (c_in, c_out, groups, k, stride, pad, h, w) as in model.c
+CONVS = [(16, 16, 1, 3, 1, 1, 16, 16), (3, 16, 1, 3, 1, 1, 13, 11), (16, 32, 1, 1, 2, 0, 16, 16),
+         (32, 64, 1, 3, 2, 0, 16, 16), (32, 32, 1, 3, 1, 1, 8, 8), (24, 40, 1, 1, 1, 0, 5, 7),
+         (24, 23, 1, 1, 1, 0, 9, 9), (12, 8, 4, 3, 2, 1, 9, 11), (5, 7, 1, 3, 1, 1, 3, 3),
+         (64, 64, 64, 3, 1, 1, 25, 5), (24, 24, 24, 3, 1, 1, 9, 13), (16, 16, 16, 3, 2, 1, 9, 9),
+         (8, 8, 8, 3, 1, 1, 6, 20)]
+
+
+def expected_cases() -> np.ndarray:
+    """1 where model.c runs a case (conv, residual, overwrite, depthwise per shape and act), else -1."""
+    out = []
+    for ci, co, g, k, s, p, h, w in CONVS:
+        dw = g == ci == co
+        pointwise = k == 1 and s == 1 and p == 0
+        overwrite = dw or (pointwise and g == 1)  # batch 1: the pointwise overwrite always applies
+        out += [[1, 1 if g == 1 else -1, 1 if overwrite else -1, 1 if dw else -1]] * 3
+    return np.array(out, np.float32).ravel()
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("harts", [8, 3])
+def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
+    from toolchain.sim import build_firmware, run_qemu
+
+    board = load_board(BOARD)
+    require_tools(board)
+    assert TWINS <= set(KERNELS)
+    rt = copy_runtime(tmp_path / "runtime", TWINS)
+    assert {"par_conv_f32.c", "conv_f32_rvv.c", "depthwise_f32_rvv.c"} <= {Path(f).name for f in rt}
+    assert set(sources_for(TWINS)) >= {"par_conv_f32.c", "gemm_f32_rvv.c"}
+    build = build_firmware([FIXTURE / "model.c", *rt], board, tmp_path / "fw", [np.zeros(1, np.float32)],
+                           include_dirs=[FIXTURE, tmp_path / "runtime" / "include"], harts=harts)
+    r = run_qemu(build, board, timeout=900)
+    assert r.status == 0
+    got, want = r.outputs[0], expected_cases()
+    assert got.shape == want.shape
+    bad = [(CONVS[i // 12], ("relu", "none", "sigmoid")[i // 4 % 3], ("conv", "residual", "overwrite",
+            "depthwise")[i % 4]) for i in np.flatnonzero(got != want)]
+    assert not bad, bad
+    assert int((want == 1).sum()) == 93
+    # the harts all worked, and waiting is counted apart
+    assert r.cluster is not None and min(h.work for h in r.cluster.harts) > 0
