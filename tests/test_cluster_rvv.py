@@ -1,5 +1,5 @@
-"""The RVV FP32 fork/join twins (runtime_c/src/par_conv_f32.c) against their one-hart kernels
-(conv_f32_rvv.c, depthwise_f32_rvv.c, issue 19), bit for bit, in one firmware binary on the
+"""The RVV FP32 fork/join twins (runtime_c/src/par_conv_f32.c, par_train.c) against their one-hart
+kernels (conv_f32_rvv.c, depthwise_f32_rvv.c of issue 19; conv_bwd_f32_rvv.c; the Adam update), bit for bit, in one firmware binary on the
 cluster board: the harts really run concurrently under QEMU (-smp), with 8 harts and with 3
 (uneven splits). The fixture (tests/cluster/par_rvv/model.c) writes one word per case.
 """
@@ -19,7 +19,8 @@ from toolchain.ops.kernel_table import KERNELS, sources_for
 FIXTURE = Path(__file__).resolve().parent / "cluster" / "par_rvv"
 BOARD = "rv32-rvv-x8"
 TWINS = {"mf_conv2d_par_f32_rvv", "mf_conv2d_residual_par_f32_rvv", "mf_conv2d_overwrite_par_f32_rvv",
-         "mf_depthwise_par_f32_rvv"}
+         "mf_depthwise_par_f32_rvv", "mf_conv2d_bwd_input_par_f32_rvv", "mf_conv2d_bwd_weight_par_f32_rvv",
+         "mf_adam_update_par_f32_ref"}
 # (c_in, c_out, groups, k, stride, pad, h, w) as in model.c
 CONVS = [(16, 16, 1, 3, 1, 1, 16, 16), (3, 16, 1, 3, 1, 1, 13, 11), (16, 32, 1, 1, 2, 0, 16, 16),
          (32, 64, 1, 3, 2, 0, 16, 16), (32, 32, 1, 3, 1, 1, 8, 8), (24, 40, 1, 1, 1, 0, 5, 7),
@@ -37,6 +38,14 @@ def expected_cases() -> np.ndarray:
         overwrite = dw or (pointwise and g == 1)  # batch 1: the pointwise overwrite always applies
         out += [[1, 1 if g == 1 else -1, 1 if overwrite else -1, 1 if dw else -1]] * 3
     return np.array(out, np.float32).ravel()
+
+
+def expected_train_cases() -> np.ndarray:
+    """1 per bwd_input / bwd_weight case (groups 1 or depthwise), -1 for the other groupings; Adam."""
+    out = []
+    for ci, co, g, *_ in CONVS:
+        out += [1 if g == 1 or g == ci == co else -1] * 2
+    return np.array([*out, 1], np.float32)
 
 
 @pytest.mark.qemu
@@ -60,5 +69,11 @@ def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
             "depthwise")[i % 4]) for i in np.flatnonzero(got != want)]
     assert not bad, bad
     assert int((want == 1).sum()) == 93
+    # the training twins (par_train.c): conv input/weight gradients, the Adam update
+    got, want = r.outputs[1], expected_train_cases()
+    bad = [("adam",) if i == len(CONVS) * 2 else (CONVS[i // 2], ("bwd_input", "bwd_weight")[i % 2])
+           for i in np.flatnonzero(got != want)]
+    assert not bad, bad
+    assert int((want == 1).sum()) == 25
     # the harts all worked, and waiting is counted apart
     assert r.cluster is not None and min(h.work for h in r.cluster.harts) > 0

@@ -170,6 +170,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     elif options.target.dtype == "s8":
         raise TargetError("--dtype int8 needs a quantised model: run `mcuforge quantize` first, or pass "
                           "a float model through compile/build/run/verify --dtype int8 (quantised on the fly)")
+    if options.harts > 1:
+        return _compile_parallel(g, options)
     if not options.compete:
         cm = _compile_one(g, options)
         cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
@@ -187,6 +189,22 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     return cm
 
 
+def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
+    """A build on several harts runs the one-hart program, forked: the schedule and node order
+    are the ones one hart keeps (by its arena), so each output comes out of the same arithmetic
+    and the bits equal one hart's. Left to compete on their own arenas, the harts' scratch
+    copies can tip the choice to another schedule (DS-CNN on 8 harts went naive: no in-place
+    convs, no token chain), whose sums round differently."""
+    one = compile_graph(g, replace(options, harts=1))
+    chosen = {"mcuformer": replace(options, compete=False),
+              "no-integrate": replace(options, integrate=False, compete=False),
+              "naive": CompileOptions.schedule("naive", target=options.target, harts=options.harts)}[one.schedule]
+    order = min(one.order_arenas, key=one.order_arenas.get) if one.order_arenas else "given"  # type: ignore[arg-type]
+    cm = _compile_one(g, chosen, order=order)
+    cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
+    return cm
+
+
 def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
     """The graph an op-by-op runtime executes: the bound the report compares against."""
     if is_int8_graph(g):
@@ -195,7 +213,8 @@ def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
     return to_fp16(h) if options.target.dtype == "f16" else h
 
 
-def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
+def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) -> CompiledModel:
+    """order: plan only that node order ("given" or "memory-aware"), else keep the smaller."""
     if is_int8_graph(g):
         if options.fuse and options.integrate:
             g = fuse_qresidual(g)  # residual conv + add over the skip's memory
@@ -209,8 +228,10 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
         g = to_fp16(g)
         verify_graph(g)
     orders = {"given": g}
-    if options.reorder:
+    if options.reorder and order in (None, "memory-aware"):
         orders["memory-aware"] = memory_aware_order(g)
+    if order == "memory-aware" and "memory-aware" in orders:
+        del orders["given"]
     planned = {}
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;

@@ -38,6 +38,10 @@ int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_bin
 int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
                                  const mf_act *act, int32_t from_output);
 int mf_sgd_update_par_f32_ref(float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d);
+int mf_adam_update_par_f32_ref(float *w, const float *g, float *m, float *v, int32_t n,
+                               const mf_adam_desc *d, int32_t step);
+int mf_conv2d_bwd_input_par_f32_rvv(const float *dy, const float *w, float *dx,
+                                    const mf_conv2d_desc *d, float *scratch);
 int mf_conv2d_bwd_weight_par_f32_rvv(const float *x, const float *dy, float *dw, float *db,
                                      const mf_conv2d_desc *d, float *scratch);
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 from toolchain.ops.base import Call
 
-# Twins that share the one-hart scratch between the harts in phases (one fork per phase, the
-# join as the barrier) instead of taking a private copy per hart (par_train.c).
-SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv"})
+# Twins that share the one-hart scratch between the harts (each hart its own rows of it, or
+# phases with the join as the barrier) instead of taking a private copy per hart (par_train.c).
+SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv", "mf_conv2d_bwd_input_par_f32_rvv"})
 
 _NAME = re.compile(r"^(mf_\w+?)_(f32|f16|s8)_([a-z0-9]+)$")
 

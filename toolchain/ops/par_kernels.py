@@ -27,4 +27,7 @@ kernels("mf_maxpool2d_par", "par_pool.c", ("f32", "f16"), ("ref",), ("pool_{dtyp
 # the training step's twins (par_train.c)
 kernels("mf_act_bwd_input_par", "par_train.c", ("f32",), ("ref",), ("act_bwd_f32_ref.c", "elementwise_f32_ref.c"))
 kernels("mf_sgd_update_par", "par_train.c", ("f32",), ("ref",), ("optim_bwd_f32_ref.c",))
-kernels("mf_conv2d_bwd_weight_par", "par_train.c", ("f32",), ("rvv",), ("conv_bwd_f32_rvv.c", "conv_bwd_f32_ref.c"))
+_CONV_BWD_RVV = ("conv_bwd_f32_rvv.c", "conv_bwd_f32_ref.c", "gemm_bwd_f32_ref.c", "gemm_bwd_f32_rvv.c")
+kernels("mf_conv2d_bwd_weight_par", "par_train.c", ("f32",), ("rvv",), _CONV_BWD_RVV)
+kernels("mf_adam_update_par", "par_train.c", ("f32",), ("ref",), ("optim_bwd_f32_ref.c",))
+kernels("mf_conv2d_bwd_input_par", "par_train.c", ("f32",), ("rvv",), _CONV_BWD_RVV)

@@ -27,6 +27,9 @@ static const int32_t CONVS[][8] = { /* c_in, c_out, groups, k, stride, pad, h, w
 #define N_CONVS (int32_t)(sizeof CONVS / sizeof CONVS[0])
 #define N_CASES (N_CONVS * 3 * 4) /* conv, residual, overwrite, depthwise slots per shape x act */
 static float result[N_CASES];
+#define N_TRAIN (N_CONVS * 2 + 1) /* bwd_input, bwd_weight per shape; the Adam update */
+static float train_result[N_TRAIN];
+static float dba[64], dbb[64];
 
 static uint32_t g_rng = 12345u;
 
@@ -53,12 +56,12 @@ int32_t mf_model_input_size(int i)
 
 const float *mf_model_output(int i)
 {
-    return i == 0 ? result : (const float *)0;
+    return i == 0 ? result : i == 1 ? train_result : (const float *)0;
 }
 
 int32_t mf_model_output_size(int i)
 {
-    return i == 0 ? N_CASES : 0;
+    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : 0;
 }
 
 /* 1: equal bits and both MF_OK; 0: different; -1 (a slot the shape has no case for) is left */
@@ -66,6 +69,8 @@ static float same(const float *a, const float *b, int32_t n, int sa, int sb)
 {
     return (sa == MF_OK && sb == MF_OK && memcmp(a, b, (size_t)n * sizeof(float)) == 0) ? 1.0f : 0.0f;
 }
+
+static void train_cases(void);
 
 int mf_model_run(void)
 {
@@ -114,5 +119,55 @@ int mf_model_run(void)
                 r[3] = same(ya, yb, ny, sa, sb);
             }
         }
+    train_cases();
     return 0;
+}
+
+/* The training twins of par_train.c: input and weight gradients (groups 1 and depthwise; other
+ * groupings stay on one hart and are not cases) and the Adam update. The one-hart scratch of
+ * the backward kernels is shared by the harts, so the twin gets one copy (scratch_b's head);
+ * the two weight gradients live further on in scratch_b (it holds 8 forward copies). */
+static void train_cases(void)
+{
+    float *dw_a = scratch_b + 8192, *dw_b = scratch_b + 8192 + K_MAX * 64;
+    for (int32_t i = 0; i < N_TRAIN; ++i) train_result[i] = -1.0f;
+    for (int32_t i = 0; i < N_CONVS; ++i) {
+        const int32_t *c = CONVS[i];
+        mf_conv2d_desc d = {.n = 1, .c_in = c[0], .h_in = c[6], .w_in = c[7], .c_out = c[1],
+                            .h_out = (c[6] + 2 * c[5] - c[3]) / c[4] + 1,
+                            .w_out = (c[7] + 2 * c[5] - c[3]) / c[4] + 1, .k_h = c[3], .k_w = c[3],
+                            .stride_h = c[4], .stride_w = c[4], .dil_h = 1, .dil_w = 1,
+                            .pad_top = c[5], .pad_left = c[5], .groups = c[2]};
+        if (d.groups != 1 && !mf_conv2d_is_depthwise(&d)) continue;
+        const int32_t nx = d.c_in * d.h_in * d.w_in, ny = d.c_out * d.h_out * d.w_out;
+        const int32_t nw = d.c_out * d.c_in / d.groups * d.k_h * d.k_w;
+        fill(xa, nx);
+        fill(wt, nw);
+        fill(skip, ny); /* dy */
+        memset(ya, 0x7f, sizeof ya); /* the kernels must write every dx */
+        memset(yb, 0x7f, sizeof yb);
+        int sa = mf_conv2d_bwd_input_f32_rvv(skip, wt, ya, &d, scratch_a);
+        int sb = mf_conv2d_bwd_input_par_f32_rvv(skip, wt, yb, &d, scratch_b);
+        train_result[2 * i] = same(ya, yb, nx, sa, sb);
+        sa = mf_conv2d_bwd_weight_f32_rvv(xa, skip, dw_a, dba, &d, scratch_a);
+        sb = mf_conv2d_bwd_weight_par_f32_rvv(xa, skip, dw_b, dbb, &d, scratch_b);
+        train_result[2 * i + 1] = same(dw_a, dw_b, nw, sa, sb) * same(dba, dbb, d.c_out, MF_OK, MF_OK);
+    }
+    /* Adam, step 3, 1001 weights (a tail off the 16-element grain) */
+    const mf_adam_desc ad = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f};
+    float *ma = scratch_a, *va = scratch_a + 1024, *mb = scratch_b, *vb = scratch_b + 1024;
+    fill(xa, 1001);
+    fill(skip, 1001);
+    fill(ma, 1001);
+    fill(va, 1001);
+    for (int32_t q = 0; q < 1001; ++q) {
+        va[q] = va[q] * va[q];
+        ya[q] = yb[q] = xa[q];
+        mb[q] = ma[q];
+        vb[q] = va[q];
+    }
+    const int sa = mf_adam_update_f32_ref(ya, skip, ma, va, 1001, &ad, 3);
+    const int sb = mf_adam_update_par_f32_ref(yb, skip, mb, vb, 1001, &ad, 3);
+    train_result[N_TRAIN - 1] = same(ya, yb, 1001, sa, sb) * same(ma, mb, 1001, MF_OK, MF_OK) *
+                                same(va, vb, 1001, MF_OK, MF_OK);
 }
