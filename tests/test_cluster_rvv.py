@@ -1,5 +1,7 @@
-"""The RVV FP32 fork/join twins (runtime_c/src/par_conv_f32.c, par_train.c) against their one-hart
-kernels (conv_f32_rvv.c, depthwise_f32_rvv.c of issue 19; conv_bwd_f32_rvv.c; the Adam update), bit for bit, in one firmware binary on the
+"""Fork/join twins against their one-hart kernels, bit for bit: the RVV FP32 convs
+(runtime_c/src/par_conv_f32.c over conv_f32_rvv.c and depthwise_f32_rvv.c of issue 19), the
+training twins (par_train.c: conv input/weight gradients, depthwise, Adam), matmul/linear
+(par_gemm.c) and softmax/LayerNorm (par_norm.c) in FP32 and FP16, in one firmware binary on the
 cluster board: the harts really run concurrently under QEMU (-smp), with 8 harts and with 3
 (uneven splits). The fixture (tests/cluster/par_rvv/model.c) writes one word per case.
 """
@@ -18,7 +20,9 @@ from toolchain.ops.kernel_table import KERNELS, sources_for
 
 FIXTURE = Path(__file__).resolve().parent / "cluster" / "par_rvv"
 BOARD = "rv32-rvv-x8"
-TWINS = {"mf_conv2d_par_f32_rvv", "mf_conv2d_residual_par_f32_rvv", "mf_conv2d_overwrite_par_f32_rvv",
+TWINS = {"mf_gemm_par_f32_ref", "mf_gemm_par_f32_rvv", "mf_gemm_par_f16_ref", "mf_gemm_par_f16_rvv",
+         "mf_softmax_par_f32_ref", "mf_softmax_par_f16_ref", "mf_softmax_par_f16_rvv", "mf_layernorm_par_f32_ref",
+         "mf_layernorm_par_f16_ref", "mf_layernorm_par_f16_rvv", "mf_conv2d_par_f32_rvv", "mf_conv2d_residual_par_f32_rvv", "mf_conv2d_overwrite_par_f32_rvv",
          "mf_depthwise_par_f32_rvv", "mf_conv2d_bwd_input_par_f32_rvv", "mf_conv2d_bwd_weight_par_f32_rvv",
          "mf_adam_update_par_f32_ref"}
 # (c_in, c_out, groups, k, stride, pad, h, w) as in model.c
@@ -75,5 +79,8 @@ def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
            for i in np.flatnonzero(got != want)]
     assert not bad, bad
     assert int((want == 1).sum()) == 25
+    # matmul / linear, softmax, LayerNorm (par_gemm.c, par_norm.c): 23 cases, FP32 and FP16
+    got = r.outputs[2]
+    assert got.shape == (23,) and np.all(got == 1), np.flatnonzero(got != 1)
     # the harts all worked, and waiting is counted apart
     assert r.cluster is not None and min(h.work for h in r.cluster.harts) > 0

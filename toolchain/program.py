@@ -44,10 +44,10 @@ def plan_program(g: Graph, target: KernelTarget, inplace: bool = True, overwrite
                    overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
 
     def plan(calls: list[list[Call]]) -> MemoryPlan:
-        calls, _ = parallelize(calls, harts, ctx.available)
+        calls, _ = parallelize(calls, harts, ctx.available, g=g)
         scratch = {i: max(c.scratch_bytes for c in cs) for i, cs in enumerate(calls) if cs}
         return place(g, with_scratch(lt, scratch), strategies=strategies)
     # Blocked kernels (token chains, attention) get the largest work block that costs no arena.
     calls, mp, _ = lower_and_plan(g, ctx, plan)
-    calls, par = parallelize(calls, harts, ctx.available)
+    calls, par = parallelize(calls, harts, ctx.available, g=g)
     return calls, mp, par

@@ -9,6 +9,8 @@
 
 #include "mf_conv.h"
 #include "mf_elementwise.h"
+#include "mf_gemm.h"
+#include "mf_norm.h"
 #include "mf_pool.h"
 #include "mf_train.h"
 #include "mf_types.h"
@@ -34,6 +36,13 @@ int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
 
+/* matmul / linear (par_gemm.c), softmax and LayerNorm (par_norm.c) */
+int mf_gemm_par_f32_ref(const float *a, const float *b, const float *c, float *y, const mf_gemm_desc *d);
+int mf_gemm_par_f32_rvv(const float *a, const float *b, const float *c, float *y, const mf_gemm_desc *d);
+int mf_softmax_par_f32_ref(const float *x, float *y, const mf_softmax_desc *d);
+int mf_layernorm_par_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
+                             float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
+
 /* training (par_train.c) */
 int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
                                  const mf_act *act, int32_t from_output);
@@ -54,6 +63,14 @@ int mf_conv2d_overwrite_par_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f
 int mf_maxpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_binary_par_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
+int mf_gemm_par_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y, const mf_gemm_desc *d);
+int mf_gemm_par_f16_rvv(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y, const mf_gemm_desc *d);
+int mf_softmax_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+int mf_softmax_par_f16_rvv(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+int mf_layernorm_par_f16_ref(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
+                             mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
+int mf_layernorm_par_f16_rvv(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
+                             mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
 #endif
 
 #endif

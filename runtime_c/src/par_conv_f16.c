@@ -23,7 +23,7 @@ int mf_conv2d_par_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, 
 {
     if (!d) return MF_EARG;
     return par_conv_f16(x, w, bias, y, d, scratch, mf_conv2d_scratch_bytes(d, 2, MF_CONV_COLS_RVV),
-                        MF_CONV_COLS_RVV, mf_gemm_panel_f16_rvv, mf_conv2d_f16_rvv);
+                        MF_CONV_COLS_RVV, mf_gemm_panel_f16_rvv, mf_conv2d_f16_rvv, 0);
 }
 #endif
 #endif

@@ -11,7 +11,7 @@ int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, flo
 {
     if (!d) return MF_EARG;
     return par_conv_f32(x, w, bias, y, d, scratch, mf_conv2d_scratch_bytes(d, 4, MF_CONV_COLS_DSP),
-                        MF_CONV_COLS_DSP, mf_gemm_panel_f32_dsp, mf_conv2d_f32_dsp);
+                        MF_CONV_COLS_DSP, mf_gemm_panel_f32_dsp, mf_conv2d_f32_dsp, 0);
 }
 
 int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *bias,
@@ -47,7 +47,7 @@ int mf_conv2d_par_f32_rvv(const float *x, const float *w, const float *bias, flo
 {
     if (!d) return MF_EARG;
     return par_conv_f32(x, w, bias, y, d, scratch, mf_conv2d_scratch_bytes(d, 4, MF_CONV_COLS_RVV),
-                        MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv, mf_conv2d_f32_rvv);
+                        MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv, mf_conv2d_f32_rvv, 1);
 }
 
 int mf_conv2d_residual_par_f32_rvv(const float *x, const float *w, const float *bias,

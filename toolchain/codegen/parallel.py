@@ -15,11 +15,19 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
+import numpy as np
+
+from toolchain.ir import Graph, Node
 from toolchain.ops.base import Call
 
 # Twins that share the one-hart scratch between the harts (each hart its own rows of it, or
 # phases with the join as the barrier) instead of taking a private copy per hart (par_train.c).
 SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv", "mf_conv2d_bwd_input_par_f32_rvv"})
+
+# Twins that run a map of fewer pixel chunks (of this many columns) than harts as one shared
+# im2col panel with output channels per hart (par_conv.inc par_small_map): one scratch copy
+# there, harts copies for larger maps (one image, no groups; the C side decides the same way).
+SHARED_PANEL = {"mf_conv2d_par_f32_rvv": 16}  # MF_CONV_COLS_RVV
 
 _NAME = re.compile(r"^(mf_\w+?)_(f32|f16|s8)_([a-z0-9]+)$")
 
@@ -40,11 +48,22 @@ class ParallelCall:
     copies: int
 
 
+def shared_panel(name: str, node: Node | None, g: Graph | None, harts: int) -> bool:
+    """Whether the twin `name` runs this conv node on one shared panel (SHARED_PANEL)."""
+    if name not in SHARED_PANEL or node is None or g is None or node.op_type != "Conv":
+        return False
+    shape = g.tensors[node.outputs[0]].shape
+    pixels = int(np.prod(shape[2:]))
+    return shape[0] == 1 and node.params.group == 1 and -(-pixels // SHARED_PANEL[name]) < harts
+
+
 def parallelize(calls: list[list[Call]], harts: int, available: Collection[str] | None,
-                max_scratch: int | None = None) -> tuple[list[list[Call]], list[ParallelCall]]:
+                max_scratch: int | None = None,
+                g: Graph | None = None) -> tuple[list[list[Call]], list[ParallelCall]]:
     """Swaps each call that has a parallel twin for it (harts > 1), scratch x harts.
     max_scratch: a call whose harts copies would exceed it stays serial (the training step
-    keeps its scratch in one region above the arena, and the copies must fit the RAM)."""
+    keeps its scratch in one region above the arena, and the copies must fit the RAM).
+    g: the graph whose nodes the calls lower (calls[i] is node i's), for SHARED_PANEL."""
     if harts <= 1:
         return calls, []
     out: list[list[Call]] = []
@@ -53,7 +72,9 @@ def parallelize(calls: list[list[Call]], harts: int, available: Collection[str] 
         node_calls = []
         for c in cs:
             name = par_name(c.kernel)
-            copies = (1 if name in SHARED_SCRATCH else harts) if c.scratch_bytes else 0
+            node = g.nodes[i] if g is not None else None
+            one = name in SHARED_SCRATCH or shared_panel(name or "", node, g, harts)
+            copies = (1 if one else harts) if c.scratch_bytes else 0
             fits = max_scratch is None or c.scratch_bytes * copies <= max_scratch
             if name is not None and available is not None and name in available and fits:
                 report.append(ParallelCall(i, name, c.scratch_bytes, copies))

@@ -30,6 +30,8 @@ static float result[N_CASES];
 #define N_TRAIN (N_CONVS * 2 + 1) /* bwd_input, bwd_weight per shape; the Adam update */
 static float train_result[N_TRAIN];
 static float dba[64], dbb[64];
+#define N_ROWS 23 /* matmul / linear, softmax, LayerNorm: see row_cases */
+static float row_result[N_ROWS];
 
 static uint32_t g_rng = 12345u;
 
@@ -56,12 +58,12 @@ int32_t mf_model_input_size(int i)
 
 const float *mf_model_output(int i)
 {
-    return i == 0 ? result : i == 1 ? train_result : (const float *)0;
+    return i == 0 ? result : i == 1 ? train_result : i == 2 ? row_result : (const float *)0;
 }
 
 int32_t mf_model_output_size(int i)
 {
-    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : 0;
+    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : i == 2 ? N_ROWS : 0;
 }
 
 /* 1: equal bits and both MF_OK; 0: different; -1 (a slot the shape has no case for) is left */
@@ -71,6 +73,7 @@ static float same(const float *a, const float *b, int32_t n, int sa, int sb)
 }
 
 static void train_cases(void);
+static void row_cases(void);
 
 int mf_model_run(void)
 {
@@ -120,6 +123,7 @@ int mf_model_run(void)
             }
         }
     train_cases();
+    row_cases();
     return 0;
 }
 
@@ -170,4 +174,83 @@ static void train_cases(void)
     const int sb = mf_adam_update_par_f32_ref(yb, skip, mb, vb, 1001, &ad, 3);
     train_result[N_TRAIN - 1] = same(ya, yb, 1001, sa, sb) * same(ma, mb, 1001, MF_OK, MF_OK) *
                                 same(va, vb, 1001, MF_OK, MF_OK);
+}
+
+/* FP16 copies of a float buffer's values, in the buffer's own storage from element `at` on */
+static mf_f16 *half(float *buf, int32_t at, const float *src, int32_t n)
+{
+    mf_f16 *h = (mf_f16 *)(buf + at);
+    for (int32_t i = 0; i < n; ++i) h[i] = (mf_f16)src[i];
+    return h;
+}
+
+static float same16(const mf_f16 *a, const mf_f16 *b, int32_t n, int sa, int sb)
+{
+    return (sa == MF_OK && sb == MF_OK && memcmp(a, b, (size_t)n * sizeof(mf_f16)) == 0) ? 1.0f : 0.0f;
+}
+
+/* Matmul / linear (par_gemm.c): one row (columns split, a bias row C), 37 rows (rows split,
+ * alpha and ReLU), a batch of 1 x 3 (the batch split, past a leading 1), B transposed (the
+ * kernels' reference fallback); FP32 ref and rvv, FP16 ref and rvv on the first three.
+ * Softmax (par_norm.c) over 13 contiguous rows and 4 slabs of a strided axis, LayerNorm over 11
+ * rows with gamma, beta, mean and rstd; FP32 ref, FP16 ref and rvv. */
+static void row_cases(void)
+{
+    static const int32_t G[4][7] = { /* m, n, k, batches, transposed B, bias row, relu */
+        {1, 10, 64, 1, 0, 1, 0}, {37, 29, 24, 1, 0, 0, 1}, {5, 7, 9, 3, 0, 0, 0}, {6, 11, 13, 1, 1, 0, 0}};
+    int32_t r = 0;
+    for (int32_t t = 0; t < 4; ++t) {
+        const int32_t *g = G[t];
+        mf_gemm_desc d = {.m = g[0], .n = g[1], .k = g[2], .a_rs = g[2], .a_cs = 1,
+                          .b_rs = g[4] ? 1 : g[1], .b_cs = g[4] ? g[2] : 1, .c_rs = 0, .c_cs = 1,
+                          .alpha = g[6] ? 0.5f : 1.0f, .beta = 1.0f,
+                          .act = {.kind = g[6] ? MF_ACT_RELU : MF_ACT_NONE}};
+        if (g[3] > 1) {
+            d.batch_rank = 2;
+            d.batch_shape[0] = 1;
+            d.batch_shape[1] = g[3];
+            d.a_bstride[1] = g[0] * g[2];
+            d.b_bstride[1] = g[2] * g[1];
+        }
+        const int32_t na = g[3] * g[0] * g[2], nb = g[3] * g[2] * g[1], ny = g[3] * g[0] * g[1];
+        const float *c = g[5] ? skip : NULL;
+        fill(xa, na);
+        fill(wt, nb);
+        fill(skip, g[1]);
+        row_result[r++] = same(ya, yb, ny, mf_gemm_f32_ref(xa, wt, c, ya, &d), mf_gemm_par_f32_ref(xa, wt, c, yb, &d));
+        row_result[r++] = same(ya, yb, ny, mf_gemm_f32_rvv(xa, wt, c, ya, &d), mf_gemm_par_f32_rvv(xa, wt, c, yb, &d));
+        if (g[4]) continue;
+        const mf_f16 *ha = half(scratch_a, 0, xa, na), *hb = half(scratch_a, 2048, wt, nb);
+        const mf_f16 *hc = c ? half(scratch_a, 4096, skip, g[1]) : NULL;
+        mf_f16 *y1 = (mf_f16 *)ya, *y2 = (mf_f16 *)yb;
+        row_result[r++] = same16(y1, y2, ny, mf_gemm_f16_ref(ha, hb, hc, y1, &d), mf_gemm_par_f16_ref(ha, hb, hc, y2, &d));
+        row_result[r++] = same16(y1, y2, ny, mf_gemm_f16_rvv(ha, hb, hc, y1, &d), mf_gemm_par_f16_rvv(ha, hb, hc, y2, &d));
+    }
+    const mf_softmax_desc sm[2] = {{.outer = 13, .axis_len = 10, .inner = 1}, {.outer = 4, .axis_len = 5, .inner = 3}};
+    for (int32_t t = 0; t < 2; ++t) {
+        const int32_t n = sm[t].outer * sm[t].axis_len * sm[t].inner;
+        fill(xa, n);
+        row_result[r++] = same(ya, yb, n, mf_softmax_f32_ref(xa, ya, &sm[t]), mf_softmax_par_f32_ref(xa, yb, &sm[t]));
+        const mf_f16 *hx = half(scratch_a, 0, xa, n);
+        mf_f16 *y1 = (mf_f16 *)ya, *y2 = (mf_f16 *)yb;
+        row_result[r++] = same16(y1, y2, n, mf_softmax_f16_ref(hx, y1, &sm[t]), mf_softmax_par_f16_ref(hx, y2, &sm[t]));
+        row_result[r++] = same16(y1, y2, n, mf_softmax_f16_rvv(hx, y1, &sm[t]), mf_softmax_par_f16_rvv(hx, y2, &sm[t]));
+    }
+    const mf_layernorm_desc ln = {.rows = 11, .cols = 24, .eps = 1e-5f};
+    fill(xa, 11 * 24);
+    fill(wt, 48);
+    float *m1 = scratch_a + 6144, *m2 = m1 + 64; /* mean, then rstd, per row */
+    memset(m1, 0, 128 * sizeof(float));
+    int sa = mf_layernorm_f32_ref(xa, wt, wt + 24, ya, m1, m1 + 32, &ln);
+    int sb = mf_layernorm_par_f32_ref(xa, wt, wt + 24, yb, m2, m2 + 32, &ln);
+    row_result[r++] = same(ya, yb, 11 * 24, sa, sb) * same(m1, m2, 64, MF_OK, MF_OK);
+    const mf_f16 *hx = half(scratch_a, 0, xa, 11 * 24), *hg = half(scratch_a, 512, wt, 48);
+    mf_f16 *y1 = (mf_f16 *)ya, *y2 = (mf_f16 *)yb, *s1 = (mf_f16 *)m1, *s2 = (mf_f16 *)m2;
+    memset(m1, 0, 128 * sizeof(float));
+    sa = mf_layernorm_f16_ref(hx, hg, hg + 24, y1, s1, s1 + 32, &ln);
+    sb = mf_layernorm_par_f16_ref(hx, hg, hg + 24, y2, s2, s2 + 32, &ln);
+    row_result[r++] = same16(y1, y2, 11 * 24, sa, sb) * same16(s1, s2, 64, MF_OK, MF_OK);
+    sa = mf_layernorm_f16_rvv(hx, hg, hg + 24, y1, s1, s1 + 32, &ln);
+    sb = mf_layernorm_par_f16_rvv(hx, hg, hg + 24, y2, s2, s2 + 32, &ln);
+    row_result[r++] = same16(y1, y2, 11 * 24, sa, sb) * same16(s1, s2, 64, MF_OK, MF_OK);
 }
