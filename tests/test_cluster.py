@@ -96,12 +96,19 @@ def test_planner_reserves_per_hart_scratch(dtype: str) -> None:
     assert sum("conv2d" in c["kernel"] for c in calls) == 9
     assert any("avgpool2d_par" in c["kernel"] for c in calls)
     lt1, lt8 = one.memory.lifetimes, eight.memory.lifetimes
+    shared = 0
     for c in calls:
         node = next(i for i, n in enumerate(eight.nodes) if n.name == c["node"])
         if c["scratch_per_hart"]:
-            assert c["copies"] == 8
-            # exactly 8 private copies of the one-hart scratch of the same node
-            assert lt8.scratch[node] == 8 * c["scratch_per_hart"] == 8 * lt1.scratch[node]
+            # the RVV FP32 conv runs maps of fewer 16-pixel chunks than harts (ResNet-8's 8x8
+            # stage) on one shared panel: one copy; every other twin 8 private copies
+            out = eight.graph.tensors[eight.graph.nodes[node].outputs[0]].shape
+            small = c["kernel"] == "mf_conv2d_par_f32_rvv" and out[2] * out[3] <= 7 * 16
+            assert c["copies"] == (1 if small else 8), (c, out)
+            shared += small
+            # exactly that many copies of the one-hart scratch of the same node
+            assert lt8.scratch[node] == c["copies"] * c["scratch_per_hart"] == c["copies"] * lt1.scratch[node]
+    assert shared == (2 if dtype == "fp32" else 0)  # the 3x3 convs of the 8x8 stage
     assert eight.arena_bytes >= one.arena_bytes
 
 

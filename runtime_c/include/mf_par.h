@@ -67,6 +67,15 @@ int mf_gemm_par_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f1
 int mf_gemm_par_f16_rvv(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y, const mf_gemm_desc *d);
 int mf_softmax_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
 int mf_softmax_par_f16_rvv(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+/* FP16 training (par_train_f16.c) */
+int mf_act_bwd_input_par_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,
+                                 const mf_act *act, int32_t from_output);
+int mf_sgd_update_par_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
+                              const mf_sgd_desc *d, mf_loss_scale *ls);
+int mf_conv2d_bwd_weight_par_f16_rvv(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                     const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_input_par_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                    const mf_conv2d_desc *d, mf_f16 *scratch);
 int mf_layernorm_par_f16_ref(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
                              mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
 int mf_layernorm_par_f16_rvv(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,

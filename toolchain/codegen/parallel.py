@@ -22,7 +22,7 @@ from toolchain.ops.base import Call
 
 # Twins that share the one-hart scratch between the harts (each hart its own rows of it, or
 # phases with the join as the barrier) instead of taking a private copy per hart (par_train.c).
-SHARED_SCRATCH = frozenset({"mf_conv2d_bwd_weight_par_f32_rvv", "mf_conv2d_bwd_input_par_f32_rvv"})
+SHARED_SCRATCH = frozenset({f"mf_conv2d_bwd_{e}_par_{t}_rvv" for e in ("weight", "input") for t in ("f32", "f16")})
 
 # Twins that run a map of fewer pixel chunks (of this many columns) than harts as one shared
 # im2col panel with output channels per hart (par_conv.inc par_small_map): one scratch copy

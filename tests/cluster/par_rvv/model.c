@@ -3,6 +3,7 @@
  * grouped, depthwise (DS-CNN's 25x5 planes, stride 2, planes wider than a vector), pointwise;
  * each with ReLU, no activation and a sigmoid (the unfused epilogue). The residual twin runs
  * in place over the skip and the overwrite twin with y == x, as the planner uses them. */
+#include <math.h>
 #include <string.h>
 
 #include "mf_kernels.h"
@@ -32,6 +33,8 @@ static float train_result[N_TRAIN];
 static float dba[64], dbb[64];
 #define N_ROWS 23 /* matmul / linear, softmax, LayerNorm: see row_cases */
 static float row_result[N_ROWS];
+#define N_F16_TRAIN 15 /* FP16 training: see f16_train_cases */
+static float f16_train_result[N_F16_TRAIN];
 
 static uint32_t g_rng = 12345u;
 
@@ -58,12 +61,12 @@ int32_t mf_model_input_size(int i)
 
 const float *mf_model_output(int i)
 {
-    return i == 0 ? result : i == 1 ? train_result : i == 2 ? row_result : (const float *)0;
+    return i == 0 ? result : i == 1 ? train_result : i == 2 ? row_result : i == 3 ? f16_train_result : (const float *)0;
 }
 
 int32_t mf_model_output_size(int i)
 {
-    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : i == 2 ? N_ROWS : 0;
+    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : i == 2 ? N_ROWS : i == 3 ? N_F16_TRAIN : 0;
 }
 
 /* 1: equal bits and both MF_OK; 0: different; -1 (a slot the shape has no case for) is left */
@@ -74,6 +77,7 @@ static float same(const float *a, const float *b, int32_t n, int sa, int sb)
 
 static void train_cases(void);
 static void row_cases(void);
+static void f16_train_cases(void);
 
 int mf_model_run(void)
 {
@@ -124,6 +128,7 @@ int mf_model_run(void)
         }
     train_cases();
     row_cases();
+    f16_train_cases();
     return 0;
 }
 
@@ -253,4 +258,68 @@ static void row_cases(void)
     sa = mf_layernorm_f16_rvv(hx, hg, hg + 24, y1, s1, s1 + 32, &ln);
     sb = mf_layernorm_par_f16_rvv(hx, hg, hg + 24, y2, s2, s2 + 32, &ln);
     row_result[r++] = same16(y1, y2, 11 * 24, sa, sb) * same16(s1, s2, 64, MF_OK, MF_OK);
+}
+
+/* FP16 training twins (par_train_f16.c): input and weight gradients on six shapes (3x3, first
+ * layer, stride 2 on a small map, pointwise, depthwise at stride 1 and 2), the SGD update with
+ * finite gradients and with one infinite gradient (the whole tensor is skipped and the loss
+ * scale flags the overflow, as on one hart), and the activation backward. */
+static void f16_train_cases(void)
+{
+    static const int32_t S[6] = {0, 1, 3, 5, 9, 11}; /* rows of CONVS */
+    mf_f16 *dw_a = (mf_f16 *)(scratch_b + 8192), *dw_b = (mf_f16 *)(scratch_b + 8192 + K_MAX * 64);
+    mf_f16 *db_a = (mf_f16 *)dba, *db_b = (mf_f16 *)dbb;
+    int32_t r = 0;
+    for (int32_t t = 0; t < 6; ++t) {
+        const int32_t *c = CONVS[S[t]];
+        mf_conv2d_desc d = {.n = 1, .c_in = c[0], .h_in = c[6], .w_in = c[7], .c_out = c[1],
+                            .h_out = (c[6] + 2 * c[5] - c[3]) / c[4] + 1,
+                            .w_out = (c[7] + 2 * c[5] - c[3]) / c[4] + 1, .k_h = c[3], .k_w = c[3],
+                            .stride_h = c[4], .stride_w = c[4], .dil_h = 1, .dil_w = 1,
+                            .pad_top = c[5], .pad_left = c[5], .groups = c[2]};
+        const int32_t nx = d.c_in * d.h_in * d.w_in, ny = d.c_out * d.h_out * d.w_out;
+        const int32_t nw = d.c_out * d.c_in / d.groups * d.k_h * d.k_w;
+        fill(ya, nx);
+        fill(yb, nw);
+        fill(skip, ny);
+        const mf_f16 *hx = half(xa, 0, ya, nx), *hw = half(wt, 0, yb, nw), *hdy = half(skip, 0, skip, ny);
+        mf_f16 *dx_a = (mf_f16 *)ya, *dx_b = (mf_f16 *)yb;
+        memset(ya, 0x7f, sizeof ya);
+        memset(yb, 0x7f, sizeof yb);
+        int sa = mf_conv2d_bwd_input_f16_rvv(hdy, hw, dx_a, &d, (mf_f16 *)scratch_a);
+        int sb = mf_conv2d_bwd_input_par_f16_rvv(hdy, hw, dx_b, &d, (mf_f16 *)scratch_b);
+        f16_train_result[r++] = same16(dx_a, dx_b, nx, sa, sb);
+        sa = mf_conv2d_bwd_weight_f16_rvv(hx, hdy, dw_a, db_a, &d, (mf_f16 *)scratch_a);
+        sb = mf_conv2d_bwd_weight_par_f16_rvv(hx, hdy, dw_b, db_b, &d, (mf_f16 *)scratch_b);
+        f16_train_result[r++] = same16(dw_a, dw_b, nw, sa, sb) * same16(db_a, db_b, d.c_out, MF_OK, MF_OK);
+    }
+    /* SGD: FP32 master weights and momentum, FP16 gradient and copy; 1001 weights */
+    const mf_sgd_desc sd = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 0.001f};
+    for (int32_t inf = 0; inf < 2; ++inf) {
+        mf_loss_scale la = {.scale = 256.0f, .min_scale = 1.0f, .growth_interval = 100}, lb = la;
+        fill(xa, 1001);
+        fill(skip, 1001);
+        float *ma = scratch_a, *mb = scratch_b;
+        fill(ma, 1001);
+        memcpy(ya, xa, 1001 * sizeof(float));
+        memcpy(yb, xa, 1001 * sizeof(float));
+        memcpy(mb, ma, 1001 * sizeof(float));
+        mf_f16 *g = half(skip, 0, skip, 1001), *ha = (mf_f16 *)(scratch_a + 2048), *hb = (mf_f16 *)(scratch_b + 2048);
+        if (inf) g[977] = (mf_f16)INFINITY; /* in the last hart's range */
+        memset(ha, 0, 1001 * 2);
+        memset(hb, 0, 1001 * 2);
+        const int sa = mf_sgd_update_f16_ref(ya, g, ma, ha, 1001, &sd, &la);
+        const int sb = mf_sgd_update_par_f16_ref(yb, g, mb, hb, 1001, &sd, &lb);
+        f16_train_result[r++] = same(ya, yb, 1001, sa, sb) * same(ma, mb, 1001, MF_OK, MF_OK) *
+                                same16(ha, hb, 1001, MF_OK, MF_OK) * (la.overflow == lb.overflow ? 1.0f : 0.0f) *
+                                (la.overflow == inf ? 1.0f : 0.0f);
+    }
+    /* activation backward: ReLU from the output, 1001 elements */
+    const mf_act relu = {.kind = MF_ACT_RELU};
+    fill(xa, 1001);
+    fill(skip, 1001);
+    const mf_f16 *hv = half(xa, 0, xa, 1001), *hg = half(skip, 0, skip, 1001);
+    f16_train_result[r++] = same16((mf_f16 *)ya, (mf_f16 *)yb, 1001,
+                                   mf_act_bwd_input_f16_ref(hg, hv, (mf_f16 *)ya, 1001, &relu, 1),
+                                   mf_act_bwd_input_par_f16_ref(hg, hv, (mf_f16 *)yb, 1001, &relu, 1));
 }
