@@ -72,6 +72,8 @@ int mf_act_bwd_input_par_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, 
                                  const mf_act *act, int32_t from_output);
 int mf_sgd_update_par_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
                               const mf_sgd_desc *d, mf_loss_scale *ls);
+int mf_adam_update_par_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half,
+                               int32_t n, const mf_adam_desc *d, int32_t step, mf_loss_scale *ls);
 int mf_conv2d_bwd_weight_par_f16_rvv(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
                                      const mf_conv2d_desc *d, mf_f16 *scratch);
 int mf_conv2d_bwd_input_par_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,

@@ -1,7 +1,7 @@
 /* FP16 (mixed-precision) training kernels over a cluster's harts: the convolution gradients of
  * par_train.inc on the FP16 RVV micro-kernel, and the activation backward and SGD update by
  * element ranges. Every value is computed as the one-hart kernel computes it.
- * The FP16 SGD update skips the whole tensor when any gradient is not finite (loss scaling):
+ * The FP16 SGD and Adam updates skip the whole tensor when any gradient is not finite (loss scaling):
  * a first fork checks each hart's range, and only if all are finite does a second fork update,
  * so a non-finite value in one hart's range leaves every weight alone, as on one hart. */
 #if defined(__FLT16_MAX__)
@@ -84,6 +84,53 @@ int mf_sgd_update_par_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_h
             return MF_OK;
         }
     mf_cluster_fork(sgd_f16_team, &j);
+    return MF_OK;
+}
+
+/* Adam: the same two forks as SGD (the check, then the update of every range) */
+typedef struct {
+    float *w;
+    const mf_f16 *g;
+    float *m, *v;
+    mf_f16 *w_half;
+    int32_t n;
+    const mf_adam_desc *d;
+    int32_t step;
+    mf_loss_scale *ls;
+    int32_t finite[MF_HARTS];
+} par_adam_f16_job;
+
+static void adam_f16_check_team(void *arg, int32_t hart, int32_t harts)
+{
+    par_adam_f16_job *j = arg;
+    int32_t lo, hi, ok = 1;
+    mf_cluster_share(j->n, 16, hart, harts, &lo, &hi);
+    for (int32_t i = lo; i < hi && ok; ++i) ok = isfinite((float)j->g[i]);
+    j->finite[hart] = ok;
+}
+
+static void adam_f16_team(void *arg, int32_t hart, int32_t harts)
+{
+    par_adam_f16_job *j = arg;
+    int32_t lo, hi;
+    mf_cluster_share(j->n, 16, hart, harts, &lo, &hi);
+    if (lo < hi)
+        (void)mf_adam_update_f16_ref(j->w + lo, j->g + lo, j->m + lo, j->v + lo, j->w_half + lo, hi - lo,
+                                     j->d, j->step, j->ls);
+}
+
+int mf_adam_update_par_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half,
+                               int32_t n, const mf_adam_desc *d, int32_t step, mf_loss_scale *ls)
+{
+    if (!w || !g || !m || !v || !w_half || !d || !ls || n < 0 || step < 1) return MF_EARG;
+    par_adam_f16_job j = {w, g, m, v, w_half, n, d, step, ls, {0}};
+    mf_cluster_fork(adam_f16_check_team, &j);
+    for (int32_t h = 0; h < mf_cluster_harts(); ++h)
+        if (!j.finite[h]) {
+            ls->overflow = 1;
+            return MF_OK;
+        }
+    mf_cluster_fork(adam_f16_team, &j);
     return MF_OK;
 }
 

@@ -43,6 +43,7 @@ kernels("mf_conv2d_bwd_input_par", "par_train.c", ("f32",), ("rvv",), _CONV_BWD_
 kernels("mf_act_bwd_input_par", "par_train_f16.c", ("f16",), ("ref",), ("act_bwd_f16_ref.c", "act_bwd_f32_ref.c",
                                                                      "elementwise_f32_ref.c"))
 kernels("mf_sgd_update_par", "par_train_f16.c", ("f16",), ("ref",), ("optim_bwd_f16_ref.c",))
+kernels("mf_adam_update_par", "par_train_f16.c", ("f16",), ("ref",), ("optim_bwd_f16_ref.c",))
 _CONV_BWD_F16 = ("conv_bwd_f16_rvv.c", "conv_bwd_f16_ref.c", "gemm_bwd_f16_ref.c", "gemm_bwd_f16_rvv.c")
 kernels("mf_conv2d_bwd_weight_par", "par_train_f16.c", ("f16",), ("rvv",), _CONV_BWD_F16)
 kernels("mf_conv2d_bwd_input_par", "par_train_f16.c", ("f16",), ("rvv",), _CONV_BWD_F16)

@@ -33,7 +33,7 @@ static float train_result[N_TRAIN];
 static float dba[64], dbb[64];
 #define N_ROWS 23 /* matmul / linear, softmax, LayerNorm: see row_cases */
 static float row_result[N_ROWS];
-#define N_F16_TRAIN 15 /* FP16 training: see f16_train_cases */
+#define N_F16_TRAIN 16 /* FP16 training: see f16_train_cases */
 static float f16_train_result[N_F16_TRAIN];
 
 static uint32_t g_rng = 12345u;
@@ -263,7 +263,7 @@ static void row_cases(void)
 /* FP16 training twins (par_train_f16.c): input and weight gradients on six shapes (3x3, first
  * layer, stride 2 on a small map, pointwise, depthwise at stride 1 and 2), the SGD update with
  * finite gradients and with one infinite gradient (the whole tensor is skipped and the loss
- * scale flags the overflow, as on one hart), and the activation backward. */
+ * scale flags the overflow, as on one hart), Adam, and the activation backward. */
 static void f16_train_cases(void)
 {
     static const int32_t S[6] = {0, 1, 3, 5, 9, 11}; /* rows of CONVS */
@@ -313,6 +313,27 @@ static void f16_train_cases(void)
         f16_train_result[r++] = same(ya, yb, 1001, sa, sb) * same(ma, mb, 1001, MF_OK, MF_OK) *
                                 same16(ha, hb, 1001, MF_OK, MF_OK) * (la.overflow == lb.overflow ? 1.0f : 0.0f) *
                                 (la.overflow == inf ? 1.0f : 0.0f);
+    }
+    /* Adam, step 2, finite gradients */
+    {
+        const mf_adam_desc ad = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f};
+        mf_loss_scale la = {.scale = 64.0f, .min_scale = 1.0f, .growth_interval = 100}, lb = la;
+        float *ma = scratch_a, *va = scratch_a + 1024, *mb = scratch_b, *vb = scratch_b + 1024;
+        fill(xa, 1001);
+        fill(skip, 1001);
+        fill(ma, 1001);
+        fill(va, 1001);
+        for (int32_t q = 0; q < 1001; ++q) {
+            va[q] *= va[q];
+            ya[q] = yb[q] = xa[q];
+            mb[q] = ma[q];
+            vb[q] = va[q];
+        }
+        mf_f16 *g = half(skip, 0, skip, 1001), *ha = (mf_f16 *)(scratch_a + 3072), *hb = (mf_f16 *)(scratch_b + 3072);
+        const int sa = mf_adam_update_f16_ref(ya, g, ma, va, ha, 1001, &ad, 2, &la);
+        const int sb = mf_adam_update_par_f16_ref(yb, g, mb, vb, hb, 1001, &ad, 2, &lb);
+        f16_train_result[r++] = same(ya, yb, 1001, sa, sb) * same(ma, mb, 1001, MF_OK, MF_OK) *
+                                same(va, vb, 1001, MF_OK, MF_OK) * same16(ha, hb, 1001, MF_OK, MF_OK);
     }
     /* activation backward: ReLU from the output, 1001 elements */
     const mf_act relu = {.kind = MF_ACT_RELU};
