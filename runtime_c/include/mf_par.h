@@ -8,6 +8,7 @@
 #define MF_PAR_H
 
 #include "mf_conv.h"
+#include "mf_copy.h"
 #include "mf_elementwise.h"
 #include "mf_gemm.h"
 #include "mf_norm.h"
@@ -32,6 +33,7 @@ int mf_conv2d_overwrite_par_f32_rvv(const float *x, const float *w, const float 
                                     float *scratch, const mf_conv2d_desc *d);
 int mf_depthwise_par_f32_rvv(const float *x, const float *w, const float *bias, float *y,
                              const mf_conv2d_desc *d, float *scratch);
+int mf_copy_par_f32_ref(const float *x, float *y, const mf_copy_desc *d);
 int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
@@ -47,6 +49,8 @@ int mf_layernorm_par_f32_ref(const float *x, const float *gamma, const float *be
 int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
                                  const mf_act *act, int32_t from_output);
 int mf_sgd_update_par_f32_ref(float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d);
+int mf_avgpool2d_bwd_input_par_f32_ref(const float *dy, float *dx, const mf_pool2d_desc *d);
+int mf_maxpool2d_bwd_input_par_f32_ref(const float *dy, const float *x, float *dx, const mf_pool2d_desc *d);
 int mf_adam_update_par_f32_ref(float *w, const float *g, float *m, float *v, int32_t n,
                                const mf_adam_desc *d, int32_t step);
 int mf_conv2d_bwd_input_par_f32_rvv(const float *dy, const float *w, float *dx,
@@ -60,6 +64,7 @@ int mf_conv2d_par_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, 
                           const mf_conv2d_desc *d, mf_f16 *scratch);
 int mf_conv2d_overwrite_par_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
                                     mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
+int mf_copy_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_copy_desc *d);
 int mf_maxpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_binary_par_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
@@ -72,6 +77,9 @@ int mf_act_bwd_input_par_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, 
                                  const mf_act *act, int32_t from_output);
 int mf_sgd_update_par_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
                               const mf_sgd_desc *d, mf_loss_scale *ls);
+int mf_avgpool2d_bwd_input_par_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d);
+int mf_maxpool2d_bwd_input_par_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
+                                       const mf_pool2d_desc *d);
 int mf_adam_update_par_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half,
                                int32_t n, const mf_adam_desc *d, int32_t step, mf_loss_scale *ls);
 int mf_conv2d_bwd_weight_par_f16_rvv(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,

@@ -3,6 +3,7 @@
  * every output is computed as on one hart. */
 #include "mf_cluster.h"
 #include "mf_pool.h"
+#include "mf_train.h"
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
 #endif
@@ -80,6 +81,72 @@ int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d
     if (!x || !y || !d) return MF_EARG;
     par_pool_job j = {x, y, d, (int32_t)sizeof(mf_f16), 0};
     mf_cluster_fork(pool_f16_team, &j);
+    return MF_OK;
+}
+#endif
+
+/* ---- pooling backward (mf_train.h): the same plane ranges; a plane's input gradient depends
+ * on that plane's output gradient (and input, for max) alone */
+
+#define PAR_POOL_BWD(T, NAME, CALL)                                                             \
+    typedef struct {                                                                            \
+        const T *dy, *x;                                                                        \
+        T *dx;                                                                                  \
+        const mf_pool2d_desc *d;                                                                \
+    } NAME##_job;                                                                               \
+    static void NAME##_team(void *arg, int32_t hart, int32_t harts)                             \
+    {                                                                                           \
+        const NAME##_job *j = arg;                                                              \
+        const mf_pool2d_desc *d = j->d;                                                         \
+        int32_t lo, hi;                                                                         \
+        mf_cluster_share(d->nc, 1, hart, harts, &lo, &hi);                                      \
+        if (lo >= hi) return;                                                                   \
+        mf_pool2d_desc s = *d;                                                                  \
+        s.nc = hi - lo;                                                                         \
+        const T *dy = j->dy + lo * d->h_out * d->w_out;                                         \
+        const T *x = j->x ? j->x + lo * d->h_in * d->w_in : NULL;                               \
+        T *dx = j->dx + lo * d->h_in * d->w_in;                                                 \
+        (void)(x);                                                                              \
+        (void)CALL;                                                                             \
+    }
+
+PAR_POOL_BWD(float, par_avgpool_bwd_f32, mf_avgpool2d_bwd_input_f32_ref(dy, dx, &s))
+PAR_POOL_BWD(float, par_maxpool_bwd_f32, mf_maxpool2d_bwd_input_f32_ref(dy, x, dx, &s))
+
+int mf_avgpool2d_bwd_input_par_f32_ref(const float *dy, float *dx, const mf_pool2d_desc *d)
+{
+    if (!dy || !dx || !d) return MF_EARG;
+    par_avgpool_bwd_f32_job j = {dy, NULL, dx, d};
+    mf_cluster_fork(par_avgpool_bwd_f32_team, &j);
+    return MF_OK;
+}
+
+int mf_maxpool2d_bwd_input_par_f32_ref(const float *dy, const float *x, float *dx, const mf_pool2d_desc *d)
+{
+    if (!dy || !x || !dx || !d) return MF_EARG;
+    par_maxpool_bwd_f32_job j = {dy, x, dx, d};
+    mf_cluster_fork(par_maxpool_bwd_f32_team, &j);
+    return MF_OK;
+}
+
+#if defined(__FLT16_MAX__)
+PAR_POOL_BWD(mf_f16, par_avgpool_bwd_f16, mf_avgpool2d_bwd_input_f16_ref(dy, dx, &s))
+PAR_POOL_BWD(mf_f16, par_maxpool_bwd_f16, mf_maxpool2d_bwd_input_f16_ref(dy, x, dx, &s))
+
+int mf_avgpool2d_bwd_input_par_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d)
+{
+    if (!dy || !dx || !d) return MF_EARG;
+    par_avgpool_bwd_f16_job j = {dy, NULL, dx, d};
+    mf_cluster_fork(par_avgpool_bwd_f16_team, &j);
+    return MF_OK;
+}
+
+int mf_maxpool2d_bwd_input_par_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
+                                       const mf_pool2d_desc *d)
+{
+    if (!dy || !x || !dx || !d) return MF_EARG;
+    par_maxpool_bwd_f16_job j = {dy, x, dx, d};
+    mf_cluster_fork(par_maxpool_bwd_f16_team, &j);
     return MF_OK;
 }
 #endif

@@ -56,7 +56,7 @@ def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: n
     losses = np.asarray(run.outputs[0], np.float32)
     weights = {w.name: np.asarray(run.outputs[1 + i], np.float32).reshape(w.init.shape).copy()
                for i, w in enumerate(prog.tg.weights)}
-    # the count covers init + `steps` steps; init is a memcpy of the trainable weights, < 0.1 %
+    # the count covers the `steps` steps only: the firmware closes the window around its init
     ips = run.instructions / steps if run.instructions is not None and steps else None
     wips = run.weighted_instructions / steps if run.weighted_instructions is not None and steps else None
     cluster = None

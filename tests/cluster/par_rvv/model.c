@@ -31,7 +31,7 @@ static float result[N_CASES];
 #define N_TRAIN (N_CONVS * 2 + 1) /* bwd_input, bwd_weight per shape; the Adam update */
 static float train_result[N_TRAIN];
 static float dba[64], dbb[64];
-#define N_ROWS 23 /* matmul / linear, softmax, LayerNorm: see row_cases */
+#define N_ROWS 31 /* matmul / linear, softmax, LayerNorm, copy, pooling backward: see row_cases */
 static float row_result[N_ROWS];
 #define N_F16_TRAIN 16 /* FP16 training: see f16_train_cases */
 static float f16_train_result[N_F16_TRAIN];
@@ -198,7 +198,8 @@ static float same16(const mf_f16 *a, const mf_f16 *b, int32_t n, int sa, int sb)
  * alpha and ReLU), a batch of 1 x 3 (the batch split, past a leading 1), B transposed (the
  * kernels' reference fallback); FP32 ref and rvv, FP16 ref and rvv on the first three.
  * Softmax (par_norm.c) over 13 contiguous rows and 4 slabs of a strided axis, LayerNorm over 11
- * rows with gamma, beta, mean and rstd; FP32 ref, FP16 ref and rvv. */
+ * rows with gamma, beta, mean and rstd; FP32 ref, FP16 ref and rvv. The copy (par_copy.c) and
+ * pooling backward (par_pool.c) in FP32 and FP16. */
 static void row_cases(void)
 {
     static const int32_t G[4][7] = { /* m, n, k, batches, transposed B, bias row, relu */
@@ -258,6 +259,52 @@ static void row_cases(void)
     sa = mf_layernorm_f16_rvv(hx, hg, hg + 24, y1, s1, s1 + 32, &ln);
     sb = mf_layernorm_par_f16_rvv(hx, hg, hg + 24, y2, s2, s2 + 32, &ln);
     row_result[r++] = same16(y1, y2, 11 * 24, sa, sb) * same16(s1, s2, 64, MF_OK, MF_OK);
+    /* copy: NHWC -> NCHW of a 1x32x32x3 input (batch 1: the split takes the next dimension),
+     * and a gather of 5 of 7 rows (an index on the split dimension, one row filled) */
+    static const int32_t rows5[5] = {6, 0, -1, 3, 3};
+    const mf_copy_desc cp[2] = {
+        {.rank = 4, .shape = {1, 3, 32, 32}, .in_stride = {3072, 1, 96, 3}, .out_stride = {3072, 1024, 32, 1}},
+        {.rank = 2, .shape = {5, 9}, .in_stride = {9, 1}, .out_stride = {9, 1}, .index = {rows5, 0},
+         .fill = 0.5f}};
+    for (int32_t t = 0; t < 2; ++t) {
+        fill(xa, 3072);
+        const int32_t n = t ? 45 : 3072;
+        row_result[r++] = same(ya, yb, n, mf_copy_f32_ref(xa, ya, &cp[t]), mf_copy_par_f32_ref(xa, yb, &cp[t]));
+        const mf_f16 *hx = half(scratch_a, 0, xa, 3072);
+        y1 = (mf_f16 *)ya;
+        y2 = (mf_f16 *)yb;
+        row_result[r++] = same16(y1, y2, n, mf_copy_f16_ref(hx, y1, &cp[t]), mf_copy_par_f16_ref(hx, y2, &cp[t]));
+    }
+    /* pooling backward: ResNet-8's global average (64 planes 8x8), a padded 3x3 stride-2 max */
+    const mf_pool2d_desc pb[2] = {
+        {.nc = 64, .h_in = 8, .w_in = 8, .h_out = 1, .w_out = 1, .k_h = 8, .k_w = 8, .stride_h = 8,
+         .stride_w = 8, .dil_h = 1, .dil_w = 1},
+        {.nc = 13, .h_in = 9, .w_in = 7, .h_out = 5, .w_out = 4, .k_h = 3, .k_w = 3, .stride_h = 2,
+         .stride_w = 2, .dil_h = 1, .dil_w = 1, .pad_top = 1, .pad_left = 1, .pad_bottom = 1,
+         .pad_right = 1}};
+    for (int32_t t = 0; t < 2; ++t) {
+        const mf_pool2d_desc *p = &pb[t];
+        const int32_t nx = p->nc * p->h_in * p->w_in, ny = p->nc * p->h_out * p->w_out;
+        fill(xa, nx);
+        fill(skip, ny);
+        if (t == 0) {
+            row_result[r++] = same(ya, yb, nx, mf_avgpool2d_bwd_input_f32_ref(skip, ya, p),
+                                   mf_avgpool2d_bwd_input_par_f32_ref(skip, yb, p));
+        } else {
+            row_result[r++] = same(ya, yb, nx, mf_maxpool2d_bwd_input_f32_ref(skip, xa, ya, p),
+                                   mf_maxpool2d_bwd_input_par_f32_ref(skip, xa, yb, p));
+        }
+        const mf_f16 *hx = half(scratch_a, 0, xa, nx), *hdy = half(scratch_a, 4096, skip, ny);
+        y1 = (mf_f16 *)ya;
+        y2 = (mf_f16 *)yb;
+        if (t == 0) {
+            row_result[r++] = same16(y1, y2, nx, mf_avgpool2d_bwd_input_f16_ref(hdy, y1, p),
+                                     mf_avgpool2d_bwd_input_par_f16_ref(hdy, y2, p));
+        } else {
+            row_result[r++] = same16(y1, y2, nx, mf_maxpool2d_bwd_input_f16_ref(hdy, hx, y1, p),
+                                     mf_maxpool2d_bwd_input_par_f16_ref(hdy, hx, y2, p));
+        }
+    }
 }
 
 /* FP16 training twins (par_train_f16.c): input and weight gradients on six shapes (3x3, first
