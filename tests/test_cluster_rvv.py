@@ -91,3 +91,27 @@ def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
     assert got.shape == (16,) and np.all(got == 1), np.flatnonzero(got != 1)
     # the harts all worked, and waiting is counted apart
     assert r.cluster is not None and min(h.work for h in r.cluster.harts) > 0
+
+
+@pytest.mark.qemu
+def test_profile_on_cluster_is_per_layer_span(tmp_path: Path) -> None:
+    """run --profile on the cluster board: each layer's cost is its span (the plugin's cluster
+    mode checkpoints the span so far at each node marker), and the layers add up to the run's
+    span less the calls between nodes."""
+    from test_cluster import _small_net
+    from toolchain.run import run_on_board
+
+    board = load_board(BOARD)
+    require_tools(board)
+    model = _small_net(tmp_path / "small.onnx")
+    r = run_on_board(model, board, harts=8, profile=True)
+    assert r.match and r.layers is not None
+    span = r.extra["span_instructions"]
+    costs = [x.cost for x in r.layers]
+    assert 0 <= span - sum(costs) <= 16 * len(costs), (span, costs)
+    convs = [x for x in r.layers if x.op == "Conv"]
+    assert convs and all("_par_" in x.kernel and x.cost > 0 for x in convs)
+    # a layer's span is below its work over all harts: the harts shared it
+    plain = run_on_board(model, board, harts=1, profile=True)
+    one = {x.node: x.cost for x in plain.layers}
+    assert all(x.cost * 2 < one[x.node] for x in convs), [(x.node, x.cost, one[x.node]) for x in convs]

@@ -515,7 +515,10 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
                        f"1 hart {x['one_hart_instructions'] or 0:,}; efficiency {eff}; "
                        f"{'same bits as 1 hart' if x.get('matches_one_hart') else 'DIFFERENT bits from 1 hart'}")
             click.echo("per hart      " + ", ".join(f"{v:,}" for v in x["instructions_per_hart"]))
-        if r.layers is not None:
+        if r.layers is not None and "span_instructions" in r.extra:
+            click.echo("layers        per node: its span (each fork/join region's busiest hart, plus the serial part)")
+            print_layers(r.layers, r.extra["span_instructions"])
+        elif r.layers is not None:
             print_layers(r.layers, r.cost)
         if trace_out:
             click.echo(f"trace         {trace_out}")

@@ -108,7 +108,8 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
     loads only the raw flash image (see qemu_command).
     lmul_weighting: RVV only, also count each vector instruction LMUL times (slower).
     profile: also record the count at each entry of the per-node marker (mf_profile_node,
-    present when the model was built with -DMF_PROFILE); RunResult.profile holds them.
+    present when the model was built with -DMF_PROFILE); RunResult.profile holds them (on a
+    cluster board, the span so far: per node, the critical path of its regions and serial part).
     Raises ToolError if QEMU fails or hangs, RunError if the firmware's output is unusable.
     """
     harts = 1
@@ -139,8 +140,6 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
             if markers is None:
                 raise SimError(f"{elf_path} has no mf_bench_start/mf_bench_stop markers")
             plugin_args = _plugin_args(markers, count_file, lmul_weighting)
-            if profile and board.cluster is not None:
-                raise SimError("--profile counts one hart; it does not apply to a cluster build")
             if profile:
                 plugin_args += _profile_args(elf_path)
             if board.cluster is not None:
@@ -175,7 +174,11 @@ def run_qemu(elf: Path | BuildResult, board: Board, timeout: float = 60.0, *,
         if profile:
             if counts.get("checkpoints_lost"):
                 raise RunError(f"the profiling plugin ran out of memory on {board.name}")
-            end = (counts["insns"], counts["weighted_insns"] - counts["insns"])
+            # on a cluster the checkpoints are the span so far (the plugin's cluster mode):
+            # a node's cost is then its span, its regions' largest shares plus its serial part
+            span = board.cluster is not None
+            end = ((counts["span"], counts["weighted_span"] - counts["span"]) if span
+                   else (counts["insns"], counts["weighted_insns"] - counts["insns"]))
             node_counts = NodeCounts(tuple(checkpoints), counts.get("marker_insns", 0), end)
     return RunResult(outputs=parsed.outputs, status=parsed.status, exit_code=run.returncode,
                      instructions=instructions, weighted_instructions=weighted,

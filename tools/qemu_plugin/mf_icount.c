@@ -175,6 +175,25 @@ static void on_region_end(unsigned int vcpu_index, void *udata)
     g_in_region = false;
 }
 
+/* Per-node profile in cluster mode: at each node marker (hart 0, between regions) the span
+ * so far, i.e. hart 0's work outside regions plus each finished region's largest share, and
+ * its LMUL-weighted twin; node k's span is checkpoint k+1 minus checkpoint k. */
+static void record_checkpoint(uint64_t count, uint64_t vextra);
+
+static void on_node_cluster(unsigned int vcpu_index, void *udata)
+{
+    if (!g_counting || g_in_region || vcpu_index != 0) {
+        return;
+    }
+    uint64_t work[MF_MAX_VCPUS], vextra[MF_MAX_VCPUS];
+    snapshot(vcpu_index, (uint64_t)(uintptr_t)udata, work, vextra);
+    uint64_t h0 = g_out_work[0] + work[0] - g_win_work[0];
+    uint64_t wh0 = h0 + g_out_vextra[0] + vextra[0] - g_win_vextra[0];
+    uint64_t span = h0 - g_hart0_regions + g_span_regions;
+    uint64_t wspan = wh0 - g_whart0_regions + g_wspan_regions;
+    record_checkpoint(span, wspan - span);
+}
+
 static void on_vset_cluster(unsigned int vcpu_index, void *udata)
 {
     uint32_t vtype = (uint32_t)(uintptr_t)udata;
@@ -226,6 +245,11 @@ static void on_node(unsigned int vcpu_index, void *udata)
     if (!g_counting) {
         return;
     }
+    record_checkpoint(g_count + (total_before(udata) - g_window_begin), g_vector_extra);
+}
+
+static void record_checkpoint(uint64_t count, uint64_t vextra)
+{
     if (g_n_checkpoints == g_cap_checkpoints) {
         size_t cap = g_cap_checkpoints ? 2u * g_cap_checkpoints : 256u;
         uint64_t *grown = realloc(g_checkpoints, cap * 2u * sizeof *grown);
@@ -236,8 +260,8 @@ static void on_node(unsigned int vcpu_index, void *udata)
         g_checkpoints = grown;
         g_cap_checkpoints = cap;
     }
-    g_checkpoints[2u * g_n_checkpoints] = g_count + (total_before(udata) - g_window_begin);
-    g_checkpoints[2u * g_n_checkpoints + 1u] = g_vector_extra;
+    g_checkpoints[2u * g_n_checkpoints] = count;
+    g_checkpoints[2u * g_n_checkpoints + 1u] = vextra;
     g_n_checkpoints++;
 }
 
@@ -357,6 +381,9 @@ static void on_tb_trans_cluster(struct qemu_plugin_tb *tb)
         if (vaddr == g_region_end_addr) {
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_region_end, QEMU_PLUGIN_CB_NO_REGS, rest);
         }
+        if (vaddr == g_node_addr) {
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_node_cluster, QEMU_PLUGIN_CB_NO_REGS, rest);
+        }
         if (!in_wait(vaddr)) {
             remaining--;
             if (g_lmul_weighting) {
@@ -421,6 +448,12 @@ static void write_cluster(FILE *f)
     for (unsigned v = 0; v < g_harts; v++) {
         fprintf(f, "hart %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", v, g_out_work[v],
                 g_out_work[v] + g_out_vextra[v], g_out_sync[v]);
+    }
+    if (g_node_addr != UINT64_MAX) { /* the markers' own instructions stay in the span */
+        fprintf(f, "marker_insns=0\ncheckpoints_lost=%d\n", g_checkpoints_lost ? 1 : 0);
+        for (size_t k = 0; k < g_n_checkpoints; k++) {
+            fprintf(f, "node %" PRIu64 " %" PRIu64 "\n", g_checkpoints[2u * k], g_checkpoints[2u * k + 1u]);
+        }
     }
 }
 
