@@ -77,7 +77,7 @@ static int copy_slice(const mf_copy_desc *d, int32_t hart, int32_t harts, mf_cop
         mf_copy_desc s;                                                                         \
         if (copy_slice(j->d, hart, harts, &s)) (void)PLAIN(j->x, j->y, &s);                     \
     }                                                                                           \
-    int NAME(const T *x, T *y, const mf_copy_desc *d)                                           \
+    static int NAME##_run(const T *x, T *y, const mf_copy_desc *d)                              \
     {                                                                                           \
         if (!x || !y || !d || d->rank < 1 || d->rank > MF_MAX_RANK) return MF_EARG;             \
         if (d->shape[split_axis(d)] < 2 || may_overlap(x, y, d, (int32_t)sizeof(T)))            \
@@ -87,7 +87,18 @@ static int copy_slice(const mf_copy_desc *d, int32_t hart, int32_t harts, mf_cop
         return MF_OK;                                                                           \
     }
 
-PAR_COPY(float, mf_copy_par_f32_ref, mf_copy_f32_ref)
+PAR_COPY(float, par_copy_f32, mf_copy_f32_ref)
+
+int mf_copy_par_f32_ref(const float *x, float *y, const mf_copy_desc *d)
+{
+    return par_copy_f32_run(x, y, d);
+}
+
 #if defined(__FLT16_MAX__)
-PAR_COPY(mf_f16, mf_copy_par_f16_ref, mf_copy_f16_ref)
+PAR_COPY(mf_f16, par_copy_f16, mf_copy_f16_ref)
+
+int mf_copy_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_copy_desc *d)
+{
+    return par_copy_f16_run(x, y, d);
+}
 #endif

@@ -65,7 +65,7 @@ static int gemm_slice(const mf_gemm_desc *d, int32_t hart, int32_t harts, mf_gem
         if (gemm_slice(j->d, hart, harts, &s, &o))                                              \
             (void)PLAIN(j->a + o.a, j->b + o.b, j->c ? j->c + o.c : NULL, j->y + o.y, &s);      \
     }                                                                                           \
-    int NAME(const T *a, const T *b, const T *c, T *y, const mf_gemm_desc *d)                   \
+    static int NAME##_run(const T *a, const T *b, const T *c, T *y, const mf_gemm_desc *d)      \
     {                                                                                           \
         if (!a || !b || !y || !d || d->batch_rank < 0 || d->batch_rank > MF_MAX_BATCH_RANK)     \
             return MF_EARG;                                                                     \
@@ -74,13 +74,36 @@ static int gemm_slice(const mf_gemm_desc *d, int32_t hart, int32_t harts, mf_gem
         return MF_OK;                                                                           \
     }
 
-PAR_GEMM(float, mf_gemm_par_f32_ref, mf_gemm_f32_ref)
+PAR_GEMM(float, par_gemm_f32_ref, mf_gemm_f32_ref)
+
+int mf_gemm_par_f32_ref(const float *a, const float *b, const float *c, float *y, const mf_gemm_desc *d)
+{
+    return par_gemm_f32_ref_run(a, b, c, y, d);
+}
+
 #if defined(__riscv_vector)
-PAR_GEMM(float, mf_gemm_par_f32_rvv, mf_gemm_f32_rvv)
+PAR_GEMM(float, par_gemm_f32_rvv, mf_gemm_f32_rvv)
+
+int mf_gemm_par_f32_rvv(const float *a, const float *b, const float *c, float *y, const mf_gemm_desc *d)
+{
+    return par_gemm_f32_rvv_run(a, b, c, y, d);
+}
 #endif
+
 #if defined(__FLT16_MAX__)
-PAR_GEMM(mf_f16, mf_gemm_par_f16_ref, mf_gemm_f16_ref)
+PAR_GEMM(mf_f16, par_gemm_f16_ref, mf_gemm_f16_ref)
+
+int mf_gemm_par_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y, const mf_gemm_desc *d)
+{
+    return par_gemm_f16_ref_run(a, b, c, y, d);
+}
+
 #if defined(__riscv_vector)
-PAR_GEMM(mf_f16, mf_gemm_par_f16_rvv, mf_gemm_f16_rvv)
+PAR_GEMM(mf_f16, par_gemm_f16_rvv, mf_gemm_f16_rvv)
+
+int mf_gemm_par_f16_rvv(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y, const mf_gemm_desc *d)
+{
+    return par_gemm_f16_rvv_run(a, b, c, y, d);
+}
 #endif
 #endif

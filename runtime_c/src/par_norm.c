@@ -26,7 +26,7 @@
         s.outer = hi - lo;                                                                      \
         (void)PLAIN(j->x + lo * slab, j->y + lo * slab, &s);                                    \
     }                                                                                           \
-    int NAME(const T *x, T *y, const mf_softmax_desc *d)                                        \
+    static int NAME##_run(const T *x, T *y, const mf_softmax_desc *d)                           \
     {                                                                                           \
         if (!x || !y || !d) return MF_EARG;                                                     \
         if (d->outer < 2) return PLAIN(x, y, d);                                                \
@@ -53,8 +53,8 @@
         (void)PLAIN(j->x + lo * s.cols, j->gamma, j->beta, j->y + lo * s.cols,                  \
                     j->mean ? j->mean + lo : NULL, j->rstd ? j->rstd + lo : NULL, &s);          \
     }                                                                                           \
-    int NAME(const T *x, const T *gamma, const T *beta, T *y, T *mean_out, T *rstd_out,         \
-             const mf_layernorm_desc *d)                                                        \
+    static int NAME##_run(const T *x, const T *gamma, const T *beta, T *y, T *mean_out,         \
+                          T *rstd_out, const mf_layernorm_desc *d)                              \
     {                                                                                           \
         if (!x || !y || !d) return MF_EARG;                                                     \
         NAME##_job j = {x, gamma, beta, y, mean_out, rstd_out, d};                              \
@@ -62,13 +62,54 @@
         return MF_OK;                                                                           \
     }
 
-PAR_SOFTMAX(float, mf_softmax_par_f32_ref, mf_softmax_f32_ref)
-PAR_LAYERNORM(float, mf_layernorm_par_f32_ref, mf_layernorm_f32_ref)
+PAR_SOFTMAX(float, par_softmax_f32_ref, mf_softmax_f32_ref)
+
+int mf_softmax_par_f32_ref(const float *x, float *y, const mf_softmax_desc *d)
+{
+    return par_softmax_f32_ref_run(x, y, d);
+}
+
+PAR_LAYERNORM(float, par_layernorm_f32_ref, mf_layernorm_f32_ref)
+
+int mf_layernorm_par_f32_ref(const float *x, const float *gamma, const float *beta,
+                             float *y, float *mean_out, float *rstd_out,
+                             const mf_layernorm_desc *d)
+{
+    return par_layernorm_f32_ref_run(x, gamma, beta, y, mean_out, rstd_out, d);
+}
+
 #if defined(__FLT16_MAX__)
-PAR_SOFTMAX(mf_f16, mf_softmax_par_f16_ref, mf_softmax_f16_ref)
-PAR_LAYERNORM(mf_f16, mf_layernorm_par_f16_ref, mf_layernorm_f16_ref)
+PAR_SOFTMAX(mf_f16, par_softmax_f16_ref, mf_softmax_f16_ref)
+
+int mf_softmax_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d)
+{
+    return par_softmax_f16_ref_run(x, y, d);
+}
+
+PAR_LAYERNORM(mf_f16, par_layernorm_f16_ref, mf_layernorm_f16_ref)
+
+int mf_layernorm_par_f16_ref(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta,
+                             mf_f16 *y, mf_f16 *mean_out, mf_f16 *rstd_out,
+                             const mf_layernorm_desc *d)
+{
+    return par_layernorm_f16_ref_run(x, gamma, beta, y, mean_out, rstd_out, d);
+}
+
 #if defined(__riscv_vector)
-PAR_SOFTMAX(mf_f16, mf_softmax_par_f16_rvv, mf_softmax_f16_rvv)
-PAR_LAYERNORM(mf_f16, mf_layernorm_par_f16_rvv, mf_layernorm_f16_rvv)
+PAR_SOFTMAX(mf_f16, par_softmax_f16_rvv, mf_softmax_f16_rvv)
+
+int mf_softmax_par_f16_rvv(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d)
+{
+    return par_softmax_f16_rvv_run(x, y, d);
+}
+
+PAR_LAYERNORM(mf_f16, par_layernorm_f16_rvv, mf_layernorm_f16_rvv)
+
+int mf_layernorm_par_f16_rvv(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta,
+                             mf_f16 *y, mf_f16 *mean_out, mf_f16 *rstd_out,
+                             const mf_layernorm_desc *d)
+{
+    return par_layernorm_f16_rvv_run(x, gamma, beta, y, mean_out, rstd_out, d);
+}
 #endif
 #endif

@@ -106,7 +106,7 @@ int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d
         const T *dy = j->dy + lo * d->h_out * d->w_out;                                         \
         const T *x = j->x ? j->x + lo * d->h_in * d->w_in : NULL;                               \
         T *dx = j->dx + lo * d->h_in * d->w_in;                                                 \
-        (void)(x);                                                                              \
+        (void)x; /* average pooling reads no input */                                         \
         (void)CALL;                                                                             \
     }
 
