@@ -100,15 +100,16 @@ def test_planner_reserves_per_hart_scratch(dtype: str) -> None:
     for c in calls:
         node = next(i for i, n in enumerate(eight.nodes) if n.name == c["node"])
         if c["scratch_per_hart"]:
-            # the RVV FP32 conv runs maps of fewer 16-pixel chunks than harts (ResNet-8's 8x8
-            # stage) on one shared panel: one copy; every other twin 8 private copies
+            # the RVV FP32 conv and residual conv run maps of fewer 16-pixel chunks than harts
+            # (ResNet-8's 8x8 stage) on one shared panel: one copy; other twins 8 private copies
             out = eight.graph.tensors[eight.graph.nodes[node].outputs[0]].shape
-            small = c["kernel"] == "mf_conv2d_par_f32_rvv" and out[2] * out[3] <= 7 * 16
+            small = (c["kernel"] in ("mf_conv2d_par_f32_rvv", "mf_conv2d_residual_par_f32_rvv")
+                     and out[2] * out[3] <= 7 * 16)
             assert c["copies"] == (1 if small else 8), (c, out)
             shared += small
             # exactly that many copies of the one-hart scratch of the same node
             assert lt8.scratch[node] == c["copies"] * c["scratch_per_hart"] == c["copies"] * lt1.scratch[node]
-    assert shared == (2 if dtype == "fp32" else 0)  # the 3x3 convs of the 8x8 stage
+    assert shared == (3 if dtype == "fp32" else 0)  # the convs of the 8x8 stage, residual included
     assert eight.arena_bytes >= one.arena_bytes
 
 

@@ -21,7 +21,7 @@ int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *
     if (!d) return MF_EARG;
     return par_conv_residual_f32(x, w, bias, skip, y, scratch, d,
                                  mf_conv2d_residual_scratch_bytes(d, 4, MF_CONV_COLS_DSP),
-                                 MF_CONV_COLS_DSP, mf_gemm_panel_f32_dsp);
+                                 MF_CONV_COLS_DSP, mf_gemm_panel_f32_dsp, 0);
 }
 
 int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
@@ -57,7 +57,7 @@ int mf_conv2d_residual_par_f32_rvv(const float *x, const float *w, const float *
     if (!d) return MF_EARG;
     return par_conv_residual_f32(x, w, bias, skip, y, scratch, d,
                                  mf_conv2d_residual_scratch_bytes(d, 4, MF_CONV_COLS_RVV),
-                                 MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv);
+                                 MF_CONV_COLS_RVV, mf_gemm_panel_f32_rvv, 1);
 }
 
 /* mf_conv2d_overwrite_f32_rvv: depthwise through mf_depthwise_f32_rvv (its plane copy in

@@ -27,7 +27,7 @@ SHARED_SCRATCH = frozenset({f"mf_conv2d_bwd_{e}_par_{t}_rvv" for e in ("weight",
 # Twins that run a map of fewer pixel chunks (of this many columns) than harts as one shared
 # im2col panel with output channels per hart (par_small_map of the C side): one scratch copy
 # there, harts copies for larger maps (one image, no groups; the C side decides the same way).
-SHARED_PANEL = {"mf_conv2d_par_f32_rvv": 16}  # MF_CONV_COLS_RVV
+SHARED_PANEL = {"mf_conv2d_par_f32_rvv": 16, "mf_conv2d_residual_par_f32_rvv": 16}  # MF_CONV_COLS_RVV
 
 _NAME = re.compile(r"^(mf_\w+?)_(f32|f16|s8)_([a-z0-9]+)$")
 
