@@ -74,31 +74,15 @@ typedef struct {
 } mf_fc_s8_desc;
 
 /* bias may be NULL (then 0). scratch: mf_conv2d_s8_<isa>_scratch_bytes(d) bytes. */
-int mf_conv2d_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_ref_scratch_bytes(const mf_fc_s8_desc *d);
 
 /* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc). */
-int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_dsp_scratch_bytes(const mf_fc_s8_desc *d);
-int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_mve(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_mve_scratch_bytes(const mf_fc_s8_desc *d);
-int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
 
 /* ---- Added with the compiler half (issue 14): the other int8 op families. Same
@@ -106,8 +90,8 @@ int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
 
 #include "mf_copy.h"
 
-/* Strided copy on int8 (Transpose, Slice, Concat of equal quantisations...): mf_copy.h. */
-int mf_copy_s8_ref(const int8_t *x, int8_t *y, const mf_copy_desc *d);
+/* Strided copy on int8 (Transpose, Slice, Concat of equal quantisations...): mf_copy_s8_ref
+ * in mf_copy.h. */
 
 /* y = clamp(out_zp + requant(a_term + b_term)), TFLM's integer add: each input is lifted by
  * 2^left_shift, rescaled to a common scale (a_mult/a_shift, b_mult/b_shift), summed, then
@@ -119,7 +103,6 @@ typedef struct {
     int32_t a_mult, a_shift, b_mult, b_shift;
     mf_requant_s8 rq;
 } mf_add_s8_desc;
-int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 
 /* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
  * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one
@@ -128,8 +111,6 @@ int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_d
  * input runs as channel blocks through mf_conv2d_s8_<isa>, see toolchain/ops/qconv.py). */
 #define MF_CONV_OVERWRITE_S8_COLS 8
 int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d); /* 1: this kernel applies */
-int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                               const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
 
 /* Requantise rows: for o < outer, j < inner: y[o*out_stride + j] = clamp(out_zp +
@@ -139,7 +120,6 @@ typedef struct {
     int32_t in_zp;
     mf_requant_s8 rq;
 } mf_requant_s8_desc;
-int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
 
 /* Average pooling over int8: acc = sum(x - in_zp) over the window (padding reads in_zp, so
  * it counts as a zero: count_include_pad), y = clamp(out_zp + requant(acc)) where the
@@ -151,8 +131,6 @@ typedef struct {
     int32_t in_zp;
     mf_requant_s8 rq;
 } mf_pool_s8_desc;
-int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
-int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 
 /* Softmax over the last axis, integers only: lut[d] = round(2^23 * exp(-beta * in_scale * d))
  * for d = max - x in 0..255 (computed at compile time), then for each element
@@ -163,7 +141,6 @@ typedef struct {
     const int32_t *lut; /* 256 entries */
     int32_t out_mult, out_shift, out_zp;
 } mf_softmax_s8_desc;
-int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 
 /* Model boundary only (the one place float is touched): y = clamp(nearbyint(x / scale) + zp)
  * (ties to even, as onnxruntime's QuantizeLinear) and y = (x - zp) * scale. */
@@ -172,11 +149,38 @@ typedef struct {
     float scale;
     int32_t zp;
 } mf_quant_s8_desc;
-int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
-int mf_dequantize_s8_ref(const int8_t *x, float *y, const mf_quant_s8_desc *d);
 
-/* uint8 model inputs/outputs: the int8 tensor is the uint8 one shifted by -128 (x ^ 0x80). */
+/* uint8 model inputs/outputs (mf_from_u8_s8_ref, mf_to_u8_s8_ref): the int8 tensor is the
+ * uint8 one shifted by -128 (x ^ 0x80). */
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_dequantize_s8_ref(const int8_t *x, float *y, const mf_quant_s8_desc *d);
+int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_mve(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
 int mf_from_u8_s8_ref(const uint8_t *x, int8_t *y, int32_t n);
+int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
+int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
+int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 int mf_to_u8_s8_ref(const int8_t *x, uint8_t *y, int32_t n);
+/* PROTOS_END */
 
 #endif

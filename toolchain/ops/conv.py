@@ -17,7 +17,7 @@ from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
-from toolchain.ops.kernel_table import c_file, entry, kernels
+from toolchain.ops.kernel_table import Sig, c_file, entry, kernels
 
 
 @dataclass(frozen=True)
@@ -323,37 +323,51 @@ def _residual_scratch(isa: str, s: ConvShape, batch: int, elem: int) -> int:
     return residual_scratch_bytes(s, elem, conv_cols(isa))
 
 
+# the family's C declarations (mf_conv.h; {t} = the element type): the reference conv, the
+# conv with its im2col/row scratch, and the overwrite and residual kernels
+CONV_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, const mf_conv2d_desc *d")
+CONV_SCRATCH_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, const mf_conv2d_desc *d, "
+                       "{t} *scratch")
+OVERWRITE_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, {t} *scratch, "
+                    "const mf_conv2d_desc *d")
+RESIDUAL_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, const {t} *skip, {t} *y, {t} *scratch, "
+                   "const mf_conv2d_desc *d")
 c_file("conv_im2col_f32_ref.c", "elementwise_f32_ref.c")
 c_file("conv_im2col_f16_ref.c", "conv_im2col_f32_ref.c")
-kernels("mf_conv2d", "conv_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
-kernels("mf_conv2d", "conv_f32_dsp.c", ("f32",), ("dsp",), ("conv_im2col_f32_ref.c", "gemm_f32_dsp.c"), _im2col_scratch)
-kernels("mf_conv2d", "conv_f16_rvv.c", ("f16",), ("rvv",), ("conv_im2col_f16_ref.c", "gemm_f16_rvv.c"), _im2col_scratch)
+kernels("mf_conv2d", "conv_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=CONV_SIG)
+kernels("mf_conv2d", "conv_f32_dsp.c", ("f32",), ("dsp",), ("conv_im2col_f32_ref.c", "gemm_f32_dsp.c"), _im2col_scratch,
+        CONV_SCRATCH_SIG)
+kernels("mf_conv2d", "conv_f16_rvv.c", ("f16",), ("rvv",), ("conv_im2col_f16_ref.c", "gemm_f16_rvv.c"), _im2col_scratch,
+        CONV_SCRATCH_SIG)
 kernels("mf_conv2d", "conv_f16_mve.c", ("f16",), ("mve",), ("conv_f16_ref.c", "conv_im2col_f16_ref.c", "gemm_f16_mve.c"),
-        _im2col_scratch)  # depthwise: the reference
+        _im2col_scratch, CONV_SCRATCH_SIG)  # depthwise: the reference
 kernels("mf_conv2d_overwrite", "conv_overwrite_f32_ref.c", ("f32",), needs=("conv_f32_ref.c", "conv_im2col_f32_ref.c"),
-        scratch=_overwrite_scratch)
+        scratch=_overwrite_scratch, sig=OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_ref.c", ("f16",),
-        needs=("conv_f16_ref.c", "conv_im2col_f16_ref.c", "conv_overwrite_f32_ref.c"), scratch=_overwrite_scratch)
+        needs=("conv_f16_ref.c", "conv_im2col_f16_ref.c", "conv_overwrite_f32_ref.c"), scratch=_overwrite_scratch,
+        sig=OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f32_dsp.c", ("f32",), ("dsp",),
-        ("conv_f32_dsp.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch)
+        ("conv_f32_dsp.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch, OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_mve.c", ("f16",), ("mve",),
-        ("conv_f16_mve.c", "conv_overwrite_f16_ref.c"), _overwrite_scratch)
+        ("conv_f16_mve.c", "conv_overwrite_f16_ref.c"), _overwrite_scratch, OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_rvv.c", ("f16",), ("rvv",),
-        ("conv_f16_rvv.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch_rvv)
+        ("conv_f16_rvv.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch_rvv, OVERWRITE_SIG)
 kernels("mf_conv2d_residual", "conv_residual_f32_ref.c", ("f32",), needs=("conv_im2col_f32_ref.c",),
-        scratch=_residual_scratch)
+        scratch=_residual_scratch, sig=RESIDUAL_SIG)
 kernels("mf_conv2d_residual", "conv_residual_f32_dsp.c", ("f32",), ("dsp",), ("conv_residual_f32_ref.c", "gemm_f32_dsp.c"),
-        _residual_scratch)
+        _residual_scratch, RESIDUAL_SIG)
 # FP32 vector convs (one file per ISA holds the im2col, residual and overwrite entry points) and
 # the depthwise kernels the conv files dispatch to (mf_depthwise.h)
 _F32_SIMD = ("conv_im2col_f32_ref.c", "gemm_f32_{isa}.c", "depthwise_f32_{isa}.c", "conv_overwrite_f32_ref.c",
              "conv_residual_f32_ref.c", "elementwise_f32_ref.c")
-kernels("mf_conv2d", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _im2col_scratch)
-kernels("mf_conv2d_overwrite", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _overwrite_scratch)
-kernels("mf_conv2d_residual", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _residual_scratch)
-kernels("mf_depthwise", "depthwise_ref.c", needs=("conv_{dtype}_ref.c", "conv_overwrite_{dtype}_ref.c"))
-kernels("mf_depthwise", "depthwise_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
-kernels("mf_depthwise", "depthwise_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("elementwise_f32_ref.c",))
+kernels("mf_conv2d", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _im2col_scratch, CONV_SCRATCH_SIG)
+kernels("mf_conv2d_overwrite", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _overwrite_scratch, OVERWRITE_SIG)
+kernels("mf_conv2d_residual", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _residual_scratch, RESIDUAL_SIG)
+kernels("mf_depthwise", "depthwise_ref.c", needs=("conv_{dtype}_ref.c", "conv_overwrite_{dtype}_ref.c"),
+        sig=CONV_SCRATCH_SIG)
+kernels("mf_depthwise", "depthwise_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",), sig=CONV_SCRATCH_SIG)
+kernels("mf_depthwise", "depthwise_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("elementwise_f32_ref.c",),
+        sig=CONV_SCRATCH_SIG)
 for _f, _dw in (("conv_f32_dsp.c", "depthwise_f32_dsp.c"), ("conv_overwrite_f32_dsp.c", "depthwise_f32_dsp.c"),
                 ("conv_f16_rvv.c", "depthwise_f16_rvv.c"), ("conv_f16_mve.c", "depthwise_f16_mve.c"),
                 ("conv_overwrite_f16_mve.c", "depthwise_f16_mve.c"), ("conv_overwrite_f16_rvv.c", "depthwise_f16_rvv.c")):

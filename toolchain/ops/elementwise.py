@@ -10,7 +10,7 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
     collapse, int_array, lit, register, require_float, struct,
@@ -268,9 +268,11 @@ class Binary(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+UNARY_SIG = Sig("mf_elementwise.h", "const {t} *x, {t} *y, int32_t n, const mf_act *act")
+BINARY_SIG = Sig("mf_elementwise.h", "const {t} *a, const {t} *b, {t} *y, const mf_binary_desc *d")
+kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=UNARY_SIG)
 # FP16 GELU/ReLU vectorised beside the SIMD LayerNorm/Softmax (norm_f16_<isa>.c); other
 # activations fall back to the reference in the same call
 kernels("mf_unary", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"),
-        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"))
-kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"), sig=UNARY_SIG)
+kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=BINARY_SIG)

@@ -12,7 +12,7 @@ from toolchain.ops.base import (
     collapse, int_array, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
-from toolchain.ops.kernel_table import c_file, kernels
+from toolchain.ops.kernel_table import Sig, c_file, kernels
 
 MAX_BATCH_RANK = 6
 
@@ -121,8 +121,9 @@ class Gemm(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_gemm", "gemm_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
-kernels("mf_gemm", "gemm_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
-kernels("mf_gemm", "gemm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("gemm_f16_ref.c",))
-kernels("mf_gemm", "gemm_f32_{isa}.c", ("f32",), ("rvv", "mve"), ("gemm_by_panel_f32.c",))
+GEMM_SIG = Sig("mf_gemm.h", "const {t} *a, const {t} *b, const {t} *c, {t} *y, const mf_gemm_desc *d")
+kernels("mf_gemm", "gemm_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=GEMM_SIG)
+kernels("mf_gemm", "gemm_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",), sig=GEMM_SIG)
+kernels("mf_gemm", "gemm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("gemm_f16_ref.c",), sig=GEMM_SIG)
+kernels("mf_gemm", "gemm_f32_{isa}.c", ("f32",), ("rvv", "mve"), ("gemm_by_panel_f32.c",), sig=GEMM_SIG)
 c_file("gemm_by_panel_f32.c", "gemm_f32_ref.c", "elementwise_f32_ref.c")

@@ -47,10 +47,10 @@ def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
 
 for _isa in S8_ISAS:
     c_file(f"gemm_s8_{_isa}.c")
-kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), conv_s8_scratch)
-kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch)
-kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch)
-kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch)
+kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), conv_s8_scratch, qconv.CONV_S8_SIG)
+kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch, qconv.FC_S8_SIG)
+kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch, qconv.FC_S8_SIG)
+kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch, qconv.FC_S8_SIG)
 
 # The int8 conv/fc lowering (ops/qconv.py) chooses a variant only where Python knows its
 # scratch: give it these twins (QConvParams has the window and groups conv_shape reads).

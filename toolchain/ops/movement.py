@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Array, Attrs, Call, IntArray, LowerCtx, Lit, Op, OutSpec, TensorArg, broadcast_shape,
     broadcast_strides, collapse, int_array, lit, norm_axis, register, strides_of, struct,
@@ -415,4 +415,5 @@ class Tile(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_copy", "copy_{dtype}_ref.c")
+COPY_SIG = Sig("mf_copy.h", "const {t} *x, {t} *y, const mf_copy_desc *d")
+kernels("mf_copy", "copy_{dtype}_ref.c", sig=COPY_SIG)

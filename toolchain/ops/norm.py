@@ -8,7 +8,7 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, norm_axis, register, struct
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -161,9 +161,14 @@ class BatchNorm(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_softmax", "norm_{dtype}_ref.c")
-kernels("mf_layernorm", "norm_{dtype}_ref.c")
+SOFTMAX_SIG = Sig("mf_norm.h", "const {t} *x, {t} *y, const mf_softmax_desc *d")
+LAYERNORM_SIG = Sig("mf_norm.h", "const {t} *x, const {t} *gamma, const {t} *beta, {t} *y, {t} *mean_out, "
+                    "{t} *rstd_out, const mf_layernorm_desc *d")
+kernels("mf_softmax", "norm_{dtype}_ref.c", sig=SOFTMAX_SIG)
+kernels("mf_layernorm", "norm_{dtype}_ref.c", sig=LAYERNORM_SIG)
 # FP16 SIMD (norm_f16_<isa>.c, on the vector math of the transformer kernels, vmath_<isa>.inc);
 # other layouts fall back to the reference in the same call
-kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
-kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
+kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"),
+        sig=SOFTMAX_SIG)
+kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"),
+        sig=LAYERNORM_SIG)

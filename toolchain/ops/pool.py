@@ -9,7 +9,7 @@ import numpy as np
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, parse_window
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -103,5 +103,6 @@ class Pool(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_maxpool2d", "pool_{dtype}_ref.c")
-kernels("mf_avgpool2d", "pool_{dtype}_ref.c")
+POOL_SIG = Sig("mf_pool.h", "const {t} *x, {t} *y, const mf_pool2d_desc *d")
+kernels("mf_maxpool2d", "pool_{dtype}_ref.c", sig=POOL_SIG)
+kernels("mf_avgpool2d", "pool_{dtype}_ref.c", sig=POOL_SIG)

@@ -16,7 +16,7 @@ import numpy as np
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, window_sums
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.requant import Requant
 
 # Python twins of mf_<op>_s8_<isa>_scratch_bytes for the SIMD variants (their modules add
@@ -303,6 +303,8 @@ class QConvAdd(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_conv2d", "conv_s8_ref.c", ("s8",))
-kernels("mf_fc", "conv_s8_ref.c", ("s8",))
-kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",))
+CONV_S8_SIG = Sig("mf_int8.h", "const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y, const mf_conv2d_s8_desc *d, void *scratch")
+FC_S8_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y, const mf_fc_s8_desc *d, void *scratch")
+kernels("mf_conv2d", "conv_s8_ref.c", ("s8",), sig=CONV_S8_SIG)
+kernels("mf_fc", "conv_s8_ref.c", ("s8",), sig=FC_S8_SIG)
+kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",), sig=CONV_S8_SIG)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, int_array, lit, norm_axis, register,
     strides_of, struct,
@@ -92,4 +92,4 @@ class Reduce(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_reduce", "reduce_{dtype}_ref.c")
+kernels("mf_reduce", "reduce_{dtype}_ref.c", sig=Sig("mf_reduce.h", "const {t} *x, {t} *y, const mf_reduce_desc *d"))
