@@ -15,14 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import toolchain.train.kernels  # noqa: F401  (registers the training kernels)
+import toolchain.train.loss_optim  # noqa: F401  (registers the loss and optimizer kernels)
 from toolchain.codegen import RUNTIME
-from toolchain.ops.conv import CONV_COLS, OVERWRITE_COLS
+from toolchain.ops.conv import BWD_COLS, CONV_COLS, OVERWRITE_COLS
 from toolchain.boards.board import load_board
 from toolchain.boards.compiler import compiler_setup
 from toolchain.ops import protos
 from toolchain.ops.kernel_table import ALWAYS, KERNELS, sources_for
-from toolchain.train.kernels import BWD_COLS
 
 TOOLCHAIN = Path(__file__).resolve().parents[1] / "toolchain"
 SRC = RUNTIME / "src"

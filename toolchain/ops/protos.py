@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import toolchain.ops  # noqa: F401  (registers the inference kernels)
-import toolchain.train.kernels  # noqa: F401  (registers the training kernels)
+import toolchain.train.loss_optim  # noqa: F401  (registers the loss and optimizer kernels)
 from toolchain.ops.kernel_table import KERNELS, KernelEntry
 
 INCLUDE = Path(__file__).resolve().parents[2] / "runtime_c" / "include"
