@@ -16,7 +16,7 @@ import pytest
 
 from toolchain.boards import load_board
 from toolchain.codegen.emit import RUNTIME
-from toolchain.hostbuild import SANITIZE, WARN
+from toolchain.build.host import SANITIZE, WARN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
 from kharness import Conv, Gemm, run_kernel  # noqa: E402

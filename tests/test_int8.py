@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 import int8_models as im
 from toolchain.api import compile_model, write_sources
 from toolchain.errors import UnsupportedOpError
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.interp import run_graph
 from toolchain.ir import QuantInfo, Tensor, verify_graph
 from toolchain.ir.graph import DType
@@ -172,7 +172,7 @@ def test_unsupported_int8_cases_end_in_one_line_naming_the_node(make, words: str
 def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
     """mf_conv2d_overwrite_s8_pointwise / _scratch_bytes (C) against their Python twins."""
     from toolchain.codegen.emit import RUNTIME
-    from toolchain.hostbuild import host_cc
+    from toolchain.build.host import host_cc
     from toolchain.ops.conv import Window
     from toolchain.ops.qconv import QConvParams, overwrite_kind, overwrite_scratch_bytes
     from toolchain.ops.requant import Requant

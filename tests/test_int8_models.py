@@ -33,7 +33,7 @@ def test_int8_model_verifies_on_host_within_1_lsb_every_layer(model: str) -> Non
 
 
 def test_resnet8_int8_softmax_is_not_saturated_on_the_seeded_input(tmp_path) -> None:
-    from toolchain.hostbuild import build_host, run_host
+    from toolchain.build.host import build_host, run_host
     from toolchain.api import write_sources
     from toolchain.verify import seeded_inputs
 

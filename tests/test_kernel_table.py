@@ -19,7 +19,7 @@ import toolchain.train.loss_optim  # noqa: F401  (registers the loss and optimiz
 from toolchain.codegen import RUNTIME
 from toolchain.ops.conv import BWD_COLS, CONV_COLS, OVERWRITE_COLS
 from toolchain.boards.board import load_board
-from toolchain.boards.compiler import compiler_setup
+from toolchain.build.compiler import compiler_setup
 from toolchain.ops import protos
 from toolchain.ops.kernel_table import ALWAYS, KERNELS, sources_for
 
