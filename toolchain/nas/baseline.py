@@ -42,8 +42,11 @@ class PlainCNN(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
-def hand_vit_config(embed: int, resolution: int) -> ViTConfig:
-    return ViTConfig(resolution, 2, embed, 2, 2, 2.0, ("dense", "dense"))
+def hand_vit_config(embed: int, resolution: int, space: ViTSpace | None = None) -> ViTConfig:
+    """The hand-scaled ViT; as a point of ``space`` (rank slots up to its depth) when given."""
+    if space is None:
+        return ViTConfig(resolution, 2, embed, 2, 2, 2.0, ("dense", "dense"))
+    return space.canonical(ViTConfig(resolution, 2, embed, 2, 2, 2.0, ("dense",) * space.max_depth))
 
 
 def hand_vit(embed: int, channels: int, classes: int, resolution: int) -> nn.Module:
