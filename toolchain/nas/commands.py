@@ -16,11 +16,11 @@ from toolchain.errors import McuforgeError
 
 
 class TrainDefaults:  # mirrors toolchain.nas.train / evolution defaults without importing torch
-    epochs = 60
+    epochs = 40
 
 
 class FinetuneDefaults:
-    epochs = 40
+    epochs = 30
 
 
 class EvoDefaults:
