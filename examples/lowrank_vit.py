@@ -7,6 +7,15 @@ are those of vit_tiny.py; only the Linear factory changes.
 
 Run with no arguments to regenerate the committed lowrank_vit_112.onnx (legacy exporter,
 opset 17, so LayerNormalization is one op and GELU is the Erf formula).
+
+`--config mcuformer240 --int8 lowrank_vit_240_int8.onnx` makes the integer-only model of
+issue 15, near MCUFormer's deployment: 3x240x240 input, patch 16 (225 tokens + class token),
+embedding 128, depth 4, 2 heads, rank 32 in every attention and MLP projection. It is
+exported at opset 20 (LayerNormalization and Gelu are single ops), quantized as
+`mcuforge quantize` does (onnxruntime's quantize_static, every op QDQ, seeded synthetic
+calibration), and its input QuantizeLinear is removed so the file takes the int8 image
+(172,800 B instead of 691,200 B of float), as int8 TFLite models converted by tf2onnx do.
+Two heads, not four: the op-by-op int8 attention holds all heads' 226x226 scores at once.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ import torch
 from torch import nn
 
 from vit_tiny import HERE, LinearFactory, ViT, export_and_check
+
+CONFIGS = {"mcuformer240": dict(image=240, patch=16, embed=128, depth=4, heads=2, rank=32, opset=20)}
 
 
 def low_rank(rank: int) -> LinearFactory:
@@ -32,6 +43,26 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def int8_input(path: Path) -> None:
+    """Rewrite a QDQ file in place so its float input's QuantizeLinear is gone: the model
+    takes the int8 tensor that QuantizeLinear made, under the input's name."""
+    import onnx
+
+    m = onnx.load(str(path))
+    (inp,) = [i for i in m.graph.input if i.name not in {t.name for t in m.graph.initializer}]
+    (q,) = [n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == inp.name]
+    if any(inp.name in n.input for n in m.graph.node if n is not q):
+        raise SystemExit(f"{path}: the float input has readers besides its QuantizeLinear")
+    for n in m.graph.node:
+        for k, x in enumerate(n.input):
+            if x == q.output[0]:
+                n.input[k] = inp.name
+    m.graph.node.remove(q)
+    inp.type.tensor_type.elem_type = onnx.TensorProto.INT8
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=HERE / "lowrank_vit_112.onnx")
@@ -43,7 +74,11 @@ def main() -> None:
     p.add_argument("--patch", type=int, default=16)
     p.add_argument("--image", type=int, default=112)
     p.add_argument("--check", action="store_true", help="compare onnxruntime with PyTorch")
+    p.add_argument("--config", choices=sorted(CONFIGS), help="a named configuration (overrides the sizes)")
+    p.add_argument("--int8", type=Path, help="also write this QDQ int8 file with an int8 input")
     args = p.parse_args()
+    for k, v in CONFIGS.get(args.config, {}).items():
+        setattr(args, k, v)
 
     torch.manual_seed(0)
     model = ViT(args.image, args.patch, args.embed, args.depth, args.heads, linear=low_rank(args.rank)).eval()
@@ -52,6 +87,12 @@ def main() -> None:
     params = param_count(model)
     print(f"parameters: {params} ({params * 4} FP32 weight bytes); dense equivalent: {dense_params}")
     export_and_check(model, args.image, args.out, args.opset, dynamo=False, check=args.check)
+    if args.int8:
+        from toolchain.quantize import quantize_file  # what `mcuforge quantize` runs
+
+        quantize_file(args.out, args.int8, calib_random=8, seed=0)
+        int8_input(args.int8)
+        print(f"wrote {args.int8} ({args.int8.stat().st_size} bytes, QDQ int8, int8 input)")
 
 
 if __name__ == "__main__":
