@@ -15,12 +15,12 @@
  *   (d_i / sqrt(V) is the normalised value over sqrt(cols), exactly; eps_q is
  *   eps * cols^3 / in_scale^2 rounded),
  *   D = isqrt(V << 2h) with the even shift 2h that puts V << 2h in [2^60, 2^62),
- *   inv = 2^62 / D,  N_i = round(d_i * inv / 2^(62 - F - h))   (|N_i| <= 2^F, F = 15)
+ *   inv = 2^62 / D,  N_i = round(d_i * inv / 2^(62 - F - h))   (|N_i| <= 2^F, F = 24)
  *   y_i = clamp(out_zp + round((N_i * gamma[i] + beta[i] * 2^F) / 2^(F + g_shift)))
  * where gamma[i] = round(g_i * sqrt(cols) / out_scale * 2^g_shift) and
  * beta[i] = round(b_i / out_scale * 2^g_shift) (both < 2^30 by the choice of g_shift).
  * y may be x: a row is read whole before it is written. */
-#define MF_LAYERNORM_S8_FRAC 15
+#define MF_LAYERNORM_S8_FRAC 24
 #define MF_LAYERNORM_S8_MAX_COLS 4096
 typedef struct {
     int32_t rows, cols;

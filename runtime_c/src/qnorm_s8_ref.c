@@ -41,7 +41,7 @@ int mf_layernorm_s8_ref(const int8_t *x, const int32_t *gamma, const int32_t *be
         while ((v << (2 * h)) < ((int64_t)1 << 60)) ++h;
         const int64_t den = mf_isqrt_u64((uint64_t)v << (2 * h)); /* in [2^30, 2^31) */
         const int64_t inv = ((int64_t)1 << 62) / den;
-        const int32_t rs = 62 - frac - h; /* >= 17 */
+        const int32_t rs = 62 - frac - h; /* >= 8 */
         /* every x of the row is read in the loops above: y may be x */
         for (int32_t j = 0; j < c; ++j) {
             const int64_t dj = (int64_t)c * (xr[j] - d->in_zp) - sum;
