@@ -53,6 +53,7 @@ typedef struct {
     mf_requant_s8 rq; /* one entry */
 } mf_matmul_s8_desc;
 int mf_matmul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_matmul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 

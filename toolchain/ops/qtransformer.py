@@ -270,5 +270,5 @@ kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qno
 helper("mf_isqrt_u64", "qnorm_s8_ref.c")
 kernels("mf_lut", "qlut_s8_ref.c", ("s8",))
 kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",))
-kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("mve", "rvv"))
+kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"))
 kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",))
