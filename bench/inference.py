@@ -1,12 +1,14 @@
 """Instructions per inference in QEMU, FP32, FP16 and int8, per board and model: ResNet-8, DS-CNN,
 the example ViT, the low-rank ViT and MobileNetV1-0.25 VWW (examples/vww_mobilenet.py), with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww] [--dtypes fp32,fp16,int8]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww,vit240_int8]
+                              [--dtypes fp32,fp16,int8]
                               [--kernels board|ref] [--json]
 
 int8 rows run MLPerf Tiny's full-integer files (resnet8_int8.onnx, dscnn_kws_int8.onnx) where
 the model has one, else the float model quantised on the fly (seeded calibration), and are
-checked against onnxruntime in LSBs.
+checked against onnxruntime in LSBs. vit240_int8 is the integer-only 3x240x240 low-rank ViT
+of issue 15 (examples/lowrank_vit_240_int8.onnx), int8 rows only.
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -35,7 +37,11 @@ if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx",
           "vww": ROOT / "examples" / "vww_mobilenet_v1_025.onnx"}
-INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx"}
+INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx",
+               "vit240_int8": ROOT / "examples" / "lowrank_vit_240_int8.onnx"}
+# int8 only (issue 15's 3x240x240 integer low-rank ViT: its float input alone is 691,200 B)
+MODELS["vit240_int8"] = INT8_MODELS["vit240_int8"]
+INT8_ONLY = {"vit240_int8"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
@@ -63,6 +69,8 @@ def main() -> None:
         for m in a.models.split(","):
             base = None
             for dtype in a.dtypes.split(","):
+                if m in INT8_ONLY and dtype != "int8":
+                    continue
                 try:
                     path = INT8_MODELS.get(m, MODELS[m]) if dtype == "int8" else MODELS[m]
                     row = run_one(path, board, dtype, a.kernels)
