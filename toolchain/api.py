@@ -24,6 +24,7 @@ from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
 from toolchain.passes.qresidual import fuse_qresidual
+from toolchain.passes.stream import stream_input
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -56,6 +57,9 @@ class CompileOptions:
     compete: bool = True
     # harts the kernels fork over (a cluster board, toolchain/codegen/parallel.py); 1 = serial
     harts: int = 1
+    # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
+    # its band is in the arena, never the whole input
+    stream_input: bool = False
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -178,7 +182,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
-    done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts))
+    done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
+                                                            stream_input=options.stream_input))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
@@ -207,6 +212,9 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
     g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32")
     if options.target.dtype == "f16":
         g = to_fp16(g)
+        verify_graph(g)
+    if options.stream_input:
+        g = stream_input(g)
         verify_graph(g)
     orders = {"given": g}
     if options.reorder:

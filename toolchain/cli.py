@@ -34,6 +34,8 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain/residual-conv ops.")(fn)
     fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting, no depthwise/pointwise conv over its input; the model keeps its input intact.")(fn)
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
+    fn = click.option("--stream-input", is_flag=True,
+                      help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
     return fn
 
 
@@ -47,7 +49,8 @@ def _options(kw: dict[str, Any]):
     return replace(o, fuse=o.fuse and not kw.pop("no_fuse", False),
                    integrate=o.integrate and not kw.pop("no_integrate", False),
                    overwrite=o.overwrite and not kw.pop("no_overwrite", False),
-                   inplace=o.inplace and not kw.pop("no_inplace", False))
+                   inplace=o.inplace and not kw.pop("no_inplace", False),
+                   stream_input=kw.pop("stream_input", False))
 
 
 def _kib(n: int) -> str:

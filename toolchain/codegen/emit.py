@@ -7,7 +7,7 @@ the templates only loop and substitute (StrictUndefined, no arithmetic).
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -52,6 +52,8 @@ class SourceSet:
 class NodeCode:
     comment: str
     calls: list[str]
+    loop: str = ""  # a streamed first op: calls run once per band step (mf_step < loop) ...
+    after: list[str] = field(default_factory=list)  # ... then these once
 
 
 class CallRenderer:
@@ -73,6 +75,9 @@ class CallRenderer:
     def tensor(self, a: TensorArg, const: bool) -> str:
         t = self.g.tensors[a.name]
         base = self.weights[a.name] if t.is_const else self.pointer(a.name, ctype(t), const)
+        step = getattr(a, "step", 0)  # ops/stream.py StepTensorArg: moves with the band loop
+        if step:
+            return f"({base} + {a.offset} + mf_step * {step})"
         return f"({base} + {a.offset})" if a.offset else base
 
     def value(self, a: Arg, prefix: str) -> str:
@@ -115,7 +120,7 @@ class CallRenderer:
 def _overwrites_inputs(g: Graph, mp: MemoryPlan) -> bool:
     """True when the schedule reuses an input's bytes (patch embedding over the image)."""
     return any(a.source in g.inputs or mp.lifetimes.tensor_buffer.get(a.source) in
-               {mp.lifetimes.tensor_buffer[i] for i in g.inputs} for a in mp.lifetimes.aliases if a.kind != "view")
+               {mp.lifetimes.tensor_buffer.get(i) for i in g.inputs if i in mp.lifetimes.tensor_buffer} for a in mp.lifetimes.aliases if a.kind != "view")
 
 
 def io_ctype(g: Graph, names: list[str], what: str) -> str:
@@ -159,18 +164,24 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         comment = f"{n.name} ({n.op_type})"
         if len(n.origin) > 1:
             comment += " fuses " + ", ".join(n.origin)
-        nodes.append(NodeCode(c_comment(comment), [r.call(c, f"n{i}", n.outputs) for c in cs]))
+        code = [r.call(c, f"n{i}", n.outputs) for c in cs]
+        tail = getattr(n.params, "tail_calls", 0) if n.op_type == "StreamIn" else 0
+        nodes.append(NodeCode(c_comment(comment), code[:len(code) - tail], str(n.params.steps), code[len(code) - tail:])
+                     if n.op_type == "StreamIn" else NodeCode(c_comment(comment), code))
 
     def io(names: list[str]) -> list[dict[str, str]]:
         out = []
         for name in names:
             t = g.tensors[name]
-            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t))
+            # a streamed input arrives by rows (mf_model_run_rows): no buffer to point at
+            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t)) if name in r.macros else "NULL"
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
                         "shape": "x".join(str(d) for d in t.shape)})
         return out
 
+    stream = next((n for n in g.nodes if n.op_type == "StreamIn"), None)
     ctx = {
+        "stream": _stream_ctx(stream) if stream is not None else None,
         "in_ctype": io_ctype(g, g.inputs, "input"), "out_ctype": io_ctype(g, g.outputs, "output"),
         "io_float": "1" if {io_ctype(g, g.inputs, "input"), io_ctype(g, g.outputs, "output")} == {"float"} else "0",
         "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
@@ -192,6 +203,13 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     rt_files = copy_runtime(out_dir / "runtime", r.kernels)
     return SourceSet([out_dir / "model.c", out_dir / "model_weights.c"] + rt_files,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)
+
+
+def _stream_ctx(n) -> dict[str, str]:  # noqa: ANN001 (a StreamIn node)
+    """What model.h says about mf_model_run_rows: the image, and the layout of one row."""
+    c, h, w = n.params.image
+    return {"rows": str(h), "width": str(w), "channels": str(c), "row_size": str(c * w),
+            "nhwc": "1" if n.params.nhwc else "0", "band_h": str(n.params.band_h), "stride": str(n.params.stride)}
 
 
 def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
