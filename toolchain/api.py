@@ -241,6 +241,17 @@ def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
                          options, harts=options.harts, parallel=par)
 
 
+def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:
+    """compile --stream-input's figures: the arena with mf_model_run_rows against the same
+    model taking its whole input, and the band the first op reads the image through."""
+    n = next(n for n in streamed.graph.nodes if n.op_type == "StreamIn")
+    p, x = n.params, streamed.graph.tensors[n.inputs[0]]
+    c, h, w = p.image
+    return {"arena_bytes": streamed.arena_bytes, "whole_input_arena_bytes": whole.arena_bytes,
+            "input_bytes": x.nbytes, "rows": h, "row_bytes": c * w * x.dtype.itemsize,
+            "band_rows": p.band_h, "band_bytes": c * p.band_h * w * x.dtype.itemsize, "steps": p.steps}
+
+
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,
                   options: CompileOptions = CompileOptions()) -> CompiledModel:
     g = import_model(path, input_shapes) if isinstance(path, onnx.ModelProto) else load_onnx(path, input_shapes)

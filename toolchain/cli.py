@@ -71,6 +71,10 @@ def print_report(rep: dict) -> None:
     orders = rep.get("schedule_orders", {})
     if len(orders) > 1:
         click.echo("order        " + ";  ".join(f"{k} {v:,} B" for k, v in orders.items()) + f"  (planner {rep['planner']})")
+    if rep.get("stream_input"):
+        si = rep["stream_input"]
+        click.echo(f"streamed     arena {si['arena_bytes']:,} B with mf_model_run_rows;  {si['whole_input_arena_bytes']:,} B "
+                   f"with the whole input (band {si['band_bytes']:,} B of {si['rows']} rows x {si['row_bytes']:,} B)")
     cands = rep.get("schedule_arenas", {})
     if len(cands) > 1:
         click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
@@ -205,6 +209,10 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
     cm = compile_model(model, shapes, opts)
     src = write_sources(cm, out_dir)
     rep = cm.report()
+    if opts.stream_input:  # the figure streaming is for: the same model with the whole input
+        from toolchain.api import stream_summary
+
+        rep["stream_input"] = stream_summary(cm, compile_model(model, shapes, replace(opts, stream_input=False)))
     rep["out_dir"] = str(src.out_dir)
     rep["files"] = [str(p) for p in src.c_files]
     if plot_path:
