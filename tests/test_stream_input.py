@@ -149,6 +149,71 @@ def test_unstreamable_model_is_one_error_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: --stream-input") and "MatMul" in lines[0]
 
 
+# ---------------------------------------------------------------- integer image input
+
+
+@pytest.fixture(scope="module")
+def quantised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """ResNet-8 quantised by `mcuforge quantize` (float input -> QuantizeLinear), and the same
+    with a uint8 image input (DequantizeLinear(image, s, 128) before that QuantizeLinear: the
+    int8 value is exactly image - 128, as a camera's uint8 pixels would arrive)."""
+    pytest.importorskip("onnxruntime.quantization")
+    from onnx import numpy_helper
+
+    from toolchain.quantize import quantize_file
+
+    src = _model("resnet8")
+    d = tmp_path_factory.mktemp("q")
+    q = Path(quantize_file(src, d / "r8q.onnx", None, 4, False, 0))
+    m = onnx.load(q)
+    g = m.graph
+    x = g.input[0]
+    srcs = {x.name} | {n.output[0] for n in g.node if n.op_type == "Transpose" and n.input[0] == x.name}
+    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] in srcs)
+    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
+    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
+    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
+    del g.input[0]
+    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
+    onnx.save(m, d / "r8u8.onnx")
+    return {"float_in": q, "uint8_in": d / "r8u8.onnx"}
+
+
+def test_int_input_takes_the_quantised_image(quantised: dict[str, Path]) -> None:
+    """--int-input: no float input buffer and no quantisation at run time; the outputs stay
+    within 1 LSB of onnxruntime fed the dequantised image (its QuantizeLinear gives back the
+    same integers exactly)."""
+    from toolchain.verify import verify
+
+    plain = compile_model(quantised["float_in"])
+    cm = compile_model(quantised["float_in"], options=CompileOptions(int_input=True))
+    x = cm.graph.tensors[cm.graph.inputs[0]]
+    assert plain.graph.tensors[plain.graph.inputs[0]].nbytes == 4 * x.nbytes == 4 * 32 * 32 * 3
+    assert x.dtype.name == "INT8" and x.quant is not None
+    assert not any(n.op_type == "MfQuantize" for n in cm.graph.nodes)
+    assert cm.arena_bytes <= plain.arena_bytes
+    for opts in (CompileOptions(int_input=True), CompileOptions(int_input=True, stream_input=True)):
+        r = verify(quantised["float_in"], options=opts)
+        assert r.match, r.as_dict()
+
+
+def test_uint8_image_streams(quantised: dict[str, Path], tmp_path: Path) -> None:
+    """A uint8 image streamed: the -128 shift happens in the band, bit for bit as whole."""
+    from toolchain.verify import verify
+
+    _, _, want = _host_outputs(quantised["uint8_in"], CompileOptions(), tmp_path / "whole")
+    streamed, _, got = _host_outputs(quantised["uint8_in"], STREAM, tmp_path / "stream")
+    assert want[0].tobytes() == got[0].tobytes()
+    assert _stream_node(streamed).params.from_u8
+    assert not any(n.op_type == "MfFromU8" for n in streamed.graph.nodes)
+    assert verify(quantised["uint8_in"], options=STREAM).match
+
+
+def test_float_input_of_quantised_model_says_int_input(quantised: dict[str, Path], tmp_path: Path) -> None:
+    r = _cli("compile", str(quantised["float_in"]), "-o", str(tmp_path / "o"), "--stream-input")
+    assert r.returncode == 2 and "--int-input" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
 # ---------------------------------------------------------------- QEMU (stm32f746-disco)
 
 QEMU_MODELS = [pytest.param("vit_tiny", marks=[pytest.mark.qemu]),

@@ -24,7 +24,7 @@ from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
 from toolchain.passes.qresidual import fuse_qresidual
-from toolchain.passes.stream import stream_input
+from toolchain.passes.stream import integer_input, stream_input
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -60,6 +60,9 @@ class CompileOptions:
     # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
     # its band is in the arena, never the whole input
     stream_input: bool = False
+    # a quantised model's float image input taken as the int8 values its QuantizeLinear
+    # makes (passes/stream.py integer_input): no float input buffer, no quantisation at run time
+    int_input: bool = False
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -183,7 +186,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
     done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
-                                                            stream_input=options.stream_input))
+                                                            stream_input=options.stream_input,
+                                                            int_input=options.int_input))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
@@ -201,6 +205,9 @@ def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
 
 
 def _compile_one(g: Graph, options: CompileOptions) -> CompiledModel:
+    if options.int_input:
+        g = integer_input(g)
+        verify_graph(g)
     if is_int8_graph(g):
         if options.fuse and options.integrate:
             g = fuse_qresidual(g)  # residual conv + add over the skip's memory

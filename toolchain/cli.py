@@ -36,6 +36,8 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     fn = click.option("--stream-input", is_flag=True,
                       help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
+    fn = click.option("--int-input", is_flag=True,
+                      help="A quantised model's float image input is taken as its int8 values (no float input buffer).")(fn)
     return fn
 
 
@@ -50,7 +52,7 @@ def _options(kw: dict[str, Any]):
                    integrate=o.integrate and not kw.pop("no_integrate", False),
                    overwrite=o.overwrite and not kw.pop("no_overwrite", False),
                    inplace=o.inplace and not kw.pop("no_inplace", False),
-                   stream_input=kw.pop("stream_input", False))
+                   stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False))
 
 
 def _kib(n: int) -> str:

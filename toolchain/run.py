@@ -24,7 +24,8 @@ from toolchain.frontend import read_model
 from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
 from toolchain.sim.cluster import ClusterCounts, resolve_harts
 from toolchain.codegen.target import kernel_target
-from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
+from toolchain.verify import (ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, ort_inputs,
+                              seeded_inputs)
 
 
 @dataclass
@@ -172,6 +173,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         result = run_firmware(bb.build, timeout, **kwargs)
         onnx_model = read_model(model)
     g = bb.compiled.graph
+    bb = replace(bb, inputs=ort_inputs(onnx_model, bb.compiled, bb.inputs))  # --int-input: what ORT is fed
     ref = onnxruntime_outputs(onnx_model, g.inputs, bb.inputs)
     extra: dict = {}
     if layers:

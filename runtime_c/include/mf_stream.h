@@ -34,7 +34,8 @@ int mf_band_advance_f32_ref(mf_row_f32_fn next_row, void *user, int32_t step, fl
                             const mf_band_desc *d);
 int mf_band_advance_s8_ref(mf_row_s8_fn next_row, void *user, int32_t step, int8_t *row, int8_t *band,
                            const mf_band_desc *d);
-int mf_band_advance_u8_ref(mf_row_u8_fn next_row, void *user, int32_t step, uint8_t *row, uint8_t *band,
+/* a uint8 image into the int8 band the int8 first op reads: each value minus 128 (exact) */
+int mf_band_advance_u8_ref(mf_row_u8_fn next_row, void *user, int32_t step, uint8_t *row, int8_t *band,
                            const mf_band_desc *d);
 
 /* The class-token row of a streamed patch embedding: out[0:dim] = cls + pos[0:dim] (pos or cls

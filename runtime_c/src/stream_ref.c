@@ -1,24 +1,34 @@
 /* Streamed image input (mf_stream.h): the band a streamed model's first op reads, per input
- * element type (the bytes move unchanged, so one body serves all: stream_ref.inc). */
+ * element type (one body: stream_ref.inc). */
 #include "mf_stream.h"
 
 #define MF_T float
+#define MF_ROW_T float
+#define MF_SHIFT 0
 #define MF_ROW_FN mf_row_f32_fn
 #define MF_REF(op) op##_f32_ref
 #include "stream_ref.inc"
 #undef MF_T
+#undef MF_ROW_T
+#undef MF_SHIFT
 #undef MF_ROW_FN
 #undef MF_REF
 
 #define MF_T int8_t
+#define MF_ROW_T int8_t
+#define MF_SHIFT 0
 #define MF_ROW_FN mf_row_s8_fn
 #define MF_REF(op) op##_s8_ref
 #include "stream_ref.inc"
 #undef MF_T
+#undef MF_ROW_T
+#undef MF_SHIFT
 #undef MF_ROW_FN
 #undef MF_REF
 
-#define MF_T uint8_t
+#define MF_T int8_t /* a uint8 image is the int8 band shifted by 128: exact */
+#define MF_ROW_T uint8_t
+#define MF_SHIFT 128
 #define MF_ROW_FN mf_row_u8_fn
 #define MF_REF(op) op##_u8_ref
 #include "stream_ref.inc"

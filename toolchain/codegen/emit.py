@@ -175,8 +175,11 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
             t = g.tensors[name]
             # a streamed input arrives by rows (mf_model_run_rows): no buffer to point at
             ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t)) if name in r.macros else "NULL"
+            # an integer input or output that encodes reals says how (real = scale * (q - zero_point))
+            q = "" if t.dtype.is_float or t.quant is None or t.quant.per_channel else \
+                f" {ctype(t)}, real = {t.quant.scale[0]!r} * (q - {t.quant.zero_point[0]})"
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
-                        "shape": "x".join(str(d) for d in t.shape)})
+                        "shape": "x".join(str(d) for d in t.shape) + c_comment(q)})
         return out
 
     stream = next((n for n in g.nodes if n.op_type == "StreamIn"), None)

@@ -52,6 +52,7 @@ class StreamParams:
     pad_top: int  # rows above the image the first band starts at
     pad: int  # value of rows outside the image (the int8 input zero point, else 0)
     steps: int  # output rows (patch rows)
+    from_u8: bool = False  # a uint8 image: the band holds it minus 128, as the int8 first op reads it
 
     @property
     def tail_calls(self) -> int:
@@ -68,7 +69,7 @@ class StreamIn(Op):
     @staticmethod
     def _nchw(p: StreamParams, x: Tensor) -> Tensor:
         c, h, w = p.image
-        return Tensor(x.name, (1, c, h, w), x.dtype, quant=x.quant)
+        return Tensor(x.name, (1, c, h, w), DType.INT8 if p.from_u8 else x.dtype, quant=x.quant)
 
     @classmethod
     def infer(cls, p: StreamParams, ins: list[Tensor]) -> list[OutSpec]:
@@ -76,7 +77,8 @@ class StreamIn(Op):
 
     @classmethod
     def reference(cls, p: StreamParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        x = np.ascontiguousarray(np.transpose(xs[0], (0, 3, 1, 2))) if p.nhwc else xs[0]
+        x = (xs[0].astype(np.int16) - 128).astype(np.int8) if p.from_u8 else xs[0]
+        x = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if p.nhwc else x
         return REGISTRY.get(p.inner).reference(p.params, [x] + xs[1:])
 
     @classmethod
@@ -89,7 +91,7 @@ class StreamIn(Op):
         y = ctx.tensors[node.outputs[0]]
         c, h, w = p.image
         elem = x.dtype.itemsize
-        band = Tensor("#band", (1, c, p.band_h, w), x.dtype, quant=x.quant)
+        band = Tensor("#band", (1, c, p.band_h, w), DType.INT8 if p.from_u8 else x.dtype, quant=x.quant)
         tensors = dict(ctx.tensors)
         tensors[band.name] = band
         consts = list(node.inputs[1:])

@@ -24,11 +24,16 @@ def stream_input(g: Graph) -> Graph:
                           f"into float32, int8 or uint8 inputs")
     users = g.consumers()
     first = users.get(x.name, [])
-    nhwc = False
+    nhwc = from_u8 = False
     chain: list[Node] = []
+    # a uint8 image: its shift to int8 (MfFromU8, exact) moves into the band
+    if (len(first) == 1 and first[0].op_type == "MfFromU8" and first[0].outputs[0] not in g.outputs
+            and len(users.get(first[0].outputs[0], [])) == 1):
+        chain, from_u8 = [first[0]], True
+        first = users[first[0].outputs[0]]
     if (len(first) == 1 and first[0].op_type == "Transpose" and first[0].params.perm == (0, 3, 1, 2)
             and len(users.get(first[0].outputs[0], [])) == 1 and first[0].outputs[0] not in g.outputs):
-        chain, nhwc = [first[0]], True
+        chain, nhwc = chain + [first[0]], True
         first = users[first[0].outputs[0]]
     why = _why_not(g, first)
     if why:
@@ -48,12 +53,12 @@ def stream_input(g: Graph) -> Graph:
         stride, pad_top = win.strides[0], win.pads[0]
         pad = p.in_zp if node.op_type == "QConv" else 0
         steps = g.tensors[node.outputs[0]].shape[2]
-    sp = StreamParams(node.op_type, p, (c, h, w), nhwc, band_h, stride, pad_top, pad, steps)
+    sp = StreamParams(node.op_type, p, (c, h, w), nhwc, band_h, stride, pad_top, pad, steps, from_u8)
     new = Node(f"{node.name}/stream", "StreamIn", [x.name] + node.inputs[1:], list(node.outputs), sp,
                [o for n in chain for o in n.origin])
     tensors = dict(g.tensors)
-    if nhwc:
-        del tensors[chain[0].outputs[0]]
+    for m in chain[:-1]:  # the shift and the layout Transpose now happen in the band
+        del tensors[m.outputs[0]]
     # the band loop runs first: nothing else reads the image, so moving it up is safe
     rest = [n for n in g.nodes if all(n is not m for m in chain)]
     return _copy(g, [new] + rest, tensors)
@@ -65,8 +70,9 @@ def _why_not(g: Graph, first: list[Node]) -> str:
         return f"the input is read by {len(first)} nodes; streaming needs exactly one reader"
     n = first[0]
     if n.op_type not in STREAM_OPS:
+        hint = "; add --int-input to take the quantised image instead" if n.op_type == "MfQuantize" else ""
         return (f"the input's first op is {n.op_type} ({n.name!r}); rows can only feed a patch embedding "
-                f"or a 2-D Conv")
+                f"or a 2-D Conv{hint}")
     if n.op_type == "PatchEmbed":
         return ""
     p = n.params
@@ -77,3 +83,32 @@ def _why_not(g: Graph, first: list[Node]) -> str:
     if n.op_type == "Conv" and g.tensors[n.inputs[0]].dtype != DType.FLOAT32:
         return f"the first Conv {n.name!r} is not float32"
     return ""
+
+
+def integer_input(g: Graph) -> Graph:
+    """--int-input: a float image whose only reader is the model's QuantizeLinear (MfQuantize)
+    becomes an int8 input with that quantisation, so the caller passes the quantised image
+    (a camera's pixels, once mapped to q = round(x / scale) + zero_point) and no float input
+    buffer exists. The input keeps its name; a uint8 or int8 input is already taken as is."""
+    from toolchain.ir.graph import Tensor
+
+    for name in g.inputs:
+        x = g.tensors[name]
+        readers = g.consumers().get(name, [])
+        if x.dtype != DType.FLOAT32:
+            continue
+        if len(readers) != 1 or readers[0].op_type != "MfQuantize":
+            what = ", ".join(sorted({n.op_type for n in readers})) or "nothing"
+            raise StreamError(f"--int-input: float input {name!r} is read by {what}, not by one QuantizeLinear; "
+                              f"only a quantised model's image can be passed as integers")
+        q = readers[0]
+        if q.outputs[0] in g.outputs:
+            raise StreamError(f"--int-input: the quantised input {q.outputs[0]!r} is also a model output")
+        inner = g.tensors[q.outputs[0]]
+        tensors = dict(g.tensors)
+        tensors[name] = Tensor(name, x.shape, inner.dtype, quant=inner.quant)
+        del tensors[inner.name]
+        nodes = [Node(n.name, n.op_type, [name if i == inner.name else i for i in n.inputs], list(n.outputs),
+                     n.params, list(n.origin)) for n in g.nodes if n is not q]
+        g = _copy(g, nodes, tensors)
+    return g
