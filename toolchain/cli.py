@@ -55,6 +55,11 @@ def _options(kw: dict[str, Any]):
                    stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False))
 
 
+def _split(parts: dict[str, int]) -> str:
+    """`code 12,345 B, weights ...`: a flash split (sim/flashsplit.py) on one line."""
+    return ", ".join(f"{k} {v:,} B" for k, v in parts.items())
+
+
 def _kib(n: int) -> str:
     return f"{n:,} B ({n / 1024:.1f} KiB)"
 
@@ -398,6 +403,7 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], ha
     click.echo(f"board    {d['board']}")
     click.echo(f"elf      {d['elf']}")
     click.echo(f"flash    {_kib(d['flash_bytes'])} of {_kib(d['flash_budget'])}")
+    click.echo("         " + _split(d["flash_split"]))
     click.echo(f"RAM      {_kib(d['ram_bytes'])} of {_kib(d['ram_budget'])} "
                f"(arena {d['arena_bytes']:,}, stack reserved {d['stack_reserved_bytes']:,}; "
                f"`mcuforge run --sim` measures the stack used)")
@@ -514,6 +520,8 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         click.echo(f"model         {r.model} on {r.board} ({r.extra['dtype']}, kernels {'/'.join(r.extra['kernels'])})")
         click.echo(f"arena         {_kib(r.arena_bytes)};  flash {_kib(r.flash_bytes)};  RAM {_kib(r.ram_bytes)};"
                    f"  stack used {r.stack_bytes if r.stack_bytes is not None else '-'} B")
+        if r.build is not None:
+            click.echo(f"flash split   {_split(r.build.build.flash_split)}")
         for o in r.outputs:
             click.echo(f"output        {o.name}: max abs error {o.max_abs_error:.3g}  {'ok' if o.match else 'MISMATCH'}")
         if r.instructions is not None:

@@ -45,7 +45,7 @@ class BoardBuild:
                 "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
                 "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
                 "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,
-                "ram_by_section": b.ram_by_section, "harts": b.harts,
+                "ram_by_section": b.ram_by_section, "flash_split": b.flash_split, "harts": b.harts,
                 "parallel_calls": self.compiled.report()["parallel_calls"]}
 
 
@@ -88,7 +88,8 @@ class BoardRun:
                 "instructions": self.instructions, "weighted_instructions": self.weighted_instructions,
                 "macs": self.macs, "macs_per_instruction": self.macs_per_instruction,
                 "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
-                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra,
+                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs],
+                "flash_split": self.build.build.flash_split if self.build is not None else {}, **self.extra,
                 **({"layers": [x.as_dict() for x in self.layers]} if self.layers is not None else {})}
 
 

@@ -24,6 +24,9 @@ from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct,
 from toolchain.ops.kernel_table import sources_for
 
 TEMPLATES = TEMPLATES_DIR
+# descriptor fields holding int8 requantisation tables (ops/requant.py mf_requant_s8): the
+# run-time scales, reported apart in the flash split (sim/flashsplit.py)
+SCALE_FIELDS = frozenset({"mult", "shift"})
 RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
@@ -80,18 +83,19 @@ class CallRenderer:
             return f"({base} + {a.offset} + mf_step * {step})"
         return f"({base} + {a.offset})" if a.offset else base
 
-    def value(self, a: Arg, prefix: str) -> str:
+    def value(self, a: Arg, prefix: str, field_name: str = "") -> str:
         if isinstance(a, Lit):
             return a.text
         if isinstance(a, IntArray):
-            name = f"{prefix}_t{len(self.decls)}"
+            # requantisation tables are named apart: the flash report counts them as scales
+            name = f"{prefix}_{'q' if field_name in SCALE_FIELDS else 't'}{len(self.decls)}"
             vals = ", ".join(str(v) for v in a.values) or "0"
             self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
             return name
         if isinstance(a, Array):
             return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"
         if isinstance(a, Struct):
-            return "{" + ", ".join(f".{k} = {self.value(v, prefix)}" for k, v in a.fields) + "}"
+            return "{" + ", ".join(f".{k} = {self.value(v, prefix, k)}" for k, v in a.fields) + "}"
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
