@@ -153,5 +153,5 @@ class StreamIn(Op):
 
 
 # the kernel table: the band mover per input element type, the class-token row
-kernels("mf_band_advance", "stream_ref.c", ("f32", "s8", "u8"))
-kernels("mf_stream_cls", "stream_ref.c", ("f32",))
+kernels("mf_band_advance", "stream_{dtype}_ref.c", ("f32", "s8", "u8"))
+kernels("mf_stream_cls", "stream_f32_ref.c", ("f32",))
