@@ -243,3 +243,15 @@ def test_streamed_equals_whole_input_in_qemu(name: str, board: str, tmp_path: Pa
     assert runs["stream"][0].compiled.arena_bytes <= runs["whole"][0].compiled.arena_bytes
     # the whole link's RAM (arena + stack + data) too
     assert runs["stream"][0].build.ram_bytes <= runs["whole"][0].build.ram_bytes
+
+
+def test_streamed_plan_draws_and_reports(tmp_path: Path) -> None:
+    """The plot and the report walk the plan's tensors: the streamed input is in none."""
+    pytest.importorskip("matplotlib")
+    from toolchain.memory.plot import plot_memory
+
+    cm = compile_model(_model("vit_tiny"), options=STREAM)
+    assert cm.graph.inputs[0] not in cm.memory.lifetimes.tensor_range
+    assert plot_memory(cm.graph, cm.memory, tmp_path / "m.png").is_file()
+    rep = cm.report()
+    assert rep["inputs"][0]["shape"] == [1, 3, 32, 32] and rep["nodes"][0]["op"] == "StreamIn"

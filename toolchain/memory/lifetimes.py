@@ -145,6 +145,8 @@ def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
         buffers.append(b)
         for t in names:
             tensor_buffer[t] = b.id
+    # the streamed input is in no buffer and lives nowhere in the arena: no range either
+    rng = {t: r for t, r in rng.items() if t in tensor_buffer}
     lt = Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes), consume_inputs)
     return with_scratch(lt, scratch or {})
 
