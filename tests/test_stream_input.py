@@ -26,6 +26,7 @@ HOST_MODELS = {
     "lowrank_vit_112": REAL_MODELS["lowrank_vit"],
     "resnet8_int8": MODELS / "resnet8_int8.onnx",
     "resnet8": REAL_MODELS["resnet8"],
+    "dscnn_int8": MODELS / "dscnn_kws_int8.onnx",  # one channel: a Reshape, not a Transpose, to NCHW
 }
 STREAM = CompileOptions(stream_input=True)
 

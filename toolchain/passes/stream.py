@@ -31,7 +31,7 @@ def stream_input(g: Graph) -> Graph:
             and len(users.get(first[0].outputs[0], [])) == 1):
         chain, from_u8 = [first[0]], True
         first = users[first[0].outputs[0]]
-    if (len(first) == 1 and first[0].op_type == "Transpose" and first[0].params.perm == (0, 3, 1, 2)
+    if (len(first) == 1 and _to_nchw(g, first[0])
             and len(users.get(first[0].outputs[0], [])) == 1 and first[0].outputs[0] not in g.outputs):
         chain, nhwc = chain + [first[0]], True
         first = users[first[0].outputs[0]]
@@ -62,6 +62,16 @@ def stream_input(g: Graph) -> Graph:
     # the band loop runs first: nothing else reads the image, so moving it up is safe
     rest = [n for n in g.nodes if all(n is not m for m in chain)]
     return _copy(g, [new] + rest, tensors)
+
+
+def _to_nchw(g: Graph, n: Node) -> bool:
+    """n takes an NHWC image to NCHW: tf2onnx's Transpose, or (one channel, DS-CNN) a Reshape
+    from 1 x H x W x 1 to 1 x 1 x H x W, the same bytes."""
+    if n.op_type == "Transpose":
+        return n.params.perm == (0, 3, 1, 2)
+    x, y = g.tensors[n.inputs[0]].shape, g.tensors[n.outputs[0]].shape
+    return (n.op_type in ("Reshape", "Flatten", "Squeeze", "Unsqueeze") and len(x) == len(y) == 4
+            and x[0] == 1 and x[3] == 1 and y == (1, 1, x[1], x[2]))
 
 
 def _why_not(g: Graph, first: list[Node]) -> str:
