@@ -65,6 +65,10 @@ def build_device_firmware(model: str | Path | CompiledModel, board: Board, out_d
     the device protocol. target: "silicon" for a real board, "qemu" for `mcuforge sim-device`."""
     out = Path(out_dir)
     compiled = model if isinstance(model, CompiledModel) else compile_model(model, input_shapes)
+    if compiled.options.stream_input:
+        from toolchain.errors import McuforgeError
+
+        raise McuforgeError("the device protocol writes whole inputs: build it without --stream-input")
     sources = write_sources(compiled, out / "model")
     digest = hashlib.sha256(board.name.encode())
     # every generated file, the kernel bodies the .c files include (.inc, .h) as well
