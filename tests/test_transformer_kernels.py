@@ -99,7 +99,12 @@ CHAINS = [
 ]
 ATTENTIONS = [Attention(17, 17, 4, 16), Attention(7, 9, 3, 5, inplace=True), Attention(5, 5, 1, 8, q_block=1)]
 PATCHES = [Patch(3, 32, 32, 8, 64), Patch(2, 20, 28, 4, 10, has_cls=False), Patch(3, 16, 48, 8, 20, inplace=True)]
-F32_CASES = CHAINS + ATTENTIONS + PATCHES
+# q_block 1 on the M7: query row in registers for 8-wide head chunks (VLDM per key), 1 x 8 PV;
+# head dims 8 (the zoo ViTs), 20 (two chunks and a tail of 4) and 3 (tail only); odd and even
+# key counts (the 2-key loop's tail); outputs over q.
+ROW_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(7, 9, 2, 20, q_block=1, inplace=True),
+                  Attention(6, 4, 3, 8, q_block=1, inplace=True), Attention(3, 5, 2, 3, q_block=1)]
+F32_CASES = CHAINS + ATTENTIONS + ROW_ATTENTIONS + PATCHES
 NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax(4, 50), Softmax(3, 9, inplace=True),
          Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
 F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \

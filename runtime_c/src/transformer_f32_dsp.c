@@ -10,7 +10,7 @@
  *   weight; attention's PV: B is V). A column-wise bias seeds the accumulators.
  * - dot: C[i][j] = sum_p A[i][p] B[j][p], both operands row-major over p (attention's QK^T,
  *   and the patch embedding, whose conv weight is [dim][c * ph * pw]).
- * Rows and columns beyond a multiple of 4 take a 1 x 4 tile or a scalar edge. */
+ * Rows beyond a multiple of 4 take a 1 x 8 or 1 x 4 tile, columns a scalar edge. */
 #include <math.h>
 
 #include "mf_elementwise.h"
@@ -147,6 +147,128 @@ static void outer_1x4(const float *a, const float *b, int32_t ldb, float *c, int
     STORE4(c, p);
 }
 
+/* Single rows: token-chain blocks of 1 (where the planner has no room for 4 tokens' scratch)
+ * and row tails take a 1 x 8 outer tile (outer_1x8). Attention with one query row (q_block 1,
+ * the planner's choice where the attention sits at the arena's peak and 4 rows of scores do
+ * not fit) runs its own row path (attend_row): the 4 x 4 tiles would run at 1 x 4 there, and at
+ * small head dims (8 in most MCU ViTs) the scores, exps and PV are all per-key work:
+ * - QK^T keeps 8 query values in registers and reads each key's 8 values with one VLDM
+ *   (qk_row8 below), so a key costs ~11 instructions for 8 MACs, not ~3 per MAC;
+ * - the softmax's scale rides on the exp's argument, and its 1/sum is applied to the dh outputs
+ *   instead of the n_kv probabilities;
+ * - PV is a 1 x 8 outer product (outer_1x8): one VLDM per value row. */
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
+#define MF_QK_KEY(acc, r0, r1, r2, r3, r4, r5, r6, r7)                                          \
+    "vmul.f32 " acc ", s16, " r0 "\n\tvfma.f32 " acc ", s17, " r1 "\n\t"                       \
+    "vfma.f32 " acc ", s18, " r2 "\n\tvfma.f32 " acc ", s19, " r3 "\n\t"                       \
+    "vfma.f32 " acc ", s20, " r4 "\n\tvfma.f32 " acc ", s21, " r5 "\n\t"                       \
+    "vfma.f32 " acc ", s22, " r6 "\n\tvfma.f32 " acc ", s23, " r7 "\n\t"
+
+/* s[j] (+)= q[0..8) . k[j * ldk + 0..8) for j < n; add: accumulate onto s (head dims > 8). */
+__attribute__((noinline)) static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n,
+                                              int32_t add)
+{
+    int32_t pairs = n >> 1;
+    const int32_t odd = n & 1, ldk4 = ldk * 4;
+    __asm__ volatile(
+        "vldmia %[q], {s16-s23}\n\t"
+        "cmp %[pairs], #0\n\t"
+        "beq 2f\n"
+        "1:\n\t"
+        "vldmia %[k], {s24-s31}\n\t"
+        "add %[k], %[k], %[ldk4]\n\t"
+        "vldmia %[k], {s8-s15}\n\t"
+        "add %[k], %[k], %[ldk4]\n\t"
+        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
+        MF_QK_KEY("s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+        "cmp %[add], #0\n\t"
+        "beq 4f\n\t"
+        "vldmia %[s], {s2-s3}\n\t"
+        "vadd.f32 s0, s0, s2\n\t"
+        "vadd.f32 s1, s1, s3\n"
+        "4:\n\t"
+        "vstmia %[s]!, {s0-s1}\n\t"
+        "subs %[pairs], %[pairs], #1\n\t"
+        "bne 1b\n"
+        "2:\n\t"
+        "cmp %[odd], #0\n\t"
+        "beq 3f\n\t"
+        "vldmia %[k], {s24-s31}\n\t"
+        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
+        "cmp %[add], #0\n\t"
+        "beq 5f\n\t"
+        "vldmia %[s], {s2}\n\t"
+        "vadd.f32 s0, s0, s2\n"
+        "5:\n\t"
+        "vstmia %[s], {s0}\n"
+        "3:"
+        : [k] "+r"(k), [s] "+r"(s), [pairs] "+r"(pairs)
+        : [q] "r"(q), [odd] "r"(odd), [ldk4] "r"(ldk4), [add] "r"(add)
+        : "s0", "s1", "s2", "s3", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17",
+          "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30",
+          "s31", "cc", "memory");
+}
+
+/* c[0..8) = bias[0..8) (NULL: 0) + sum_p a[p] * b[p * ldb + 0..8): two p steps per iteration,
+ * accumulators s0-s7. */
+__attribute__((noinline)) static void outer_1x8(const float *a, const float *b, int32_t ldb, float *c, int32_t k,
+                                                const float *bias)
+{
+    int32_t pairs = k >> 1;
+    const int32_t odd = k & 1, ldb4 = ldb * 4;
+    const float zero[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    const float *seed = bias ? bias : zero;
+    __asm__ volatile(
+        "vldmia %[seed], {s0-s7}\n\t"
+        "cmp %[pairs], #0\n\t"
+        "beq 2f\n"
+        "1:\n\t"
+        "vldmia %[a]!, {s16-s17}\n\t"
+        "vldmia %[b], {s24-s31}\n\t"
+        "add %[b], %[b], %[ldb4]\n\t"
+        "vldmia %[b], {s8-s15}\n\t"
+        "add %[b], %[b], %[ldb4]\n\t"
+        MF_FMA_ROW("s0", "s1", "s2", "s3", "s16")
+        "vfma.f32 s4, s16, s28\n\tvfma.f32 s5, s16, s29\n\tvfma.f32 s6, s16, s30\n\tvfma.f32 s7, s16, s31\n\t"
+        "vfma.f32 s0, s17, s8\n\tvfma.f32 s1, s17, s9\n\tvfma.f32 s2, s17, s10\n\tvfma.f32 s3, s17, s11\n\t"
+        "vfma.f32 s4, s17, s12\n\tvfma.f32 s5, s17, s13\n\tvfma.f32 s6, s17, s14\n\tvfma.f32 s7, s17, s15\n\t"
+        "subs %[pairs], %[pairs], #1\n\t"
+        "bne 1b\n"
+        "2:\n\t"
+        "cmp %[odd], #0\n\t"
+        "beq 3f\n\t"
+        "vldmia %[a], {s16}\n\t"
+        "vldmia %[b], {s24-s31}\n\t"
+        MF_FMA_ROW("s0", "s1", "s2", "s3", "s16")
+        "vfma.f32 s4, s16, s28\n\tvfma.f32 s5, s16, s29\n\tvfma.f32 s6, s16, s30\n\tvfma.f32 s7, s16, s31\n"
+        "3:\n\t"
+        "vstmia %[c], {s0-s7}"
+        : [a] "+r"(a), [b] "+r"(b), [pairs] "+r"(pairs)
+        : [seed] "r"(seed), [odd] "r"(odd), [ldb4] "r"(ldb4), [c] "r"(c)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14",
+          "s15", "s16", "s17", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
+}
+#else
+static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n, int32_t add)
+{
+    for (int32_t j = 0; j < n; ++j) {
+        const float *kj = k + j * ldk;
+        float acc = add ? s[j] : 0.0f;
+        for (int32_t e = 0; e < 8; ++e) acc = MF_FMA(q[e], kj[e], acc);
+        s[j] = acc;
+    }
+}
+
+static void outer_1x8(const float *a, const float *b, int32_t ldb, float *c, int32_t k, const float *bias)
+{
+    float acc[8];
+    for (int32_t e = 0; e < 8; ++e) acc[e] = bias ? bias[e] : 0.0f;
+    for (int32_t p = 0; p < k; ++p)
+        for (int32_t e = 0; e < 8; ++e) acc[e] = MF_FMA(a[p], b[p * ldb + e], acc[e]);
+    for (int32_t e = 0; e < 8; ++e) c[e] = acc[e];
+}
+#endif
+
 /* C[m][n] = bias (per column, may be NULL) + A[m][k] B[k][n]. */
 static void outer(const float *a, int32_t lda, const float *b, int32_t ldb, float *c, int32_t ldc,
                   int32_t m, int32_t n, int32_t k, const float *bias)
@@ -155,9 +277,13 @@ static void outer(const float *a, int32_t lda, const float *b, int32_t ldb, floa
     for (int32_t i = 0; i < m4; i += 4)
         for (int32_t j = 0; j < n4; j += 4)
             outer_4x4(a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, k, bias ? bias + j : NULL);
-    for (int32_t i = m4; i < m; ++i)
-        for (int32_t j = 0; j < n4; j += 4)
+    const int32_t n8 = n & ~7; /* single rows (blocks of 1, tails): 1 x 8 tiles, then 1 x 4 */
+    for (int32_t i = m4; i < m; ++i) {
+        for (int32_t j = 0; j < n8; j += 8)
+            outer_1x8(a + i * lda, b + j, ldb, c + i * ldc + j, k, bias ? bias + j : NULL);
+        for (int32_t j = n8; j < n4; j += 4)
             outer_1x4(a + i * lda, b + j, ldb, c + i * ldc + j, k, bias ? bias + j : NULL);
+    }
     for (int32_t i = 0; i < m; ++i) /* columns beyond a multiple of 4 */
         for (int32_t j = n4; j < n; ++j) {
             float acc = bias ? bias[j] : 0.0f;
@@ -220,9 +346,11 @@ typedef union {
     float f;
     uint32_t u;
 } mf_bits;
-
 /* exp(x) for x <= 0 (softmax after subtracting the row maximum): 2^n * e^r with
- * |r| <= ln2/2 and a degree-6 Taylor polynomial; relative error < 2e-7, 0 below -87. */
+ * |r| <= ln2/2, e^r = 1 + r + r^2 q(r) with q the degree-4 Taylor tail evaluated as
+ * (c2 + c3 r) + r^2 (c4 + c5 r + c6 r^2), and 2^n (1 + p) as one FMA 2^n + 2^n p. Horner's
+ * form costs a register copy per step on VFP (VFMA overwrites its addend, the constant), the
+ * split form needs 3 copies for 6 terms: ~20 instructions. Relative error < 2e-7, 0 below -87. */
 static inline float exp_nonpos(float x)
 {
     x = x < -87.0f ? -87.0f : x;
@@ -232,14 +360,14 @@ static inline float exp_nonpos(float x)
     const float nf = t - shifter;
     float r = MF_FMA(nf, -0.693145752f, x); /* ln 2 in two parts: r is exact */
     r = MF_FMA(nf, -1.42860677e-06f, r);
-    float p = MF_FMA(r, 1.0f / 720.0f, 1.0f / 120.0f);
-    p = MF_FMA(p, r, 1.0f / 24.0f);
-    p = MF_FMA(p, r, 1.0f / 6.0f);
-    p = MF_FMA(p, r, 0.5f);
-    p = MF_FMA(p, r, 1.0f);
-    p = MF_FMA(p, r, 1.0f);
-    mf_bits scale = {.u = (n.u - 0x4B400000u + 127u) << 23}; /* 2^n, n in [-126, 0] */
-    return p * scale.f;
+    const float r2 = r * r;
+    const float a = MF_FMA(r, 1.0f / 6.0f, 0.5f);
+    float b = MF_FMA(r, 1.0f / 120.0f, 1.0f / 24.0f);
+    b = MF_FMA(r2, 1.0f / 720.0f, b);
+    const float p = MF_FMA(r2, MF_FMA(r2, b, a), r);
+    /* 2^n, n in [-126, 0]: the shifter's own exponent bits leave through the shift */
+    mf_bits scale = {.u = (n.u << 23) + (127u << 23)};
+    return MF_FMA(scale.f, p, scale.f);
 }
 
 /* GELU (erf form): erf by a rational minimax approximation x P(x^2) / Q(x^2) on [-4, 4]
@@ -353,11 +481,62 @@ static void softmax_row(float *s, int32_t n)
     for (int32_t j = 0; j < n; ++j) s[j] *= inv;
 }
 
+/* exp(scale * (s[j] - mx)) over the row in place; returns their sum. */
+static float exp_row(float *s, int32_t n, float scale, float mx)
+{
+    const float shift = -scale * mx;
+    float sum = 0.0f;
+    for (int32_t j = 0; j < n; ++j) {
+        s[j] = exp_nonpos(MF_FMA(s[j], scale, shift));
+        sum += s[j];
+    }
+    return sum;
+}
+
+/* One query row, one head: o[0..dh) = softmax(scale * qi K^T) V, scores in s[0..n_kv),
+ * dh values of acc. */
+static void attend_row(const float *qi, const float *k, int32_t ldk, const float *v, int32_t ldv, float *o,
+                       float *s, float *acc, const mf_attention_desc *d)
+{
+    const int32_t n = d->n_kv, dh = d->dh, dh8 = dh & ~7;
+    for (int32_t e = 0; e < dh8; e += 8) qk_row8(qi + e, k + e, ldk, s, n, e > 0);
+    if (dh8 < dh)
+        for (int32_t j = 0; j < n; ++j) {
+            const float *kj = k + j * ldk;
+            float a = dh8 ? s[j] : 0.0f;
+            for (int32_t e = dh8; e < dh; ++e) a = MF_FMA(qi[e], kj[e], a);
+            s[j] = a;
+        }
+    /* the largest scaled score is scale * max (scale > 0, 1/sqrt(dh) from every exporter) or
+     * scale * min (a negative scale) */
+    float mx = s[0];
+    if (d->scale >= 0.0f)
+        for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+    else
+        for (int32_t j = 1; j < n; ++j) mx = s[j] < mx ? s[j] : mx;
+    const float inv = 1.0f / exp_row(s, n, d->scale, mx);
+    for (int32_t e = 0; e < dh8; e += 8) outer_1x8(s, v + e, ldv, acc + e, n, NULL);
+    if (dh8 < dh) outer(s, n, v + dh8, ldv, acc + dh8, 0, 1, dh - dh8, n, NULL);
+    for (int32_t e = 0; e < dh; ++e) o[e] = acc[e] * inv;
+}
+
 int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
                          const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1;
+    if (rows == 1) {
+        for (int32_t b = 0; b < d->batch; ++b)
+            for (int32_t i = 0; i < d->n_q; ++i)
+                for (int32_t h = 0; h < d->heads; ++h) {
+                    const int32_t col = h * d->dh;
+                    /* q's row/head block is read into registers before the output overwrites it */
+                    attend_row(q + (b * d->n_q + i) * d->q_stride + col, k + b * d->n_kv * d->k_stride + col,
+                               d->k_stride, v + b * d->n_kv * d->v_stride + col, d->v_stride,
+                               out + (b * d->n_q + i) * d->out_stride + col, scratch, scratch + d->n_kv, d);
+                }
+        return MF_OK;
+    }
     for (int32_t b = 0; b < d->batch; ++b) {
         const float *qb = q + b * d->n_q * d->q_stride;
         const float *kb = k + b * d->n_kv * d->k_stride;
