@@ -23,7 +23,7 @@ from toolchain.ops.transformer import FusedAttention, Step, TokenChain, TokenCha
 from toolchain.verify import verify
 
 sys.path.insert(0, str(Path(__file__).parent / "kernels"))
-from tharness import Attention, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
+from tharness import Attention, AttentionBias, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
 
 VITS = ["vit_opset13", "vit_opset18", "lowrank_vit"]
 KERNEL_TOL = {"f32": 1e-5, "f16": 1e-2}  # fast vs ref, relative to max(1, max |ref|)
@@ -128,6 +128,20 @@ def _check(board: str, case, dtype: str, isa: str, tmp_path: Path) -> None:  # n
 @pytest.mark.parametrize("case", F32_CASES, ids=str)
 def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
     _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
+
+
+# FP16 attention with a score bias (issue 13: masked FP16 ViTs): per-head and shared biases,
+# key counts off the vector length, query blocks of 1 and off the 8/3-row tiles, a causal -inf
+# mask with a fully masked row (zeros), outputs over q.
+BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4, q_block=6), AttentionBias(9, 9, 2, 8, q_block=1),
+              AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=8)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD_BOARDS)
+@pytest.mark.parametrize("case", BIAS_CASES, ids=str)
+def test_f16_attention_bias_matches_ref(board: str, isa: str, case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check(board, case, "f16", isa, tmp_path)
 
 
 @pytest.mark.qemu

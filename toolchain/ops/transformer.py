@@ -322,5 +322,11 @@ for _op in ("mf_token_chain", "mf_attention", "mf_patch_embed"):
     kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"))
     kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"))
     kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
-            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "gemm_f16_{isa}.c"))
-kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",))  # masks/biases on the scores: reference only
+            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+             "gemm_f16_{isa}.c"))
+# masks/biases on the scores: FP32 reference only; FP16 reference and the rvv/mve variants
+# (the SIMD attention with the bias added to each row of scores before its softmax)
+kernels("mf_attention_bias", "attention_bias_{dtype}_ref.c")
+kernels("mf_attention_bias", "transformer_f16_{isa}.c", ("f16",), SIMD_ISAS,
+        ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+         "gemm_f16_{isa}.c"))
