@@ -136,6 +136,17 @@ def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
 BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4, q_block=6), AttentionBias(9, 9, 2, 8, q_block=1),
               AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=8)]
 
+# The M7/M4 ones: 4-row tiles and the query-row path, shared and per-head biases, masks.
+F32_BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4), AttentionBias(9, 9, 2, 8, q_block=1),
+                  AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=1),
+                  AttentionBias(6, 6, 2, 8, bias_heads=2, mask=True, q_block=4)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("case", F32_BIAS_CASES, ids=str)
+def test_dsp_attention_bias_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
+
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board,isa", SIMD_BOARDS)

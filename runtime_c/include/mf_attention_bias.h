@@ -9,6 +9,9 @@
 
 int mf_attention_bias_f32_ref(const float *q, const float *k, const float *v, const float *bias,
                               int32_t bias_heads, float *out, float *scratch, const mf_attention_desc *d);
+/* mf_attention_f32_dsp's tiles and query-row path with the bias added to each row of scores. */
+int mf_attention_bias_f32_dsp(const float *q, const float *k, const float *v, const float *bias,
+                              int32_t bias_heads, float *out, float *scratch, const mf_attention_desc *d);
 
 #if defined(__FLT16_MAX__)
 /* FP16 storage (bias too: -inf masks stay -inf, finite ones beyond 65504 become -inf). The

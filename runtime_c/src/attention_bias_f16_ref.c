@@ -1,6 +1,6 @@
 /* Attention with an additive score bias, FP16 storage, FP32 arithmetic (see mf_attention_bias.h):
  * the reference the rvv and mve variants (transformer_f16_<isa>.c) are checked against. The
- * scores of one query row are kept in FP16 scratch like mf_attention_f16_ref's. */
+ * scores of one query row are kept in FP16 scratch, as in the FP16 attention reference. */
 #include <math.h>
 
 #include "mf_attention_bias.h"

@@ -13,6 +13,7 @@
  * Rows beyond a multiple of 4 take a 1 x 8 or 1 x 4 tile, columns a scalar edge. */
 #include <math.h>
 
+#include "mf_attention_bias.h"
 #include "mf_elementwise.h"
 #include "mf_fast.h"
 #include "mf_transformer.h"
@@ -468,10 +469,16 @@ int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, floa
 
 /* ---------------------------------------------------------------- attention */
 
+/* Rows of scores and masks: a row whose every score is -inf (masked entirely) has no
+ * softmax; it gives zeros, as the bias reference kernel. */
 static void softmax_row(float *s, int32_t n)
 {
     float mx = s[0];
     for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+    if (mx == -INFINITY) {
+        for (int32_t j = 0; j < n; ++j) s[j] = 0.0f;
+        return;
+    }
     float sum = 0.0f;
     for (int32_t j = 0; j < n; ++j) {
         s[j] = exp_nonpos(s[j] - mx);
@@ -493,10 +500,10 @@ static float exp_row(float *s, int32_t n, float scale, float mx)
     return sum;
 }
 
-/* One query row, one head: o[0..dh) = softmax(scale * qi K^T) V, scores in s[0..n_kv),
- * dh values of acc. */
-static void attend_row(const float *qi, const float *k, int32_t ldk, const float *v, int32_t ldv, float *o,
-                       float *s, float *acc, const mf_attention_desc *d)
+/* One query row, one head: o[0..dh) = softmax(scale * qi K^T [+ bias row]) V, scores in
+ * s[0..n_kv), dh values of acc. */
+static void attend_row(const float *qi, const float *k, int32_t ldk, const float *v, int32_t ldv, const float *bias,
+                       float *o, float *s, float *acc, const mf_attention_desc *d)
 {
     const int32_t n = d->n_kv, dh = d->dh, dh8 = dh & ~7;
     for (int32_t e = 0; e < dh8; e += 8) qk_row8(qi + e, k + e, ldk, s, n, e > 0);
@@ -507,55 +514,83 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
             for (int32_t e = dh8; e < dh; ++e) a = MF_FMA(qi[e], kj[e], a);
             s[j] = a;
         }
+    float scale = d->scale;
+    if (bias) { /* the biased scores are the softmax's arguments: scale 1 from here */
+        for (int32_t j = 0; j < n; ++j) s[j] = MF_FMA(s[j], scale, bias[j]);
+        scale = 1.0f;
+    }
     /* the largest scaled score is scale * max (scale > 0, 1/sqrt(dh) from every exporter) or
      * scale * min (a negative scale) */
     float mx = s[0];
-    if (d->scale >= 0.0f)
+    if (scale >= 0.0f)
         for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
     else
         for (int32_t j = 1; j < n; ++j) mx = s[j] < mx ? s[j] : mx;
-    const float inv = 1.0f / exp_row(s, n, d->scale, mx);
+    if (mx == -INFINITY) { /* masked entirely */
+        for (int32_t e = 0; e < dh; ++e) o[e] = 0.0f;
+        return;
+    }
+    const float inv = 1.0f / exp_row(s, n, scale, mx);
     for (int32_t e = 0; e < dh8; e += 8) outer_1x8(s, v + e, ldv, acc + e, n, NULL);
     if (dh8 < dh) outer(s, n, v + dh8, ldv, acc + dh8, 0, 1, dh - dh8, n, NULL);
     for (int32_t e = 0; e < dh; ++e) o[e] = acc[e] * inv;
 }
 
-int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
-                         const mf_attention_desc *d)
+/* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
+static int attend(const float *q, const float *k, const float *v, const float *bias, int32_t bias_heads, float *out,
+                  float *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1) return MF_EARG;
-    const int32_t rows = d->q_block > 1 ? d->q_block : 1;
+    const int32_t rows = d->q_block > 1 ? d->q_block : 1, n = d->n_kv;
     if (rows == 1) {
         for (int32_t b = 0; b < d->batch; ++b)
             for (int32_t i = 0; i < d->n_q; ++i)
                 for (int32_t h = 0; h < d->heads; ++h) {
                     const int32_t col = h * d->dh;
+                    const float *bi = bias ? bias + ((bias_heads == 1 ? 0 : h) * d->n_q + i) * n : NULL;
                     /* q's row/head block is read into registers before the output overwrites it */
-                    attend_row(q + (b * d->n_q + i) * d->q_stride + col, k + b * d->n_kv * d->k_stride + col,
-                               d->k_stride, v + b * d->n_kv * d->v_stride + col, d->v_stride,
-                               out + (b * d->n_q + i) * d->out_stride + col, scratch, scratch + d->n_kv, d);
+                    attend_row(q + (b * d->n_q + i) * d->q_stride + col, k + b * n * d->k_stride + col,
+                               d->k_stride, v + b * n * d->v_stride + col, d->v_stride, bi,
+                               out + (b * d->n_q + i) * d->out_stride + col, scratch, scratch + n, d);
                 }
         return MF_OK;
     }
     for (int32_t b = 0; b < d->batch; ++b) {
         const float *qb = q + b * d->n_q * d->q_stride;
-        const float *kb = k + b * d->n_kv * d->k_stride;
-        const float *vb = v + b * d->n_kv * d->v_stride;
+        const float *kb = k + b * n * d->k_stride;
+        const float *vb = v + b * n * d->v_stride;
         float *ob = out + b * d->n_q * d->out_stride;
         for (int32_t i0 = 0; i0 < d->n_q; i0 += rows) {
             const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
             for (int32_t h = 0; h < d->heads; ++h) {
                 const int32_t col = h * d->dh;
-                dot(qb + i0 * d->q_stride + col, d->q_stride, kb + col, d->k_stride, scratch, d->n_kv, nr,
-                    d->n_kv, d->dh, d->scale);
-                for (int32_t r = 0; r < nr; ++r) softmax_row(scratch + r * d->n_kv, d->n_kv);
+                dot(qb + i0 * d->q_stride + col, d->q_stride, kb + col, d->k_stride, scratch, n, nr, n, d->dh,
+                    d->scale);
+                if (bias) {
+                    const float *bh = bias + ((bias_heads == 1 ? 0 : h) * d->n_q + i0) * n;
+                    for (int32_t j = 0; j < nr * n; ++j) scratch[j] += bh[j];
+                }
+                for (int32_t r = 0; r < nr; ++r) softmax_row(scratch + r * n, n);
                 /* q's block for this head is consumed: the output block may overwrite it. */
-                outer(scratch, d->n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride, nr,
-                      d->dh, d->n_kv, NULL);
+                outer(scratch, n, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride, nr, d->dh, n,
+                      NULL);
             }
         }
     }
     return MF_OK;
+}
+
+int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d)
+{
+    return attend(q, k, v, NULL, 0, out, scratch, d);
+}
+
+int mf_attention_bias_f32_dsp(const float *q, const float *k, const float *v, const float *bias, int32_t bias_heads,
+                              float *out, float *scratch, const mf_attention_desc *d)
+{
+    if (!bias || !d || (bias_heads != 1 && bias_heads != d->heads)) return MF_EARG;
+    return attend(q, k, v, bias, bias_heads, out, scratch, d);
 }
 
 /* ---------------------------------------------------------------- patch embedding */

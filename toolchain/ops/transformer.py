@@ -324,9 +324,10 @@ for _op in ("mf_token_chain", "mf_attention", "mf_patch_embed"):
     kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
             ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
              "gemm_f16_{isa}.c"))
-# masks/biases on the scores: FP32 reference only; FP16 reference and the rvv/mve variants
-# (the SIMD attention with the bias added to each row of scores before its softmax)
+# masks/biases on the scores: the references, and the dsp / rvv / mve attention kernels with the
+# bias added to each row of scores before its softmax
 kernels("mf_attention_bias", "attention_bias_{dtype}_ref.c")
+kernels("mf_attention_bias", "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"))
 kernels("mf_attention_bias", "transformer_f16_{isa}.c", ("f16",), SIMD_ISAS,
         ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
          "gemm_f16_{isa}.c"))
