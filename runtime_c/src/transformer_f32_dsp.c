@@ -347,27 +347,34 @@ typedef union {
     float f;
     uint32_t u;
 } mf_bits;
-/* exp(x) for x <= 0 (softmax after subtracting the row maximum): 2^n * e^r with
- * |r| <= ln2/2, e^r = 1 + r + r^2 q(r) with q the degree-4 Taylor tail evaluated as
- * (c2 + c3 r) + r^2 (c4 + c5 r + c6 r^2), and 2^n (1 + p) as one FMA 2^n + 2^n p. Horner's
- * form costs a register copy per step on VFP (VFMA overwrites its addend, the constant), the
- * split form needs 3 copies for 6 terms: ~20 instructions. Relative error < 2e-7, 0 below -87. */
+/* exp(x) for x <= 0 (softmax after subtracting the row maximum): x = (n + j/64) ln2 + r with
+ * |r| <= ln2/128, exp(x) = 2^n 2^(j/64) (1 + r + r^2/2): the table holds 2^(j/64) (exactly
+ * rounded), the polynomial's error is below r^3/6 = 2.6e-8, so the relative error stays below
+ * 2e-7; 0 below -87. About 20 instructions: a Taylor polynomial accurate over |r| <= ln2/2
+ * needs degree 6, and VFMA overwrites its addend, so each Horner step costs a register copy. */
+static const uint32_t exp2_64[64] = {
+    0x3F800000u, 0x3F8164D2u, 0x3F82CD87u, 0x3F843A29u, 0x3F85AAC3u, 0x3F871F62u, 0x3F88980Fu, 0x3F8A14D5u,
+    0x3F8B95C2u, 0x3F8D1ADFu, 0x3F8EA43Au, 0x3F9031DCu, 0x3F91C3D3u, 0x3F935A2Bu, 0x3F94F4F0u, 0x3F96942Du,
+    0x3F9837F0u, 0x3F99E046u, 0x3F9B8D3Au, 0x3F9D3EDAu, 0x3F9EF532u, 0x3FA0B051u, 0x3FA27043u, 0x3FA43516u,
+    0x3FA5FED7u, 0x3FA7CD94u, 0x3FA9A15Bu, 0x3FAB7A3Au, 0x3FAD583Fu, 0x3FAF3B79u, 0x3FB123F6u, 0x3FB311C4u,
+    0x3FB504F3u, 0x3FB6FD92u, 0x3FB8FBAFu, 0x3FBAFF5Bu, 0x3FBD08A4u, 0x3FBF179Au, 0x3FC12C4Du, 0x3FC346CDu,
+    0x3FC5672Au, 0x3FC78D75u, 0x3FC9B9BEu, 0x3FCBEC15u, 0x3FCE248Cu, 0x3FD06334u, 0x3FD2A81Eu, 0x3FD4F35Bu,
+    0x3FD744FDu, 0x3FD99D16u, 0x3FDBFBB8u, 0x3FDE60F5u, 0x3FE0CCDFu, 0x3FE33F89u, 0x3FE5B907u, 0x3FE8396Au,
+    0x3FEAC0C7u, 0x3FED4F30u, 0x3FEFE4BAu, 0x3FF28177u, 0x3FF5257Du, 0x3FF7D0DFu, 0x3FFA83B3u, 0x3FFD3E0Cu,
+};
+
 static inline float exp_nonpos(float x)
 {
     x = x < -87.0f ? -87.0f : x;
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    const float t = MF_FMA(x, 1.44269504f, shifter);
+    const float t = MF_FMA(x, 92.3324826f, shifter); /* 64 / ln2 */
     mf_bits n = {.f = t};
     const float nf = t - shifter;
-    float r = MF_FMA(nf, -0.693145752f, x); /* ln 2 in two parts: r is exact */
-    r = MF_FMA(nf, -1.42860677e-06f, r);
-    const float r2 = r * r;
-    const float a = MF_FMA(r, 1.0f / 6.0f, 0.5f);
-    float b = MF_FMA(r, 1.0f / 120.0f, 1.0f / 24.0f);
-    b = MF_FMA(r2, 1.0f / 720.0f, b);
-    const float p = MF_FMA(r2, MF_FMA(r2, b, a), r);
-    /* 2^n, n in [-126, 0]: the shifter's own exponent bits leave through the shift */
-    mf_bits scale = {.u = (n.u << 23) + (127u << 23)};
+    float r = MF_FMA(nf, -0.0108304247f, x); /* ln2 / 64 in two parts */
+    r = MF_FMA(nf, 2.97602238e-11f, r);
+    const float p = r * MF_FMA(r, 0.5f, 1.0f);
+    /* 2^(n >> 6) onto the table's exponent: the shifter's own bits leave through the shift */
+    mf_bits scale = {.u = exp2_64[n.u & 63u] + ((n.u & ~63u) << 17)};
     return MF_FMA(scale.f, p, scale.f);
 }
 
