@@ -5,6 +5,6 @@
 #ifndef MF_ATTENTION_BIAS_H
 #define MF_ATTENTION_BIAS_H
 
-#include "mf_transformer.h" /* declares mf_attention_bias_f32_ref (from the kernel table) */
+#include "mf_transformer.h" /* declares the mf_attention_bias kernels (from the kernel table) */
 
 #endif

@@ -100,6 +100,9 @@ int32_t mf_token_chain_scratch_f16(const mf_token_chain_desc_f16 *d);
 #endif
 
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_attention_bias_f32_dsp(const float *q, const float *k, const float *v, const float *bias,
+                              int32_t bias_heads, float *out, float *scratch,
+                              const mf_attention_desc *d);
 int mf_attention_bias_f32_ref(const float *q, const float *k, const float *v, const float *bias,
                               int32_t bias_heads, float *out, float *scratch,
                               const mf_attention_desc *d);
@@ -118,6 +121,15 @@ int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, floa
 int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
                            const mf_token_chain_desc *d);
 #if defined(__FLT16_MAX__)
+int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_bias_f16_ref(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_bias_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
 int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,
                          mf_f16 *scratch, const mf_attention_desc *d);
 int mf_attention_f16_ref(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,

@@ -330,7 +330,15 @@ for _op, _sig in TRANSFORMER_SIGS.items():
     kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"), sig=_sig)
     kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"), sig=_sig)
     kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
-            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "gemm_f16_{isa}.c"), sig=_sig)
-kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",),
-        sig=Sig(_H, "const float *q, const float *k, const float *v, const float *bias, int32_t bias_heads, float *out, "
-                "float *scratch, const mf_attention_desc *d"))  # masks/biases on the scores: reference only
+            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+             "gemm_f16_{isa}.c"), sig=_sig)
+# masks/biases on the scores: the references, and the dsp / rvv / mve attention kernels with the
+# bias added to each row of scores before its softmax
+_BIAS_SIG = Sig(_H, "const {t} *q, const {t} *k, const {t} *v, const {t} *bias, int32_t bias_heads, {t} *out, "
+                "{t} *scratch, const mf_attention_desc *d")
+kernels("mf_attention_bias", "attention_bias_{dtype}_ref.c", sig=_BIAS_SIG)
+kernels("mf_attention_bias", "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"),
+        sig=_BIAS_SIG)
+kernels("mf_attention_bias", "transformer_f16_{isa}.c", ("f16",), SIMD_ISAS,
+        ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+         "gemm_f16_{isa}.c"), sig=_BIAS_SIG)
