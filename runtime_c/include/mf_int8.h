@@ -54,7 +54,10 @@ typedef struct {
     int32_t act_min, act_max;
 } mf_requant_s8;
 
-/* 2-D convolution; groups == c_in == c_out is depthwise (channel multiplier 1). */
+/* 2-D convolution; groups == c_in == c_out is depthwise (channel multiplier 1). pad_top
+ * may be negative: output row r reads input rows from r * stride_h - pad_top on, so a band
+ * of output rows is the same conv with h_out = the band's rows and pad_top lowered by its
+ * first row times stride_h (h_in and the channel stride stay the whole map's). */
 typedef struct {
     int32_t n, c_in, h_in, w_in;
     int32_t c_out, h_out, w_out;
@@ -120,6 +123,16 @@ typedef struct {
     mf_requant_s8 rq;
 } mf_add_s8_desc;
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+
+/* The same add over `rows` rows of add.n elements, each operand with its own row stride:
+ * a residual conv's output band (rows = channels, contiguous in scratch) added to the
+ * strided band of the skip map it overwrites (toolchain/ops/qconv.py QConvAdd). y may be a
+ * or b with the same strides. */
+typedef struct {
+    mf_add_s8_desc add;
+    int32_t rows, a_stride, b_stride, y_stride;
+} mf_add_rows_s8_desc;
+int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 
 /* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
  * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one

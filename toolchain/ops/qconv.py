@@ -52,17 +52,19 @@ def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConv
     return y[:, :, 0, :] if p.win.spatial_rank == 1 else y
 
 
-def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant):
-    """mf_conv2d_s8_desc for c_out output channels (all, or a block of them)."""
+def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band: tuple[int, int] | None = None):
+    """mf_conv2d_s8_desc for c_out output channels (all, or a block of them); band: output
+    rows (first, count) only, as the same conv with a lowered pad_top (mf_int8.h)."""
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
+    r0, oh = band if band else (0, oh)
     return struct(
         "mf_conv2d_s8_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
         c_out=lit(c_out), h_out=lit(oh), w_out=lit(ow),
         k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
         stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
         dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
-        pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
+        pad_top=lit(p.win.pads[0] - r0 * p.win.strides[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
         in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **rq.struct_fields()))
 
 
@@ -232,10 +234,18 @@ class QConvAddParams:
     conv_is_a: bool
 
 
-def conv_add_block(c_out: int, plane: int, kk: int, batch: int) -> int:
-    """Output channels per QConvAdd block (all of them for a batch > 1: blocks of channels
-    are contiguous in NCHW only for one image)."""
-    return c_out if batch != 1 else channel_block(c_out, plane, plane, kk)
+# A QConvAdd band's conv output (all channels) is at most 1/8 of the output map, but may
+# take 2 KiB: below that the per-band calls and partial im2col panels cost more
+# instructions than the bytes are worth (ResNet-8's last blocks).
+CONV_ADD_BAND_FLOOR = 2048
+
+
+def conv_add_band(c_out: int, oh: int, ow: int, batch: int) -> int:
+    """Output rows per QConvAdd band: the most that fit the budget (one at least),
+    preferring a divisor of oh so that every band has the same shape."""
+    budget = max(batch * c_out * ow, batch * c_out * oh * ow // 8, CONV_ADD_BAND_FLOOR)
+    fits = [r for r in range(1, oh + 1) if batch * c_out * r * ow <= budget] or [1]
+    return max([r for r in fits if oh % r == 0] or fits)
 
 
 @register
@@ -263,36 +273,36 @@ class QConvAdd(Op):
 
     @classmethod
     def lower(cls, p: QConvAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        """Blocks of output channels, each through the contract kernels (so the board's SIMD
-        conv runs it): the conv of the block into scratch, then the add of scratch and the
-        skip's block into y's block. Only the skip's block is overwritten, after it is read,
-        and the scratch holds one block: the skip's memory is the output's."""
+        """Bands of output rows, each through the contract kernels (so the board's SIMD
+        conv runs it, and each im2col column is built once): the conv of the band, all
+        channels, into scratch, then one strided add of scratch and the skip's band into
+        y's band. Only the skip's band is overwritten, after it is read, and the scratch
+        holds one band: the skip's memory is the output's."""
         from toolchain.ops.base import align_up
         from toolchain.ops.qelementwise import QAdd
 
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
         oh, ow = p.conv.win.out_size(*hw(xs))
-        plane, kk = oh * ow, int(np.prod(ws[1:]))
-        block = conv_add_block(ws[0], plane, kk, xs[0])
+        n, c_out = xs[0], ws[0]
+        rows = conv_add_band(c_out, oh, ow, n)
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
-        rq = p.conv.rq
         skip, y = node.inputs[3], node.outputs[0]
+        bias = TensorArg(node.inputs[2]) if node.inputs[2] else Lit("NULL")
         calls = []
-        out_bytes = block * plane * xs[0]
-        for c0 in range(0, ws[0], block):
-            brq = rq if not rq.per_channel else Requant(rq.mult[c0:c0 + block], rq.shift[c0:c0 + block], rq.out_zp,
-                                                        rq.act_min, rq.act_max)
-            bp = QConvParams(p.conv.win, p.conv.group, p.conv.in_zp, brq)
-            bws = (block,) + tuple(ws[1:])
-            isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](bp, xs, bws)
-            bias = TensorArg(node.inputs[2], c0) if node.inputs[2] else Lit("NULL")
-            calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1], c0 * kk), bias, Scratch(0),
-                                       conv_desc(bp, xs, block, brq), Scratch(align_up(out_bytes))),
-                              align_up(out_bytes) + isa_scratch))
-            # the block's outputs are contiguous when n == 1 (conv_add_block asks for it)
-            ab = [Scratch(0), TensorArg(skip, c0 * plane)] if p.conv_is_a else [TensorArg(skip, c0 * plane), Scratch(0)]
-            calls.append(Call(ctx.kernel("add", "s8", ()), (*ab, TensorArg(y, c0 * plane),
-                                                           QAdd.desc(p.add, block * plane))))
+        for r0 in range(0, oh, rows):
+            nr = min(rows, oh - r0)
+            band = align_up(n * c_out * nr * ow)
+            # a non-depthwise conv's scratch (an im2col panel) does not depend on h_out: the
+            # whole conv's size is the band's
+            isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](p.conv, xs, ws)
+            calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, Scratch(0),
+                                       conv_desc(p.conv, xs, c_out, p.conv.rq, (r0, nr)), Scratch(band)),
+                              band + isa_scratch))
+            a, b = (Scratch(0), TensorArg(skip, r0 * ow)) if p.conv_is_a else (TensorArg(skip, r0 * ow), Scratch(0))
+            strides = (nr * ow, oh * ow) if p.conv_is_a else (oh * ow, nr * ow)
+            desc = struct("mf_add_rows_s8_desc", add=QAdd.desc(p.add, nr * ow), rows=lit(n * c_out),
+                          a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow))
+            calls.append(Call(ctx.kernel("add_rows", "s8", ()), (a, b, TensorArg(y, r0 * ow), desc)))
         return calls
 
     @classmethod
@@ -306,3 +316,4 @@ class QConvAdd(Op):
 kernels("mf_conv2d", "conv_s8_ref.c", ("s8",))
 kernels("mf_fc", "conv_s8_ref.c", ("s8",))
 kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",))
+kernels("mf_add_rows", "add_rows_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",))
