@@ -127,10 +127,13 @@ int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_d
 /* The same add over `rows` rows of add.n elements, each operand with its own row stride:
  * a residual conv's output band (rows = channels, contiguous in scratch) added to the
  * strided band of the skip map it overwrites (toolchain/ops/qconv.py QConvAdd). y may be a
- * or b with the same strides. */
+ * or b with the same strides. a_term/b_term (or NULL): each input's rescaled term
+ * mf_requant((v - zp) << left_shift, mult, shift) for v = -128..127 at [v + 128], made at
+ * compile time, so that only the output's requantisation is left per element. */
 typedef struct {
     mf_add_s8_desc add;
     int32_t rows, a_stride, b_stride, y_stride;
+    const int32_t *a_term, *b_term;
 } mf_add_rows_s8_desc;
 int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 

@@ -65,6 +65,7 @@ class CallRenderer:
         # the arena map comes first: every later declaration and call names tensors by it
         self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
+        self.tables: dict[tuple[int, ...], str] = {}
 
     def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
         """A typed pointer to an arena tensor, through its arena-map macro."""
@@ -79,9 +80,15 @@ class CallRenderer:
         if isinstance(a, Lit):
             return a.text
         if isinstance(a, IntArray):
+            # one table per distinct contents: the calls of a banded or blocked node repeat
+            # their requantisation (and int8 add) tables
+            key = tuple(a.values)
+            if key in self.tables:
+                return self.tables[key]
             name = f"{prefix}_t{len(self.decls)}"
             vals = ", ".join(str(v) for v in a.values) or "0"
             self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
+            self.tables[key] = name
             return name
         if isinstance(a, Array):
             return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"

@@ -240,6 +240,14 @@ class QConvAddParams:
 CONV_ADD_BAND_FLOOR = 2048
 
 
+def add_term(zp: int, mult: int, shift: int, left_shift: int) -> tuple[int, ...]:
+    """One add input's rescaled term for every int8 value (mf_add_rows_s8_desc a_term)."""
+    from toolchain.ops.requant import requant
+
+    v = (np.arange(-128, 128, dtype=np.int64) - zp) << left_shift
+    return tuple(int(t) for t in requant(v, mult, shift))
+
+
 def conv_add_band(c_out: int, oh: int, ow: int, batch: int) -> int:
     """Output rows per QConvAdd band: the most that fit the budget (one at least),
     preferring a divisor of oh so that every band has the same shape."""
@@ -278,7 +286,7 @@ class QConvAdd(Op):
         channels, into scratch, then one strided add of scratch and the skip's band into
         y's band. Only the skip's band is overwritten, after it is read, and the scratch
         holds one band: the skip's memory is the output's."""
-        from toolchain.ops.base import align_up
+        from toolchain.ops.base import IntArray, align_up
         from toolchain.ops.qelementwise import QAdd
 
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
@@ -301,7 +309,9 @@ class QConvAdd(Op):
             a, b = (Scratch(0), TensorArg(skip, r0 * ow)) if p.conv_is_a else (TensorArg(skip, r0 * ow), Scratch(0))
             strides = (nr * ow, oh * ow) if p.conv_is_a else (oh * ow, nr * ow)
             desc = struct("mf_add_rows_s8_desc", add=QAdd.desc(p.add, nr * ow), rows=lit(n * c_out),
-                          a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow))
+                          a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow),
+                          a_term=IntArray(add_term(p.add.a_zp, p.add.a_mult, p.add.a_shift, p.add.left_shift)),
+                          b_term=IntArray(add_term(p.add.b_zp, p.add.b_mult, p.add.b_shift, p.add.left_shift)))
             calls.append(Call(ctx.kernel("add_rows", "s8", ()), (a, b, TensorArg(y, r0 * ow), desc)))
         return calls
 
