@@ -24,6 +24,9 @@ from toolchain.ops.requant import Requant
 CONV_SCRATCH: dict[str, Callable[["QConvParams", tuple[int, ...], tuple[int, ...]], int]] = {
     "ref": lambda p, xs, ws: 0}
 FC_SCRATCH: dict[str, Callable[["QFcParams", int, int, int], int]] = {"ref": lambda p, m, n, k: 0}
+# The same for mf_conv2d_overwrite_s8_<isa> (pointwise over its input).
+OVERWRITE_SCRATCH: dict[str, Callable[["QConvParams", tuple[int, ...], tuple[int, ...]], int]] = {
+    "ref": lambda p, xs, ws: overwrite_scratch_bytes(p, xs, ws)}
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,10 @@ class QConv(Op):
         if kind == 1:
             return depthwise_over_input(p, node, ctx, xs, ws)
         if kind == 2:
-            return [Call(ctx.kernel("conv2d_overwrite", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
-                                                                    bias, TensorArg(node.outputs[0]), desc, Scratch()),
-                         overwrite_scratch_bytes(p, xs, ws))]
+            ow_kernel = ctx.kernel("conv2d_overwrite", "s8", tuple(OVERWRITE_SCRATCH))
+            return [Call(ow_kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                     bias, TensorArg(node.outputs[0]), desc, Scratch()),
+                         OVERWRITE_SCRATCH[ctx.isa_of(ow_kernel)](p, xs, ws))]
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                               TensorArg(node.outputs[0]), desc, Scratch()),
