@@ -12,10 +12,16 @@
 
 #include "mf_int8.h"
 
-/* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile; MVE: four of the
- * 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at VLEN=128). */
-#define MF_S8_COLS_DSP 12
+/* Output pixels per im2col panel. DSP: one block of the 1x6 SMLAD tile (a second block
+ * saves ~4% of ResNet-8's instructions but its panel, the largest scratch of the net's
+ * peak layer, costs 3.5 KB of arena); MVE: four of the 2x3 VMLADAVA tile; RVV: two strips
+ * of 16 int16 lanes (e16, LMUL=2 at VLEN=128). */
+#define MF_S8_COLS_DSP 6
 #define MF_S8_COLS_MVE 12
+/* DSP pointwise conv over its input (conv_overwrite_s8_dsp.c): two tile blocks, its panel
+ * (k = c_in) is small. mf_gemm_s8_dsp takes up to the larger of the two. */
+#define MF_S8_PW_COLS_DSP 12
+#define MF_S8_GEMM_COLS_DSP 12
 #define MF_S8_COLS_RVV 32
 
 /* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
@@ -154,7 +160,7 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
     }
 }
 
-/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_COLS_DSP. */
+/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP. */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
                     const mf_requant_s8 *rq, int32_t ch0);

@@ -1,5 +1,5 @@
 /* int8 pointwise convolution over its own input for Cortex-M4/M7 with the DSP extension
- * (the contract of mf_conv2d_overwrite_s8_ref, mf_int8.h): MF_S8_COLS_DSP pixels at a time,
+ * (the contract of mf_conv2d_overwrite_s8_ref, mf_int8.h): MF_S8_PW_COLS_DSP pixels at a time,
  * their c_in inputs widened into the int16 panel of mf_gemm_s8_dsp (a pointwise panel is a
  * transpose of x), all c_out outputs of those pixels into scratch by the SMLAD GEMM, then
  * over the consumed input. DS-CNN's pointwise layers run this way in one map. */
@@ -7,13 +7,13 @@
 
 static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
 {
-    return MF_S8_COLS_DSP * mf_s8_k4(d->c_in) * (int32_t)sizeof(int16_t);
+    return MF_S8_PW_COLS_DSP * mf_s8_k4(d->c_in) * (int32_t)sizeof(int16_t);
 }
 
-/* the panel (8-byte aligned at the scratch's start), then c_out x MF_S8_COLS_DSP outputs */
+/* the panel (8-byte aligned at the scratch's start), then c_out x MF_S8_PW_COLS_DSP outputs */
 int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
-    return mf_conv2d_overwrite_s8_pointwise(d) ? panel_bytes(d) + d->c_out * MF_S8_COLS_DSP : 0;
+    return mf_conv2d_overwrite_s8_pointwise(d) ? panel_bytes(d) + d->c_out * MF_S8_PW_COLS_DSP : 0;
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -56,8 +56,8 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
     for (int32_t n = 0; n < d->n; ++n) {
         const int8_t *xn = x + (size_t)n * d->c_in * hw;
         int8_t *yn = y + (size_t)n * d->c_out * hw;
-        for (int32_t p0 = 0; p0 < hw; p0 += MF_S8_COLS_DSP) {
-            const int32_t np = hw - p0 < MF_S8_COLS_DSP ? hw - p0 : MF_S8_COLS_DSP;
+        for (int32_t p0 = 0; p0 < hw; p0 += MF_S8_PW_COLS_DSP) {
+            const int32_t np = hw - p0 < MF_S8_PW_COLS_DSP ? hw - p0 : MF_S8_PW_COLS_DSP;
             fill_pointwise(xn, d->c_in, hw, p0, np, panel);
             mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, bias, tile, np, 1, &d->rq, 0);
             /* these pixels' inputs are in the panel: their y rows may now overwrite x */

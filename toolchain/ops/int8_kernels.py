@@ -13,7 +13,8 @@ from toolchain.ops.kernel_table import c_file, kernels
 
 S8_ISAS = ("dsp", "mve", "rvv")
 # Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
-S8_COLS = {"dsp": 12, "mve": 12, "rvv": 32}
+S8_COLS = {"dsp": 6, "mve": 12, "rvv": 32}
+S8_PW_COLS_DSP = 12  # MF_S8_PW_COLS_DSP: the DSP pointwise-over-input kernel's panel
 
 
 def _k4(k: int) -> int:
@@ -43,7 +44,7 @@ def overwrite_s8_scratch(isa: str, c_in: int, c_out: int) -> int:
     """mf_conv2d_overwrite_s8_<isa>_scratch_bytes of a pointwise conv it applies to: the
     panel, then c_out outputs per panel column."""
     assert isa == "dsp"
-    return S8_COLS["dsp"] * _k4(c_in) * 2 + c_out * S8_COLS["dsp"]
+    return S8_PW_COLS_DSP * _k4(c_in) * 2 + c_out * S8_PW_COLS_DSP
 
 
 def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
