@@ -239,8 +239,8 @@ class QConvAddParams:
 
 
 # A QConvAdd band's conv output (all channels) is at most 1/8 of the output map, but may
-# take 2 KiB: below that the per-band calls and partial im2col panels cost more
-# instructions than the bytes are worth (ResNet-8's last blocks).
+# take 2 KiB (never half the map): below that the per-band calls and partial im2col panels
+# cost more instructions than the bytes are worth (ResNet-8's last blocks).
 CONV_ADD_BAND_FLOOR = 2048
 
 
@@ -255,7 +255,8 @@ def add_term(zp: int, mult: int, shift: int, left_shift: int) -> tuple[int, ...]
 def conv_add_band(c_out: int, oh: int, ow: int, batch: int) -> int:
     """Output rows per QConvAdd band: the most that fit the budget (one at least),
     preferring a divisor of oh so that every band has the same shape."""
-    budget = max(batch * c_out * ow, batch * c_out * oh * ow // 8, CONV_ADD_BAND_FLOOR)
+    total = batch * c_out * oh * ow
+    budget = max(batch * c_out * ow, min(max(total // 8, CONV_ADD_BAND_FLOOR), total // 2))
     fits = [r for r in range(1, oh + 1) if batch * c_out * r * ow <= budget] or [1]
     return max([r for r in fits if oh % r == 0] or fits)
 
