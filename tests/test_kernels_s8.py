@@ -36,6 +36,7 @@ CONVS = [
     ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
     ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
     ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise
+    ConvS8(32, 8, 7, 5),                                             # k = 288: 6-pixel DSP panels, tail 5
     # QConvAdd bands (ops/qconv.py): h_out = the band's rows, pad_top lowered (below 0)
     ConvS8(16, 16, 12, 10, act="relu", band=(4, 4)),                 # interior rows
     ConvS8(5, 7, 9, 11, band=(0, 3)),                                # top band: padding kept

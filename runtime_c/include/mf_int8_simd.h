@@ -12,11 +12,14 @@
 
 #include "mf_int8.h"
 
-/* Output pixels per im2col panel. DSP: one block of the 1x6 SMLAD tile (a second block
- * saves ~4% of ResNet-8's instructions but its panel, the largest scratch of the net's
- * peak layer, costs 3.5 KB of arena); MVE: four of the 2x3 VMLADAVA tile; RVV: two strips
- * of 16 int16 lanes (e16, LMUL=2 at VLEN=128). */
-#define MF_S8_COLS_DSP 6
+/* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile, one where that
+ * panel would pass MF_S8_PANEL_BYTES_DSP (mf_s8_cols_dsp): ResNet-8's peak layer (k = 288,
+ * beside the skip map) then keeps its arena under 0.8 x the op-by-op bound, while the
+ * small-k layers, where each panel's per-channel work weighs most, keep 12 pixels; MVE:
+ * four of the 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at
+ * VLEN=128). */
+#define MF_S8_COLS_DSP 12
+#define MF_S8_PANEL_BYTES_DSP 4096
 #define MF_S8_COLS_MVE 12
 /* DSP pointwise conv over its input (conv_overwrite_s8_dsp.c): two tile blocks, its panel
  * (k = c_in) is small. mf_gemm_s8_dsp takes up to the larger of the two. */
@@ -26,6 +29,14 @@
 
 /* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
 static inline int32_t mf_s8_k4(int32_t k) { return (k + 3) & ~3; }
+
+/* Pixels per DSP conv panel for a window of k values (the Python twin: dsp_cols in
+ * toolchain/ops/int8_kernels.py). */
+static inline int32_t mf_s8_cols_dsp(int32_t k)
+{
+    const int32_t full = MF_S8_COLS_DSP * mf_s8_k4(k) * (int32_t)sizeof(int16_t);
+    return full <= MF_S8_PANEL_BYTES_DSP ? MF_S8_COLS_DSP : MF_S8_COLS_DSP / 2;
+}
 
 static inline int32_t mf_s8_conv_is_depthwise(const mf_conv2d_s8_desc *d)
 {

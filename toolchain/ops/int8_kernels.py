@@ -13,7 +13,8 @@ from toolchain.ops.kernel_table import c_file, kernels
 
 S8_ISAS = ("dsp", "mve", "rvv")
 # Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
-S8_COLS = {"dsp": 6, "mve": 12, "rvv": 32}
+S8_COLS = {"dsp": 12, "mve": 12, "rvv": 32}
+S8_PANEL_BYTES_DSP = 4096  # MF_S8_PANEL_BYTES_DSP: above it a DSP conv panel takes 6 pixels
 S8_PW_COLS_DSP = 12  # MF_S8_PW_COLS_DSP: the DSP pointwise-over-input kernel's panel
 
 
@@ -23,6 +24,11 @@ def _k4(k: int) -> int:
 
 def _r8(k: int) -> int:
     return (k + 7) & ~7
+
+
+def dsp_cols(k: int) -> int:
+    """mf_s8_cols_dsp: pixels per DSP conv panel for a window of k values."""
+    return S8_COLS["dsp"] if S8_COLS["dsp"] * _k4(k) * 2 <= S8_PANEL_BYTES_DSP else S8_COLS["dsp"] // 2
 
 
 def conv_s8_scratch(isa: str, s: ConvShape) -> int:
@@ -35,7 +41,7 @@ def conv_s8_scratch(isa: str, s: ConvShape) -> int:
         return {"dsp": ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp,
                 "mve": ((hp * wp + 3) & ~3) + 4 * oh * wp,
                 "rvv": 2 * hp * wp + oh * wp}[isa]
-    return {"dsp": S8_COLS["dsp"] * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
+    return {"dsp": dsp_cols(k) * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
             "mve": S8_COLS["mve"] * k + 3 * _r8(k) * 2,
             "rvv": S8_COLS["rvv"] * k * 2}[isa]
 
