@@ -9,6 +9,9 @@
 #define MF_INT8_SIMD_H
 
 #include <string.h>
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>
+#endif
 
 #include "mf_int8.h"
 
@@ -158,6 +161,15 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
             /* the rounding term only touches the high word: floor of the high word of the
              * product (SMMUL) plus 2^(rs - 33), shifted by rs - 32, is exact */
             const int32_t sh = r->rs - 32, half = 1 << (r->rs - 33);
+#if defined(__ARM_FEATURE_SAT)
+            if (lo == -128 && hi == 127) {
+                /* no activation clamp inside the int8 range (TFLite's ReLU with zero point
+                 * -128 is one): SSAT does the clamp in one instruction */
+                for (int32_t i = 0; i < n; ++i, yy += cs)
+                    *yy = (int8_t)__ssat(zp + (((int32_t)(((int64_t)acc[i] * mult) >> 32) + half) >> sh), 8);
+                continue;
+            }
+#endif
             for (int32_t i = 0; i < n; ++i, yy += cs) {
                 const int32_t v = zp + (((int32_t)(((int64_t)acc[i] * mult) >> 32) + half) >> sh);
                 *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
