@@ -188,21 +188,23 @@ def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
         lines.append(f"{{ mf_conv2d_s8_desc d = {{.n = {xs[0]}, .c_in = {xs[1]}, .h_in = {xs[2]}, .w_in = {xs[3]}, "
                      f".c_out = {ws[0]}, .h_out = {oh}, .w_out = {ow}, .k_h = {ws[2]}, .k_w = {ws[3]}, "
                      f".stride_h = {stride}, .stride_w = {stride}, .dil_h = 1, .dil_w = 1, .pad_top = {pad}, "
-                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d %d\\n\", (int)mf_conv2d_overwrite_s8_pointwise(&d), "
-                     f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d), (int)mf_conv2d_overwrite_s8_dsp_scratch_bytes(&d)); }}")
+                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d %d %d %d\\n\", (int)mf_conv2d_overwrite_s8_pointwise(&d), "
+                     f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d), (int)mf_conv2d_overwrite_s8_dsp_scratch_bytes(&d), "
+                     f"(int)mf_conv2d_overwrite_s8_mve_scratch_bytes(&d), (int)mf_conv2d_overwrite_s8_rvv_scratch_bytes(&d)); }}")
         kind2 = overwrite_kind(p, xs, ws) == 2
         want.append(f"{int(kind2)} {overwrite_scratch_bytes(p, xs, ws)} "
-                    f"{OVERWRITE_SCRATCH['dsp'](p, xs, ws) if kind2 else 0}")
+                    + " ".join(str(OVERWRITE_SCRATCH[isa](p, xs, ws) if kind2 else 0) for isa in ("dsp", "mve", "rvv")))
     main = tmp_path / "t.c"
     main.write_text('#include <stdio.h>\n#include "mf_int8.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
     exe = tmp_path / "t"
     subprocess.run([host_cc(), "-Wall", "-Wextra", "-Werror", "-std=c11", f"-I{RUNTIME / 'include'}", str(main),
-                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"), str(RUNTIME / "src" / "conv_overwrite_s8_dsp.c"),
+                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"), *(str(RUNTIME / "src" / f"conv_overwrite_s8_{isa}.c") for isa in ("dsp", "mve", "rvv")),
                     "-o", str(exe)], check=True)
     got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
     assert got == want
-    # depthwise runs in blocks; pointwise 7 x 8 (ref), 12-pixel panel of 16 int16 + 7 x 12 (dsp)
-    assert want[0] == "0 0 0" and want[2] == "1 56 468"
+    # depthwise runs in blocks; pointwise 7 x 8 (ref), 12-pixel panel of 16 int16 + 7 x 12 (dsp),
+    # 12 x (13 + 7) (mve), 32 x (13 x 2 + 7) (rvv)
+    assert want[0] == "0 0 0 0 0" and want[2] == "1 56 468 240 1056"
 
 
 def test_int8_kernel_target_follows_the_board_fields() -> None:

@@ -123,14 +123,15 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
 
 
 @pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD)
 @pytest.mark.parametrize("shape", OVERWRITES, ids=str)
-def test_dsp_overwrite_kernel_over_its_input_bit_exact(shape: ConvS8, tmp_path: Path) -> None:
-    """mf_conv2d_overwrite_s8_dsp with y = x against the reference conv, same M7 binary."""
+def test_simd_overwrite_kernel_over_its_input_bit_exact(board: str, isa: str, shape: ConvS8, tmp_path: Path) -> None:
+    """mf_conv2d_overwrite_s8_<isa> with y = x against the reference conv, same binary."""
     from fixtures.sim_support import require_tools
 
-    b = load_board("stm32f746-disco")
+    b = load_board(board)
     require_tools(b)
-    r = run_s8(b, shape, "dsp", out_dir=tmp_path)
+    r = run_s8(b, shape, isa, out_dir=tmp_path)
     np.testing.assert_array_equal(r.ref, r.want)
     np.testing.assert_array_equal(r.fast, r.ref)
     assert r.instructions > 0

@@ -147,10 +147,17 @@ int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d); /* 1: this
 int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
-/* The same contract on Cortex-M DSP (conv_overwrite_s8_dsp.c: SMLAD GEMM over panels). */
+/* The same contract on Cortex-M DSP, Helium and RVV (conv_overwrite_s8_<isa>.c: the ISA's
+ * GEMM over panels of pixels). */
 int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_conv2d_overwrite_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_overwrite_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d);
+int mf_conv2d_overwrite_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int32_t mf_conv2d_overwrite_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
 
 /* Requantise rows: for o < outer, j < inner: y[o*out_stride + j] = clamp(out_zp +
  * requant(x[o*inner + j] - in_zp)). Concat of differing scales, and DQ -> Q pairs. */

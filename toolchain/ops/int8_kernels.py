@@ -49,8 +49,9 @@ def conv_s8_scratch(isa: str, s: ConvShape) -> int:
 def overwrite_s8_scratch(isa: str, c_in: int, c_out: int) -> int:
     """mf_conv2d_overwrite_s8_<isa>_scratch_bytes of a pointwise conv it applies to: the
     panel, then c_out outputs per panel column."""
-    assert isa == "dsp"
-    return S8_PW_COLS_DSP * _k4(c_in) * 2 + c_out * S8_PW_COLS_DSP
+    return {"dsp": S8_PW_COLS_DSP * _k4(c_in) * 2 + c_out * S8_PW_COLS_DSP,
+            "mve": S8_COLS["mve"] * (c_in + c_out),
+            "rvv": S8_COLS["rvv"] * (c_in * 2 + c_out)}[isa]
 
 
 def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
@@ -65,8 +66,8 @@ kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), 
 kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch)
 kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch)
 kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch)
-kernels("mf_conv2d_overwrite", "conv_overwrite_s8_dsp.c", ("s8",), ("dsp",),
-        ("gemm_s8_dsp.c", "conv_overwrite_s8_ref.c"), overwrite_s8_scratch)
+kernels("mf_conv2d_overwrite", "conv_overwrite_s8_{isa}.c", ("s8",), S8_ISAS,
+        ("gemm_s8_{isa}.c", "conv_overwrite_s8_ref.c"), overwrite_s8_scratch)
 
 # The int8 conv/fc lowering (ops/qconv.py) chooses a variant only where Python knows its
 # scratch: give it these twins (QConvParams has the window and groups conv_shape reads).
@@ -74,4 +75,5 @@ for _isa in S8_ISAS:
     qconv.CONV_SCRATCH[_isa] = lambda p, xs, ws, isa=_isa: conv_s8_scratch(isa, conv_shape(p, xs, ws))
     qconv.FC_SCRATCH[_isa] = lambda p, m, n, k, isa=_isa: fc_s8_scratch(isa, m, n, k)
 # (lower() asks for it only where the overwrite applies: qconv.overwrite_kind == 2)
-qconv.OVERWRITE_SCRATCH["dsp"] = lambda p, xs, ws: overwrite_s8_scratch("dsp", xs[1], ws[0])
+for _isa in S8_ISAS:
+    qconv.OVERWRITE_SCRATCH[_isa] = lambda p, xs, ws, isa=_isa: overwrite_s8_scratch(isa, xs[1], ws[0])
