@@ -51,6 +51,12 @@ OVERWRITES = [
     ConvS8(5, 9, 4, 5, k=(1, 1), pads=(0, 0, 0, 0), big_scale=True, overwrite=True),
     ConvS8(7, 6, 5, 3, k=(1, 1), pads=(0, 0, 0, 0), n=2, per_channel=False, overwrite=True),
 ]
+# the SIMD conv kernels' depthwise path with y = x (mf_int8.h): stride 1 and 2, batch 2
+IN_PLACE = [
+    ConvS8(12, 12, 25, 5, groups=12, act="relu", in_place=True),
+    ConvS8(10, 10, 11, 9, stride=(2, 2), groups=10, in_place=True),
+    ConvS8(6, 6, 7, 6, groups=6, n=2, big_scale=True, in_place=True),
+]
 FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False),
        FcS8(2, 9, 11, big_scale=True)]
 SIMD = [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")]
@@ -124,9 +130,10 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("board,isa", SIMD)
-@pytest.mark.parametrize("shape", OVERWRITES, ids=str)
+@pytest.mark.parametrize("shape", OVERWRITES + IN_PLACE, ids=str)
 def test_simd_overwrite_kernel_over_its_input_bit_exact(board: str, isa: str, shape: ConvS8, tmp_path: Path) -> None:
-    """mf_conv2d_overwrite_s8_<isa> with y = x against the reference conv, same binary."""
+    """mf_conv2d_overwrite_s8_<isa> (pointwise) and mf_conv2d_s8_<isa> (depthwise) with
+    y = x against the reference conv, same binary."""
     from fixtures.sim_support import require_tools
 
     b = load_board(board)

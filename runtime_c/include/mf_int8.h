@@ -84,7 +84,10 @@ int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
                  const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_ref_scratch_bytes(const mf_fc_s8_desc *d);
 
-/* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc). */
+/* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc).
+ * Their depthwise path copies each channel into a padded scratch plane before it writes any
+ * of that channel's outputs, channel after channel: there y may be x when h_out * w_out <=
+ * h_in * w_in (DS-CNN's depthwise convs run over their input so). The reference may not. */
 int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                      const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);

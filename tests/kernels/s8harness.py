@@ -42,6 +42,7 @@ class ConvS8:
     # lowered by first * stride_h, possibly below 0)
     band: tuple[int, int] | None = None
     overwrite: bool = False  # mf_conv2d_overwrite_s8_<isa>, run with y = x
+    in_place: bool = False  # mf_conv2d_s8_<isa> run with y = x (its depthwise path allows it)
 
     @property
     def op(self) -> str:
@@ -89,7 +90,7 @@ class ConvS8:
         v = {"OP": 1, "N": self.n, "CI": self.c_in, "CO": self.c_out, "H": self.h, "WI": self.w,
              "HO": oh, "WO": ow, "KH": self.k[0], "KW": self.k[1], "SH": self.stride[0],
              "SW": self.stride[1], "DH": self.dil[0], "DW": self.dil[1], "PT": self.pad_top,
-             "PL": self.pads[1], "G": self.groups, "OVERWRITE": int(self.overwrite)}
+             "PL": self.pads[1], "G": self.groups, "OVERWRITE": int(self.overwrite or self.in_place)}
         return [f"-DKS_{k}={v}" for k, v in v.items()]
 
     def __str__(self) -> str:
@@ -98,7 +99,7 @@ class ConvS8:
                 f"_s{self.stride[0]}{self.stride[1]}_p{''.join(map(str, self.pads))}"
                 f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}"
                 f"{'_big' if self.big_scale else ''}{f'_band{self.band[0]}+{self.band[1]}' if self.band else ''}"
-                f"{'_over' if self.overwrite else ''}")
+                f"{'_over' if self.overwrite else ''}{'_inplace' if self.in_place else ''}")
 
 
 @dataclass(frozen=True)

@@ -138,17 +138,25 @@ def channel_block(c: int, plane_out: int, plane_in: int, kk: int, frac: int = 8)
 
 def depthwise_over_input(p: QConvParams, node: Node, ctx: LowerCtx, xs: tuple[int, ...],
                          ws: tuple[int, ...]) -> list[Call]:
-    """A depthwise conv whose output may overwrite its input: blocks of channels through the
-    contract conv kernel (the board's SIMD one) into scratch, each copied over its own
-    input planes once they are consumed (output planes are no larger than input planes)."""
+    """A depthwise conv whose output may overwrite its input: one call of the board's SIMD
+    kernel with y = x, or (the reference, which reads x while it writes y) blocks of
+    channels through it into scratch, each copied over its own input planes once they are
+    consumed (output planes are no larger than input planes)."""
     from toolchain.ops.base import align_up
     from toolchain.ops.base import Array, int_array
 
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
     c, kk = xs[1], int(np.prod(ws[1:]))
-    block = channel_block(c, oh * ow, h * w, kk, 16)  # 1/16: not the peak of a DS-CNN block
     kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+    if ctx.isa_of(kernel) != "ref":
+        # the SIMD kernels copy each channel into their padded plane before writing any of
+        # its outputs, channel by channel: y may be x (mf_int8.h), no blocks, no copies
+        desc = conv_desc(p, xs, ws[0], p.rq)
+        bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, TensorArg(node.outputs[0]),
+                              desc, Scratch()), CONV_SCRATCH[ctx.isa_of(kernel)](p, xs, ws))]
+    block = channel_block(c, oh * ow, h * w, kk, 16)  # 1/16: not the peak of a DS-CNN block
     bxs = (1, block) + tuple(xs[2:])
     calls = []
     for n in range(xs[0]):
