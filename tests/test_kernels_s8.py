@@ -183,24 +183,25 @@ def _add_rows_data(n: int, rows: int, scales: tuple[float, float, float], relu: 
 @pytest.mark.parametrize("n,rows,scales,relu", [(37, 256, (0.05, 0.02, 0.06), True),   # tail of 1
                                                 (64, 256, (0.011, 0.09, 0.004), False),  # clamps both ways
                                                 (6, 256, (0.3, 0.3, 0.3), False)])       # tail of 2
-def test_mve_add_rows_bit_exact(n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
-    """mf_add_rows_s8_mve (table gathers, VMULH) against the reference add of each row, in
-    place over b, in one M55 binary; every int8 value of a meets its table entry."""
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
+    """mf_add_rows_s8_<isa> (table gathers, high-word multiply) against the reference add of
+    each row, in place over b, in one binary; every int8 value of a meets its table entry."""
     from fixtures.sim_support import require_tools
     from toolchain.codegen import copy_runtime
     from toolchain.sim import build_firmware, run_firmware
 
-    b = load_board("cortex-m55-an547")
+    b = load_board(board)
     require_tools(b)
     h, want = _add_rows_data(n, rows, scales, relu)
     (tmp_path / "add_rows_data.h").write_text(h)
-    rt = copy_runtime(tmp_path / "runtime", {"mf_add_rows_s8_mve"})
+    rt = copy_runtime(tmp_path / "runtime", {f"mf_add_rows_s8_{isa}"})
     here = Path(__file__).parent / "kernels"
     build = build_firmware([here / "add_rows_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
                            include_dirs=[here, tmp_path, tmp_path / "runtime" / "include"],
-                           extra_cflags=["-DKS_FAST=mf_add_rows_s8_mve"])
+                           extra_cflags=[f"-DKS_FAST=mf_add_rows_s8_{isa}"])
     r = run_firmware(build, timeout=600)
     assert r.status == 0
     np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference: numpy's add
-    np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the MVE kernel, same binary
+    np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the SIMD kernel, same binary
     assert len(np.unique(want)) > 100 and r.instructions

@@ -139,8 +139,9 @@ typedef struct {
     const int32_t *a_term, *b_term;
 } mf_add_rows_s8_desc;
 int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
-/* The same on Helium (add_rows_s8_mve.c: VLDRW gathers from the tables, VMULH). */
+/* The same on Helium and RVV (add_rows_s8_<isa>.c: gathers from the tables, VMULH/vmulh). */
 int mf_add_rows_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
+int mf_add_rows_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 
 /* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
  * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one
