@@ -142,3 +142,66 @@ def test_simd_overwrite_kernel_over_its_input_bit_exact(board: str, isa: str, sh
     np.testing.assert_array_equal(r.ref, r.want)
     np.testing.assert_array_equal(r.fast, r.ref)
     assert r.instructions > 0
+
+
+def _add_rows_data(n: int, rows: int, scales: tuple[float, float, float], relu: bool) -> tuple[str, np.ndarray]:
+    """add_rows_data.h for tests/kernels/add_rows_s8.c: row r of a is value r - 128 (every
+    table entry), b sweeps every value, 3 bytes between b's rows; and QAdd's numpy result."""
+    from toolchain.ir import QuantInfo
+    from toolchain.ops.qconv import add_term
+    from toolchain.ops.qelementwise import QAdd, qadd_params
+
+    sa, sb, so = scales
+    out_zp = -128 if relu else 5
+    p = qadd_params(QuantInfo((sa,), (-3,)), QuantInfo((sb,), (11,)), QuantInfo((so,), (out_zp,)),
+                    out_zp if relu else -128, 127)
+    bstride = n + 3
+    a = np.array([[(r % 256) - 128] * n for r in range(rows)], np.int64)
+    b = np.full((rows, bstride), 77, np.int64)
+    b[:, :n] = (np.arange(rows * n).reshape(rows, n) * 7 % 256) - 128
+    want = b.copy()
+    want[:, :n] = QAdd.reference(p, [a, b[:, :n]])[0]
+
+    def arr(name: str, ctype: str, v) -> str:
+        return f"static const {ctype} {name}[] = {{{', '.join(str(int(x)) for x in np.ravel(v))}}};"
+
+    h = "\n".join([
+        "#include <stdint.h>",
+        f"#define KS_N {n}", f"#define KS_ROWS {rows}", f"#define KS_ASTRIDE {n}", f"#define KS_BSTRIDE {bstride}",
+        f"#define KS_A_ZP {p.a_zp}", f"#define KS_B_ZP {p.b_zp}", f"#define KS_LEFT_SHIFT {p.left_shift}",
+        f"#define KS_A_MULT {p.a_mult}", f"#define KS_A_SHIFT {p.a_shift}", f"#define KS_B_MULT {p.b_mult}",
+        f"#define KS_B_SHIFT {p.b_shift}", f"#define KS_OUT_ZP {p.rq.out_zp}", f"#define KS_ACT_MIN {p.rq.act_min}",
+        f"#define KS_ACT_MAX {p.rq.act_max}",
+        arr("ks_a", "int8_t", a), arr("ks_b", "int8_t", b),
+        arr("ks_ta", "int32_t", add_term(p.a_zp, p.a_mult, p.a_shift, p.left_shift)),
+        arr("ks_tb", "int32_t", add_term(p.b_zp, p.b_mult, p.b_shift, p.left_shift)),
+        arr("ks_mult", "int32_t", p.rq.mult), arr("ks_shift", "int32_t", p.rq.shift)]) + "\n"
+    return h, want.reshape(-1)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("n,rows,scales,relu", [(37, 256, (0.05, 0.02, 0.06), True),   # tail of 1
+                                                (64, 256, (0.011, 0.09, 0.004), False),  # clamps both ways
+                                                (6, 256, (0.3, 0.3, 0.3), False)])       # tail of 2
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
+    """mf_add_rows_s8_<isa> (table gathers, high-word multiply) against the reference add of
+    each row, in place over b, in one binary; every int8 value of a meets its table entry."""
+    from fixtures.sim_support import require_tools
+    from toolchain.codegen import copy_runtime
+    from toolchain.sim import build_firmware, run_firmware
+
+    b = load_board(board)
+    require_tools(b)
+    h, want = _add_rows_data(n, rows, scales, relu)
+    (tmp_path / "add_rows_data.h").write_text(h)
+    rt = copy_runtime(tmp_path / "runtime", {f"mf_add_rows_s8_{isa}"})
+    here = Path(__file__).parent / "kernels"
+    build = build_firmware([here / "add_rows_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
+                           include_dirs=[here, tmp_path, tmp_path / "runtime" / "include"],
+                           extra_cflags=[f"-DKS_FAST=mf_add_rows_s8_{isa}"])
+    r = run_firmware(build, timeout=600)
+    assert r.status == 0
+    np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference: numpy's add
+    np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the SIMD kernel, same binary
+    assert len(np.unique(want)) > 100 and r.instructions

@@ -325,7 +325,7 @@ class QConvAdd(Op):
                           a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow),
                           a_term=IntArray(add_term(p.add.a_zp, p.add.a_mult, p.add.a_shift, p.add.left_shift)),
                           b_term=IntArray(add_term(p.add.b_zp, p.add.b_mult, p.add.b_shift, p.add.left_shift)))
-            calls.append(Call(ctx.kernel("add_rows", "s8", ()), (a, b, TensorArg(y, r0 * ow), desc)))
+            calls.append(Call(ctx.kernel("add_rows", "s8", ("mve", "rvv")), (a, b, TensorArg(y, r0 * ow), desc)))
         return calls
 
     @classmethod
@@ -338,8 +338,10 @@ class QConvAdd(Op):
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
 CONV_S8_SIG = Sig("mf_int8.h", "const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y, const mf_conv2d_s8_desc *d, void *scratch")
 FC_S8_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y, const mf_fc_s8_desc *d, void *scratch")
+ADD_ROWS_S8_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d")
 kernels("mf_conv2d", "conv_s8_ref.c", ("s8",), sig=CONV_S8_SIG)
 kernels("mf_fc", "conv_s8_ref.c", ("s8",), sig=FC_S8_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",), sig=CONV_S8_SIG)
-kernels("mf_add_rows", "add_rows_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",),
-        sig=Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d"))
+kernels("mf_add_rows", "add_rows_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",), sig=ADD_ROWS_S8_SIG)
+# Helium and RVV: gathers from the tables, VMULH/vmulh; no scratch
+kernels("mf_add_rows", "add_rows_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("add_rows_s8_ref.c",), sig=ADD_ROWS_S8_SIG)
