@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "mf_f16.h"
 #include "mf_types.h"
 
 /* Fills row[] with image row y (0 <= y < h): the model input's layout restricted to one row,
@@ -37,6 +38,13 @@ int mf_band_advance_s8_ref(mf_row_s8_fn next_row, void *user, int32_t step, int8
 /* a uint8 image into the int8 band the int8 first op reads: each value minus 128 (exact) */
 int mf_band_advance_u8_ref(mf_row_u8_fn next_row, void *user, int32_t step, uint8_t *row, int8_t *band,
                            const mf_band_desc *d);
+
+#if defined(__FLT16_MAX__)
+/* an FP16 build: float rows into the FP16 band, each value rounded once */
+int mf_band_advance_f16_ref(mf_row_f32_fn next_row, void *user, int32_t step, float *row, mf_f16 *band,
+                            const mf_band_desc *d);
+int mf_stream_cls_f16_ref(const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, int32_t dim);
+#endif
 
 /* The class-token row of a streamed patch embedding: out[0:dim] = cls + pos[0:dim] (pos or cls
  * may be NULL). The band calls write the patch tokens, this the row before them. */
