@@ -21,7 +21,8 @@ from toolchain.int8check import compare_layers, first_divergence, ort_references
 from toolchain.boards import Board, load_board
 from toolchain.sim.errors import BudgetError
 from toolchain.frontend import read_model
-from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
+from toolchain.build import BuildResult, build_firmware
+from toolchain.sim import SimError, run_firmware
 from toolchain.sim.cluster import ClusterCounts, resolve_harts
 from toolchain.codegen.target import kernel_target
 from toolchain.verify import (ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, ort_inputs,

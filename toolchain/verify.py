@@ -13,7 +13,7 @@ from toolchain.boards import load_board
 from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.api import CompiledModel, CompileOptions, compile_model, is_int8_graph, write_sources
 from toolchain.frontend import read_model
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.int8check import int8_reference, lsb_tolerances, seeded_input
 from toolchain.quantize import int8_model
 

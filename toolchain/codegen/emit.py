@@ -70,6 +70,7 @@ class CallRenderer:
         # the arena map comes first: every later declaration and call names tensors by it
         self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
+        self.tables: dict[tuple[str, tuple[int, ...]], str] = {}
 
     def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
         """A typed pointer to an arena tensor, through its arena-map macro."""
@@ -87,10 +88,17 @@ class CallRenderer:
         if isinstance(a, Lit):
             return a.text
         if isinstance(a, IntArray):
-            # requantisation tables are named apart: the flash report counts them as scales
-            name = f"{prefix}_{'q' if field_name in SCALE_FIELDS else 't'}{len(self.decls)}"
+            # one table per distinct contents: the calls of a banded or blocked node repeat
+            # their requantisation (and int8 add) tables; requantisation tables are named
+            # apart, so that the flash report counts them as scales
+            kind = "q" if field_name in SCALE_FIELDS else "t"
+            key = (kind, tuple(a.values))
+            if key in self.tables:
+                return self.tables[key]
+            name = f"{prefix}_{kind}{len(self.decls)}"
             vals = ", ".join(str(v) for v in a.values) or "0"
             self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
+            self.tables[key] = name
             return name
         if isinstance(a, Array):
             return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"

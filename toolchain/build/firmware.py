@@ -18,13 +18,14 @@ from typing import Protocol
 import jinja2
 import numpy as np
 
-from toolchain.boards import Board, CompilerSetup, Region, compiler_setup
+from toolchain.boards import Board, Region
+from toolchain.build.compiler import CompilerSetup, compiler_setup
 from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.sim.cluster import cluster_defines, resolve_harts
 from toolchain.sim.elfinfo import ElfInfo, memory_use, read_elf
 from toolchain.sim.errors import BudgetError, SimError, ToolError
 from toolchain.sim.flashsplit import flash_split
-from toolchain.sim.harness import (
+from toolchain.build.harness import (
     HARNESS_DIR, STARTUPS, TEMPLATES_DIR, Layout, Target, harness_defines, harness_sources,
     layout,
 )
