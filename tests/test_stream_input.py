@@ -27,6 +27,8 @@ HOST_MODELS = {
     "resnet8_int8": MODELS / "resnet8_int8.onnx",
     "resnet8": REAL_MODELS["resnet8"],
     "dscnn_int8": MODELS / "dscnn_kws_int8.onnx",  # one channel: a Reshape, not a Transpose, to NCHW
+    # issue 15 part A's integer-only 240x240 ViT (op by op: its patch conv is a QConv)
+    "lowrank_vit_240_int8": Path(__file__).resolve().parents[1] / "examples" / "lowrank_vit_240_int8.onnx",
 }
 STREAM = CompileOptions(stream_input=True)
 
