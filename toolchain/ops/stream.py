@@ -26,7 +26,7 @@ from toolchain.ops.base import (
     Array, Call, Lit, LowerCtx, Op, OutSpec, REGISTRY, Scratch, TensorArg, align_up, int_array, lit, register,
     struct,
 )
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 # element type of the streamed input -> the band kernels' dtype suffix
 BAND_DTYPES = {DType.FLOAT32: "f32", DType.INT8: "s8", DType.UINT8: "u8"}
@@ -158,6 +158,12 @@ class StreamIn(Op):
         return out
 
 
-# the kernel table: the band mover per input element type, the class-token row
-kernels("mf_band_advance", "stream_{dtype}_ref.c", ("f32", "f16", "s8", "u8"))
-kernels("mf_stream_cls", "stream_{dtype}_ref.c", ("f32", "f16"))
+# the kernel table: the band mover per input element type (its rows, its band), the class-token row
+_H = "mf_stream.h"
+_BAND = "void *user, int32_t step, {row} *row, {band} *band, const mf_band_desc *d"
+kernels("mf_band_advance", "stream_{dtype}_ref.c", ("f32", "f16", "s8", "u8"), sig={
+    dt: Sig(_H, f"mf_row_{fn}_fn next_row, " + _BAND.format(row=row, band=band))
+    for dt, fn, row, band in (("f32", "f32", "float", "float"), ("f16", "f32", "float", "mf_f16"),
+                              ("s8", "s8", "int8_t", "int8_t"), ("u8", "u8", "uint8_t", "int8_t"))})
+kernels("mf_stream_cls", "stream_{dtype}_ref.c", ("f32", "f16"),
+        sig=Sig(_H, "const {t} *cls, const {t} *pos, {t} *out, int32_t dim"))
