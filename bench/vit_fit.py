@@ -41,6 +41,8 @@ class NoCompile(Exception):
     """A configuration the compiler refuses: the column says why instead of a size."""
 
 STATIC_SLACK = 1024
+IMAGES = list(range(64, 321, 16))  # input sizes searched (embedding 128)
+EMBEDS = list(range(64, 1025, 32))  # embedding widths searched (112x112)
 
 
 def export(image: int, embed: int, out: Path, opset: int = 17) -> Path:
@@ -109,8 +111,8 @@ def main() -> None:
 
         def search(dtype: str, schedule: str) -> dict:
             try:
-                return {"largest_image": largest(list(range(64, 321, 16)), lambda v: fits(v, 128, dtype, schedule)),
-                        "widest_embed": largest(list(range(64, 1025, 32)), lambda v: fits(112, v, dtype, schedule))}
+                return {"largest_image": largest(IMAGES, lambda v: fits(v, 128, dtype, schedule)),
+                        "widest_embed": largest(EMBEDS, lambda v: fits(112, v, dtype, schedule))}
             except NoCompile as e:
                 return {"largest_image": None, "widest_embed": None, "error": str(e)}
 
@@ -134,7 +136,10 @@ def main() -> None:
             print(f"{dtype:<6}{schedule:<11}does not compile: {r['error']}")
             continue
         img = f"{r['largest_image']}x{r['largest_image']}" if r["largest_image"] else "none"
-        print(f"{dtype:<6}{schedule:<11}{img:<28}{r['widest_embed'] or 'none'}")
+        wide = r["widest_embed"]
+        wide = f">= {wide} (the search's limit)" if wide == EMBEDS[-1] else wide or "none"
+        img = f">= {img} (the search's limit)" if r["largest_image"] == IMAGES[-1] else img
+        print(f"{dtype:<6}{schedule:<11}{img:<28}{wide}")
 
 
 if __name__ == "__main__":
