@@ -102,7 +102,7 @@ class StreamIn(Op):
         tensors[band.name] = band
         consts = list(node.inputs[1:])
         if p.inner == "PatchEmbed":
-            (ph, pw), (hp, wp), d = p.params.patch, p.params.grid, p.params.dim
+            wp, d = p.params.grid[1], p.params.dim
             inner_p = replace(p.params, grid=(1, wp), has_cls=False)
             first = int(p.params.has_cls) * d
             pos = consts[3] if len(consts) > 3 else ""
