@@ -22,6 +22,8 @@ def stream_input(g: Graph) -> Graph:
     if x.dtype not in BAND_DTYPES:
         raise StreamError(f"--stream-input: input {x.name!r} is {x.dtype.name.lower()}; rows can be streamed "
                           f"into float32, int8 or uint8 inputs")
+    if x.name in g.outputs:
+        raise StreamError(f"--stream-input: input {x.name!r} is also a model output, so it must exist whole")
     users = g.consumers()
     first = users.get(x.name, [])
     nhwc = from_u8 = to_f16 = False
