@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,8 @@ HOST_MODELS = {
     "resnet8_int8": MODELS / "resnet8_int8.onnx",
     "resnet8": REAL_MODELS["resnet8"],
     "dscnn_int8": MODELS / "dscnn_kws_int8.onnx",  # one channel: a Reshape, not a Transpose, to NCHW
+    # issue 15 part A's integer-only 240x240 ViT (op by op: its patch conv is a QConv)
+    "lowrank_vit_240_int8": Path(__file__).resolve().parents[1] / "examples" / "lowrank_vit_240_int8.onnx",
 }
 STREAM = CompileOptions(stream_input=True)
 
@@ -69,6 +70,21 @@ def test_streamed_equals_whole_input_on_host(name: str, tmp_path: Path) -> None:
     assert streamed.arena_bytes <= whole.arena_bytes
     s = stream_summary(streamed, whole)
     assert s["band_bytes"] == c * p.band_h * w * elem and s["input_bytes"] == c * h * w * elem
+
+
+@pytest.mark.parametrize("name", ["vit_tiny", "resnet8"])
+def test_streamed_fp16_equals_whole_input_on_host(name: str, tmp_path: Path) -> None:
+    """An FP16 build: the float rows are rounded into the FP16 band as the whole-input build's
+    cast rounds them; outputs bit for bit equal."""
+    from toolchain.ops.base import KernelTarget
+
+    model = _model(name)
+    f16 = KernelTarget("f16", ("ref",))
+    whole, _, want = _host_outputs(model, CompileOptions(target=f16), tmp_path / "whole")
+    streamed, _, got = _host_outputs(model, CompileOptions(target=f16, stream_input=True), tmp_path / "stream")
+    assert want[0].tobytes() == got[0].tobytes()
+    assert _stream_node(streamed).params.to_f16
+    assert streamed.arena_bytes <= whole.arena_bytes
 
 
 def test_lowrank_vit_arena_shrinks() -> None:
@@ -217,15 +233,17 @@ def test_float_input_of_quantised_model_says_int_input(quantised: dict[str, Path
 
 # ---------------------------------------------------------------- QEMU
 
-QEMU_MODELS = [pytest.param("vit_tiny", "stm32f746-disco", marks=[pytest.mark.qemu]),
-               pytest.param("resnet8_int8", "stm32f746-disco", marks=[pytest.mark.qemu]),
+QEMU_MODELS = [pytest.param("vit_tiny", "stm32f746-disco", "fp32", marks=[pytest.mark.qemu]),
+               pytest.param("resnet8_int8", "stm32f746-disco", "fp32", marks=[pytest.mark.qemu]),
                # the RVV int8 conv on a band, and the firmware's row callback under clang
-               pytest.param("resnet8_int8", "rv32-rvv", marks=[pytest.mark.qemu]),
-               pytest.param("lowrank_vit_112", "stm32f746-disco", marks=[pytest.mark.qemu, pytest.mark.slow])]
+               pytest.param("resnet8_int8", "rv32-rvv", "fp32", marks=[pytest.mark.qemu]),
+               # FP16 build: rows rounded into the FP16 band, the RVV FP16 patch embedding on it
+               pytest.param("vit_tiny", "rv32-rvv", "fp16", marks=[pytest.mark.qemu]),
+               pytest.param("lowrank_vit_112", "stm32f746-disco", "fp32", marks=[pytest.mark.qemu, pytest.mark.slow])]
 
 
-@pytest.mark.parametrize("name,board", QEMU_MODELS)
-def test_streamed_equals_whole_input_in_qemu(name: str, board: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name,board,dtype", QEMU_MODELS)
+def test_streamed_equals_whole_input_in_qemu(name: str, board: str, dtype: str, tmp_path: Path) -> None:
     from fixtures.sim_support import require_tools
     from toolchain.boards import load_board
     from toolchain.run import build_for_board
@@ -235,7 +253,7 @@ def test_streamed_equals_whole_input_in_qemu(name: str, board: str, tmp_path: Pa
     require_tools(load_board(board))
     runs = {}
     for tag, opts in (("whole", CompileOptions()), ("stream", STREAM)):
-        bb = build_for_board(model, board, tmp_path / tag, None, opts, 0)
+        bb = build_for_board(model, board, tmp_path / tag, None, opts, 0, dtype=dtype)
         res = run_firmware(bb.build, 900)
         assert res.status == 0
         runs[tag] = (bb, res)

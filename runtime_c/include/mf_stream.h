@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "mf_f16.h"
 #include "mf_types.h"
 
 /* Fills row[] with image row y (0 <= y < h): the model input's layout restricted to one row,
@@ -28,18 +29,29 @@ typedef struct {
     int32_t pad;     /* value of rows outside the image: 0, or an int8 input's zero point */
 } mf_band_desc;
 
-/* Moves the band to output row `step` (0, 1, ... in order; step 0 fills it whole). row is
- * w * c elements of the caller's scratch, band c * band_h * w. */
-int mf_band_advance_f32_ref(mf_row_f32_fn next_row, void *user, int32_t step, float *row, float *band,
-                            const mf_band_desc *d);
-int mf_band_advance_s8_ref(mf_row_s8_fn next_row, void *user, int32_t step, int8_t *row, int8_t *band,
-                           const mf_band_desc *d);
-/* a uint8 image into the int8 band the int8 first op reads: each value minus 128 (exact) */
-int mf_band_advance_u8_ref(mf_row_u8_fn next_row, void *user, int32_t step, uint8_t *row, int8_t *band,
-                           const mf_band_desc *d);
+/* The kernels (prototypes generated below):
+ *   mf_band_advance_<dtype>_ref(next_row, user, step, row, band, d) moves the band to output
+ *   row `step` (0, 1, ... in order; step 0 fills it whole); row is w * c elements of the
+ *   caller's scratch, band c * band_h * w. f32, s8: rows and band of that type; u8: a uint8
+ *   image into the int8 band the int8 first op reads, each value minus 128 (exact); f16: an
+ *   FP16 build's float rows into its FP16 band, each value rounded once.
+ *   mf_stream_cls_<dtype>_ref(cls, pos, out, dim): the class-token row of a streamed patch
+ *   embedding, out[0:dim] = cls + pos[0:dim] (either may be NULL); the band calls write the
+ *   patch tokens, this the row before them. */
 
-/* The class-token row of a streamed patch embedding: out[0:dim] = cls + pos[0:dim] (pos or cls
- * may be NULL). The band calls write the patch tokens, this the row before them. */
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_band_advance_f32_ref(mf_row_f32_fn next_row, void *user, int32_t step, float *row,
+                            float *band, const mf_band_desc *d);
+int mf_band_advance_s8_ref(mf_row_s8_fn next_row, void *user, int32_t step, int8_t *row,
+                           int8_t *band, const mf_band_desc *d);
+int mf_band_advance_u8_ref(mf_row_u8_fn next_row, void *user, int32_t step, uint8_t *row,
+                           int8_t *band, const mf_band_desc *d);
 int mf_stream_cls_f32_ref(const float *cls, const float *pos, float *out, int32_t dim);
+#if defined(__FLT16_MAX__)
+int mf_band_advance_f16_ref(mf_row_f32_fn next_row, void *user, int32_t step, float *row,
+                            mf_f16 *band, const mf_band_desc *d);
+int mf_stream_cls_f16_ref(const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, int32_t dim);
+#endif
+/* PROTOS_END */
 
 #endif

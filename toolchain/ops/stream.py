@@ -26,7 +26,7 @@ from toolchain.ops.base import (
     Array, Call, Lit, LowerCtx, Op, OutSpec, REGISTRY, Scratch, TensorArg, align_up, int_array, lit, register,
     struct,
 )
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 # element type of the streamed input -> the band kernels' dtype suffix
 BAND_DTYPES = {DType.FLOAT32: "f32", DType.INT8: "s8", DType.UINT8: "u8"}
@@ -53,6 +53,11 @@ class StreamParams:
     pad: int  # value of rows outside the image (the int8 input zero point, else 0)
     steps: int  # output rows (patch rows)
     from_u8: bool = False  # a uint8 image: the band holds it minus 128, as the int8 first op reads it
+    to_f16: bool = False  # an FP16 build: float rows, rounded to FP16 as they enter the band
+
+    def band_dtype(self, x: DType) -> DType:
+        """What the band holds: what the first op reads."""
+        return DType.INT8 if self.from_u8 else DType.FLOAT16 if self.to_f16 else x
 
     @property
     def tail_calls(self) -> int:
@@ -69,7 +74,7 @@ class StreamIn(Op):
     @staticmethod
     def _nchw(p: StreamParams, x: Tensor) -> Tensor:
         c, h, w = p.image
-        return Tensor(x.name, (1, c, h, w), DType.INT8 if p.from_u8 else x.dtype, quant=x.quant)
+        return Tensor(x.name, (1, c, h, w), p.band_dtype(x.dtype), quant=x.quant)
 
     @classmethod
     def infer(cls, p: StreamParams, ins: list[Tensor]) -> list[OutSpec]:
@@ -78,6 +83,7 @@ class StreamIn(Op):
     @classmethod
     def reference(cls, p: StreamParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         x = (xs[0].astype(np.int16) - 128).astype(np.int8) if p.from_u8 else xs[0]
+        x = x.astype(np.float16) if p.to_f16 else x
         x = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if p.nhwc else x
         return REGISTRY.get(p.inner).reference(p.params, [x] + xs[1:])
 
@@ -91,12 +97,12 @@ class StreamIn(Op):
         y = ctx.tensors[node.outputs[0]]
         c, h, w = p.image
         elem = x.dtype.itemsize
-        band = Tensor("#band", (1, c, p.band_h, w), DType.INT8 if p.from_u8 else x.dtype, quant=x.quant)
+        band = Tensor("#band", (1, c, p.band_h, w), p.band_dtype(x.dtype), quant=x.quant)
         tensors = dict(ctx.tensors)
         tensors[band.name] = band
         consts = list(node.inputs[1:])
         if p.inner == "PatchEmbed":
-            (ph, pw), (hp, wp), d = p.params.patch, p.params.grid, p.params.dim
+            wp, d = p.params.grid[1], p.params.dim
             inner_p = replace(p.params, grid=(1, wp), has_cls=False)
             first = int(p.params.has_cls) * d
             pos = consts[3] if len(consts) > 3 else ""
@@ -134,24 +140,30 @@ class StreamIn(Op):
 
         desc = struct("mf_band_desc", c=lit(c), h=lit(h), w=lit(w), band_h=lit(p.band_h), stride=lit(p.stride),
                       pad_top=lit(p.pad_top), nhwc=lit(p.nhwc), pad=lit(p.pad))
-        out = [Call(f"mf_band_advance_{BAND_DTYPES[x.dtype]}_ref",
+        out = [Call(f"mf_band_advance_{'f16' if p.to_f16 else BAND_DTYPES[x.dtype]}_ref",
                     (Lit("next_row"), Lit("user"), Lit("mf_step"), Scratch(row_at), Scratch(band_at), desc), total)]
         out += [Call(cl.kernel, tuple(move(a) for a in cl.args), total) for cl in calls]
         if out_row is not None:  # the output row into row mf_step of each output channel
             copy = struct("mf_copy_desc", rank=lit(2), shape=int_array([oc, ow]), in_stride=int_array([ow, 1]),
                           out_stride=int_array([oh * ow, 1]), index=Array((Lit("NULL"),) * 8), in_offset=lit(0),
                           out_offset=lit(0), fill=lit(0.0))
-            dt = "s8" if y.dtype == DType.INT8 else "f32"
+            dt = {DType.INT8: "s8", DType.FLOAT16: "f16"}.get(y.dtype, "f32")
             out.append(Call(f"mf_copy_{dt}_ref", (Scratch(out_at), StepTensorArg(y.name, 0, ow), copy), total))
         if p.tail_calls:
             cls_t = consts[2] if len(consts) > 2 else ""
             pos = consts[3] if len(consts) > 3 else ""
-            out.append(Call("mf_stream_cls_f32_ref", (TensorArg(cls_t) if cls_t else Lit("NULL"),
+            out.append(Call(f"mf_stream_cls_{'f16' if p.to_f16 else 'f32'}_ref", (TensorArg(cls_t) if cls_t else Lit("NULL"),
                                                       TensorArg(pos) if pos else Lit("NULL"), TensorArg(y.name),
                                                       lit(p.params.dim)), total))
         return out
 
 
-# the kernel table: the band mover per input element type, the class-token row
-kernels("mf_band_advance", "stream_{dtype}_ref.c", ("f32", "s8", "u8"))
-kernels("mf_stream_cls", "stream_f32_ref.c", ("f32",))
+# the kernel table: the band mover per input element type (its rows, its band), the class-token row
+_H = "mf_stream.h"
+_BAND = "void *user, int32_t step, {row} *row, {band} *band, const mf_band_desc *d"
+kernels("mf_band_advance", "stream_{dtype}_ref.c", ("f32", "f16", "s8", "u8"), sig={
+    dt: Sig(_H, f"mf_row_{fn}_fn next_row, " + _BAND.format(row=row, band=band))
+    for dt, fn, row, band in (("f32", "f32", "float", "float"), ("f16", "f32", "float", "mf_f16"),
+                              ("s8", "s8", "int8_t", "int8_t"), ("u8", "u8", "uint8_t", "int8_t"))})
+kernels("mf_stream_cls", "stream_{dtype}_ref.c", ("f32", "f16"),
+        sig=Sig(_H, "const {t} *cls, const {t} *pos, {t} *out, int32_t dim"))

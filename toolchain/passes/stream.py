@@ -22,10 +22,17 @@ def stream_input(g: Graph) -> Graph:
     if x.dtype not in BAND_DTYPES:
         raise StreamError(f"--stream-input: input {x.name!r} is {x.dtype.name.lower()}; rows can be streamed "
                           f"into float32, int8 or uint8 inputs")
+    if x.name in g.outputs:
+        raise StreamError(f"--stream-input: input {x.name!r} is also a model output, so it must exist whole")
     users = g.consumers()
     first = users.get(x.name, [])
-    nhwc = from_u8 = False
+    nhwc = from_u8 = to_f16 = False
     chain: list[Node] = []
+    # an FP16 build: the cast of the float image to FP16 (MfCast) moves into the band
+    if (len(first) == 1 and first[0].op_type == "MfCast" and first[0].params.to == DType.FLOAT16
+            and first[0].outputs[0] not in g.outputs and len(users.get(first[0].outputs[0], [])) == 1):
+        chain, to_f16 = [first[0]], True
+        first = users[first[0].outputs[0]]
     # a uint8 image: its shift to int8 (MfFromU8, exact) moves into the band
     if (len(first) == 1 and first[0].op_type == "MfFromU8" and first[0].outputs[0] not in g.outputs
             and len(users.get(first[0].outputs[0], [])) == 1):
@@ -53,7 +60,7 @@ def stream_input(g: Graph) -> Graph:
         stride, pad_top = win.strides[0], win.pads[0]
         pad = p.in_zp if node.op_type == "QConv" else 0
         steps = g.tensors[node.outputs[0]].shape[2]
-    sp = StreamParams(node.op_type, p, (c, h, w), nhwc, band_h, stride, pad_top, pad, steps, from_u8)
+    sp = StreamParams(node.op_type, p, (c, h, w), nhwc, band_h, stride, pad_top, pad, steps, from_u8, to_f16)
     new = Node(f"{node.name}/stream", "StreamIn", [x.name] + node.inputs[1:], list(node.outputs), sp,
                [o for n in chain for o in n.origin])
     tensors = dict(g.tensors)
@@ -90,8 +97,8 @@ def _why_not(g: Graph, first: list[Node]) -> str:
         return f"the first Conv {n.name!r} is 1-D"
     if getattr(p, "residual", False) or (n.op_type == "Conv" and len(n.inputs) > 3):
         return f"the first Conv {n.name!r} also adds a skip tensor"
-    if n.op_type == "Conv" and g.tensors[n.inputs[0]].dtype != DType.FLOAT32:
-        return f"the first Conv {n.name!r} is not float32"
+    if n.op_type == "Conv" and g.tensors[n.inputs[0]].dtype not in (DType.FLOAT32, DType.FLOAT16):
+        return f"the first Conv {n.name!r} is not float"
     return ""
 
 
