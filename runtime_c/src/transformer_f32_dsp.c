@@ -165,50 +165,56 @@ static void outer_1x4(const float *a, const float *b, int32_t ldb, float *c, int
     "vfma.f32 " acc ", s20, " r4 "\n\tvfma.f32 " acc ", s21, " r5 "\n\t"                       \
     "vfma.f32 " acc ", s22, " r6 "\n\tvfma.f32 " acc ", s23, " r7 "\n\t"
 
-/* s[j] (+)= q[0..8) . k[j * ldk + 0..8) for j < n; add: accumulate onto s (head dims > 8). */
-__attribute__((noinline)) static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n,
-                                              int32_t add)
-{
-    int32_t pairs = n >> 1;
-    const int32_t odd = n & 1, ldk4 = ldk * 4;
-    __asm__ volatile(
-        "vldmia %[q], {s16-s23}\n\t"
-        "cmp %[pairs], #0\n\t"
-        "beq 2f\n"
-        "1:\n\t"
-        "vldmia %[k], {s24-s31}\n\t"
-        "add %[k], %[k], %[ldk4]\n\t"
-        "vldmia %[k], {s8-s15}\n\t"
-        "add %[k], %[k], %[ldk4]\n\t"
-        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
-        MF_QK_KEY("s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-        "cmp %[add], #0\n\t"
-        "beq 4f\n\t"
-        "vldmia %[s], {s2-s3}\n\t"
-        "vadd.f32 s0, s0, s2\n\t"
-        "vadd.f32 s1, s1, s3\n"
-        "4:\n\t"
-        "vstmia %[s]!, {s0-s1}\n\t"
-        "subs %[pairs], %[pairs], #1\n\t"
-        "bne 1b\n"
-        "2:\n\t"
-        "cmp %[odd], #0\n\t"
-        "beq 3f\n\t"
-        "vldmia %[k], {s24-s31}\n\t"
-        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
-        "cmp %[add], #0\n\t"
-        "beq 5f\n\t"
-        "vldmia %[s], {s2}\n\t"
-        "vadd.f32 s0, s0, s2\n"
-        "5:\n\t"
-        "vstmia %[s], {s0}\n"
-        "3:"
-        : [k] "+r"(k), [s] "+r"(s), [pairs] "+r"(pairs)
-        : [q] "r"(q), [odd] "r"(odd), [ldk4] "r"(ldk4), [add] "r"(add)
-        : "s0", "s1", "s2", "s3", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17",
-          "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30",
-          "s31", "cc", "memory");
-}
+#define MF_QK_MAX(acc) "vcmp.f32 " acc ", s4\n\tvmrs APSR_nzcv, fpscr\n\tit gt\n\tvmovgt.f32 s4, " acc "\n\t"
+
+/* s[j] = q[0..8) . k[j * ldk + 0..8) for j < n (qk_row8_add: s[j] += it, for head dims > 8);
+ * returns the largest s[j] written (tracked in s4: 4 instructions a key, M4-safe, where a
+ * separate pass costs 6). */
+#define MF_QK_ROW8(NAME, ADD2, ADD1)                                                                   \
+    __attribute__((noinline)) static float NAME(const float *q, const float *k, int32_t ldk, float *s, \
+                                                int32_t n)                                             \
+    {                                                                                                  \
+        int32_t pairs = n >> 1;                                                                        \
+        const int32_t odd = n & 1, ldk4 = ldk * 4;                                                     \
+        const float lowest = -INFINITY;                                                                \
+        float mx;                                                                                      \
+        __asm__ volatile(                                                                              \
+            "vldmia %[q], {s16-s23}\n\t"                                                               \
+            "vldr s4, [%[lowest]]\n\t"                                                                 \
+            "cmp %[pairs], #0\n\t"                                                                     \
+            "beq 2f\n"                                                                                 \
+            "1:\n\t"                                                                                   \
+            "vldmia %[k], {s24-s31}\n\t"                                                               \
+            "add %[k], %[k], %[ldk4]\n\t"                                                              \
+            "vldmia %[k], {s8-s15}\n\t"                                                                \
+            "add %[k], %[k], %[ldk4]\n\t"                                                              \
+            MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")                    \
+            MF_QK_KEY("s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")                      \
+            ADD2                                                                                       \
+            MF_QK_MAX("s0") MF_QK_MAX("s1")                                                            \
+            "vstmia %[s]!, {s0-s1}\n\t"                                                                \
+            "subs %[pairs], %[pairs], #1\n\t"                                                          \
+            "bne 1b\n"                                                                                 \
+            "2:\n\t"                                                                                   \
+            "cmp %[odd], #0\n\t"                                                                       \
+            "beq 3f\n\t"                                                                               \
+            "vldmia %[k], {s24-s31}\n\t"                                                               \
+            MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")                    \
+            ADD1                                                                                       \
+            MF_QK_MAX("s0")                                                                            \
+            "vstmia %[s], {s0}\n"                                                                      \
+            "3:\n\t"                                                                                   \
+            "vstr s4, [%[mx]]"                                                                         \
+            : [k] "+r"(k), [s] "+r"(s), [pairs] "+r"(pairs)                                            \
+            : [q] "r"(q), [odd] "r"(odd), [ldk4] "r"(ldk4), [lowest] "r"(&lowest), [mx] "r"(&mx)       \
+            : "s0", "s1", "s2", "s3", "s4", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15",     \
+              "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", \
+              "s29", "s30", "s31", "cc", "memory");                                                    \
+        return mx;                                                                                     \
+    }
+MF_QK_ROW8(qk_row8, "", "")
+MF_QK_ROW8(qk_row8_add, "vldmia %[s], {s2-s3}\n\tvadd.f32 s0, s0, s2\n\tvadd.f32 s1, s1, s3\n\t",
+           "vldmia %[s], {s2}\n\tvadd.f32 s0, s0, s2\n\t")
 
 /* c[0..8) = bias[0..8) (NULL: 0) + sum_p a[p] * b[p * ldb + 0..8): two p steps per iteration,
  * accumulators s0-s7. */
@@ -250,14 +256,27 @@ __attribute__((noinline)) static void outer_1x8(const float *a, const float *b, 
           "s15", "s16", "s17", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
 }
 #else
-static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n, int32_t add)
+static float qk_row8_any(const float *q, const float *k, int32_t ldk, float *s, int32_t n, int32_t add)
 {
+    float mx = -INFINITY;
     for (int32_t j = 0; j < n; ++j) {
         const float *kj = k + j * ldk;
         float acc = add ? s[j] : 0.0f;
         for (int32_t e = 0; e < 8; ++e) acc = MF_FMA(q[e], kj[e], acc);
         s[j] = acc;
+        mx = acc > mx ? acc : mx;
     }
+    return mx;
+}
+
+static float qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n)
+{
+    return qk_row8_any(q, k, ldk, s, n, 0);
+}
+
+static float qk_row8_add(const float *q, const float *k, int32_t ldk, float *s, int32_t n)
+{
+    return qk_row8_any(q, k, ldk, s, n, 1);
 }
 
 static void outer_1x8(const float *a, const float *b, int32_t ldb, float *c, int32_t k, const float *bias)
@@ -509,7 +528,9 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
                        float *o, float *s, float *acc, const mf_attention_desc *d)
 {
     const int32_t n = d->n_kv, dh = d->dh, dh8 = dh & ~7;
-    for (int32_t e = 0; e < dh8; e += 8) qk_row8(qi + e, k + e, ldk, s, n, e > 0);
+    float hi = -INFINITY; /* max of the scores, from the last 8-wide chunk */
+    for (int32_t e = 0; e < dh8; e += 8)
+        hi = e ? qk_row8_add(qi + e, k + e, ldk, s, n) : qk_row8(qi, k, ldk, s, n);
     if (dh8 < dh)
         for (int32_t j = 0; j < n; ++j) {
             const float *kj = k + j * ldk;
@@ -525,7 +546,9 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
     /* the largest scaled score is scale * max (scale > 0, 1/sqrt(dh) from every exporter) or
      * scale * min (a negative scale) */
     float mx = s[0];
-    if (scale >= 0.0f)
+    if (scale >= 0.0f && dh8 == dh && !bias)
+        mx = hi;
+    else if (scale >= 0.0f)
         for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
     else
         for (int32_t j = 1; j < n; ++j) mx = s[j] < mx ? s[j] : mx;
@@ -539,13 +562,18 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
     for (int32_t e = 0; e < dh; ++e) o[e] = acc[e] * inv;
 }
 
+#define MF_ATTENTION_ROW_DH 16
+
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const float *q, const float *k, const float *v, const float *bias, int32_t bias_heads, float *out,
                   float *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n = d->n_kv;
-    if (rows == 1) {
+    /* Up to 16 columns per head the query-row path beats the 4 x 4 tiles even with room for 4
+     * rows (65 keys, 4 heads on the M7: dh 8 3.65 vs 4.48, dh 16 2.84 vs 3.07 instructions per
+     * MAC; even at dh 32); toolchain/ops/transformer.py then plans no 4-row scratch. */
+    if (rows == 1 || d->dh <= MF_ATTENTION_ROW_DH) {
         for (int32_t b = 0; b < d->batch; ++b)
             for (int32_t i = 0; i < d->n_q; ++i)
                 for (int32_t h = 0; h < d->heads; ++h) {
