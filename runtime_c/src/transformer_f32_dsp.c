@@ -165,50 +165,56 @@ static void outer_1x4(const float *a, const float *b, int32_t ldb, float *c, int
     "vfma.f32 " acc ", s20, " r4 "\n\tvfma.f32 " acc ", s21, " r5 "\n\t"                       \
     "vfma.f32 " acc ", s22, " r6 "\n\tvfma.f32 " acc ", s23, " r7 "\n\t"
 
-/* s[j] (+)= q[0..8) . k[j * ldk + 0..8) for j < n; add: accumulate onto s (head dims > 8). */
-__attribute__((noinline)) static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n,
-                                              int32_t add)
-{
-    int32_t pairs = n >> 1;
-    const int32_t odd = n & 1, ldk4 = ldk * 4;
-    __asm__ volatile(
-        "vldmia %[q], {s16-s23}\n\t"
-        "cmp %[pairs], #0\n\t"
-        "beq 2f\n"
-        "1:\n\t"
-        "vldmia %[k], {s24-s31}\n\t"
-        "add %[k], %[k], %[ldk4]\n\t"
-        "vldmia %[k], {s8-s15}\n\t"
-        "add %[k], %[k], %[ldk4]\n\t"
-        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
-        MF_QK_KEY("s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-        "cmp %[add], #0\n\t"
-        "beq 4f\n\t"
-        "vldmia %[s], {s2-s3}\n\t"
-        "vadd.f32 s0, s0, s2\n\t"
-        "vadd.f32 s1, s1, s3\n"
-        "4:\n\t"
-        "vstmia %[s]!, {s0-s1}\n\t"
-        "subs %[pairs], %[pairs], #1\n\t"
-        "bne 1b\n"
-        "2:\n\t"
-        "cmp %[odd], #0\n\t"
-        "beq 3f\n\t"
-        "vldmia %[k], {s24-s31}\n\t"
-        MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")
-        "cmp %[add], #0\n\t"
-        "beq 5f\n\t"
-        "vldmia %[s], {s2}\n\t"
-        "vadd.f32 s0, s0, s2\n"
-        "5:\n\t"
-        "vstmia %[s], {s0}\n"
-        "3:"
-        : [k] "+r"(k), [s] "+r"(s), [pairs] "+r"(pairs)
-        : [q] "r"(q), [odd] "r"(odd), [ldk4] "r"(ldk4), [add] "r"(add)
-        : "s0", "s1", "s2", "s3", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17",
-          "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30",
-          "s31", "cc", "memory");
-}
+#define MF_QK_MAX(acc) "vcmp.f32 " acc ", s4\n\tvmrs APSR_nzcv, fpscr\n\tit gt\n\tvmovgt.f32 s4, " acc "\n\t"
+
+/* s[j] = q[0..8) . k[j * ldk + 0..8) for j < n (qk_row8_add: s[j] += it, for head dims > 8);
+ * returns the largest s[j] written (tracked in s4: 4 instructions a key, M4-safe, where a
+ * separate pass costs 6). */
+#define MF_QK_ROW8(NAME, ADD2, ADD1)                                                                   \
+    __attribute__((noinline)) static float NAME(const float *q, const float *k, int32_t ldk, float *s, \
+                                                int32_t n)                                             \
+    {                                                                                                  \
+        int32_t pairs = n >> 1;                                                                        \
+        const int32_t odd = n & 1, ldk4 = ldk * 4;                                                     \
+        const float lowest = -INFINITY;                                                                \
+        float mx;                                                                                      \
+        __asm__ volatile(                                                                              \
+            "vldmia %[q], {s16-s23}\n\t"                                                               \
+            "vldr s4, [%[lowest]]\n\t"                                                                 \
+            "cmp %[pairs], #0\n\t"                                                                     \
+            "beq 2f\n"                                                                                 \
+            "1:\n\t"                                                                                   \
+            "vldmia %[k], {s24-s31}\n\t"                                                               \
+            "add %[k], %[k], %[ldk4]\n\t"                                                              \
+            "vldmia %[k], {s8-s15}\n\t"                                                                \
+            "add %[k], %[k], %[ldk4]\n\t"                                                              \
+            MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")                    \
+            MF_QK_KEY("s1", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")                      \
+            ADD2                                                                                       \
+            MF_QK_MAX("s0") MF_QK_MAX("s1")                                                            \
+            "vstmia %[s]!, {s0-s1}\n\t"                                                                \
+            "subs %[pairs], %[pairs], #1\n\t"                                                          \
+            "bne 1b\n"                                                                                 \
+            "2:\n\t"                                                                                   \
+            "cmp %[odd], #0\n\t"                                                                       \
+            "beq 3f\n\t"                                                                               \
+            "vldmia %[k], {s24-s31}\n\t"                                                               \
+            MF_QK_KEY("s0", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31")                    \
+            ADD1                                                                                       \
+            MF_QK_MAX("s0")                                                                            \
+            "vstmia %[s], {s0}\n"                                                                      \
+            "3:\n\t"                                                                                   \
+            "vstr s4, [%[mx]]"                                                                         \
+            : [k] "+r"(k), [s] "+r"(s), [pairs] "+r"(pairs)                                            \
+            : [q] "r"(q), [odd] "r"(odd), [ldk4] "r"(ldk4), [lowest] "r"(&lowest), [mx] "r"(&mx)       \
+            : "s0", "s1", "s2", "s3", "s4", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15",     \
+              "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", \
+              "s29", "s30", "s31", "cc", "memory");                                                    \
+        return mx;                                                                                     \
+    }
+MF_QK_ROW8(qk_row8, "", "")
+MF_QK_ROW8(qk_row8_add, "vldmia %[s], {s2-s3}\n\tvadd.f32 s0, s0, s2\n\tvadd.f32 s1, s1, s3\n\t",
+           "vldmia %[s], {s2}\n\tvadd.f32 s0, s0, s2\n\t")
 
 /* c[0..8) = bias[0..8) (NULL: 0) + sum_p a[p] * b[p * ldb + 0..8): two p steps per iteration,
  * accumulators s0-s7. */
@@ -250,14 +256,27 @@ __attribute__((noinline)) static void outer_1x8(const float *a, const float *b, 
           "s15", "s16", "s17", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31", "cc", "memory");
 }
 #else
-static void qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n, int32_t add)
+static float qk_row8_any(const float *q, const float *k, int32_t ldk, float *s, int32_t n, int32_t add)
 {
+    float mx = -INFINITY;
     for (int32_t j = 0; j < n; ++j) {
         const float *kj = k + j * ldk;
         float acc = add ? s[j] : 0.0f;
         for (int32_t e = 0; e < 8; ++e) acc = MF_FMA(q[e], kj[e], acc);
         s[j] = acc;
+        mx = acc > mx ? acc : mx;
     }
+    return mx;
+}
+
+static float qk_row8(const float *q, const float *k, int32_t ldk, float *s, int32_t n)
+{
+    return qk_row8_any(q, k, ldk, s, n, 0);
+}
+
+static float qk_row8_add(const float *q, const float *k, int32_t ldk, float *s, int32_t n)
+{
+    return qk_row8_any(q, k, ldk, s, n, 1);
 }
 
 static void outer_1x8(const float *a, const float *b, int32_t ldb, float *c, int32_t k, const float *bias)
@@ -503,13 +522,86 @@ static float exp_row(float *s, int32_t n, float scale, float mx)
     return sum;
 }
 
+/* The exponentials of a row (exp_row) fused with the first 8 columns of PV (outer_1x8): each
+ * probability goes from the exp straight into the 8 FMAs, and is stored back for the columns
+ * beyond 8. 36 instructions a key where the two loops take ~40 (in asm because GCC spills the
+ * 8 accumulators next to the exp's constants). Same arithmetic as exp_nonpos. Returns the
+ * sum; acc[0..8) = sum_j p_j v[j * ldv + 0..8). */
+#if defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
+__attribute__((noinline)) static float exp_pv8(float *s, int32_t n, float scale, float mx, const float *v,
+                                               int32_t ldv, float *acc)
+{
+    /* buf: 8 zeros (then the accumulators), the sum, then the constants loaded into s16-s24 */
+    float buf[18] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+                     scale, -scale * mx, -87.0f, 92.3324826f, 12582912.0f, -0.0108304247f, 2.97602238e-11f,
+                     0.5f, 1.0f};
+    const int32_t ldv4 = ldv * 4;
+    const uint32_t mask = 0xFF800000u; /* (~63) << 17: the exponent step of n >> 6 */
+    uint32_t t1, t2;
+    __asm__ volatile(
+        "vldmia %[buf], {s0-s7}\n\t"
+        "vldr s25, [%[buf], #32]\n\t"
+        "add %[t1], %[buf], #36\n\t"
+        "vldmia %[t1], {s16-s24}\n"
+        "1:\n\t"
+        "vldr s26, [%[s]]\n\t"
+        "vmov.f32 s27, s17\n\t"
+        "vfma.f32 s27, s26, s16\n\t"   /* x = scale * s - scale * mx */
+        "vcmp.f32 s27, s18\n\t"
+        "vmrs APSR_nzcv, fpscr\n\t"
+        "it lt\n\t"
+        "vmovlt.f32 s27, s18\n\t"      /* x >= -87 */
+        "vmov.f32 s28, s20\n\t"
+        "vfma.f32 s28, s27, s19\n\t"   /* t = shifter + x * 64 / ln2 */
+        "vmov %[t1], s28\n\t"
+        "vsub.f32 s28, s28, s20\n\t"   /* nf */
+        "vfma.f32 s27, s28, s21\n\t"
+        "vfma.f32 s27, s28, s22\n\t"   /* r = x - nf * ln2 / 64 */
+        "vmov.f32 s29, s24\n\t"
+        "vfma.f32 s29, s27, s23\n\t"
+        "vmul.f32 s29, s29, s27\n\t"   /* p = r + r^2 / 2 */
+        "and %[t2], %[t1], #63\n\t"
+        "ldr %[t2], [%[tab], %[t2], lsl #2]\n\t"
+        "and %[t1], %[mask], %[t1], lsl #17\n\t"
+        "add %[t1], %[t1], %[t2]\n\t"
+        "vmov s30, %[t1]\n\t"          /* 2^(n / 64) */
+        "vfma.f32 s30, s30, s29\n\t"   /* e */
+        "vadd.f32 s25, s25, s30\n\t"
+        "vstmia %[s]!, {s30}\n\t"
+        "vldmia %[v], {s8-s15}\n\t"
+        "add %[v], %[v], %[ldv4]\n\t"
+        "vfma.f32 s0, s30, s8\n\tvfma.f32 s1, s30, s9\n\tvfma.f32 s2, s30, s10\n\tvfma.f32 s3, s30, s11\n\t"
+        "vfma.f32 s4, s30, s12\n\tvfma.f32 s5, s30, s13\n\tvfma.f32 s6, s30, s14\n\tvfma.f32 s7, s30, s15\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "vstmia %[buf], {s0-s7}\n\t"
+        "vstr s25, [%[buf], #32]"
+        : [s] "+r"(s), [v] "+r"(v), [n] "+r"(n), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [buf] "r"(buf), [ldv4] "r"(ldv4), [tab] "r"(exp2_64), [mask] "r"(mask)
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14",
+          "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28",
+          "s29", "s30", "cc", "memory");
+    for (int32_t e = 0; e < 8; ++e) acc[e] = buf[e];
+    return buf[8];
+}
+#else
+static float exp_pv8(float *s, int32_t n, float scale, float mx, const float *v, int32_t ldv, float *acc)
+{
+    const float sum = exp_row(s, n, scale, mx);
+    outer_1x8(s, v, ldv, acc, n, NULL);
+    return sum;
+}
+#endif
+
 /* One query row, one head: o[0..dh) = softmax(scale * qi K^T [+ bias row]) V, scores in
  * s[0..n_kv), dh values of acc. */
 static void attend_row(const float *qi, const float *k, int32_t ldk, const float *v, int32_t ldv, const float *bias,
                        float *o, float *s, float *acc, const mf_attention_desc *d)
 {
     const int32_t n = d->n_kv, dh = d->dh, dh8 = dh & ~7;
-    for (int32_t e = 0; e < dh8; e += 8) qk_row8(qi + e, k + e, ldk, s, n, e > 0);
+    float hi = -INFINITY; /* max of the scores, from the last 8-wide chunk */
+    for (int32_t e = 0; e < dh8; e += 8)
+        hi = e ? qk_row8_add(qi + e, k + e, ldk, s, n) : qk_row8(qi, k, ldk, s, n);
     if (dh8 < dh)
         for (int32_t j = 0; j < n; ++j) {
             const float *kj = k + j * ldk;
@@ -525,7 +617,9 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
     /* the largest scaled score is scale * max (scale > 0, 1/sqrt(dh) from every exporter) or
      * scale * min (a negative scale) */
     float mx = s[0];
-    if (scale >= 0.0f)
+    if (scale >= 0.0f && dh8 == dh && !bias)
+        mx = hi;
+    else if (scale >= 0.0f)
         for (int32_t j = 1; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
     else
         for (int32_t j = 1; j < n; ++j) mx = s[j] < mx ? s[j] : mx;
@@ -533,11 +627,13 @@ static void attend_row(const float *qi, const float *k, int32_t ldk, const float
         for (int32_t e = 0; e < dh; ++e) o[e] = 0.0f;
         return;
     }
-    const float inv = 1.0f / exp_row(s, n, scale, mx);
-    for (int32_t e = 0; e < dh8; e += 8) outer_1x8(s, v + e, ldv, acc + e, n, NULL);
+    const float inv = 1.0f / (dh8 ? exp_pv8(s, n, scale, mx, v, ldv, acc) : exp_row(s, n, scale, mx));
+    for (int32_t e = 8; e < dh8; e += 8) outer_1x8(s, v + e, ldv, acc + e, n, NULL);
     if (dh8 < dh) outer(s, n, v + dh8, ldv, acc + dh8, 0, 1, dh - dh8, n, NULL);
     for (int32_t e = 0; e < dh; ++e) o[e] = acc[e] * inv;
 }
+
+#define MF_ATTENTION_ROW_DH 16
 
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const float *q, const float *k, const float *v, const float *bias, int32_t bias_heads, float *out,
@@ -545,7 +641,10 @@ static int attend(const float *q, const float *k, const float *v, const float *b
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n = d->n_kv;
-    if (rows == 1) {
+    /* Up to 16 columns per head the query-row path beats the 4 x 4 tiles even with room for 4
+     * rows (65 keys, 4 heads on the M7: dh 8 3.65 vs 4.48, dh 16 2.84 vs 3.07 instructions per
+     * MAC; even at dh 32); toolchain/ops/transformer.py then plans no 4-row scratch. */
+    if (rows == 1 || d->dh <= MF_ATTENTION_ROW_DH) {
         for (int32_t b = 0; b < d->batch; ++b)
             for (int32_t i = 0; i < d->n_q; ++i)
                 for (int32_t h = 0; h < d->heads; ++h) {

@@ -30,6 +30,7 @@ MAX_STEPS = 8
 TOKEN_BLOCKS = {"dsp": (1, 2, 4), "rvv": (1, 4, 8), "mve": (1, 3, 6)}
 ATTENTION_ROWS = {"dsp": (1, 4), "rvv": (1, 8), "mve": (1, 3, 6)}
 SIMD_ISAS = ("rvv", "mve")
+DSP_ROW_DH = 16  # MF_ATTENTION_ROW_DH of transformer_f32_dsp.c: head dims its query-row path takes
 
 
 def _elem(ctx: LowerCtx) -> int:
@@ -235,7 +236,10 @@ class FusedAttention(Op):
 
     @classmethod
     def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
-        sizes = ATTENTION_ROWS.get(ctx.isa_of(ctx.kernel("attention_bias" if p.has_bias else "attention")), ())
+        isa = ctx.isa_of(ctx.kernel("attention_bias" if p.has_bias else "attention"))
+        if isa == "dsp" and p.dh <= DSP_ROW_DH:
+            return (1,)  # the M4/M7 kernel takes its query-row path there whatever the block
+        sizes = ATTENTION_ROWS.get(isa, ())
         n_q = _layout(p, [ctx.tensors[i] for i in node.inputs])[1]
         return tuple(sorted({min(b, n_q) for b in sizes}))
 
