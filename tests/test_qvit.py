@@ -244,3 +244,39 @@ def test_layernorm_constants_agree_with_the_header() -> None:
     h = (Path(RUNTIME) / "include" / "mf_int8_vit.h").read_text()
     assert int(re.search(r"#define MF_LAYERNORM_S8_FRAC (\d+)", h).group(1)) == LN_FRAC
     assert int(re.search(r"#define MF_LAYERNORM_S8_MAX_COLS (\d+)", h).group(1)) == LN_MAX_COLS
+
+
+def _qdq_layernorm(axis: int) -> onnx.ModelProto:
+    from onnx import TensorProto, helper
+
+    inits = [helper.make_tensor("s", TensorProto.FLOAT, [], [0.05]), helper.make_tensor("z", TensorProto.INT8, [], [0]),
+             helper.make_tensor("g", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [1.1, 0.7, -0.4, 2.0] * (6 if axis == 1 else 1)
+                                + [0.9, 1.3] * (0 if axis == 1 else 1)),
+             helper.make_tensor("b", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [0.1] * (24 if axis == 1 else 6))]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xf"]),
+             helper.make_node("LayerNormalization", ["xf", "g", "b"], ["yf"], name="ln", axis=axis),
+             helper.make_node("QuantizeLinear", ["yf", "s", "z"], ["y"])]
+    g = helper.make_graph(nodes, "ln", [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 4, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, [1, 4, 6])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_int8_layernorm_not_over_the_last_axis_is_one_error_line(tmp_path) -> None:
+    import subprocess
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(1), path)
+    p = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: LayerNormalization node 'ln': int8 LayerNormalization only over the last axis"]
+
+
+def test_small_int8_layernorm_model_verifies_within_1_lsb(tmp_path) -> None:
+    from toolchain.verify import verify
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(-1), path)
+    r = verify(path)
+    assert r.max_abs_error <= 1, r.as_dict()

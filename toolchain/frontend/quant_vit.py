@@ -70,6 +70,8 @@ def layernorm(imp: "_Importer", i: int, x: str, out_name: str, out_q: QuantInfo,
     beta = imp.const(n.input[2]) if len(n.input) > 2 and n.input[2] else np.zeros(cols)
     if gamma is None or beta is None:
         raise imp.err(i, "scale and bias must be constants")
+    if np.asarray(gamma).size not in (1, cols) or np.asarray(beta).size not in (1, cols):
+        raise imp.err(i, f"scale and bias must hold {cols} values (the last axis)")
     xq = imp.tensors[x].quant
     try:
         p, gq, bq = layernorm_constants(gamma, beta, attrs.float("epsilon", 1e-5), xq.s, out_q.s, out_q.zp, xq.zp,
