@@ -280,3 +280,20 @@ def test_small_int8_layernorm_model_verifies_within_1_lsb(tmp_path) -> None:
     onnx.save(_qdq_layernorm(-1), path)
     r = verify(path)
     assert r.max_abs_error <= 1, r.as_dict()
+
+
+def test_the_exporters_erf_gelu_formula_quantized_by_mcuforge_verifies(tmp_path) -> None:
+    """vit_tiny_opset18 (dynamo exporter: GELU as x * 0.5 * (1 + erf(x / sqrt 2))), quantized
+    with `mcuforge quantize`: onnxruntime's quantizer leaves Div -> Erf float, so that pair
+    becomes one table, the Mul of two activations a QMul; every layer within 1 LSB."""
+    from toolchain.quantize import quantize_file
+    from toolchain.verify import verify, verify_layers
+
+    q = quantize_file(EXAMPLES / "vit_tiny_opset18.onnx", tmp_path / "vit.int8.onnx", calib_random=4, seed=0)
+    ops = [n for n in compile_model(q).graph.nodes]
+    tables = {n.params.function for n in ops if n.op_type == "QLut"}
+    assert "Div+Erf" in tables and any(n.op_type == "QMul" for n in ops)
+    layers = verify_layers(q)
+    assert layers["first_divergence"] is None, layers["first_divergence"]
+    r = verify(q)
+    assert r.match, r.as_dict()

@@ -57,6 +57,14 @@ int mf_matmul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmu
 int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 
+/* y[j] = clamp(out_zp + requant((a[j] - a_zp) * (b[j] - b_zp))) for j < n; y may be a or b. */
+typedef struct {
+    int32_t n;
+    int32_t a_zp, b_zp;
+    mf_requant_s8 rq; /* one entry */
+} mf_mul_s8_desc;
+int mf_mul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
+
 /* y[r][j] = mf_add_s8(x[r][j], row[j]) for r < rows, j < d->n (the row's length); y may be x. */
 int mf_add_row_s8_ref(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d);
 

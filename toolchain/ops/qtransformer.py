@@ -215,6 +215,44 @@ class QMatMul(Op):
                                                   TensorArg(node.outputs[0]), desc))]
 
 
+# ---------------------------------------------------------------- Mul of two activations
+
+
+@dataclass(frozen=True)
+class QMulParams:
+    a_zp: int
+    b_zp: int
+    rq: Requant
+
+
+@register
+class QMul(Op):
+    """y = rq((a - a_zp) * (b - b_zp)), element by element, a and b of one shape."""
+
+    op_types = ("QMul",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QMulParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: QMulParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [p.rq.apply((xs[0].astype(np.int64) - p.a_zp) * (xs[1].astype(np.int64) - p.b_zp))]
+
+    @classmethod
+    def lower(cls, p: QMulParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
+        desc = struct("mf_mul_s8_desc", n=lit(n), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
+                      rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        return [Call(ctx.kernel("mul", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                   TensorArg(node.outputs[0]), desc))]
+
+    @classmethod
+    def alias_candidates(cls, p: QMulParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        return [(x, "inplace") for x in node.inputs[:2] if not g.tensors[x].is_const]
+
+
 # ---------------------------------------------------------------- Add of a broadcast row
 
 
@@ -271,4 +309,5 @@ helper("mf_isqrt_u64", "qnorm_s8_ref.c")
 kernels("mf_lut", "qlut_s8_ref.c", ("s8",))
 kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",))
 kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"))
+kernels("mf_mul", "qmul_s8_ref.c", ("s8",))
 kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",))
