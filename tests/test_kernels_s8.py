@@ -36,6 +36,26 @@ CONVS = [
     ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
     ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
     ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise
+    ConvS8(32, 8, 7, 5),                                             # k = 288: 6-pixel DSP panels, tail 5
+    # QConvAdd bands (ops/qconv.py): h_out = the band's rows, pad_top lowered (below 0)
+    ConvS8(16, 16, 12, 10, act="relu", band=(4, 4)),                 # interior rows
+    ConvS8(5, 7, 9, 11, band=(0, 3)),                                # top band: padding kept
+    ConvS8(8, 12, 10, 10, stride=(2, 2), pads=(0, 0, 1, 1), band=(3, 2)),  # bottom band, stride 2
+    ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0), band=(2, 3)),  # strided 1x1
+]
+# mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
+# below, equal to and (one image) above c_in, batch 2
+OVERWRITES = [
+    ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True),
+    ConvS8(13, 13, 7, 9, k=(1, 1), pads=(0, 0, 0, 0), act="relu", overwrite=True),
+    ConvS8(5, 9, 4, 5, k=(1, 1), pads=(0, 0, 0, 0), big_scale=True, overwrite=True),
+    ConvS8(7, 6, 5, 3, k=(1, 1), pads=(0, 0, 0, 0), n=2, per_channel=False, overwrite=True),
+]
+# the SIMD conv kernels' depthwise path with y = x (mf_int8.h): stride 1 and 2, batch 2
+IN_PLACE = [
+    ConvS8(12, 12, 25, 5, groups=12, act="relu", in_place=True),
+    ConvS8(10, 10, 11, 9, stride=(2, 2), groups=10, in_place=True),
+    ConvS8(6, 6, 7, 6, groups=6, n=2, big_scale=True, in_place=True),
 ]
 FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False),
        FcS8(2, 9, 11, big_scale=True)]
@@ -61,7 +81,7 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
         oh, ow = c.out_hw
         desc = (f"{{.n = {c.n}, .c_in = {c.c_in}, .h_in = {c.h}, .w_in = {c.w}, .c_out = {c.c_out}, "
                 f".h_out = {oh}, .w_out = {ow}, .k_h = {c.k[0]}, .k_w = {c.k[1]}, .stride_h = {c.stride[0]}, "
-                f".stride_w = {c.stride[1]}, .dil_h = {c.dil[0]}, .dil_w = {c.dil[1]}, .pad_top = {c.pads[0]}, "
+                f".stride_w = {c.stride[1]}, .dil_h = {c.dil[0]}, .dil_w = {c.dil[1]}, .pad_top = {c.pad_top}, "
                 f".pad_left = {c.pads[1]}, .groups = {c.groups}}}")
         for isa in ("dsp", "mve", "rvv"):
             lines.append(f'{{ mf_conv2d_s8_desc d = {desc}; printf("%d\\n", (int)mf_conv2d_s8_{isa}_scratch_bytes(&d)); }}')
@@ -84,6 +104,14 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
     assert got == want
 
 
+@pytest.mark.parametrize("shape", OVERWRITES, ids=str)
+def test_overwrite_reference_over_its_input_is_the_contract(shape: ConvS8, tmp_path: Path) -> None:
+    """mf_conv2d_overwrite_s8_ref with y = x on the host, against numpy."""
+    r = run_s8(load_board("host"), shape, "ref", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.want)
+
+
 # ---------------------------------------------------------------- qemu
 
 @pytest.mark.qemu
@@ -97,4 +125,20 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
     r = run_s8(b, shape, isa, out_dir=tmp_path)
     np.testing.assert_array_equal(r.ref, r.want)   # the reference, compiled for the board
     np.testing.assert_array_equal(r.fast, r.ref)   # the SIMD kernel, same binary, same data
+    assert r.instructions > 0
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD)
+@pytest.mark.parametrize("shape", OVERWRITES + IN_PLACE, ids=str)
+def test_simd_overwrite_kernel_over_its_input_bit_exact(board: str, isa: str, shape: ConvS8, tmp_path: Path) -> None:
+    """mf_conv2d_overwrite_s8_<isa> (pointwise) and mf_conv2d_s8_<isa> (depthwise) with
+    y = x against the reference conv, same binary."""
+    from fixtures.sim_support import require_tools
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_s8(b, shape, isa, out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.ref)
     assert r.instructions > 0

@@ -13,33 +13,34 @@
 #include "mf_train.h"
 #include "mf_types.h"
 
+/* The twins of the convolutions (par_conv_<dtype>.c), pooling (par_pool.c), binary ops
+ * (par_elementwise.c) and training steps (par_train.c), declared from the kernel table. */
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
+                                 const mf_act *act, int32_t from_output);
+int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
+int mf_conv2d_bwd_weight_par_f32_rvv(const float *x, const float *dy, float *dw, float *db,
+                                     const mf_conv2d_desc *d, float *scratch);
+int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
+                                    float *scratch, const mf_conv2d_desc *d);
 int mf_conv2d_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
                           const mf_conv2d_desc *d, float *scratch);
 int mf_conv2d_residual_par_f32_dsp(const float *x, const float *w, const float *bias,
                                    const float *skip, float *y, float *scratch,
                                    const mf_conv2d_desc *d);
-int mf_conv2d_overwrite_par_f32_dsp(const float *x, const float *w, const float *bias, float *y,
-                                    float *scratch, const mf_conv2d_desc *d);
 int mf_maxpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
-int mf_avgpool2d_par_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
-int mf_binary_par_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
-
-/* training (par_train.c) */
-int mf_act_bwd_input_par_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
-                                 const mf_act *act, int32_t from_output);
-int mf_sgd_update_par_f32_ref(float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d);
-int mf_conv2d_bwd_weight_par_f32_rvv(const float *x, const float *dy, float *dw, float *db,
-                                     const mf_conv2d_desc *d, float *scratch);
-
+int mf_sgd_update_par_f32_ref(float *w, const float *g, float *buf, int32_t n,
+                              const mf_sgd_desc *d);
 #if defined(__FLT16_MAX__)
-#include "mf_f16.h"
-int mf_conv2d_par_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                          const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_conv2d_overwrite_par_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                    mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
-int mf_maxpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_avgpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 int mf_binary_par_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
+int mf_conv2d_overwrite_par_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
+                                    mf_f16 *scratch, const mf_conv2d_desc *d);
+int mf_conv2d_par_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
+                          const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_maxpool2d_par_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 #endif
+/* PROTOS_END */
 
 #endif
