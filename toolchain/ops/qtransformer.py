@@ -24,7 +24,7 @@ import numpy as np
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
-from toolchain.ops.kernel_table import helper, kernels
+from toolchain.ops.kernel_table import Sig, helper, kernels
 from toolchain.ops.requant import Requant, clamp_s8
 
 LN_FRAC = 24  # MF_LAYERNORM_S8_FRAC
@@ -302,12 +302,17 @@ def row_of(c_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
     return 0
 
 
-# the kernel table (ops/kernel_table.py): this family's reference kernels
-kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",))
-kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",))
-helper("mf_isqrt_u64", "qnorm_s8_ref.c")
-kernels("mf_lut", "qlut_s8_ref.c", ("s8",))
-kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",))
-kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"))
-kernels("mf_mul", "qmul_s8_ref.c", ("s8",))
-kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",))
+# the kernel table (ops/kernel_table.py): this family's kernels and their C signatures
+# (declared in mf_int8_vit.h by `make protos`)
+H = "mf_int8_vit.h"
+LN_SIG = Sig(H, "const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, const mf_layernorm_s8_desc *d")
+MATMUL_SIG = Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d")
+kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",), sig=LN_SIG)
+kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
+helper("mf_isqrt_u64", "qnorm_s8_ref.c", sig=Sig(H, "uint64_t v", "uint32_t"))
+kernels("mf_lut", "qlut_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *x, const int8_t *lut, int8_t *y, int32_t n"))
+kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",), sig=MATMUL_SIG)
+kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), sig=MATMUL_SIG)
+kernels("mf_mul", "qmul_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d"))
+kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",),
+        sig=Sig(H, "const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d"))
