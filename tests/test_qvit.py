@@ -9,7 +9,7 @@ Tolerances, and why:
   is 1 LSB where onnxruntime's float32 mean/variance lands on the other side of a rounding
   boundary than the exact integer computation (ops/qtransformer.py);
 - the logits after 4 blocks within LOGIT_LSB LSB of onnxruntime as written: those 1-LSB
-  LayerNorm flips propagate through the residual stream (verify --layers shows 1-8 LSB of
+  LayerNorm flips propagate through the residual stream (verify --layers shows up to 14 LSB of
   chain drift per layer). onnxruntime's own two ways of running this file (with and without
   its QDQ fusions) differ by 7-23 LSB on the same inputs, which bounds what "exact" can mean;
 - top-1 equal wherever onnxruntime's own top-2 margin exceeds TIE_LSB (at a near-tie, a
@@ -229,7 +229,7 @@ def test_fits_stm32f746_and_runs_in_qemu_within_tolerance(compiled, tmp_path) ->
         ours = run_host(exe, x, [10])[0]
         deployed, as_written = int8_reference(model, compiled.graph, x)
         assert r.extra["vs_ort_as_written"] == pytest.approx(np.abs(ours - as_written[0].ravel()).max(), abs=1e-6)
-        assert r.max_abs_error == pytest.approx(np.abs(ours - deployed[0].ravel()).max(), abs=1e-6)
+        assert r.extra["vs_ort_deployed"] == pytest.approx(np.abs(ours - deployed[0].ravel()).max(), abs=1e-6)
         check_logits(f"stm32f746-disco seed {seed}", ours, as_written[0], deployed[0], lsb)
         print(f"lowrank ViT 240 int8 @ stm32f746-disco seed {seed}: {r.instructions:,} instructions, "
               f"RAM {r.ram_bytes:,} B (arena {r.arena_bytes:,}), flash {r.flash_bytes:,} B")
@@ -244,3 +244,56 @@ def test_layernorm_constants_agree_with_the_header() -> None:
     h = (Path(RUNTIME) / "include" / "mf_int8_vit.h").read_text()
     assert int(re.search(r"#define MF_LAYERNORM_S8_FRAC (\d+)", h).group(1)) == LN_FRAC
     assert int(re.search(r"#define MF_LAYERNORM_S8_MAX_COLS (\d+)", h).group(1)) == LN_MAX_COLS
+
+
+def _qdq_layernorm(axis: int) -> onnx.ModelProto:
+    from onnx import TensorProto, helper
+
+    inits = [helper.make_tensor("s", TensorProto.FLOAT, [], [0.05]), helper.make_tensor("z", TensorProto.INT8, [], [0]),
+             helper.make_tensor("g", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [1.1, 0.7, -0.4, 2.0] * (6 if axis == 1 else 1)
+                                + [0.9, 1.3] * (0 if axis == 1 else 1)),
+             helper.make_tensor("b", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [0.1] * (24 if axis == 1 else 6))]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xf"]),
+             helper.make_node("LayerNormalization", ["xf", "g", "b"], ["yf"], name="ln", axis=axis),
+             helper.make_node("QuantizeLinear", ["yf", "s", "z"], ["y"])]
+    g = helper.make_graph(nodes, "ln", [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 4, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, [1, 4, 6])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_int8_layernorm_not_over_the_last_axis_is_one_error_line(tmp_path) -> None:
+    import subprocess
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(1), path)
+    p = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: LayerNormalization node 'ln': int8 LayerNormalization only over the last axis"]
+
+
+def test_small_int8_layernorm_model_verifies_within_1_lsb(tmp_path) -> None:
+    from toolchain.verify import verify
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(-1), path)
+    r = verify(path)
+    assert r.max_abs_error <= 1, r.as_dict()
+
+
+def test_the_exporters_erf_gelu_formula_quantized_by_mcuforge_verifies(tmp_path) -> None:
+    """vit_tiny_opset18 (dynamo exporter: GELU as x * 0.5 * (1 + erf(x / sqrt 2))), quantized
+    with `mcuforge quantize`: onnxruntime's quantizer leaves Div -> Erf float, so that pair
+    becomes one table, the Mul of two activations a QMul; every layer within 1 LSB."""
+    from toolchain.quantize import quantize_file
+    from toolchain.verify import verify, verify_layers
+
+    q = quantize_file(EXAMPLES / "vit_tiny_opset18.onnx", tmp_path / "vit.int8.onnx", calib_random=4, seed=0)
+    ops = [n for n in compile_model(q).graph.nodes]
+    tables = {n.params.function for n in ops if n.op_type == "QLut"}
+    assert "Div+Erf" in tables and any(n.op_type == "QMul" for n in ops)
+    layers = verify_layers(q)
+    assert layers["first_divergence"] is None, layers["first_divergence"]
+    r = verify(q)
+    assert r.match, r.as_dict()

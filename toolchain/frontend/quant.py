@@ -416,6 +416,8 @@ class _Importer:
 
         n = self.onodes[i]
         op = n.op_type
+        if quant_vit.table_region(self, i):  # element-wise float ops of one int8 tensor: a table
+            return
         qi, act, lo, hi, bias = self.follow(i, allow_bias=op == "MatMul")
         qn = self.onodes[qi]
         out_q = self.qinfo(qi, qn.input[1], qn.input[2] if len(qn.input) > 2 else None)
@@ -498,6 +500,8 @@ class _Importer:
                               tuple(Requant.from_scales(self.tensors[d].quant.s / out_q.s, out_q.zp, amin, amax)
                                     for d in data))
             self.emit(i, "QConcat", data, out_name, tuple(out_shape), out_q, p, origin)
+        else:
+            raise self.err(i, "this form of the op (its runtime and constant inputs) has no int8 kernel")
 
     def const_s8(self, i: int, name: str) -> str:
         """A DequantizeLinear of an int8 constant, as an int8 constant tensor with its quant."""

@@ -24,7 +24,7 @@ import numpy as np
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
-from toolchain.ops.kernel_table import helper, kernels
+from toolchain.ops.kernel_table import Sig, helper, kernels
 from toolchain.ops.requant import Requant, clamp_s8
 
 LN_FRAC = 24  # MF_LAYERNORM_S8_FRAC
@@ -215,6 +215,44 @@ class QMatMul(Op):
                                                   TensorArg(node.outputs[0]), desc))]
 
 
+# ---------------------------------------------------------------- Mul of two activations
+
+
+@dataclass(frozen=True)
+class QMulParams:
+    a_zp: int
+    b_zp: int
+    rq: Requant
+
+
+@register
+class QMul(Op):
+    """y = rq((a - a_zp) * (b - b_zp)), element by element, a and b of one shape."""
+
+    op_types = ("QMul",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QMulParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: QMulParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [p.rq.apply((xs[0].astype(np.int64) - p.a_zp) * (xs[1].astype(np.int64) - p.b_zp))]
+
+    @classmethod
+    def lower(cls, p: QMulParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
+        desc = struct("mf_mul_s8_desc", n=lit(n), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
+                      rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        return [Call(ctx.kernel("mul", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                   TensorArg(node.outputs[0]), desc))]
+
+    @classmethod
+    def alias_candidates(cls, p: QMulParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        return [(x, "inplace") for x in node.inputs[:2] if not g.tensors[x].is_const]
+
+
 # ---------------------------------------------------------------- Add of a broadcast row
 
 
@@ -264,11 +302,17 @@ def row_of(c_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
     return 0
 
 
-# the kernel table (ops/kernel_table.py): this family's reference kernels
-kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",))
-kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",))
-helper("mf_isqrt_u64", "qnorm_s8_ref.c")
-kernels("mf_lut", "qlut_s8_ref.c", ("s8",))
-kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",))
-kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"))
-kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",))
+# the kernel table (ops/kernel_table.py): this family's kernels and their C signatures
+# (declared in mf_int8_vit.h by `make protos`)
+H = "mf_int8_vit.h"
+LN_SIG = Sig(H, "const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, const mf_layernorm_s8_desc *d")
+MATMUL_SIG = Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d")
+kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",), sig=LN_SIG)
+kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
+helper("mf_isqrt_u64", "qnorm_s8_ref.c", sig=Sig(H, "uint64_t v", "uint32_t"))
+kernels("mf_lut", "qlut_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *x, const int8_t *lut, int8_t *y, int32_t n"))
+kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",), sig=MATMUL_SIG)
+kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), sig=MATMUL_SIG)
+kernels("mf_mul", "qmul_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d"))
+kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",),
+        sig=Sig(H, "const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d"))
