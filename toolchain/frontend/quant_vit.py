@@ -11,7 +11,7 @@ Softmax keeps ops/qsoftmax.py. The constants of each op are computed in ops/qtra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import onnx
@@ -23,8 +23,10 @@ from toolchain.ops.qtransformer import QLayerNormParams, QLutParams, QMatMulPara
 from toolchain.ops.qtransformer import matmul_dims
 from toolchain.ops.requant import Requant
 
-if TYPE_CHECKING:
-    from toolchain.frontend.quant import _Importer
+# `imp` below is frontend/quant.py's QDQ importer (its tensors, nodes and emit/err helpers).
+# It is typed Importer = Any rather than imported: quant.py imports this module, and the
+# import-graph test forbids the cycle even under TYPE_CHECKING.
+Importer = Any
 
 # Element-wise float ops: a region of them fed by one int8 tensor (and constants) and ending in
 # one QuantizeLinear is a function of 256 values, so it becomes a table: a single Gelu or the
@@ -39,7 +41,7 @@ RAW = QuantInfo.per_tensor(1.0, 0)
 MAX_TABLE_NODES = 16
 
 
-def handles(imp: "_Importer", i: int, data: list[str]) -> bool:
+def handles(imp: Importer, i: int, data: list[str]) -> bool:
     """True when this module folds node i (its runtime inputs `data` are int8 views)."""
     n = imp.onodes[i]
     if n.op_type == "LayerNormalization":
@@ -49,7 +51,7 @@ def handles(imp: "_Importer", i: int, data: list[str]) -> bool:
     return False
 
 
-def region(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: QuantInfo, act: str, amin: int,
+def region(imp: Importer, i: int, data: list[str], out_name: str, out_q: QuantInfo, act: str, amin: int,
            amax: int, origin: list[str], attrs) -> None:  # noqa: ANN001 - onnx_nodes.Attrs
     op = imp.onodes[i].op_type
     if op == "LayerNormalization":
@@ -59,7 +61,7 @@ def region(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: Quan
     return matmul(imp, i, data, out_name, out_q, amin, amax, origin)
 
 
-def mul(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: QuantInfo, amin: int, amax: int,
+def mul(imp: Importer, i: int, data: list[str], out_name: str, out_q: QuantInfo, amin: int, amax: int,
         origin: list[str]) -> None:
     """Element-wise product of two int8 activations of one shape (x * (1 + erf(x / sqrt 2))
     in the exporters' GELU formula)."""
@@ -71,7 +73,7 @@ def mul(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: QuantIn
     imp.emit(i, "QMul", [a, b], out_name, imp.tensors[a].shape, out_q, QMulParams(aq.zp, bq.zp, rq), origin)
 
 
-def layernorm(imp: "_Importer", i: int, x: str, out_name: str, out_q: QuantInfo, act: str, origin: list[str],
+def layernorm(imp: Importer, i: int, x: str, out_name: str, out_q: QuantInfo, act: str, origin: list[str],
               attrs) -> None:  # noqa: ANN001
     n = imp.onodes[i]
     shape = imp.tensors[x].shape
@@ -100,7 +102,7 @@ def layernorm(imp: "_Importer", i: int, x: str, out_name: str, out_q: QuantInfo,
     imp.emit(i, "QLayerNorm", [x, g, b], out_name, shape, out_q, p, origin)
 
 
-def matmul(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: QuantInfo, amin: int, amax: int,
+def matmul(imp: Importer, i: int, data: list[str], out_name: str, out_q: QuantInfo, amin: int, amax: int,
            origin: list[str]) -> None:
     a, b = data
     aq, bq = imp.tensors[a].quant, imp.tensors[b].quant
@@ -109,7 +111,7 @@ def matmul(imp: "_Importer", i: int, data: list[str], out_name: str, out_q: Quan
     imp.emit(i, "QMatMul", [a, b], out_name, batch + (m, n), out_q, QMatMulParams(aq.zp, bq.zp, False, rq), origin)
 
 
-def table_region(imp: "_Importer", i: int) -> bool:
+def table_region(imp: Importer, i: int) -> bool:
     """Node i and the element-wise float nodes after it, when together they compute a function
     of one int8 tensor ending in one QuantizeLinear: one QLut node. False (nothing done) when
     node i does not start such a region."""
@@ -160,12 +162,12 @@ def table_region(imp: "_Importer", i: int) -> bool:
     return True
 
 
-def _scalar(imp: "_Importer", name: str) -> bool:
+def _scalar(imp: Importer, name: str) -> bool:
     c = imp.const(name) if name else None
     return c is not None and np.asarray(c).size == 1
 
 
-def lut_table(imp: "_Importer", order: list[int], view: str, result: str, xq: QuantInfo,
+def lut_table(imp: Importer, order: list[int], view: str, result: str, xq: QuantInfo,
               out_q: QuantInfo) -> np.ndarray:
     """onnxruntime (graph optimisations off) running DQ -> the region's nodes -> Q on the
     256 int8 values."""
