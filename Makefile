@@ -6,7 +6,7 @@ MODEL ?= examples/vit_tiny_opset18.onnx
 BOARD ?= stm32f746-disco
 JOBS ?= 2
 
-.PHONY: setup demo test test-host bench
+.PHONY: setup demo test test-host bench protos
 
 setup:
 	@./scripts/setup.sh
@@ -24,3 +24,7 @@ test-host: setup
 
 bench: setup
 	$(PYTHON) bench/memory.py
+
+# the kernel prototypes in runtime_c/include, from the kernel table (toolchain/ops/protos.py)
+protos:
+	$(PYTHON) -m toolchain.ops.protos --write

@@ -1,12 +1,19 @@
 """Instructions per inference in QEMU, FP32, FP16 and int8, per board and model: ResNet-8, DS-CNN,
 the example ViT, the low-rank ViT and MobileNetV1-0.25 VWW (examples/vww_mobilenet.py), with MACs per instruction, arena, flash and measured stack.
 
-    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww] [--dtypes fp32,fp16,int8]
+    python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww,vit240_int8]
+                              [--dtypes fp32,fp16,int8]
                               [--kernels board|ref] [--json]
+    python bench/inference.py --models zoo --boards stm32f746-disco --dtypes fp32
+    python bench/inference.py --models zoo --boards rv32-rvv,cortex-m55-an547 --dtypes fp16
+
+--models zoo runs the ViT test zoo (tests/zoo/: timm, Hugging Face, torch.nn, Keras/tf2onnx and
+Einsum exports, one or two per family); int8 rows of a zoo model quantise it on the fly.
 
 int8 rows run MLPerf Tiny's full-integer files (resnet8_int8.onnx, dscnn_kws_int8.onnx) where
 the model has one, else the float model quantised on the fly (seeded calibration), and are
-checked against onnxruntime in LSBs.
+checked against onnxruntime in LSBs. vit240_int8 is the integer-only 3x240x240 low-rank ViT
+of issue 15 (examples/lowrank_vit_240_int8.onnx), int8 rows only.
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -35,7 +42,20 @@ if not SHARED.is_dir():  # a worktree or a dev checkout: as tests/conftest.py
 MODELS = {"resnet8": SHARED / "resnet8_cifar10.onnx", "dscnn": SHARED / "dscnn_kws.onnx",
           "vit": ROOT / "examples" / "vit_tiny_opset18.onnx", "lowrank_vit": ROOT / "examples" / "lowrank_vit_112.onnx",
           "vww": ROOT / "examples" / "vww_mobilenet_v1_025.onnx"}
-INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx"}
+# The ViT test zoo (tests/zoo/make_zoo.py, make_keras_vit.py): one export per family (timm,
+# Hugging Face, torch.nn encoder / MultiheadAttention with a mask, Keras through tf2onnx, Einsum),
+# 32x32, patch 4, 2 blocks. `--models zoo` runs them all; `--models hf_vit_eager,...` some.
+ZOO = ROOT / "tests" / "zoo"
+ZOO_MODELS = {n: ZOO / f"{n}.onnx" for n in (
+    "timm_vit_legacy", "timm_vit_opset23", "hf_vit_eager", "hf_vit_sdpa_dynamo", "torch_encoder_legacy",
+    "torch_mha_mask_legacy", "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy")}
+MODELS.update(ZOO_MODELS)
+DEFAULT_MODELS = "resnet8,dscnn,vit,lowrank_vit,vww,vit240_int8"
+INT8_MODELS = {"resnet8": SHARED / "resnet8_int8.onnx", "dscnn": SHARED / "dscnn_kws_int8.onnx",
+               "vit240_int8": ROOT / "examples" / "lowrank_vit_240_int8.onnx"}
+# int8 only (issue 15's 3x240x240 integer low-rank ViT: its float input alone is 691,200 B)
+MODELS["vit240_int8"] = INT8_MODELS["vit240_int8"]
+INT8_ONLY = {"vit240_int8"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
@@ -53,16 +73,19 @@ def run_one(model: Path, board_name: str, dtype: str, kernels: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boards", default=BOARDS)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=DEFAULT_MODELS, help=f"comma list of {', '.join(MODELS)}, or zoo")
     ap.add_argument("--dtypes", default="fp32,fp16,int8")
     ap.add_argument("--kernels", choices=("board", "ref"), default="board")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = []
     for board in a.boards.split(","):
-        for m in a.models.split(","):
+        names = [n for m in a.models.split(",") for n in (ZOO_MODELS if m == "zoo" else [m])]
+        for m in names:
             base = None
             for dtype in a.dtypes.split(","):
+                if m in INT8_ONLY and dtype != "int8":
+                    continue
                 try:
                     path = INT8_MODELS.get(m, MODELS[m]) if dtype == "int8" else MODELS[m]
                     row = run_one(path, board, dtype, a.kernels)

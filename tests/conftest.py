@@ -24,7 +24,7 @@ REAL_MODELS = {
 
 @pytest.fixture(scope="session")
 def runtime_lib(tmp_path_factory) -> Path:
-    from toolchain.hostbuild import build_runtime_lib
+    from toolchain.build.host import build_runtime_lib
 
     return build_runtime_lib(tmp_path_factory.mktemp("rt"))
 

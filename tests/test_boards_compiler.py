@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.sim_support import require_tools
-from toolchain.boards import compiler_setup, list_boards, load_board
+from toolchain.boards import list_boards, load_board
+from toolchain.build import compiler_setup
 
 pytestmark = pytest.mark.host
 

@@ -27,7 +27,7 @@ from toolchain.boards import load_board
 from toolchain.codegen.emit import RUNTIME
 from toolchain.codegen.parallel import par_name
 from toolchain.codegen.target import kernel_target
-from toolchain.hostbuild import host_cc
+from toolchain.build.host import host_cc
 from toolchain.memory.checker import check_plan
 from toolchain.run import run_cluster, run_on_board
 from toolchain.sim.cluster import HartsError, resolve_harts

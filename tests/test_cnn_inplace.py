@@ -24,7 +24,7 @@ from toolchain.boards import load_board
 from toolchain.codegen.emit import RUNTIME
 from toolchain.codegen.target import kernel_target
 from toolchain.frontend import load_onnx
-from toolchain.hostbuild import SANITIZE, WARN
+from toolchain.build.host import SANITIZE, WARN
 from toolchain.interp import run_graph
 from toolchain.memory import check_plan
 from toolchain.ops.conv import (

@@ -16,7 +16,7 @@ import pytest
 
 from toolchain.boards import load_board
 from toolchain.codegen.emit import RUNTIME
-from toolchain.hostbuild import SANITIZE, WARN
+from toolchain.build.host import SANITIZE, WARN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
 from kharness import Conv, Gemm, run_kernel  # noqa: E402
@@ -46,6 +46,11 @@ HOST_CASES = [
     (1, 2, 9, 9, 3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1),
     (1, 2, 1, 9, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1),     # 1-D
     (2, 3, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # 1x1 plane: only padding around
+    (1, 3, 26, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),    # taller than wide: column lines, even count
+    (1, 2, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),     # column lines, odd last line, clip
+    (1, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # one pair of rows: both paddings masked
+    (1, 2, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0),     # columns of 4 (no steady loop)
+    (1, 3, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # a row pair and an odd last row
 ]
 
 

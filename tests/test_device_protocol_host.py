@@ -19,7 +19,7 @@ from toolchain.device import protocol as P
 from toolchain.device.client import DeviceClient, StateLost
 from toolchain.device.errors import DeviceError, DeviceRejected, ProtocolError
 from toolchain.device.framing import FrameDecoder, encode_frame
-from toolchain.sim.harness import HARNESS_DIR
+from toolchain.build.harness import HARNESS_DIR
 
 N_IN = 300      # floats: 1200 bytes, three WRITE_INPUT chunks at 512-byte frames
 

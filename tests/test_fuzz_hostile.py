@@ -31,7 +31,7 @@ from toolchain.api import compile_model, write_sources
 from toolchain.errors import McuforgeError
 from toolchain.failure import report
 from toolchain.frontend import read_model
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.verify import compare, onnxruntime_outputs, seeded_inputs
 
 pytestmark = pytest.mark.fuzz

@@ -15,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper
 import int8_models as im
 from toolchain.api import compile_model, write_sources
 from toolchain.errors import UnsupportedOpError
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.interp import run_graph
 from toolchain.ir import QuantInfo, Tensor, verify_graph
 from toolchain.ir.graph import DType
@@ -172,9 +172,10 @@ def test_unsupported_int8_cases_end_in_one_line_naming_the_node(make, words: str
 def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
     """mf_conv2d_overwrite_s8_pointwise / _scratch_bytes (C) against their Python twins."""
     from toolchain.codegen.emit import RUNTIME
-    from toolchain.hostbuild import host_cc
+    from toolchain.build.host import host_cc
     from toolchain.ops.conv import Window
-    from toolchain.ops.qconv import QConvParams, overwrite_kind, overwrite_scratch_bytes
+    from toolchain.ops import int8_kernels  # noqa: F401 - registers the SIMD twins
+    from toolchain.ops.qconv import OVERWRITE_SCRATCH, QConvParams, overwrite_kind, overwrite_scratch_bytes
     from toolchain.ops.requant import Requant
 
     cases = [((1, 6, 9, 7), (6, 1, 3, 3), 6, 1, 1), ((2, 6, 9, 7), (6, 1, 3, 3), 6, 2, 0), ((1, 13, 5, 5), (7, 13, 1, 1), 1, 1, 0),
@@ -187,18 +188,23 @@ def test_overwrite_kind_and_scratch_twins_agree_with_c(tmp_path) -> None:
         lines.append(f"{{ mf_conv2d_s8_desc d = {{.n = {xs[0]}, .c_in = {xs[1]}, .h_in = {xs[2]}, .w_in = {xs[3]}, "
                      f".c_out = {ws[0]}, .h_out = {oh}, .w_out = {ow}, .k_h = {ws[2]}, .k_w = {ws[3]}, "
                      f".stride_h = {stride}, .stride_w = {stride}, .dil_h = 1, .dil_w = 1, .pad_top = {pad}, "
-                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d\\n\", (int)mf_conv2d_overwrite_s8_pointwise(&d), "
-                     f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d)); }}")
-        want.append(f"{int(overwrite_kind(p, xs, ws) == 2)} {overwrite_scratch_bytes(p, xs, ws)}")
+                     f".pad_left = {pad}, .groups = {group}}}; printf(\"%d %d %d %d %d\\n\", (int)mf_conv2d_overwrite_s8_pointwise(&d), "
+                     f"(int)mf_conv2d_overwrite_s8_ref_scratch_bytes(&d), (int)mf_conv2d_overwrite_s8_dsp_scratch_bytes(&d), "
+                     f"(int)mf_conv2d_overwrite_s8_mve_scratch_bytes(&d), (int)mf_conv2d_overwrite_s8_rvv_scratch_bytes(&d)); }}")
+        kind2 = overwrite_kind(p, xs, ws) == 2
+        want.append(f"{int(kind2)} {overwrite_scratch_bytes(p, xs, ws)} "
+                    + " ".join(str(OVERWRITE_SCRATCH[isa](p, xs, ws) if kind2 else 0) for isa in ("dsp", "mve", "rvv")))
     main = tmp_path / "t.c"
     main.write_text('#include <stdio.h>\n#include "mf_int8.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
     exe = tmp_path / "t"
     subprocess.run([host_cc(), "-Wall", "-Wextra", "-Werror", "-std=c11", f"-I{RUNTIME / 'include'}", str(main),
-                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"),
+                    str(RUNTIME / "src" / "conv_overwrite_s8_ref.c"), *(str(RUNTIME / "src" / f"conv_overwrite_s8_{isa}.c") for isa in ("dsp", "mve", "rvv")),
                     "-o", str(exe)], check=True)
     got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split("\n")[:-1]
     assert got == want
-    assert want[0] == "0 0" and want[2] == "1 56"  # depthwise runs in blocks; pointwise 7 x 8
+    # depthwise runs in blocks; pointwise 7 x 8 (ref), 12-pixel panel of 16 int16 + 7 x 12 (dsp),
+    # 12 x (13 + 7) (mve), 32 x (13 x 2 + 7) (rvv)
+    assert want[0] == "0 0 0 0 0" and want[2] == "1 56 468 240 1056"
 
 
 def test_int8_kernel_target_follows_the_board_fields() -> None:
@@ -250,3 +256,57 @@ def test_hostile_int8_file_ends_in_one_line(tmp_path) -> None:
     r = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "o")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+@pytest.mark.parametrize("scales,relu", [((0.05, 0.02, 0.06), True), ((0.011, 0.09, 0.004), False),
+                                         ((0.3, 0.3, 0.3), False)])
+def test_add_rows_with_and_without_term_tables_is_the_add_exactly(scales, relu, tmp_path) -> None:
+    """mf_add_rows_s8_ref (the QConvAdd band add) against QAdd's numpy reference: both the
+    compile-time term tables and the plain per-row path, strided rows, y over b in place,
+    over every pair of int8 values (so every table entry and the clamps are hit)."""
+    from toolchain.codegen.emit import RUNTIME
+    from toolchain.hostbuild import host_cc
+    from toolchain.ops.qconv import add_term
+    from toolchain.ops.qelementwise import QAdd, qadd_params
+
+    sa, sb, so = scales
+    out_zp = -128 if relu else 7
+    p = qadd_params(QuantInfo((sa,), (-3,)), QuantInfo((sb,), (11,)), QuantInfo((so,), (out_zp,)),
+                    out_zp if relu else -128, 127)
+    rows, n, a_stride, b_stride = 256, 256, 256, 300  # row r of a holds value r - 128
+    a = np.repeat(np.arange(-128, 128, dtype=np.int8)[:, None], n, axis=1)
+    b = np.zeros((rows, b_stride), np.int8)
+    b[:, :n] = np.arange(-128, 128, dtype=np.int8)[None, :]
+    b[:, n:] = 99  # between the rows: must survive
+    want = QAdd.reference(p, [a.astype(np.int64), b[:, :n].astype(np.int64)])[0]
+
+    def arr(name: str, ctype: str, v) -> str:
+        return f"static {ctype} {name}[] = {{{', '.join(str(int(x)) for x in np.ravel(v))}}};"
+
+    src = ['#include <stdio.h>', '#include "mf_int8.h"', arr("a", "const int8_t", a), arr("b0", "const int8_t", b),
+           arr("ta", "const int32_t", add_term(p.a_zp, p.a_mult, p.a_shift, p.left_shift)),
+           arr("tb", "const int32_t", add_term(p.b_zp, p.b_mult, p.b_shift, p.left_shift)),
+           arr("mult", "const int32_t", p.rq.mult), arr("shift", "const int32_t", p.rq.shift),
+           f"static int8_t b[{b.size}];",
+           "int main(void) {",
+           "  for (int lut = 0; lut < 2; ++lut) {",
+           "    for (int i = 0; i < (int)sizeof b; ++i) b[i] = b0[i];",
+           f"    const mf_add_rows_s8_desc d = {{.add = {{.n = {n}, .a_zp = {p.a_zp}, .b_zp = {p.b_zp}, "
+           f".left_shift = {p.left_shift}, .a_mult = {p.a_mult}, .a_shift = {p.a_shift}, .b_mult = {p.b_mult}, "
+           f".b_shift = {p.b_shift}, .rq = {{mult, shift, 0, {p.rq.out_zp}, {p.rq.act_min}, {p.rq.act_max}}}}}, "
+           f".rows = {rows}, .a_stride = {a_stride}, .b_stride = {b_stride}, .y_stride = {b_stride}, "
+           ".a_term = lut ? ta : 0, .b_term = lut ? tb : 0};",
+           "    if (mf_add_rows_s8_ref(a, b, b, &d) != MF_OK) return 1;",
+           "    for (int i = 0; i < (int)sizeof b; ++i) printf(\"%d\\n\", b[i]);",
+           "  }", "  return 0;", "}"]
+    main = tmp_path / "t.c"
+    main.write_text("\n".join(src) + "\n")
+    exe = tmp_path / "t"
+    subprocess.run([host_cc(), "-O1", "-Wall", "-Wextra", "-Werror", "-std=c11", f"-I{RUNTIME / 'include'}", str(main),
+                    str(RUNTIME / "src" / "add_rows_s8_ref.c"), str(RUNTIME / "src" / "quant_s8_ref.c"), "-lm",
+                    "-o", str(exe)], check=True)
+    got = np.array(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split(), np.int64)
+    for run in got.reshape(2, rows, b_stride):  # plain, then tables
+        np.testing.assert_array_equal(run[:, :n], want)
+        assert np.all(run[:, n:] == 99)
+    assert len(np.unique(want)) > 100  # the outputs spread over the range, not one clamp

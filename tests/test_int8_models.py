@@ -33,7 +33,7 @@ def test_int8_model_verifies_on_host_within_1_lsb_every_layer(model: str) -> Non
 
 
 def test_resnet8_int8_softmax_is_not_saturated_on_the_seeded_input(tmp_path) -> None:
-    from toolchain.hostbuild import build_host, run_host
+    from toolchain.build.host import build_host, run_host
     from toolchain.api import write_sources
     from toolchain.verify import seeded_inputs
 
@@ -53,6 +53,26 @@ def test_int8_arena_is_planned_on_bytes() -> None:
     assert ds.report()["op_by_op_bound_bytes"] == 16000 and ds.arena_bytes == 8512
     assert all(cm.memory.offset(t) % 16 == 0 for t in cm.graph.tensors
                if not cm.graph.tensors[t].is_const and t in cm.memory.lifetimes.tensor_buffer)
+
+
+def test_int8_arena_with_the_board_simd_kernels_stays_under_0_8_of_the_bound() -> None:
+    """With the M7's DSP kernels their scratch joins the plan: ResNet-8's peak layer (a
+    32-channel 3x3 conv beside the skip) takes a 6-pixel im2col panel (mf_s8_cols_dsp), and the residual
+    conv+adds one band of output rows, so the arena stays under 0.8 x 49,152 B."""
+    from dataclasses import replace
+
+    from toolchain.api import CompileOptions
+    from toolchain.boards import load_board
+    from toolchain.codegen.target import kernel_target
+
+    opts = replace(CompileOptions(), target=kernel_target(load_board("stm32f746-disco"), "int8"))
+    cm = compile_model(INT8["resnet8"], options=opts)
+    assert {"mf_conv2d_s8_dsp", "mf_add_rows_s8_ref"} <= {c.kernel for cs in cm.calls for c in cs}
+    assert cm.report()["op_by_op_bound_bytes"] == 49152
+    assert cm.arena_bytes == 38624 <= 0.8 * 49152
+    ds = compile_model(INT8["dscnn"], options=opts)
+    assert "mf_conv2d_overwrite_s8_dsp" in {c.kernel for cs in ds.calls for c in cs}
+    assert ds.arena_bytes == 10304  # + the pointwise-over-input SMLAD kernel's 12-pixel panel
 
 
 def test_qoperator_model_matches_within_1_lsb(tmp_path) -> None:

@@ -3,7 +3,9 @@
 toolchain/ never reads C to learn its kernels; this test does, so the table cannot drift:
 every kernel the runtime defines is registered with its file, every registered kernel
 exists, the files the table says a kernel needs cover every function it calls, and the
-per-ISA constants of the scratch formulas equal the C #defines."""
+per-ISA constants of the scratch formulas equal the C #defines. The headers' kernel prototypes
+are the table's (toolchain/ops/protos.py): none written by hand, none stale, and every runtime
+file compiles against them with -Wmissing-prototypes on the host and on each board's compiler."""
 
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ import re
 import subprocess
 from pathlib import Path
 
-import toolchain.train.kernels  # noqa: F401  (registers the training kernels)
+import pytest
+
+import toolchain.train.loss_optim  # noqa: F401  (registers the loss and optimizer kernels)
 from toolchain.codegen import RUNTIME
-from toolchain.ops.conv import CONV_COLS, OVERWRITE_COLS
+from toolchain.ops.conv import BWD_COLS, CONV_COLS, OVERWRITE_COLS
+from toolchain.boards.board import load_board
+from toolchain.build.compiler import compiler_setup
+from toolchain.ops import protos
 from toolchain.ops.kernel_table import ALWAYS, KERNELS, sources_for
-from toolchain.train.kernels import BWD_COLS
 
 TOOLCHAIN = Path(__file__).resolve().parents[1] / "toolchain"
 SRC = RUNTIME / "src"
@@ -103,3 +109,46 @@ def test_no_regular_expression_reads_c_in_toolchain() -> None:
                 r"runtime_c|RUNTIME|\.inc\b|#define|\.read_text\(\).*\.h\b", text):
             bad.append(str(f.relative_to(TOOLCHAIN.parent)))
     assert bad == []
+
+
+def test_every_kernel_has_a_signature() -> None:
+    # the lead registers a kernel from another branch with sig=<its family's Sig>, then `make protos`
+    assert protos.unsigned() == []
+
+
+def test_checked_in_prototypes_equal_the_table() -> None:
+    assert protos.stale() == [], "run `make protos`"
+
+
+def test_no_hand_written_kernel_prototype() -> None:
+    by_hand = []
+    for h in sorted((RUNTIME / "include").glob("*.h")):
+        text = h.read_text()
+        start, end = text.find(protos.PROTOS_BEGIN), text.find(protos.PROTOS_END)
+        outside = text[:start] + text[end:] if start >= 0 else text
+        by_hand += [f"{h.name}: {m.group(1)}" for m in re.finditer(r"^\s*(?:int|void|int32_t)\s+(mf_\w+)\s*\(", outside, re.M) if m.group(1) in KERNELS]
+    assert by_hand == []
+
+
+def test_generated_block_round_trips(tmp_path: Path) -> None:
+    # a header without a block gets one before its include guard's #endif; a second render is a no-op
+    text = "#ifndef MF_GEMM_H\n#define MF_GEMM_H\ntypedef int mf_gemm_desc;\n#endif\n"
+    once = protos.render("mf_gemm.h", text)
+    assert once.index(protos.PROTOS_BEGIN) > once.index("typedef") and once.rstrip().endswith("#endif")
+    assert "int mf_gemm_f32_ref(const float *a, const float *b, const float *c, float *y," in once
+    assert protos.render("mf_gemm.h", once) == once
+    assert all(len(line) <= protos.WIDTH for line in once.splitlines())
+
+
+@pytest.mark.parametrize("board", ["host", "stm32f746-disco", "cortex-m55-an547", "rv32-rvv"])
+def test_runtime_compiles_against_the_generated_prototypes(board: str) -> None:
+    # -Wmissing-prototypes: every function a runtime file defines for other files is declared,
+    # and a definition that differs from its generated prototype is a conflicting-types error
+    cc = compiler_setup(load_board(board))
+    failed = []
+    for f in sorted(SRC.glob("*.c")):
+        r = subprocess.run([cc.cc, *cc.cflags, "-Wmissing-prototypes", "-fsyntax-only", f"-I{RUNTIME / 'include'}",
+                            "-include", "mf_kernels.h", str(f)], capture_output=True, text=True)
+        if r.returncode:
+            failed.append(f"{f.name}: {r.stderr.strip().splitlines()[0]}")
+    assert failed == []

@@ -36,6 +36,26 @@ CONVS = [
     ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
     ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
     ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise
+    ConvS8(32, 8, 7, 5),                                             # k = 288: 6-pixel DSP panels, tail 5
+    # QConvAdd bands (ops/qconv.py): h_out = the band's rows, pad_top lowered (below 0)
+    ConvS8(16, 16, 12, 10, act="relu", band=(4, 4)),                 # interior rows
+    ConvS8(5, 7, 9, 11, band=(0, 3)),                                # top band: padding kept
+    ConvS8(8, 12, 10, 10, stride=(2, 2), pads=(0, 0, 1, 1), band=(3, 2)),  # bottom band, stride 2
+    ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0), band=(2, 3)),  # strided 1x1
+]
+# mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
+# below, equal to and (one image) above c_in, batch 2
+OVERWRITES = [
+    ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True),
+    ConvS8(13, 13, 7, 9, k=(1, 1), pads=(0, 0, 0, 0), act="relu", overwrite=True),
+    ConvS8(5, 9, 4, 5, k=(1, 1), pads=(0, 0, 0, 0), big_scale=True, overwrite=True),
+    ConvS8(7, 6, 5, 3, k=(1, 1), pads=(0, 0, 0, 0), n=2, per_channel=False, overwrite=True),
+]
+# the SIMD conv kernels' depthwise path with y = x (mf_int8.h): stride 1 and 2, batch 2
+IN_PLACE = [
+    ConvS8(12, 12, 25, 5, groups=12, act="relu", in_place=True),
+    ConvS8(10, 10, 11, 9, stride=(2, 2), groups=10, in_place=True),
+    ConvS8(6, 6, 7, 6, groups=6, n=2, big_scale=True, in_place=True),
 ]
 FCS = [FcS8(1, 10, 64), FcS8(1, 12, 37), FcS8(3, 7, 45, act="relu"), FcS8(13, 5, 19, per_channel=False),
        FcS8(2, 9, 11, big_scale=True)]
@@ -61,7 +81,7 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
         oh, ow = c.out_hw
         desc = (f"{{.n = {c.n}, .c_in = {c.c_in}, .h_in = {c.h}, .w_in = {c.w}, .c_out = {c.c_out}, "
                 f".h_out = {oh}, .w_out = {ow}, .k_h = {c.k[0]}, .k_w = {c.k[1]}, .stride_h = {c.stride[0]}, "
-                f".stride_w = {c.stride[1]}, .dil_h = {c.dil[0]}, .dil_w = {c.dil[1]}, .pad_top = {c.pads[0]}, "
+                f".stride_w = {c.stride[1]}, .dil_h = {c.dil[0]}, .dil_w = {c.dil[1]}, .pad_top = {c.pad_top}, "
                 f".pad_left = {c.pads[1]}, .groups = {c.groups}}}")
         for isa in ("dsp", "mve", "rvv"):
             lines.append(f'{{ mf_conv2d_s8_desc d = {desc}; printf("%d\\n", (int)mf_conv2d_s8_{isa}_scratch_bytes(&d)); }}')
@@ -84,6 +104,14 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
     assert got == want
 
 
+@pytest.mark.parametrize("shape", OVERWRITES, ids=str)
+def test_overwrite_reference_over_its_input_is_the_contract(shape: ConvS8, tmp_path: Path) -> None:
+    """mf_conv2d_overwrite_s8_ref with y = x on the host, against numpy."""
+    r = run_s8(load_board("host"), shape, "ref", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.want)
+
+
 # ---------------------------------------------------------------- qemu
 
 @pytest.mark.qemu
@@ -98,3 +126,82 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
     np.testing.assert_array_equal(r.ref, r.want)   # the reference, compiled for the board
     np.testing.assert_array_equal(r.fast, r.ref)   # the SIMD kernel, same binary, same data
     assert r.instructions > 0
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD)
+@pytest.mark.parametrize("shape", OVERWRITES + IN_PLACE, ids=str)
+def test_simd_overwrite_kernel_over_its_input_bit_exact(board: str, isa: str, shape: ConvS8, tmp_path: Path) -> None:
+    """mf_conv2d_overwrite_s8_<isa> (pointwise) and mf_conv2d_s8_<isa> (depthwise) with
+    y = x against the reference conv, same binary."""
+    from fixtures.sim_support import require_tools
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_s8(b, shape, isa, out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.ref)
+    assert r.instructions > 0
+
+
+def _add_rows_data(n: int, rows: int, scales: tuple[float, float, float], relu: bool) -> tuple[str, np.ndarray]:
+    """add_rows_data.h for tests/kernels/add_rows_s8.c: row r of a is value r - 128 (every
+    table entry), b sweeps every value, 3 bytes between b's rows; and QAdd's numpy result."""
+    from toolchain.ir import QuantInfo
+    from toolchain.ops.qconv import add_term
+    from toolchain.ops.qelementwise import QAdd, qadd_params
+
+    sa, sb, so = scales
+    out_zp = -128 if relu else 5
+    p = qadd_params(QuantInfo((sa,), (-3,)), QuantInfo((sb,), (11,)), QuantInfo((so,), (out_zp,)),
+                    out_zp if relu else -128, 127)
+    bstride = n + 3
+    a = np.array([[(r % 256) - 128] * n for r in range(rows)], np.int64)
+    b = np.full((rows, bstride), 77, np.int64)
+    b[:, :n] = (np.arange(rows * n).reshape(rows, n) * 7 % 256) - 128
+    want = b.copy()
+    want[:, :n] = QAdd.reference(p, [a, b[:, :n]])[0]
+
+    def arr(name: str, ctype: str, v) -> str:
+        return f"static const {ctype} {name}[] = {{{', '.join(str(int(x)) for x in np.ravel(v))}}};"
+
+    h = "\n".join([
+        "#include <stdint.h>",
+        f"#define KS_N {n}", f"#define KS_ROWS {rows}", f"#define KS_ASTRIDE {n}", f"#define KS_BSTRIDE {bstride}",
+        f"#define KS_A_ZP {p.a_zp}", f"#define KS_B_ZP {p.b_zp}", f"#define KS_LEFT_SHIFT {p.left_shift}",
+        f"#define KS_A_MULT {p.a_mult}", f"#define KS_A_SHIFT {p.a_shift}", f"#define KS_B_MULT {p.b_mult}",
+        f"#define KS_B_SHIFT {p.b_shift}", f"#define KS_OUT_ZP {p.rq.out_zp}", f"#define KS_ACT_MIN {p.rq.act_min}",
+        f"#define KS_ACT_MAX {p.rq.act_max}",
+        arr("ks_a", "int8_t", a), arr("ks_b", "int8_t", b),
+        arr("ks_ta", "int32_t", add_term(p.a_zp, p.a_mult, p.a_shift, p.left_shift)),
+        arr("ks_tb", "int32_t", add_term(p.b_zp, p.b_mult, p.b_shift, p.left_shift)),
+        arr("ks_mult", "int32_t", p.rq.mult), arr("ks_shift", "int32_t", p.rq.shift)]) + "\n"
+    return h, want.reshape(-1)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("n,rows,scales,relu", [(37, 256, (0.05, 0.02, 0.06), True),   # tail of 1
+                                                (64, 256, (0.011, 0.09, 0.004), False),  # clamps both ways
+                                                (6, 256, (0.3, 0.3, 0.3), False)])       # tail of 2
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
+    """mf_add_rows_s8_<isa> (table gathers, high-word multiply) against the reference add of
+    each row, in place over b, in one binary; every int8 value of a meets its table entry."""
+    from fixtures.sim_support import require_tools
+    from toolchain.codegen import copy_runtime
+    from toolchain.sim import build_firmware, run_firmware
+
+    b = load_board(board)
+    require_tools(b)
+    h, want = _add_rows_data(n, rows, scales, relu)
+    (tmp_path / "add_rows_data.h").write_text(h)
+    rt = copy_runtime(tmp_path / "runtime", {f"mf_add_rows_s8_{isa}"})
+    here = Path(__file__).parent / "kernels"
+    build = build_firmware([here / "add_rows_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
+                           include_dirs=[here, tmp_path, tmp_path / "runtime" / "include"],
+                           extra_cflags=[f"-DKS_FAST=mf_add_rows_s8_{isa}"])
+    r = run_firmware(build, timeout=600)
+    assert r.status == 0
+    np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference: numpy's add
+    np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the SIMD kernel, same binary
+    assert len(np.unique(want)) > 100 and r.instructions

@@ -67,3 +67,36 @@ def test_missing_and_unreadable_files(tmp_path) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(McuforgeError, match="not a readable .npz"):
         load_dataset(bad)
+
+
+def test_image_folder_png_and_npy(tmp_path) -> None:
+    """One sub-folder per class; PNG through Pillow (if installed) and .npy always."""
+    rng = np.random.default_rng(1)
+    for k, name in enumerate(("cat", "dog", "eel")):
+        (tmp_path / name).mkdir()
+        for i in range(10):
+            img = (rng.random((12, 12)) * 255).astype(np.uint8)
+            np.save(tmp_path / name / f"{i}.npy", img)
+    d = load_dataset(tmp_path)
+    assert (d.classes, d.channels, d.size) == (3, 1, 12)
+    assert len(d.train) + len(d.val) + len(d.test) == 30
+    assert 0.0 <= d.train.x.min() and d.train.x.max() <= 1.0
+    pil = pytest.importorskip("PIL.Image")
+    png = tmp_path / "png"
+    for name in ("a", "b"):
+        (png / name).mkdir(parents=True)
+        for i in range(10):
+            pil.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).save(png / name / f"{i}.png")
+    d = load_dataset(png)
+    assert (d.classes, d.channels, d.size) == (2, 3, 8)
+
+
+def test_image_folder_errors(tmp_path) -> None:
+    (tmp_path / "only").mkdir()
+    with pytest.raises(McuforgeError, match="one sub-folder of images per class"):
+        load_dataset(tmp_path)
+    (tmp_path / "other").mkdir()
+    np.save(tmp_path / "only" / "a.npy", np.zeros((8, 8), np.uint8))
+    np.save(tmp_path / "other" / "b.npy", np.zeros((9, 9), np.uint8))
+    with pytest.raises(McuforgeError, match="images must share one size"):
+        load_dataset(tmp_path)

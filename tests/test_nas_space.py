@@ -6,12 +6,13 @@ import random
 
 import pytest
 
-from toolchain.nas.space import (CNNSpace, ViTConfig, ViTSpace, config_from_dict, config_to_dict, use_dense)
+from toolchain.nas.space import (CNNSpace, ViTConfig, ViTSpace, config_from_dict, config_to_dict, hand_cnn,
+                                 shrink_phases, use_dense)
 
 pytestmark = pytest.mark.host
 
 SPACES = [ViTSpace(), CNNSpace(), ViTSpace(embeds=(12, 16), heads=(3, 4)),  # heads must divide width
-          CNNSpace(depths=(1, 2, 3), kernels=(3, 5, 7))]
+          CNNSpace(depths=(1, 2, 3), kernels=(3, 5, 7)), CNNSpace(ops=("mb",), depths=(1, 2))]
 
 
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: type(s).__name__)
@@ -64,3 +65,41 @@ def test_dense_when_factored_is_not_smaller() -> None:
 def test_config_json_round_trip(space) -> None:
     c = space.sample(random.Random(4))
     assert config_from_dict(space.family, config_to_dict(c)) == c
+
+
+def test_hand_designed_models_are_members_of_the_default_spaces() -> None:
+    """The hand-designed CNN (stem conv3x3(w), conv3x3(2w), max-pool, conv3x3(2w)) at every
+    width the default space can express, and the hand-scaled ViT at every embedding."""
+    cnn = CNNSpace()
+    for width in cnn.widths:
+        for res in cnn.resolutions:
+            c = hand_cnn(cnn, width, res)
+            assert cnn.is_valid(c), c
+            stem, stages = cnn.channels_of(c)
+            assert stages[0] == stages[1] == 2 * stem and c.depths == (1, 1, 0) and set(c.ops) == {"conv"}
+    from toolchain.nas.baseline import hand_vit_config
+
+    vit = ViTSpace()
+    assert all(vit.is_valid(hand_vit_config(e, 8, vit)) for e in vit.embeds)
+
+
+def test_vit_space_has_mcuformers_dimensions() -> None:
+    v = ViTSpace()
+    for dim in ("patches", "embeds", "depths", "heads", "mlp_ratios", "ranks"):
+        assert len(getattr(v, dim)) >= 2, dim
+    c = v.sample(random.Random(0))
+    assert len(c.ranks) == v.max_depth  # a rank per layer
+    rng = random.Random(1)
+    assert any(len({r for r in v.sample(rng).ranks[:3]}) > 1 for _ in range(50))  # ranks differ per layer
+
+
+@pytest.mark.parametrize("space", SPACES, ids=lambda s: type(s).__name__)
+def test_progressive_shrinking_phases_grow_to_the_space(space) -> None:
+    phases = shrink_phases(space)
+    assert phases[0].largest() == phases[0].smallest() == space.largest()  # the teacher alone
+    assert phases[-1] == space
+    rng = random.Random(0)
+    for inner, outer in zip(phases, phases[1:]):
+        assert inner.largest() == outer.largest()
+        # nested (up to the filler values of unused slots, which each space picks itself)
+        assert all(outer.is_valid(outer.canonical(inner.sample(rng))) for _ in range(50))

@@ -14,7 +14,7 @@ from backend_skips import SKIPS
 from onnx_cases import Case, file_cases, node_cases
 from toolchain.api import compile_model, write_sources
 from toolchain.errors import McuforgeError
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.ops import REGISTRY
 
 CASES = node_cases(REGISTRY.supported()) + file_cases("pytorch-operator") + file_cases("pytorch-converted")

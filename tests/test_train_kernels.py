@@ -16,9 +16,7 @@ import pytest
 
 from toolchain.boards import Board, load_board
 from toolchain.codegen import RUNTIME, copy_runtime
-from toolchain.ops.conv import ConvParams, Window
-from toolchain.train.grad_ops import ConvGradParams
-from toolchain.train.kernels import bwd_cols
+from toolchain.ops.conv import ConvGradParams, ConvParams, Window, bwd_cols
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
 from kharness import ConvWindow  # noqa: E402

@@ -23,7 +23,7 @@ from toolchain.ops.transformer import FusedAttention, Step, TokenChain, TokenCha
 from toolchain.verify import verify
 
 sys.path.insert(0, str(Path(__file__).parent / "kernels"))
-from tharness import Attention, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
+from tharness import Attention, AttentionBias, Chain, LayerNorm, Patch, Softmax, Unary, run_transformer_kernel  # noqa: E402
 
 VITS = ["vit_opset13", "vit_opset18", "lowrank_vit"]
 KERNEL_TOL = {"f32": 1e-5, "f16": 1e-2}  # fast vs ref, relative to max(1, max |ref|)
@@ -60,11 +60,11 @@ def test_scratch_sizes_agree_with_c(tmp_path: Path) -> None:
     assert got == want
 
 
-def _blocks(cm) -> list[int]:  # noqa: ANN001
+def _blocks(cm, which: tuple[str, ...] = ("token_chain", "attention")) -> list[int]:  # noqa: ANN001
     out = []
     for cs in cm.calls:
         for c in cs:
-            if "token_chain" in c.kernel or "attention" in c.kernel:
+            if any(w in c.kernel for w in which):
                 fields = dict(c.args[-1].fields)
                 out.append(int((fields.get("block") or fields.get("q_block")).text))
     return out
@@ -78,8 +78,11 @@ def test_blocks_never_grow_the_arena(model: str) -> None:
     fast = compile_model(REAL_MODELS[model], options=CompileOptions(target=kernel_target(load_board("stm32f746-disco"))))
     assert fast.arena_bytes <= ref.arena_bytes
     assert set(_blocks(ref)) == {1}
-    blocks = _blocks(fast)
+    blocks = _blocks(fast, ("token_chain",))
     assert blocks.count(4) >= len(blocks) * 3 // 4, blocks
+    # head dim 16 (the example ViTs): the M7 attention takes its query-row path, which needs no
+    # 4-row scratch; the low-rank ViT's head dim 32 keeps the 4 x 4 tiles
+    assert set(_blocks(fast, ("attention",))) == ({4} if model == "lowrank_vit" else {1})
 
 
 @pytest.mark.parametrize("model", VITS)
@@ -99,7 +102,14 @@ CHAINS = [
 ]
 ATTENTIONS = [Attention(17, 17, 4, 16), Attention(7, 9, 3, 5, inplace=True), Attention(5, 5, 1, 8, q_block=1)]
 PATCHES = [Patch(3, 32, 32, 8, 64), Patch(2, 20, 28, 4, 10, has_cls=False), Patch(3, 16, 48, 8, 20, inplace=True)]
-F32_CASES = CHAINS + ATTENTIONS + PATCHES
+# q_block 1 on the M7: query row in registers for 8-wide head chunks (VLDM per key), 1 x 8 PV;
+# head dims 8 (the zoo ViTs), 20 (two chunks and a tail of 4) and 3 (tail only); odd and even
+# key counts (the 2-key loop's tail); outputs over q.
+# Head dims up to 16 take the row path at any q_block; above, q_block 4 keeps the 4 x 4 tiles.
+ROW_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(7, 9, 2, 20, q_block=1, inplace=True),
+                  Attention(6, 4, 3, 8, q_block=1, inplace=True), Attention(3, 5, 2, 3, q_block=1),
+                  Attention(9, 11, 2, 20, q_block=4, inplace=True), Attention(10, 7, 1, 24, q_block=4)]
+F32_CASES = CHAINS + ATTENTIONS + ROW_ATTENTIONS + PATCHES
 NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax(4, 50), Softmax(3, 9, inplace=True),
          Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
 F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \
@@ -123,6 +133,32 @@ def _check(board: str, case, dtype: str, isa: str, tmp_path: Path) -> None:  # n
 @pytest.mark.parametrize("case", F32_CASES, ids=str)
 def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
     _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
+
+
+# FP16 attention with a score bias (issue 13: masked FP16 ViTs): per-head and shared biases,
+# key counts off the vector length, query blocks of 1 and off the 8/3-row tiles, a causal -inf
+# mask with a fully masked row (zeros), outputs over q.
+BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4, q_block=6), AttentionBias(9, 9, 2, 8, q_block=1),
+              AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=8)]
+
+# The M7/M4 ones: 4-row tiles and the query-row path, shared and per-head biases, masks.
+F32_BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4), AttentionBias(9, 9, 2, 8, q_block=1),
+                  AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=1),
+                  AttentionBias(6, 6, 2, 8, bias_heads=2, mask=True, q_block=4),
+                  AttentionBias(6, 6, 2, 24, bias_heads=2, mask=True, q_block=4)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("case", F32_BIAS_CASES, ids=str)
+def test_dsp_attention_bias_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check("stm32f746-disco", case, "f32", "dsp", tmp_path)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,isa", SIMD_BOARDS)
+@pytest.mark.parametrize("case", BIAS_CASES, ids=str)
+def test_f16_attention_bias_matches_ref(board: str, isa: str, case, tmp_path: Path) -> None:  # noqa: ANN001
+    _check(board, case, "f16", isa, tmp_path)
 
 
 @pytest.mark.qemu

@@ -24,6 +24,7 @@ from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
 from toolchain.passes.qresidual import fuse_qresidual
+from toolchain.passes.stream import integer_input, stream_input
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -56,6 +57,12 @@ class CompileOptions:
     compete: bool = True
     # harts the kernels fork over (a cluster board, toolchain/codegen/parallel.py); 1 = serial
     harts: int = 1
+    # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
+    # its band is in the arena, never the whole input
+    stream_input: bool = False
+    # a quantised model's float image input taken as the int8 values its QuantizeLinear
+    # makes (passes/stream.py integer_input): no float input buffer, no quantisation at run time
+    int_input: bool = False
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -180,7 +187,9 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
-    done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts))
+    done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
+                                                            stream_input=options.stream_input,
+                                                            int_input=options.int_input))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
@@ -198,7 +207,9 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
     one = compile_graph(g, replace(options, harts=1))
     chosen = {"mcuformer": replace(options, compete=False),
               "no-integrate": replace(options, integrate=False, compete=False),
-              "naive": CompileOptions.schedule("naive", target=options.target, harts=options.harts)}[one.schedule]
+              "naive": CompileOptions.schedule("naive", target=options.target, harts=options.harts,
+                                               stream_input=options.stream_input,
+                                               int_input=options.int_input)}[one.schedule]
     order = min(one.order_arenas, key=one.order_arenas.get) if one.order_arenas else "given"  # type: ignore[arg-type]
     cm = _compile_one(g, chosen, order=order)
     cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
@@ -215,6 +226,9 @@ def _op_by_op_graph(g: Graph, options: CompileOptions) -> Graph:
 
 def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) -> CompiledModel:
     """order: plan only that node order ("given" or "memory-aware"), else keep the smaller."""
+    if options.int_input:
+        g = integer_input(g)
+        verify_graph(g)
     if is_int8_graph(g):
         if options.fuse and options.integrate:
             g = fuse_qresidual(g)  # residual conv + add over the skip's memory
@@ -226,6 +240,9 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32")
     if options.target.dtype == "f16":
         g = to_fp16(g)
+        verify_graph(g)
+    if options.stream_input:
+        g = stream_input(g)
         verify_graph(g)
     orders = {"given": g}
     if options.reorder and order in (None, "memory-aware"):
@@ -252,6 +269,17 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
                          options, harts=options.harts, parallel=par)
+
+
+def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:
+    """compile --stream-input's figures: the arena with mf_model_run_rows against the same
+    model taking its whole input, and the band the first op reads the image through."""
+    n = next(n for n in streamed.graph.nodes if n.op_type == "StreamIn")
+    p, x = n.params, streamed.graph.tensors[n.inputs[0]]
+    c, h, w = p.image
+    return {"arena_bytes": streamed.arena_bytes, "whole_input_arena_bytes": whole.arena_bytes,
+            "input_bytes": x.nbytes, "rows": h, "row_bytes": c * w * x.dtype.itemsize,
+            "band_rows": p.band_h, "band_bytes": c * p.band_h * w * x.dtype.itemsize, "steps": p.steps}
 
 
 def compile_model(path: str | Path | onnx.ModelProto, input_shapes: dict[str, tuple[int, ...]] | None = None,

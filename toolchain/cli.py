@@ -34,6 +34,10 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain/residual-conv ops.")(fn)
     fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting, no depthwise/pointwise conv over its input; the model keeps its input intact.")(fn)
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
+    fn = click.option("--stream-input", is_flag=True,
+                      help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
+    fn = click.option("--int-input", is_flag=True,
+                      help="A quantised model's float image input is taken as its int8 values (no float input buffer).")(fn)
     return fn
 
 
@@ -47,7 +51,13 @@ def _options(kw: dict[str, Any]):
     return replace(o, fuse=o.fuse and not kw.pop("no_fuse", False),
                    integrate=o.integrate and not kw.pop("no_integrate", False),
                    overwrite=o.overwrite and not kw.pop("no_overwrite", False),
-                   inplace=o.inplace and not kw.pop("no_inplace", False))
+                   inplace=o.inplace and not kw.pop("no_inplace", False),
+                   stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False))
+
+
+def _split(parts: dict[str, int]) -> str:
+    """`code 12,345 B, weights ...`: a flash split (sim/flashsplit.py) on one line."""
+    return ", ".join(f"{k} {v:,} B" for k, v in parts.items())
 
 
 def _kib(n: int) -> str:
@@ -68,6 +78,10 @@ def print_report(rep: dict) -> None:
     orders = rep.get("schedule_orders", {})
     if len(orders) > 1:
         click.echo("order        " + ";  ".join(f"{k} {v:,} B" for k, v in orders.items()) + f"  (planner {rep['planner']})")
+    if rep.get("stream_input"):
+        si = rep["stream_input"]
+        click.echo(f"streamed     arena {si['arena_bytes']:,} B with mf_model_run_rows;  {si['whole_input_arena_bytes']:,} B "
+                   f"with the whole input (band {si['band_bytes']:,} B of {si['rows']} rows x {si['row_bytes']:,} B)")
     cands = rep.get("schedule_arenas", {})
     if len(cands) > 1:
         click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
@@ -202,6 +216,10 @@ def compile(model: str, out_dir: str, input_shape: tuple[str, ...], plot_path: s
     cm = compile_model(model, shapes, opts)
     src = write_sources(cm, out_dir)
     rep = cm.report()
+    if opts.stream_input:  # the figure streaming is for: the same model with the whole input
+        from toolchain.api import stream_summary
+
+        rep["stream_input"] = stream_summary(cm, compile_model(model, shapes, replace(opts, stream_input=False)))
     rep["out_dir"] = str(src.out_dir)
     rep["files"] = [str(p) for p in src.c_files]
     if plot_path:
@@ -385,6 +403,7 @@ def build(model: str, board: str, out_dir: str, input_shape: tuple[str, ...], ha
     click.echo(f"board    {d['board']}")
     click.echo(f"elf      {d['elf']}")
     click.echo(f"flash    {_kib(d['flash_bytes'])} of {_kib(d['flash_budget'])}")
+    click.echo("         " + _split(d["flash_split"]))
     click.echo(f"RAM      {_kib(d['ram_bytes'])} of {_kib(d['ram_budget'])} "
                f"(arena {d['arena_bytes']:,}, stack reserved {d['stack_reserved_bytes']:,}; "
                f"`mcuforge run --sim` measures the stack used)")
@@ -501,6 +520,8 @@ def run(model: str, board: str, sim: bool, out_dir: str | None, input_shape: tup
         click.echo(f"model         {r.model} on {r.board} ({r.extra['dtype']}, kernels {'/'.join(r.extra['kernels'])})")
         click.echo(f"arena         {_kib(r.arena_bytes)};  flash {_kib(r.flash_bytes)};  RAM {_kib(r.ram_bytes)};"
                    f"  stack used {r.stack_bytes if r.stack_bytes is not None else '-'} B")
+        if r.build is not None:
+            click.echo(f"flash split   {_split(r.build.build.flash_split)}")
         for o in r.outputs:
             click.echo(f"output        {o.name}: max abs error {o.max_abs_error:.3g}  {'ok' if o.match else 'MISMATCH'}")
         if r.instructions is not None:

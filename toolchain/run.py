@@ -21,10 +21,12 @@ from toolchain.int8check import compare_layers, first_divergence, ort_references
 from toolchain.boards import Board, load_board
 from toolchain.sim.errors import BudgetError
 from toolchain.frontend import read_model
-from toolchain.sim import BuildResult, SimError, build_firmware, run_firmware
+from toolchain.build import BuildResult, build_firmware
+from toolchain.sim import SimError, run_firmware
 from toolchain.sim.cluster import ClusterCounts, resolve_harts
 from toolchain.codegen.target import kernel_target
-from toolchain.verify import ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, seeded_inputs
+from toolchain.verify import (ATOL, FP16_ATOL, OutputError, compare, compare_int8, onnxruntime_outputs, ort_inputs,
+                              seeded_inputs)
 
 
 @dataclass
@@ -44,7 +46,7 @@ class BoardBuild:
                 "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
                 "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
                 "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,
-                "ram_by_section": b.ram_by_section, "harts": b.harts,
+                "ram_by_section": b.ram_by_section, "flash_split": b.flash_split, "harts": b.harts,
                 "parallel_calls": self.compiled.report()["parallel_calls"]}
 
 
@@ -87,7 +89,8 @@ class BoardRun:
                 "instructions": self.instructions, "weighted_instructions": self.weighted_instructions,
                 "macs": self.macs, "macs_per_instruction": self.macs_per_instruction,
                 "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
-                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs], **self.extra,
+                "stack_bytes": self.stack_bytes, "outputs": [o.__dict__ for o in self.outputs],
+                "flash_split": self.build.build.flash_split if self.build is not None else {}, **self.extra,
                 **({"layers": [x.as_dict() for x in self.layers]} if self.layers is not None else {})}
 
 
@@ -172,6 +175,7 @@ def run_on_board(model: str | Path, board: str | Board, out_dir: str | Path | No
         result = run_firmware(bb.build, timeout, **kwargs)
         onnx_model = read_model(model)
     g = bb.compiled.graph
+    bb = replace(bb, inputs=ort_inputs(onnx_model, bb.compiled, bb.inputs))  # --int-input: what ORT is fed
     ref = onnxruntime_outputs(onnx_model, g.inputs, bb.inputs)
     extra: dict = {}
     if layers:

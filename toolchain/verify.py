@@ -13,7 +13,7 @@ from toolchain.boards import load_board
 from toolchain.errors import DoesNotFitError, McuforgeError
 from toolchain.api import CompiledModel, CompileOptions, compile_model, is_int8_graph, write_sources
 from toolchain.frontend import read_model
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.int8check import int8_reference, lsb_tolerances, seeded_input
 from toolchain.quantize import int8_model
 
@@ -72,6 +72,20 @@ def seeded_inputs(cm: CompiledModel, seed: int) -> list[np.ndarray]:
     if is_int8_graph(cm.graph):  # quantised images/features, not noise (int8check)
         return [seeded_input(cm.graph.tensors[n], rng) for n in cm.graph.inputs]
     return [rng.standard_normal(cm.graph.tensors[n].shape).astype(np.float32) for n in cm.graph.inputs]
+
+
+def ort_inputs(model: onnx.ModelProto, cm: CompiledModel, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """What onnxruntime is fed for our inputs: an input the file declares float that we take
+    as its quantised integers (--int-input) goes in dequantised, which the file's own
+    QuantizeLinear maps back to the same integers exactly."""
+    declared = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
+    out = []
+    for name, x in zip(cm.graph.inputs, inputs):
+        t = cm.graph.tensors[name]
+        if declared.get(name) == onnx.TensorProto.FLOAT and not t.dtype.is_float and t.quant is not None:
+            x = ((np.asarray(x, np.float32) - np.float32(t.quant.zero_point[0])) * np.float32(t.quant.scale[0]))
+        out.append(np.asarray(x))
+    return out
 
 
 def onnxruntime_outputs(model: onnx.ModelProto, names: list[str], inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -153,6 +167,7 @@ def _verify(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None, s
         exe = build_host(src, len(cm.graph.inputs), sanitize=sanitize)
         inputs = seeded_inputs(cm, seed)
         ours = run_host(exe, inputs, [cm.graph.tensors[o].size for o in cm.graph.outputs])
+    inputs = ort_inputs(model, cm, inputs)
     ref = onnxruntime_outputs(model, cm.graph.inputs, inputs)
     check_reference_shapes(cm, ref)
     if is_int8_graph(cm.graph):

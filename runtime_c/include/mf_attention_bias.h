@@ -5,9 +5,6 @@
 #ifndef MF_ATTENTION_BIAS_H
 #define MF_ATTENTION_BIAS_H
 
-#include "mf_transformer.h"
-
-int mf_attention_bias_f32_ref(const float *q, const float *k, const float *v, const float *bias,
-                              int32_t bias_heads, float *out, float *scratch, const mf_attention_desc *d);
+#include "mf_transformer.h" /* declares the mf_attention_bias kernels (from the kernel table) */
 
 #endif

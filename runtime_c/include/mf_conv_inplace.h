@@ -55,10 +55,6 @@ typedef int (*mf_conv_f32_fn)(const float *x, const float *w, const float *bias,
 int mf_conv2d_overwrite_f32(const float *x, const float *w, const float *bias, float *y,
                             float *scratch, const mf_conv2d_desc *d, mf_conv_f32_fn plane,
                             mf_panel_f32_fn panel, int32_t cols);
-int mf_conv2d_overwrite_f32_ref(const float *x, const float *w, const float *bias, float *y,
-                                float *scratch, const mf_conv2d_desc *d);
-int mf_conv2d_overwrite_f32_dsp(const float *x, const float *w, const float *bias, float *y,
-                                float *scratch, const mf_conv2d_desc *d);
 
 /* Bytes of scratch mf_conv2d_residual_* needs with `cols` pixels per chunk
  * (MF_CONV_COLS_<ISA> of mf_fast.h): the tile, plus the im2col panel unless pointwise. */
@@ -68,12 +64,6 @@ int32_t mf_conv2d_residual_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_b
 int mf_conv2d_residual_f32(const float *x, const float *w, const float *bias, const float *skip,
                            float *y, float *scratch, const mf_conv2d_desc *d, int32_t cols,
                            mf_panel_f32_fn panel);
-int mf_conv2d_residual_f32_ref(const float *x, const float *w, const float *bias,
-                               const float *skip, float *y, float *scratch,
-                               const mf_conv2d_desc *d);
-int mf_conv2d_residual_f32_dsp(const float *x, const float *w, const float *bias,
-                               const float *skip, float *y, float *scratch,
-                               const mf_conv2d_desc *d);
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
@@ -84,16 +74,6 @@ typedef int (*mf_conv_f16_fn)(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bi
 int mf_conv2d_overwrite_f16(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
                             mf_f16 *scratch, const mf_conv2d_desc *d, mf_conv_f16_fn plane,
                             mf_panel_f16_fn panel, int32_t cols);
-int mf_conv2d_overwrite_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
-/* The same on the FP16 SIMD kernels. Helium: the reference's scratch. RVV: depthwise takes
- * a zero-padded input plane (no scalar edge pixels), pointwise MF_CONV_OVERWRITE_COLS_RVV
- * columns: mf_conv2d_overwrite_scratch_bytes_rvv (defined for every build, so hosts can
- * check it against its Python twin). */
-int mf_conv2d_overwrite_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
-int mf_conv2d_overwrite_f16_mve(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
 #endif
 
 #endif

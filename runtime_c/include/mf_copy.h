@@ -20,6 +20,13 @@ typedef struct {
     float fill;
 } mf_copy_desc;
 
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_copy_f32_ref(const float *x, float *y, const mf_copy_desc *d);
+int mf_copy_s8_ref(const int8_t *x, int8_t *y, const mf_copy_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_copy_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_copy_desc *d);
+#endif
+/* PROTOS_END */
 
 #endif

@@ -31,37 +31,7 @@
 /* The widest window the vector row kernels take (k_w); wider ones use the reference. */
 #define MF_DW_MAX_KW 16
 
-/* The reference twins (depthwise_ref.c): the reference conv, or the reference overwrite conv
- * when y overlaps x. */
-int mf_depthwise_f32_ref(const float *x, const float *w, const float *bias, float *y,
-                         const mf_conv2d_desc *d, float *scratch);
-int mf_depthwise_f32_dsp(const float *x, const float *w, const float *bias, float *y,
-                         const mf_conv2d_desc *d, float *scratch);
-int mf_depthwise_f32_rvv(const float *x, const float *w, const float *bias, float *y,
-                         const mf_conv2d_desc *d, float *scratch);
-int mf_depthwise_f32_mve(const float *x, const float *w, const float *bias, float *y,
-                         const mf_conv2d_desc *d, float *scratch);
-
-/* The overwrite-safe conv (mf_conv_inplace.h contract) on the vector ISAs' kernels. */
-int mf_conv2d_overwrite_f32_rvv(const float *x, const float *w, const float *bias, float *y,
-                                float *scratch, const mf_conv2d_desc *d);
-int mf_conv2d_overwrite_f32_mve(const float *x, const float *w, const float *bias, float *y,
-                                float *scratch, const mf_conv2d_desc *d);
-
-#if defined(__FLT16_MAX__)
-#include "mf_f16.h"
-/* FP16 storage and FP16 arithmetic (9-tap sums: the FP16 rounding stays within the kernel
- * tests' tolerance). */
-int mf_depthwise_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                         const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_depthwise_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                         const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_depthwise_f16_mve(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                         const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_conv2d_overwrite_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
-int mf_conv2d_overwrite_f16_mve(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias,
-                                mf_f16 *y, mf_f16 *scratch, const mf_conv2d_desc *d);
-#endif
+/* mf_depthwise_<dtype>_<isa> and the overwrite-safe convs that call them are declared in
+ * mf_conv.h (from the kernel table). */
 
 #endif

@@ -26,25 +26,15 @@
 #include "mf_pool.h"
 #include "mf_reduce.h"
 
-typedef _Float16 mf_f16;
+#endif
 
 /* Boundary conversions: float32 model inputs/outputs <-> FP16 activations. */
-int mf_cast_f32_to_f16_ref(const float *x, mf_f16 *y, int32_t n);
-int mf_cast_f16_to_f32_ref(const mf_f16 *x, float *y, int32_t n);
 
-int mf_conv2d_f16_ref(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                      const mf_conv2d_desc *d);
-int mf_gemm_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
-                    const mf_gemm_desc *d);
-int mf_unary_f16_ref(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);
-int mf_binary_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
-int mf_copy_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_copy_desc *d);
-int mf_maxpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
-int mf_avgpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
-int mf_softmax_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
-int mf_layernorm_f16_ref(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
-                         mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
-int mf_reduce_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_reduce_desc *d);
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+#if defined(__FLT16_MAX__)
+int mf_cast_f16_to_f32_ref(const mf_f16 *x, float *y, int32_t n);
+int mf_cast_f32_to_f16_ref(const float *x, mf_f16 *y, int32_t n);
 #endif
+/* PROTOS_END */
 
 #endif

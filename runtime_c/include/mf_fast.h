@@ -70,13 +70,6 @@ void mf_im2col_chunk_f32(const float *xg, const mf_conv2d_desc *d, int32_t cig, 
 /* Bias and activation over n contiguous values (the GEMM/conv epilogue). */
 void mf_bias_act_f32(float *y, int32_t n, float bias, const mf_act *act);
 
-/* Gemm with the descriptor of mf_gemm_f32_ref; row-major A and B take the fast panel. */
-int mf_gemm_f32_dsp(const float *a, const float *b, const float *c, float *y,
-                    const mf_gemm_desc *d);
-/* Convolution; scratch holds mf_conv2d_scratch_bytes(d, 4, MF_CONV_COLS_DSP) bytes. */
-int mf_conv2d_f32_dsp(const float *x, const float *w, const float *bias, float *y,
-                      const mf_conv2d_desc *d, float *scratch);
-
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
 
@@ -92,28 +85,11 @@ void mf_bias_act_f16(mf_f16 *y, int32_t n, float bias, const mf_act *act);
 int mf_gemm_by_panel_f16(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
                          const mf_gemm_desc *d, mf_panel_f16_fn panel);
 
-/* RISC-V vector (RVV 1.0) and Arm Helium (MVE) kernels; conv scratch:
- * mf_conv2d_scratch_bytes(d, sizeof element, MF_CONV_COLS_<ISA>). */
-int mf_gemm_f16_rvv(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
-                    const mf_gemm_desc *d);
-int mf_conv2d_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                      const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_gemm_f16_mve(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
-                    const mf_gemm_desc *d);
-int mf_conv2d_f16_mve(const mf_f16 *x, const mf_f16 *w, const mf_f16 *bias, mf_f16 *y,
-                      const mf_conv2d_desc *d, mf_f16 *scratch);
+/* The GEMM panels of the RISC-V vector (RVV 1.0) and Arm Helium (MVE) kernels. */
 void mf_gemm_panel_f16_rvv(MF_PANEL_ARGS(mf_f16));
 void mf_gemm_panel_f16_mve(MF_PANEL_ARGS(mf_f16));
 #endif
 
-int mf_gemm_f32_rvv(const float *a, const float *b, const float *c, float *y,
-                    const mf_gemm_desc *d);
-int mf_conv2d_f32_rvv(const float *x, const float *w, const float *bias, float *y,
-                      const mf_conv2d_desc *d, float *scratch);
-int mf_gemm_f32_mve(const float *a, const float *b, const float *c, float *y,
-                    const mf_gemm_desc *d);
-int mf_conv2d_f32_mve(const float *x, const float *w, const float *bias, float *y,
-                      const mf_conv2d_desc *d, float *scratch);
 void mf_gemm_panel_f32_rvv(MF_PANEL_ARGS(float));
 void mf_gemm_panel_f32_mve(MF_PANEL_ARGS(float));
 

@@ -22,7 +22,24 @@ typedef struct {
     mf_act act;
 } mf_gemm_desc;
 
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_gemm_f32_dsp(const float *a, const float *b, const float *c, float *y,
+                    const mf_gemm_desc *d);
+int mf_gemm_f32_mve(const float *a, const float *b, const float *c, float *y,
+                    const mf_gemm_desc *d);
 int mf_gemm_f32_ref(const float *a, const float *b, const float *c, float *y,
                     const mf_gemm_desc *d);
+int mf_gemm_f32_rvv(const float *a, const float *b, const float *c, float *y,
+                    const mf_gemm_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_gemm_f16_mve(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
+                    const mf_gemm_desc *d);
+int mf_gemm_f16_ref(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
+                    const mf_gemm_desc *d);
+int mf_gemm_f16_rvv(const mf_f16 *a, const mf_f16 *b, const mf_f16 *c, mf_f16 *y,
+                    const mf_gemm_desc *d);
+#endif
+/* PROTOS_END */
 
 #endif

@@ -54,7 +54,10 @@ typedef struct {
     int32_t act_min, act_max;
 } mf_requant_s8;
 
-/* 2-D convolution; groups == c_in == c_out is depthwise (channel multiplier 1). */
+/* 2-D convolution; groups == c_in == c_out is depthwise (channel multiplier 1). pad_top
+ * may be negative: output row r reads input rows from r * stride_h - pad_top on, so a band
+ * of output rows is the same conv with h_out = the band's rows and pad_top lowered by its
+ * first row times stride_h (h_in and the channel stride stay the whole map's). */
 typedef struct {
     int32_t n, c_in, h_in, w_in;
     int32_t c_out, h_out, w_out;
@@ -74,31 +77,18 @@ typedef struct {
 } mf_fc_s8_desc;
 
 /* bias may be NULL (then 0). scratch: mf_conv2d_s8_<isa>_scratch_bytes(d) bytes. */
-int mf_conv2d_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_ref_scratch_bytes(const mf_fc_s8_desc *d);
 
-/* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc). */
-int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
+/* The same contract on Cortex-M DSP (SMLAD/SXTB16), Helium (VMLADAVA) and RVV (vwmacc).
+ * Their depthwise path copies each channel into a padded scratch plane before it writes any
+ * of that channel's outputs, channel after channel: there y may be x when h_out * w_out <=
+ * h_in * w_in (DS-CNN's depthwise convs run over their input so). The reference may not. */
 int32_t mf_conv2d_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_dsp_scratch_bytes(const mf_fc_s8_desc *d);
-int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_mve(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_mve_scratch_bytes(const mf_fc_s8_desc *d);
-int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                     const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
-int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
-                 const mf_fc_s8_desc *d, void *scratch);
 int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
 
 /* ---- Added with the compiler half (issue 14): the other int8 op families. Same
@@ -106,8 +96,8 @@ int32_t mf_fc_s8_rvv_scratch_bytes(const mf_fc_s8_desc *d);
 
 #include "mf_copy.h"
 
-/* Strided copy on int8 (Transpose, Slice, Concat of equal quantisations...): mf_copy.h. */
-int mf_copy_s8_ref(const int8_t *x, int8_t *y, const mf_copy_desc *d);
+/* Strided copy on int8 (Transpose, Slice, Concat of equal quantisations...): mf_copy_s8_ref
+ * in mf_copy.h. */
 
 /* y = clamp(out_zp + requant(a_term + b_term)), TFLM's integer add: each input is lifted by
  * 2^left_shift, rescaled to a common scale (a_mult/a_shift, b_mult/b_shift), summed, then
@@ -119,7 +109,18 @@ typedef struct {
     int32_t a_mult, a_shift, b_mult, b_shift;
     mf_requant_s8 rq;
 } mf_add_s8_desc;
-int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+
+/* The same add over `rows` rows of add.n elements, each operand with its own row stride:
+ * a residual conv's output band (rows = channels, contiguous in scratch) added to the
+ * strided band of the skip map it overwrites (toolchain/ops/qconv.py QConvAdd). y may be a
+ * or b with the same strides. a_term/b_term (or NULL): each input's rescaled term
+ * mf_requant((v - zp) << left_shift, mult, shift) for v = -128..127 at [v + 128], made at
+ * compile time, so that only the output's requantisation is left per element. */
+typedef struct {
+    mf_add_s8_desc add;
+    int32_t rows, a_stride, b_stride, y_stride;
+    const int32_t *a_term, *b_term;
+} mf_add_rows_s8_desc;
 
 /* A pointwise convolution (1x1, stride 1, no padding, groups 1, c_out <= c_in or n == 1)
  * whose output y may be its input x (the planner's "overwrite": DS-CNN's blocks run in one
@@ -128,9 +129,12 @@ int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_d
  * input runs as channel blocks through mf_conv2d_s8_<isa>, see toolchain/ops/qconv.py). */
 #define MF_CONV_OVERWRITE_S8_COLS 8
 int32_t mf_conv2d_overwrite_s8_pointwise(const mf_conv2d_s8_desc *d); /* 1: this kernel applies */
-int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
-                               const mf_conv2d_s8_desc *d, void *scratch);
 int32_t mf_conv2d_overwrite_s8_ref_scratch_bytes(const mf_conv2d_s8_desc *d);
+/* The same contract on Cortex-M DSP, Helium and RVV (conv_overwrite_s8_<isa>.c: the ISA's
+ * GEMM over panels of pixels). */
+int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d);
+int32_t mf_conv2d_overwrite_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d);
+int32_t mf_conv2d_overwrite_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d);
 
 /* Requantise rows: for o < outer, j < inner: y[o*out_stride + j] = clamp(out_zp +
  * requant(x[o*inner + j] - in_zp)). Concat of differing scales, and DQ -> Q pairs. */
@@ -139,7 +143,6 @@ typedef struct {
     int32_t in_zp;
     mf_requant_s8 rq;
 } mf_requant_s8_desc;
-int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
 
 /* Average pooling over int8: acc = sum(x - in_zp) over the window (padding reads in_zp, so
  * it counts as a zero: count_include_pad), y = clamp(out_zp + requant(acc)) where the
@@ -151,8 +154,6 @@ typedef struct {
     int32_t in_zp;
     mf_requant_s8 rq;
 } mf_pool_s8_desc;
-int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
-int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 
 /* Softmax over the last axis, integers only: lut[d] = round(2^23 * exp(-beta * in_scale * d))
  * for d = max - x in 0..255 (computed at compile time), then for each element
@@ -163,7 +164,6 @@ typedef struct {
     const int32_t *lut; /* 256 entries */
     int32_t out_mult, out_shift, out_zp;
 } mf_softmax_s8_desc;
-int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 
 /* Model boundary only (the one place float is touched): y = clamp(nearbyint(x / scale) + zp)
  * (ties to even, as onnxruntime's QuantizeLinear) and y = (x - zp) * scale. */
@@ -172,11 +172,47 @@ typedef struct {
     float scale;
     int32_t zp;
 } mf_quant_s8_desc;
-int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
-int mf_dequantize_s8_ref(const int8_t *x, float *y, const mf_quant_s8_desc *d);
 
-/* uint8 model inputs/outputs: the int8 tensor is the uint8 one shifted by -128 (x ^ 0x80). */
+/* uint8 model inputs/outputs (mf_from_u8_s8_ref, mf_to_u8_s8_ref): the int8 tensor is the
+ * uint8 one shifted by -128 (x ^ 0x80). */
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_rows_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
+int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
+int mf_add_rows_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
+int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_overwrite_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_overwrite_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_overwrite_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                               const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_ref(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, void *scratch);
+int mf_dequantize_s8_ref(const int8_t *x, float *y, const mf_quant_s8_desc *d);
+int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_mve(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_ref(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
+int mf_fc_s8_rvv(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
+                 const mf_fc_s8_desc *d, void *scratch);
 int mf_from_u8_s8_ref(const uint8_t *x, int8_t *y, int32_t n);
+int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
+int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
+int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 int mf_to_u8_s8_ref(const int8_t *x, uint8_t *y, int32_t n);
+/* PROTOS_END */
 
 #endif

@@ -9,17 +9,37 @@
 #define MF_INT8_SIMD_H
 
 #include <string.h>
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>
+#endif
 
 #include "mf_int8.h"
 
-/* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile; MVE: four of the
- * 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at VLEN=128). */
+/* Output pixels per im2col panel. DSP: two blocks of the 1x6 SMLAD tile, one where that
+ * panel would pass MF_S8_PANEL_BYTES_DSP (mf_s8_cols_dsp): ResNet-8's peak layer (k = 288,
+ * beside the skip map) then keeps its arena under 0.8 x the op-by-op bound, while the
+ * small-k layers, where each panel's per-channel work weighs most, keep 12 pixels; MVE:
+ * four of the 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at
+ * VLEN=128). */
 #define MF_S8_COLS_DSP 12
+#define MF_S8_PANEL_BYTES_DSP 4096
 #define MF_S8_COLS_MVE 12
+/* DSP pointwise conv over its input (conv_overwrite_s8_dsp.c): two tile blocks, its panel
+ * (k = c_in) is small. mf_gemm_s8_dsp takes up to the larger of the two. */
+#define MF_S8_PW_COLS_DSP 12
+#define MF_S8_GEMM_COLS_DSP 12
 #define MF_S8_COLS_RVV 32
 
 /* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
 static inline int32_t mf_s8_k4(int32_t k) { return (k + 3) & ~3; }
+
+/* Pixels per DSP conv panel for a window of k values (the Python twin: dsp_cols in
+ * toolchain/ops/int8_kernels.py). */
+static inline int32_t mf_s8_cols_dsp(int32_t k)
+{
+    const int32_t full = MF_S8_COLS_DSP * mf_s8_k4(k) * (int32_t)sizeof(int16_t);
+    return full <= MF_S8_PANEL_BYTES_DSP ? MF_S8_COLS_DSP : MF_S8_COLS_DSP / 2;
+}
 
 static inline int32_t mf_s8_conv_is_depthwise(const mf_conv2d_s8_desc *d)
 {
@@ -141,6 +161,15 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
             /* the rounding term only touches the high word: floor of the high word of the
              * product (SMMUL) plus 2^(rs - 33), shifted by rs - 32, is exact */
             const int32_t sh = r->rs - 32, half = 1 << (r->rs - 33);
+#if defined(__ARM_FEATURE_SAT)
+            if (lo == -128 && hi == 127) {
+                /* no activation clamp inside the int8 range (TFLite's ReLU with zero point
+                 * -128 is one): SSAT does the clamp in one instruction */
+                for (int32_t i = 0; i < n; ++i, yy += cs)
+                    *yy = (int8_t)__ssat(zp + (((int32_t)(((int64_t)acc[i] * mult) >> 32) + half) >> sh), 8);
+                continue;
+            }
+#endif
             for (int32_t i = 0; i < n; ++i, yy += cs) {
                 const int32_t v = zp + (((int32_t)(((int64_t)acc[i] * mult) >> 32) + half) >> sh);
                 *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
@@ -154,7 +183,7 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
     }
 }
 
-/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_COLS_DSP. */
+/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP. */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
                     const mf_requant_s8 *rq, int32_t ch0);

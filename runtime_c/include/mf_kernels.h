@@ -18,6 +18,7 @@
 #include "mf_simd_f32.h"
 #include "mf_f16.h"
 #include "mf_int8.h"
+#include "mf_int8_vit.h"
 #include "mf_par.h"
 
 #endif

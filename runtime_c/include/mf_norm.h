@@ -11,8 +11,6 @@ typedef struct {
     int32_t log; /* LogSoftmax */
 } mf_softmax_desc;
 
-int mf_softmax_f32_ref(const float *x, float *y, const mf_softmax_desc *d);
-
 /* y = (x - mean) / sqrt(var + eps) * gamma + beta over each row; gamma/beta may be NULL.
  * mean_out / rstd_out (one value per row, may be NULL) receive the row's mean and
  * 1/sqrt(var + eps): LayerNormalization's optional outputs and what a backward pass saves.
@@ -22,7 +20,23 @@ typedef struct {
     float eps;
 } mf_layernorm_desc;
 
+/* The FP16 SIMD LayerNorm and Softmax (norm_f16_<rvv|mve>.c, also used inside the
+ * transformer kernels) take non-contiguous softmax axes through the reference. */
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
                          float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
+int mf_softmax_f32_ref(const float *x, float *y, const mf_softmax_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_layernorm_f16_mve(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
+                         mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
+int mf_layernorm_f16_ref(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
+                         mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
+int mf_layernorm_f16_rvv(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,
+                         mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);
+int mf_softmax_f16_mve(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+int mf_softmax_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+int mf_softmax_f16_rvv(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);
+#endif
+/* PROTOS_END */
 
 #endif

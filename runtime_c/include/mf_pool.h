@@ -13,7 +13,14 @@ typedef struct {
     int32_t count_include_pad; /* average pooling: divide by the window including pads */
 } mf_pool2d_desc;
 
-int mf_maxpool2d_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_avgpool2d_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+int mf_maxpool2d_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_avgpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
+int mf_maxpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
+#endif
+/* PROTOS_END */
 
 #endif

@@ -27,6 +27,12 @@ typedef struct {
     mf_reduce_op op;
 } mf_reduce_desc;
 
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_reduce_f32_ref(const float *x, float *y, const mf_reduce_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_reduce_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_reduce_desc *d);
+#endif
+/* PROTOS_END */
 
 #endif

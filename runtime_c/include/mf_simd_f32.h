@@ -16,11 +16,4 @@
 int mf_gemm_by_panel_f32(const float *a, const float *b, const float *c, float *y,
                          const mf_gemm_desc *d, mf_panel_f32_fn panel);
 
-int mf_conv2d_residual_f32_rvv(const float *x, const float *w, const float *bias,
-                               const float *skip, float *y, float *scratch,
-                               const mf_conv2d_desc *d);
-int mf_conv2d_residual_f32_mve(const float *x, const float *w, const float *bias,
-                               const float *skip, float *y, float *scratch,
-                               const mf_conv2d_desc *d);
-
 #endif

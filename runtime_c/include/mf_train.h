@@ -31,19 +31,13 @@
 #include "mf_norm.h"
 #include "mf_pool.h"
 
-/* dx = dy * act'(.) for n elements. v is the activation's input, or its output when
+/* mf_act_bwd_input: dx = dy * act'(.) for n elements. v is the activation's input, or its output when
  * from_output (RELU, CLIP, SIGMOID, TANH, EXP only). dx may equal dy. */
-int mf_act_bwd_input_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
-                             const mf_act *act, int32_t from_output);
 
-/* Convolution (same descriptor as the forward; its act is ignored: see mf_act_bwd_input). */
-int mf_conv2d_bwd_input_f32_ref(const float *dy, const float *w, float *dx,
-                                const mf_conv2d_desc *d);
-/* dw and db may each be NULL (not trained). */
-int mf_conv2d_bwd_weight_f32_ref(const float *x, const float *dy, float *dw, float *db,
-                                 const mf_conv2d_desc *d);
+/* mf_conv2d_bwd_input/_bwd_weight: the forward's descriptor (its act is ignored: see
+ * mf_act_bwd_input). dw and db may each be NULL (not trained). */
 
-/* For each batch index b over batch_shape:
+/* mf_gemm_bwd_input: for each batch index b over batch_shape:
  *   o[b][i*o_rs + k*o_cs] = alpha * sum_j dy[b][i*dy_rs + j*dy_cs] * w[b][k*w_rs + j*w_cs]
  * The gradient of either matmul operand is this product (for B, of the transposed problem). */
 typedef struct {
@@ -57,10 +51,8 @@ typedef struct {
     float alpha;
 } mf_gemm_bwd_input_desc;
 
-int mf_gemm_bwd_input_f32_ref(const float *dy, const float *w, float *dx,
-                              const mf_gemm_bwd_input_desc *d);
 
-/* Rows r = 0..rows-1 of A (A[r][k] = a[r*a_rs + k*a_cs]) and of dy (contiguous, n columns):
+/* mf_gemm_bwd_weight: rows r = 0..rows-1 of A (A[r][k] = a[r*a_rs + k*a_cs]) and of dy (contiguous, n columns):
  *   dw[k*w_ks + j*w_ns] = alpha * sum_r A[r][k] * dy[r][j]
  *   dc[(r % m)*c_rs + j*c_cs] += beta * dy[r][j]   (dc zeroed first over c_size elements)
  * A batched matmul against a 2-D weight flattens its batch into rows. dw or dc may be NULL. */
@@ -72,52 +64,34 @@ typedef struct {
     float alpha, beta;
 } mf_gemm_bwd_weight_desc;
 
-int mf_gemm_bwd_weight_f32_ref(const float *a, const float *dy, float *dw, float *dc,
-                               const mf_gemm_bwd_weight_desc *d);
 
-/* Pooling: the gradient goes to the window's maximum (the first one in scan order, as the
+/* mf_maxpool2d/avgpool2d_bwd_input: the gradient goes to the window's maximum (the first one in scan order, as the
  * forward picks it) or is spread evenly over the counted window. */
-int mf_maxpool2d_bwd_input_f32_ref(const float *dy, const float *x, float *dx,
-                                   const mf_pool2d_desc *d);
-int mf_avgpool2d_bwd_input_f32_ref(const float *dy, float *dx, const mf_pool2d_desc *d);
 
-/* LayerNorm: mean and 1/std are recomputed from x (costs compute, saves 2 floats per row
+/* mf_layernorm_bwd_input/_bwd_weight: mean and 1/std are recomputed from x (costs compute, saves 2 floats per row
  * of RAM between forward and backward). gamma may be NULL (= 1). */
-int mf_layernorm_bwd_input_f32_ref(const float *dy, const float *x, const float *gamma,
-                                   float *dx, const mf_layernorm_desc *d);
-int mf_layernorm_bwd_weight_f32_ref(const float *dy, const float *x, float *dgamma,
-                                    float *dbeta, const mf_layernorm_desc *d);
 
-/* Softmax (log = 0) or LogSoftmax (log = 1) from its output y. dx may equal dy. */
-int mf_softmax_bwd_input_f32_ref(const float *dy, const float *y, float *dx,
-                                 const mf_softmax_desc *d);
+/* mf_softmax_bwd_input: Softmax (log = 0) or LogSoftmax (log = 1) from its output y. dx may equal dy. */
 
-/* Losses over `rows` rows of `cols`, mean-reduced as PyTorch's defaults. */
+/* mf_softmax_xent, mf_mse_loss: over `rows` rows of `cols`, mean-reduced as PyTorch's
+ * defaults. */
 typedef struct {
     int32_t rows, cols;
 } mf_loss_desc;
 
-/* labels hold class indices as floats (exact below 2^24), one per row. */
-int mf_softmax_xent_f32_ref(const float *logits, const float *labels, float *loss,
-                            float *dlogits, const mf_loss_desc *d);
-int mf_mse_loss_f32_ref(const float *y, const float *target, float *loss, float *dy,
-                        const mf_loss_desc *d);
+/* mf_softmax_xent: labels hold class indices as floats (exact below 2^24), one per row. */
 
-/* Optimizers, PyTorch semantics. buf may be NULL when momentum is 0. */
+/* mf_sgd_update, mf_adam_update: PyTorch semantics. buf may be NULL when momentum is 0. */
 typedef struct {
     float lr, momentum, weight_decay;
 } mf_sgd_desc;
 
-int mf_sgd_update_f32_ref(float *w, const float *g, float *buf, int32_t n,
-                          const mf_sgd_desc *d);
 
 typedef struct {
     float lr, beta1, beta2, eps, weight_decay;
 } mf_adam_desc;
 
-/* step counts from 1 (bias correction). */
-int mf_adam_update_f32_ref(float *w, const float *g, float *m, float *v, int32_t n,
-                           const mf_adam_desc *d, int32_t step);
+/* mf_adam_update: step counts from 1 (bias correction). */
 
 /* ---------------------------------------------------------------- mixed precision (FP16) */
 
@@ -131,7 +105,6 @@ typedef struct {
     int32_t growth_interval, good_steps, overflow;
 } mf_loss_scale;
 
-int mf_loss_scale_update(mf_loss_scale *ls);
 
 /* SIMD backward: pixels per im2col chunk (the scratch of the conv kernels is
  * mf_conv2d_bwd_scratch_bytes(d, element bytes, MF_BWD_COLS_<ISA>)). */
@@ -174,20 +147,6 @@ int mf_gemm_bwd_weight_tiled_f32(const float *a, const float *dy, float *dw, flo
 /* FP32 SIMD variants (scratch as above with elem_bytes 4). */
 void mf_bwd_tile_f32_rvv(MF_BWD_TILE_ARGS(float));
 void mf_bwd_tile_f32_mve(MF_BWD_TILE_ARGS(float));
-int mf_gemm_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_gemm_bwd_input_desc *d);
-int mf_gemm_bwd_weight_f32_rvv(const float *a, const float *dy, float *dw, float *dc,
-                               const mf_gemm_bwd_weight_desc *d);
-int mf_conv2d_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
-                                float *scratch);
-int mf_conv2d_bwd_weight_f32_rvv(const float *x, const float *dy, float *dw, float *db,
-                                 const mf_conv2d_desc *d, float *scratch);
-int mf_gemm_bwd_input_f32_mve(const float *dy, const float *w, float *dx, const mf_gemm_bwd_input_desc *d);
-int mf_gemm_bwd_weight_f32_mve(const float *a, const float *dy, float *dw, float *dc,
-                               const mf_gemm_bwd_weight_desc *d);
-int mf_conv2d_bwd_input_f32_mve(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
-                                float *scratch);
-int mf_conv2d_bwd_weight_f32_mve(const float *x, const float *dy, float *dw, float *db,
-                                 const mf_conv2d_desc *d, float *scratch);
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
@@ -195,33 +154,6 @@ int mf_conv2d_bwd_weight_f32_mve(const float *x, const float *dy, float *dw, flo
 /* FP16 variants: FP16 tensors, FP32 descriptors and scalars. Losses read FP16 predictions and
  * FP32 labels, write the FP32 loss and the FP16 gradient times ls->scale. Updates take the
  * FP32 master w (and FP32 state) and the FP16 gradient, and write the FP16 copy w_half. */
-int mf_act_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,
-                             const mf_act *act, int32_t from_output);
-int mf_conv2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
-                                const mf_conv2d_desc *d);
-int mf_conv2d_bwd_weight_f16_ref(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
-                                 const mf_conv2d_desc *d);
-int mf_gemm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
-                              const mf_gemm_bwd_input_desc *d);
-int mf_gemm_bwd_weight_f16_ref(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
-                               const mf_gemm_bwd_weight_desc *d);
-int mf_maxpool2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
-                                   const mf_pool2d_desc *d);
-int mf_avgpool2d_bwd_input_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d);
-int mf_layernorm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, const mf_f16 *gamma,
-                                   mf_f16 *dx, const mf_layernorm_desc *d);
-int mf_layernorm_bwd_weight_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dgamma,
-                                    mf_f16 *dbeta, const mf_layernorm_desc *d);
-int mf_softmax_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *y, mf_f16 *dx,
-                                 const mf_softmax_desc *d);
-int mf_softmax_xent_f16_ref(const mf_f16 *logits, const float *labels, float *loss,
-                            mf_f16 *dlogits, const mf_loss_desc *d, const mf_loss_scale *ls);
-int mf_mse_loss_f16_ref(const mf_f16 *y, const float *target, float *loss, mf_f16 *dy,
-                        const mf_loss_desc *d, const mf_loss_scale *ls);
-int mf_sgd_update_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
-                          const mf_sgd_desc *d, mf_loss_scale *ls);
-int mf_adam_update_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half,
-                           int32_t n, const mf_adam_desc *d, int32_t step, mf_loss_scale *ls);
 
 typedef void (*mf_bwd_tile_f16_fn)(MF_BWD_TILE_ARGS(mf_f16));
 void mf_bwd_tile_f16_ref(MF_BWD_TILE_ARGS(mf_f16));
@@ -238,22 +170,97 @@ int mf_gemm_bwd_weight_tiled_f16(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, 
 
 void mf_bwd_tile_f16_rvv(MF_BWD_TILE_ARGS(mf_f16));
 void mf_bwd_tile_f16_mve(MF_BWD_TILE_ARGS(mf_f16));
-int mf_gemm_bwd_input_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+#endif
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_act_bwd_input_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
+                             const mf_act *act, int32_t from_output);
+int mf_adam_update_f32_ref(float *w, const float *g, float *m, float *v, int32_t n,
+                           const mf_adam_desc *d, int32_t step);
+int mf_avgpool2d_bwd_input_f32_ref(const float *dy, float *dx, const mf_pool2d_desc *d);
+int mf_conv2d_bwd_input_f32_mve(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
+                                float *scratch);
+int mf_conv2d_bwd_input_f32_ref(const float *dy, const float *w, float *dx,
+                                const mf_conv2d_desc *d);
+int mf_conv2d_bwd_input_f32_rvv(const float *dy, const float *w, float *dx, const mf_conv2d_desc *d,
+                                float *scratch);
+int mf_conv2d_bwd_weight_f32_mve(const float *x, const float *dy, float *dw, float *db,
+                                 const mf_conv2d_desc *d, float *scratch);
+int mf_conv2d_bwd_weight_f32_ref(const float *x, const float *dy, float *dw, float *db,
+                                 const mf_conv2d_desc *d);
+int mf_conv2d_bwd_weight_f32_rvv(const float *x, const float *dy, float *dw, float *db,
+                                 const mf_conv2d_desc *d, float *scratch);
+int mf_gemm_bwd_input_f32_mve(const float *dy, const float *w, float *dx,
                               const mf_gemm_bwd_input_desc *d);
-int mf_gemm_bwd_weight_f16_rvv(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+int mf_gemm_bwd_input_f32_ref(const float *dy, const float *w, float *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_input_f32_rvv(const float *dy, const float *w, float *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_weight_f32_mve(const float *a, const float *dy, float *dw, float *dc,
                                const mf_gemm_bwd_weight_desc *d);
+int mf_gemm_bwd_weight_f32_ref(const float *a, const float *dy, float *dw, float *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_gemm_bwd_weight_f32_rvv(const float *a, const float *dy, float *dw, float *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_layernorm_bwd_input_f32_ref(const float *dy, const float *x, const float *gamma, float *dx,
+                                   const mf_layernorm_desc *d);
+int mf_layernorm_bwd_weight_f32_ref(const float *dy, const float *x, float *dgamma, float *dbeta,
+                                    const mf_layernorm_desc *d);
+int mf_loss_scale_update(mf_loss_scale *ls);
+int mf_maxpool2d_bwd_input_f32_ref(const float *dy, const float *x, float *dx,
+                                   const mf_pool2d_desc *d);
+int mf_mse_loss_f32_ref(const float *y, const float *target, float *loss, float *dy,
+                        const mf_loss_desc *d);
+int mf_sgd_update_f32_ref(float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d);
+int mf_softmax_bwd_input_f32_ref(const float *dy, const float *y, float *dx,
+                                 const mf_softmax_desc *d);
+int mf_softmax_xent_f32_ref(const float *logits, const float *labels, float *loss, float *dlogits,
+                            const mf_loss_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_act_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,
+                             const mf_act *act, int32_t from_output);
+int mf_adam_update_f16_ref(float *w, const mf_f16 *g, float *m, float *v, mf_f16 *w_half, int32_t n,
+                           const mf_adam_desc *d, int32_t step, mf_loss_scale *ls);
+int mf_avgpool2d_bwd_input_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d);
+int mf_conv2d_bwd_input_f16_mve(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                                const mf_conv2d_desc *d);
 int mf_conv2d_bwd_input_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
                                 const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_weight_f16_mve(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                 const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_conv2d_bwd_weight_f16_ref(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
+                                 const mf_conv2d_desc *d);
 int mf_conv2d_bwd_weight_f16_rvv(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
                                  const mf_conv2d_desc *d, mf_f16 *scratch);
 int mf_gemm_bwd_input_f16_mve(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
                               const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                              const mf_gemm_bwd_input_desc *d);
+int mf_gemm_bwd_input_f16_rvv(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
+                              const mf_gemm_bwd_input_desc *d);
 int mf_gemm_bwd_weight_f16_mve(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
                                const mf_gemm_bwd_weight_desc *d);
-int mf_conv2d_bwd_input_f16_mve(const mf_f16 *dy, const mf_f16 *w, mf_f16 *dx,
-                                const mf_conv2d_desc *d, mf_f16 *scratch);
-int mf_conv2d_bwd_weight_f16_mve(const mf_f16 *x, const mf_f16 *dy, mf_f16 *dw, mf_f16 *db,
-                                 const mf_conv2d_desc *d, mf_f16 *scratch);
+int mf_gemm_bwd_weight_f16_ref(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_gemm_bwd_weight_f16_rvv(const mf_f16 *a, const mf_f16 *dy, mf_f16 *dw, mf_f16 *dc,
+                               const mf_gemm_bwd_weight_desc *d);
+int mf_layernorm_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, const mf_f16 *gamma,
+                                   mf_f16 *dx, const mf_layernorm_desc *d);
+int mf_layernorm_bwd_weight_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dgamma,
+                                    mf_f16 *dbeta, const mf_layernorm_desc *d);
+int mf_maxpool2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
+                                   const mf_pool2d_desc *d);
+int mf_mse_loss_f16_ref(const mf_f16 *y, const float *target, float *loss, mf_f16 *dy,
+                        const mf_loss_desc *d, const mf_loss_scale *ls);
+int mf_sgd_update_f16_ref(float *w, const mf_f16 *g, float *buf, mf_f16 *w_half, int32_t n,
+                          const mf_sgd_desc *d, mf_loss_scale *ls);
+int mf_softmax_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *y, mf_f16 *dx,
+                                 const mf_softmax_desc *d);
+int mf_softmax_xent_f16_ref(const mf_f16 *logits, const float *labels, float *loss, mf_f16 *dlogits,
+                            const mf_loss_desc *d, const mf_loss_scale *ls);
 #endif
+/* PROTOS_END */
 
 #endif

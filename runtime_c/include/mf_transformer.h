@@ -40,11 +40,7 @@ typedef struct {
 } mf_token_chain_desc;
 
 int32_t mf_token_chain_scratch_floats(const mf_token_chain_desc *d);
-int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
-                           const mf_token_chain_desc *d);
 /* Register-blocked (4 tokens x 4 features) FP32: Cortex-M4/M7 and the scalar side of others. */
-int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,
-                           const mf_token_chain_desc *d);
 
 /* Multi-head attention on token-major q/k/v ([batch][tokens][row stride], head h in columns
  * h*dh .. h*dh+dh-1), a block of `q_block` query rows (0 counts as 1) and one head at a time:
@@ -61,11 +57,7 @@ typedef struct {
 } mf_attention_desc;
 
 int32_t mf_attention_scratch_floats(const mf_attention_desc *d);
-int mf_attention_f32_ref(const float *q, const float *k, const float *v, float *out, float *scratch,
-                         const mf_attention_desc *d);
 /* Blocked QK^T (4 query rows x 4 keys) and PV (4 rows x 4 columns) register tiles. */
-int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
-                         const mf_attention_desc *d);
 
 /* Patch embedding (a conv with kernel = stride = patch, no padding) computed one patch row at
  * a time straight from the NCHW input into token-major output rows [cls?][patches][dim], with
@@ -77,12 +69,8 @@ typedef struct {
     int32_t has_cls;
 } mf_patch_embed_desc;
 
-int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bias, const float *cls,
-                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
 /* The same as a GEMM over one patch row, 4 patches x 4 channels per register tile, read
  * straight from the image (no im2col copy). */
-int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
-                           const float *pos, float *out, float *scratch, const mf_patch_embed_desc *d);
 
 #if defined(__FLT16_MAX__)
 #include "mf_f16.h"
@@ -109,28 +97,61 @@ typedef struct {
 
 int32_t mf_token_chain_scratch_f16(const mf_token_chain_desc_f16 *d);
 
-#define MF_TRANSFORMER_F16(isa)                                                                      \
-    int mf_token_chain_f16_##isa(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch, \
-                                 const mf_token_chain_desc_f16 *d);                                  \
-    int mf_attention_f16_##isa(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,       \
-                               mf_f16 *scratch, const mf_attention_desc *d);                         \
-    int mf_patch_embed_f16_##isa(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,          \
-                                 const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch, \
-                                 const mf_patch_embed_desc *d);
-MF_TRANSFORMER_F16(ref)
-MF_TRANSFORMER_F16(rvv)
-MF_TRANSFORMER_F16(mve)
-
-/* The SIMD FP16 LayerNorm, Softmax and unary (GELU, ReLU vectorised; other activations and
- * non-contiguous softmax axes fall back to _ref) that the kernels above use inside, as the
- * standalone kernels of the op-by-op ops (contracts of mf_norm.h / mf_elementwise.h). */
-#define MF_NORM_F16(isa)                                                                              \
-    int mf_layernorm_f16_##isa(const mf_f16 *x, const mf_f16 *gamma, const mf_f16 *beta, mf_f16 *y,   \
-                               mf_f16 *mean_out, mf_f16 *rstd_out, const mf_layernorm_desc *d);      \
-    int mf_softmax_f16_##isa(const mf_f16 *x, mf_f16 *y, const mf_softmax_desc *d);                   \
-    int mf_unary_f16_##isa(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);
-MF_NORM_F16(rvv)
-MF_NORM_F16(mve)
 #endif
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_attention_bias_f32_dsp(const float *q, const float *k, const float *v, const float *bias,
+                              int32_t bias_heads, float *out, float *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_bias_f32_ref(const float *q, const float *k, const float *v, const float *bias,
+                              int32_t bias_heads, float *out, float *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_f32_dsp(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d);
+int mf_attention_f32_ref(const float *q, const float *k, const float *v, float *out, float *scratch,
+                         const mf_attention_desc *d);
+int mf_patch_embed_f32_dsp(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch,
+                           const mf_patch_embed_desc *d);
+int mf_patch_embed_f32_ref(const float *x, const float *weight, const float *bias, const float *cls,
+                           const float *pos, float *out, float *scratch,
+                           const mf_patch_embed_desc *d);
+int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d);
+int mf_token_chain_f32_ref(const float *x, const float *residual, float *y, float *scratch,
+                           const mf_token_chain_desc *d);
+#if defined(__FLT16_MAX__)
+int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_bias_f16_ref(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_bias_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch,
+                              const mf_attention_desc *d);
+int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,
+                         mf_f16 *scratch, const mf_attention_desc *d);
+int mf_attention_f16_ref(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,
+                         mf_f16 *scratch, const mf_attention_desc *d);
+int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out,
+                         mf_f16 *scratch, const mf_attention_desc *d);
+int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,
+                           const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch,
+                           const mf_patch_embed_desc *d);
+int mf_patch_embed_f16_ref(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,
+                           const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch,
+                           const mf_patch_embed_desc *d);
+int mf_patch_embed_f16_rvv(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *bias,
+                           const mf_f16 *cls, const mf_f16 *pos, mf_f16 *out, mf_f16 *scratch,
+                           const mf_patch_embed_desc *d);
+int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
+                           const mf_token_chain_desc_f16 *d);
+int mf_token_chain_f16_ref(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
+                           const mf_token_chain_desc_f16 *d);
+int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
+                           const mf_token_chain_desc_f16 *d);
+#endif
+/* PROTOS_END */
 
 #endif

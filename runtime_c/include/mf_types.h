@@ -53,4 +53,10 @@ typedef struct {
     float beta;
 } mf_act;
 
+/* IEEE binary16 storage (mf_f16.h), where the compiler has _Float16 (GCC >= 12 / clang on
+ * x86-64, Arm, RISC-V): here so every family header can declare its FP16 kernels. */
+#if defined(__FLT16_MAX__)
+typedef _Float16 mf_f16;
+#endif
+
 #endif

@@ -1,5 +1,5 @@
 /* int8 convolution for Cortex-M4/M7 with the DSP extension: im2col into an int16 panel of
- * MF_S8_COLS_DSP output pixels (the layout mf_gemm_s8_dsp's SMLAD tile reads, see
+ * mf_s8_cols_dsp(k) output pixels (the layout mf_gemm_s8_dsp's SMLAD tile reads, see
  * gemm_s8_dsp.c), then one GEMM per panel over the group's output channels. Pointwise and
  * depthwise run the same way: a pointwise panel is a transpose of x, a depthwise one has
  * k_h * k_w rows per channel. Padding reads in_zp (mf_int8.h). */
@@ -8,7 +8,7 @@
 static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
 {
     const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
-    return MF_S8_COLS_DSP * mf_s8_k4(k) * (int32_t)sizeof(int16_t);
+    return mf_s8_cols_dsp(k) * mf_s8_k4(k) * (int32_t)sizeof(int16_t);
 }
 
 /* depthwise: one padded channel plane (+ 4 bytes: a word load at a window's last tap) and
@@ -260,6 +260,7 @@ int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8
     const int32_t cig = d->c_in / d->groups, cog = d->c_out / d->groups;
     const int32_t k = cig * d->k_h * d->k_w, k4 = mf_s8_k4(k);
     const int32_t hw_in = d->h_in * d->w_in, p_out = d->h_out * d->w_out;
+    const int32_t cols = mf_s8_cols_dsp(k);
     int16_t *panel = (int16_t *)scratch;
     int8_t *col = (int8_t *)scratch + panel_bytes(d);
     int32_t *rows = (int32_t *)(void *)(col + mf_s8_k4(k + 1)); /* 4-aligned */
@@ -271,8 +272,8 @@ int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
             int8_t *yg = y + (n * d->c_out + g * cog) * p_out;
-            for (int32_t p0 = 0; p0 < p_out; p0 += MF_S8_COLS_DSP) {
-                const int32_t np = p_out - p0 < MF_S8_COLS_DSP ? p_out - p0 : MF_S8_COLS_DSP;
+            for (int32_t p0 = 0; p0 < p_out; p0 += cols) {
+                const int32_t np = p_out - p0 < cols ? p_out - p0 : cols;
                 fill_panel(xg, d, cig, p0, np, panel, k, k4, col, rows, x_last);
                 mf_gemm_s8_dsp(w + g * cog * k, k, cog, panel, np, bias ? bias + g * cog : 0,
                                yg + p0, p_out, 1, &d->rq, g * cog);

@@ -68,47 +68,90 @@ INLINE void row_s1(const float *r0, const float *r1, const float *r2, float *y, 
     }
 }
 
-/* Stride 1, one column of padding each side (w_out == w_in): the input columns stream
- * through three accumulators, each column finishing output j - 1 (kw = 2), continuing output
- * j (kw = 1) and starting output j + 1 (kw = 0); unrolled by three the accumulators rotate by
- * name, so the loop holds no register moves: per output 3 loads, 9 FMAs, the bias move, the
- * activation and the store. Padding taps are skipped, not multiplied by zero. With `saving`
- * the middle row's values are also stored to `save` as they are read (the in-place ring). */
-#define TAP(acc, q0, q1, q2) MF_FMA(k.q2, u2, MF_FMA(k.q1, u1, MF_FMA(k.q0, u0, acc)))
-#define LOAD(j)                                                                                 \
-    u0 = r0[j], u1 = r1[j], u2 = r2[j];                                                         \
-    if (saving) save[j] = u1
-INLINE void row_same(const float *r0, const float *r1, const float *r2, float *y, w9 k, float b,
-                     int32_t n, int mode, float lo, float hi, int saving, float *save)
+/* 3x3 "same" planes (stride 1, pad 1 all round, dilation 1: the MobileNet/DS-CNN case), two
+ * output lines at a time. A line is a row (element stride 1) or, in planes taller than wide, a
+ * column (element stride w, so short rows do not pay a line set-up each): DS-CNN's 25x5 planes
+ * run as five 25-long columns. Output lines i and i + 1 read input lines i - 1 .. i + 2, so
+ * four loads feed 18 FMAs (two per output instead of three). Along the line the input values
+ * stream through three rotating accumulators per output line, each value finishing output
+ * j - 1 (tap 2), continuing j (tap 1) and starting j + 1 (tap 0); unrolled by three the
+ * accumulators rotate by name. The kernel row over the top (bottom) padding gets the zero
+ * weights of `e` and reads any valid line, so the loop has no border branch. */
+typedef struct {
+    float t0, t1, t2; /* tap row 0 of output line i: k0..k2, or 0 over the first padding */
+    float u6, u7, u8; /* tap row 2 of the last output line: k6..k8, or 0 over the last padding */
+} wedge;
+
+#define ACT(v) (mode == 1 ? __builtin_fmaxf((v), 0.0f) : __builtin_fminf(__builtin_fmaxf((v), lo), hi))
+/* Output line i (A B C) reads v0 v1 v2, output line i + 1 (D E F) reads v1 v2 v3; with one
+ * line only (two == 0), line i's bottom row is the masked one. */
+#define TA(acc, c0, c1, c2)                                                                     \
+    MF_FMA(two ? k.c2 : e.c2##_, v2, MF_FMA(k.c1, v1, MF_FMA(e.c0##_, v0, acc)))
+#define TB(acc, c0, c1, c2) MF_FMA(e.c2##_, v3, MF_FMA(k.c1, v2, MF_FMA(k.c0, v1, acc)))
+#define k0_ t0
+#define k1_ t1
+#define k2_ t2
+#define k6_ u6
+#define k7_ u7
+#define k8_ u8
+#define LD                                                                                      \
+    v0 = *p0, v1 = *p1, v2 = *p2, p0 += s0, p1 += es, p2 += es;                                 \
+    if (two) v3 = *p3, p3 += es;                                                                \
+    if (save) *save++ = v2
+#define PUT(a, d)                                                                               \
+    *y0 = ACT(a), y0 += es;                                                                     \
+    if (two) *y1 = ACT(d), y1 += es
+/* p0 .. p3: input lines i - 1 .. i + 2 (p0 element stride s0, the others es); y0, y1: output
+ * lines i, i + 1 (element stride es); n elements per line (n >= 2). With `save`, line i + 1 is
+ * stored there as it is read (in place: the next pair's line i - 1). In place, each output
+ * element is written only after the input elements under it were read. */
+INLINE void lines_same(const float *p0, int32_t s0, const float *p1, const float *p2,
+                       const float *p3, int32_t es, float *y0, float *y1, int32_t n, w9 k, wedge e,
+                       float b, int mode, float lo, float hi, int two, float *save)
 {
-    float u0, u1, u2, A, B, C;
-    LOAD(0);
-    A = TAP(b, k1, k4, k7); /* output 0 */
-    B = TAP(b, k0, k3, k6); /* output 1 */
-    int32_t j = 1;
-    for (; j + 3 <= n - 1; j += 3) {
-        LOAD(j);
-        A = TAP(A, k2, k5, k8), y[j - 1] = act(A, mode, lo, hi);
-        B = TAP(B, k1, k4, k7), C = TAP(b, k0, k3, k6);
-        LOAD(j + 1);
-        B = TAP(B, k2, k5, k8), y[j] = act(B, mode, lo, hi);
-        C = TAP(C, k1, k4, k7), A = TAP(b, k0, k3, k6);
-        LOAD(j + 2);
-        C = TAP(C, k2, k5, k8), y[j + 1] = act(C, mode, lo, hi);
-        A = TAP(A, k1, k4, k7), B = TAP(b, k0, k3, k6);
+    float v0, v1, v2, v3 = 0.0f, A, B, C, D = 0.0f, E = 0.0f, F = 0.0f;
+    LD;
+    A = TA(b, k1, k4, k7), B = TA(b, k0, k3, k6);
+    if (two) D = TB(b, k1, k4, k7), E = TB(b, k0, k3, k6);
+    for (int32_t t = (n - 2) / 3; t > 0; --t) { /* elements 1 .. n - 2, three at a time */
+        LD;
+        A = TA(A, k2, k5, k8), C = TA(b, k0, k3, k6), B = TA(B, k1, k4, k7);
+        if (two) D = TB(D, k2, k5, k8), F = TB(b, k0, k3, k6), E = TB(E, k1, k4, k7);
+        PUT(A, D);
+        LD;
+        B = TA(B, k2, k5, k8), A = TA(b, k0, k3, k6), C = TA(C, k1, k4, k7);
+        if (two) E = TB(E, k2, k5, k8), D = TB(b, k0, k3, k6), F = TB(F, k1, k4, k7);
+        PUT(B, E);
+        LD;
+        C = TA(C, k2, k5, k8), B = TA(b, k0, k3, k6), A = TA(A, k1, k4, k7);
+        if (two) F = TB(F, k2, k5, k8), E = TB(b, k0, k3, k6), D = TB(D, k1, k4, k7);
+        PUT(C, F);
     }
-    for (; j < n - 1; ++j) {
-        LOAD(j);
-        A = TAP(A, k2, k5, k8), y[j - 1] = act(A, mode, lo, hi);
-        C = TAP(b, k0, k3, k6);
-        A = TAP(B, k1, k4, k7), B = C;
+    for (int32_t t = (n - 2) % 3; t > 0; --t) {
+        LD;
+        A = TA(A, k2, k5, k8), C = TA(b, k0, k3, k6);
+        if (two) D = TB(D, k2, k5, k8), F = TB(b, k0, k3, k6);
+        PUT(A, D);
+        A = TA(B, k1, k4, k7), B = C;
+        if (two) D = TB(E, k1, k4, k7), E = F;
     }
-    LOAD(n - 1);
-    A = TAP(A, k2, k5, k8), y[n - 2] = act(A, mode, lo, hi);
-    B = TAP(B, k1, k4, k7), y[n - 1] = act(B, mode, lo, hi);
+    LD;
+    A = TA(A, k2, k5, k8), B = TA(B, k1, k4, k7);
+    if (two) D = TB(D, k2, k5, k8), E = TB(E, k1, k4, k7);
+    PUT(A, D);
+    PUT(B, E);
 }
-#undef LOAD
-#undef TAP
+#undef PUT
+#undef LD
+#undef TA
+#undef TB
+#undef k0_
+#undef k1_
+#undef k2_
+#undef k6_
+#undef k7_
+#undef k8_
+#undef ACT
 
 /* Stride 2: output ow reads columns 2 ow - pl + {0, 1, 2}; the last is the next's first. */
 INLINE void row_s2(const float *r0, const float *r1, const float *r2, float *y, w9 k, float b,
@@ -158,52 +201,63 @@ INLINE int mask_rows(const float **rows, w9 *k)
     return 1;
 }
 
-/* 3x3 "same" at stride 1 (pad 1 all round, the MobileNet/DS-CNN case), the whole plane in
- * one function so the weights stay in registers across rows. In place (ring != NULL) output
- * row oh reads the saved row oh - 1 from the ring, rows oh and oh + 1 from x, and saves row oh
- * as it reads it (row_same writes each output column only after reading it): no row copy. */
-INLINE void plane_same(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n,
-                       int mode, float lo, float hi, float *ring)
+/* A "same" plane as L lines of n elements (line l at x + l ls, element j at + j es), output
+ * lines in pairs then the odd last one; the weights are in line/element order (transposed for
+ * columns). In place (ring != NULL, y == x) each pair saves its second input line to the ring
+ * as it reads it, where the next pair finds its line i - 1 after the pair overwrote it. */
+INLINE void plane_lines(const float *x, w9 k, float b, float *y, int32_t L, int32_t n,
+                        int32_t ls, int32_t es, int mode, float lo, float hi, float *ring)
 {
-    w9 top = k, bot = k;
-    top.k0 = top.k1 = top.k2 = 0.0f;
-    bot.k6 = bot.k7 = bot.k8 = 0.0f;
-    if (h == 1) top.k6 = top.k7 = top.k8 = 0.0f;
-    if (ring) { /* first row, the rows between (fixed weights), last row */
-        float *x = (float *)xc;
-        row_same(x, x, x + (h > 1 ? n : 0), x, top, b, n, mode, lo, hi, 1, ring);
-        int32_t oh = 1;
-        for (; oh + 1 < h; ++oh) {
-            float *r1 = x + oh * n;
-            row_same(ring + ((oh - 1) & 1) * n, r1, r1 + n, r1, k, b, n, mode, lo, hi, 1,
-                     ring + (oh & 1) * n);
+    const wedge in = {k.k0, k.k1, k.k2, k.k6, k.k7, k.k8};
+    int32_t i = 0;
+    for (; i + 2 <= L; i += 2) {
+        wedge e = in;
+        if (i == 0) e.t0 = e.t1 = e.t2 = 0.0f;
+        if (i + 2 == L) e.u6 = e.u7 = e.u8 = 0.0f;
+        const float *p1 = x + i * ls, *p2 = p1 + ls, *p3 = i + 2 < L ? p2 + ls : p2;
+        float *y0 = y + i * ls;
+        if (!ring) {
+            lines_same(i ? p1 - ls : p1, es, p1, p2, p3, es, y0, y0 + ls, n, k, e, b, mode, lo, hi, 1, NULL);
+        } else if (i) {
+            lines_same(ring, 1, p1, p2, p3, es, y0, y0 + ls, n, k, e, b, mode, lo, hi, 1, ring);
+        } else {
+            lines_same(p1, es, p1, p2, p3, es, y0, y0 + ls, n, k, e, b, mode, lo, hi, 1, ring);
         }
-        if (h > 1) {
-            float *r1 = x + oh * n;
-            row_same(ring + ((oh - 1) & 1) * n, r1, r1, r1, bot, b, n, mode, lo, hi, 0, NULL);
-        }
-        return;
     }
-    row_same(xc, xc, xc + (h > 1 ? n : 0), yc, top, b, n, mode, lo, hi, 0, NULL);
-    const float *r0 = xc;
-    float *y = yc + n;
-    for (int32_t oh = 1; oh + 1 < h; ++oh, r0 += n, y += n)
-        row_same(r0, r0 + n, r0 + 2 * n, y, k, b, n, mode, lo, hi, 0, NULL);
-    if (h > 1) row_same(r0, r0 + n, r0 + n, y, bot, b, n, mode, lo, hi, 0, NULL);
+    if (i < L) { /* the odd last line (L >= 3): line i - 1 from x or the ring, no line after */
+        wedge e = in;
+        e.u6 = e.u7 = e.u8 = 0.0f;
+        const float *p1 = x + i * ls;
+        if (!ring)
+            lines_same(p1 - ls, es, p1, p1, p1, es, y + i * ls, NULL, n, k, e, b, mode, lo, hi, 0, NULL);
+        else
+            lines_same(ring, 1, p1, p1, p1, es, y + i * ls, NULL, n, k, e, b, mode, lo, hi, 0, NULL);
+    }
 }
 
-static void plane_same_none(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n, float *ring)
+/* Rows (element stride 1, immediate offsets) when the plane is at least as wide as tall, else
+ * columns; one function per epilogue so the weights stay in registers across lines. */
+INLINE void plane_same(const float *xc, const float *wc, float b, float *yc, int32_t h, int32_t w,
+                       int mode, float lo, float hi, float *ring)
 {
-    plane_same(xc, k, b, yc, h, n, 0, 0.0f, 0.0f, ring);
+    if (w >= h) {
+        const w9 k = {wc[0], wc[1], wc[2], wc[3], wc[4], wc[5], wc[6], wc[7], wc[8]};
+        plane_lines(xc, k, b, yc, h, w, w, 1, mode, lo, hi, ring);
+    } else {
+        const w9 k = {wc[0], wc[3], wc[6], wc[1], wc[4], wc[7], wc[2], wc[5], wc[8]};
+        plane_lines(xc, k, b, yc, w, h, 1, w, mode, lo, hi, ring);
+    }
 }
-static void plane_same_relu(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n, float *ring)
+
+static void plane_same_relu(const float *xc, const float *wc, float b, float *yc, int32_t h,
+                            int32_t w, float *ring)
 {
-    plane_same(xc, k, b, yc, h, n, 1, 0.0f, 0.0f, ring);
+    plane_same(xc, wc, b, yc, h, w, 1, 0.0f, 0.0f, ring);
 }
-static void plane_same_clip(const float *xc, w9 k, float b, float *yc, int32_t h, int32_t n,
-                            float lo, float hi, float *ring)
+static void plane_same_clip(const float *xc, const float *wc, float b, float *yc, int32_t h,
+                            int32_t w, float lo, float hi, float *ring)
 {
-    plane_same(xc, k, b, yc, h, n, 2, lo, hi, ring);
+    plane_same(xc, wc, b, yc, h, w, 2, lo, hi, ring);
 }
 
 /* Rows whose window lies inside the input (and, out of place, outside the ring) only move
@@ -277,19 +331,19 @@ static void dw_plane(const float *xc, const float *wc, float b, float *yc, const
         plane_generic(xc, wc, b, yc, g, ring);
         return;
     }
-    const w9 k = {wc[0], wc[1], wc[2], wc[3], wc[4], wc[5], wc[6], wc[7], wc[8]};
     if (g->s_w == 1 && g->s_h == 1 && g->pl == 1 && g->pt == 1 && g->d_h == 1 &&
-        g->w_out == g->w_in && g->h_out == g->h_in) {
-        switch (g->mode) {
-        case 0: plane_same_none(xc, k, b, yc, g->h_in, g->w_in, ring); return;
-        case 1: plane_same_relu(xc, k, b, yc, g->h_in, g->w_in, ring); return;
-        case 2: plane_same_clip(xc, k, b, yc, g->h_in, g->w_in, g->amin, g->amax, ring); return;
+        g->w_out == g->w_in && g->h_out == g->h_in && g->h_in >= 2) {
+        const float inf = __builtin_inff();
+        switch (g->mode) { /* no activation is a clip to +-inf (one instruction per output) */
+        case 1: plane_same_relu(xc, wc, b, yc, g->h_in, g->w_in, ring); return;
+        case 2: plane_same_clip(xc, wc, b, yc, g->h_in, g->w_in, g->amin, g->amax, ring); return;
         default:
-            plane_same_none(xc, k, b, yc, g->h_in, g->w_in, ring);
-            mf_bias_act_f32(yc, g->h_out * g->w_out, 0.0f, g->act);
+            plane_same_clip(xc, wc, b, yc, g->h_in, g->w_in, -inf, inf, ring);
+            if (g->mode == 3) mf_bias_act_f32(yc, g->h_out * g->w_out, 0.0f, g->act);
             return;
         }
     }
+    const w9 k = {wc[0], wc[1], wc[2], wc[3], wc[4], wc[5], wc[6], wc[7], wc[8]};
     switch (g->mode) {
     case 0: rows3(xc, k, b, yc, g, ring, 0); break;
     case 1: rows3(xc, k, b, yc, g, ring, 1); break;

@@ -134,7 +134,7 @@ void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *pan
         const int32_t b = bias ? bias[r] : 0;
         const mf_s8_rq_ch q = mf_s8_rq_prepare(rq, ch0 + r);
         int8_t *yr = y + r * rs;
-        int32_t j = 0, acc[MF_S8_COLS_DSP];
+        int32_t j = 0, acc[MF_S8_GEMM_COLS_DSP];
         /* sums for the panel's columns, then one requantisation call per channel */
         for (; j < full; j += 6) tile6(wr, kq, kt, panel + j * k4, b, acc + j);
         for (; j < cols; ++j) acc[j] = tile1(wr, kq, kt, panel + j * k4, b);

@@ -11,6 +11,7 @@
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
+#include "mf_attention_bias.h"
 #include "mf_transformer.h"
 
 #include "vmath_mve.inc"
@@ -81,11 +82,28 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
 
 /* ---------------------------------------------------------------- attention */
 
-int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
-                         const mf_attention_desc *d)
+/* s = scale * s + bias in FP32, rounded to FP16 once; returns the row's largest value. */
+static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
+{
+    float16_t hi = (float16_t)-INFINITY;
+    for (int32_t j = 0; j < n; j += 8) {
+        const vh v = load_z(s + j, n - j), b = load_z(bias + j, n - j);
+        const vf e = vfmaq_n_f32(vcvtbq_f32_f16(b), vcvtbq_f32_f16(v), scale);
+        const vf o = vfmaq_n_f32(vcvttq_f32_f16(b), vcvttq_f32_f16(v), scale);
+        const vh r = vcvttq_f16_f32(vcvtbq_f16_f32(v, e), o);
+        store_p(s + j, r, n - j);
+        hi = vmaxnmvq_p_f16(hi, r, vctp16q((uint32_t)(n - j)));
+    }
+    return (float)hi;
+}
+
+/* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
+static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
+                  mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
-    if (7 * d->k_stride > 65535) return mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
+    if (7 * d->k_stride > 65535) return bias ? mf_attention_bias_f16_ref(q, k, v, bias, bias_heads, out, scratch, d)
+                    : mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
     mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
     const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
@@ -107,7 +125,17 @@ int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
                 const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
                 mf_gemm_panel_f16_mve(qb + i0 * d->q_stride + col, d->q_stride, kt, n_kv, s, n_kv, nr, n_kv, dh,
                                       NULL, 0);
-                for (int32_t r = 0; r < nr; ++r) vsoftmax(s + r * n_kv, n_kv, d->scale);
+                for (int32_t r = 0; r < nr; ++r) {
+                    mf_f16 *row = s + r * n_kv;
+                    if (!bias) {
+                        vsoftmax(row, n_kv, d->scale);
+                    } else if (bias_row(row, bias + ((bias_heads == 1 ? 0 : h) * d->n_q + i0 + r) * n_kv, n_kv,
+                                        d->scale) == -INFINITY) {
+                        for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+                    } else {
+                        vsoftmax(row, n_kv, 1.0f);
+                    }
+                }
                 /* this block's q columns of head h are consumed: the output may overwrite them */
                 mf_gemm_panel_f16_mve(s, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride,
                                       nr, dh, n_kv, NULL, 0);
@@ -115,6 +143,19 @@ int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
         }
     }
     return MF_OK;
+}
+
+int mf_attention_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
+                         const mf_attention_desc *d)
+{
+    return attend(q, k, v, NULL, 0, out, scratch, d);
+}
+
+int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
+{
+    if (!bias || !d || (bias_heads != 1 && bias_heads != d->heads)) return MF_EARG;
+    return attend(q, k, v, bias, bias_heads, out, scratch, d);
 }
 
 /* ---------------------------------------------------------------- patch embedding */

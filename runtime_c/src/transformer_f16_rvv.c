@@ -14,6 +14,7 @@
 #if defined(__riscv_vector)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
+#include "mf_attention_bias.h"
 #include "mf_transformer.h"
 
 #include "vmath_rvv.inc"
@@ -88,8 +89,24 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
 
 /* ---------------------------------------------------------------- attention */
 
-int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
-                         const mf_attention_desc *d)
+/* s = scale * s + bias in FP32, rounded to FP16 once; returns the row's largest value. */
+static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
+{
+    _Float16 hi = (_Float16)-INFINITY;
+    for (int32_t j = 0; j < n;) {
+        const size_t vl = setvl(n - j);
+        const vh r = narrow(__riscv_vfmadd_vf_f32m4(widen(load(s + j, vl), vl), scale, widen(load(bias + j, vl), vl), vl),
+                            vl);
+        store(s + j, r, vl);
+        hi = __riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m2_f16m1(r, __riscv_vfmv_s_f_f16m1(hi, 1), vl));
+        j += (int32_t)vl;
+    }
+    return (float)hi;
+}
+
+/* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
+static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
+                  mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
@@ -113,7 +130,17 @@ int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
                 const int32_t nr = d->n_q - i0 < rows ? d->n_q - i0 : rows;
                 mf_gemm_panel_f16_rvv(qb + i0 * d->q_stride + col, d->q_stride, kt, n_kv, s, n_kv, nr, n_kv, dh,
                                       NULL, 0);
-                for (int32_t r = 0; r < nr; ++r) vsoftmax(s + r * n_kv, n_kv, d->scale);
+                for (int32_t r = 0; r < nr; ++r) {
+                    mf_f16 *row = s + r * n_kv;
+                    if (!bias) {
+                        vsoftmax(row, n_kv, d->scale);
+                    } else if (bias_row(row, bias + ((bias_heads == 1 ? 0 : h) * d->n_q + i0 + r) * n_kv, n_kv,
+                                        d->scale) == -INFINITY) {
+                        for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+                    } else {
+                        vsoftmax(row, n_kv, 1.0f);
+                    }
+                }
                 /* this block's q columns of head h are consumed: the output may overwrite them */
                 mf_gemm_panel_f16_rvv(s, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col, d->out_stride,
                                       nr, dh, n_kv, NULL, 0);
@@ -121,6 +148,19 @@ int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f
         }
     }
     return MF_OK;
+}
+
+int mf_attention_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, mf_f16 *out, mf_f16 *scratch,
+                         const mf_attention_desc *d)
+{
+    return attend(q, k, v, NULL, 0, out, scratch, d);
+}
+
+int mf_attention_bias_f16_rvv(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias,
+                              int32_t bias_heads, mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
+{
+    if (!bias || !d || (bias_heads != 1 && bias_heads != d->heads)) return MF_EARG;
+    return attend(q, k, v, bias, bias_heads, out, scratch, d);
 }
 
 /* ---------------------------------------------------------------- patch embedding */

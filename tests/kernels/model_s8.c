@@ -2,7 +2,8 @@
  * on the same data in one binary and returns both outputs. Only KS_FAST is counted: the
  * benchmark window is closed around everything else (the plugin sums windows).
  *
- *   KS_OP 1 conv2d, 2 fc; shapes in KS_* (tests/kernels/s8harness.py writes them)
+ *   KS_OP 1 conv2d, 2 fc; shapes in KS_* (tests/kernels/s8harness.py writes them);
+ *   KS_OVERWRITE 1: a conv kernel whose output overwrites its input, run with y = x
  *   KS_FAST, KS_FAST_SCRATCH   the kernel and its *_scratch_bytes function
  *   KS_SCRATCH_BYTES           what the Python twin says the scratch takes: the harness
  *                              fails (status -100) when C disagrees
@@ -35,9 +36,15 @@
 #define KS_CH KS_NN
 #endif
 #define KS_GUARD 32
+/* KS_OVERWRITE: the kernel runs with y = x (its output over its input), in one buffer */
+#if KS_OVERWRITE && KS_X > KS_Y
+#define KS_XY KS_X
+#else
+#define KS_XY KS_Y
+#endif
 
 static float in_xw[KS_X + KS_W], in_params[3 * KS_CH], out_fast[KS_Y], out_ref[KS_Y];
-static int8_t x[KS_X], w[KS_W], y_fast[KS_Y + KS_GUARD], y_ref[KS_Y];
+static int8_t x[KS_X], w[KS_W], y_fast[KS_XY + KS_GUARD], y_ref[KS_Y];
 static int32_t bias[KS_CH], mult[KS_CH], shift[KS_CH];
 static uint8_t scratch[KS_SCRATCH_BYTES + 1] __attribute__((aligned(16)));
 
@@ -54,7 +61,13 @@ int mf_model_run(void)
     memcpy(bias, in_params, sizeof bias);
     memcpy(mult, in_params + KS_CH, sizeof mult);
     memcpy(shift, in_params + 2 * KS_CH, sizeof shift);
-    for (int32_t i = 0; i < KS_Y + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
+    for (int32_t i = 0; i < KS_XY + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
+#if KS_OVERWRITE
+    memcpy(y_fast, x, KS_X);
+    int8_t *const x_fast = y_fast;
+#else
+    const int8_t *const x_fast = x;
+#endif
     for (int32_t i = 0; i < KS_SCRATCH_BYTES + 1; ++i) scratch[i] = 0xa5; /* no reliance on zeros */
     const mf_requant_s8 rq = {mult, shift, KS_PER_CHANNEL, KS_OUT_ZP, KS_ACT_MIN, KS_ACT_MAX};
 #if KS_OP == 1
@@ -70,9 +83,9 @@ int mf_model_run(void)
 #endif
     if (KS_FAST_SCRATCH(&d) != KS_SCRATCH_BYTES) return -100;
     mf_bench_start();
-    const int st2 = KS_FAST(x, w, bias, y_fast, &d, scratch);
+    const int st2 = KS_FAST(x_fast, w, bias, y_fast, &d, scratch);
     mf_bench_stop();
-    for (int32_t i = KS_Y; i < KS_Y + KS_GUARD; ++i)
+    for (int32_t i = KS_XY; i < KS_XY + KS_GUARD; ++i)
         if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
     for (int32_t i = 0; i < KS_Y; ++i) {
         out_fast[i] = (float)y_fast[i];

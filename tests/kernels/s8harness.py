@@ -16,7 +16,8 @@ from toolchain.boards import Board
 from toolchain.codegen import RUNTIME, copy_runtime
 from toolchain.ops.conv import ConvShape
 from toolchain.ops.int8_kernels import S8_COLS as COLS
-from toolchain.ops.int8_kernels import conv_s8_scratch, fc_s8_scratch
+from toolchain.ops.int8_kernels import conv_s8_scratch, fc_s8_scratch, overwrite_s8_scratch
+from toolchain.ops.qconv import OVERWRITE_COLS
 from toolchain.ops.kernel_table import available
 from toolchain.sim import build_firmware, run_firmware
 
@@ -37,14 +38,29 @@ class ConvS8:
     per_channel: bool = True
     act: str = "none"  # none | relu | clip
     big_scale: bool = False  # tiny weights, scales up to ~1: requantisation shifts of 31..33
-
-    op = "conv2d"
+    # output rows (first, count) only: the desc of a QConvAdd band (h_out = count, pad_top
+    # lowered by first * stride_h, possibly below 0)
+    band: tuple[int, int] | None = None
+    overwrite: bool = False  # mf_conv2d_overwrite_s8_<isa>, run with y = x
+    in_place: bool = False  # mf_conv2d_s8_<isa> run with y = x (its depthwise path allows it)
 
     @property
-    def out_hw(self) -> tuple[int, int]:
+    def op(self) -> str:
+        return "conv2d_overwrite" if self.overwrite else "conv2d"
+
+    @property
+    def full_hw(self) -> tuple[int, int]:
         eh, ew = (self.k[0] - 1) * self.dil[0] + 1, (self.k[1] - 1) * self.dil[1] + 1
         return ((self.h + self.pads[0] + self.pads[2] - eh) // self.stride[0] + 1,
                 (self.w + self.pads[1] + self.pads[3] - ew) // self.stride[1] + 1)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return (self.band[1], self.full_hw[1]) if self.band else self.full_hw
+
+    @property
+    def pad_top(self) -> int:
+        return self.pads[0] - (self.band[0] * self.stride[0] if self.band else 0)
 
     @property
     def depthwise(self) -> bool:
@@ -73,8 +89,8 @@ class ConvS8:
         oh, ow = self.out_hw
         v = {"OP": 1, "N": self.n, "CI": self.c_in, "CO": self.c_out, "H": self.h, "WI": self.w,
              "HO": oh, "WO": ow, "KH": self.k[0], "KW": self.k[1], "SH": self.stride[0],
-             "SW": self.stride[1], "DH": self.dil[0], "DW": self.dil[1], "PT": self.pads[0],
-             "PL": self.pads[1], "G": self.groups}
+             "SW": self.stride[1], "DH": self.dil[0], "DW": self.dil[1], "PT": self.pad_top,
+             "PL": self.pads[1], "G": self.groups, "OVERWRITE": int(self.overwrite or self.in_place)}
         return [f"-DKS_{k}={v}" for k, v in v.items()]
 
     def __str__(self) -> str:
@@ -82,7 +98,8 @@ class ConvS8:
         return (f"{kind}{self.k[0]}x{self.k[1]}_{self.c_in}to{self.c_out}_{self.h}x{self.w}"
                 f"_s{self.stride[0]}{self.stride[1]}_p{''.join(map(str, self.pads))}"
                 f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}"
-                f"{'_big' if self.big_scale else ''}")
+                f"{'_big' if self.big_scale else ''}{f'_band{self.band[0]}+{self.band[1]}' if self.band else ''}"
+                f"{'_over' if self.overwrite else ''}{'_inplace' if self.in_place else ''}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +132,7 @@ class FcS8:
         return (self.n, self.k)
 
     def defines(self) -> list[str]:
-        return ["-DKS_OP=2", f"-DKS_M={self.m}", f"-DKS_NN={self.n}", f"-DKS_K={self.k}"]
+        return ["-DKS_OP=2", "-DKS_OVERWRITE=0", f"-DKS_M={self.m}", f"-DKS_NN={self.n}", f"-DKS_K={self.k}"]
 
     def __str__(self) -> str:
         return (f"fc_m{self.m}_n{self.n}_k{self.k}{'' if self.per_channel else '_pt'}_{self.act}"
@@ -136,6 +153,10 @@ def fc_scratch_bytes(isa: str, f: FcS8) -> int:
 
 
 def scratch_bytes(isa: str, shape: ConvS8 | FcS8) -> int:
+    if isinstance(shape, ConvS8) and shape.overwrite:
+        if isa == "ref":
+            return shape.c_out * OVERWRITE_COLS
+        return overwrite_s8_scratch(isa, shape.c_in, shape.c_out)
     if isa == "ref":
         return 0
     return conv_scratch_bytes(isa, shape) if isinstance(shape, ConvS8) else fc_scratch_bytes(isa, shape)
@@ -209,7 +230,7 @@ def contract(shape: ConvS8 | FcS8, dt: S8Data) -> np.ndarray:
         acc = dt.x.astype(np.int64) @ dt.w.astype(np.int64).T + dt.bias  # [m][n]
         chan_axis_shape = (1, -1)
     else:
-        c, (oh, ow) = shape, shape.out_hw
+        c, (oh, ow) = shape, shape.full_hw
         (pt, pl, pb, pr), (sh, sw), (dh, dw) = c.pads, c.stride, c.dil
         xp = np.full((c.n, c.c_in, c.h + pt + pb + sh, c.w + pl + pr + sw), dt.in_zp, np.int64)
         xp[:, :, pt:pt + c.h, pl:pl + c.w] = dt.x
@@ -224,6 +245,8 @@ def contract(shape: ConvS8 | FcS8, dt: S8Data) -> np.ndarray:
                     acc[:, g * cog:(g + 1) * cog] += np.einsum("nchw,oc->nohw", win,
                                                                w[g * cog:(g + 1) * cog, :, kh, kw])
         acc += dt.bias.reshape(1, -1, 1, 1)
+        if c.band:
+            acc = acc[:, :, c.band[0]:c.band[0] + c.band[1]]
         chan_axis_shape = (1, -1, 1, 1)
     mult = np.resize(dt.mult, shape.channels).reshape(chan_axis_shape)
     shift = np.resize(dt.shift, shape.channels).reshape(chan_axis_shape)
@@ -262,9 +285,10 @@ def kernel_name(shape: ConvS8 | FcS8, isa: str) -> str:
 def run_s8(board: Board, shape: ConvS8 | FcS8, isa: str, seed: int = 0, out_dir: Path | None = None,
            timeout: float = 600.0) -> S8Run:
     """isa 'ref' runs the reference against itself (the host check of s8_ref.c vs numpy)."""
-    fast = f"kb_{shape.op}_s8_refs" if isa == "ref" else kernel_name(shape, isa)
+    # the runtime's own ref kernel where the tests' reference has no twin (overwrite)
+    fast = f"kb_{shape.op}_s8_refs" if isa == "ref" and shape.op != "conv2d_overwrite" else kernel_name(shape, isa)
     out = Path(out_dir or tempfile.mkdtemp(prefix=f"ks8_{board.name}_"))
-    rt = copy_runtime(out / "runtime", set() if isa == "ref" else {fast})
+    rt = copy_runtime(out / "runtime", set() if fast.startswith("kb_") else {fast})
     dt = make_data(shape, seed)
     defines = [*shape.defines(), *dt.defines(), f"-DKS_FAST={fast}", f"-DKS_FAST_SCRATCH={fast}_scratch_bytes",
                f"-DKS_SCRATCH_BYTES={scratch_bytes(isa, shape)}"]

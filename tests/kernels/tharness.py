@@ -104,6 +104,48 @@ class Attention:
 
 
 @dataclass(frozen=True)
+class AttentionBias:
+    """Attention with an additive score bias, [bias_heads][n_q][n_kv]: random values from the
+    blob, or (mask) a causal 0 / -inf mask whose first query row is masked entirely (zeros)."""
+    n_q: int
+    n_kv: int
+    heads: int
+    dh: int
+    bias_heads: int = 1
+    q_block: int = 4
+    inplace: bool = False
+    mask: bool = False
+    op = "attention_bias"
+
+    @property
+    def macs(self) -> int:
+        return 2 * self.heads * self.n_q * self.n_kv * self.dh
+
+    def case(self, dtype: str, isa: str) -> str:
+        blob, width = _Blob(), self.heads * self.dh
+        q, k, v = blob.take(self.n_q * width), blob.take(self.n_kv * width), blob.take(self.n_kv * width)
+        n_bias = self.bias_heads * self.n_q * self.n_kv
+        lines = []
+        if self.mask:
+            vals = ["(KT_T)-INFINITY" if (i == 0 or j > i) else "(KT_T)0.0f"
+                    for _ in range(self.bias_heads) for i in range(self.n_q) for j in range(self.n_kv)]
+            lines.append(f"static const KT_T kt_bias[{n_bias}] = {{{', '.join(vals)}}};")
+            bias = "kt_bias"
+        else:
+            bias = f"kt_blob + {blob.take(n_bias)}"
+        scale = c_float(1.0 / np.sqrt(self.dh))
+        k_panel = int(isa in ("rvv", "mve"))
+        lines.append(f"static const mf_attention_desc kt_desc = {{.batch = 1, .n_q = {self.n_q}, "
+                     f".n_kv = {self.n_kv}, .heads = {self.heads}, .dh = {self.dh}, .q_stride = {width}, "
+                     f".k_stride = {width}, .v_stride = {width}, .out_stride = {width}, .scale = {scale}, "
+                     f".q_block = {self.q_block}, .k_panel = {k_panel}}};")
+        scratch = self.q_block * self.n_kv + self.dh + k_panel * self.n_kv * self.dh
+        return _case(dtype, blob.size, self.n_q * width, scratch, q, self.n_q * width, self.inplace,
+                     "#include <math.h>\n" + "\n".join(lines),
+                     f"fn(a, kt_blob + {k}, kt_blob + {v}, {bias}, {self.bias_heads}, y, s, &kt_desc)")
+
+
+@dataclass(frozen=True)
 class Patch:
     c: int
     h: int
@@ -208,7 +250,7 @@ def _case(dtype: str, n_in: int, n_out: int, n_scratch: int, x: int, xn: int, in
         f"#define KT_CALL(fn, a, y, s) {call}", ""])
 
 
-Case = Chain | Attention | Patch | LayerNorm | Softmax | Unary
+Case = Chain | Attention | AttentionBias | Patch | LayerNorm | Softmax | Unary
 
 
 def run_transformer_kernel(board: Board, case: Case, dtype: str, isa: str, seed: int = 0,

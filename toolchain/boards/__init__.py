@@ -1,4 +1,5 @@
-"""Board records (``boards/*.toml``) and the compiler command lines derived from them."""
+"""Board records (``boards/*.toml``); the compiler command lines derived from them are
+toolchain.build.compiler's."""
 
 from toolchain.boards.board import (
     BOARDS_DIR,
@@ -17,10 +18,8 @@ from toolchain.boards.board import (
     list_boards,
     load_board,
 )
-from toolchain.boards.compiler import CompilerSetup, compiler_setup
 
 __all__ = [
     "BOARDS_DIR", "Board", "BoardError", "Core", "Exit", "FlashMethod", "Memory", "Qemu",
     "Region", "Renode", "Silicon", "Toolchain", "Uart", "list_boards", "load_board",
-    "CompilerSetup", "compiler_setup",
 ]

@@ -75,7 +75,7 @@ class Toolchain:
     ldflags: tuple[str, ...]
     libs: tuple[str, ...]     # e.g. ("-lm",)
     # clang has no sysroot for bare-metal targets here: libgcc and the C library come from
-    # the GCC cross toolchain, asked with these flags (see toolchain.boards.compiler)
+    # the GCC cross toolchain, asked with these flags (see toolchain.build.compiler)
     libs_from_gcc: str | None = None
     libs_from_gcc_flags: tuple[str, ...] = ()
     picolibc_root: str | None = None

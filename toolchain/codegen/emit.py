@@ -7,7 +7,7 @@ the templates only loop and substitute (StrictUndefined, no arithmetic).
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -24,6 +24,9 @@ from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct,
 from toolchain.ops.kernel_table import sources_for
 
 TEMPLATES = TEMPLATES_DIR
+# descriptor fields holding int8 requantisation tables (ops/requant.py mf_requant_s8): the
+# run-time scales, reported apart in the flash split (sim/flashsplit.py)
+SCALE_FIELDS = frozenset({"mult", "shift"})
 RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
@@ -52,6 +55,8 @@ class SourceSet:
 class NodeCode:
     comment: str
     calls: list[str]
+    loop: str = ""  # a streamed first op: calls run once per band step (mf_step < loop) ...
+    after: list[str] = field(default_factory=list)  # ... then these once
 
 
 class CallRenderer:
@@ -65,6 +70,7 @@ class CallRenderer:
         # the arena map comes first: every later declaration and call names tensors by it
         self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
+        self.tables: dict[tuple[str, tuple[int, ...]], str] = {}
 
     def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
         """A typed pointer to an arena tensor, through its arena-map macro."""
@@ -73,20 +79,31 @@ class CallRenderer:
     def tensor(self, a: TensorArg, const: bool) -> str:
         t = self.g.tensors[a.name]
         base = self.weights[a.name] if t.is_const else self.pointer(a.name, ctype(t), const)
+        step = getattr(a, "step", 0)  # ops/stream.py StepTensorArg: moves with the band loop
+        if step:
+            return f"({base} + {a.offset} + mf_step * {step})"
         return f"({base} + {a.offset})" if a.offset else base
 
-    def value(self, a: Arg, prefix: str) -> str:
+    def value(self, a: Arg, prefix: str, field_name: str = "") -> str:
         if isinstance(a, Lit):
             return a.text
         if isinstance(a, IntArray):
-            name = f"{prefix}_t{len(self.decls)}"
+            # one table per distinct contents: the calls of a banded or blocked node repeat
+            # their requantisation (and int8 add) tables; requantisation tables are named
+            # apart, so that the flash report counts them as scales
+            kind = "q" if field_name in SCALE_FIELDS else "t"
+            key = (kind, tuple(a.values))
+            if key in self.tables:
+                return self.tables[key]
+            name = f"{prefix}_{kind}{len(self.decls)}"
             vals = ", ".join(str(v) for v in a.values) or "0"
             self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
+            self.tables[key] = name
             return name
         if isinstance(a, Array):
             return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"
         if isinstance(a, Struct):
-            return "{" + ", ".join(f".{k} = {self.value(v, prefix)}" for k, v in a.fields) + "}"
+            return "{" + ", ".join(f".{k} = {self.value(v, prefix, k)}" for k, v in a.fields) + "}"
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
@@ -115,7 +132,7 @@ class CallRenderer:
 def _overwrites_inputs(g: Graph, mp: MemoryPlan) -> bool:
     """True when the schedule reuses an input's bytes (patch embedding over the image)."""
     return any(a.source in g.inputs or mp.lifetimes.tensor_buffer.get(a.source) in
-               {mp.lifetimes.tensor_buffer[i] for i in g.inputs} for a in mp.lifetimes.aliases if a.kind != "view")
+               {mp.lifetimes.tensor_buffer.get(i) for i in g.inputs if i in mp.lifetimes.tensor_buffer} for a in mp.lifetimes.aliases if a.kind != "view")
 
 
 def io_ctype(g: Graph, names: list[str], what: str) -> str:
@@ -159,18 +176,27 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
         comment = f"{n.name} ({n.op_type})"
         if len(n.origin) > 1:
             comment += " fuses " + ", ".join(n.origin)
-        nodes.append(NodeCode(c_comment(comment), [r.call(c, f"n{i}", n.outputs) for c in cs]))
+        code = [r.call(c, f"n{i}", n.outputs) for c in cs]
+        tail = getattr(n.params, "tail_calls", 0) if n.op_type == "StreamIn" else 0
+        nodes.append(NodeCode(c_comment(comment), code[:len(code) - tail], str(n.params.steps), code[len(code) - tail:])
+                     if n.op_type == "StreamIn" else NodeCode(c_comment(comment), code))
 
     def io(names: list[str]) -> list[dict[str, str]]:
         out = []
         for name in names:
             t = g.tensors[name]
-            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t))
+            # a streamed input arrives by rows (mf_model_run_rows): no buffer to point at
+            ptr = weight_names[name] if t.is_const else r.pointer(name, ctype(t)) if name in r.macros else "NULL"
+            # an integer input or output that encodes reals says how (real = scale * (q - zero_point))
+            q = "" if t.dtype.is_float or t.quant is None or t.quant.per_channel else \
+                f" {ctype(t)}, real = {t.quant.scale[0]!r} * (q - {t.quant.zero_point[0]})"
             out.append({"name": c_comment(name), "ptr": ptr, "size": str(t.size),
-                        "shape": "x".join(str(d) for d in t.shape)})
+                        "shape": "x".join(str(d) for d in t.shape) + c_comment(q)})
         return out
 
+    stream = next((n for n in g.nodes if n.op_type == "StreamIn"), None)
     ctx = {
+        "stream": _stream_ctx(stream) if stream is not None else None,
         "in_ctype": io_ctype(g, g.inputs, "input"), "out_ctype": io_ctype(g, g.outputs, "output"),
         "io_float": "1" if {io_ctype(g, g.inputs, "input"), io_ctype(g, g.outputs, "output")} == {"float"} else "0",
         "prefix": prefix, "source": c_comment(g.source or g.name), "model_name": c_comment(g.name),
@@ -192,6 +218,13 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
     rt_files = copy_runtime(out_dir / "runtime", r.kernels)
     return SourceSet([out_dir / "model.c", out_dir / "model_weights.c"] + rt_files,
                      [out_dir, out_dir / "runtime" / "include"], out_dir)
+
+
+def _stream_ctx(n) -> dict[str, str]:  # noqa: ANN001 (a StreamIn node)
+    """What model.h says about mf_model_run_rows: the image, and the layout of one row."""
+    c, h, w = n.params.image
+    return {"rows": str(h), "width": str(w), "channels": str(c), "row_size": str(c * w),
+            "nhwc": "1" if n.params.nhwc else "0", "band_h": str(n.params.band_h), "stride": str(n.params.stride)}
 
 
 def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:

@@ -1,5 +1,5 @@
 """Device firmware: the model plus the protocol main (templates/board/main_device.c.j2)
-instead of the run-once test main, built through toolchain.sim.build_firmware.
+instead of the run-once test main, built through toolchain.build.build_firmware.
 
 The firmware says which model it runs (the first 8 bytes of the ONNX file's SHA-256) and
 which build it is (board, a hash of the generated C); validate refuses a device whose hash
@@ -16,11 +16,10 @@ from toolchain.api import CompiledModel, compile_model, write_sources
 from toolchain.boards import Board
 from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.device.protocol import HASH_BYTES
-from toolchain.sim import BuildResult, build_firmware
-from toolchain.sim.harness import HARNESS_DIR, Target, layout
+from toolchain.build import HARNESS_DIR, BuildResult, Target, build_firmware, layout
 
 MAIN_TEMPLATE = "main_device.c.j2"
-# receive side of each UART kind, next to the transmit side of toolchain.sim.harness
+# receive side of each UART kind, next to the transmit side of toolchain.build.harness
 UART_RX_SOURCES: dict[str, str] = {
     "cmsdk": "uart_rx_cmsdk.c",
     "stm32_usart": "uart_rx_stm32_usart.c",
@@ -52,7 +51,7 @@ def model_hash(model: str | Path) -> bytes:
 
 
 def device_sources(board: Board, target: Target) -> list[Path]:
-    """The harness files the protocol main needs on top of toolchain.sim's."""
+    """The harness files the protocol main needs on top of toolchain.build's."""
     uart = layout(board, target).uart.kind
     names = ["mf_protocol.c", UART_RX_SOURCES[uart], COUNTER_SOURCES[board.startup]]
     return [HARNESS_DIR / n for n in names]
@@ -66,6 +65,10 @@ def build_device_firmware(model: str | Path | CompiledModel, board: Board, out_d
     the device protocol. target: "silicon" for a real board, "qemu" for `mcuforge sim-device`."""
     out = Path(out_dir)
     compiled = model if isinstance(model, CompiledModel) else compile_model(model, input_shapes)
+    if compiled.options.stream_input:
+        from toolchain.errors import McuforgeError
+
+        raise McuforgeError("the device protocol writes whole inputs: build it without --stream-input")
     sources = write_sources(compiled, out / "model")
     digest = hashlib.sha256(board.name.encode())
     # every generated file, the kernel bodies the .c files include (.inc, .h) as well

@@ -23,6 +23,7 @@ from onnx import numpy_helper
 from toolchain.errors import ModelLoadError, ShapeError, UnsupportedOpError
 from toolchain.frontend.onnx_nodes import bind_input as _bind_input, elem_dtype as _elem_dtype, import_node as _import_node
 from toolchain.frontend.onnx_nodes import node_attrs as _attrs, np_dtype as _np_dtype, unique_names as _unique_names
+from toolchain.frontend import quant_vit
 from toolchain.frontend.onnx_nodes import MAX_ELEMENTS, check_sizes
 from toolchain.ir.graph import DType, Graph, Node, QuantInfo, Tensor
 from toolchain.ops import REGISTRY
@@ -33,13 +34,14 @@ from toolchain.ops.qconv import QConvParams, QFcParams, fold_bias
 from toolchain.ops.qelementwise import QConcatParams, identity_or_rescale, qadd_params
 from toolchain.ops.qpool import QPoolParams
 from toolchain.ops.qsoftmax import qsoftmax_params
+from toolchain.ops.qtransformer import row_of
 from toolchain.ops.requant import Requant, act_range
 
 QLINEAR = ("QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearAveragePool", "QLinearGlobalAveragePool",
            "QLinearSoftmax", "QLinearConcat", "QGemm")
-MOVEMENT = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity")
+MOVEMENT = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Gather")
 REGION_OPS = ("Conv", "MatMul", "Gemm", "Add", "AveragePool", "GlobalAveragePool", "MaxPool", "Softmax",
-              "Concat") + MOVEMENT
+              "Concat") + MOVEMENT + quant_vit.OPS
 MS_DOMAIN = "com.microsoft"
 
 
@@ -414,6 +416,8 @@ class _Importer:
 
         n = self.onodes[i]
         op = n.op_type
+        if quant_vit.table_region(self, i):  # element-wise float ops of one int8 tensor: a table
+            return
         qi, act, lo, hi, bias = self.follow(i, allow_bias=op == "MatMul")
         qn = self.onodes[qi]
         out_q = self.qinfo(qi, qn.input[1], qn.input[2] if len(qn.input) > 2 else None)
@@ -422,6 +426,8 @@ class _Importer:
         origin = [self.names[i], self.names[qi]]
         attrs = _attrs(n, self.names[i])
         if op in MOVEMENT:
+            if any(self.const(x) is None for x in n.input[1:] if x):
+                raise self.err(i, "int8 movement ops need constant indices/shapes")
             x = self.fview[n.input[0]]
             if act != "none" or not _same(self.tensors[x].quant, out_q):
                 raise self.err(i, "a movement op between differently quantised tensors is not supported")
@@ -431,7 +437,9 @@ class _Importer:
         if any(d is None for d in data):
             raise self.err(i, "mixes int8 and float runtime inputs")
         xq = self.tensors[data[0]].quant
-        if op == "Conv":
+        if quant_vit.handles(self, i, data):  # the transformer ops (issue 15)
+            quant_vit.region(self, i, data, out_name, out_q, act, amin, amax, origin, attrs)
+        elif op == "Conv":
             w = self.int_const(n.input[1], "weight", i)
             b = self.int_const(n.input[2], "bias", i) if len(n.input) > 2 and n.input[2] else None
             win = parse_window(attrs, self.tensors[data[0]].shape, tuple(w.shape[2:]))
@@ -458,6 +466,12 @@ class _Importer:
                 if c.dtype != DType.INT8 or c.quant.per_channel or not _broadcasts_to(c.shape, shape):
                     raise self.err(i, "int8 Add of a constant needs a per-tensor int8 constant that broadcasts "
                                       "to the runtime input")
+                row = row_of(c.shape, shape)
+                if row:  # a bias row: kept one row long in flash (issue 15)
+                    r = self.new(f"{other}.s8", (row,), DType.INT8, c.quant, np.ascontiguousarray(c.data.reshape(-1)))
+                    p = qadd_params(xq, c.quant, out_q, amin, amax)
+                    self.emit(i, "QAddRow", [data[0], r], out_name, shape, out_q, p, origin)
+                    return
                 data = data + [self.new(f"{other}.s8", shape, DType.INT8, c.quant,
                                         np.ascontiguousarray(np.broadcast_to(c.data, shape)))]
             if len(data) != 2 or self.tensors[data[0]].shape != self.tensors[data[1]].shape:
@@ -476,6 +490,8 @@ class _Importer:
             p = qsoftmax_params(xq, out_q, shape[-1])
             self.emit(i, "QSoftmax", data, out_name, shape, out_q, p, origin)
         elif op == "Concat":
+            # a constant input (ViT's class token) takes part as an int8 constant
+            data = [self.fview[x] if x in self.fview else self.const_s8(i, x) for x in n.input if x]
             shapes = [self.tensors[d].shape for d in data]
             axis = norm_axis(attrs.int("axis"), len(shapes[0]), attrs)
             out_shape = list(shapes[0])
@@ -484,6 +500,15 @@ class _Importer:
                               tuple(Requant.from_scales(self.tensors[d].quant.s / out_q.s, out_q.zp, amin, amax)
                                     for d in data))
             self.emit(i, "QConcat", data, out_name, tuple(out_shape), out_q, p, origin)
+        else:
+            raise self.err(i, "this form of the op (its runtime and constant inputs) has no int8 kernel")
+
+    def const_s8(self, i: int, name: str) -> str:
+        """A DequantizeLinear of an int8 constant, as an int8 constant tensor with its quant."""
+        c = self.int_const(name, "constant input", i)
+        if c.dtype != DType.INT8 or c.quant.per_channel:
+            raise self.err(i, f"constant input {name!r} must be a per-tensor int8 DequantizeLinear")
+        return self.new(f"{name}.s8", c.shape, DType.INT8, c.quant, np.ascontiguousarray(c.data))
 
     def emit(self, i: int, op_type: str, ins: list[str], out_name: str, shape: tuple[int, ...],
              q: QuantInfo, params: object, origin: list[str]) -> str:

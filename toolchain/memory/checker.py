@@ -25,6 +25,12 @@ class PlanError(AssertionError):
 def check_plan(g: Graph, lt: Lifetimes, plan: Plan, align: int = ALIGN) -> None:
     rng = tensor_ranges(g)
     nbytes = {t: g.tensors[t].nbytes for t in rng}
+    # a graph input read only by an op that takes it by rows (ops/stream.py) occupies nothing
+    users = g.consumers()
+    for t in g.inputs:
+        if users.get(t) and all(getattr(REGISTRY.get(n.op_type), "streams_input", False) and n.inputs.index(t) == 0
+                                for n in users[t]):
+            nbytes[t] = 0
     for i, n in lt.scratch.items():  # a kernel's scratch lives during its node only
         if n > 0:
             rng[f"{SCRATCH}{i}"] = (i, i)

@@ -134,13 +134,19 @@ def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
 
     buffers: list[Buffer] = []
     tensor_buffer: dict[str, int] = {}
+    # an input its reader takes by rows (ops/stream.py) never exists whole: no buffer
+    streamed = {n.inputs[0] for n in g.nodes if getattr(REGISTRY.get(n.op_type), "streams_input", False)}
     for r, names in members.items():
+        if r in streamed:
+            continue
         segs = [(rng[t][0], rng[t][1], g.tensors[t].nbytes) for t in sorted(names)]
         b = Buffer(len(buffers), max(s for _, _, s in segs), min(a for a, _, _ in segs),
                    max(e for _, e, _ in segs), sorted(names), segs)
         buffers.append(b)
         for t in names:
             tensor_buffer[t] = b.id
+    # the streamed input is in no buffer and lives nowhere in the arena: no range either
+    rng = {t: r for t, r in rng.items() if t in tensor_buffer}
     lt = Lifetimes(buffers, tensor_buffer, rng, aliases, len(g.nodes), consume_inputs)
     return with_scratch(lt, scratch or {})
 

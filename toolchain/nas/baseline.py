@@ -1,19 +1,30 @@
-"""A hand-designed baseline to hold the search against: a plain small CNN, widened until the
-next width would not fit the RAM budget (measured by the compiler, like every candidate).
+"""Hand-designed references to hold the search against, each widened until the next width
+would not fit the RAM/flash budget (measured by the compiler, like every candidate).
 
-conv3x3(c) -> conv3x3(2c) -> maxpool 2 -> conv3x3(2c) -> global average -> linear, with
-BatchNorm and ReLU after each conv: what one writes by hand for 8x8 digits.
+- CNN: conv3x3(w) -> conv3x3(2w) -> max-pool 2 -> conv3x3(2w) -> global average -> linear,
+  BatchNorm and ReLU after each conv: what one writes by hand for 8x8 digits. It is a point of
+  the CNN search space (``space.hand_cnn``); tests check that the space's sub-network and this
+  module export the same graph.
+- ViT: the textbook recipe scaled by its width only: patch 2 at the data's resolution, depth 2,
+  2 heads, MLP ratio 2, dense linears; the embedding is the widest that fits.
+
+``train_baseline`` gives the reference the chosen sub-network's whole schedule (supernet plus
+retraining epochs), optimiser and augmentation, from scratch.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from torch import nn
 
 from toolchain.api import compile_model
 from toolchain.errors import DoesNotFitError
 from toolchain.nas.measure import Budget, Footprint, fold_batchnorm, footprint_of, to_onnx
+from toolchain.nas.space import Family, ViTConfig, ViTSpace
 
 WIDTHS = (4, 8, 12, 16, 24, 32, 48, 64)
+VIT_EMBEDS = (8, 16, 24, 32, 48, 64, 96, 128)
 
 
 class PlainCNN(nn.Module):
@@ -31,15 +42,53 @@ class PlainCNN(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
-def fit_baseline(budget: Budget, channels: int, classes: int, resolution: int) -> tuple[int, Footprint]:
-    """The widest PlainCNN that fits, and its compiled footprint."""
-    best: tuple[int, Footprint] | None = None
-    for w in WIDTHS:
-        model = fold_batchnorm(PlainCNN(w, channels, classes))
-        f = footprint_of(compile_model(to_onnx(model, channels, resolution)))
+def hand_vit_config(embed: int, resolution: int, space: ViTSpace | None = None) -> ViTConfig:
+    """The hand-scaled ViT; as a point of ``space`` (rank slots up to its depth) when given."""
+    if space is None:
+        return ViTConfig(resolution, 2, embed, 2, 2, 2.0, ("dense", "dense"))
+    return space.canonical(ViTConfig(resolution, 2, embed, 2, 2, 2.0, ("dense",) * space.max_depth))
+
+
+def hand_vit(embed: int, channels: int, classes: int, resolution: int) -> nn.Module:
+    """A freshly initialised hand-scaled ViT (the static module the search exports too)."""
+    from toolchain.nas.vit import ViTSupernet
+
+    c = hand_vit_config(embed, resolution)
+    space = ViTSpace(resolutions=(resolution,), patches=(2,), embeds=(embed,), depths=(2,), heads=(2,),
+                     mlp_ratios=(2.0,), ranks=("dense",), channels=channels, classes=classes)
+    return ViTSupernet(space).extract(c).train()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    label: str
+    model: nn.Module      # untrained
+    resolution: int
+    footprint: Footprint  # compiled; flash code bytes as the caller measured them
+
+
+def fit_baseline(budget: Budget, channels: int, classes: int, resolution: int, family: Family = "cnn",
+                 code_bytes: int = 0) -> Baseline:
+    """The widest hand-designed model of ``family`` that fits."""
+    best: Baseline | None = None
+    for w in (WIDTHS if family == "cnn" else VIT_EMBEDS):
+        if family == "cnn":
+            model, label = PlainCNN(w, channels, classes), f"hand cnn r{resolution} width {w}"
+        else:
+            model, label = hand_vit(w, channels, classes, resolution), hand_vit_config(w, resolution).short()
+        f = footprint_of(compile_model(to_onnx(fold_batchnorm(_copy(model)), channels, resolution)), code_bytes)
         if not budget.fits(f):
             break
-        best = (w, f)
+        best = Baseline(label, model, resolution, f)
     if best is None:
-        raise DoesNotFitError(f"no plain CNN of width >= {WIDTHS[0]} fits {budget.describe()}")
+        raise DoesNotFitError(f"no hand-designed {family} fits {budget.describe()}")
     return best
+
+
+def _copy(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+__all__ = ("PlainCNN", "Baseline", "fit_baseline", "hand_vit", "hand_vit_config")

@@ -1,13 +1,16 @@
 """Weight-sharing MCUNet-like CNN supernet and the static sub-networks it exports.
 
-Stem conv 3x3 -> stages of inverted-residual blocks (1x1 expand, depthwise k x k, 1x1
-project, BatchNorm after each, ReLU6 after the first two) -> global average pool -> linear.
-A sub-network takes the first channels of every weight (width, expansion), the centre of the
-largest depthwise kernel (kernel size, as in Once-for-All) and the first blocks of each stage.
+Stem conv 3x3 -> stages (a 2x2 max-pool first where the stage's stride is 2) of blocks ->
+global average pool -> linear. A block slot holds the weights of both block types: a plain
+k x k conv (conv, BN, ReLU) and an inverted residual (1x1 expand, depthwise k x k, 1x1
+project, BN after each, ReLU after the first two). A sub-network takes the first channels of
+every weight (width, expansion), the centre of the largest kernel (kernel size, as in
+Once-for-All) and the first blocks of each stage.
 
 BatchNorm statistics are shared and polluted by the sandwich rule's mixed sub-networks, so a
 sub-network is always evaluated after ``recalibrate_bn`` (fresh statistics from a few training
 batches) - the standard fix from OFA/BigNAS. ``extract`` copies the recalibrated statistics.
+ReLU rather than ReLU6: the hand-designed CNN uses it, and the space must contain that model.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ class SlicedBN(nn.BatchNorm2d):
         return bn
 
 
-def _conv(w: torch.Tensor, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+def _conv(w: torch.Tensor, groups: int = 1) -> nn.Conv2d:
     k = w.shape[-1]
-    conv = nn.Conv2d(w.shape[1] * groups, w.shape[0], k, stride, k // 2, groups=groups, bias=False)
+    conv = nn.Conv2d(w.shape[1] * groups, w.shape[0], k, 1, k // 2, groups=groups, bias=False)
     conv.weight.data = w.detach().clone()
     return conv
 
@@ -57,17 +60,38 @@ def _crop(w: torch.Tensor, k: int) -> torch.Tensor:
     return w[..., off:off + k, off:off + k]
 
 
+def _kaiming(*shape: int) -> nn.Parameter:
+    return nn.Parameter(nn.init.kaiming_normal_(torch.empty(*shape), nonlinearity="relu"))
+
+
+class SuperConvBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, max_k: int) -> None:
+        super().__init__()
+        self.weight = _kaiming(cout, cin, max_k, max_k)
+        self.bn = SlicedBN(cout)
+
+    def forward(self, x: torch.Tensor, cout: int, k: int) -> torch.Tensor:
+        w = _crop(self.weight[:cout, :x.shape[1]], k)
+        return F.relu(self.bn(F.conv2d(x, w, padding=k // 2)))
+
+    def extract(self, cin: int, cout: int, k: int) -> "StaticConvBlock":
+        return StaticConvBlock(_conv(_crop(self.weight[:cout, :cin], k)), self.bn.extract(cout))
+
+
 class SuperMBBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, max_exp: int, max_k: int, stride: int) -> None:
+    def __init__(self, cin: int, cout: int, max_exp: int, max_k: int) -> None:
         super().__init__()
         hid = cin * max_exp
-        self.stride = stride
-        self.expand = nn.Parameter(nn.init.kaiming_normal_(torch.empty(hid, cin, 1, 1)))
+        self.expand = _kaiming(hid, cin, 1, 1)
         self.bn1 = SlicedBN(hid)
-        self.dw = nn.Parameter(nn.init.kaiming_normal_(torch.empty(hid, 1, max_k, max_k)))
+        self.dw = _kaiming(hid, 1, max_k, max_k)
         self.bn2 = SlicedBN(hid)
-        self.project = nn.Parameter(nn.init.kaiming_normal_(torch.empty(cout, hid, 1, 1)))
+        self.project = _kaiming(cout, hid, 1, 1)
         self.bn3 = SlicedBN(cout)
+        # Residual blocks start as the identity (zero last BN scale): deep sub-networks train
+        # like shallow ones early on, which the smallest and largest of the sandwich both need.
+        if cin == cout:
+            nn.init.zeros_(self.bn3.weight)
 
     def weights(self, cin: int, cout: int, exp: int, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         hid = cin * exp
@@ -76,64 +100,82 @@ class SuperMBBlock(nn.Module):
     def forward(self, x: torch.Tensor, cout: int, exp: int, k: int) -> torch.Tensor:
         cin = x.shape[1]
         we, wd, wp = self.weights(cin, cout, exp, k)
-        h = F.relu6(self.bn1(F.conv2d(x, we)))
-        h = F.relu6(self.bn2(F.conv2d(h, wd, stride=self.stride, padding=k // 2, groups=wd.shape[0])))
+        h = F.relu(self.bn1(F.conv2d(x, we)))
+        h = F.relu(self.bn2(F.conv2d(h, wd, padding=k // 2, groups=wd.shape[0])))
         h = self.bn3(F.conv2d(h, wp))
-        return x + h if self.stride == 1 and cin == cout else h
+        return x + h if cin == cout else h
 
     def extract(self, cin: int, cout: int, exp: int, k: int) -> "StaticMBBlock":
         we, wd, wp = self.weights(cin, cout, exp, k)
         hid = we.shape[0]
-        return StaticMBBlock(
-            _conv(we), self.bn1.extract(hid),
-            _conv(wd, self.stride, groups=hid), self.bn2.extract(hid),
-            _conv(wp), self.bn3.extract(cout),
-            residual=self.stride == 1 and cin == cout)
+        return StaticMBBlock(_conv(we), self.bn1.extract(hid), _conv(wd, groups=hid), self.bn2.extract(hid),
+                             _conv(wp), self.bn3.extract(cout), residual=cin == cout)
 
 
 class CNNSupernet(nn.Module):
     def __init__(self, space: CNNSpace) -> None:
         super().__init__()
         self.space = space
-        stem, stages = space.channels_of(space.largest())
-        self.stem = nn.Parameter(nn.init.kaiming_normal_(torch.empty(stem, space.channels, 3, 3)))
+        stem, stages = space.channels_of(space.largest())  # channels grow with the width
+        self.stem = _kaiming(stem, space.channels, 3, 3)
         self.stem_bn = SlicedBN(stem)
-        blocks, cin = [], stem
-        for s, cout in enumerate(stages):
-            for i in range(space.max_depth):
-                stride = space.stage_strides[s] if i == 0 else 1
-                blocks.append(SuperMBBlock(cin, cout, max(space.expansions), max(space.kernels), stride))
+        conv, mb, cin = [], [], stem
+        for cout in stages:
+            for _ in range(space.max_depth):
+                conv.append(SuperConvBlock(cin, cout, max(space.kernels)))
+                mb.append(SuperMBBlock(cin, cout, max(space.expansions), max(space.kernels)))
                 cin = cout
-        self.blocks = nn.ModuleList(blocks)
-        self.head = nn.Linear(cin, space.classes)
+        self.conv_blocks = nn.ModuleList(conv)
+        self.mb_blocks = nn.ModuleList(mb)
+        self.head = nn.Linear(max(stages + (stem,)), space.classes)
 
     def _plan(self, c: CNNConfig):
-        """(slot, cin, cout, expansion, kernel) of each active block, in order."""
+        """Per active stage: (pool first?, [(slot, cin, cout, op, expansion, kernel), ...])."""
         stem, stages = self.space.channels_of(c)
         cin = stem
         for s, cout in enumerate(stages):
+            if c.depths[s] == 0:
+                continue
+            blocks = []
             for i in range(c.depths[s]):
                 slot = s * self.space.max_depth + i
-                yield slot, cin, cout, c.expansions[slot], c.kernels[slot]
+                blocks.append((slot, cin, cout, c.ops[slot], c.expansions[slot], c.kernels[slot]))
                 cin = cout
+            yield self.space.stage_strides[s] == 2, blocks
 
     def forward(self, x: torch.Tensor, c: CNNConfig) -> torch.Tensor:
         stem, _ = self.space.channels_of(c)
-        x = F.relu6(self.stem_bn(F.conv2d(x, self.stem[:stem], padding=1)))
-        for slot, _, cout, exp, k in self._plan(c):
-            x = self.blocks[slot](x, cout, exp, k)
+        x = F.relu(self.stem_bn(F.conv2d(x, self.stem[:stem], padding=1)))
+        for pool, blocks in self._plan(c):
+            x = F.max_pool2d(x, 2) if pool else x
+            for slot, _, cout, op, exp, k in blocks:
+                x = self.conv_blocks[slot](x, cout, k) if op == "conv" else self.mb_blocks[slot](x, cout, exp, k)
         return F.linear(x.mean(dim=(2, 3)), self.head.weight[:, :x.shape[1]], self.head.bias)
 
     @torch.no_grad()
     def extract(self, c: CNNConfig) -> "StaticCNN":
         stem, _ = self.space.channels_of(c)
-        blocks = [self.blocks[slot].extract(cin, cout, exp, k) for slot, cin, cout, exp, k in self._plan(c)]
-        last = blocks[-1].project.out_channels
+        layers: list[nn.Module] = [_conv(self.stem[:stem]), self.stem_bn.extract(stem), nn.ReLU()]
+        last = stem
+        for pool, blocks in self._plan(c):
+            layers += [nn.MaxPool2d(2)] if pool else []
+            for slot, cin, cout, op, exp, k in blocks:
+                layers.append(self.conv_blocks[slot].extract(cin, cout, k) if op == "conv"
+                              else self.mb_blocks[slot].extract(cin, cout, exp, k))
+                last = cout
         head = nn.Linear(last, self.space.classes)
         head.weight.data = self.head.weight[:, :last].clone()
         head.bias.data = self.head.bias.clone()
-        return StaticCNN(_conv(self.stem[:stem]), self.stem_bn.extract(stem),
-                         blocks, head)
+        return StaticCNN(layers, head)
+
+
+class StaticConvBlock(nn.Module):
+    def __init__(self, conv: nn.Conv2d, bn: nn.Module) -> None:
+        super().__init__()
+        self.conv, self.bn = conv, bn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)))
 
 
 class StaticMBBlock(nn.Module):
@@ -144,22 +186,22 @@ class StaticMBBlock(nn.Module):
         self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu6(self.bn1(self.expand(x)))
-        h = F.relu6(self.bn2(self.dw(h)))
+        h = F.relu(self.bn1(self.expand(x)))
+        h = F.relu(self.bn2(self.dw(h)))
         h = self.bn3(self.project(h))
         return x + h if self.residual else h
 
 
 class StaticCNN(nn.Module):
-    def __init__(self, stem: nn.Conv2d, stem_bn: nn.Module, blocks: list[StaticMBBlock], head: nn.Linear) -> None:
+    """One sub-network as a plain PyTorch model: what gets fine-tuned and exported to ONNX."""
+
+    def __init__(self, layers: list[nn.Module], head: nn.Linear) -> None:
         super().__init__()
-        self.stem, self.stem_bn = stem, stem_bn
-        self.blocks = nn.Sequential(*blocks)
+        self.features = nn.Sequential(*layers)
         self.head = head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(F.relu6(self.stem_bn(self.stem(x))))
-        return self.head(x.mean(dim=(2, 3)))
+        return self.head(self.features(x).mean(dim=(2, 3)))
 
 
 @torch.no_grad()

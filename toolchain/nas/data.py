@@ -1,4 +1,5 @@
-"""Datasets for the search: scikit-learn's bundled digits (the default) or a user ``.npz``.
+"""Datasets for the search: scikit-learn's bundled digits (the default), a user ``.npz`` or a
+folder of images.
 
 Images are float32 NCHW and square. A search space asks for several input resolutions; all
 of them come from ``Dataset.at(resolution)``, one bilinear resize done once and cached, so
@@ -10,6 +11,11 @@ the supernet, the PyTorch check and the compiled C all see the very same pixels.
   and stratified, 60/20/20 into train/val/test; or
 - ``x_train, y_train, x_test, y_test`` and optionally ``x_val, y_val`` (else a fifth of the
   training set becomes the validation split).
+
+Folder layout: one sub-folder per class (sorted names are the classes 0..K-1), each holding
+images of one size: ``.npy`` arrays (H, W) or (H, W, C) always; ``.png``, ``.jpg``, ``.bmp``,
+``.pgm``, ``.ppm``, ``.gif`` when Pillow is installed (it comes with matplotlib). 8-bit images
+are scaled to 0..1; grey images stay one channel, colour ones become RGB. Split as ``x, y``.
 """
 
 from __future__ import annotations
@@ -72,10 +78,61 @@ def resize(x: np.ndarray, resolution: int) -> np.ndarray:
 
 
 def load_dataset(spec: str | Path, seed: int = 0) -> Dataset:
-    """``"digits"`` or a path to an ``.npz`` file."""
+    """``"digits"``, a path to an ``.npz`` file or a folder of class sub-folders."""
     if str(spec) == "digits":
         return load_digits(seed)
+    if Path(spec).is_dir():
+        return load_folder(Path(spec), seed)
     return load_npz(Path(spec), seed)
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".gif")
+
+
+def load_folder(path: Path, seed: int = 0) -> Dataset:
+    classes = sorted(d for d in path.iterdir() if d.is_dir())
+    if len(classes) < 2:
+        raise DatasetError(f"{path}: expected one sub-folder of images per class (found {len(classes)} sub-folders)")
+    xs, ys, first = [], [], None
+    for label, d in enumerate(classes):
+        files = sorted(f for f in d.iterdir() if f.suffix.lower() in (".npy", *IMAGE_SUFFIXES))
+        if not files:
+            raise DatasetError(f"{d}: no images (.npy, or {', '.join(IMAGE_SUFFIXES)} with Pillow)")
+        for f in files:
+            xs.append(_read_image(f))
+            ys.append(label)
+            first = first or (f, xs[-1].shape)
+            if xs[-1].shape != first[1]:
+                raise DatasetError(f"{f}: shape {xs[-1].shape} differs from {first[0].name}'s {first[1]}; "
+                                   "images must share one size")
+    x = np.stack(xs).transpose(0, 3, 1, 2)  # (N, H, W, C) -> NCHW
+    x, y = _pair({"x": x, "y": np.asarray(ys, np.int64)}, "x", "y", path)
+    return _split_three(path.name, x, y, seed)
+
+
+def _read_image(f: Path) -> np.ndarray:
+    """(H, W, C) float32 in 0..1 for 8-bit images."""
+    if f.suffix.lower() == ".npy":
+        try:
+            a = np.load(f, allow_pickle=False)
+        except Exception as e:
+            raise DatasetError(f"{f}: not a readable .npy file ({e})") from None
+    else:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise DatasetError(f"{f}: reading {f.suffix} images needs Pillow (pip install pillow), "
+                               "or store the images as .npy arrays") from None
+        try:
+            with Image.open(f) as im:
+                a = np.asarray(im.convert("L" if im.mode in ("1", "L", "I", "I;16", "P") else "RGB"))
+        except Exception as e:
+            raise DatasetError(f"{f}: not a readable image ({e})") from None
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or not np.issubdtype(a.dtype, np.number):
+        raise DatasetError(f"{f}: shape {a.shape}, dtype {a.dtype}; expected an (H, W) or (H, W, C) image")
+    return a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
 def load_digits(seed: int = 0) -> Dataset:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from toolchain.api import CompiledModel, compile_model, write_sources
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.nas.data import Split
 from toolchain.nas.measure import Footprint, fold_batchnorm, footprint_of, to_onnx
 from toolchain.nas.train import Progress, accuracy, logits_of, no_progress

@@ -24,11 +24,11 @@ from toolchain.nas.train import Progress, no_progress
 
 @dataclass(frozen=True)
 class EvolutionOptions:
-    population: int = 50
-    parents: int = 10        # "top k" kept and bred from
-    mutations: int = 25
-    crossovers: int = 25
-    generations: int = 20
+    population: int = 20
+    parents: int = 6         # "top k" kept and bred from
+    mutations: int = 10
+    crossovers: int = 10
+    generations: int = 8
     mutation_prob: float = 0.3
     max_tries: int = 50      # per child: breeding attempts before giving up on a fitting one
     seed: int = 0

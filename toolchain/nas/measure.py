@@ -1,14 +1,16 @@
-"""Memory footprints measured by this compiler, and the budget they are held to.
+"""Memory footprints measured by this compiler and the board's toolchain, and the budget.
 
 A candidate's footprint is not a formula: the sub-network is exported to ONNX exactly as it
 would be shipped (legacy exporter, opset 17, batch 1, BatchNorm folded) and compiled with
 ``compile_model``; RAM is the planner's arena (which holds the input and output tensors too:
-graph inputs are live from step -1), flash is the weight bytes plus ``CODE_ALLOWANCE_BYTES``.
+graph inputs are live from step -1).
 
-``CODE_ALLOWANCE_BYTES`` covers the generated model.c, the reference kernels and start-up
-code. It is a stated constant, not a measurement: 32 KiB is above what the `ref` kernels of a
-CNN or a ViT take at -O2 on Cortex-M (the kernels are a few KiB each, and a model links at most
-eight families); a board run (``mcuforge run --sim``) reports the real ELF sizes.
+Flash is read from a linked ELF for the board (``elf_footprint``: the device firmware as it
+would be flashed, every section stored in flash, by pyelftools). Linking every candidate of a
+search would cost seconds each, so during the search a candidate's flash is its weight bytes
+plus the code bytes (everything but the weights) of one ELF built for the board from a
+sub-network of the same family (``code_bytes_of``); the chosen model and the baseline are
+linked, and their flash is their own ELF's.
 """
 
 from __future__ import annotations
@@ -27,18 +29,19 @@ from toolchain.api import CompiledModel, compile_model
 from toolchain.errors import McuforgeError
 
 OPSET = 17
-CODE_ALLOWANCE_BYTES = 32 * 1024
 
 
 @dataclass(frozen=True)
 class Footprint:
-    arena_bytes: int   # peak activation RAM, exact, from the memory planner
-    weight_bytes: int  # const weights in flash
+    arena_bytes: int     # peak activation RAM, exact, from the memory planner
+    weight_bytes: int    # const weights in flash
     macs: int
+    code_bytes: int = 0  # flash besides the weights, from an ELF linked for the board
+    linked: bool = False  # True: this model's own ELF; False: code bytes of a sibling's ELF
 
     @property
     def flash_bytes(self) -> int:
-        return self.weight_bytes + CODE_ALLOWANCE_BYTES
+        return self.weight_bytes + self.code_bytes
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,41 @@ def to_onnx(model: nn.Module, channels: int, resolution: int) -> onnx.ModelProto
     return clean_onnx(onnx.load_from_string(buf.getvalue()))
 
 
-def footprint_of(cm: CompiledModel) -> Footprint:
-    return Footprint(cm.arena_bytes, cm.weight_bytes, cm.macs)
+def footprint_of(cm: CompiledModel, code_bytes: int = 0) -> Footprint:
+    return Footprint(cm.arena_bytes, cm.weight_bytes, cm.macs, code_bytes)
+
+
+def elf_flash_bytes(cm: CompiledModel, board: str) -> int:
+    """Flash of the device firmware for ``board`` (model, kernels, start-up, protocol main),
+    as linked: every section whose load address is in the board's flash region."""
+    import tempfile
+    from pathlib import Path
+
+    from toolchain.boards import load_board
+    from toolchain.device import build_device_firmware
+
+    with tempfile.TemporaryDirectory(prefix="mcuforge-nas-elf-") as tmp:
+        return build_device_firmware(cm, load_board(board), Path(tmp), target="silicon").build.flash_bytes
+
+
+def elf_footprint(cm: CompiledModel, board: str) -> Footprint:
+    """The footprint with flash measured from this model's own ELF."""
+    flash = elf_flash_bytes(cm, board)
+    return Footprint(cm.arena_bytes, cm.weight_bytes, cm.macs, flash - cm.weight_bytes, linked=True)
+
+
+def code_bytes_of(model: nn.Module, channels: int, resolution: int, board: str) -> int:
+    """Flash besides the weights in an ELF linked for ``board`` from ``model``."""
+    return elf_footprint(compile_model(to_onnx(fold_batchnorm(model), channels, resolution)), board).code_bytes
 
 
 class FootprintCache:
     """Footprint per config, computed once: build(config) gives the eval-mode module to export."""
 
     def __init__(self, build: Callable[[object], nn.Module], channels: int,
-                 resolution_of: Callable[[object], int]) -> None:
+                 resolution_of: Callable[[object], int], code_bytes: int = 0) -> None:
         self._build = build
+        self.code_bytes = code_bytes
         self._channels = channels
         self._resolution_of = resolution_of
         self._cache: dict[object, Footprint] = {}
@@ -131,7 +159,7 @@ class FootprintCache:
         if config not in self._cache:
             model = fold_batchnorm(self._build(config))
             proto = to_onnx(model, self._channels, self._resolution_of(config))
-            self._cache[config] = footprint_of(compile_model(proto))
+            self._cache[config] = footprint_of(compile_model(proto), self.code_bytes)
         return self._cache[config]
 
     def __len__(self) -> int:

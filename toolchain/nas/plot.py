@@ -1,5 +1,6 @@
 """Pareto plot: every candidate scored (accuracy vs peak RAM, colour = flash), the front, the
-chosen one and the RAM budget. matplotlib is optional (the `[plot]` extra)."""
+chosen one, the hand-designed models for comparison and the RAM budget. matplotlib is
+optional (the `[plot]` extra)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from toolchain.nas.evolution import Candidate
 
 
 def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Candidate, ram_budget: int,
-                out: Path, title: str = "") -> Path:
+                out: Path, title: str = "", hand: list[tuple[str, int, float]] = ()) -> Path:
+    """hand: (label, arena bytes, accuracy) of hand-designed models, drawn as squares. Their
+    accuracy is on the test split after training; the candidates' is validation accuracy with
+    inherited weights, so the legend says which is which."""
     try:
         import matplotlib
 
@@ -25,6 +29,10 @@ def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Cand
     ax.plot([c.arena_bytes / 1024 for c in front], [100 * c.accuracy for c in front], "k.--", lw=1,
             label="Pareto front")
     ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red", label="chosen")
+    for i, (label, arena, acc) in enumerate(hand):
+        ax.scatter([arena / 1024], [100 * acc], marker="s", s=60, c="orange", edgecolors="k",
+                   label="hand-designed (test, trained)" if i == 0 else None)
+        ax.annotate(label, (arena / 1024, 100 * acc), fontsize=7, xytext=(4, -10), textcoords="offset points")
     ax.axvline(ram_budget / 1024, color="red", lw=1, ls=":", label="RAM budget")
     ax.set_xlabel("peak RAM, compiled arena (KiB)")
     ax.set_ylabel("validation accuracy (%)")

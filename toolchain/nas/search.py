@@ -1,14 +1,19 @@
 """``run_nas``: the whole flow behind ``mcuforge nas``, callable from Python.
 
-data -> supernet (sandwich training) -> evolutionary search under the board's budget, every
-candidate compiled -> the winner extracted, optionally fine-tuned, BN folded, exported to ONNX
--> compiled again (arena and flash reported are this file's) -> its C run on the test split
-and compared, sample by sample, with PyTorch.
+data -> supernet (progressive shrinking, sandwich rule, in-place distillation) -> evolutionary
+search under the board's budget, every candidate compiled -> the winner extracted with its
+inherited weights, retrained with its own schedule, BN folded, exported to ONNX -> compiled
+and linked for the board (arena and flash reported are this file's and this ELF's) -> its C
+run on the test split and compared, sample by sample, with PyTorch. With ``baseline`` the
+hand-designed model of the family is widened to the same budget and trained on the same data
+with the same schedule, from scratch, and measured the same way.
 """
 
 from __future__ import annotations
 
+import copy
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,10 +25,10 @@ from toolchain.nas.data import Dataset, load_dataset
 from toolchain.nas.deploy import DeployCheck, Runner, compiled_accuracy, export_subnet, host_runner
 from toolchain.nas.evolution import (Candidate, EvolutionOptions, SearchLog, check_smallest_fits, evolve,
                                      pareto_front)
-from toolchain.nas.measure import CODE_ALLOWANCE_BYTES, Budget, FootprintCache, board_budget
+from toolchain.nas.measure import Budget, Footprint, FootprintCache, board_budget, code_bytes_of, elf_footprint
 from toolchain.nas.space import Config, Family, Space, ViTSpace, config_to_dict, space_for
-from toolchain.nas.train import (Progress, SubnetEvaluator, TrainLog, TrainOptions, distributed_from_env,
-                                 finetune, no_progress, train_supernet)
+from toolchain.nas.train import (FinetuneOptions, Progress, SubnetEvaluator, TrainLog, TrainOptions, accuracy,
+                                 distributed_from_env, finetune, logits_of, no_progress, train_supernet)
 
 
 @dataclass(frozen=True)
@@ -35,11 +40,29 @@ class NasOptions:
     flash_budget: int | None = None    # bytes; default: the board's flash
     train: TrainOptions = TrainOptions()
     evolution: EvolutionOptions = EvolutionOptions()
-    finetune_epochs: int = 0
+    finetune: FinetuneOptions = FinetuneOptions()
+    baseline: bool = False             # also train and measure the hand-designed reference
     space: Space | None = None         # default: space_for(family), sized for the dataset
     out: Path | None = None            # where the chosen ONNX goes
     seed: int = 0
     progress: bool = False
+
+
+@dataclass
+class Trained:
+    """One model as shipped: its label, footprint (flash from its own ELF) and the check of its
+    compiled C against PyTorch on the test split."""
+    label: str
+    footprint: Footprint
+    check: DeployCheck
+
+    def to_json(self) -> dict:
+        f = self.footprint
+        return {"model": self.label, "accuracy": self.check.c_accuracy, "torch_accuracy": self.check.torch_accuracy,
+                "agree": self.check.agree, "samples": self.check.samples,
+                "max_abs_logit_diff": self.check.max_abs_diff, "arena_bytes": f.arena_bytes,
+                "flash_bytes": f.flash_bytes, "weight_bytes": f.weight_bytes, "code_bytes": f.code_bytes,
+                "macs": f.macs}
 
 
 @dataclass
@@ -48,32 +71,40 @@ class NasResult:
     budget: Budget
     config: Config
     val_accuracy: float        # supernet-inherited weights, validation split (the search score)
-    check: DeployCheck         # the exported model: compiled C vs PyTorch on the test split
-    arena_bytes: int
-    weight_bytes: int
-    macs: int
+    inherited_accuracy: float  # supernet-inherited weights, test split, PyTorch (before retraining)
+    chosen: Trained            # after retraining: compiled C vs PyTorch on the test split
     pareto: list[Candidate]
     search: SearchLog
     train_log: TrainLog
     onnx_path: Path | None
+    baseline: Trained | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def check(self) -> DeployCheck:
+        return self.chosen.check
 
     @property
     def accuracy(self) -> float:
         return self.check.c_accuracy
 
     @property
+    def arena_bytes(self) -> int:
+        return self.chosen.footprint.arena_bytes
+
+    @property
     def flash_bytes(self) -> int:
-        return self.weight_bytes + CODE_ALLOWANCE_BYTES
+        return self.chosen.footprint.flash_bytes
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.chosen.footprint.weight_bytes
 
     def to_json(self) -> dict:
         return {
             "family": self.family, "board": self.budget.board,
-            "accuracy": self.accuracy, "torch_accuracy": self.check.torch_accuracy,
-            "val_accuracy": self.val_accuracy, "agree": self.check.agree, "samples": self.check.samples,
-            "max_abs_logit_diff": self.check.max_abs_diff,
-            "arena_bytes": self.arena_bytes, "flash_bytes": self.flash_bytes, "weight_bytes": self.weight_bytes,
-            "code_allowance_bytes": CODE_ALLOWANCE_BYTES, "macs": self.macs,
+            **self.chosen.to_json(),
+            "val_accuracy": self.val_accuracy, "inherited_accuracy": self.inherited_accuracy,
             "ram_budget": self.budget.ram_bytes, "flash_budget": self.budget.flash_bytes,
             "config": config_to_dict(self.config), "summary": self.config.short(),
             "pareto": [candidate_json(c) for c in self.pareto],
@@ -82,6 +113,7 @@ class NasResult:
             "onnx": str(self.onnx_path) if self.onnx_path else None,
             "train": {"epochs": self.train_log.epochs, "steps": self.train_log.steps,
                       "device": self.train_log.device, "world_size": self.train_log.world},
+            "baseline": self.baseline.to_json() if self.baseline else None,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -94,6 +126,27 @@ def candidate_json(c: Candidate) -> dict:
 def fitted_space(family: Family, data: Dataset) -> Space:
     """The default space with the data's channels and classes."""
     return replace(space_for(family), channels=data.channels, classes=data.classes)
+
+
+def budget_space(space: Space, budget: Budget, channels: int) -> Space:
+    """The space without the resolutions and widths (ViT: embeddings) at which even the
+    smallest sub-network does not fit the RAM budget (measured by compiling it): the supernet
+    then trains, and distils from, a largest sub-network of the budget's scale rather than
+    one many times too big, which is both faster and a better teacher for what can ship."""
+    dims = (("resolutions", "resolution"), ("widths", "width")) if space.family == "cnn" else \
+        (("resolutions", "resolution"), ("embeds", "embed"))
+    probe = build_supernet(space)
+    measure = FootprintCache(lambda c: probe.extract(c).cpu(), channels, lambda c: c.resolution)
+    ram_only = replace(budget, flash_bytes=1 << 62)
+    for choices, name in dims:
+        small = space.smallest()
+        keep = []
+        for v in getattr(space, choices):
+            c = space.canonical(replace(small, **{name: v}))
+            if space.is_valid(c) and ram_only.fits(measure(c)):
+                keep.append(v)
+        space = replace(space, **{choices: tuple(keep) or (getattr(small, name),)})
+    return space
 
 
 def build_supernet(space: Space) -> nn.Module:
@@ -123,31 +176,43 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     seconds: dict[str, float] = {}
     budget = board_budget(opts.board, opts.ram_budget, opts.flash_budget)
     data = data if data is not None else load_dataset(opts.dataset, opts.seed)
-    space = opts.space or fitted_space(opts.family, data)
+    space = opts.space or budget_space(fitted_space(opts.family, data), budget, data.channels)
     if space.family != opts.family:
         raise McuforgeError(f"search space is for {space.family!r}, family is {opts.family!r}")
     if (space.channels, space.classes) != (data.channels, data.classes):
         raise McuforgeError(f"the space expects {space.channels} channels and {space.classes} classes; "
                             f"dataset {data.name!r} has {data.channels} and {data.classes}")
+    dist = distributed_from_env()
+    main = dist is None or dist.main
 
     t0 = time.perf_counter()
     torch.manual_seed(opts.seed)
     supernet = build_supernet(space)
-    measure = FootprintCache(lambda c: supernet.extract(c).cpu(), data.channels, lambda c: c.resolution)
-    # Footprints depend on shapes only: fail before training when nothing in the space fits.
-    check_smallest_fits(space, measure, budget)
-    train_log = train_supernet(supernet, space, data, opts.train, progress)
-    seconds["train"] = time.perf_counter() - t0
-    dist = distributed_from_env()
-    if dist is not None:
-        import torch.distributed as tdist
+    # Footprints depend on shapes only: fail before training when nothing in the space fits
+    # the RAM. The code bytes for flash come from an ELF linked while the supernet trains.
+    check_smallest_fits(space, FootprintCache(lambda c: supernet.extract(c).cpu(), data.channels,
+                                              lambda c: c.resolution), replace(budget, flash_bytes=1 << 62))
+    pool = ThreadPoolExecutor(max_workers=1)
+    smallest = copy.deepcopy(supernet.extract(space.smallest())) if main else None
+    code = pool.submit(code_bytes_of, smallest, data.channels, space.smallest().resolution, budget.board) \
+        if main else None
+    try:
+        train_log = train_supernet(supernet, space, data, replace(opts.train, seed=opts.seed), progress)
+        seconds["train"] = time.perf_counter() - t0
+        if dist is not None:
+            import torch.distributed as tdist
 
-        tdist.barrier()
-        tdist.destroy_process_group()
-        if not dist.main:
+            tdist.barrier()
+            tdist.destroy_process_group()
+        if not main:
             return None
+        assert code is not None
+        code_bytes = code.result()
+    finally:
+        pool.shutdown(wait=True)
 
     t0 = time.perf_counter()
+    measure = FootprintCache(lambda c: supernet.extract(c).cpu(), data.channels, lambda c: c.resolution, code_bytes)
     evaluator = SubnetEvaluator(supernet, data, seed=opts.seed)
     log = evolve(space, evaluator, measure, budget, opts.evolution, progress)
     seconds["search"] = time.perf_counter() - t0
@@ -156,15 +221,44 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     best = log.best
     model = evaluator.extract(best.config)
     split = data.at(best.config.resolution)
-    model = finetune(model, split.train, opts.finetune_epochs, seed=opts.seed, progress=progress)
-    exported = export_subnet(model, data.channels, best.config.resolution, opts.out)
-    # The file shipped is the file measured: same exporter, same shapes, so the same footprint.
-    if not budget.fits(exported.footprint):
-        raise DoesNotFitError(f"exported {best.config.short()} needs {exported.footprint.arena_bytes:,} B RAM, "
-                              f"{exported.footprint.flash_bytes:,} B flash; budget {budget.describe()}")
-    check = compiled_accuracy(exported, split.test, runner or host_runner(progress))
+    inherited = accuracy(logits_of(model, split.test.x, torch.device("cpu")), split.test.y)
+    model = finetune(model, split.train, replace(opts.finetune, seed=opts.seed), progress=progress, desc="retrain")
+    seconds["retrain"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    chosen = ship(model, data, best.config.resolution, best.config.short(), budget, runner, progress, opts.out)
     seconds["export_check"] = time.perf_counter() - t0
 
-    fp = exported.footprint
-    return NasResult(opts.family, budget, best.config, best.accuracy, check, fp.arena_bytes, fp.weight_bytes,
-                     fp.macs, pareto_front(log.evaluated), log, train_log, opts.out, seconds)
+    hand = None
+    if opts.baseline:
+        t0 = time.perf_counter()
+        hand = train_baseline(opts, budget, data, code_bytes, runner, progress)
+        seconds["baseline"] = time.perf_counter() - t0
+    return NasResult(opts.family, budget, best.config, best.accuracy, inherited, chosen, pareto_front(log.evaluated),
+                     log, train_log, opts.out, hand, seconds)
+
+
+def ship(model: nn.Module, data: Dataset, resolution: int, label: str, budget: Budget, runner: Runner | None,
+         progress: Progress, out: Path | None = None) -> Trained:
+    """Export, compile and link for the board; check the budget on the ELF; run the C."""
+    exported = export_subnet(model, data.channels, resolution, out)
+    fp = elf_footprint(exported.compiled, budget.board)
+    # The file shipped is the file measured: same exporter, same shapes, so the same arena.
+    if not budget.fits(fp):
+        raise DoesNotFitError(f"exported {label} needs {fp.arena_bytes:,} B RAM, {fp.flash_bytes:,} B flash "
+                              f"(linked); budget {budget.describe()}")
+    check = compiled_accuracy(exported, data.at(resolution).test, runner or host_runner(progress))
+    return Trained(label, fp, check)
+
+
+def train_baseline(opts: NasOptions, budget: Budget, data: Dataset, code_bytes: int, runner: Runner | None,
+                   progress: Progress = no_progress) -> Trained:
+    """The family's hand-designed model, widest that fits, trained from scratch for as many
+    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser and
+    augmentation."""
+    from toolchain.nas.baseline import fit_baseline
+
+    base = fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes)
+    torch.manual_seed(opts.seed)
+    sched = replace(opts.finetune, epochs=opts.train.epochs + opts.finetune.epochs, lr=opts.train.lr, seed=opts.seed)
+    model = finetune(base.model, data.train, sched, progress=progress, desc="baseline")
+    return ship(model, data, base.resolution, base.label, budget, runner, progress)

@@ -9,7 +9,8 @@ so two configs that describe the same sub-network compare (and hash, and cache) 
   (q, k, v, proj, fc1, fc2); where a factored linear would not be smaller than the dense one
   the export uses the dense matrix (see ``use_dense``).
 - CNN (MCUNet-like): input resolution, width multiplier, depth per stage, and per block slot
-  a depthwise kernel size and an expansion ratio of an inverted-residual block.
+  the block type (plain conv or inverted residual), its kernel size and expansion ratio. The
+  hand-designed CNN is a point of this space (``hand_cnn``; tests check it).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class ViTConfig:
 class ViTSpace:
     resolutions: tuple[int, ...] = (8, 16)
     patches: tuple[int, ...] = (2, 4)
-    embeds: tuple[int, ...] = (16, 32, 48)
+    embeds: tuple[int, ...] = (16, 24, 32, 48, 64, 96)
     depths: tuple[int, ...] = (1, 2, 3)
     heads: tuple[int, ...] = (1, 2, 4)
     mlp_ratios: tuple[float, ...] = (1.0, 2.0)
@@ -134,30 +135,44 @@ class ViTSpace:
 
 # ---- CNN ------------------------------------------------------------------------------------
 
+Op = Literal["conv", "mb"]
+
+
 @dataclass(frozen=True)
 class CNNConfig:
     resolution: int
     width: float
-    depths: tuple[int, ...]       # blocks per stage
-    kernels: tuple[int, ...]      # per block slot, stage-major (stages x max depth)
-    expansions: tuple[int, ...]   # per block slot, same layout
+    depths: tuple[int, ...]       # blocks per stage (0: the stage, and its pooling, are skipped)
+    ops: tuple[Op, ...]           # per block slot, stage-major (stages x max depth)
+    kernels: tuple[int, ...]      # per block slot, same layout
+    expansions: tuple[int, ...]   # per block slot, same layout (only "mb" blocks use it)
 
     def short(self) -> str:
-        return (f"cnn r{self.resolution} w{self.width:g} d{list(self.depths)} "
-                f"k{list(self.kernels)} e{list(self.expansions)}")
+        blocks = [f"{o}{k}" + (f"e{e}" if o == "mb" else "")
+                  for o, k, e in zip(self.ops, self.kernels, self.expansions)]
+        per = len(self.ops) // len(self.depths)
+        stages = ["[" + ",".join(blocks[s * per:s * per + d]) + "]" for s, d in enumerate(self.depths)]
+        return f"cnn r{self.resolution} w{self.width:g} " + " ".join(stages)
 
 
 @dataclass(frozen=True)
 class CNNSpace:
+    """MCUNet-like stages whose blocks are either a plain k x k conv ("conv": conv, BN, ReLU)
+    or an inverted residual ("mb": 1x1 expand, depthwise k x k, 1x1 project, residual when the
+    shapes agree). A stage whose stride is 2 starts with a 2x2 max-pool.
+
+    The plain "conv" block is there so the space contains the hand-designed CNN that wins on
+    small images (``hand_cnn``): stem conv3x3(w), conv3x3(2w), max-pool, conv3x3(2w)."""
     resolutions: tuple[int, ...] = (8, 12, 16)
-    widths: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
-    depths: tuple[int, ...] = (1, 2)
+    widths: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0)
+    depths: tuple[int, ...] = (0, 1, 2)
+    ops: tuple[Op, ...] = ("conv", "mb")
     kernels: tuple[int, ...] = (3, 5)
     expansions: tuple[int, ...] = (2, 3, 4)
     # Fixed skeleton (not searched): base channels of the stem and of each stage at width 1.0,
-    # and each stage's stride. Stem stride 1: digits are 8x8 to begin with.
+    # and each stage's stride (a max-pool at its start). Stem stride 1: digits are 8x8.
     stem_channels: int = 16
-    stage_channels: tuple[int, ...] = (16, 24, 32)
+    stage_channels: tuple[int, ...] = (32, 32, 64)
     stage_strides: tuple[int, ...] = (1, 2, 2)
     channels: int = 1
     classes: int = 10
@@ -183,39 +198,61 @@ class CNNSpace:
     def is_valid(self, c: CNNConfig) -> bool:
         return (c.resolution in self.resolutions and c.width in self.widths
                 and len(c.depths) == self.stages and all(d in self.depths for d in c.depths)
+                and len(c.ops) == self.slots and all(o in self.ops for o in c.ops)
                 and len(c.kernels) == self.slots and all(k in self.kernels for k in c.kernels)
                 and len(c.expansions) == self.slots and all(e in self.expansions for e in c.expansions)
-                and c == self.canonical(c))
+                and c.resolution % self.downsampling(c) == 0 and c == self.canonical(c))
+
+    def downsampling(self, c: CNNConfig) -> int:
+        f = 1
+        for d, s in zip(c.depths, self.stage_strides):
+            f *= s if d else 1
+        return f
 
     def canonical(self, c: CNNConfig) -> CNNConfig:
-        k = tuple(v if self.active(c, s) else self.kernels[0] for s, v in enumerate(c.kernels))
-        e = tuple(v if self.active(c, s) else self.expansions[0] for s, v in enumerate(c.expansions))
-        return replace(c, kernels=k, expansions=e)
+        act = [self.active(c, s) for s in range(self.slots)]
+        ops = tuple(v if a else self.ops[0] for a, v in zip(act, c.ops))
+        k = tuple(v if a else self.kernels[0] for a, v in zip(act, c.kernels))
+        e = tuple(v if a and o == "mb" else self.expansions[0] for a, o, v in zip(act, ops, c.expansions))
+        return replace(c, ops=ops, kernels=k, expansions=e)
 
     def largest(self) -> CNNConfig:
+        """The sub-network that holds every weight: the teacher of in-place distillation."""
         return CNNConfig(max(self.resolutions), max(self.widths), (self.max_depth,) * self.stages,
+                         ("mb",) * self.slots if "mb" in self.ops else (self.ops[0],) * self.slots,
                          (max(self.kernels),) * self.slots, (max(self.expansions),) * self.slots)
 
     def smallest(self) -> CNNConfig:
-        return self.canonical(CNNConfig(min(self.resolutions), min(self.widths), (min(self.depths),) * self.stages,
+        d = min(x for x in self.depths if x > 0) if any(x > 0 for x in self.depths) else 0
+        return self.canonical(CNNConfig(min(self.resolutions), min(self.widths), (d,) * self.stages,
+                                        (self.ops[0],) * self.slots,
                                         (min(self.kernels),) * self.slots, (min(self.expansions),) * self.slots))
 
     def sample(self, rng: random.Random) -> CNNConfig:
-        return self.canonical(CNNConfig(
-            rng.choice(self.resolutions), rng.choice(self.widths),
-            tuple(rng.choice(self.depths) for _ in range(self.stages)),
-            tuple(rng.choice(self.kernels) for _ in range(self.slots)),
-            tuple(rng.choice(self.expansions) for _ in range(self.slots))))
+        while True:
+            c = self.canonical(CNNConfig(
+                rng.choice(self.resolutions), rng.choice(self.widths),
+                tuple(rng.choice(self.depths) for _ in range(self.stages)),
+                tuple(rng.choice(self.ops) for _ in range(self.slots)),
+                tuple(rng.choice(self.kernels) for _ in range(self.slots)),
+                tuple(rng.choice(self.expansions) for _ in range(self.slots))))
+            if self.is_valid(c):
+                return c
 
     def mutate(self, c: CNNConfig, rng: random.Random, prob: float) -> CNNConfig:
         def pick(cur, choices):
             return rng.choice(choices) if rng.random() < prob else cur
 
-        return self.canonical(CNNConfig(
-            pick(c.resolution, self.resolutions), pick(c.width, self.widths),
-            tuple(pick(d, self.depths) for d in c.depths),
-            tuple(pick(k, self.kernels) for k in c.kernels),
-            tuple(pick(e, self.expansions) for e in c.expansions)))
+        for _ in range(100):
+            m = self.canonical(CNNConfig(
+                pick(c.resolution, self.resolutions), pick(c.width, self.widths),
+                tuple(pick(d, self.depths) for d in c.depths),
+                tuple(pick(o, self.ops) for o in c.ops),
+                tuple(pick(k, self.kernels) for k in c.kernels),
+                tuple(pick(e, self.expansions) for e in c.expansions)))
+            if self.is_valid(m):
+                return m
+        return c
 
     def crossover(self, a: CNNConfig, b: CNNConfig, rng: random.Random) -> CNNConfig:
         return _crossover(self, a, b, rng)
@@ -223,6 +260,14 @@ class CNNSpace:
     def channels_of(self, c: CNNConfig) -> tuple[int, tuple[int, ...]]:
         """(stem channels, per-stage channels) at the config's width, rounded to multiples of 4."""
         return _scale(self.stem_channels, c.width), tuple(_scale(ch, c.width) for ch in self.stage_channels)
+
+
+def hand_cnn(space: CNNSpace, width: float, resolution: int) -> CNNConfig:
+    """The hand-designed CNN of ``toolchain.nas.baseline`` as a point of ``space``: stem
+    conv3x3, one conv3x3 in stage 1, one after the max-pool of stage 2, no stage 3."""
+    depths = (1, 1) + (0,) * (space.stages - 2)
+    return space.canonical(CNNConfig(resolution, width, depths, ("conv",) * space.slots,
+                                     (3,) * space.slots, (space.expansions[0],) * space.slots))
 
 
 def _scale(ch: int, width: float) -> int:
@@ -267,3 +312,22 @@ def config_to_dict(c: Config) -> dict:
 def config_from_dict(family: Family, d: dict) -> Config:
     cls = ViTConfig if family == "vit" else CNNConfig
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def shrink_phases(space: Space) -> list[Space]:
+    """Progressive shrinking (Once-for-All): the sub-spaces trained one after the other, each
+    containing the one before. Phase 0 is the largest sub-network alone (it becomes the
+    teacher of in-place distillation); then the dimensions open in OFA's order, the ones that
+    perturb the shared weights least first: kernel sizes (ViT: low-rank ranks), then depth
+    (ViT: depth, heads, MLP ratio), then everything (widths, expansions, resolutions, patches)."""
+    big = space.largest()
+    if isinstance(space, CNNSpace):
+        only = dict(resolutions=(big.resolution,), widths=(big.width,), depths=(space.max_depth,),
+                    ops=(big.ops[0],), kernels=(max(space.kernels),), expansions=(max(space.expansions),))
+        opened = [(), ("kernels",), ("kernels", "depths", "ops")]
+    else:
+        only = dict(resolutions=(big.resolution,), patches=(big.patch,), embeds=(big.embed,),
+                    depths=(big.depth,), heads=(big.heads,), mlp_ratios=(big.mlp_ratio,), ranks=(big.ranks[0],))
+        opened = [(), ("ranks",), ("ranks", "depths", "heads", "mlp_ratios")]
+    phases = [replace(space, **{k: v for k, v in only.items() if k not in o}) for o in opened]
+    return [*phases, space]

@@ -9,7 +9,7 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register
-from toolchain.ops.kernel_table import helper
+from toolchain.ops.kernel_table import Sig, helper
 
 _SUFFIX = {DType.FLOAT32: "f32", DType.FLOAT16: "f16"}
 
@@ -53,5 +53,5 @@ class MfCast(Op):
 
 # ---------------------------------------------------------------- kernel table
 # named directly (no dtype/ISA variants): both directions, portable C
-helper("mf_cast_f32_to_f16_ref", "cast_f16_ref.c", isa="ref")
-helper("mf_cast_f16_to_f32_ref", "cast_f16_ref.c", isa="ref")
+helper("mf_cast_f32_to_f16_ref", "cast_f16_ref.c", isa="ref", sig=Sig("mf_f16.h", "const float *x, mf_f16 *y, int32_t n"))
+helper("mf_cast_f16_to_f32_ref", "cast_f16_ref.c", isa="ref", sig=Sig("mf_f16.h", "const mf_f16 *x, float *y, int32_t n"))

@@ -14,10 +14,11 @@ import numpy as np
 
 from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import (
-    Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
+    Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
 )
-from toolchain.ops.elementwise import Act, apply_act
-from toolchain.ops.kernel_table import c_file, entry, kernels
+from toolchain.ops.elementwise import Act, act_grad, apply_act
+from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc, isa_of, unsupported
+from toolchain.ops.kernel_table import Sig, c_file, entry, kernels
 
 
 @dataclass(frozen=True)
@@ -323,37 +324,51 @@ def _residual_scratch(isa: str, s: ConvShape, batch: int, elem: int) -> int:
     return residual_scratch_bytes(s, elem, conv_cols(isa))
 
 
+# the family's C declarations (mf_conv.h; {t} = the element type): the reference conv, the
+# conv with its im2col/row scratch, and the overwrite and residual kernels
+CONV_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, const mf_conv2d_desc *d")
+CONV_SCRATCH_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, const mf_conv2d_desc *d, "
+                       "{t} *scratch")
+OVERWRITE_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, {t} *y, {t} *scratch, "
+                    "const mf_conv2d_desc *d")
+RESIDUAL_SIG = Sig("mf_conv.h", "const {t} *x, const {t} *w, const {t} *bias, const {t} *skip, {t} *y, {t} *scratch, "
+                   "const mf_conv2d_desc *d")
 c_file("conv_im2col_f32_ref.c", "elementwise_f32_ref.c")
 c_file("conv_im2col_f16_ref.c", "conv_im2col_f32_ref.c")
-kernels("mf_conv2d", "conv_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
-kernels("mf_conv2d", "conv_f32_dsp.c", ("f32",), ("dsp",), ("conv_im2col_f32_ref.c", "gemm_f32_dsp.c"), _im2col_scratch)
-kernels("mf_conv2d", "conv_f16_rvv.c", ("f16",), ("rvv",), ("conv_im2col_f16_ref.c", "gemm_f16_rvv.c"), _im2col_scratch)
+kernels("mf_conv2d", "conv_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=CONV_SIG)
+kernels("mf_conv2d", "conv_f32_dsp.c", ("f32",), ("dsp",), ("conv_im2col_f32_ref.c", "gemm_f32_dsp.c"), _im2col_scratch,
+        CONV_SCRATCH_SIG)
+kernels("mf_conv2d", "conv_f16_rvv.c", ("f16",), ("rvv",), ("conv_im2col_f16_ref.c", "gemm_f16_rvv.c"), _im2col_scratch,
+        CONV_SCRATCH_SIG)
 kernels("mf_conv2d", "conv_f16_mve.c", ("f16",), ("mve",), ("conv_f16_ref.c", "conv_im2col_f16_ref.c", "gemm_f16_mve.c"),
-        _im2col_scratch)  # depthwise: the reference
+        _im2col_scratch, CONV_SCRATCH_SIG)  # depthwise: the reference
 kernels("mf_conv2d_overwrite", "conv_overwrite_f32_ref.c", ("f32",), needs=("conv_f32_ref.c", "conv_im2col_f32_ref.c"),
-        scratch=_overwrite_scratch)
+        scratch=_overwrite_scratch, sig=OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_ref.c", ("f16",),
-        needs=("conv_f16_ref.c", "conv_im2col_f16_ref.c", "conv_overwrite_f32_ref.c"), scratch=_overwrite_scratch)
+        needs=("conv_f16_ref.c", "conv_im2col_f16_ref.c", "conv_overwrite_f32_ref.c"), scratch=_overwrite_scratch,
+        sig=OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f32_dsp.c", ("f32",), ("dsp",),
-        ("conv_f32_dsp.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch)
+        ("conv_f32_dsp.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch, OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_mve.c", ("f16",), ("mve",),
-        ("conv_f16_mve.c", "conv_overwrite_f16_ref.c"), _overwrite_scratch)
+        ("conv_f16_mve.c", "conv_overwrite_f16_ref.c"), _overwrite_scratch, OVERWRITE_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_f16_rvv.c", ("f16",), ("rvv",),
-        ("conv_f16_rvv.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch_rvv)
+        ("conv_f16_rvv.c", "conv_overwrite_f32_ref.c"), _overwrite_scratch_rvv, OVERWRITE_SIG)
 kernels("mf_conv2d_residual", "conv_residual_f32_ref.c", ("f32",), needs=("conv_im2col_f32_ref.c",),
-        scratch=_residual_scratch)
+        scratch=_residual_scratch, sig=RESIDUAL_SIG)
 kernels("mf_conv2d_residual", "conv_residual_f32_dsp.c", ("f32",), ("dsp",), ("conv_residual_f32_ref.c", "gemm_f32_dsp.c"),
-        _residual_scratch)
+        _residual_scratch, RESIDUAL_SIG)
 # FP32 vector convs (one file per ISA holds the im2col, residual and overwrite entry points) and
 # the depthwise kernels the conv files dispatch to (mf_depthwise.h)
 _F32_SIMD = ("conv_im2col_f32_ref.c", "gemm_f32_{isa}.c", "depthwise_f32_{isa}.c", "conv_overwrite_f32_ref.c",
              "conv_residual_f32_ref.c", "elementwise_f32_ref.c")
-kernels("mf_conv2d", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _im2col_scratch)
-kernels("mf_conv2d_overwrite", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _overwrite_scratch)
-kernels("mf_conv2d_residual", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _residual_scratch)
-kernels("mf_depthwise", "depthwise_ref.c", needs=("conv_{dtype}_ref.c", "conv_overwrite_{dtype}_ref.c"))
-kernels("mf_depthwise", "depthwise_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",))
-kernels("mf_depthwise", "depthwise_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("elementwise_f32_ref.c",))
+kernels("mf_conv2d", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _im2col_scratch, CONV_SCRATCH_SIG)
+kernels("mf_conv2d_overwrite", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _overwrite_scratch, OVERWRITE_SIG)
+kernels("mf_conv2d_residual", "conv_f32_{isa}.c", ("f32",), ("rvv", "mve"), _F32_SIMD, _residual_scratch, RESIDUAL_SIG)
+kernels("mf_depthwise", "depthwise_ref.c", needs=("conv_{dtype}_ref.c", "conv_overwrite_{dtype}_ref.c"),
+        sig=CONV_SCRATCH_SIG)
+kernels("mf_depthwise", "depthwise_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c",), sig=CONV_SCRATCH_SIG)
+kernels("mf_depthwise", "depthwise_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("elementwise_f32_ref.c",),
+        sig=CONV_SCRATCH_SIG)
 for _f, _dw in (("conv_f32_dsp.c", "depthwise_f32_dsp.c"), ("conv_overwrite_f32_dsp.c", "depthwise_f32_dsp.c"),
                 ("conv_f16_rvv.c", "depthwise_f16_rvv.c"), ("conv_f16_mve.c", "depthwise_f16_mve.c"),
                 ("conv_overwrite_f16_mve.c", "depthwise_f16_mve.c"), ("conv_overwrite_f16_rvv.c", "depthwise_f16_rvv.c")):
@@ -365,3 +380,170 @@ c_file("depthwise_f16_rvv.c", "conv_f16_ref.c", "conv_overwrite_f16_ref.c", "con
 c_file("depthwise_f16_mve.c", "conv_overwrite_f16_ref.c", "conv_overwrite_f32_ref.c")
 c_file("depthwise_f32_rvv.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "conv_overwrite_f32_ref.c")
 c_file("depthwise_f32_mve.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "conv_overwrite_f32_ref.c")
+
+
+# ---------------------------------------------------------------- backward
+# Output pixels per im2col chunk of the SIMD backward (MF_BWD_COLS_<ISA>, mf_train.h; the two
+# agree: tests/test_kernel_table.py).
+BWD_COLS = {"ref": 8, "rvv": 16, "mve": 8}
+
+
+def bwd_cols(isa: str) -> int:
+    return BWD_COLS[isa]
+
+
+@dataclass(frozen=True)
+class ConvGradParams:
+    conv: ConvParams  # act NONE: the activation's gradient is a separate ActGrad node
+    x_shape: tuple[int, ...]
+    w_shape: tuple[int, ...]
+    y_shape: tuple[int, ...]
+    want_w: bool = True
+    want_b: bool = False
+
+    def desc(self) -> Struct:
+        return forward_desc(Conv, replace(self.conv, act=Act()), [("_x", self.x_shape), ("_w", self.w_shape)],
+                             self.y_shape)
+
+    def scratch_bytes(self, elem_bytes: int, cols: int) -> int:
+        """Twin of mf_conv2d_bwd_scratch_bytes (conv_bwd_f32_ref.c): the im2col panel of the
+        SIMD kernels, K x cols elements; none for depthwise (direct loops)."""
+        c_in, c_out, g = self.x_shape[1], self.w_shape[0], self.conv.group
+        if g > 1 and g == c_in == c_out:
+            return 0
+        return c_in // g * int(np.prod(self.w_shape[2:])) * cols * elem_bytes
+
+    def call(self, name: str, args: tuple, ctx: LowerCtx, elem_of: str) -> Call:
+        """The kernel call; SIMD variants take the im2col scratch."""
+        isa = isa_of(name)
+        if isa == "ref":
+            return Call(name, args)
+        return Call(name, args + (Scratch(),), self.scratch_bytes(ctx.tensors[elem_of].dtype.itemsize, bwd_cols(isa)))
+
+
+def _as_2d(p: ConvParams, *arrays: np.ndarray) -> list[np.ndarray]:
+    return [a[:, :, None, :] if p.win.spatial_rank == 1 else a for a in arrays]
+
+
+def _taps(p: ConvParams, oh: int, ow: int):
+    (kh, kw), (sh, sw), (dh, dw) = p.win.kernel, p.win.strides, p.win.dilations
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+
+
+def conv_bwd_input(dy: np.ndarray, w: np.ndarray, p: ConvGradParams) -> np.ndarray:
+    dy4, w4 = _as_2d(p.conv, dy.astype(np.float64), w.astype(np.float64))
+    n, c = p.x_shape[:2]
+    h, wd = (1, p.x_shape[2]) if p.conv.win.spatial_rank == 1 else p.x_shape[2:]
+    pt, pl, pb, pr = p.conv.win.pads
+    dxp = np.zeros((n, c, h + pt + pb, wd + pl + pr))
+    oh, ow = dy4.shape[2:]
+    cig, cog = w4.shape[1], w4.shape[0] // p.conv.group
+    for g in range(p.conv.group):
+        for i, j, (rs, cs) in _taps(p.conv, oh, ow):
+            dxp[:, g * cig:(g + 1) * cig, rs, cs] += np.einsum(
+                "nohw,oc->nchw", dy4[:, g * cog:(g + 1) * cog], w4[g * cog:(g + 1) * cog, :, i, j])
+    dx = dxp[:, :, pt:pt + h, pl:pl + wd]
+    return (dx[:, :, 0, :] if p.conv.win.spatial_rank == 1 else dx).astype(np.float32)
+
+
+def conv_bwd_weight(x: np.ndarray, dy: np.ndarray, p: ConvGradParams) -> tuple[np.ndarray, np.ndarray]:
+    x4, dy4 = _as_2d(p.conv, x.astype(np.float64), dy.astype(np.float64))
+    pt, pl, pb, pr = p.conv.win.pads
+    xp = np.pad(x4, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    w_shape4 = p.w_shape if p.conv.win.spatial_rank == 2 else (p.w_shape[0], p.w_shape[1], 1, p.w_shape[2])
+    dw = np.zeros(w_shape4)
+    oh, ow = dy4.shape[2:]
+    cig, cog = w_shape4[1], w_shape4[0] // p.conv.group
+    for g in range(p.conv.group):
+        for i, j, (rs, cs) in _taps(p.conv, oh, ow):
+            dw[g * cog:(g + 1) * cog, :, i, j] = np.einsum(
+                "nohw,nchw->oc", dy4[:, g * cog:(g + 1) * cog], xp[:, g * cig:(g + 1) * cig, rs, cs])
+    return dw.reshape(p.w_shape).astype(np.float32), dy4.sum(axis=(0, 2, 3)).astype(np.float32)
+
+
+@register
+class ConvGradInput(TrainOp):
+    """inputs (dy, w) -> dx."""
+
+    op_types = ("ConvGradInput",)
+
+    @classmethod
+    def infer(cls, p: ConvGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(p.x_shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: ConvGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [conv_bwd_input(xs[0], xs[1], p)]
+
+    @classmethod
+    def macs(cls, p: ConvGradParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return ins[0].size * int(np.prod(p.w_shape[1:]))
+
+    @classmethod
+    def lower(cls, p: ConvGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]), p.desc())
+        return [p.call(bwd_kernel(ctx, "mf_conv2d_bwd_input"), args, ctx, node.inputs[0])]
+
+
+@register
+class ConvGradWeight(TrainOp):
+    """inputs (x, dy) -> [dw if want_w] + [db if want_b]."""
+
+    op_types = ("ConvGradWeight",)
+
+    @classmethod
+    def infer(cls, p: ConvGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return ([OutSpec(p.w_shape, ins[0].dtype)] if p.want_w else []) + \
+               ([OutSpec((p.w_shape[0],), ins[0].dtype)] if p.want_b else [])
+
+    @classmethod
+    def reference(cls, p: ConvGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        dw, db = conv_bwd_weight(xs[0], xs[1], p)
+        return ([dw] if p.want_w else []) + ([db] if p.want_b else [])
+
+    @classmethod
+    def macs(cls, p: ConvGradParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        return ins[1].size * int(np.prod(p.w_shape[1:])) if p.want_w else 0
+
+    @classmethod
+    def lower(cls, p: ConvGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        outs = list(node.outputs)
+        dw = TensorArg(outs.pop(0)) if p.want_w else Lit("NULL")
+        db = TensorArg(outs.pop(0)) if p.want_b else Lit("NULL")
+        args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), dw, db, p.desc())
+        return [p.call(bwd_kernel(ctx, "mf_conv2d_bwd_weight"), args, ctx, node.inputs[0])]
+
+
+@backward_rule('Conv')
+def _conv_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x, w = n.inputs[0], n.inputs[1]
+    bias = n.inputs[2] if len(n.inputs) > 2 else ""
+    if w in need or bias in need:
+        raise unsupported(n, "runtime (computed) weights")
+    g = act_grad(b, n, gy)
+    p = ConvGradParams(n.params, b.shape(x), b.shape(w), b.shape(n.outputs[0]), w in train, bias in train)
+    if p.want_w or p.want_b:
+        shapes = ([p.w_shape] if p.want_w else []) + ([b.shape(bias)] if p.want_b else [])
+        outs = b.add("ConvGradWeight", [x, g], shapes, p, n.origin, w)
+        if p.want_w:
+            wgrads[w] = outs.pop(0)
+        if p.want_b:
+            wgrads[bias] = outs.pop(0)
+    if x in need:
+        b.accumulate(x, b.add("ConvGradInput", [g, w], [p.x_shape], p, n.origin, x)[0])
+
+
+# the backward kernels (mf_train.h); the SIMD ones take the im2col panel of ConvGradParams.scratch_bytes
+_H = "mf_train.h"
+CONV_BWD_INPUT_SIG = Sig(_H, "const {t} *dy, const {t} *w, {t} *dx, const mf_conv2d_desc *d")
+CONV_BWD_WEIGHT_SIG = Sig(_H, "const {t} *x, const {t} *dy, {t} *dw, {t} *db, const mf_conv2d_desc *d")
+kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_ref.c", sig=CONV_BWD_INPUT_SIG)
+kernels("mf_conv2d_bwd_weight", "conv_bwd_{dtype}_ref.c", sig=CONV_BWD_WEIGHT_SIG)
+kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"),
+        needs=("conv_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_{isa}.c"),
+        sig=Sig(_H, CONV_BWD_INPUT_SIG.params + ", {t} *scratch"))
+kernels("mf_conv2d_bwd_weight", "conv_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"),
+        needs=("conv_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_ref.c", "gemm_bwd_{dtype}_{isa}.c"),
+        sig=Sig(_H, CONV_BWD_WEIGHT_SIG.params + ", {t} *scratch"))

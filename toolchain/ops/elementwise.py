@@ -10,11 +10,12 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
-    collapse, int_array, lit, register, require_float, struct,
+    REGISTRY, collapse, int_array, lit, register, require_float, struct,
 )
+from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, unsupported
 
 
 @dataclass(frozen=True)
@@ -268,9 +269,109 @@ class Binary(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+UNARY_SIG = Sig("mf_elementwise.h", "const {t} *x, {t} *y, int32_t n, const mf_act *act")
+BINARY_SIG = Sig("mf_elementwise.h", "const {t} *a, const {t} *b, {t} *y, const mf_binary_desc *d")
+kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=UNARY_SIG)
 # FP16 GELU/ReLU vectorised beside the SIMD LayerNorm/Softmax (norm_f16_<isa>.c); other
 # activations fall back to the reference in the same call
 kernels("mf_unary", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"),
-        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"))
-kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",))
+        ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"), sig=UNARY_SIG)
+kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=BINARY_SIG)
+
+
+# ---------------------------------------------------------------- backward
+
+OUTPUT_DERIVABLE = ("NONE", "RELU", "CLIP", "SIGMOID", "TANH", "EXP")
+
+
+def act_deriv(act: Act, v: np.ndarray, from_output: bool) -> np.ndarray:
+    """d act / d x, at the input x (or from the output y when from_output), in float64."""
+    x = v.astype(np.float64)
+    a, b = act.alpha, act.beta
+    if from_output:
+        return {"NONE": lambda: np.ones_like(x), "RELU": lambda: (x > 0) * 1.0,
+                "CLIP": lambda: ((x > a) & (x < b)) * 1.0, "SIGMOID": lambda: x * (1 - x),
+                "TANH": lambda: 1 - x * x, "EXP": lambda: x}[act.kind]()
+    with np.errstate(all="ignore"):
+        return ACTIVATIONS[act.kind].deriv(x, a, b)
+
+
+@dataclass(frozen=True)
+class ActGradParams:
+    act: Act
+    from_output: bool
+
+
+@register
+class ActGrad(TrainOp):
+    """inputs (dy, v) -> dx; v is the activation's input, or its output when from_output."""
+
+    op_types = ("ActGrad",)
+    inplace = True  # dx over dy, element by element
+
+    @classmethod
+    def infer(cls, p: ActGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(ins[0].shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: ActGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [(xs[0] * act_deriv(p.act, xs[1], p.from_output)).astype(np.float32)]
+
+    @classmethod
+    def lower(cls, p: ActGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
+        return [Call(bwd_kernel(ctx, "mf_act_bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                 TensorArg(node.outputs[0]), lit(n), p.act.struct(),
+                                                 lit(p.from_output)))]
+
+
+def act_grad(b: Builder, n: Node, gy: str) -> str:
+    """Through a fused activation, from the node's output (only exact ones stay fused)."""
+    act = getattr(n.params, "act", Act())
+    if act.kind == "NONE":
+        return gy
+    return b.add("ActGrad", [gy, n.outputs[0]], [b.shape(gy)], ActGradParams(act, True), n.origin, n.outputs[0])[0]
+
+
+def _sum_to(b: Builder, n: Node, g: str, shape: tuple[int, ...]) -> str:
+    """A broadcast operand's gradient summed back to its shape, by the Reduce family (looked up,
+    not imported: ops/reduce.py imports this module for the Mul of its own backward)."""
+    return REGISTRY.ops["ReduceSum"].sum_to(b, n, g, shape)  # type: ignore[attr-defined, no-any-return]
+
+
+@backward_rule(*Unary.op_types)
+def _unary_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x in need:
+        b.accumulate(x, b.add("ActGrad", [gy, x], [b.shape(x)], ActGradParams(n.params.act, False), n.origin, x)[0])
+
+
+@backward_rule('Add', 'Sub', 'Mul', 'Div')
+def _binary_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    op = n.params.op
+    x, y = n.inputs
+    g = act_grad(b, n, gy)
+    out = b.shape(n.outputs[0])
+    if op in ("ADD", "SUB"):
+        if x in need:
+            b.accumulate(x, _sum_to(b, n, g, b.shape(x)))
+        if y in need:
+            gg = g if op == "ADD" else b.add("Neg", [g], [out], UnaryParams(Act("NEG")), n.origin, y)[0]
+            b.accumulate(y, _sum_to(b, n, gg, b.shape(y)))
+    elif op == "MUL":
+        for t, other in ((x, y), (y, x)):
+            if t in need:
+                gm = b.add("Mul", [g, other], [out], BinaryParams("MUL"), n.origin, t)[0]
+                b.accumulate(t, _sum_to(b, n, gm, b.shape(t)))
+    elif op == "DIV":
+        if y in need:
+            raise unsupported(n, "gradient of a divisor")
+        if x in need:
+            gd = b.add("Div", [g, y], [out], BinaryParams("DIV"), n.origin, x)[0]
+            b.accumulate(x, _sum_to(b, n, gd, b.shape(x)))
+    else:
+        raise unsupported(n, f"no backward for {op}")
+
+
+ACT_BWD_SIG = Sig("mf_train.h", "const {t} *dy, const {t} *v, {t} *dx, int32_t n, const mf_act *act, int32_t from_output")
+kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c", "elementwise_f32_ref.c"), sig=ACT_BWD_SIG)

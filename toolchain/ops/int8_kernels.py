@@ -14,6 +14,8 @@ from toolchain.ops.kernel_table import c_file, kernels
 S8_ISAS = ("dsp", "mve", "rvv")
 # Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
 S8_COLS = {"dsp": 12, "mve": 12, "rvv": 32}
+S8_PANEL_BYTES_DSP = 4096  # MF_S8_PANEL_BYTES_DSP: above it a DSP conv panel takes 6 pixels
+S8_PW_COLS_DSP = 12  # MF_S8_PW_COLS_DSP: the DSP pointwise-over-input kernel's panel
 
 
 def _k4(k: int) -> int:
@@ -22,6 +24,11 @@ def _k4(k: int) -> int:
 
 def _r8(k: int) -> int:
     return (k + 7) & ~7
+
+
+def dsp_cols(k: int) -> int:
+    """mf_s8_cols_dsp: pixels per DSP conv panel for a window of k values."""
+    return S8_COLS["dsp"] if S8_COLS["dsp"] * _k4(k) * 2 <= S8_PANEL_BYTES_DSP else S8_COLS["dsp"] // 2
 
 
 def conv_s8_scratch(isa: str, s: ConvShape) -> int:
@@ -34,9 +41,17 @@ def conv_s8_scratch(isa: str, s: ConvShape) -> int:
         return {"dsp": ((hp * wp + 4 + 3) & ~3) + 4 * oh * wp,
                 "mve": ((hp * wp + 3) & ~3) + 4 * oh * wp,
                 "rvv": 2 * hp * wp + oh * wp}[isa]
-    return {"dsp": S8_COLS["dsp"] * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
+    return {"dsp": dsp_cols(k) * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
             "mve": S8_COLS["mve"] * k + 3 * _r8(k) * 2,
             "rvv": S8_COLS["rvv"] * k * 2}[isa]
+
+
+def overwrite_s8_scratch(isa: str, c_in: int, c_out: int) -> int:
+    """mf_conv2d_overwrite_s8_<isa>_scratch_bytes of a pointwise conv it applies to: the
+    panel, then c_out outputs per panel column."""
+    return {"dsp": S8_PW_COLS_DSP * _k4(c_in) * 2 + c_out * S8_PW_COLS_DSP,
+            "mve": S8_COLS["mve"] * (c_in + c_out),
+            "rvv": S8_COLS["rvv"] * (c_in * 2 + c_out)}[isa]
 
 
 def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
@@ -47,13 +62,18 @@ def fc_s8_scratch(isa: str, m: int, n: int, k: int) -> int:
 
 for _isa in S8_ISAS:
     c_file(f"gemm_s8_{_isa}.c")
-kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), conv_s8_scratch)
-kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch)
-kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch)
-kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch)
+kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), conv_s8_scratch, qconv.CONV_S8_SIG)
+kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch, qconv.FC_S8_SIG)
+kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch, qconv.FC_S8_SIG)
+kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch, qconv.FC_S8_SIG)
+kernels("mf_conv2d_overwrite", "conv_overwrite_s8_{isa}.c", ("s8",), S8_ISAS,
+        ("gemm_s8_{isa}.c", "conv_overwrite_s8_ref.c"), overwrite_s8_scratch, qconv.CONV_S8_SIG)
 
 # The int8 conv/fc lowering (ops/qconv.py) chooses a variant only where Python knows its
 # scratch: give it these twins (QConvParams has the window and groups conv_shape reads).
 for _isa in S8_ISAS:
     qconv.CONV_SCRATCH[_isa] = lambda p, xs, ws, isa=_isa: conv_s8_scratch(isa, conv_shape(p, xs, ws))
     qconv.FC_SCRATCH[_isa] = lambda p, m, n, k, isa=_isa: fc_s8_scratch(isa, m, n, k)
+# (lower() asks for it only where the overwrite applies: qconv.overwrite_kind == 2)
+for _isa in S8_ISAS:
+    qconv.OVERWRITE_SCRATCH[_isa] = lambda p, xs, ws, isa=_isa: overwrite_s8_scratch(isa, xs[1], ws[0])

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Array, Attrs, Call, IntArray, LowerCtx, Lit, Op, OutSpec, TensorArg, broadcast_shape,
     broadcast_strides, collapse, int_array, lit, norm_axis, register, strides_of, struct,
 )
+from toolchain.ops.grad import Builder, backward_rule, unsupported
+from toolchain.ops.shape import ViewParams
 
 
 def copy_call(ctx: LowerCtx, x: str, y: str, shape: list[int], in_stride: list[int], out_stride: list[int],
@@ -415,4 +417,73 @@ class Tile(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_copy", "copy_{dtype}_ref.c")
+COPY_SIG = Sig("mf_copy.h", "const {t} *x, {t} *y, const mf_copy_desc *d")
+kernels("mf_copy", "copy_{dtype}_ref.c", sig=COPY_SIG)
+
+
+# ---------------------------------------------------------------- backward
+
+@backward_rule('Transpose')
+def _transpose_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x in need:
+        inv = tuple(int(i) for i in np.argsort(n.params.perm))
+        b.accumulate(x, b.add("Transpose", [gy], [b.shape(x)], TransposeParams(inv), n.origin, x)[0])
+
+
+def _pad_back(b: Builder, n: Node, g: str, x: str, starts: list[int]) -> str:
+    """Place g at `starts` inside a zero tensor of x's shape (the adjoint of a slice)."""
+    xs, gs = b.shape(x), b.shape(g)
+    ends = tuple(d - s - k for d, s, k in zip(xs, starts, gs))
+    return b.add("Pad", [g], [xs], PadParams(tuple(starts), ends, "constant", 0.0), n.origin, x)[0]
+
+
+@backward_rule('Gather')
+def _gather_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x not in need:
+        return
+    p = n.params
+    idx = list(p.indices)
+    if idx != list(range(idx[0], idx[0] + len(idx))) or len(p.index_shape) > 1:
+        raise unsupported(n, "only a contiguous run of indices has a backward")
+    xs = b.shape(x)
+    kept = xs[:p.axis] + (len(idx),) + xs[p.axis + 1:]
+    g = gy if b.shape(gy) == kept else b.add("Reshape", [gy], [kept], ViewParams(kept), n.origin, gy)[0]
+    starts = [0] * len(xs)
+    starts[p.axis] = idx[0]
+    b.accumulate(x, _pad_back(b, n, g, x, starts))
+
+
+@backward_rule('Slice')
+def _slice_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x not in need:
+        return
+    if any(s != 1 for s in n.params.steps):
+        raise unsupported(n, "strided slices have no backward")
+    b.accumulate(x, _pad_back(b, n, gy, x, list(n.params.starts)))
+
+
+@backward_rule('Concat')
+def _concat_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    pos, gs = 0, b.shape(gy)
+    for x in n.inputs:
+        xs = b.shape(x)
+        if x in need:
+            starts = [0] * len(gs)
+            starts[n.params.axis] = pos
+            p = SliceParams(tuple(starts), (1,) * len(gs), tuple(xs))
+            b.accumulate(x, b.add("Slice", [gy], [xs], p, n.origin, x)[0])
+        pos += xs[n.params.axis]
+
+
+@backward_rule('Pad')
+def _pad_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x not in need:
+        return
+    if n.params.mode != "constant" or any(v < 0 for v in n.params.begins + n.params.ends):
+        raise unsupported(n, "only non-negative constant padding has a backward")
+    p = SliceParams(tuple(n.params.begins), (1,) * len(n.params.begins), b.shape(x))
+    b.accumulate(x, b.add("Slice", [gy], [b.shape(x)], p, n.origin, x)[0])

@@ -8,7 +8,8 @@ import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, norm_axis, register, struct
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc, null_or, unsupported
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,153 @@ class BatchNorm(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_softmax", "norm_{dtype}_ref.c")
-kernels("mf_layernorm", "norm_{dtype}_ref.c")
+SOFTMAX_SIG = Sig("mf_norm.h", "const {t} *x, {t} *y, const mf_softmax_desc *d")
+LAYERNORM_SIG = Sig("mf_norm.h", "const {t} *x, const {t} *gamma, const {t} *beta, {t} *y, {t} *mean_out, "
+                    "{t} *rstd_out, const mf_layernorm_desc *d")
+kernels("mf_softmax", "norm_{dtype}_ref.c", sig=SOFTMAX_SIG)
+kernels("mf_layernorm", "norm_{dtype}_ref.c", sig=LAYERNORM_SIG)
 # FP16 SIMD (norm_f16_<isa>.c, on the vector math of the transformer kernels, vmath_<isa>.inc);
 # other layouts fall back to the reference in the same call
-kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
-kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"))
+kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"),
+        sig=SOFTMAX_SIG)
+kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"),
+        sig=LAYERNORM_SIG)
+
+
+# ---------------------------------------------------------------- backward
+
+@dataclass(frozen=True)
+class LayerNormGradParams:
+    norm: LayerNormParams
+    x_shape: tuple[int, ...]
+    want_gamma: bool = False
+    want_beta: bool = False
+
+
+def _ln_parts(p: LayerNormGradParams, x: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    cols = int(np.prod(p.x_shape[p.norm.axis:]))
+    v = x.reshape(-1, cols).astype(np.float64)
+    mean = v.mean(axis=1, keepdims=True)
+    rstd = 1 / np.sqrt(((v - mean) ** 2).mean(axis=1, keepdims=True) + p.norm.eps)
+    return (v - mean) * rstd, rstd, dy.reshape(-1, cols).astype(np.float64)
+
+
+@register
+class LayerNormGradInput(TrainOp):
+    """inputs (dy, x[, gamma]) -> dx."""
+
+    op_types = ("LayerNormGradInput",)
+
+    @classmethod
+    def infer(cls, p: LayerNormGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(p.x_shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: LayerNormGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        xhat, rstd, dy = _ln_parts(p, xs[1], xs[0])
+        g = dy * (xs[2].reshape(1, -1) if len(xs) > 2 and xs[2] is not None else 1.0)
+        dx = rstd * (g - g.mean(axis=1, keepdims=True) - xhat * (g * xhat).mean(axis=1, keepdims=True))
+        return [dx.reshape(p.x_shape).astype(np.float32)]
+
+    @classmethod
+    def lower(cls, p: LayerNormGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = forward_desc(LayerNorm, p.norm, [("_x", p.x_shape)], p.x_shape)
+        return [Call(bwd_kernel(ctx, "mf_layernorm_bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                       null_or(node, 2), TensorArg(node.outputs[0]), desc))]
+
+
+@register
+class LayerNormGradWeight(TrainOp):
+    """inputs (dy, x) -> [dgamma if want_gamma] + [dbeta if want_beta] (flat, cols each)."""
+
+    op_types = ("LayerNormGradWeight",)
+
+    @classmethod
+    def infer(cls, p: LayerNormGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        cols = (int(np.prod(p.x_shape[p.norm.axis:])),)
+        return [OutSpec(cols, ins[0].dtype)] * (int(p.want_gamma) + int(p.want_beta))
+
+    @classmethod
+    def reference(cls, p: LayerNormGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        xhat, _, dy = _ln_parts(p, xs[1], xs[0])
+        return ([(dy * xhat).sum(axis=0).astype(np.float32)] if p.want_gamma else []) + \
+               ([dy.sum(axis=0).astype(np.float32)] if p.want_beta else [])
+
+    @classmethod
+    def lower(cls, p: LayerNormGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = forward_desc(LayerNorm, p.norm, [("_x", p.x_shape)], p.x_shape)
+        outs = list(node.outputs)
+        dg = TensorArg(outs.pop(0)) if p.want_gamma else Lit("NULL")
+        db = TensorArg(outs.pop(0)) if p.want_beta else Lit("NULL")
+        return [Call(bwd_kernel(ctx, "mf_layernorm_bwd_weight"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                        dg, db, desc))]
+
+
+@dataclass(frozen=True)
+class SoftmaxGradParams:
+    softmax: SoftmaxParams
+    shape: tuple[int, ...]
+
+
+@register
+class SoftmaxGradInput(TrainOp):
+    """inputs (dy, y) -> dx, from the softmax's output."""
+
+    op_types = ("SoftmaxGradInput",)
+    inplace = True
+
+    @classmethod
+    def infer(cls, p: SoftmaxGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(p.shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: SoftmaxGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        o, a, i = softmax_dims(p.softmax, p.shape)
+        dy, y = (v.astype(np.float64).reshape(o, a, i) for v in xs[:2])
+        if p.softmax.log:
+            dx = dy - np.exp(y) * dy.sum(axis=1, keepdims=True)
+        else:
+            dx = y * (dy - (dy * y).sum(axis=1, keepdims=True))
+        return [dx.reshape(p.shape).astype(np.float32)]
+
+    @classmethod
+    def lower(cls, p: SoftmaxGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = forward_desc(Softmax, p.softmax, [("_x", p.shape)], p.shape)
+        return [Call(bwd_kernel(ctx, "mf_softmax_bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                     TensorArg(node.outputs[0]), desc))]
+
+
+@backward_rule('LayerNormalization')
+def _layernorm_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    gamma = n.inputs[1] if len(n.inputs) > 1 else ""
+    beta = n.inputs[2] if len(n.inputs) > 2 else ""
+    if gamma in need or beta in need:
+        raise unsupported(n, "runtime (computed) scale or bias")
+    p = LayerNormGradParams(n.params, b.shape(x), gamma in train, beta in train)
+    if p.want_gamma or p.want_beta:
+        shapes = ([b.shape(gamma)] if p.want_gamma else []) + ([b.shape(beta)] if p.want_beta else [])
+        outs = b.add("LayerNormGradWeight", [gy, x], shapes, p, n.origin, gamma or beta)
+        if p.want_gamma:
+            wgrads[gamma] = outs.pop(0)
+        if p.want_beta:
+            wgrads[beta] = outs.pop(0)
+    if x in need:
+        ins = [gy, x] + ([gamma] if gamma else [])
+        b.accumulate(x, b.add("LayerNormGradInput", ins, [p.x_shape], p, n.origin, x)[0])
+
+
+@backward_rule('Softmax', 'LogSoftmax')
+def _softmax_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x in need:
+        p = SoftmaxGradParams(n.params, b.shape(x))
+        b.accumulate(x, b.add("SoftmaxGradInput", [gy, n.outputs[0]], [p.shape], p, n.origin, x)[0])
+
+
+_H = "mf_train.h"
+kernels("mf_layernorm_bwd_input", "norm_bwd_{dtype}_ref.c",
+        sig=Sig(_H, "const {t} *dy, const {t} *x, const {t} *gamma, {t} *dx, const mf_layernorm_desc *d"))
+kernels("mf_layernorm_bwd_weight", "norm_bwd_{dtype}_ref.c",
+        sig=Sig(_H, "const {t} *dy, const {t} *x, {t} *dgamma, {t} *dbeta, const mf_layernorm_desc *d"))
+kernels("mf_softmax_bwd_input", "norm_bwd_{dtype}_ref.c", sig=Sig(_H, "const {t} *dy, const {t} *y, {t} *dx, const mf_softmax_desc *d"))

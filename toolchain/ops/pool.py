@@ -9,7 +9,8 @@ import numpy as np
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, parse_window
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -103,5 +104,85 @@ class Pool(Op):
 
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_maxpool2d", "pool_{dtype}_ref.c")
-kernels("mf_avgpool2d", "pool_{dtype}_ref.c")
+POOL_SIG = Sig("mf_pool.h", "const {t} *x, {t} *y, const mf_pool2d_desc *d")
+kernels("mf_maxpool2d", "pool_{dtype}_ref.c", sig=POOL_SIG)
+kernels("mf_avgpool2d", "pool_{dtype}_ref.c", sig=POOL_SIG)
+
+
+# ---------------------------------------------------------------- backward
+
+@dataclass(frozen=True)
+class PoolGradParams:
+    pool: PoolParams
+    x_shape: tuple[int, ...]
+    y_shape: tuple[int, ...]
+
+
+def pool_bwd(dy: np.ndarray, x: np.ndarray | None, p: PoolGradParams) -> np.ndarray:
+    xs4 = p.x_shape if len(p.x_shape) == 4 else (p.x_shape[0], p.x_shape[1], 1, p.x_shape[2])
+    n, c, h, w = xs4
+    dy4 = dy.reshape(n, c, -1, dy.shape[-1]).astype(np.float64)
+    x4 = x.reshape(xs4) if x is not None else None
+    win = p.pool.resolve(p.x_shape)
+    oh, ow = dy4.shape[2:]
+    (kh, kw), (sh, sw), (dh, dw) = win.kernel, win.strides, win.dilations
+    pt, pl, pb, pr = win.pads
+    dx = np.zeros(xs4)
+    for i in range(oh):
+        for j in range(ow):
+            rows = [i * sh - pt + a * dh for a in range(kh)]
+            cols = [j * sw - pl + b * dw for b in range(kw)]
+            vr = [r for r in rows if 0 <= r < h]
+            vc = [q for q in cols if 0 <= q < w]
+            if p.pool.is_max:
+                win_x = x4[:, :, vr][:, :, :, vc].reshape(n, c, -1)
+                arg = win_x.argmax(axis=2)  # first maximum, as the kernel
+                for a in range(n):
+                    for b in range(c):
+                        r, q = divmod(int(arg[a, b]), len(vc))
+                        dx[a, b, vr[r], vc[q]] += dy4[a, b, i, j]
+            else:
+                if p.pool.count_include_pad:
+                    cnt = len([r for r in rows if -pt <= r < h + pb]) * len([q for q in cols if -pl <= q < w + pr])
+                else:
+                    cnt = len(vr) * len(vc)
+                if cnt:
+                    dx[:, :, vr[0]:vr[-1] + 1:dh, vc[0]:vc[-1] + 1:dw] += dy4[:, :, i:i + 1, j:j + 1] / cnt
+    return dx.reshape(p.x_shape).astype(np.float32)
+
+
+@register
+class PoolGradInput(TrainOp):
+    """inputs (dy[, x for max pooling]) -> dx."""
+
+    op_types = ("PoolGradInput",)
+
+    @classmethod
+    def infer(cls, p: PoolGradParams, ins: list[Tensor]) -> list[OutSpec]:
+        return [OutSpec(p.x_shape, ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: PoolGradParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return [pool_bwd(xs[0], xs[1] if p.pool.is_max else None, p)]
+
+    @classmethod
+    def lower(cls, p: PoolGradParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        desc = forward_desc(Pool, p.pool, [("_x", p.x_shape)], p.y_shape)
+        if p.pool.is_max:
+            return [Call(bwd_kernel(ctx, "mf_maxpool2d_bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                                         TensorArg(node.outputs[0]), desc))]
+        return [Call(bwd_kernel(ctx, "mf_avgpool2d_bwd_input"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+
+
+@backward_rule('MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool')
+def _pool_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x in need:
+        p = PoolGradParams(n.params, b.shape(x), b.shape(n.outputs[0]))
+        ins = [gy, x] if n.params.is_max else [gy]
+        b.accumulate(x, b.add("PoolGradInput", ins, [p.x_shape], p, n.origin, x)[0])
+
+
+kernels("mf_maxpool2d_bwd_input", "pool_bwd_{dtype}_ref.c",
+        sig=Sig("mf_train.h", "const {t} *dy, const {t} *x, {t} *dx, const mf_pool2d_desc *d"))
+kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c", sig=Sig("mf_train.h", "const {t} *dy, {t} *dx, const mf_pool2d_desc *d"))

@@ -10,7 +10,7 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -61,5 +61,8 @@ class Boundary(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-for _op in ("mf_quantize", "mf_dequantize", "mf_from_u8", "mf_to_u8"):
-    kernels(_op, "quant_s8_ref.c", ("s8",))
+for _op, _params in (("mf_quantize", "const float *x, int8_t *y, const mf_quant_s8_desc *d"),
+                    ("mf_dequantize", "const int8_t *x, float *y, const mf_quant_s8_desc *d"),
+                    ("mf_from_u8", "const uint8_t *x, int8_t *y, int32_t n"),
+                    ("mf_to_u8", "const int8_t *x, uint8_t *y, int32_t n")):
+    kernels(_op, "quant_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", _params))

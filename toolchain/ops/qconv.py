@@ -16,7 +16,7 @@ import numpy as np
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, window_sums
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.requant import Requant
 
 # Python twins of mf_<op>_s8_<isa>_scratch_bytes for the SIMD variants (their modules add
@@ -24,6 +24,9 @@ from toolchain.ops.requant import Requant
 CONV_SCRATCH: dict[str, Callable[["QConvParams", tuple[int, ...], tuple[int, ...]], int]] = {
     "ref": lambda p, xs, ws: 0}
 FC_SCRATCH: dict[str, Callable[["QFcParams", int, int, int], int]] = {"ref": lambda p, m, n, k: 0}
+# The same for mf_conv2d_overwrite_s8_<isa> (pointwise over its input).
+OVERWRITE_SCRATCH: dict[str, Callable[["QConvParams", tuple[int, ...], tuple[int, ...]], int]] = {
+    "ref": lambda p, xs, ws: overwrite_scratch_bytes(p, xs, ws)}
 
 
 @dataclass(frozen=True)
@@ -52,17 +55,19 @@ def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConv
     return y[:, :, 0, :] if p.win.spatial_rank == 1 else y
 
 
-def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant):
-    """mf_conv2d_s8_desc for c_out output channels (all, or a block of them)."""
+def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band: tuple[int, int] | None = None):
+    """mf_conv2d_s8_desc for c_out output channels (all, or a block of them); band: output
+    rows (first, count) only, as the same conv with a lowered pad_top (mf_int8.h)."""
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
+    r0, oh = band if band else (0, oh)
     return struct(
         "mf_conv2d_s8_desc", n=lit(xs[0]), c_in=lit(xs[1]), h_in=lit(h), w_in=lit(w),
         c_out=lit(c_out), h_out=lit(oh), w_out=lit(ow),
         k_h=lit(p.win.kernel[0]), k_w=lit(p.win.kernel[1]),
         stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
         dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
-        pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
+        pad_top=lit(p.win.pads[0] - r0 * p.win.strides[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
         in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **rq.struct_fields()))
 
 
@@ -96,9 +101,10 @@ class QConv(Op):
         if kind == 1:
             return depthwise_over_input(p, node, ctx, xs, ws)
         if kind == 2:
-            return [Call(ctx.kernel("conv2d_overwrite", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
-                                                                    bias, TensorArg(node.outputs[0]), desc, Scratch()),
-                         overwrite_scratch_bytes(p, xs, ws))]
+            ow_kernel = ctx.kernel("conv2d_overwrite", "s8", tuple(OVERWRITE_SCRATCH))
+            return [Call(ow_kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+                                     bias, TensorArg(node.outputs[0]), desc, Scratch()),
+                         OVERWRITE_SCRATCH[ctx.isa_of(ow_kernel)](p, xs, ws))]
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                               TensorArg(node.outputs[0]), desc, Scratch()),
@@ -132,17 +138,25 @@ def channel_block(c: int, plane_out: int, plane_in: int, kk: int, frac: int = 8)
 
 def depthwise_over_input(p: QConvParams, node: Node, ctx: LowerCtx, xs: tuple[int, ...],
                          ws: tuple[int, ...]) -> list[Call]:
-    """A depthwise conv whose output may overwrite its input: blocks of channels through the
-    contract conv kernel (the board's SIMD one) into scratch, each copied over its own
-    input planes once they are consumed (output planes are no larger than input planes)."""
+    """A depthwise conv whose output may overwrite its input: one call of the board's SIMD
+    kernel with y = x, or (the reference, which reads x while it writes y) blocks of
+    channels through it into scratch, each copied over its own input planes once they are
+    consumed (output planes are no larger than input planes)."""
     from toolchain.ops.base import align_up
     from toolchain.ops.base import Array, int_array
 
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
     c, kk = xs[1], int(np.prod(ws[1:]))
-    block = channel_block(c, oh * ow, h * w, kk, 16)  # 1/16: not the peak of a DS-CNN block
     kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+    if ctx.isa_of(kernel) != "ref":
+        # the SIMD kernels copy each channel into their padded plane before writing any of
+        # its outputs, channel by channel: y may be x (mf_int8.h), no blocks, no copies
+        desc = conv_desc(p, xs, ws[0], p.rq)
+        bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
+        return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, TensorArg(node.outputs[0]),
+                              desc, Scratch()), CONV_SCRATCH[ctx.isa_of(kernel)](p, xs, ws))]
+    block = channel_block(c, oh * ow, h * w, kk, 16)  # 1/16: not the peak of a DS-CNN block
     bxs = (1, block) + tuple(xs[2:])
     calls = []
     for n in range(xs[0]):
@@ -232,10 +246,27 @@ class QConvAddParams:
     conv_is_a: bool
 
 
-def conv_add_block(c_out: int, plane: int, kk: int, batch: int) -> int:
-    """Output channels per QConvAdd block (all of them for a batch > 1: blocks of channels
-    are contiguous in NCHW only for one image)."""
-    return c_out if batch != 1 else channel_block(c_out, plane, plane, kk)
+# A QConvAdd band's conv output (all channels) is at most 1/8 of the output map, but may
+# take 2 KiB (never half the map): below that the per-band calls and partial im2col panels
+# cost more instructions than the bytes are worth (ResNet-8's last blocks).
+CONV_ADD_BAND_FLOOR = 2048
+
+
+def add_term(zp: int, mult: int, shift: int, left_shift: int) -> tuple[int, ...]:
+    """One add input's rescaled term for every int8 value (mf_add_rows_s8_desc a_term)."""
+    from toolchain.ops.requant import requant
+
+    v = (np.arange(-128, 128, dtype=np.int64) - zp) << left_shift
+    return tuple(int(t) for t in requant(v, mult, shift))
+
+
+def conv_add_band(c_out: int, oh: int, ow: int, batch: int) -> int:
+    """Output rows per QConvAdd band: the most that fit the budget (one at least),
+    preferring a divisor of oh so that every band has the same shape."""
+    total = batch * c_out * oh * ow
+    budget = max(batch * c_out * ow, min(max(total // 8, CONV_ADD_BAND_FLOOR), total // 2))
+    fits = [r for r in range(1, oh + 1) if batch * c_out * r * ow <= budget] or [1]
+    return max([r for r in fits if oh % r == 0] or fits)
 
 
 @register
@@ -263,36 +294,38 @@ class QConvAdd(Op):
 
     @classmethod
     def lower(cls, p: QConvAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        """Blocks of output channels, each through the contract kernels (so the board's SIMD
-        conv runs it): the conv of the block into scratch, then the add of scratch and the
-        skip's block into y's block. Only the skip's block is overwritten, after it is read,
-        and the scratch holds one block: the skip's memory is the output's."""
-        from toolchain.ops.base import align_up
+        """Bands of output rows, each through the contract kernels (so the board's SIMD
+        conv runs it, and each im2col column is built once): the conv of the band, all
+        channels, into scratch, then one strided add of scratch and the skip's band into
+        y's band. Only the skip's band is overwritten, after it is read, and the scratch
+        holds one band: the skip's memory is the output's."""
+        from toolchain.ops.base import IntArray, align_up
         from toolchain.ops.qelementwise import QAdd
 
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
         oh, ow = p.conv.win.out_size(*hw(xs))
-        plane, kk = oh * ow, int(np.prod(ws[1:]))
-        block = conv_add_block(ws[0], plane, kk, xs[0])
+        n, c_out = xs[0], ws[0]
+        rows = conv_add_band(c_out, oh, ow, n)
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
-        rq = p.conv.rq
         skip, y = node.inputs[3], node.outputs[0]
+        bias = TensorArg(node.inputs[2]) if node.inputs[2] else Lit("NULL")
         calls = []
-        out_bytes = block * plane * xs[0]
-        for c0 in range(0, ws[0], block):
-            brq = rq if not rq.per_channel else Requant(rq.mult[c0:c0 + block], rq.shift[c0:c0 + block], rq.out_zp,
-                                                        rq.act_min, rq.act_max)
-            bp = QConvParams(p.conv.win, p.conv.group, p.conv.in_zp, brq)
-            bws = (block,) + tuple(ws[1:])
-            isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](bp, xs, bws)
-            bias = TensorArg(node.inputs[2], c0) if node.inputs[2] else Lit("NULL")
-            calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1], c0 * kk), bias, Scratch(0),
-                                       conv_desc(bp, xs, block, brq), Scratch(align_up(out_bytes))),
-                              align_up(out_bytes) + isa_scratch))
-            # the block's outputs are contiguous when n == 1 (conv_add_block asks for it)
-            ab = [Scratch(0), TensorArg(skip, c0 * plane)] if p.conv_is_a else [TensorArg(skip, c0 * plane), Scratch(0)]
-            calls.append(Call(ctx.kernel("add", "s8", ()), (*ab, TensorArg(y, c0 * plane),
-                                                           QAdd.desc(p.add, block * plane))))
+        for r0 in range(0, oh, rows):
+            nr = min(rows, oh - r0)
+            band = align_up(n * c_out * nr * ow)
+            # a non-depthwise conv's scratch (an im2col panel) does not depend on h_out: the
+            # whole conv's size is the band's
+            isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](p.conv, xs, ws)
+            calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, Scratch(0),
+                                       conv_desc(p.conv, xs, c_out, p.conv.rq, (r0, nr)), Scratch(band)),
+                              band + isa_scratch))
+            a, b = (Scratch(0), TensorArg(skip, r0 * ow)) if p.conv_is_a else (TensorArg(skip, r0 * ow), Scratch(0))
+            strides = (nr * ow, oh * ow) if p.conv_is_a else (oh * ow, nr * ow)
+            desc = struct("mf_add_rows_s8_desc", add=QAdd.desc(p.add, nr * ow), rows=lit(n * c_out),
+                          a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow),
+                          a_term=IntArray(add_term(p.add.a_zp, p.add.a_mult, p.add.a_shift, p.add.left_shift)),
+                          b_term=IntArray(add_term(p.add.b_zp, p.add.b_mult, p.add.b_shift, p.add.left_shift)))
+            calls.append(Call(ctx.kernel("add_rows", "s8", ("mve", "rvv")), (a, b, TensorArg(y, r0 * ow), desc)))
         return calls
 
     @classmethod
@@ -303,6 +336,12 @@ class QConvAdd(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_conv2d", "conv_s8_ref.c", ("s8",))
-kernels("mf_fc", "conv_s8_ref.c", ("s8",))
-kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",))
+CONV_S8_SIG = Sig("mf_int8.h", "const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y, const mf_conv2d_s8_desc *d, void *scratch")
+FC_S8_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y, const mf_fc_s8_desc *d, void *scratch")
+ADD_ROWS_S8_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d")
+kernels("mf_conv2d", "conv_s8_ref.c", ("s8",), sig=CONV_S8_SIG)
+kernels("mf_fc", "conv_s8_ref.c", ("s8",), sig=FC_S8_SIG)
+kernels("mf_conv2d_overwrite", "conv_overwrite_s8_ref.c", ("s8",), needs=("conv_s8_ref.c",), sig=CONV_S8_SIG)
+kernels("mf_add_rows", "add_rows_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",), sig=ADD_ROWS_S8_SIG)
+# Helium and RVV: gathers from the tables, VMULH/vmulh; no scratch
+kernels("mf_add_rows", "add_rows_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("add_rows_s8_ref.c",), sig=ADD_ROWS_S8_SIG)

@@ -10,7 +10,8 @@ import numpy as np
 from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import Requant, quantize_multiplier, requant
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
+from toolchain.ops.movement import COPY_SIG
 
 ADD_LEFT_SHIFT = 20  # as TFLM: inputs lifted by 2^20 before rescaling keep 20 more bits
 
@@ -117,6 +118,6 @@ class QConcat(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_add", "quant_s8_ref.c", ("s8",))
-kernels("mf_requant", "quant_s8_ref.c", ("s8",))
-kernels("mf_copy", "copy_s8_ref.c", ("s8",))  # movement ops on int8 bytes (ops/movement.py's copy_call)
+kernels("mf_add", "quant_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d"))
+kernels("mf_requant", "quant_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_requant_s8_desc *d"))
+kernels("mf_copy", "copy_s8_ref.c", ("s8",), sig=COPY_SIG)  # movement ops on int8 bytes (ops/movement.py's copy_call)

@@ -16,7 +16,7 @@ from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape
 from toolchain.ops.requant import Requant
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 
 @dataclass(frozen=True)
@@ -75,5 +75,6 @@ class QPool(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_avgpool", "pool_s8_ref.c", ("s8",))
-kernels("mf_maxpool", "pool_s8_ref.c", ("s8",))
+_POOL_S8_SIG = Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_pool_s8_desc *d")
+kernels("mf_avgpool", "pool_s8_ref.c", ("s8",), sig=_POOL_S8_SIG)
+kernels("mf_maxpool", "pool_s8_ref.c", ("s8",), sig=_POOL_S8_SIG)

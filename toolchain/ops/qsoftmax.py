@@ -12,7 +12,7 @@ from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
 from toolchain.ops.base import Call, IntArray, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import quantize_multiplier
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 LUT_BITS = 23  # exp(0) = 2^23: 24 significant bits, and lut * out_mult < 2^54
 
@@ -69,4 +69,4 @@ class QSoftmax(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_softmax", "softmax_s8_ref.c", ("s8",))
+kernels("mf_softmax", "softmax_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d"))

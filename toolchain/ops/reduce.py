@@ -7,11 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, int_array, lit, norm_axis, register,
     strides_of, struct,
 )
+from toolchain.ops.elementwise import BinaryParams
+from toolchain.ops.grad import Builder, backward_rule, unsupported
+from toolchain.ops.movement import ShapeArg
+from toolchain.ops.shape import ViewParams
 
 _KINDS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceMax": "MAX", "ReduceMin": "MIN",
           "ReduceProd": "PROD", "ReduceSumSquare": "SUM_SQUARE", "ReduceL1": "L1", "ReduceL2": "L2"}
@@ -90,6 +94,42 @@ class Reduce(Op):
                       op=lit(f"MF_RED_{p.op}"))
         return [Call(ctx.kernel("reduce"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
+    @classmethod
+    def sum_to(cls, b: Builder, n: Node, g: str, shape: tuple[int, ...]) -> str:
+        """sum_to below, for the element-wise family's backward (which cannot import this module)."""
+        return sum_to(b, n, g, shape)
+
 
 # ---------------------------------------------------------------- kernel table
-kernels("mf_reduce", "reduce_{dtype}_ref.c")
+kernels("mf_reduce", "reduce_{dtype}_ref.c", sig=Sig("mf_reduce.h", "const {t} *x, {t} *y, const mf_reduce_desc *d"))
+
+
+# ---------------------------------------------------------------- backward
+
+def sum_to(b: Builder, n: Node, g: str, shape: tuple[int, ...]) -> str:
+    """Sum a broadcast gradient back to an operand's shape."""
+    gs = b.shape(g)
+    if gs == tuple(shape):
+        return g
+    full = (1,) * (len(gs) - len(shape)) + tuple(shape)
+    axes = tuple(i for i, (d, o) in enumerate(zip(full, gs)) if d == 1 and o != 1)
+    r = b.add("ReduceSum", [g], [full], ReduceParams("SUM", axes, True), n.origin, g)[0]
+    return r if full == tuple(shape) else b.add("Reshape", [r], [shape], ViewParams(tuple(shape)), n.origin, g)[0]
+
+
+@backward_rule('ReduceSum', 'ReduceMean')
+def _reduce_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    p = n.params
+    if x not in need:
+        return
+    if p.op not in ("SUM", "MEAN"):
+        raise unsupported(n, f"no backward for Reduce {p.op}")
+    xs = b.shape(x)
+    kept = tuple(1 if i in p.axes else d for i, d in enumerate(xs))
+    g = gy if b.shape(gy) == kept else b.add("Reshape", [gy], [kept], ViewParams(kept), n.origin, gy)[0]
+    if p.op == "MEAN":
+        count = int(np.prod([xs[i] for i in p.axes], dtype=np.int64))
+        k = b.const(f"{n.name}/1/count", np.array(1.0 / count, np.float32))
+        g = b.add("Mul", [g, k], [kept], BinaryParams("MUL"), n.origin, x)[0]
+    b.accumulate(x, b.add("Expand", [g], [xs], ShapeArg(xs), n.origin, x)[0])

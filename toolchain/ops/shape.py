@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.ir.graph import Tensor
+from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Op, OutSpec, norm_axis, register
+from toolchain.ops.grad import Builder, backward_rule
 
 
 @dataclass(frozen=True)
@@ -186,3 +187,11 @@ def _dequantize(xs: list[np.ndarray | None], p: FoldParams) -> np.ndarray:
         scale, zp = scale.reshape(shape), zp.reshape(shape)
     return ((x.astype(np.int32) - zp.astype(np.int32)).astype(np.float32) * scale).astype(scale.dtype)
 
+
+# ---------------------------------------------------------------- backward
+
+@backward_rule('Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout')
+def _view_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str], wgrads: dict[str, str]) -> None:
+    x = n.inputs[0]
+    if x in need:
+        b.accumulate(x, b.add("Reshape", [gy], [b.shape(x)], ViewParams(b.shape(x)), n.origin, x)[0])

@@ -19,7 +19,7 @@ from toolchain.ops.base import (
     Array, Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, apply_act
-from toolchain.ops.kernel_table import kernels
+from toolchain.ops.kernel_table import Sig, kernels
 
 MAX_STEPS = 8
 # Tokens a blocked token chain runs together, and query rows per attention block, that the
@@ -30,6 +30,7 @@ MAX_STEPS = 8
 TOKEN_BLOCKS = {"dsp": (1, 2, 4), "rvv": (1, 4, 8), "mve": (1, 3, 6)}
 ATTENTION_ROWS = {"dsp": (1, 4), "rvv": (1, 8), "mve": (1, 3, 6)}
 SIMD_ISAS = ("rvv", "mve")
+DSP_ROW_DH = 16  # MF_ATTENTION_ROW_DH of transformer_f32_dsp.c: head dims its query-row path takes
 
 
 def _elem(ctx: LowerCtx) -> int:
@@ -235,7 +236,10 @@ class FusedAttention(Op):
 
     @classmethod
     def blocks(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
-        sizes = ATTENTION_ROWS.get(ctx.isa_of(ctx.kernel("attention_bias" if p.has_bias else "attention")), ())
+        isa = ctx.isa_of(ctx.kernel("attention_bias" if p.has_bias else "attention"))
+        if isa == "dsp" and p.dh <= DSP_ROW_DH:
+            return (1,)  # the M4/M7 kernel takes its query-row path there whatever the block
+        sizes = ATTENTION_ROWS.get(isa, ())
         n_q = _layout(p, [ctx.tensors[i] for i in node.inputs])[1]
         return tuple(sorted({min(b, n_q) for b in sizes}))
 
@@ -318,9 +322,27 @@ class PatchEmbed(Op):
 # Scratch is sized in lower() (one formula per op, block and k_panel in the descriptor). Every
 # variant file calls the scratch-size functions of the FP32 reference file; the FP16 SIMD files
 # run their products on the GEMM panels of gemm_f16_<isa>.c and share vmath_<isa>.inc.
-for _op in ("mf_token_chain", "mf_attention", "mf_patch_embed"):
-    kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"))
-    kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"))
+_H = "mf_transformer.h"
+TRANSFORMER_SIGS = {  # the FP16 token chain's steps point at FP16 weights: its own descriptor
+    "mf_token_chain": {dt: Sig(_H, "const {t} *x, const {t} *residual, {t} *y, {t} *scratch, "
+                               f"const mf_token_chain_desc{sfx} *d") for dt, sfx in (("f32", ""), ("f16", "_f16"))},
+    "mf_attention": Sig(_H, "const {t} *q, const {t} *k, const {t} *v, {t} *out, {t} *scratch, const mf_attention_desc *d"),
+    "mf_patch_embed": Sig(_H, "const {t} *x, const {t} *weight, const {t} *bias, const {t} *cls, const {t} *pos, "
+                          "{t} *out, {t} *scratch, const mf_patch_embed_desc *d"),
+}
+for _op, _sig in TRANSFORMER_SIGS.items():
+    kernels(_op, "transformer_{dtype}_ref.c", needs=("elementwise_f32_ref.c", "transformer_f32_ref.c"), sig=_sig)
+    kernels(_op, "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"), sig=_sig)
     kernels(_op, "transformer_f16_{isa}.c", ("f16",), ("rvv", "mve"),
-            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "gemm_f16_{isa}.c"))
-kernels("mf_attention_bias", "attention_bias_f32_ref.c", ("f32",))  # masks/biases on the scores: reference only
+            ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+             "gemm_f16_{isa}.c"), sig=_sig)
+# masks/biases on the scores: the references, and the dsp / rvv / mve attention kernels with the
+# bias added to each row of scores before its softmax
+_BIAS_SIG = Sig(_H, "const {t} *q, const {t} *k, const {t} *v, const {t} *bias, int32_t bias_heads, {t} *out, "
+                "{t} *scratch, const mf_attention_desc *d")
+kernels("mf_attention_bias", "attention_bias_{dtype}_ref.c", sig=_BIAS_SIG)
+kernels("mf_attention_bias", "transformer_f32_dsp.c", ("f32",), ("dsp",), ("elementwise_f32_ref.c", "transformer_f32_ref.c"),
+        sig=_BIAS_SIG)
+kernels("mf_attention_bias", "transformer_f16_{isa}.c", ("f16",), SIMD_ISAS,
+        ("elementwise_f32_ref.c", "transformer_f32_ref.c", "transformer_f16_ref.c", "attention_bias_f16_ref.c",
+         "gemm_f16_{isa}.c"), sig=_BIAS_SIG)

@@ -21,7 +21,7 @@ from toolchain.sim.cluster import ClusterCounts, read_cluster_counts
 from toolchain.sim.cluster import plugin_args as cluster_plugin_args
 from toolchain.sim.elfinfo import flash_image, read_elf, symbolize
 from toolchain.sim.errors import RunError, SimError
-from toolchain.sim.firmware import BuildResult, Markers, find_markers
+from toolchain.build.firmware import BuildResult, Markers, find_markers
 from toolchain.sim.plugin import plugin_path
 from toolchain.sim.subproc import format_cmd, run_tool, tail
 from toolchain.sim.uart_log import parse_uart_log

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from toolchain.sim.errors import RenodeNotInstalled, RunError, SimError
-from toolchain.sim.firmware import BuildResult
+from toolchain.build.firmware import BuildResult
 from toolchain.sim.qemu import RunResult
 from toolchain.sim.subproc import format_cmd, tail
 from toolchain.sim.uart_log import parse_uart_log

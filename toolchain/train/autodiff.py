@@ -1,7 +1,7 @@
 """Reverse-mode autodiff over the IR: forward Graph -> training Graph.
 
 The training graph is an ordinary Graph: the forward nodes, one loss node, the backward
-nodes (op families in grad_ops, plus forward ops reused for what they already compute:
+nodes (each op family's gradient ops and rule, ops/<family>.py, plus forward ops reused for what they already compute:
 Add to sum gradients, Mul, Transpose, Reshape, Pad, Slice, ReduceSum), and one in-place
 optimizer update per trainable weight, placed right after the last node that reads the weight
 so its gradient dies at once. Trainable weights and optimizer state become graph inputs *and*
@@ -17,10 +17,9 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import DType, Graph, Node, Tensor
-from toolchain.ops.elementwise import UNARY_OPS, Act, UnaryParams
-from toolchain.train import loss_optim, rules  # noqa: F401  (loss_optim registers the loss and update ops)
-from toolchain.train.builder import Builder
-from toolchain.train.grad_ops import OUTPUT_DERIVABLE
+from toolchain.ops.elementwise import OUTPUT_DERIVABLE, UNARY_OPS, Act, BinaryParams, UnaryParams
+from toolchain.ops.grad import Builder, backward
+from toolchain.train import loss_optim  # noqa: F401  (registers the loss and update ops)
 from toolchain.train.loss_optim import LossParams
 from toolchain.train.spec import OptimizerSpec, Slot
 
@@ -39,6 +38,18 @@ class TrainableWeight:
     init: np.ndarray
     states: list[str] = field(default_factory=list)
     half: str | None = None  # its FP16 working copy in a mixed-precision step (train.mixed)
+
+
+def _gradient(b: Builder, t: str) -> str | None:
+    """The gradient of t, its partials summed with Add nodes (in place when possible)."""
+    ps = b.partials.get(t)
+    if not ps:
+        return None
+    acc = ps[0]
+    for p in ps[1:]:
+        acc = b.add("Add", [acc, p], [b.tensors[t].shape], BinaryParams("ADD"), [], t)[0]
+    b.partials[t] = [acc]
+    return acc
 
 
 @dataclass
@@ -158,10 +169,10 @@ def build_training_graph(g: Graph, trainable: list[Slot], loss: str, optimizer: 
     for n in reversed(nodes):
         if not any(o in rg for o in n.outputs):
             continue
-        gys = [b.grad(o) for o in n.outputs]
+        gys = [_gradient(b, o) for o in n.outputs]
         if all(gy is None for gy in gys):
             continue
-        rules.backward(b, n, gys, rg - wnames, wnames, wgrads)
+        backward(b, n, gys, rg - wnames, wnames, wgrads)
         for i in n.inputs:
             if i in wmap and i in wgrads:
                 gw = wgrads.pop(i)
@@ -170,7 +181,7 @@ def build_training_graph(g: Graph, trainable: list[Slot], loss: str, optimizer: 
     missing = [w.name for w in weights if not any(n.op_type == update_op and n.inputs[0] == w.name for n in b.nodes)]
     if missing:
         raise UnsupportedOpError(f"no gradient reaches {missing}")
-    grads = {t: b.grad(t) or "" for t in extra_grads}
+    grads = {t: _gradient(b, t) or "" for t in extra_grads}
     inputs = list(g.inputs)
     persistent = [w.name for w in weights] + [s for w in weights for s in w.states]
     out = Graph(f"{g.name}/train", tensors, nodes + b.nodes, inputs + [LABEL] + persistent,

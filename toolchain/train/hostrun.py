@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.codegen import SourceSet, c_comment, template_env
-from toolchain.hostbuild import SANITIZE, WARN, BuildError, host_cc
+from toolchain.build.host import SANITIZE, WARN, BuildError, host_cc
 from toolchain.train.program import TrainProgram
 
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from toolchain.ir.graph import DType, Node, Tensor
 from toolchain.ops.base import Call, LowerCtx, Lit, OutSpec, TensorArg, lit, register, struct
-from toolchain.train.opbase import TrainOp
-from toolchain.train.kernels import kernel
+from toolchain.ops.grad import TrainOp, bwd_kernel
+from toolchain.ops.kernel_table import Sig, helper, kernels
 
 STEP_COUNTER = "mf_train_t"  # the generated C's step counter (Adam's bias correction)
 # The generated C's dynamic loss scale (mf_loss_scale, mf_train.h): mixed-precision builds only.
@@ -69,7 +69,7 @@ class Loss(TrainOp):
     @classmethod
     def lower(cls, p: LossParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = struct("mf_loss_desc", rows=lit(p.rows), cols=lit(p.cols))
-        k = kernel(ctx, "loss", "xent" if p.kind == "cross_entropy" else "mse")
+        k = bwd_kernel(ctx, "mf_softmax_xent" if p.kind == "cross_entropy" else "mf_mse_loss")
         args = (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.outputs[0]),
                 TensorArg(node.outputs[1]), desc)
         return [Call(k, args + ((Lit(LOSS_SCALE),) if _mixed(ctx, node.inputs[0]) else ()))]
@@ -140,7 +140,7 @@ class SgdUpdate(UpdateOp):
         ins = node.inputs[:-1] if mixed else node.inputs
         buf = TensorArg(ins[2]) if len(ins) > 2 else Lit("NULL")
         desc = struct("mf_sgd_desc", lr=lit(p.lr), momentum=lit(p.momentum), weight_decay=lit(p.weight_decay))
-        k = kernel(ctx, "optim", "sgd")
+        k = bwd_kernel(ctx, "mf_sgd_update")
         if mixed:
             return [Call(k, (TensorArg(ins[0]), TensorArg(ins[1]), buf, TensorArg(node.inputs[-1]), lit(n), desc,
                              Lit(LOSS_SCALE)))]
@@ -169,8 +169,36 @@ class AdamUpdate(UpdateOp):
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
         desc = struct("mf_adam_desc", lr=lit(p.lr), beta1=lit(p.beta1), beta2=lit(p.beta2), eps=lit(p.eps),
                       weight_decay=lit(p.weight_decay))
-        k = kernel(ctx, "optim", "adam")
+        k = bwd_kernel(ctx, "mf_adam_update")
         if _mixed(ctx, node.inputs[1]):
             return [Call(k, (*(TensorArg(i) for i in node.inputs[:4]), TensorArg(node.inputs[4]), lit(n), desc,
                              Lit(STEP_COUNTER), Lit(LOSS_SCALE)))]
         return [Call(k, (*(TensorArg(i) for i in node.inputs[:4]), lit(n), desc, Lit(STEP_COUNTER)))]
+
+
+# ---------------------------------------------------------------- kernel table
+# Declared in mf_train.h. FP16 training keeps FP32 master weights and the loss in FP32: its
+# loss and optimizer kernels take the FP16 tensors and the loss scale.
+_H = "mf_train.h"
+_SIGS = {
+    "mf_softmax_xent": {
+        "f32": Sig(_H, "const float *logits, const float *labels, float *loss, float *dlogits, const mf_loss_desc *d"),
+        "f16": Sig(_H, "const {t} *logits, const float *labels, float *loss, {t} *dlogits, const mf_loss_desc *d, "
+                   "const mf_loss_scale *ls")},
+    "mf_mse_loss": {
+        "f32": Sig(_H, "const float *y, const float *target, float *loss, float *dy, const mf_loss_desc *d"),
+        "f16": Sig(_H, "const {t} *y, const float *target, float *loss, {t} *dy, const mf_loss_desc *d, "
+                   "const mf_loss_scale *ls")},
+    "mf_sgd_update": {
+        "f32": Sig(_H, "float *w, const float *g, float *buf, int32_t n, const mf_sgd_desc *d"),
+        "f16": Sig(_H, "float *w, const {t} *g, float *buf, {t} *w_half, int32_t n, const mf_sgd_desc *d, mf_loss_scale *ls")},
+    "mf_adam_update": {
+        "f32": Sig(_H, "float *w, const float *g, float *m, float *v, int32_t n, const mf_adam_desc *d, int32_t step"),
+        "f16": Sig(_H, "float *w, const {t} *g, float *m, float *v, {t} *w_half, int32_t n, const mf_adam_desc *d, "
+                   "int32_t step, mf_loss_scale *ls")},
+}
+for _base, _src in (("mf_softmax_xent", "loss_bwd_{dtype}_ref.c"), ("mf_mse_loss", "loss_bwd_{dtype}_ref.c"),
+                    ("mf_sgd_update", "optim_bwd_{dtype}_ref.c"), ("mf_adam_update", "optim_bwd_{dtype}_ref.c")):
+    kernels(_base, _src, sig=_SIGS[_base])
+# the mixed-precision step's loss scale
+helper("mf_loss_scale_update", "optim_bwd_f16_ref.c", sig=Sig(_H, "mf_loss_scale *ls"))

@@ -43,7 +43,7 @@ def run_in_qemu(src: SourceSet, prog: TrainProgram, board, xs: np.ndarray, ys: n
     RVV boards, else None, the cluster figures per step on a cluster board, else None) from
     one QEMU run of `steps` steps. one_hart_work: the 1-hart instructions per step, for the
     parallel efficiency."""
-    from toolchain.sim.firmware import build_firmware
+    from toolchain.build.firmware import build_firmware
     from toolchain.sim.qemu import run_firmware
 
     fw_main = render_firmware_model(src, prog, xs, ys, steps)

@@ -11,19 +11,21 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import jinja2
 import numpy as np
 
-from toolchain.boards import Board, CompilerSetup, Region, compiler_setup
+from toolchain.boards import Board, Region
+from toolchain.build.compiler import CompilerSetup, compiler_setup
 from toolchain.codegen.ctext import c_comment, c_string
 from toolchain.sim.cluster import cluster_defines, resolve_harts
 from toolchain.sim.elfinfo import ElfInfo, memory_use, read_elf
 from toolchain.sim.errors import BudgetError, SimError, ToolError
-from toolchain.sim.harness import (
+from toolchain.sim.flashsplit import flash_split
+from toolchain.build.harness import (
     HARNESS_DIR, STARTUPS, TEMPLATES_DIR, Layout, Target, harness_defines, harness_sources,
     layout,
 )
@@ -69,6 +71,8 @@ class BuildResult:
     markers: Markers | None
     commands: tuple[str, ...]        # compile and link command lines, for reports
     harts: int = 1                   # harts the firmware forks over (cluster boards)
+    # flash by kind: code, weights, scales, other constants, .data initial values (sim/flashsplit.py)
+    flash_split: dict[str, int] = field(default_factory=dict)
 
 
 def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
@@ -146,7 +150,8 @@ def build_firmware(sources: Sequence[Path | str] | SourceSetLike, board: Board,
                        stack_reserved_bytes=stack_section,
                        flash_by_section=use.flash_by_section, ram_by_section=use.ram_by_section,
                        markers=find_markers(info),
-                       commands=tuple(format_cmd(c) for c in [*compile_cmds, link_cmd]), harts=harts)
+                       commands=tuple(format_cmd(c) for c in [*compile_cmds, link_cmd]), harts=harts,
+                       flash_split=flash_split(info, use))
 
 
 # ---- steps ----------------------------------------------------------------------------------

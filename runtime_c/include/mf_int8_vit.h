@@ -1,0 +1,77 @@
+/* Integer-only transformer kernels (issue 15): LayerNorm with an integer square root, a
+ * 256-entry lookup table for any element-wise function of one int8 tensor (GELU, a scale
+ * Mul...), the int8 MatMul and Mul of two activations (attention's QK^T and AV, the GELU
+ * formula's product) and the Add of a bias row. The conventions are mf_int8.h's: int8 in
+ * and out, int32/int64 accumulation, constants derived at compile time by
+ * toolchain/ops/qtransformer.py, whose numpy twins are bit-exact with these kernels. SIMD
+ * variants (_dsp, _mve, _rvv) keep the same contract and are checked against _ref in the
+ * same simulator binary (tests/kernels/vit_s8.c). */
+#ifndef MF_INT8_VIT_H
+#define MF_INT8_VIT_H
+
+#include "mf_int8.h"
+
+/* LayerNorm over the last axis (cols <= MF_LAYERNORM_S8_MAX_COLS), per row:
+ *   x_i = X_i - in_zp,  d_i = cols * x_i - sum(x),  V = sum(d_i^2) + eps_q
+ *   (d_i / sqrt(V) is the normalised value over sqrt(cols), exactly; eps_q is
+ *   eps * cols^3 / in_scale^2 rounded),
+ *   D = isqrt(V << 2h) with the even shift 2h that puts V << 2h in [2^60, 2^62),
+ *   inv = 2^62 / D,  N_i = round(d_i * inv / 2^(62 - F - h))   (|N_i| <= 2^F, F = 24)
+ *   y_i = clamp(out_zp + round((N_i * gamma[i] + beta[i] * 2^F) / 2^(F + g_shift)))
+ * where gamma[i] = round(g_i * sqrt(cols) / out_scale * 2^g_shift) and
+ * beta[i] = round(b_i / out_scale * 2^g_shift) (both < 2^30 by the choice of g_shift).
+ * y may be x: a row is read whole before it is written. mf_isqrt_u64(v) = floor(sqrt(v)),
+ * bit by bit (no float, no division). */
+#define MF_LAYERNORM_S8_FRAC 24
+#define MF_LAYERNORM_S8_MAX_COLS 4096
+typedef struct {
+    int32_t rows, cols;
+    int32_t in_zp, out_zp;
+    int64_t eps_q;
+    int32_t g_shift;
+} mf_layernorm_s8_desc;
+
+/* mf_lut_s8: y[j] = lut[x[j] + 128] for n elements (y may be x). */
+
+/* Batched MatMul of two int8 activations: for b < batch,
+ *   y_b[m][n] = clamp(out_zp + requant(sum_k (a_b[m][k] - a_zp) * (B_b[k][n] - b_zp)))
+ * a_b = a + b * a_stride ([m][k]); B_b = b + b * b_stride, [k][n] (b_trans 0) or [n][k]
+ * (b_trans 1: K^T read straight from K); y_b = y + b * m * n. A stride of 0 broadcasts. */
+typedef struct {
+    int32_t batch, m, n, k;
+    int32_t a_stride, b_stride;
+    int32_t b_trans;
+    int32_t a_zp, b_zp;
+    mf_requant_s8 rq; /* one entry */
+} mf_matmul_s8_desc;
+
+/* mf_mul_s8: y[j] = clamp(out_zp + requant((a[j] - a_zp) * (b[j] - b_zp))) for j < n; y may
+ * be a or b. */
+typedef struct {
+    int32_t n;
+    int32_t a_zp, b_zp;
+    mf_requant_s8 rq; /* one entry */
+} mf_mul_s8_desc;
+
+/* mf_add_row_s8: y[r][j] = mf_add_s8(x[r][j], row[j]) for r < rows, j < d->n (the row's
+ * length); y may be x. */
+
+/* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_row_s8_ref(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
+                      const mf_add_s8_desc *d);
+uint32_t mf_isqrt_u64(uint64_t v);
+int mf_layernorm_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
+                        const mf_layernorm_s8_desc *d);
+int mf_layernorm_s8_ref(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
+                        const mf_layernorm_s8_desc *d);
+int mf_layernorm_s8_rvv(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
+                        const mf_layernorm_s8_desc *d);
+int mf_lut_s8_ref(const int8_t *x, const int8_t *lut, int8_t *y, int32_t n);
+int mf_matmul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_matmul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_matmul_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_mul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
+/* PROTOS_END */
+
+#endif

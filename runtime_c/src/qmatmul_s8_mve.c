@@ -1,0 +1,63 @@
+/* int8 MatMul of two activations for Helium (mf_int8_vit.h). B as [k][n] (QK^T after its
+ * Transpose, AV): 8 outputs of a row at a time, each step one B row slice widened to int16
+ * lanes minus b_zp, multiplied by the scalar a - a_zp into two int32x4 accumulators
+ * (VMLA); the n tail by VCTP predication. B as [n][k]: dot products along k on 8 int16
+ * lanes (VMLADAVA), the k tail predicated. Exact int32 sums: bit-exact with _ref. */
+#include "mf_int8_vit.h"
+
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+#include "qmatmul_s8_row.inc"
+
+static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
+{
+    for (int32_t j = 0; j < d->n; j += 8) {
+        const int32_t left = d->n - j;
+        const mve_pred16_t p16 = vctp16q((uint32_t)left);
+        int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+        for (int32_t t = 0; t < d->k; ++t) {
+            const int16x8_t bv = vsubq_x_n_s16(vldrbq_z_s16(bm + (size_t)t * d->n + j, p16), (int16_t)d->b_zp, p16);
+            const int32_t av = ar[t] - d->a_zp;
+            lo = vmlaq_n_s32(lo, vmovlbq_s16(bv), av);  /* even lanes: outputs j, j+2, ... */
+            hi = vmlaq_n_s32(hi, vmovltq_s16(bv), av);  /* odd lanes */
+        }
+        int32_t acc[8];
+        vst1q_s32(acc, lo);
+        vst1q_s32(acc + 4, hi);
+        for (int32_t q = 0; q < 8 && q < left; ++q) yr[j + q] = mf_matmul_s8_out(acc[(q & 1) * 4 + q / 2], d);
+    }
+}
+
+static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
+{
+    for (int32_t j = 0; j < d->n; ++j) {
+        const int8_t *br = bm + (size_t)j * d->k;
+        int32_t acc = 0;
+        for (int32_t t = 0; t < d->k; t += 8) {
+            const mve_pred16_t p = vctp16q((uint32_t)(d->k - t));
+            const int16x8_t av = vsubq_x_n_s16(vldrbq_z_s16(ar + t, p), (int16_t)d->a_zp, p);
+            const int16x8_t bv = vsubq_x_n_s16(vldrbq_z_s16(br + t, p), (int16_t)d->b_zp, p);
+            acc = vmladavaq_p_s16(acc, av, bv, p);
+        }
+        yr[j] = mf_matmul_s8_out(acc, d);
+    }
+}
+
+int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d)
+{
+    const int st = mf_matmul_s8_args(a, b, y, d);
+    if (st != MF_OK) return st;
+    for (int32_t bb = 0; bb < d->batch; ++bb) {
+        const int8_t *ab = a + (size_t)bb * d->a_stride, *bm = b + (size_t)bb * d->b_stride;
+        int8_t *yb = y + (size_t)bb * d->m * d->n;
+        for (int32_t i = 0; i < d->m; ++i) {
+            if (d->b_trans)
+                mf_matmul_row_nk(ab + (size_t)i * d->k, bm, yb + (size_t)i * d->n, d);
+            else
+                mf_matmul_row_kn(ab + (size_t)i * d->k, bm, yb + (size_t)i * d->n, d);
+        }
+    }
+    return MF_OK;
+}
+#endif

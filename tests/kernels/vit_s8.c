@@ -1,0 +1,76 @@
+/* Harness of the integer ViT kernels (mf_int8_vit.h; tests/kernels/vitharness.py builds it):
+ * the SIMD variant KS_FAST and mf_*_s8_ref on the same data in one binary, both outputs
+ * returned; only KS_FAST is inside the benchmark window.
+ *   KS_OP 1 matmul: KS_BATCH, KS_M, KS_N, KS_K, KS_BT (B as [n][k]), KS_AZP, KS_BZP,
+ *           KS_MULT, KS_SHIFT, KS_OZP; input 0: a then b (int8 values as float32)
+ *   KS_OP 2 layernorm: KS_ROWS, KS_COLS, KS_INZP, KS_OZP, KS_EPS, KS_GSHIFT; input 0: x,
+ *           input 1: gamma then beta (int32 bit patterns)
+ * Guard bytes after the fast output must survive (status -101 otherwise). */
+#include <stdint.h>
+#include <string.h>
+
+#include "mf_board.h"
+#include "mf_int8_vit.h"
+#include "model.h"
+
+/* the copy loops are not measured; clang's vectoriser would make whole-register loads of
+ * them that QEMU 7.2 aborts on (qemu issue 1441) */
+#if defined(__clang__)
+#pragma clang optimize off
+#endif
+
+#define KS_GUARD 32
+#if KS_OP == 1
+#define KS_X (KS_BATCH * (KS_M * KS_K + KS_K * KS_N))
+#define KS_Y (KS_BATCH * KS_M * KS_N)
+#define KS_P 1
+#else
+#define KS_X (KS_ROWS * KS_COLS)
+#define KS_Y KS_X
+#define KS_P (2 * KS_COLS)
+#endif
+
+static float in_x[KS_X], in_p[KS_P], out_fast[KS_Y], out_ref[KS_Y];
+static int8_t x[KS_X], y_fast[KS_Y + KS_GUARD], y_ref[KS_Y];
+static int32_t params[KS_P];
+
+float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_p : 0; }
+int32_t mf_model_input_size(int i) { return i == 0 ? KS_X : i == 1 ? KS_P : 0; }
+const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
+int32_t mf_model_output_size(int i) { return i < 2 ? KS_Y : 0; }
+
+int mf_model_run(void)
+{
+    mf_bench_stop();
+    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)in_x[i];
+    memcpy(params, in_p, sizeof params);
+    for (int32_t i = 0; i < KS_Y + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
+#if KS_OP == 1
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
+    const mf_matmul_s8_desc d = {.batch = KS_BATCH, .m = KS_M, .n = KS_N, .k = KS_K,
+                                 .a_stride = KS_M * KS_K, .b_stride = KS_K * KS_N, .b_trans = KS_BT,
+                                 .a_zp = KS_AZP, .b_zp = KS_BZP,
+                                 .rq = {mult, shift, 0, KS_OZP, -128, 127}};
+    const int8_t *a = x, *b = x + KS_BATCH * KS_M * KS_K;
+    /* a is [batch][m][k], b [batch][k][n] or [batch][n][k]: strides as the desc says */
+    const int st = mf_matmul_s8_ref(a, b, y_ref, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(a, b, y_fast, &d);
+    mf_bench_stop();
+#else
+    const mf_layernorm_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .in_zp = KS_INZP, .out_zp = KS_OZP,
+                                    .eps_q = KS_EPS, .g_shift = KS_GSHIFT};
+    const int st = mf_layernorm_s8_ref(x, params, params + KS_COLS, y_ref, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, params, params + KS_COLS, y_fast, &d);
+    mf_bench_stop();
+#endif
+    for (int32_t i = KS_Y; i < KS_Y + KS_GUARD; ++i)
+        if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
+    for (int32_t i = 0; i < KS_Y; ++i) {
+        out_fast[i] = (float)y_fast[i];
+        out_ref[i] = (float)y_ref[i];
+    }
+    mf_bench_start();
+    return st != 0 ? st : st2;
+}

@@ -1,0 +1,100 @@
+"""Build and run the integer ViT kernel harness (tests/kernels/vit_s8.c): a SIMD kernel and
+its reference on the same seeded data in one binary, the SIMD kernel's instructions counted,
+and the numpy twins of ops/qtransformer.py as the contract both must meet exactly."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.boards import Board
+from toolchain.codegen import copy_runtime
+from toolchain.ops.qtransformer import QLayerNormParams, QMatMul, QMatMulParams, layernorm_constants, layernorm_reference
+from toolchain.ops.requant import Requant
+from toolchain.sim import build_firmware, run_firmware
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class MatMulS8:
+    batch: int
+    m: int
+    n: int
+    k: int
+    b_trans: bool = False
+
+    op = "matmul"
+
+    def __str__(self) -> str:
+        return f"matmul_b{self.batch}_m{self.m}_n{self.n}_k{self.k}{'_bt' if self.b_trans else ''}"
+
+
+@dataclass(frozen=True)
+class LayerNormS8:
+    rows: int
+    cols: int
+
+    op = "layernorm"
+
+    def __str__(self) -> str:
+        return f"layernorm_{self.rows}x{self.cols}"
+
+
+@dataclass(frozen=True)
+class VitRun:
+    fast: np.ndarray
+    ref: np.ndarray
+    want: np.ndarray
+    instructions: int
+    weighted: int | None
+
+
+def _data(shape: MatMulS8 | LayerNormS8, seed: int):
+    """(defines, inputs, numpy contract) of one seeded case."""
+    rng = np.random.default_rng(seed)
+    if isinstance(shape, MatMulS8):
+        s = shape
+        a = rng.integers(-128, 128, (s.batch, s.m, s.k)).astype(np.int8)
+        bshape = (s.batch, s.n, s.k) if s.b_trans else (s.batch, s.k, s.n)
+        b = rng.integers(-128, 128, bshape).astype(np.int8)
+        azp, bzp, ozp = int(rng.integers(-20, 20)), int(rng.integers(-20, 20)), int(rng.integers(-10, 10))
+        rq = Requant.from_scales(40.0 / (128 * 128 * np.sqrt(s.k)), ozp)
+        want = QMatMul.reference(QMatMulParams(azp, bzp, s.b_trans, rq), [a, b])[0]
+        defines = {"OP": 1, "BATCH": s.batch, "M": s.m, "N": s.n, "K": s.k, "BT": int(s.b_trans), "AZP": azp,
+                   "BZP": bzp, "MULT": rq.mult[0], "SHIFT": rq.shift[0], "OZP": ozp}
+        return defines, [np.concatenate([a.ravel(), b.ravel()]).astype(np.float32), np.zeros(1, np.float32)], want
+    s = shape
+    x = np.clip(rng.normal(0, 40, (s.rows, s.cols)) + 9, -128, 127).astype(np.int8)
+    x[0, :] = x[0, 0]  # a constant row: only eps under the square root
+    p, gq, bq = layernorm_constants(rng.normal(1, 0.3, s.cols), rng.normal(0, 0.2, s.cols), 1e-5, 0.05, 0.03, -3, 9,
+                                    s.cols)
+    want = layernorm_reference(x, gq, bq, p)
+    defines = {"OP": 2, "ROWS": s.rows, "COLS": s.cols, "INZP": p.in_zp, "OZP": p.out_zp, "EPS": f"{p.eps_q}LL",
+               "GSHIFT": p.g_shift}
+    params = np.concatenate([gq, bq]).astype(np.int32).view(np.float32)
+    return defines, [x.ravel().astype(np.float32), params], want
+
+
+def run_vit_kernel(board: Board, shape: MatMulS8 | LayerNormS8, isa: str, seed: int = 0,
+                   out_dir: Path | None = None, timeout: float = 600.0) -> VitRun:
+    """isa 'ref' runs the reference against itself (the host check of the C vs numpy)."""
+    fast = f"mf_{shape.op}_s8_{isa}"
+    out = Path(out_dir or tempfile.mkdtemp(prefix=f"kvit_{board.name}_"))
+    rt = copy_runtime(out / "runtime", {fast, f"mf_{shape.op}_s8_ref"})
+    defines, inputs, want = _data(shape, seed)
+    flags = [f"-DKS_{k}={v}" for k, v in defines.items()] + [f"-DKS_FAST={fast}"]
+    build = build_firmware([HERE / "vit_s8.c", *rt], board, out / "fw", inputs,
+                           include_dirs=[HERE, out / "runtime" / "include"], extra_cflags=flags)
+    kw = {"lmul_weighting": board.core.simd == "rvv"} if board.qemu is not None else {}
+    r = run_firmware(build, timeout=timeout, **kw)
+    if r.status != 0:
+        raise RuntimeError(f"{fast} on {board.name} returned {r.status} (-101: wrote past its output)")
+    return VitRun(r.outputs[0].astype(np.int64), r.outputs[1].astype(np.int64), want.astype(np.int64).ravel(),
+                  r.instructions or 0, r.weighted_instructions)
+
+
+__all__ = ["LayerNormS8", "MatMulS8", "QLayerNormParams", "VitRun", "run_vit_kernel"]

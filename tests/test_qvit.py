@@ -1,0 +1,299 @@
+"""The integer-only low-rank ViT of issue 15 (examples/lowrank_vit_240_int8.onnx: 3x240x240
+int8 input, patch 16, embedding 128, depth 4, 2 heads, rank 32, QDQ from `mcuforge quantize`).
+
+Tolerances, and why:
+- every op alone (on onnxruntime's own inputs) within 1 LSB of onnxruntime running the QDQ
+  file as written, and exactly 0 for the tables (GELU, the attention scale Mul: a table is
+  onnxruntime's DQ -> op -> Q on all 256 inputs); MatMuls and linears 1 LSB where the Q31
+  requantisation rounds an exact integer accumulator otherwise than the float product; LayerNorm
+  is 1 LSB where onnxruntime's float32 mean/variance lands on the other side of a rounding
+  boundary than the exact integer computation (ops/qtransformer.py);
+- the logits after 4 blocks within LOGIT_LSB LSB of onnxruntime as written: those 1-LSB
+  LayerNorm flips propagate through the residual stream (verify --layers shows up to 14 LSB of
+  chain drift per layer). onnxruntime's own two ways of running this file (with and without
+  its QDQ fusions) differ by 7-23 LSB on the same inputs, which bounds what "exact" can mean;
+- top-1 equal wherever onnxruntime's own top-2 margin exceeds TIE_LSB (at a near-tie, a
+  1-LSB difference decides; on seeded field 0 the margin is 1 LSB and ours picks the
+  runner-up), and on all but at most one of the seeded inputs.
+The weights are seeded; the class head is a linear probe on synthetic gratings
+(examples/lowrank_vit.py), so the answer depends on the input.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import EXAMPLES
+from toolchain.api import compile_model, write_sources
+from toolchain.ops.qtransformer import LN_FRAC, QMatMulParams, layernorm_constants, layernorm_reference, row_of
+from toolchain.ops.requant import Requant
+
+MODEL = EXAMPLES / "lowrank_vit_240_int8.onnx"
+LOGIT_LSB = 40
+TIE_LSB = 4  # onnxruntime's own top-2 margin at or below which its top-1 is a near-tie
+SEEDS = (0, 1, 2, 3)
+SRAM, FLASH = 320 * 1024, 1024 * 1024
+
+
+# ---------------------------------------------------------------- op references
+
+
+def _float_layernorm(x, in_s, in_zp, g, b, eps, out_s, out_zp):
+    v = (x.astype(np.float64) - in_zp) * in_s
+    mu = v.mean(axis=-1, keepdims=True)
+    var = ((v - mu) ** 2).mean(axis=-1, keepdims=True)
+    y = (v - mu) / np.sqrt(var + eps) * g + b
+    return np.clip(np.round(y / out_s) + out_zp, -128, 127)
+
+
+@pytest.mark.parametrize("cols", [1, 2, 7, 64, 128, 129, 1000, 4096])
+def test_layernorm_reference_is_within_1_lsb_of_float(cols: int) -> None:
+    rng = np.random.default_rng(cols)
+    x = rng.integers(-128, 128, (9, cols)).astype(np.int8)
+    x[0] = 17  # a constant row: zero variance, only eps
+    x[1, ::2], x[1, 1::2] = -128, 127  # the widest spread
+    g, b = rng.normal(1.0, 0.5, cols), rng.normal(0.0, 0.3, cols)
+    in_s, out_s, in_zp, out_zp, eps = 0.043, 0.031, -7, 5, 1e-5
+    p, gq, bq = layernorm_constants(g, b, eps, in_s, out_s, out_zp, in_zp, cols)
+    got = layernorm_reference(x, gq, bq, p).astype(np.int64)
+    want = _float_layernorm(x, in_s, in_zp, g, b, eps, out_s, out_zp)
+    assert np.abs(got - want).max() <= 1
+    assert np.mean(got != want) < 0.002  # flips only at rounding boundaries
+    assert np.all(got[0] == np.clip(np.round(b / out_s) + out_zp, -128, 127))
+
+
+def test_layernorm_normalised_value_keeps_24_fraction_bits() -> None:
+    """N_i = d_i / sqrt(V) * 2^24 (|N_i| <= 2^24): the worst-case row sits at the bound."""
+    x = np.array([[-128, 127]], np.int8)
+    p, gq, bq = layernorm_constants(np.ones(2), np.zeros(2), 0.0, 1.0, 1.0, 0, 0, 2)
+    assert p.g_shift > 20 and LN_FRAC == 24
+    y = layernorm_reference(x, gq, bq, p)
+    assert y.tolist() == [[-1, 1]]  # (x - mean) / std = -1, +1 exactly
+
+
+def test_qmatmul_reference_is_the_float_product_requantised() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(-128, 128, (2, 5, 13)).astype(np.int8)
+    b = rng.integers(-128, 128, (2, 13, 7)).astype(np.int8)
+    sa, sb, so = 0.02, 0.03, 0.9
+    from toolchain.ops.qtransformer import QMatMul
+
+    rq = Requant.from_scales(sa * sb / so, 3)
+    got = QMatMul.reference(QMatMulParams(4, -2, False, rq), [a, b])[0].astype(np.int64)
+    real = ((a.astype(np.float64) - 4) * sa) @ ((b.astype(np.float64) + 2) * sb)
+    want = np.clip(np.round(real / so) + 3, -128, 127)
+    assert np.abs(got - want).max() <= 1
+    got_t = QMatMul.reference(QMatMulParams(4, -2, True, rq), [a, np.swapaxes(b, 1, 2).copy()])[0]
+    assert np.array_equal(got_t, got)
+
+
+def test_bias_rows_are_kept_one_row_long() -> None:
+    assert row_of((128,), (1, 226, 128)) == 128
+    assert row_of((1, 1, 128), (1, 226, 128)) == 128
+    assert row_of((1, 226, 128), (1, 226, 128)) == 0  # same shape: a plain QAdd
+    assert row_of((226, 1), (1, 226, 128)) == 0  # broadcast along the row: not a row
+
+
+# ---------------------------------------------------------------- the model
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return compile_model(MODEL)
+
+
+def test_model_file_is_the_mcuformer_like_configuration() -> None:
+    m = onnx.load(str(MODEL))
+    assert MODEL.stat().st_size < 1_500_000
+    (inp,) = m.graph.input
+    assert inp.type.tensor_type.elem_type == onnx.TensorProto.INT8
+    assert [d.dim_value for d in inp.type.tensor_type.shape.dim] == [1, 3, 240, 240]
+    ops = {n.op_type for n in m.graph.node}
+    assert {"LayerNormalization", "Gelu", "Softmax", "MatMul", "QuantizeLinear", "DequantizeLinear"} <= ops
+    conv = next(n for n in m.graph.node if n.op_type == "Conv")
+    assert next(a.ints for a in conv.attribute if a.name == "kernel_shape") == [16, 16]
+    # every float op sits between DequantizeLinear and QuantizeLinear: the graph is integer
+    prod = {o: n for n in m.graph.node for o in n.output}
+    for n in m.graph.node:
+        if n.op_type in ("LayerNormalization", "Gelu", "Softmax", "Mul", "Add") and "ConstantOfShape" not in {
+                prod[x].op_type for x in n.input if x in prod}:  # not the exporter's shape arithmetic
+            # (Identity: the exporter's alias of a DequantizeLinear of shared LayerNorm weights)
+            assert all(prod[x].op_type in ("DequantizeLinear", "Identity") for x in n.input if x in prod), n.name
+
+
+def test_model_lowers_to_integer_ops_only(compiled) -> None:
+    ops = {n.op_type for n in compiled.graph.nodes}
+    assert {"QLayerNorm", "QLut", "QSoftmax", "QMatMul", "QFc", "QConv", "QAddRow", "QAdd"} <= ops
+    assert not ops & {"LayerNormalization", "Gelu", "Softmax", "MatMul", "MfQuantize"}
+    assert compiled.graph.tensors[compiled.graph.inputs[0]].dtype.value == "int8"
+    # the bias rows stay one row: int8 weights are about the parameter count (364,042)
+    assert compiled.weight_bytes < 1.1 * 364_042 + 64 * 1024
+
+
+def test_every_layer_within_1_lsb_and_every_kernel_exact_on_the_host() -> None:
+    from toolchain.verify import verify_layers
+
+    layers = verify_layers(MODEL)
+    assert layers["first_divergence"] is None, layers["first_divergence"]
+    by_op: dict[str, int] = {}
+    for d in layers["layers"]:
+        assert d["kernel_lsb"] in (0, None), d
+        key = d["name"].rsplit("/", 1)[-1].split("_")[0]
+        by_op[key] = max(by_op.get(key, 0), d["op_lsb"] or 0)
+    assert by_op["Gelu"] == 0 and by_op["Mul"] == 0 and by_op["Softmax"] <= 1 and by_op["MatMul"] <= 1
+    assert by_op["LayerNormalization"] <= 1
+
+
+def _lsb(cm) -> float:
+    from toolchain.int8check import lsb_tolerances
+
+    return lsb_tolerances(cm.graph)[0]
+
+
+def _images(compiled) -> list[tuple[str, np.ndarray]]:
+    """The seeded inputs: smooth quantised fields (verify's) and synthetic grating images of
+    the kinds the class head was fitted on, quantised with the file's input scale."""
+    from toolchain.verify import seeded_inputs
+
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(EXAMPLES))
+    from lowrank_vit import pattern_images
+
+    q = compiled.graph.tensors[compiled.graph.inputs[0]].quant
+    imgs, _ = pattern_images(len(SEEDS), 240, 10, 123)
+    out = [(f"field{s}", seeded_inputs(compiled, s)[0]) for s in SEEDS]
+    out += [(f"grating{k}", np.clip(np.round(imgs[k:k + 1] / q.s) + q.zp, -128, 127).astype(np.int8))
+            for k in range(len(SEEDS))]
+    return out
+
+
+def check_logits(name: str, ours: np.ndarray, as_written: np.ndarray, deployed: np.ndarray, lsb: float) -> bool:
+    """Asserts the logit tolerance and, where onnxruntime's top-1 is not a near-tie, the top-1;
+    returns whether the top-1 agreed."""
+    ours, ref = ours.ravel(), as_written.ravel()
+    err = np.abs(ours - ref).max() / lsb
+    top2 = np.sort(ref)[-2:]
+    margin = (top2[1] - top2[0]) / lsb
+    ort_self = np.abs(deployed.ravel() - ref).max() / lsb
+    print(f"{name}: logits {err:.0f} LSB off onnxruntime as written (its fused run: {ort_self:.0f} LSB), "
+          f"top-1 {ours.argmax()} vs {ref.argmax()}, margin {margin:.0f} LSB")
+    assert err <= LOGIT_LSB, name
+    if margin > TIE_LSB:
+        assert ours.argmax() == ref.argmax(), name
+    return bool(ours.argmax() == ref.argmax())
+
+
+def test_logits_within_tolerance_and_top1_equal_on_seeded_images(compiled) -> None:
+    from toolchain.hostbuild import build_host, run_host
+    from toolchain.int8check import int8_reference
+
+    model = onnx.load(str(MODEL))
+    agree, logits = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = build_host(write_sources(compiled, Path(tmp)), 1)
+        for name, x in _images(compiled):
+            ours = run_host(exe, [x], [10])[0]
+            deployed, as_written = int8_reference(model, compiled.graph, [x])
+            agree.append(check_logits(name, ours, as_written[0], deployed[0], _lsb(compiled)))
+            logits.append(ours)
+    assert sum(agree) >= len(agree) - 1
+    # the inputs move the logits and the answer: the checks are not vacuous
+    assert np.ptp(np.stack(logits), axis=0).max() > 3 * LOGIT_LSB * _lsb(compiled)
+    assert len({int(v.argmax()) for v in logits}) >= 3
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_fits_stm32f746_and_runs_in_qemu_within_tolerance(compiled, tmp_path) -> None:
+    """The board's logits are the host build's (the same integer kernels, bit-exact: both
+    distances to onnxruntime agree to float precision), so the top-1 check runs on those."""
+    from toolchain.hostbuild import build_host, run_host
+    from toolchain.int8check import int8_reference
+    from toolchain.run import run_on_board
+    from toolchain.verify import seeded_inputs
+
+    model = onnx.load(str(MODEL))
+    exe = build_host(write_sources(compiled, tmp_path / "host"), 1)
+    lsb = _lsb(compiled)
+    for seed in SEEDS[:3]:
+        r = run_on_board(MODEL, "stm32f746-disco", tmp_path / f"s{seed}", seed=seed)
+        assert r.extra["dtype"] == "int8" and r.extra["kernels"][0] == "dsp"
+        assert r.ram_bytes <= SRAM and r.flash_bytes <= FLASH  # the linker script enforces both too
+        x = seeded_inputs(compiled, seed)  # what run_on_board fed the board
+        ours = run_host(exe, x, [10])[0]
+        deployed, as_written = int8_reference(model, compiled.graph, x)
+        assert r.extra["vs_ort_as_written"] == pytest.approx(np.abs(ours - as_written[0].ravel()).max(), abs=1e-6)
+        assert r.extra["vs_ort_deployed"] == pytest.approx(np.abs(ours - deployed[0].ravel()).max(), abs=1e-6)
+        check_logits(f"stm32f746-disco seed {seed}", ours, as_written[0], deployed[0], lsb)
+        print(f"lowrank ViT 240 int8 @ stm32f746-disco seed {seed}: {r.instructions:,} instructions, "
+              f"RAM {r.ram_bytes:,} B (arena {r.arena_bytes:,}), flash {r.flash_bytes:,} B")
+
+
+def test_layernorm_constants_agree_with_the_header() -> None:
+    import re
+
+    from toolchain.codegen import RUNTIME
+    from toolchain.ops.qtransformer import LN_MAX_COLS
+
+    h = (Path(RUNTIME) / "include" / "mf_int8_vit.h").read_text()
+    assert int(re.search(r"#define MF_LAYERNORM_S8_FRAC (\d+)", h).group(1)) == LN_FRAC
+    assert int(re.search(r"#define MF_LAYERNORM_S8_MAX_COLS (\d+)", h).group(1)) == LN_MAX_COLS
+
+
+def _qdq_layernorm(axis: int) -> onnx.ModelProto:
+    from onnx import TensorProto, helper
+
+    inits = [helper.make_tensor("s", TensorProto.FLOAT, [], [0.05]), helper.make_tensor("z", TensorProto.INT8, [], [0]),
+             helper.make_tensor("g", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [1.1, 0.7, -0.4, 2.0] * (6 if axis == 1 else 1)
+                                + [0.9, 1.3] * (0 if axis == 1 else 1)),
+             helper.make_tensor("b", TensorProto.FLOAT, [4, 6] if axis == 1 else [6], [0.1] * (24 if axis == 1 else 6))]
+    nodes = [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["xf"]),
+             helper.make_node("LayerNormalization", ["xf", "g", "b"], ["yf"], name="ln", axis=axis),
+             helper.make_node("QuantizeLinear", ["yf", "s", "z"], ["y"])]
+    g = helper.make_graph(nodes, "ln", [helper.make_tensor_value_info("x", TensorProto.INT8, [1, 4, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.INT8, [1, 4, 6])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_int8_layernorm_not_over_the_last_axis_is_one_error_line(tmp_path) -> None:
+    import subprocess
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(1), path)
+    p = subprocess.run([sys.executable, "-m", "toolchain.cli", "compile", str(path), "-o", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        "error: LayerNormalization node 'ln': int8 LayerNormalization only over the last axis"]
+
+
+def test_small_int8_layernorm_model_verifies_within_1_lsb(tmp_path) -> None:
+    from toolchain.verify import verify
+
+    path = tmp_path / "ln.onnx"
+    onnx.save(_qdq_layernorm(-1), path)
+    r = verify(path)
+    assert r.max_abs_error <= 1, r.as_dict()
+
+
+def test_the_exporters_erf_gelu_formula_quantized_by_mcuforge_verifies(tmp_path) -> None:
+    """vit_tiny_opset18 (dynamo exporter: GELU as x * 0.5 * (1 + erf(x / sqrt 2))), quantized
+    with `mcuforge quantize`: onnxruntime's quantizer leaves Div -> Erf float, so that pair
+    becomes one table, the Mul of two activations a QMul; every layer within 1 LSB."""
+    from toolchain.quantize import quantize_file
+    from toolchain.verify import verify, verify_layers
+
+    q = quantize_file(EXAMPLES / "vit_tiny_opset18.onnx", tmp_path / "vit.int8.onnx", calib_random=4, seed=0)
+    ops = [n for n in compile_model(q).graph.nodes]
+    tables = {n.params.function for n in ops if n.op_type == "QLut"}
+    assert "Div+Erf" in tables and any(n.op_type == "QMul" for n in ops)
+    layers = verify_layers(q)
+    assert layers["first_divergence"] is None, layers["first_divergence"]
+    r = verify(q)
+    assert r.match, r.as_dict()

@@ -1,0 +1,47 @@
+"""Issue 13: masked (attention-bias) zoo ViTs in FP16 keep the integrated schedule and match
+onnxruntime: on the host through mf_attention_bias_f16_ref, in QEMU through the rvv / mve
+variants. Host: max relative error vs onnxruntime FP32 <= 2e-2 (as tests/test_transformer_kernels.py);
+QEMU: toolchain.run's FP16 tolerance and the same top-1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolchain.api import CompileOptions, compile_model
+from toolchain.boards import load_board
+from toolchain.codegen.target import kernel_target
+from toolchain.ops.base import KernelTarget
+from toolchain.verify import verify
+
+ZOO = Path(__file__).resolve().parent / "zoo"
+MASKED = ["torch_mha_mask_legacy", "torch_mha_mask_dynamo"]
+FP16_TOL = 2e-2
+
+
+@pytest.mark.parametrize("name", MASKED)
+def test_masked_vit_fp16_on_host_matches_onnxruntime(name: str) -> None:
+    r = verify(ZOO / f"{name}.onnx", options=CompileOptions(target=KernelTarget("f16")))
+    assert r.max_rel_error <= FP16_TOL, r.as_dict()
+
+
+@pytest.mark.parametrize("board,isa", [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")])
+def test_masked_vit_fp16_takes_the_simd_bias_kernel(board: str, isa: str) -> None:
+    cm = compile_model(ZOO / "torch_mha_mask_legacy.onnx",
+                       options=CompileOptions(target=kernel_target(load_board(board), "fp16")))
+    kernels = [c.kernel for cs in cm.calls for c in cs]
+    assert cm.schedule == "mcuformer"
+    assert kernels.count(f"mf_attention_bias_f16_{isa}") == 2, kernels  # one per block
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["rv32-rvv", "cortex-m55-an547"])
+def test_masked_vit_fp16_in_qemu_matches_onnxruntime(board: str, tmp_path) -> None:
+    from fixtures.sim_support import require_tools
+    from toolchain.run import run_on_board
+
+    b = load_board(board)
+    require_tools(b)
+    r = run_on_board(ZOO / "torch_mha_mask_legacy.onnx", b, tmp_path, dtype="fp16")
+    assert r.match and r.extra["top1_agree"], r.as_dict()  # run's FP16 tolerance (FP16_ATOL x max(1, |ref|))
