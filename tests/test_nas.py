@@ -57,7 +57,7 @@ def test_search_end_to_end_fits_and_c_matches_pytorch(tmp_path, family, space, r
     assert r.check.agree == r.check.samples
     assert r.check.c_accuracy == r.check.torch_accuracy
     # Seeded run, 8 + 8 epochs on a tiny space: well above chance (10%); retraining helps.
-    assert r.accuracy > {"cnn": 0.85, "vit": 0.6}[family], r.accuracy
+    assert r.accuracy > {"cnn": 0.8, "vit": 0.6}[family], r.accuracy
     assert r.check.torch_accuracy >= r.inherited_accuracy - 0.02
     # A clean graph: BN folded, no exporter Identity nodes.
     ops = Counter(n.op_type for n in cm.graph.nodes)

@@ -128,11 +128,16 @@ def fitted_space(family: Family, data: Dataset) -> Space:
     return replace(space_for(family), channels=data.channels, classes=data.classes)
 
 
+TEACHER_RAM_FACTOR = 5  # the largest sub-network's arena, at most this many budgets
+
+
 def budget_space(space: Space, budget: Budget, channels: int) -> Space:
     """The space without the resolutions and widths (ViT: embeddings) at which even the
-    smallest sub-network does not fit the RAM budget (measured by compiling it): the supernet
-    then trains, and distils from, a largest sub-network of the budget's scale rather than
-    one many times too big, which is both faster and a better teacher for what can ship."""
+    smallest sub-network does not fit the RAM budget (measured by compiling it), then without
+    its top resolutions (then widths) while its largest sub-network needs more than
+    ``TEACHER_RAM_FACTOR`` budgets: the supernet then trains, and distils from, a largest
+    sub-network of the budget's scale rather than one many times too big, which is both
+    faster and a better teacher for what can ship."""
     dims = (("resolutions", "resolution"), ("widths", "width")) if space.family == "cnn" else \
         (("resolutions", "resolution"), ("embeds", "embed"))
     probe = build_supernet(space)
@@ -146,6 +151,10 @@ def budget_space(space: Space, budget: Budget, channels: int) -> Space:
             if space.is_valid(c) and ram_only.fits(measure(c)):
                 keep.append(v)
         space = replace(space, **{choices: tuple(keep) or (getattr(small, name),)})
+    for choices, _ in dims:
+        while len(getattr(space, choices)) > 1 and \
+                measure(space.largest()).arena_bytes > TEACHER_RAM_FACTOR * budget.ram_bytes:
+            space = replace(space, **{choices: getattr(space, choices)[:-1]})
     return space
 
 
