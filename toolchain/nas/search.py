@@ -231,7 +231,9 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     model = evaluator.extract(best.config)
     split = data.at(best.config.resolution)
     inherited = accuracy(logits_of(model, split.test.x, torch.device("cpu")), split.test.y)
-    model = finetune(model, split.train, replace(opts.finetune, seed=opts.seed), progress=progress, desc="retrain")
+    # The validation split has chosen the architecture; the retraining may learn from it too.
+    model = finetune(model, split.train_val, replace(opts.finetune, seed=opts.seed), progress=progress,
+                     desc="retrain")
     seconds["retrain"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     chosen = ship(model, data, best.config.resolution, best.config.short(), budget, runner, progress, opts.out)
@@ -262,12 +264,12 @@ def ship(model: nn.Module, data: Dataset, resolution: int, label: str, budget: B
 def train_baseline(opts: NasOptions, budget: Budget, data: Dataset, code_bytes: int, runner: Runner | None,
                    progress: Progress = no_progress) -> Trained:
     """The family's hand-designed model, widest that fits, trained from scratch for as many
-    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser and
-    augmentation."""
+    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser,
+    augmentation and data (training + validation splits, as the retraining)."""
     from toolchain.nas.baseline import fit_baseline
 
     base = fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes)
     torch.manual_seed(opts.seed)
     sched = replace(opts.finetune, epochs=opts.train.epochs + opts.finetune.epochs, lr=opts.train.lr, seed=opts.seed)
-    model = finetune(base.model, data.train, sched, progress=progress, desc="baseline")
+    model = finetune(base.model, data.train_val, sched, progress=progress, desc="baseline")
     return ship(model, data, base.resolution, base.label, budget, runner, progress)
