@@ -8,7 +8,8 @@ progressive shrinking, sandwich rule and in-place distillation, evolution under 
 gets the same number of epochs in all (supernet + retraining), from scratch. Every arena is
 the compiler's for the exported ONNX; every flash figure is read from the ELF linked for the
 board; every accuracy is the compiled C's on the 360-sample test split (checked equal, sample
-by sample, to PyTorch's).
+by sample, to PyTorch's). Wall and CPU seconds are per (family, budget) run, the baseline
+included (the pair of rows shares them).
 
     python bench/nas.py                                     # long on 2 shared CPU cores
     python bench/nas.py --families cnn --budgets 16K --epochs 10 --finetune 10   # a quick look
@@ -56,7 +57,8 @@ def main() -> None:
             assert r is not None and r.baseline is not None
             wall = time.perf_counter() - t0
             for kind, t in (("searched", r.chosen), ("hand", r.baseline)):
-                rows.append(_row(family, ram, kind, t, r.inherited_accuracy if kind == "searched" else None, wall))
+                rows.append(_row(family, ram, kind, t, r.inherited_accuracy if kind == "searched" else None, wall,
+                                 r.seconds["cpu"]))
                 print(_fmt(rows[-1]), flush=True)
     print()
     print(f"digits (8x8, 360 test samples) on {BOARD}; supernet {args.epochs} epochs + retraining {args.finetune}; "
@@ -70,21 +72,22 @@ def main() -> None:
 
 
 HEADER = (f"{'budget':>6} {'family':<6} {'model':<9} {'test %':>7} {'inherit %':>9} {'agree':>8} {'arena B':>8} "
-          f"{'flash B':>8} {'MACs':>10} {'wall s':>7}  config")
+          f"{'flash B':>8} {'MACs':>10} {'wall s':>7} {'CPU s':>6}  config")
 
 
-def _row(family: str, ram: int, kind: str, t: Trained, inherited: float | None, wall: float) -> dict:
+def _row(family: str, ram: int, kind: str, t: Trained, inherited: float | None, wall: float, cpu: float) -> dict:
     f = t.footprint
     return dict(family=family, ram_budget=ram, model=kind, accuracy=t.check.c_accuracy,
                 torch_accuracy=t.check.torch_accuracy, inherited_accuracy=inherited,
                 agree=f"{t.check.agree}/{t.check.samples}", arena_bytes=f.arena_bytes, flash_bytes=f.flash_bytes,
-                macs=f.macs, config=t.label, wall_s=round(wall, 1))
+                macs=f.macs, config=t.label, wall_s=round(wall, 1), cpu_s=round(cpu, 1))
 
 
 def _fmt(r: dict) -> str:
     inh = f"{100 * r['inherited_accuracy']:9.2f}" if r["inherited_accuracy"] is not None else f"{'-':>9}"
     return (f"{r['ram_budget'] // 1024:>5}K {r['family']:<6} {r['model']:<9} {100 * r['accuracy']:7.2f} {inh} "
-            f"{r['agree']:>8} {r['arena_bytes']:8,} {r['flash_bytes']:8,} {r['macs']:10,} {r['wall_s']:7.0f}  "
+            f"{r['agree']:>8} {r['arena_bytes']:8,} {r['flash_bytes']:8,} {r['macs']:10,} {r['wall_s']:7.0f} "
+            f"{r['cpu_s']:6.0f}  "
             f"{r['config']}")
 
 

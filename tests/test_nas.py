@@ -89,7 +89,8 @@ def test_chosen_model_runs_in_qemu_with_pytorchs_accuracy(tmp_path) -> None:
     from toolchain.nas.qemu_runner import qemu_runner
 
     r = run_nas(NasOptions(family="cnn", ram_budget=12 * 1024, flash_budget=256 * 1024, space=TINY_CNN,
-                           train=TrainOptions(epochs=2), evolution=TINY_EVO, out=tmp_path / "best.onnx"),
+                           train=TrainOptions(epochs=2), finetune=FinetuneOptions(epochs=1), evolution=TINY_EVO,
+                           out=tmp_path / "best.onnx"),
                 runner=qemu_runner("stm32f746-disco"))
     assert r is not None and r.arena_bytes <= 12 * 1024
     assert r.check.samples == 360 and r.check.agree == 360
