@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+
+# Run as a script, bench/ is first on sys.path, and bench/profile.py would shadow the standard
+# library's `profile` that torch imports (through cProfile) when it builds its optimiser.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from toolchain.nas.data import load_dataset
 from toolchain.nas.evolution import EvolutionOptions
@@ -51,9 +56,10 @@ def main() -> None:
     for family in args.families.split(","):
         for ram in (parse_bytes(b) for b in args.budgets.split(",")):
             t0 = time.perf_counter()
-            r = run_nas(NasOptions(family=family, board=BOARD, ram_budget=ram, seed=args.seed,  # type: ignore[arg-type]
-                                   train=TrainOptions(epochs=args.epochs), finetune=FinetuneOptions(epochs=args.finetune),
-                                   evolution=evo, baseline=True), data=data)
+            opts = NasOptions(family=family, board=BOARD, ram_budget=ram, seed=args.seed,  # type: ignore[arg-type]
+                              train=TrainOptions(epochs=args.epochs), finetune=FinetuneOptions(epochs=args.finetune),
+                              evolution=evo, baseline=True)
+            r = run_nas(opts, data=data)
             assert r is not None and r.baseline is not None
             wall = time.perf_counter() - t0
             for kind, t in (("searched", r.chosen), ("hand", r.baseline)):

@@ -148,8 +148,9 @@ def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epoc
     click.echo(f"check        compiled C ({check_on}) {100 * chk.c_accuracy:.2f}%, PyTorch "
                f"{100 * chk.torch_accuracy:.2f}%; arg-max agrees on {chk.agree}/{chk.samples}")
     t = r.seconds
-    click.echo(f"time         {t['wall']:.0f} s wall, {t['cpu']:.0f} s CPU (supernet {t['train']:.0f} s, search "
-               f"{t['search']:.0f} s, retraining {t['retrain']:.0f} s, export and check {t['export_check']:.0f} s wall)")
+    click.echo(f"time         {t['wall']:.0f} s wall, {t['cpu']:.0f} s CPU (wall: supernet {t['train']:.0f} s, "
+               f"search {t['search']:.0f} s, retraining {t['retrain']:.0f} s, export and check "
+               f"{t['export_check']:.0f} s)")
     if plot:
         click.echo(f"plot         {plot}")
     click.echo(f"wrote        {out}")
