@@ -181,7 +181,7 @@ def test_pareto_plot(tmp_path) -> None:
              for _ in range(20)]
     front = pareto_front(cands)
     out = plot_pareto(cands, front, front[-1], 64 * 1024, tmp_path / "p.png", "test",
-                      hand=[("hand cnn width 16", 12288, 0.99)])
+                      hand=[("hand cnn width 16", 12288, 0.99)], chosen_test=0.98)
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -118,7 +118,7 @@ def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epoc
         hand = [(r.baseline.label, r.baseline.footprint.arena_bytes, r.baseline.check.torch_accuracy)] \
             if r.baseline else []
         plot_pareto(r.search.evaluated, r.pareto, r.search.best, r.budget.ram_bytes, plot,
-                    f"{family} on {dataset}, {r.budget.board}", hand=hand)
+                    f"{family} on {dataset}, {r.budget.board}", hand=hand, chosen_test=r.check.torch_accuracy)
     if as_json:
         click.echo(json.dumps(r.to_json(), indent=2))
         return
