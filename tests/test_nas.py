@@ -57,7 +57,7 @@ def test_search_end_to_end_fits_and_c_matches_pytorch(tmp_path, family, space, r
     assert r.check.agree == r.check.samples
     assert r.check.c_accuracy == r.check.torch_accuracy
     # Seeded run, 8 + 8 epochs on a tiny space: well above chance (10%); retraining helps.
-    assert r.accuracy > {"cnn": 0.85, "vit": 0.6}[family], r.accuracy
+    assert r.accuracy > {"cnn": 0.8, "vit": 0.6}[family], r.accuracy
     assert r.check.torch_accuracy >= r.inherited_accuracy - 0.02
     # A clean graph: BN folded, no exporter Identity nodes.
     ops = Counter(n.op_type for n in cm.graph.nodes)
@@ -89,7 +89,8 @@ def test_chosen_model_runs_in_qemu_with_pytorchs_accuracy(tmp_path) -> None:
     from toolchain.nas.qemu_runner import qemu_runner
 
     r = run_nas(NasOptions(family="cnn", ram_budget=12 * 1024, flash_budget=256 * 1024, space=TINY_CNN,
-                           train=TrainOptions(epochs=2), evolution=TINY_EVO, out=tmp_path / "best.onnx"),
+                           train=TrainOptions(epochs=2), finetune=FinetuneOptions(epochs=1), evolution=TINY_EVO,
+                           out=tmp_path / "best.onnx"),
                 runner=qemu_runner("stm32f746-disco"))
     assert r is not None and r.arena_bytes <= 12 * 1024
     assert r.check.samples == 360 and r.check.agree == 360
@@ -180,7 +181,7 @@ def test_pareto_plot(tmp_path) -> None:
              for _ in range(20)]
     front = pareto_front(cands)
     out = plot_pareto(cands, front, front[-1], 64 * 1024, tmp_path / "p.png", "test",
-                      hand=[("hand cnn width 16", 12288, 0.99)])
+                      hand=[("hand cnn width 16", 12288, 0.99)], chosen_test=0.98)
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -118,7 +118,7 @@ def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epoc
         hand = [(r.baseline.label, r.baseline.footprint.arena_bytes, r.baseline.check.torch_accuracy)] \
             if r.baseline else []
         plot_pareto(r.search.evaluated, r.pareto, r.search.best, r.budget.ram_bytes, plot,
-                    f"{family} on {dataset}, {r.budget.board}", hand=hand)
+                    f"{family} on {dataset}, {r.budget.board}", hand=hand, chosen_test=r.check.torch_accuracy)
     if as_json:
         click.echo(json.dumps(r.to_json(), indent=2))
         return
@@ -147,6 +147,10 @@ def _run(family, board, dataset, ram_budget, flash_budget, epochs, finetune_epoc
     chk = r.check
     click.echo(f"check        compiled C ({check_on}) {100 * chk.c_accuracy:.2f}%, PyTorch "
                f"{100 * chk.torch_accuracy:.2f}%; arg-max agrees on {chk.agree}/{chk.samples}")
+    t = r.seconds
+    click.echo(f"time         {t['wall']:.0f} s wall, {t['cpu']:.0f} s CPU (wall: supernet {t['train']:.0f} s, "
+               f"search {t['search']:.0f} s, retraining {t['retrain']:.0f} s, export and check "
+               f"{t['export_check']:.0f} s)")
     if plot:
         click.echo(f"plot         {plot}")
     click.echo(f"wrote        {out}")

@@ -58,6 +58,12 @@ class Dataset:
     def size(self) -> int:
         return int(self.train.x.shape[2])
 
+    @property
+    def train_val(self) -> Split:
+        """Training and validation splits together: what a model is trained on once the
+        validation split has done its job (choosing the architecture)."""
+        return Split(np.concatenate([self.train.x, self.val.x]), np.concatenate([self.train.y, self.val.y]))
+
     def at(self, resolution: int) -> "Dataset":
         """The same data resized to resolution x resolution (cached)."""
         if resolution == self.size:

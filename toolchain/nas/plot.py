@@ -11,10 +11,13 @@ from toolchain.nas.evolution import Candidate
 
 
 def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Candidate, ram_budget: int,
-                out: Path, title: str = "", hand: list[tuple[str, int, float]] = ()) -> Path:
+                out: Path, title: str = "", hand: list[tuple[str, int, float]] = (),
+                chosen_test: float | None = None) -> Path:
     """hand: (label, arena bytes, accuracy) of hand-designed models, drawn as squares. Their
-    accuracy is on the test split after training; the candidates' is validation accuracy with
-    inherited weights, so the legend says which is which."""
+    accuracy is on the test split after training, like ``chosen_test`` (the chosen model after
+    retraining); the candidates' is validation accuracy with inherited weights, so the legend
+    says which is which. The line is the front in this plot's two axes (accuracy vs RAM);
+    ``front`` (which weighs flash too) is marked with black dots."""
     try:
         import matplotlib
 
@@ -26,16 +29,27 @@ def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Cand
     sc = ax.scatter([c.arena_bytes / 1024 for c in evaluated], [100 * c.accuracy for c in evaluated],
                     c=[c.flash_bytes / 1024 for c in evaluated], cmap="viridis", s=18, alpha=0.7)
     fig.colorbar(sc, ax=ax, label="flash (KiB)")
-    ax.plot([c.arena_bytes / 1024 for c in front], [100 * c.accuracy for c in front], "k.--", lw=1,
-            label="Pareto front")
-    ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red", label="chosen")
+    ax.scatter([c.arena_bytes / 1024 for c in front], [100 * c.accuracy for c in front], c="k", s=8,
+               label="Pareto front (accuracy, RAM, flash)")
+    best_so_far, line = -1.0, []
+    for c in sorted(evaluated, key=lambda c: (c.arena_bytes, -c.accuracy)):
+        if c.accuracy > best_so_far:
+            best_so_far = c.accuracy
+            line.append(c)
+    ax.step([c.arena_bytes / 1024 for c in line], [100 * c.accuracy for c in line], "k--", lw=1, where="post",
+            label="best accuracy for the RAM")
+    ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red",
+               label="chosen (validation, inherited)")
+    if chosen_test is not None:
+        ax.scatter([chosen.arena_bytes / 1024], [100 * chosen_test], marker="*", s=200, c="gold", edgecolors="k",
+                   label="chosen (test, retrained)")
     for i, (label, arena, acc) in enumerate(hand):
         ax.scatter([arena / 1024], [100 * acc], marker="s", s=60, c="orange", edgecolors="k",
                    label="hand-designed (test, trained)" if i == 0 else None)
         ax.annotate(label, (arena / 1024, 100 * acc), fontsize=7, xytext=(4, -10), textcoords="offset points")
     ax.axvline(ram_budget / 1024, color="red", lw=1, ls=":", label="RAM budget")
     ax.set_xlabel("peak RAM, compiled arena (KiB)")
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

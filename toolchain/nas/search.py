@@ -128,11 +128,16 @@ def fitted_space(family: Family, data: Dataset) -> Space:
     return replace(space_for(family), channels=data.channels, classes=data.classes)
 
 
+TEACHER_RAM_FACTOR = 5  # the largest sub-network's arena, at most this many budgets
+
+
 def budget_space(space: Space, budget: Budget, channels: int) -> Space:
     """The space without the resolutions and widths (ViT: embeddings) at which even the
-    smallest sub-network does not fit the RAM budget (measured by compiling it): the supernet
-    then trains, and distils from, a largest sub-network of the budget's scale rather than
-    one many times too big, which is both faster and a better teacher for what can ship."""
+    smallest sub-network does not fit the RAM budget (measured by compiling it), then without
+    its top resolutions (then widths) while its largest sub-network needs more than
+    ``TEACHER_RAM_FACTOR`` budgets: the supernet then trains, and distils from, a largest
+    sub-network of the budget's scale rather than one many times too big, which is both
+    faster and a better teacher for what can ship."""
     dims = (("resolutions", "resolution"), ("widths", "width")) if space.family == "cnn" else \
         (("resolutions", "resolution"), ("embeds", "embed"))
     probe = build_supernet(space)
@@ -146,6 +151,10 @@ def budget_space(space: Space, budget: Budget, channels: int) -> Space:
             if space.is_valid(c) and ram_only.fits(measure(c)):
                 keep.append(v)
         space = replace(space, **{choices: tuple(keep) or (getattr(small, name),)})
+    for choices, _ in dims:
+        while len(getattr(space, choices)) > 1 and \
+                measure(space.largest()).arena_bytes > TEACHER_RAM_FACTOR * budget.ram_bytes:
+            space = replace(space, **{choices: getattr(space, choices)[:-1]})
     return space
 
 
@@ -174,6 +183,7 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     """Returns None on the non-zero ranks of a torchrun launch: they only help train."""
     progress = tqdm_progress(opts.progress)
     seconds: dict[str, float] = {}
+    wall0, cpu0 = time.perf_counter(), cpu_seconds()
     budget = board_budget(opts.board, opts.ram_budget, opts.flash_budget)
     data = data if data is not None else load_dataset(opts.dataset, opts.seed)
     space = opts.space or budget_space(fitted_space(opts.family, data), budget, data.channels)
@@ -222,7 +232,9 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     model = evaluator.extract(best.config)
     split = data.at(best.config.resolution)
     inherited = accuracy(logits_of(model, split.test.x, torch.device("cpu")), split.test.y)
-    model = finetune(model, split.train, replace(opts.finetune, seed=opts.seed), progress=progress, desc="retrain")
+    # The validation split has chosen the architecture; the retraining may learn from it too.
+    model = finetune(model, split.train_val, replace(opts.finetune, seed=opts.seed), progress=progress,
+                     desc="retrain")
     seconds["retrain"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     chosen = ship(model, data, best.config.resolution, best.config.short(), budget, runner, progress, opts.out)
@@ -233,8 +245,18 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
         t0 = time.perf_counter()
         hand = train_baseline(opts, budget, data, code_bytes, runner, progress)
         seconds["baseline"] = time.perf_counter() - t0
+    # On a shared machine wall time says how loaded it was; CPU time what the search cost.
+    seconds["wall"], seconds["cpu"] = time.perf_counter() - wall0, cpu_seconds() - cpu0
     return NasResult(opts.family, budget, best.config, best.accuracy, inherited, chosen, pareto_front(log.evaluated),
                      log, train_log, opts.out, hand, seconds)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (compilers, linkers, QEMU)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def ship(model: nn.Module, data: Dataset, resolution: int, label: str, budget: Budget, runner: Runner | None,
@@ -253,12 +275,12 @@ def ship(model: nn.Module, data: Dataset, resolution: int, label: str, budget: B
 def train_baseline(opts: NasOptions, budget: Budget, data: Dataset, code_bytes: int, runner: Runner | None,
                    progress: Progress = no_progress) -> Trained:
     """The family's hand-designed model, widest that fits, trained from scratch for as many
-    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser and
-    augmentation."""
+    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser,
+    augmentation and data (training + validation splits, as the retraining)."""
     from toolchain.nas.baseline import fit_baseline
 
     base = fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes)
     torch.manual_seed(opts.seed)
     sched = replace(opts.finetune, epochs=opts.train.epochs + opts.finetune.epochs, lr=opts.train.lr, seed=opts.seed)
-    model = finetune(base.model, data.train, sched, progress=progress, desc="baseline")
+    model = finetune(base.model, data.train_val, sched, progress=progress, desc="baseline")
     return ship(model, data, base.resolution, base.label, budget, runner, progress)

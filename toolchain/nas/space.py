@@ -164,7 +164,7 @@ class CNNSpace:
     The plain "conv" block is there so the space contains the hand-designed CNN that wins on
     small images (``hand_cnn``): stem conv3x3(w), conv3x3(2w), max-pool, conv3x3(2w)."""
     resolutions: tuple[int, ...] = (8, 12, 16)
-    widths: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0)
+    widths: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
     depths: tuple[int, ...] = (0, 1, 2)
     ops: tuple[Op, ...] = ("conv", "mb")
     kernels: tuple[int, ...] = (3, 5)
