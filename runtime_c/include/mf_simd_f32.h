@@ -23,4 +23,11 @@ int mf_conv2d_residual_f32_mve(const float *x, const float *w, const float *bias
                                const float *skip, float *y, float *scratch,
                                const mf_conv2d_desc *d);
 
+/* Element-wise (elementwise_f32_<isa>.c): the piecewise-linear activations and Add/Sub/Mul/
+ * (Div on RVV)/Max/Min with broadcasting vectorised; everything else is the reference's. */
+int mf_unary_f32_rvv(const float *x, float *y, int32_t n, const mf_act *act);
+int mf_unary_f32_mve(const float *x, float *y, int32_t n, const mf_act *act);
+int mf_binary_f32_rvv(const float *a, const float *b, float *y, const mf_binary_desc *d);
+int mf_binary_f32_mve(const float *a, const float *b, float *y, const mf_binary_desc *d);
+
 #endif
