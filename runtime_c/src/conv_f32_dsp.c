@@ -41,8 +41,9 @@ static int direct_ok(const mf_conv2d_desc *d)
         FMA4(c3, x3, b0, b1, b2, b3);                                                           \
     } while (0)
 
-/* VMAXNM on the M7, a compare on the M4 (where fmaxf would be a library call) */
-INLINE float relu_if(float v, int relu) { return relu && v < 0.0f ? 0.0f : v; }
+/* VMAXNM on the M7 (the compare form costs vcmp, vmrs, vsel there); on the M4, which has no
+ * VMAXNM, a call to fmaxf, as in depthwise_f32_dsp.c */
+INLINE float relu_if(float v, int relu) { return relu ? __builtin_fmaxf(v, 0.0f) : v; }
 
 #define STORE4(p, r)                                                                            \
     (p)[0] = relu_if(r##0, relu), (p)[1] = relu_if(r##1, relu), (p)[2] = relu_if(r##2, relu),   \
