@@ -55,6 +55,7 @@ HOST_CASES = [
     (1, 3, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0),     # column pairs (first, middle) + three columns
     (1, 3, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),     # column pairs first, middle, last
     (1, 2, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),     # three columns in one pass
+    (1, 2, 13, 14, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0),  # stride 2, Keras padding, odd output count
 ]
 
 
