@@ -204,12 +204,7 @@ INLINE void row_s2(const float *r0, const float *r1, const float *r2, float *y, 
         y[1] = act(DOT(a2, a3, a4, c2, c3, c4, e2, e3, e4), mode, lo, hi);
         a0 = a4, c0 = c4, e0 = e4;
     }
-    if (ow < main) { /* an odd one left inside the row */
-        const float a1 = p0[0], a2 = p0[1], c1 = p1[0], c2 = p1[1], e1 = p2[0], e2 = p2[1];
-        y[0] = act(DOT(a0, a1, a2, c0, c1, c2, e0, e1, e2), mode, lo, hi);
-        a0 = a2, c0 = c2, e0 = e2, ++ow, p0 += 2, p1 += 2, p2 += 2, ++y;
-    }
-    for (; ow < n; ++ow, p0 += 2, p1 += 2, p2 += 2, ++y) { /* over the right padding */
+    for (; ow < n; ++ow, p0 += 2, p1 += 2, p2 += 2, ++y) {
         const int32_t col = 2 * ow + 1 - pl;
         const float a1 = at(r0, col, w_in), a2 = at(r0, col + 1, w_in);
         const float c1 = at(r1, col, w_in), c2 = at(r1, col + 1, w_in);
