@@ -50,7 +50,12 @@ HOST_CASES = [
     (1, 2, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),     # column lines, odd last line, clip
     (1, 2, 2, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # one pair of rows: both paddings masked
     (1, 2, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0),     # columns of 4 (no steady loop)
-    (1, 3, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # a row pair and an odd last row
+    (1, 3, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # three rows in one pass
+    (1, 3, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     # column pairs: first and last
+    (1, 3, 9, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0),     # column pairs (first, middle) + three columns
+    (1, 3, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),     # column pairs first, middle, last
+    (1, 2, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),     # three columns in one pass
+    (1, 2, 13, 14, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0),  # stride 2, Keras padding, odd output count
 ]
 
 

@@ -35,8 +35,12 @@ int mf_act_deriv_out_f32(const mf_act *a, float y, float *out);
 /* mf_unary: y = act(x) for n elements; y may equal x. FP16 SIMD (norm_f16_<rvv|mve>.c)
  * vectorises GELU and ReLU and takes other activations through the reference. */
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_binary_f32_mve(const float *a, const float *b, float *y, const mf_binary_desc *d);
 int mf_binary_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
+int mf_binary_f32_rvv(const float *a, const float *b, float *y, const mf_binary_desc *d);
+int mf_unary_f32_mve(const float *x, float *y, int32_t n, const mf_act *act);
 int mf_unary_f32_ref(const float *x, float *y, int32_t n, const mf_act *act);
+int mf_unary_f32_rvv(const float *x, float *y, int32_t n, const mf_act *act);
 #if defined(__FLT16_MAX__)
 int mf_binary_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
 int mf_unary_f16_mve(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);

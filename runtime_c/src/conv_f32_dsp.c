@@ -41,6 +41,8 @@ static int direct_ok(const mf_conv2d_desc *d)
         FMA4(c3, x3, b0, b1, b2, b3);                                                           \
     } while (0)
 
+/* VMAXNM on the M7 (the compare form costs vcmp, vmrs, vsel there); on the M4, which has no
+ * VMAXNM, a call to fmaxf, as in depthwise_f32_dsp.c */
 INLINE float relu_if(float v, int relu) { return relu ? __builtin_fmaxf(v, 0.0f) : v; }
 
 #define STORE4(p, r)                                                                            \

@@ -277,6 +277,10 @@ kernels("mf_unary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",
 kernels("mf_unary", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"),
         ("norm_f16_ref.c", "elementwise_f16_ref.c", "elementwise_f32_ref.c"), sig=UNARY_SIG)
 kernels("mf_binary", "elementwise_{dtype}_ref.c", needs=("elementwise_f32_ref.c",), sig=BINARY_SIG)
+# FP32 SIMD: the piecewise-linear activations and the broadcasting arithmetic vectorised; the
+# rest falls back to the reference in the same call
+kernels("mf_unary", "elementwise_f32_{isa}.c", ("f32",), ("rvv", "mve"), ("elementwise_f32_ref.c",), sig=UNARY_SIG)
+kernels("mf_binary", "elementwise_f32_{isa}.c", ("f32",), ("rvv", "mve"), ("elementwise_f32_ref.c",), sig=BINARY_SIG)
 
 
 # ---------------------------------------------------------------- backward
