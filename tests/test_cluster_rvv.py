@@ -57,7 +57,8 @@ def expected_train_cases() -> np.ndarray:
 @pytest.mark.qemu
 @pytest.mark.parametrize("harts", [8, 3])
 def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
-    from toolchain.sim import build_firmware, run_qemu
+    from toolchain.build import build_firmware
+    from toolchain.sim import run_qemu
 
     board = load_board(BOARD)
     require_tools(board)

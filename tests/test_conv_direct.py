@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from toolchain.codegen.emit import RUNTIME
-from toolchain.hostbuild import SANITIZE, WARN
+from toolchain.build.host import SANITIZE, WARN
 
 HARNESS = Path(__file__).resolve().parent / "kernels" / "conv_direct_host.c"
 SOURCES = ["conv_f32_dsp.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "gemm_f32_dsp.c", "depthwise_f32_dsp.c",

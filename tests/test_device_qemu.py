@@ -70,7 +70,8 @@ def test_minstret_agrees_with_the_plugin_count(builds: Builds, sim_devices: Star
     """The device's own counter against the TCG plugin's marker count for the same
     input: they differ only by the counter reads and marker calls around the run."""
     from toolchain.api import compile_model, write_sources
-    from toolchain.sim import build_firmware, run_qemu
+    from toolchain.build import build_firmware
+    from toolchain.sim import run_qemu
 
     board = load_board("rv32-rvv")
     x = np.random.default_rng(5).standard_normal((1, 49, 10, 1)).astype(np.float32)

@@ -16,7 +16,8 @@ from toolchain.codegen.emit import copy_runtime
 from toolchain.codegen.target import kernel_target
 from toolchain.ops import REGISTRY  # noqa: F401  (registers every family's kernels)
 from toolchain.ops.kernel_table import available
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 
 KERNELS = Path(__file__).resolve().parent / "kernels"
 sys.path.insert(0, str(KERNELS))

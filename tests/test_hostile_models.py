@@ -282,7 +282,8 @@ def test_flash_fit_error_names_the_test_input_apart(tmp_path) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from fixtures.sim_support import MATMUL4, require_tools
     from toolchain.boards import load_board
-    from toolchain.sim import BudgetError, build_firmware
+    from toolchain.build import build_firmware
+    from toolchain.sim import BudgetError
 
     board = load_board("stm32f405-netduinoplus2")
     assert board.qemu is not None and board.qemu.testdata_origin is None

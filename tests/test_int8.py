@@ -265,7 +265,7 @@ def test_add_rows_with_and_without_term_tables_is_the_add_exactly(scales, relu, 
     compile-time term tables and the plain per-row path, strided rows, y over b in place,
     over every pair of int8 values (so every table entry and the clamps are hit)."""
     from toolchain.codegen.emit import RUNTIME
-    from toolchain.hostbuild import host_cc
+    from toolchain.build.host import host_cc
     from toolchain.ops.qconv import add_term
     from toolchain.ops.qelementwise import QAdd, qadd_params
 

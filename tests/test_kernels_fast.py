@@ -127,7 +127,8 @@ def test_fp16_model_on_board(board: str, tmp_path: Path) -> None:
     ort = pytest.importorskip("onnxruntime")
     from fixtures.sim_support import require_tools
     from toolchain.api import write_sources
-    from toolchain.sim import build_firmware, run_qemu
+    from toolchain.build import build_firmware
+    from toolchain.sim import run_qemu
 
     b = load_board(board)
     require_tools(b)

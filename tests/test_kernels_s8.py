@@ -189,7 +189,8 @@ def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales
     each row, in place over b, in one binary; every int8 value of a meets its table entry."""
     from fixtures.sim_support import require_tools
     from toolchain.codegen import copy_runtime
-    from toolchain.sim import build_firmware, run_firmware
+    from toolchain.build import build_firmware
+    from toolchain.sim import run_firmware
 
     b = load_board(board)
     require_tools(b)

@@ -190,7 +190,7 @@ def check_logits(name: str, ours: np.ndarray, as_written: np.ndarray, deployed: 
 
 
 def test_logits_within_tolerance_and_top1_equal_on_seeded_images(compiled) -> None:
-    from toolchain.hostbuild import build_host, run_host
+    from toolchain.build.host import build_host, run_host
     from toolchain.int8check import int8_reference
 
     model = onnx.load(str(MODEL))
@@ -213,7 +213,7 @@ def test_logits_within_tolerance_and_top1_equal_on_seeded_images(compiled) -> No
 def test_fits_stm32f746_and_runs_in_qemu_within_tolerance(compiled, tmp_path) -> None:
     """The board's logits are the host build's (the same integer kernels, bit-exact: both
     distances to onnxruntime agree to float precision), so the top-1 check runs on those."""
-    from toolchain.hostbuild import build_host, run_host
+    from toolchain.build.host import build_host, run_host
     from toolchain.int8check import int8_reference
     from toolchain.run import run_on_board
     from toolchain.verify import seeded_inputs

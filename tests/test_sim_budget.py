@@ -9,7 +9,8 @@ import pytest
 
 from fixtures.sim_support import MATMUL4, boards_where, require_tools
 from toolchain.boards import load_board
-from toolchain.sim import BudgetError, build_firmware
+from toolchain.build import build_firmware
+from toolchain.sim import BudgetError
 
 pytestmark = pytest.mark.qemu
 

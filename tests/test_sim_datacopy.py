@@ -13,7 +13,8 @@ import pytest
 
 from fixtures.sim_support import DATACOPY, require_tools, simulated_boards
 from toolchain.boards import load_board
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 from toolchain.sim.elfinfo import has_lma_copy, read_elf
 
 pytestmark = pytest.mark.qemu

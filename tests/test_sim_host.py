@@ -11,7 +11,8 @@ from fixtures.sim_support import (
     require_tools,
 )
 from toolchain.boards import load_board
-from toolchain.sim import SimError, build_firmware, run_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import SimError, run_firmware, run_qemu
 
 pytestmark = pytest.mark.host
 

@@ -12,7 +12,8 @@ from conftest import REAL_MODELS
 from fixtures.sim_support import require_tools, simulated_boards
 from toolchain.api import compile_model, write_sources
 from toolchain.boards import load_board
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 

@@ -11,7 +11,8 @@ import pytest
 
 from fixtures.sim_support import MATMUL4, RVV_LMUL, boards_where, require_tools
 from toolchain.boards import load_board
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 from toolchain.sim import plugin as plugin_mod
 
 pytestmark = pytest.mark.qemu

@@ -13,7 +13,8 @@ from fixtures.sim_support import (
     simulated_boards,
 )
 from toolchain.boards import load_board
-from toolchain.sim import BuildResult, RunError, ToolError, build_firmware, run_qemu
+from toolchain.build import BuildResult, build_firmware
+from toolchain.sim import RunError, ToolError, run_qemu
 
 pytestmark = pytest.mark.qemu
 

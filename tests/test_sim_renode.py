@@ -12,7 +12,8 @@ from fixtures.sim_support import (
     require_tools,
 )
 from toolchain.boards import load_board
-from toolchain.sim import RenodeNotInstalled, SimError, build_firmware, run_renode
+from toolchain.build import build_firmware
+from toolchain.sim import RenodeNotInstalled, SimError, run_renode
 from toolchain.sim.elfinfo import read_elf
 from toolchain.sim.renode import renode_script
 

@@ -16,7 +16,7 @@ from onnx import TensorProto, helper
 
 from conftest import MODELS, REAL_MODELS
 from toolchain.api import CompileOptions, compile_model, stream_summary, write_sources
-from toolchain.hostbuild import build_host, run_host
+from toolchain.build.host import build_host, run_host
 from toolchain.verify import onnxruntime_outputs, seeded_inputs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -82,7 +82,8 @@ class BwdRun:
 def run_bwd(board: Board, shape: Gemm | Conv, dtype: str, isa: str, out_dir: Path | None = None,
             seed: int = 0) -> BwdRun:
     """Build the harness for one shape and run it in QEMU (also used by bench/training.py)."""
-    from toolchain.sim import build_firmware, run_qemu
+    from toolchain.build import build_firmware
+    from toolchain.sim import run_qemu
 
     out = Path(out_dir or tempfile.mkdtemp(prefix=f"bwd_{board.name}_"))
     op = "gemm" if isinstance(shape, Gemm) else "conv2d"

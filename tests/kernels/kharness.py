@@ -12,7 +12,8 @@ import numpy as np
 from toolchain.boards import Board
 from toolchain.codegen import RUNTIME, copy_runtime
 from toolchain.ops.conv import conv_cols, overwrite_cols
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 
 HERE = Path(__file__).resolve().parent
 CTYPE = {"f32": "float", "f16": "mf_f16"}

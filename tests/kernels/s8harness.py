@@ -19,7 +19,8 @@ from toolchain.ops.int8_kernels import S8_COLS as COLS
 from toolchain.ops.int8_kernels import conv_s8_scratch, fc_s8_scratch, overwrite_s8_scratch
 from toolchain.ops.qconv import OVERWRITE_COLS
 from toolchain.ops.kernel_table import available
-from toolchain.sim import build_firmware, run_firmware
+from toolchain.build import build_firmware
+from toolchain.sim import run_firmware
 
 HERE = Path(__file__).resolve().parent
 

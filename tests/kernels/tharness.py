@@ -15,7 +15,8 @@ from kharness import KernelRun
 from toolchain.boards import Board
 from toolchain.codegen.emit import copy_runtime
 from toolchain.ops.base import c_float
-from toolchain.sim import build_firmware, run_qemu
+from toolchain.build import build_firmware
+from toolchain.sim import run_qemu
 
 HERE = Path(__file__).resolve().parent
 CTYPE = {"f32": "float", "f16": "mf_f16"}

@@ -14,7 +14,8 @@ from toolchain.boards import Board
 from toolchain.codegen import copy_runtime
 from toolchain.ops.qtransformer import QLayerNormParams, QMatMul, QMatMulParams, layernorm_constants, layernorm_reference
 from toolchain.ops.requant import Requant
-from toolchain.sim import build_firmware, run_firmware
+from toolchain.build import build_firmware
+from toolchain.sim import run_firmware
 
 HERE = Path(__file__).resolve().parent
 

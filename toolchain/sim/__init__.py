@@ -7,8 +7,7 @@ Renode.
 The names load on first use (PEP 562): toolchain.build.firmware imports sim.cluster and
 sim.elfinfo, and an eager import of sim.qemu here (which takes BuildResult from
 toolchain.build) would close that loop while toolchain.build is half imported.
-build_firmware, BuildResult and Markers are still reachable here for code written against the
-old place (the branches of this session); new code imports them from toolchain.build.
+The builds themselves (build_firmware, BuildResult, Markers) live in toolchain.build.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ _HOME = {
     "RunResult": "toolchain.sim.qemu", "qemu_command": "toolchain.sim.qemu", "run_firmware": "toolchain.sim.qemu",
     "run_host": "toolchain.sim.qemu", "run_qemu": "toolchain.sim.qemu",
     "renode_script": "toolchain.sim.renode", "run_renode": "toolchain.sim.renode",
-    "BuildResult": "toolchain.build.firmware", "Markers": "toolchain.build.firmware",
-    "build_firmware": "toolchain.build.firmware",
 }
 
 __all__ = sorted(_HOME)
