@@ -144,6 +144,11 @@ def test_evolution_respects_budget_and_finds_the_best_fitting() -> None:
     # Best fitting on this score: width 1.0 at resolution 8 (8000 B, exactly the budget), deepest.
     best = log.best.config
     assert (best.width, best.resolution, best.depths) == (1.0, 8, (2, 2, 2))
+    # Seeds that fit enter the first population; those that do not are left out.
+    seeds = (hand_cnn(space, 0.5, 8), hand_cnn(space, 4.0, 16))
+    log = evolve(space, acc, stem_only, budget, EvolutionOptions(population=3, generations=1), seeds=seeds)
+    scored = {c.config for c in log.evaluated}
+    assert seeds[0] in scored and seeds[1] not in scored
 
 
 def test_pareto_front() -> None:

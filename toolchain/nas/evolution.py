@@ -64,7 +64,9 @@ class SearchLog:
 
 def evolve(space: Space, accuracy: Callable[[Config], float], measure: Callable[[Config], Footprint],
            budget: Budget, opts: EvolutionOptions = EvolutionOptions(),
-           progress: Progress = no_progress) -> SearchLog:
+           progress: Progress = no_progress, seeds: tuple[Config, ...] = ()) -> SearchLog:
+    """seeds: configs put in the first population when they are valid and fit (known-good
+    designs, e.g. the hand-designed model: the search then never starts below it)."""
     rng = random.Random(opts.seed)
     scored: dict[Config, Candidate] = {}
     measured: set[Config] = set()
@@ -95,6 +97,9 @@ def evolve(space: Space, accuracy: Callable[[Config], float], measure: Callable[
 
     # Initial population: random configs that fit (the smallest always does).
     population = [score(smallest)]
+    for c in seeds:
+        if space.is_valid(c) and fits(c):
+            population.append(score(c))
     for _ in range(opts.max_tries * opts.population):
         if len(population) >= opts.population:
             break

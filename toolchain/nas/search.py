@@ -224,7 +224,7 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     t0 = time.perf_counter()
     measure = FootprintCache(lambda c: supernet.extract(c).cpu(), data.channels, lambda c: c.resolution, code_bytes)
     evaluator = SubnetEvaluator(supernet, data, seed=opts.seed)
-    log = evolve(space, evaluator, measure, budget, opts.evolution, progress)
+    log = evolve(space, evaluator, measure, budget, opts.evolution, progress, seeds=hand_seeds(space))
     seconds["search"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -249,6 +249,17 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     seconds["wall"], seconds["cpu"] = time.perf_counter() - wall0, cpu_seconds() - cpu0
     return NasResult(opts.family, budget, best.config, best.accuracy, inherited, chosen, pareto_front(log.evaluated),
                      log, train_log, opts.out, hand, seconds)
+
+
+def hand_seeds(space: Space) -> tuple[Config, ...]:
+    """The hand-designed model of the family at every width and resolution of the space, for
+    the first population (evolve keeps those that fit)."""
+    from toolchain.nas.baseline import hand_vit_config
+    from toolchain.nas.space import hand_cnn
+
+    if isinstance(space, ViTSpace):
+        return tuple(hand_vit_config(e, r, space) for e in space.embeds for r in space.resolutions)
+    return tuple(hand_cnn(space, w, r) for w in space.widths for r in space.resolutions)
 
 
 def cpu_seconds() -> float:
