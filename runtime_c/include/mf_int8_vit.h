@@ -45,6 +45,23 @@ typedef struct {
     mf_requant_s8 rq; /* one entry */
 } mf_matmul_s8_desc;
 
+/* Fused attention, MCUFormer-style (the chain QMatMul -> [QLut] -> QSoftmax -> QMatMul that
+ * the op-by-op graph runs over all heads' N x N scores): per head h < qk.batch and per block
+ * of at most `block` query rows, the chain's own kernels on that block only:
+ *   scratch = mf_matmul_s8(q_h rows, k_h, qk narrowed to the block's rows)
+ *   scratch = lut ? mf_lut_s8(scratch, lut) : scratch;  mf_softmax_s8(scratch, sm)
+ *   y_h rows = mf_matmul_s8(scratch, v_h, av narrowed to the block's rows)
+ * so y is bit-exact with the chain. qk and av are the chain's descriptors (q_h = q + h *
+ * qk.a_stride, k_h = k + h * qk.b_stride, v_h = v + h * av.b_stride, y_h = y + h * m * av.n);
+ * sm.rows is ignored. y may be q when av.n = qk.k: a block's y rows are q's rows that the
+ * block has read. scratch: mf_attention_s8_scratch_bytes(d) = block * qk.n bytes. */
+typedef struct {
+    int32_t block;
+    mf_matmul_s8_desc qk;
+    mf_softmax_s8_desc sm;
+    mf_matmul_s8_desc av;
+} mf_attention_s8_desc;
+
 /* mf_mul_s8: y[j] = clamp(out_zp + requant((a[j] - a_zp) * (b[j] - b_zp))) for j < n; y may
  * be a or b. */
 typedef struct {
@@ -59,6 +76,15 @@ typedef struct {
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_add_row_s8_ref(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
                       const mf_add_s8_desc *d);
+int mf_attention_s8_dsp(const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut,
+                        int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
+int mf_attention_s8_mve(const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut,
+                        int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
+int mf_attention_s8_ref(const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut,
+                        int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
+int mf_attention_s8_rvv(const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut,
+                        int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
+int32_t mf_attention_s8_scratch_bytes(const mf_attention_s8_desc *d);
 uint32_t mf_isqrt_u64(uint64_t v);
 int mf_layernorm_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
                         const mf_layernorm_s8_desc *d);

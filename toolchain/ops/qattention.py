@@ -1,0 +1,116 @@
+"""Fused int8 attention (issue 15), MCUFormer's schedule in integers: the op-by-op chain
+QMatMul (Q x K^T) -> [QLut (the scale Mul)] -> QSoftmax -> QMatMul (x V) holds every head's
+N x N scores at once (the 240x240 ViT's arena peak); this op runs the same four kernels per
+head on blocks of query rows, so only `block` rows of scores exist, in scratch, and the
+output is the chain's bit for bit (passes/qattention.py builds it; mf_int8_vit.h).
+
+The block is a planner choice (Op.blocks): the smallest block's scratch sets the arena, and
+the planner takes the largest block whose scratch still fits under it (fewer, longer calls).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.ir.graph import Graph, Node, Tensor
+from toolchain.ops.base import Call, IntArray, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
+from toolchain.ops.kernel_table import Sig, helper, kernels
+from toolchain.ops.qsoftmax import QSoftmax, QSoftmaxParams
+from toolchain.ops.qtransformer import QMatMul, QMatMulParams, matmul_desc, matmul_dims
+
+# Query rows per block the kernel may run (capped at the query count). 8 rows of a 226-key
+# attention is 1,808 B of scratch; larger blocks only cut the number of calls.
+BLOCK_ROWS = (8, 16, 32, 64)
+
+
+@dataclass(frozen=True)
+class QAttentionParams:
+    qk: QMatMulParams
+    softmax: QSoftmaxParams
+    av: QMatMulParams
+    has_lut: bool  # a QLut (e.g. the exporters' scale Mul) between the scores and the softmax
+
+
+def scratch_bytes(block: int, n_kv: int) -> int:
+    """Twin of mf_attention_s8_scratch_bytes: one block of score rows."""
+    return block * n_kv
+
+
+def _dims(p: QAttentionParams, q: tuple[int, ...], k: tuple[int, ...], v: tuple[int, ...]):
+    batch, m, n, _ = matmul_dims(q, k, p.qk.b_trans)
+    scores = batch + (m, n)
+    return scores, matmul_dims(scores, v, p.av.b_trans)
+
+
+@register
+class QAttention(Op):
+    """inputs: q, k (as the QK^T QMatMul reads it), v, lut (256 int8 constants, or "")."""
+
+    op_types = ("QAttention",)
+    internal = True
+
+    @classmethod
+    def infer(cls, p: QAttentionParams, ins: list[Tensor]) -> list[OutSpec]:
+        _, (batch, m, n, _) = _dims(p, ins[0].shape, ins[1].shape, ins[2].shape)
+        return [OutSpec(batch + (m, n), ins[0].dtype)]
+
+    @classmethod
+    def reference(cls, p: QAttentionParams, xs: list[np.ndarray]) -> list[np.ndarray]:
+        s = QMatMul.reference(p.qk, xs[:2])[0]
+        if p.has_lut:
+            s = np.asarray(xs[3], np.int8)[s.astype(np.int64) + 128]
+        s = QSoftmax.reference(p.softmax, [s])[0]
+        return QMatMul.reference(p.av, [s, xs[2]])
+
+    @classmethod
+    def macs(cls, p: QAttentionParams, ins: list[Tensor], outs: list[Tensor]) -> int:
+        scores, (batch, m, n, k) = _dims(p, ins[0].shape, ins[1].shape, ins[2].shape)
+        return int(np.prod(scores, dtype=np.int64)) * (ins[0].shape[-1] + n)
+
+    @classmethod
+    def blocks(cls, p: QAttentionParams, node: Node, ctx: LowerCtx) -> tuple[int, ...]:
+        m = ctx.shape(node.inputs[0])[-2]
+        return tuple(sorted({min(b, m) for b in BLOCK_ROWS}))
+
+    @classmethod
+    def lower(cls, p: QAttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
+        q, k, v = (ctx.shape(x) for x in node.inputs[:3])
+        scores, _ = _dims(p, q, k, v)
+        n_kv = scores[-1]
+        block = ctx.block(node, cls.blocks(p, node, ctx))
+        sm = p.softmax
+        desc = struct("mf_attention_s8_desc", block=lit(block),
+                      qk=matmul_desc(p.qk, q, k, node.name),
+                      sm=struct("mf_softmax_s8_desc", rows=lit(block), cols=lit(n_kv), lut=IntArray(sm.lut),
+                                out_mult=lit(sm.out_mult), out_shift=lit(sm.out_shift), out_zp=lit(sm.out_zp)),
+                      av=matmul_desc(p.av, scores, v, node.name))
+        lut = TensorArg(node.inputs[3]) if p.has_lut else Lit("NULL")
+        # the ISA of the MatMuls: the chain's own choice (ctx.kernel("matmul")), so the
+        # fused op runs the same kernels as the op-by-op graph would
+        isa = ctx.isa_of(ctx.kernel("matmul", "s8"))
+        return [Call(ctx.kernel("attention", "s8", (isa,)),
+                     (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), TensorArg(node.inputs[2]), lut,
+                      TensorArg(node.outputs[0]), desc, Scratch()),
+                     scratch_bytes(block, n_kv))]
+
+    @classmethod
+    def alias_candidates(cls, p: QAttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
+        # y's rows of a block are q's rows of that block, read (by the scores) before the
+        # block writes them, and never read again: y may take q's memory when the shapes agree
+        q, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+        return [(node.inputs[0], "inplace")] if not q.is_const and q.shape == y.shape else []
+
+
+# the kernel table (ops/kernel_table.py); prototypes in mf_int8_vit.h (`make protos`)
+H = "mf_int8_vit.h"
+ATTENTION_SIG = Sig(H, "const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut, int8_t *y, "
+                       "const mf_attention_s8_desc *d, int8_t *scratch")
+kernels("mf_attention", "qattention_s8_ref.c", ("s8",), needs=("qmatmul_s8_ref.c", "qlut_s8_ref.c",
+                                                                 "softmax_s8_ref.c"), sig=ATTENTION_SIG)
+kernels("mf_attention", "qattention_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"),
+        needs=("qmatmul_s8_{isa}.c", "qlut_s8_ref.c", "softmax_s8_ref.c"), sig=ATTENTION_SIG)
+helper("mf_attention_s8_scratch_bytes", "qattention_s8_ref.c",
+       needs=("qmatmul_s8_ref.c", "qlut_s8_ref.c", "softmax_s8_ref.c"),
+       sig=Sig(H, "const mf_attention_s8_desc *d", "int32_t"))
