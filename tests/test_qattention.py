@@ -9,6 +9,7 @@ the arena, so the 240x240 ViT's arena shrinks and the streamed input finally sav
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -170,3 +171,37 @@ def test_vit240_logits_bit_exact_with_the_op_by_op_build(vit, tmp_path) -> None:
     for ya, yb in zip(a, b):
         assert np.array_equal(ya, yb)
     assert not np.array_equal(a[0], a[1])
+
+
+# ---------------------------------------------------------------- the C kernel alone
+
+sys.path.insert(0, str(Path(__file__).parent / "kernels"))
+from vitharness import AttentionS8, run_vit_kernel  # noqa: E402
+
+# tails: query rows not a multiple of the block (21 = 8 + 8 + 5), a block larger than the
+# rows, blocks of one row, key counts and head dims off the vector lanes, K as [n][k] and
+# [k][n], with and without the table
+KERNEL_SHAPES = [AttentionS8(2, 21, 19, 13, 11, 8), AttentionS8(1, 7, 33, 16, 8, 16, b_trans=True, lut=False),
+                 AttentionS8(3, 5, 8, 5, 3, 1, b_trans=True)]
+SIMD = [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")]
+
+
+@pytest.mark.parametrize("shape", KERNEL_SHAPES, ids=str)
+def test_attention_kernel_reference_is_the_numpy_twin(shape, tmp_path) -> None:
+    from toolchain.boards import load_board
+
+    r = run_vit_kernel(load_board("host"), shape, "ref", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    assert len(np.unique(r.want)) >= 8, "outputs should spread, not sit at a clamp"
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("shape", KERNEL_SHAPES, ids=str)
+@pytest.mark.parametrize("board,isa", SIMD, ids=lambda v: v)
+def test_attention_simd_kernel_is_bit_exact_with_ref(shape, board, isa, tmp_path) -> None:
+    from toolchain.boards import load_board
+
+    r = run_vit_kernel(load_board(board), shape, isa, out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.ref)
+    assert r.instructions > 0
