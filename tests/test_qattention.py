@@ -205,3 +205,24 @@ def test_attention_simd_kernel_is_bit_exact_with_ref(shape, board, isa, tmp_path
     np.testing.assert_array_equal(r.ref, r.want)
     np.testing.assert_array_equal(r.fast, r.ref)
     assert r.instructions > 0
+
+
+def test_vit240_arena_on_stm32f746_whole_and_streamed() -> None:
+    """The board's kernels (DSP MatMul, conv and linear scratch): the arena before and after
+    the fusion, and with mf_model_run_rows, which before the fusion saved nothing (the peak
+    was the scores, not the input)."""
+    from toolchain.boards import load_board
+    from toolchain.codegen.target import kernel_target
+
+    target = kernel_target(load_board("stm32f746-disco"), "int8")  # as `mcuforge build` does
+    arena = {}
+    for name, opts in (("op-by-op", replace(UNFUSED, target=target)), ("fused", replace(FUSED, target=target))):
+        for stream in (False, True):
+            cm = compile_model(MODEL, options=replace(opts, stream_input=stream))
+            check_plan(cm.graph, cm.memory.lifetimes, cm.memory.plan)
+            arena[name, stream] = cm.arena_bytes
+            print(f"stm32f746-disco, {name} attention, {'streamed' if stream else 'whole'} input: "
+                  f"arena {cm.arena_bytes:,} B")
+    assert arena["op-by-op", True] == arena["op-by-op", False]  # the issue: streaming saved nothing
+    assert arena["fused", False] < arena["op-by-op", False]
+    assert arena["fused", True] < arena["fused", False] - 50_000
