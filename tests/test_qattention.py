@@ -68,6 +68,10 @@ def _host_outputs(cm, tmp: Path, xs: list[np.ndarray], out_size: int) -> list[np
     return [run_host(exe, [x], [out_size])[0] for x in xs]
 
 
+def g_shape(cm, t: str) -> tuple[int, ...]:
+    return cm.graph.tensors[t].shape
+
+
 def _fused_nodes(cm) -> list:
     return [n for n in cm.graph.nodes if n.op_type == "QAttention"]
 
@@ -88,6 +92,9 @@ def test_fused_attention_is_bit_exact_with_the_chain_on_the_host(tmp_path, n, he
     fused, unfused = compile_model(q, options=FUSED), compile_model(q, options=UNFUSED)
     (node,) = _fused_nodes(fused)
     assert node.params.has_lut == scale_mul
+    # K^T as one Transpose of the token layout: the heads are read in place; K^T as a
+    # transpose of the head layout: the chain's own inputs
+    assert node.params.tokens == k_transposed
     assert not _fused_nodes(unfused) and {"QSoftmax", "QMatMul"} <= {x.op_type for x in unfused.graph.nodes}
     assert not any(x.op_type in ("QSoftmax", "QMatMul") for x in fused.graph.nodes)
     check_plan(fused.graph, fused.memory.lifetimes, fused.memory.plan)
@@ -139,9 +146,13 @@ def test_vit240_attention_scores_leave_the_arena(vit) -> None:
     nxn = lambda cm: [t for t in cm.graph.tensors.values() if t.shape[-2:] == (226, 226)]  # noqa: E731
     assert not nxn(fused) and len(nxn(unfused)) >= 12
     for n in nodes:
+        # the heads are read in place: the exporter's four head Transposes are gone
+        assert n.params.tokens and g_shape(fused, n.inputs[0]) == (1, 226, 2, 64)
         (call,) = [c for c in fused.calls[fused.graph.nodes.index(n)]]
         block = call.args[5].fields[0][1].text
-        assert int(block) in BLOCK_ROWS and call.scratch_bytes == scratch_bytes(int(block), 226)
+        assert int(block) in BLOCK_ROWS and call.scratch_bytes == scratch_bytes(int(block), 226, 64)
+    assert sum(x.op_type == "Transpose" for x in unfused.graph.nodes) - \
+        sum(x.op_type == "Transpose" for x in fused.graph.nodes) == 4 * 4
     check_plan(fused.graph, fused.memory.lifetimes, fused.memory.plan)
     # the peak was the first QK^T (scores 102,152 B with q, k^T, v and the residual): now it
     # is the patch embedding (the 172,800 B input and the conv's 28,800 B output)
@@ -180,9 +191,12 @@ from vitharness import AttentionS8, run_vit_kernel  # noqa: E402
 
 # tails: query rows not a multiple of the block (21 = 8 + 8 + 5), a block larger than the
 # rows, blocks of one row, key counts and head dims off the vector lanes, K as [n][k] and
-# [k][n], with and without the table
+# [k][n], with and without the table, and the tokens layout (heads read through strides:
+# the MatMuls' b_ld, q and y rows through scratch)
 KERNEL_SHAPES = [AttentionS8(2, 21, 19, 13, 11, 8), AttentionS8(1, 7, 33, 16, 8, 16, b_trans=True, lut=False),
-                 AttentionS8(3, 5, 8, 5, 3, 1, b_trans=True)]
+                 AttentionS8(3, 5, 8, 5, 3, 1, b_trans=True),
+                 AttentionS8(2, 19, 19, 13, 13, 8, b_trans=True, tokens=True),
+                 AttentionS8(3, 11, 11, 17, 6, 4, b_trans=True, lut=False, tokens=True)]
 SIMD = [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")]
 
 

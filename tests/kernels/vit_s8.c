@@ -6,9 +6,10 @@
  *   KS_OP 2 layernorm: KS_ROWS, KS_COLS, KS_INZP, KS_OZP, KS_EPS, KS_GSHIFT; input 0: x,
  *           input 1: gamma then beta (int32 bit patterns)
  *   KS_OP 3 attention: the matmul's defines for Q K^T (KS_BATCH heads, KS_N keys), KS_DV,
- *           KS_V* for the AV MatMul, KS_SM* for the softmax, KS_BLOCK, KS_LUT (0: no table);
- *           input 0: q, k, v; input 1: the int8 table then the softmax's exp table (int32
- *           bit patterns)
+ *           KS_V* for the AV MatMul, KS_SM* for the softmax, KS_BLOCK, KS_LUT (0: no table),
+ *           KS_TOK (1: q, k, v and y as [tokens][heads][d], read through strides; K as
+ *           [n][k] then); input 0: q, k, v; input 1: the int8 table then the softmax's exp
+ *           table (int32 bit patterns)
  * Guard bytes after the fast output must survive (status -101 otherwise). */
 #include <stdint.h>
 #include <string.h>
@@ -32,7 +33,22 @@
 #define KS_X (KS_BATCH * (KS_M * KS_K + KS_K * KS_N + KS_N * KS_DV))
 #define KS_Y (KS_BATCH * KS_M * KS_DV)
 #define KS_P 512
-static int8_t scratch[KS_BLOCK * KS_N], lut8[256];
+static int8_t scratch[KS_BLOCK * (KS_N + (KS_K > KS_DV ? KS_K : KS_DV))], lut8[256];
+#if KS_TOK /* a head starts d elements into each token's row */
+#define KS_QST KS_K
+#define KS_KST KS_K
+#define KS_VST KS_DV
+#define KS_KLD (KS_BATCH * KS_K)
+#define KS_VLD (KS_BATCH * KS_DV)
+#define KS_YST KS_DV
+#else
+#define KS_QST (KS_M * KS_K)
+#define KS_KST (KS_K * KS_N)
+#define KS_VST (KS_N * KS_DV)
+#define KS_KLD 0
+#define KS_VLD 0
+#define KS_YST 0
+#endif
 #else
 #define KS_X (KS_ROWS * KS_COLS)
 #define KS_Y KS_X
@@ -71,14 +87,15 @@ int mf_model_run(void)
     for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
     const mf_attention_s8_desc d = {
         .block = KS_BLOCK,
-        .qk = {.batch = KS_BATCH, .m = KS_M, .n = KS_N, .k = KS_K, .a_stride = KS_M * KS_K,
-               .b_stride = KS_K * KS_N, .b_trans = KS_BT, .a_zp = KS_AZP, .b_zp = KS_BZP,
-               .rq = {mult, shift, 0, KS_OZP, -128, 127}},
+        .qk = {.batch = KS_BATCH, .m = KS_M, .n = KS_N, .k = KS_K, .a_stride = KS_QST,
+               .b_stride = KS_KST, .b_trans = KS_BT, .a_zp = KS_AZP, .b_zp = KS_BZP,
+               .rq = {mult, shift, 0, KS_OZP, -128, 127}, .b_ld = KS_KLD},
         .sm = {.rows = KS_BLOCK, .cols = KS_N, .lut = params + 256, .out_mult = KS_SMMULT,
                .out_shift = KS_SMSHIFT, .out_zp = KS_SMOZP},
         .av = {.batch = KS_BATCH, .m = KS_M, .n = KS_DV, .k = KS_N, .a_stride = KS_M * KS_N,
-               .b_stride = KS_N * KS_DV, .b_trans = 0, .a_zp = KS_SMOZP, .b_zp = KS_VBZP,
-               .rq = {vmult, vshift, 0, KS_VOZP, -128, 127}}};
+               .b_stride = KS_VST, .b_trans = 0, .a_zp = KS_SMOZP, .b_zp = KS_VBZP,
+               .rq = {vmult, vshift, 0, KS_VOZP, -128, 127}, .b_ld = KS_VLD},
+        .q_ld = KS_KLD, .y_ld = KS_VLD, .y_stride = KS_YST};
     const int8_t *q = x, *k = x + KS_BATCH * KS_M * KS_K, *v = k + KS_BATCH * KS_K * KS_N;
     const int8_t *lut = KS_LUT ? lut8 : 0;
     const int st = mf_attention_s8_ref(q, k, v, lut, y_ref, &d, scratch);

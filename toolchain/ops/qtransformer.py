@@ -204,8 +204,10 @@ class QMatMul(Op):
                                                   TensorArg(node.outputs[0]), desc))]
 
 
-def matmul_desc(p: QMatMulParams, ash: tuple[int, ...], bsh: tuple[int, ...], name: str) -> Struct:
-    """mf_matmul_s8_desc of a QMatMul (also the fused attention's, ops/qattention.py)."""
+def matmul_desc(p: QMatMulParams, ash: tuple[int, ...], bsh: tuple[int, ...], name: str, a_stride: int | None = None,
+                b_stride: int | None = None, b_ld: int = 0) -> Struct:
+    """mf_matmul_s8_desc of a QMatMul; the fused attention (ops/qattention.py) gives the head
+    strides and B's row stride of its tokens layout (None, 0: dense)."""
     batch, m, n, k = matmul_dims(ash, bsh, p.b_trans)
     nb = int(np.prod(batch, dtype=np.int64))
     a_full = int(np.prod(ash[:-2], dtype=np.int64)) == nb
@@ -213,10 +215,12 @@ def matmul_desc(p: QMatMulParams, ash: tuple[int, ...], bsh: tuple[int, ...], na
     if not (a_full or int(np.prod(ash[:-2], dtype=np.int64)) == 1) or \
             not (b_full or int(np.prod(bsh[:-2], dtype=np.int64)) == 1):
         raise UnsupportedOpError(f"int8 MatMul {name!r}: partial batch broadcasting {ash} x {bsh}")
+    a_stride = (m * k if a_full else 0) if a_stride is None else a_stride
+    b_stride = (n * k if b_full else 0) if b_stride is None else b_stride
     return struct("mf_matmul_s8_desc", batch=lit(nb), m=lit(m), n=lit(n), k=lit(k),
-                  a_stride=lit(m * k if a_full else 0), b_stride=lit(n * k if b_full else 0),
+                  a_stride=lit(a_stride), b_stride=lit(b_stride),
                   b_trans=lit(int(p.b_trans)), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
-                  rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+                  rq=struct("mf_requant_s8", **p.rq.struct_fields()), b_ld=lit(b_ld))
 
 
 # ---------------------------------------------------------------- Mul of two activations
