@@ -240,3 +240,24 @@ def test_vit240_arena_on_stm32f746_whole_and_streamed() -> None:
     assert arena["op-by-op", True] == arena["op-by-op", False]  # the issue: streaming saved nothing
     assert arena["fused", False] < arena["op-by-op", False]
     assert arena["fused", True] < arena["fused", False] - 50_000
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_vit240_streamed_in_qemu_uses_less_ram_and_gives_the_same_logits(tmp_path) -> None:
+    """Issue 15's must-show on stm32f746-disco: mf_model_run_rows fed row by row gives the
+    whole-input build's logits to the bit, in a smaller linked RAM (arena + stack + data)."""
+    from toolchain.run import build_for_board
+    from toolchain.sim import run_firmware
+
+    runs = {}
+    for tag, opts in (("whole", FUSED), ("stream", replace(FUSED, stream_input=True))):
+        bb = build_for_board(MODEL, "stm32f746-disco", tmp_path / tag, None, opts, 0)
+        res = run_firmware(bb.build, 900)
+        assert res.status == 0
+        runs[tag] = (bb, res)
+        print(f"240x240 int8 ViT on stm32f746-disco, {tag} input: RAM {bb.build.ram_bytes:,} B "
+              f"(arena {bb.compiled.arena_bytes:,} B), {res.instructions:,} instructions")
+    for a, b in zip(runs["whole"][1].outputs, runs["stream"][1].outputs):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    assert runs["stream"][0].build.ram_bytes < runs["whole"][0].build.ram_bytes - 50_000
