@@ -261,3 +261,30 @@ def test_vit240_streamed_in_qemu_uses_less_ram_and_gives_the_same_logits(tmp_pat
     for a, b in zip(runs["whole"][1].outputs, runs["stream"][1].outputs):
         assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
     assert runs["stream"][0].build.ram_bytes < runs["whole"][0].build.ram_bytes - 50_000
+
+
+def test_scratch_bytes_agree_with_c(tmp_path) -> None:
+    """mf_attention_s8_scratch_bytes (C, host gcc) against its Python twin, in both layouts."""
+    import subprocess
+
+    from toolchain.codegen import RUNTIME
+
+    cases = [(8, 226, 64, 64, False), (16, 19, 13, 11, False), (8, 226, 64, 64, True), (4, 11, 17, 6, True),
+             (1, 5, 3, 9, True)]
+    lines = []
+    for block, n, k, dv, tokens in cases:
+        heads = 2  # tokens layout: rows of heads * d elements
+        q_ld, y_ld = (heads * k, heads * dv) if tokens else (0, 0)
+        lines.append(f"{{ mf_attention_s8_desc d = {{.block = {block}, .qk = {{.n = {n}, .k = {k}}}, "
+                     f".av = {{.n = {dv}, .k = {n}}}, .q_ld = {q_ld}, .y_ld = {y_ld}}}; "
+                     f'printf("%d\\n", (int)mf_attention_s8_scratch_bytes(&d)); }}')
+    main = tmp_path / "main.c"
+    main.write_text('#include <stdio.h>\n#include "mf_int8_vit.h"\nint main(void) {\n' + "\n".join(lines)
+                    + "\nreturn 0; }\n")
+    src = Path(RUNTIME) / "src"
+    srcs = [str(src / f) for f in ("qattention_s8_ref.c", "qmatmul_s8_ref.c", "qlut_s8_ref.c", "softmax_s8_ref.c")]
+    exe = tmp_path / "sizes"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{Path(RUNTIME) / 'include'}", str(main),
+                    *srcs, "-o", str(exe)], check=True)
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    assert got == [scratch_bytes(b, n, max(k, dv) if t else 0) for b, n, k, dv, t in cases]

@@ -108,7 +108,7 @@ class QAttention(Op):
             av = matmul_desc(p.av, scores, _heads(v), node.name, a_stride=0, b_stride=dv, b_ld=heads * dv)
             desc = struct("mf_attention_s8_desc", block=lit(block), qk=qk, sm=smd, av=av, q_ld=lit(heads * dk),
                           y_ld=lit(heads * dv), y_stride=lit(dv))
-            scratch = scratch_bytes(block, n_kv, max(dk, dv))
+            scratch = scratch_bytes(block, n_kv, max(dk, dv) if heads > 1 else 0)  # one head: dense rows
         else:
             desc = struct("mf_attention_s8_desc", block=lit(block), qk=matmul_desc(p.qk, q, k, node.name), sm=smd,
                           av=matmul_desc(p.av, scores, v, node.name), q_ld=lit(0), y_ld=lit(0), y_stride=lit(0))
