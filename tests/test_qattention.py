@@ -107,6 +107,29 @@ def test_fused_attention_is_bit_exact_with_the_chain_on_the_host(tmp_path, n, he
     assert max(np.ptp(y) for y in a) > 0  # the outputs are not a constant
 
 
+def test_q_shared_with_v_is_not_overwritten(tmp_path) -> None:
+    """softmax(x x^T) x: q and v are one tensor, so y must not take q's memory (later blocks
+    still read v); the output equals the chain's, bit for bit."""
+    from toolchain.quantize import quantize_file
+    from toolchain.verify import seeded_inputs
+
+    n, d = 19, 6
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]), helper.make_node("MatMul", ["x", "xt"], ["s"]),
+             helper.make_node("Softmax", ["s"], ["p"], axis=-1), helper.make_node("MatMul", ["p", "x"], ["y"])]
+    g = helper.make_graph(nodes, "self", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n, d])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n, d])])
+    f = tmp_path / "self.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), f)
+    q = quantize_file(f, tmp_path / "self.int8.onnx", calib_random=4, seed=0)
+    fused, unfused = compile_model(q, options=FUSED), compile_model(q, options=UNFUSED)
+    (node,) = _fused_nodes(fused)
+    assert node.inputs[0] == node.inputs[2]
+    assert QAttention.alias_candidates(node.params, node, fused.graph) == []
+    xs = [seeded_inputs(fused, s)[0] for s in range(2)]
+    for ya, yb in zip(_host_outputs(fused, tmp_path / "f", xs, n * d), _host_outputs(unfused, tmp_path / "u", xs, n * d)):
+        assert np.array_equal(ya, yb)
+
+
 def test_numpy_reference_of_the_fused_op_is_the_chains(tmp_path) -> None:
     """The fused node's reference on the chain's inputs is the chain's output (the tensors
     the unfused graph computes, through its own nodes' references)."""

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node, Tensor
-from toolchain.ops.base import Call, IntArray, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
+from toolchain.ops.base import REGISTRY, Call, IntArray, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register
+from toolchain.ops.base import struct
 from toolchain.ops.kernel_table import Sig, helper, kernels
 from toolchain.ops.qsoftmax import QSoftmax, QSoftmaxParams
 from toolchain.ops.qtransformer import QMatMul, QMatMulParams, matmul_desc, matmul_dims
@@ -57,6 +58,14 @@ def _dims(p: QAttentionParams, q: tuple[int, ...], k: tuple[int, ...], v: tuple[
     batch, m, n, _ = matmul_dims(q, k, p.qk.b_trans)
     scores = batch + (m, n)
     return scores, matmul_dims(scores, v, p.av.b_trans)
+
+
+def _view_root(g: Graph, t: str) -> str:
+    """The tensor whose bytes t is, through view ops (Reshape...)."""
+    prod = {o: n for n in g.nodes for o in n.outputs}
+    while t in prod and REGISTRY.get(prod[t].op_type).view:
+        t = prod[t].inputs[0]
+    return t
 
 
 @register
@@ -125,9 +134,14 @@ class QAttention(Op):
     @classmethod
     def alias_candidates(cls, p: QAttentionParams, node: Node, g: Graph) -> list[tuple[str, str]]:
         # y's rows of a block are q's rows of that block, read (by the scores) before the
-        # block writes them, and never read again: y may take q's memory when the shapes agree
+        # block writes them, and never read again: y may take q's memory when the shapes
+        # agree, unless k or v are q's bytes too (self-attention on one tensor, or views of
+        # one buffer), which later blocks still read
         q, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
-        return [(node.inputs[0], "inplace")] if not q.is_const and q.shape == y.shape else []
+        if q.is_const or q.shape != y.shape:
+            return []
+        roots = [_view_root(g, t) for t in node.inputs[:3]]
+        return [] if roots[0] in roots[1:] else [(node.inputs[0], "inplace")]
 
 
 # the kernel table (ops/kernel_table.py); prototypes in mf_int8_vit.h (`make protos`)
