@@ -23,6 +23,7 @@ from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
 from toolchain.program import plan_program
+from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
 from toolchain.passes.stream import integer_input, stream_input
 
@@ -232,6 +233,8 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     if is_int8_graph(g):
         if options.fuse and options.integrate:
             g = fuse_qresidual(g)  # residual conv + add over the skip's memory
+            verify_graph(g)
+            g = fuse_qattention(g)  # attention by blocks of query rows: no N x N scores
             verify_graph(g)
         # the float fusions have nothing to match in an integer graph (the frontend already
         # folded bias, activation and requantisation into each op)

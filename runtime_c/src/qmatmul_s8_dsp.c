@@ -32,12 +32,12 @@ static inline uint32_t pair(int32_t z) { return ((uint32_t)(uint16_t)z << 16) | 
 
 static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
-    const int32_t n = d->n, k = d->k, full = n & ~3;
+    const int32_t n = d->n, k = d->k, full = n & ~3, ldb = mf_matmul_s8_ldb(d);
     const uint32_t zb = pair(d->b_zp);
     for (int32_t j = 0; j < full; j += 4) {
         int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         const int8_t *bp = bm + j;
-        for (int32_t t = 0; t < k; ++t, bp += n) {
+        for (int32_t t = 0; t < k; ++t, bp += ldb) {
             const uint32_t w = ld32(bp);
             const uint32_t e = __ssub16(__sxtb16(w), zb);           /* b0, b2 */
             const uint32_t o = __ssub16(sxtb16_ror8(w), zb); /* b1, b3 */
@@ -54,17 +54,17 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
     }
     for (int32_t j = full; j < n; ++j) {
         int32_t s = 0;
-        for (int32_t t = 0; t < k; ++t) s += (ar[t] - d->a_zp) * (bm[(size_t)t * n + j] - d->b_zp);
+        for (int32_t t = 0; t < k; ++t) s += (ar[t] - d->a_zp) * (bm[(size_t)t * ldb + j] - d->b_zp);
         yr[j] = mf_matmul_s8_out(s, d);
     }
 }
 
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
-    const int32_t k = d->k, full = k & ~3;
+    const int32_t k = d->k, full = k & ~3, ldb = mf_matmul_s8_ldb(d);
     const uint32_t za = pair(d->a_zp), zb = pair(d->b_zp);
     for (int32_t j = 0; j < d->n; ++j) {
-        const int8_t *br = bm + (size_t)j * k;
+        const int8_t *br = bm + (size_t)j * ldb;
         int32_t s = 0;
         for (int32_t t = 0; t < full; t += 4) {
             const uint32_t a = ld32(ar + t), b = ld32(br + t);

@@ -17,7 +17,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
         const mve_pred16_t p16 = vctp16q((uint32_t)left);
         int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
         for (int32_t t = 0; t < d->k; ++t) {
-            const int16x8_t bv = vsubq_x_n_s16(vldrbq_z_s16(bm + (size_t)t * d->n + j, p16), (int16_t)d->b_zp, p16);
+            const int16x8_t bv = vsubq_x_n_s16(vldrbq_z_s16(bm + (size_t)t * mf_matmul_s8_ldb(d) + j, p16), (int16_t)d->b_zp, p16);
             const int32_t av = ar[t] - d->a_zp;
             lo = vmlaq_n_s32(lo, vmovlbq_s16(bv), av);  /* even lanes: outputs j, j+2, ... */
             hi = vmlaq_n_s32(hi, vmovltq_s16(bv), av);  /* odd lanes */
@@ -32,7 +32,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
     for (int32_t j = 0; j < d->n; ++j) {
-        const int8_t *br = bm + (size_t)j * d->k;
+        const int8_t *br = bm + (size_t)j * mf_matmul_s8_ldb(d);
         int32_t acc = 0;
         for (int32_t t = 0; t < d->k; t += 8) {
             const mve_pred16_t p = vctp16q((uint32_t)(d->k - t));

@@ -17,10 +17,10 @@ int mf_matmul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmu
             for (int32_t j = 0; j < d->n; ++j) {
                 int32_t acc = 0;
                 if (d->b_trans) {
-                    const int8_t *br = bm + (size_t)j * d->k;
+                    const int8_t *br = bm + (size_t)j * mf_matmul_s8_ldb(d);
                     for (int32_t t = 0; t < d->k; ++t) acc += (ar[t] - d->a_zp) * (br[t] - d->b_zp);
                 } else {
-                    for (int32_t t = 0; t < d->k; ++t) acc += (ar[t] - d->a_zp) * (bm[(size_t)t * d->n + j] - d->b_zp);
+                    for (int32_t t = 0; t < d->k; ++t) acc += (ar[t] - d->a_zp) * (bm[(size_t)t * mf_matmul_s8_ldb(d) + j] - d->b_zp);
                 }
                 yb[(size_t)i * d->n + j] = mf_matmul_s8_out(acc, d);
             }

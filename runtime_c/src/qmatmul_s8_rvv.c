@@ -17,7 +17,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(left < 16 ? left : 16));
         vint32m2_t acc = __riscv_vmv_v_x_i32m2(0, vl);
         for (int32_t t = 0; t < d->k; ++t) {
-            const vint16m1_t bv = __riscv_vwsub_vx_i16m1(__riscv_vle8_v_i8mf2(bm + (size_t)t * d->n + j, vl),
+            const vint16m1_t bv = __riscv_vwsub_vx_i16m1(__riscv_vle8_v_i8mf2(bm + (size_t)t * mf_matmul_s8_ldb(d) + j, vl),
                                                          (int8_t)d->b_zp, vl);
             acc = __riscv_vwmacc_vx_i32m2(acc, (int16_t)(ar[t] - d->a_zp), bv, vl);
         }
@@ -32,7 +32,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
     for (int32_t j = 0; j < d->n; ++j) {
-        const int8_t *br = bm + (size_t)j * d->k;
+        const int8_t *br = bm + (size_t)j * mf_matmul_s8_ldb(d);
         vint32m1_t acc = __riscv_vmv_s_x_i32m1(0, 1);
         for (int32_t t = 0, left = d->k; left > 0;) {
             const size_t vl = __riscv_vsetvl_e8mf2((size_t)left);

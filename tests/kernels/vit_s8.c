@@ -5,6 +5,11 @@
  *           KS_MULT, KS_SHIFT, KS_OZP; input 0: a then b (int8 values as float32)
  *   KS_OP 2 layernorm: KS_ROWS, KS_COLS, KS_INZP, KS_OZP, KS_EPS, KS_GSHIFT; input 0: x,
  *           input 1: gamma then beta (int32 bit patterns)
+ *   KS_OP 3 attention: the matmul's defines for Q K^T (KS_BATCH heads, KS_N keys), KS_DV,
+ *           KS_V* for the AV MatMul, KS_SM* for the softmax, KS_BLOCK, KS_LUT (0: no table),
+ *           KS_TOK (1: q, k, v and y as [tokens][heads][d], read through strides; K as
+ *           [n][k] then); input 0: q, k, v; input 1: the int8 table then the softmax's exp
+ *           table (int32 bit patterns)
  * Guard bytes after the fast output must survive (status -101 otherwise). */
 #include <stdint.h>
 #include <string.h>
@@ -24,6 +29,26 @@
 #define KS_X (KS_BATCH * (KS_M * KS_K + KS_K * KS_N))
 #define KS_Y (KS_BATCH * KS_M * KS_N)
 #define KS_P 1
+#elif KS_OP == 3
+#define KS_X (KS_BATCH * (KS_M * KS_K + KS_K * KS_N + KS_N * KS_DV))
+#define KS_Y (KS_BATCH * KS_M * KS_DV)
+#define KS_P 512
+static int8_t scratch[KS_BLOCK * (KS_N + (KS_K > KS_DV ? KS_K : KS_DV))], lut8[256];
+#if KS_TOK /* a head starts d elements into each token's row */
+#define KS_QST KS_K
+#define KS_KST KS_K
+#define KS_VST KS_DV
+#define KS_KLD (KS_BATCH * KS_K)
+#define KS_VLD (KS_BATCH * KS_DV)
+#define KS_YST KS_DV
+#else
+#define KS_QST (KS_M * KS_K)
+#define KS_KST (KS_K * KS_N)
+#define KS_VST (KS_N * KS_DV)
+#define KS_KLD 0
+#define KS_VLD 0
+#define KS_YST 0
+#endif
 #else
 #define KS_X (KS_ROWS * KS_COLS)
 #define KS_Y KS_X
@@ -56,6 +81,26 @@ int mf_model_run(void)
     const int st = mf_matmul_s8_ref(a, b, y_ref, &d);
     mf_bench_start();
     const int st2 = KS_FAST(a, b, y_fast, &d);
+    mf_bench_stop();
+#elif KS_OP == 3
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT}, vmult[1] = {KS_VMULT}, vshift[1] = {KS_VSHIFT};
+    for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
+    const mf_attention_s8_desc d = {
+        .block = KS_BLOCK,
+        .qk = {.batch = KS_BATCH, .m = KS_M, .n = KS_N, .k = KS_K, .a_stride = KS_QST,
+               .b_stride = KS_KST, .b_trans = KS_BT, .a_zp = KS_AZP, .b_zp = KS_BZP,
+               .rq = {mult, shift, 0, KS_OZP, -128, 127}, .b_ld = KS_KLD},
+        .sm = {.rows = KS_BLOCK, .cols = KS_N, .lut = params + 256, .out_mult = KS_SMMULT,
+               .out_shift = KS_SMSHIFT, .out_zp = KS_SMOZP},
+        .av = {.batch = KS_BATCH, .m = KS_M, .n = KS_DV, .k = KS_N, .a_stride = KS_M * KS_N,
+               .b_stride = KS_VST, .b_trans = 0, .a_zp = KS_SMOZP, .b_zp = KS_VBZP,
+               .rq = {vmult, vshift, 0, KS_VOZP, -128, 127}, .b_ld = KS_VLD},
+        .q_ld = KS_KLD, .y_ld = KS_VLD, .y_stride = KS_YST};
+    const int8_t *q = x, *k = x + KS_BATCH * KS_M * KS_K, *v = k + KS_BATCH * KS_K * KS_N;
+    const int8_t *lut = KS_LUT ? lut8 : 0;
+    const int st = mf_attention_s8_ref(q, k, v, lut, y_ref, &d, scratch);
+    mf_bench_start();
+    const int st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch);
     mf_bench_stop();
 #else
     const mf_layernorm_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .in_zp = KS_INZP, .out_zp = KS_OZP,

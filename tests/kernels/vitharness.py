@@ -46,6 +46,25 @@ class LayerNormS8:
 
 
 @dataclass(frozen=True)
+class AttentionS8:
+    heads: int
+    m: int  # query rows (m % block: the tail block)
+    n: int  # keys
+    k: int  # head dim of q and k
+    dv: int
+    block: int
+    b_trans: bool = False
+    lut: bool = True
+    tokens: bool = False  # q, k, v, y as [tokens][heads][d] (K as [n][k]): heads read in place
+
+    op = "attention"
+
+    def __str__(self) -> str:
+        return (f"attention_h{self.heads}_m{self.m}_n{self.n}_k{self.k}_dv{self.dv}_blk{self.block}"
+                f"{'_bt' if self.b_trans else ''}{'' if self.lut else '_nolut'}{'_tokens' if self.tokens else ''}")
+
+
+@dataclass(frozen=True)
 class VitRun:
     fast: np.ndarray
     ref: np.ndarray
@@ -54,9 +73,42 @@ class VitRun:
     weighted: int | None
 
 
-def _data(shape: MatMulS8 | LayerNormS8, seed: int):
+def _attention_data(s: AttentionS8, rng: np.random.Generator):
+    from toolchain.ir.graph import QuantInfo
+    from toolchain.ops.qattention import QAttention, QAttentionParams
+    from toolchain.ops.qsoftmax import qsoftmax_params
+
+    if s.tokens:
+        assert s.b_trans, "the tokens layout reads K as [n][k]"
+        q = rng.integers(-128, 128, (1, s.m, s.heads, s.k)).astype(np.int8)
+        k = rng.integers(-128, 128, (1, s.n, s.heads, s.k)).astype(np.int8)
+        v = rng.integers(-128, 128, (1, s.n, s.heads, s.dv)).astype(np.int8)
+    else:
+        q = rng.integers(-128, 128, (s.heads, s.m, s.k)).astype(np.int8)
+        k = rng.integers(-128, 128, (s.heads, s.n, s.k) if s.b_trans else (s.heads, s.k, s.n)).astype(np.int8)
+        v = rng.integers(-128, 128, (s.heads, s.n, s.dv)).astype(np.int8)
+    lut = rng.integers(-128, 128, 256).astype(np.int8)
+    azp, bzp, ozp, vzp, vozp = (int(rng.integers(-20, 20)) for _ in range(5))
+    qk = QMatMulParams(azp, bzp, s.b_trans, Requant.from_scales(40.0 / (128 * 128 * np.sqrt(s.k)), ozp))
+    sm = qsoftmax_params(QuantInfo.per_tensor(0.08, 0), QuantInfo.per_tensor(1 / 256, -128), s.n)
+    av = QMatMulParams(sm.out_zp, vzp, False, Requant.from_scales(1.5 / 256, vozp))
+    p = QAttentionParams(qk, sm, av, s.lut, s.tokens)
+    want = QAttention.reference(p, [q, k, v, lut])[0]
+    defines = {"OP": 3, "BATCH": s.heads, "M": s.m, "N": s.n, "K": s.k, "DV": s.dv, "BT": int(s.b_trans),
+               "AZP": azp, "BZP": bzp, "MULT": qk.rq.mult[0], "SHIFT": qk.rq.shift[0], "OZP": ozp,
+               "VBZP": vzp, "VMULT": av.rq.mult[0], "VSHIFT": av.rq.shift[0], "VOZP": vozp,
+               "SMMULT": sm.out_mult, "SMSHIFT": sm.out_shift, "SMOZP": sm.out_zp, "BLOCK": s.block,
+               "LUT": int(s.lut), "TOK": int(s.tokens)}
+    params = np.concatenate([lut.astype(np.int32), np.asarray(sm.lut, np.int32)]).view(np.float32)
+    x = np.concatenate([q.ravel(), k.ravel(), v.ravel()]).astype(np.float32)
+    return defines, [x, params], want
+
+
+def _data(shape: MatMulS8 | LayerNormS8 | AttentionS8, seed: int):
     """(defines, inputs, numpy contract) of one seeded case."""
     rng = np.random.default_rng(seed)
+    if isinstance(shape, AttentionS8):
+        return _attention_data(shape, rng)
     if isinstance(shape, MatMulS8):
         s = shape
         a = rng.integers(-128, 128, (s.batch, s.m, s.k)).astype(np.int8)
@@ -80,7 +132,7 @@ def _data(shape: MatMulS8 | LayerNormS8, seed: int):
     return defines, [x.ravel().astype(np.float32), params], want
 
 
-def run_vit_kernel(board: Board, shape: MatMulS8 | LayerNormS8, isa: str, seed: int = 0,
+def run_vit_kernel(board: Board, shape: MatMulS8 | LayerNormS8 | AttentionS8, isa: str, seed: int = 0,
                    out_dir: Path | None = None, timeout: float = 600.0) -> VitRun:
     """isa 'ref' runs the reference against itself (the host check of the C vs numpy)."""
     fast = f"mf_{shape.op}_s8_{isa}"
@@ -98,4 +150,4 @@ def run_vit_kernel(board: Board, shape: MatMulS8 | LayerNormS8, isa: str, seed: 
                   r.instructions or 0, r.weighted_instructions)
 
 
-__all__ = ["LayerNormS8", "MatMulS8", "QLayerNormParams", "VitRun", "run_vit_kernel"]
+__all__ = ["AttentionS8", "LayerNormS8", "MatMulS8", "QLayerNormParams", "VitRun", "run_vit_kernel"]

@@ -23,7 +23,7 @@ import numpy as np
 
 from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Graph, Node, Tensor
-from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, TensorArg, lit, register, struct
+from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Struct, TensorArg, lit, register, struct
 from toolchain.ops.kernel_table import Sig, helper, kernels
 from toolchain.ops.requant import Requant, clamp_s8
 
@@ -199,20 +199,28 @@ class QMatMul(Op):
 
     @classmethod
     def lower(cls, p: QMatMulParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        ash, bsh = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
-        batch, m, n, k = matmul_dims(ash, bsh, p.b_trans)
-        nb = int(np.prod(batch, dtype=np.int64))
-        a_full = int(np.prod(ash[:-2], dtype=np.int64)) == nb
-        b_full = int(np.prod(bsh[:-2], dtype=np.int64)) == nb
-        if not (a_full or int(np.prod(ash[:-2], dtype=np.int64)) == 1) or \
-                not (b_full or int(np.prod(bsh[:-2], dtype=np.int64)) == 1):
-            raise UnsupportedOpError(f"int8 MatMul {node.name!r}: partial batch broadcasting {ash} x {bsh}")
-        desc = struct("mf_matmul_s8_desc", batch=lit(nb), m=lit(m), n=lit(n), k=lit(k),
-                      a_stride=lit(m * k if a_full else 0), b_stride=lit(n * k if b_full else 0),
-                      b_trans=lit(int(p.b_trans)), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
-                      rq=struct("mf_requant_s8", **p.rq.struct_fields()))
+        desc = matmul_desc(p, ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1]), node.name)
         return [Call(ctx.kernel("matmul", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                   TensorArg(node.outputs[0]), desc))]
+
+
+def matmul_desc(p: QMatMulParams, ash: tuple[int, ...], bsh: tuple[int, ...], name: str, a_stride: int | None = None,
+                b_stride: int | None = None, b_ld: int = 0) -> Struct:
+    """mf_matmul_s8_desc of a QMatMul; the fused attention (ops/qattention.py) gives the head
+    strides and B's row stride of its tokens layout (None, 0: dense)."""
+    batch, m, n, k = matmul_dims(ash, bsh, p.b_trans)
+    nb = int(np.prod(batch, dtype=np.int64))
+    a_full = int(np.prod(ash[:-2], dtype=np.int64)) == nb
+    b_full = int(np.prod(bsh[:-2], dtype=np.int64)) == nb
+    if not (a_full or int(np.prod(ash[:-2], dtype=np.int64)) == 1) or \
+            not (b_full or int(np.prod(bsh[:-2], dtype=np.int64)) == 1):
+        raise UnsupportedOpError(f"int8 MatMul {name!r}: partial batch broadcasting {ash} x {bsh}")
+    a_stride = (m * k if a_full else 0) if a_stride is None else a_stride
+    b_stride = (n * k if b_full else 0) if b_stride is None else b_stride
+    return struct("mf_matmul_s8_desc", batch=lit(nb), m=lit(m), n=lit(n), k=lit(k),
+                  a_stride=lit(a_stride), b_stride=lit(b_stride),
+                  b_trans=lit(int(p.b_trans)), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
+                  rq=struct("mf_requant_s8", **p.rq.struct_fields()), b_ld=lit(b_ld))
 
 
 # ---------------------------------------------------------------- Mul of two activations
