@@ -62,7 +62,7 @@ def _attention_model(n: int, heads: int, dh: int, scale_mul: bool, k_transposed:
 
 
 def _host_outputs(cm, tmp: Path, xs: list[np.ndarray], out_size: int) -> list[np.ndarray]:
-    from toolchain.hostbuild import build_host, run_host
+    from toolchain.build.host import build_host, run_host
 
     exe = build_host(write_sources(cm, tmp), 1)
     return [run_host(exe, [x], [out_size])[0] for x in xs]
