@@ -46,18 +46,6 @@ static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, con
 
 int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d)
 {
-    const int st = mf_matmul_s8_args(a, b, y, d);
-    if (st != MF_OK) return st;
-    for (int32_t bb = 0; bb < d->batch; ++bb) {
-        const int8_t *ab = a + (size_t)bb * d->a_stride, *bm = b + (size_t)bb * d->b_stride;
-        int8_t *yb = y + (size_t)bb * d->m * d->n;
-        for (int32_t i = 0; i < d->m; ++i) {
-            if (d->b_trans)
-                mf_matmul_row_nk(ab + (size_t)i * d->k, bm, yb + (size_t)i * d->n, d);
-            else
-                mf_matmul_row_kn(ab + (size_t)i * d->k, bm, yb + (size_t)i * d->n, d);
-        }
-    }
-    return MF_OK;
+    return mf_matmul_s8_rows(a, b, y, d, mf_matmul_row_nk, mf_matmul_row_kn);
 }
 #endif
