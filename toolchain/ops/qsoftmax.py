@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from toolchain.errors import UnsupportedOpError
-from toolchain.ir.graph import Graph, Node, QuantInfo, Tensor
+from toolchain.ir.graph import Node, QuantInfo, Tensor
 from toolchain.ops.base import Call, IntArray, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.requant import quantize_multiplier
 from toolchain.ops.kernel_table import Sig, kernels
@@ -63,9 +63,6 @@ class QSoftmax(Op):
                       out_mult=lit(p.out_mult), out_shift=lit(p.out_shift), out_zp=lit(p.out_zp))
         return [Call(ctx.kernel("softmax", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
-    @classmethod
-    def alias_candidates(cls, p: QSoftmaxParams, node: Node, g: Graph) -> list[tuple[str, str]]:
-        return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family

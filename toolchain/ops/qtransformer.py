@@ -112,9 +112,6 @@ class QLayerNorm(Op):
         return [Call(ctx.kernel("layernorm", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                      TensorArg(node.inputs[2]), TensorArg(node.outputs[0]), desc))]
 
-    @classmethod
-    def alias_candidates(cls, p: QLayerNormParams, node: Node, g: Graph) -> list[tuple[str, str]]:
-        return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
 
 
 # ---------------------------------------------------------------- lookup table
@@ -147,9 +144,6 @@ class QLut(Op):
         return [Call(ctx.kernel("lut", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                    TensorArg(node.outputs[0]), lit(n)))]
 
-    @classmethod
-    def alias_candidates(cls, p: QLutParams, node: Node, g: Graph) -> list[tuple[str, str]]:
-        return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
 
 
 # ---------------------------------------------------------------- MatMul of two activations
@@ -295,9 +289,6 @@ class QAddRow(Op):
         return [Call(ctx.kernel("add_row", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                        TensorArg(node.outputs[0]), lit(rows), QAdd.desc(p, n)))]
 
-    @classmethod
-    def alias_candidates(cls, p, node: Node, g: Graph) -> list[tuple[str, str]]:  # noqa: ANN001
-        return [(node.inputs[0], "inplace")] if not g.tensors[node.inputs[0]].is_const else []
 
 
 def row_of(c_shape: tuple[int, ...], shape: tuple[int, ...]) -> int:
