@@ -252,7 +252,11 @@ class QMul(Op):
 
     @classmethod
     def alias_candidates(cls, p: QMulParams, node: Node, g: Graph) -> list[tuple[str, str]]:
-        return [(x, "inplace") for x in node.inputs[:2] if not g.tensors[x].is_const]
+        # a and b have one shape by construction (frontend/quant_vit.py); the check keeps
+        # a broadcast operand from ever lending a smaller buffer to the output
+        out = g.tensors[node.outputs[0]]
+        return [(x, "inplace") for x in node.inputs[:2]
+                if not g.tensors[x].is_const and g.tensors[x].shape == out.shape]
 
 
 # ---------------------------------------------------------------- Add of a broadcast row
