@@ -7,17 +7,11 @@
 #ifndef MODEL_H
 #define MODEL_H
 
-#include <stdint.h>
-
 #define MF_MODEL_ARENA_BYTES   4
 #define MF_MODEL_NUM_INPUTS    1
 #define MF_MODEL_NUM_OUTPUTS   4
 #define MF_MODEL_MACS          0
 
-float       *mf_model_input(int i);
-int32_t      mf_model_input_size(int i);
-const float *mf_model_output(int i);
-int32_t      mf_model_output_size(int i);
-int          mf_model_run(void);
+#include "../../fixtures/model_api.h"
 
 #endif /* MODEL_H */
