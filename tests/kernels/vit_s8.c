@@ -10,6 +10,13 @@
  *           KS_TOK (1: q, k, v and y as [tokens][heads][d], read through strides; K as
  *           [n][k] then); input 0: q, k, v; input 1: the int8 table then the softmax's exp
  *           table (int32 bit patterns)
+ *   KS_OP 4 lut: KS_N; input 0: x, input 1: the table (int32 bit patterns of int8 values)
+ *   KS_OP 5 softmax: KS_ROWS, KS_COLS, KS_MULT, KS_SHIFT, KS_OZP; input 0: x, input 1: the
+ *           exp table
+ *   KS_OP 6 mul: KS_N, KS_AZP, KS_BZP, KS_MULT, KS_SHIFT, KS_OZP, KS_LO, KS_HI; input 0: a, b
+ *   KS_OP 7 add, 8 add of a row: KS_ROWS (8: rows of x), KS_N, KS_AZP, KS_BZP, KS_LS,
+ *           KS_AMULT, KS_ASHIFT, KS_BMULT, KS_BSHIFT and the output's KS_MULT, KS_SHIFT,
+ *           KS_OZP, KS_LO, KS_HI; input 0: a (or x) then b (or the row)
  * Guard bytes after the fast output must survive (status -101 otherwise). */
 #include <stdint.h>
 #include <string.h>
@@ -49,6 +56,23 @@ static int8_t scratch[KS_BLOCK * (KS_N + (KS_K > KS_DV ? KS_K : KS_DV))], lut8[2
 #define KS_VLD 0
 #define KS_YST 0
 #endif
+#elif KS_OP == 4
+#define KS_X KS_N
+#define KS_Y KS_N
+#define KS_P 256
+static int8_t lut8[256];
+#elif KS_OP == 5
+#define KS_X (KS_ROWS * KS_COLS)
+#define KS_Y KS_X
+#define KS_P 256
+#elif KS_OP == 6 || KS_OP == 7
+#define KS_X (2 * KS_N)
+#define KS_Y KS_N
+#define KS_P 1
+#elif KS_OP == 8
+#define KS_X ((KS_ROWS + 1) * KS_N)
+#define KS_Y (KS_ROWS * KS_N)
+#define KS_P 1
 #else
 #define KS_X (KS_ROWS * KS_COLS)
 #define KS_Y KS_X
@@ -102,6 +126,44 @@ int mf_model_run(void)
     mf_bench_start();
     const int st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch);
     mf_bench_stop();
+#elif KS_OP == 4
+    for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
+    const int st = mf_lut_s8_ref(x, lut8, y_ref, KS_N);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, lut8, y_fast, KS_N);
+    mf_bench_stop();
+#elif KS_OP == 5
+    const mf_softmax_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .lut = params, .out_mult = KS_MULT,
+                                  .out_shift = KS_SHIFT, .out_zp = KS_OZP};
+    const int st = mf_softmax_s8_ref(x, y_ref, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, y_fast, &d);
+    mf_bench_stop();
+#elif KS_OP == 6
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
+    const mf_mul_s8_desc d = {.n = KS_N, .a_zp = KS_AZP, .b_zp = KS_BZP,
+                              .rq = {mult, shift, 0, KS_OZP, KS_LO, KS_HI}};
+    const int st = mf_mul_s8_ref(x, x + KS_N, y_ref, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, x + KS_N, y_fast, &d);
+    mf_bench_stop();
+#elif KS_OP == 7 || KS_OP == 8
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
+    const mf_add_s8_desc d = {.n = KS_N, .a_zp = KS_AZP, .b_zp = KS_BZP, .left_shift = KS_LS,
+                              .a_mult = KS_AMULT, .a_shift = KS_ASHIFT, .b_mult = KS_BMULT, .b_shift = KS_BSHIFT,
+                              .rq = {mult, shift, 0, KS_OZP, KS_LO, KS_HI}};
+#if KS_OP == 7
+    const int st = mf_add_s8_ref(x, x + KS_N, y_ref, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, x + KS_N, y_fast, &d);
+    mf_bench_stop();
+#else
+    const int8_t *row = x + KS_ROWS * KS_N;
+    const int st = mf_add_row_s8_ref(x, row, y_ref, KS_ROWS, &d);
+    mf_bench_start();
+    const int st2 = KS_FAST(x, row, y_fast, KS_ROWS, &d);
+    mf_bench_stop();
+#endif
 #else
     const mf_layernorm_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .in_zp = KS_INZP, .out_zp = KS_OZP,
                                     .eps_q = KS_EPS, .g_shift = KS_GSHIFT};
