@@ -134,22 +134,23 @@ static void fill_band(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig,
 {
     const int32_t c_lo = d->pad_left < 0 ? 0 : (d->pad_left < wp ? d->pad_left : wp);
     const int32_t c_hi = d->pad_left + d->w_in < wp ? d->pad_left + d->w_in : wp;
-    const int32_t n = c_hi - c_lo, hw = d->h_in * d->w_in;
+    const int32_t n = c_hi - c_lo, hw = d->h_in * d->w_in, cstep = d->k_h * wp;
     const int8x16_t zp = vdupq_n_s8((int8_t)d->in_zp);
-    int8_t *dst = band + c_lo;
-    for (int32_t ci = 0; ci < cig; ++ci)
-        for (int32_t kh = 0; kh < d->k_h; ++kh, dst += wp) {
-            const int32_t ih = oh * d->stride_h - d->pad_top + kh * d->dil_h;
-            if (ih >= 0 && ih < d->h_in) {
-                const int8_t *src = xg + ci * hw + ih * d->w_in + c_lo - d->pad_left;
+    for (int32_t kh = 0; kh < d->k_h; ++kh) {
+        const int32_t ih = oh * d->stride_h - d->pad_top + kh * d->dil_h;
+        int8_t *dst = band + kh * wp + c_lo;
+        if (ih >= 0 && ih < d->h_in) {
+            const int8_t *src = xg + ih * d->w_in + c_lo - d->pad_left;
+            for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep)
                 for (int32_t i = 0; i < n; i += 16) {
                     const mve_pred16_t p = vctp8q((uint32_t)(n - i));
                     vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
                 }
-            } else {
+        } else {
+            for (int32_t ci = 0; ci < cig; ++ci, dst += cstep)
                 for (int32_t i = 0; i < n; i += 16) vstrbq_p_s8(dst + i, zp, vctp8q((uint32_t)(n - i)));
-            }
         }
+    }
 }
 
 /* Element by element where the offsets pass uint16 (windows over more than 64 KB). */
