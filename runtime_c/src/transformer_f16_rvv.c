@@ -104,12 +104,108 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
     return (float)hi;
 }
 
+/* ---------------------------------------------------------------- attention: row path */
+
+/* Head dims up to ROW_DH at q_block 1 (the planner's choice where attention sets the arena):
+ * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T reads K's columns with
+ * strided loads (no transposed copy), so the K-panel scratch holds the rows' scores instead
+ * and each K load serves four rows; softmax per row (vsoftmax); PV as a 4-row GEMM tile over
+ * V's rows (mf_gemm_panel_f16_rvv, vector along the head dim). */
+#define ROW_DH 16
+#define ROWS_AT_ONCE 4
+
+/* s[r][j0 .. j0+vl) = q_r . K[j], r < 4 (rows past nr repeat the last and are not stored);
+ * q_r is row r of q at this head's column, K at this head's column, ks its row stride. LMUL 2
+ * for full strips, 1 for a short tail (an LMUL-2 instruction costs two whatever its vl). */
+#define QK_STRIP(L)                                                                                        \
+    static void qk_strip_##L(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *kc, int32_t ks,        \
+                             int32_t dh, mf_f16 *s, int32_t n_kv, size_t vl)                               \
+    {                                                                                                       \
+        const mf_f16 *q0 = q, *q1 = q + (nr > 1 ? 1 : 0) * qs;                                              \
+        const mf_f16 *q2 = q + (nr > 2 ? 2 : nr - 1) * qs, *q3 = q + (nr > 3 ? 3 : nr - 1) * qs;            \
+        vfloat16##L##_t a0 = __riscv_vfmv_v_f_f16##L((_Float16)0.0f, vl), a1 = a0, a2 = a0, a3 = a0;        \
+        for (int32_t e = 0; e < dh; ++e) {                                                                  \
+            const vfloat16##L##_t kv = __riscv_vlse16_v_f16##L((const _Float16 *)(kc + e), (ptrdiff_t)ks * 2, vl); \
+            a0 = __riscv_vfmacc_vf_f16##L(a0, q0[e], kv, vl);                                               \
+            a1 = __riscv_vfmacc_vf_f16##L(a1, q1[e], kv, vl);                                               \
+            a2 = __riscv_vfmacc_vf_f16##L(a2, q2[e], kv, vl);                                               \
+            a3 = __riscv_vfmacc_vf_f16##L(a3, q3[e], kv, vl);                                               \
+        }                                                                                                   \
+        __riscv_vse16_v_f16##L((_Float16 *)s, a0, vl);                                                      \
+        if (nr > 1) __riscv_vse16_v_f16##L((_Float16 *)(s + n_kv), a1, vl);                                 \
+        if (nr > 2) __riscv_vse16_v_f16##L((_Float16 *)(s + 2 * n_kv), a2, vl);                             \
+        if (nr > 3) __riscv_vse16_v_f16##L((_Float16 *)(s + 3 * n_kv), a3, vl);                             \
+    }
+QK_STRIP(m2)
+QK_STRIP(m1)
+
+static void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k, int32_t ks, int32_t dh, mf_f16 *s,
+                    int32_t n_kv)
+{
+    const size_t narrow = __riscv_vsetvlmax_e16m1();
+    for (int32_t j = 0; j < n_kv;) {
+        size_t vl;
+        if ((size_t)(n_kv - j) <= narrow) {
+            vl = __riscv_vsetvl_e16m1((size_t)(n_kv - j));
+            qk_strip_m1(q, qs, nr, k + j * ks, ks, dh, s + j, n_kv, vl);
+        } else {
+            vl = __riscv_vsetvl_e16m2((size_t)(n_kv - j));
+            qk_strip_m2(q, qs, nr, k + j * ks, ks, dh, s + j, n_kv, vl);
+        }
+        j += (int32_t)vl;
+    }
+}
+
+/* softmax of each of the nr score rows (scaled, plus the bias rows when given) */
+static void softmax_rows(mf_f16 *s, int32_t nr, int32_t n_kv, const mf_f16 *bias, float scale)
+{
+    for (int32_t r = 0; r < nr; ++r) {
+        mf_f16 *row = s + r * n_kv;
+        if (!bias) {
+            vsoftmax(row, n_kv, scale);
+        } else if (bias_row(row, bias + r * n_kv, n_kv, scale) == -INFINITY) {
+            for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+        } else {
+            vsoftmax(row, n_kv, 1.0f);
+        }
+    }
+}
+
+static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
+                        mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
+{
+    const int32_t n_kv = d->n_kv, dh = d->dh;
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const mf_f16 *qb = q + b * d->n_q * d->q_stride;
+        const mf_f16 *kb = k + b * n_kv * d->k_stride;
+        const mf_f16 *vb = v + b * n_kv * d->v_stride;
+        mf_f16 *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t h = 0; h < d->heads; ++h) {
+            const int32_t col = h * dh;
+            const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
+            for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
+                const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
+                qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, dh, scratch, n_kv);
+                softmax_rows(scratch, nr, n_kv, bh ? bh + i0 * n_kv : NULL, d->scale);
+                /* these rows' q columns of head h are consumed: the output may overwrite them */
+                mf_gemm_panel_f16_rvv(scratch, n_kv, vb + col, d->v_stride, ob + i0 * d->out_stride + col,
+                                      d->out_stride, nr, dh, n_kv, NULL, 0);
+            }
+        }
+    }
+}
+
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
                   mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
+    /* the row path's four score rows fit in the K panel's scratch (dh >= 3) */
+    if (rows == 1 && dh <= ROW_DH && dh >= ROWS_AT_ONCE - 1) {
+        attend_rows(q, k, v, bias, bias_heads, out, scratch, d);
+        return MF_OK;
+    }
     mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
     for (int32_t b = 0; b < d->batch; ++b) {
         const mf_f16 *qb = q + b * d->n_q * d->q_stride;
