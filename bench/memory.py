@@ -12,6 +12,10 @@ ops, residual convs over their skip, depthwise/pointwise convs over their input,
 planned in the arena; or op by op when that is smaller); the ratios ours / greedy and ours /
 op-by-op bound; the kept schedule and the peak node; and the model input's size, which bounds
 the arena from below when the whole input must be present at the start (the ViTs here).
+
+--fp16 adds the FP16 rows (issue 13): the example low-rank ViT and the Hugging Face one built
+for the FP16 SIMD boards' kernels (rv32-rvv, cortex-m55-an547), whole input and streamed
+(--stream-input: the image arrives row by row), each against the FP16 op-by-op bound.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from toolchain.api import CompileOptions, compile_model  # noqa: E402
+from toolchain.boards import load_board  # noqa: E402
+from toolchain.codegen.target import kernel_target  # noqa: E402
 from toolchain.memory.report import naive_bytes, op_by_op_bound  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "models"
@@ -42,12 +48,18 @@ ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_ea
             "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy", "ad_autoencoder"]
 
 
-def measure(path: Path) -> dict:
-    ours = compile_model(path)
-    greedy = compile_model(path, options=CompileOptions.schedule("naive"))
+FP16_MODELS = [ROOT / "examples" / "lowrank_vit_112.onnx", ZOO / "hf_vit_eager.onnx"]
+FP16_BOARDS = ["rv32-rvv", "cortex-m55-an547"]
+
+
+def measure(path: Path, board: str = "", stream: bool = False) -> dict:
+    kw = {"target": kernel_target(load_board(board), "fp16")} if board else {}
+    ours = compile_model(path, options=CompileOptions(stream_input=stream, **kw))
+    greedy = compile_model(path, options=CompileOptions.schedule("naive", **kw))
     g = greedy.graph
     peak = ours.peak_node()
-    return {"model": path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
+    name = f"{path.stem} fp16 {board}{' streamed' if stream else ''}" if board else path.stem
+    return {"model": name, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
             "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
             "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),
             "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule,
@@ -60,16 +72,19 @@ def main() -> None:
     ap.add_argument("models", nargs="*", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-zoo", action="store_true", help="only the reference models, not tests/zoo")
+    ap.add_argument("--fp16", action="store_true", help="also the FP16 ViT rows, whole and streamed input")
     args = ap.parse_args()
     default = DEFAULT + ([] if args.no_zoo else [ZOO / f"{n}.onnx" for n in ZOO_ROWS])
     rows = [measure(p) for p in (args.models or default) if p.is_file()]
+    if args.fp16:
+        rows += [measure(p, b, s) for p in FP16_MODELS for b in FP16_BOARDS for s in (False, True)]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'model':<24}{'no reuse':>10}{'op bound':>10}{'greedy':>10}{'ours':>10}{'ratio':>7}{'/bound':>7}"
+    print(f"{'model':<44}{'no reuse':>10}{'op bound':>10}{'greedy':>10}{'ours':>10}{'ratio':>7}{'/bound':>7}"
           f"{'input':>9}  schedule, peak node")
     for r in rows:
-        print(f"{r['model'][:23]:<24}{r['naive_sum']:>10,}{r['op_by_op_bound']:>10,}{r['greedy_arena']:>10,}"
+        print(f"{r['model'][:43]:<44}{r['naive_sum']:>10,}{r['op_by_op_bound']:>10,}{r['greedy_arena']:>10,}"
               f"{r['arena']:>10,}{r['ratio']:>7.3f}{r['bound_ratio']:>7.3f}{r['input_bytes']:>9,}  "
               f"{r['schedule']}, {r['peak_node']}")
 
