@@ -26,7 +26,7 @@ from toolchain.program import plan_program
 from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
 from toolchain.passes.stream import integer_input, stream_input
-from toolchain.passes.patch import PatchChoice, choose_patch_stage
+from toolchain.passes.patch import PatchChoice, choose_patch_stage, parse_patch_stage
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -67,7 +67,7 @@ class CompileOptions:
     int_input: bool = False
     # the first convs band by band, halo rows recomputed (passes/patch.py, MCUNetV2): "off",
     # "auto" (the stage and band height the planner's arena picks, kept only where it lowers
-    # the arena), a number of layers, or "fit" (the default): "auto" only when the arena
+    # the arena), a number of layers N (or "N:R", R output rows per band), or "fit" (the default): "auto" only when the arena
     # without a stage is larger than ram_budget (run/build set it from the board: RAM less
     # its stack), else off. The stage costs recompute MACs, so it is not taken where the
     # model fits anyway: memory first, then the fastest schedule that fits.
@@ -199,14 +199,19 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
+    # the patch stage is orthogonal to how the rest is scheduled: every competitor gets it
     done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
                                                             stream_input=options.stream_input,
-                                                            int_input=options.int_input))
+                                                            int_input=options.int_input,
+                                                            patch_stage=options.patch_stage,
+                                                            ram_budget=options.ram_budget))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
-    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph)
+    # the bound is the op-by-op graph's, whose maps all exist whole (not the patched one's)
+    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph if done["naive"].patch is None
+                                       else _op_by_op_graph(g, options))
     return cm
 
 
@@ -265,8 +270,9 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         def arena(h: Graph) -> int:
             return plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
                                 consume_inputs=options.overwrite, strategies=options.planner)[1].arena_bytes
-        g, patch = choose_patch_stage(g, arena, None if options.patch_stage in ("auto", "fit") else int(options.patch_stage),
-                                      over=options.ram_budget if options.patch_stage == "fit" else 0)
+        layers, rows = parse_patch_stage(options.patch_stage)
+        g, patch = choose_patch_stage(g, arena, layers, over=options.ram_budget if options.patch_stage == "fit" else 0,
+                                      rows=rows)
         verify_graph(g)
     orders = {"given": g}
     if options.reorder and order in (None, "memory-aware"):

@@ -36,10 +36,10 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     fn = click.option("--stream-input", is_flag=True,
                       help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
-    fn = click.option("--patch-stage", "patch_stage", default="fit", show_default=True, metavar="auto|off|fit|N",
+    fn = click.option("--patch-stage", "patch_stage", default="fit", show_default=True, metavar="auto|off|fit|N[:R]",
                       callback=_patch_stage_value,
-                      help="Run the first N convs band by band, halo rows recomputed (MCUNetV2): auto picks the "
-                           "stage and band height of the smallest arena; fit does that only when the model does not "
+                      help="Run the first N convs band by band (R output rows each), halo rows recomputed (MCUNetV2): "
+                           "auto picks the stage and band height of the smallest arena; fit does that only when the model does not "
                            "fit the board's RAM otherwise (compile/verify: no board, so off).")(fn)
     fn = click.option("--int-input", is_flag=True,
                       help="A quantised model's float image input is taken as its int8 values (no float input buffer).")(fn)
@@ -47,10 +47,16 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _patch_stage_value(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from toolchain.passes.patch import PatchError, parse_patch_stage
+
     v = value.strip().lower()
-    if v in ("auto", "off", "fit") or (v.isdigit() and int(v) >= 1):
+    if v == "off":
         return v
-    raise click.BadParameter(f"{value!r}: expected auto, off, fit or a number of layers (1 or more)")
+    try:
+        parse_patch_stage(v)
+    except PatchError:
+        raise click.BadParameter(f"{value!r}: expected auto, off, fit, N or N:R (layers, output rows per band)") from None
+    return v
 
 
 def _options(kw: dict[str, Any]):

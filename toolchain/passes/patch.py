@@ -11,7 +11,9 @@ chosen by `choose_patch_stage` with the planner's own arena (memory first):
   1. for every N, the arena with one-row bands (the least memory a stage of N layers needs);
   2. the N of the smallest arena, the fewest layers on ties (less recompute); none if no N
      gives a smaller arena than no stage at all;
-  3. for that N, the tallest band whose arena is no larger (the least recompute).
+  3. for that N, the tallest band whose arena is no larger (the least recompute); under a RAM
+     budget (--patch-stage fit: the model did not fit without a stage), the tallest band
+     whose arena stays within the budget.
 """
 
 from __future__ import annotations
@@ -112,8 +114,9 @@ def apply_patch_stage(g: Graph, layers: int, rows: int) -> Graph:
     """g with its first `layers` chain convs as one stage of `rows`-row bands."""
     chain = stage_chain(g)
     if layers < 1 or layers > len(chain):
-        raise PatchError(f"--patch-stage {layers}: this model's first convs chain has {len(chain)} layer(s) "
-                         f"a patch stage can take (2-D float convs, each the only reader of the one before)")
+        raise PatchError(f"--patch-stage {layers}: a patch stage of this model can take 1 to {len(chain)} layers "
+                         f"(its first 2-D float convs, each the only reader of the one before)" if chain else
+                         f"--patch-stage {layers}: this model has no first 2-D float conv chain a patch stage can take")
     chain = chain[:layers]
     head = chain[0]
     streamed = head.op_type == "StreamIn"
@@ -134,11 +137,22 @@ def apply_patch_stage(g: Graph, layers: int, rows: int) -> Graph:
     return _copy(g, nodes, tensors)
 
 
+def parse_patch_stage(value: str) -> tuple[int | None, int | None]:
+    """--patch-stage's "N" or "N:R" (layers, output rows per band); auto/fit: (None, None)."""
+    if value in ("auto", "fit"):
+        return None, None
+    n, _, r = value.partition(":")
+    if not n.isdigit() or int(n) < 1 or (r and (not r.isdigit() or int(r) < 1)):
+        raise PatchError(f"--patch-stage {value!r}: expected auto, off, fit, N or N:R (layers, rows per band; "
+                         f"each 1 or more)")
+    return int(n), int(r) if r else None
+
+
 def choose_patch_stage(g: Graph, arena: Callable[[Graph], int], layers: int | None = None,
-                       over: int = 0) -> tuple[Graph, PatchChoice | None]:
-    """The stage the planner's arena picks (see the module doc); layers: force that many;
-    over: look for a stage only if the arena without one is larger than this.
-    arena(graph) -> bytes is the planned arena of a candidate graph."""
+                       over: int = 0, rows: int | None = None) -> tuple[Graph, PatchChoice | None]:
+    """The stage the planner's arena picks (see the module doc); layers: force that many,
+    rows: that many output rows per band; over: look for a stage only if the arena without
+    one is larger than this. arena(graph) -> bytes is the planned arena of a candidate graph."""
     chain = stage_chain(g)
     if layers is None and not chain:
         return g, None
@@ -159,20 +173,22 @@ def choose_patch_stage(g: Graph, arena: Callable[[Graph], int], layers: int | No
     best = cands[best_n]
     if layers is None and best >= base:
         return g, None
-    out_h = _stage_out_h(g, best_n)
-    rows = 1
-    for r in _row_choices(out_h):
-        try:
-            a = arena(apply_patch_stage(g, best_n, r))
-        except PatchError:
-            continue
-        if a > best:
-            break  # taller bands only grow from here
-        rows = r
+    if rows is None:  # the tallest band (least recompute) that keeps the arena, or stays in budget
+        rows, limit = 1, max(best, over)
+        for r in _row_choices(_stage_out_h(g, best_n)):
+            try:
+                a = arena(apply_patch_stage(g, best_n, r))
+            except PatchError:
+                continue
+            if a > limit:
+                break  # taller bands only grow from here
+            rows, best = r, a
+    else:
+        best = arena(apply_patch_stage(g, best_n, rows))
     h = apply_patch_stage(g, best_n, rows)
     st = next(n for n in h.nodes if n.op_type in ("PatchStage", "PatchStageRows"))
     p: PatchParams = st.params
-    return h, PatchChoice(tuple(lay.name for lay in p.layers), st.outputs[0], p.layers[-1].out_shape, rows, p.steps,
+    return h, PatchChoice(tuple(lay.name for lay in p.layers), st.outputs[0], p.layers[-1].out_shape, p.rows, p.steps,
                           p.image is not None, p.full_macs, p.banded_macs, best, base, cands)
 
 
