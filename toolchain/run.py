@@ -110,7 +110,7 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     dtype, model = int8_model(model, dtype, out_dir, seed)
     harts = resolve_harts(b, harts)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype),  # type: ignore[arg-type]
-                      harts=harts)
+                      harts=harts, ram_budget=b.memory.ram.size - b.memory.stack_size)  # --patch-stage fit
     out = Path(out_dir)
     if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
         cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)

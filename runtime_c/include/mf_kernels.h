@@ -20,5 +20,6 @@
 #include "mf_int8.h"
 #include "mf_int8_vit.h"
 #include "mf_par.h"
+#include "mf_patch.h"
 
 #endif

@@ -1,0 +1,7 @@
+/* Patch-based first stages (mf_patch.h): the first layer's band from a streamed image, FP32.
+ * Body: patch_rows.inc. */
+#include "mf_patch.h"
+
+#define MF_T float
+#define MF_REF(op) op##_f32_ref
+#include "patch_rows.inc"
