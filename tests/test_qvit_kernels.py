@@ -1,11 +1,10 @@
 """The integer ViT kernels (mf_{matmul,layernorm,lut,softmax,mul,add,add_row}_s8_{ref,dsp,mve,rvv};
-mf_int8_vit.h, mf_int8.h): the C
-reference is bit-exact with the numpy twins of ops/qtransformer.py (qsoftmax.py,
-qelementwise.py) on the host, and each SIMD variant is bit-exact with the reference in the
-same QEMU binary, over shapes with vector tails (n, k and cols not multiples of the lane
-count, a single column, batches, B as [k][n] and as [n][k]), a constant LayerNorm and
-softmax row, a softmax row at both clamps, softmax tables that are not monotone (the
-output-table walk's general path), and activation clamps."""
+mf_int8_vit.h, mf_int8.h): the C reference is bit-exact with the numpy twins of
+ops/qtransformer.py (qsoftmax.py, qelementwise.py) on the host, and each SIMD variant is
+bit-exact with the reference in the same QEMU binary, over shapes with vector tails (n, k
+and cols not multiples of the lane count, a single column, batches, B as [k][n] and as
+[n][k]), a constant LayerNorm and softmax row, a softmax row at both clamps, softmax tables
+that are not monotone (the output-table walk's general path), and activation clamps."""
 
 from __future__ import annotations
 
