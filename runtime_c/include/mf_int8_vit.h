@@ -101,6 +101,8 @@ int mf_attention_s8_rvv(const int8_t *q, const int8_t *k, const int8_t *v, const
                         int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
 int32_t mf_attention_s8_scratch_bytes(const mf_attention_s8_desc *d);
 uint32_t mf_isqrt_u64(uint64_t v);
+int mf_layernorm_s8_dsp(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
+                        const mf_layernorm_s8_desc *d);
 int mf_layernorm_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
                         const mf_layernorm_s8_desc *d);
 int mf_layernorm_s8_ref(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,

@@ -10,14 +10,23 @@
 
 #include "qrq_s8.inc"
 
+/* the constants in locals: the byte stores could alias anything reached through k */
+#define ADD_LOOP(store)                                                                               \
+    for (int32_t i = 0; i < n; ++i) { /* y may be a or b: both are read before y[i] is written */ \
+        const int32_t acc = mf_qrq_apply((a[i] - azp) * (1 << als), &ra) +                         \
+                            mf_qrq_apply((b[i] - bzp) * (1 << bls), &rb);                          \
+        const int32_t v = zp + mf_qrq_apply(acc, &ro);                                              \
+        y[i] = (store);                                                                             \
+    }
+
 static void add_n(const int8_t *a, const int8_t *b, int8_t *y, int32_t n, const mf_add_s8_prep *k)
 {
     const mf_qrq ra = k->a, rb = k->b, ro = k->o;
-    const int32_t azp = k->a_zp, bzp = k->b_zp, als = k->a_ls, bls = k->b_ls, zp = k->zp;
-    for (int32_t i = 0; i < n; ++i) { /* y may be a or b: both are read before y[i] is written */
-        const int32_t acc = mf_qrq_apply((a[i] - azp) * (1 << als), &ra) + mf_qrq_apply((b[i] - bzp) * (1 << bls), &rb);
-        const int32_t v = zp + mf_qrq_apply(acc, &ro);
-        y[i] = k->lo == -128 && k->hi == 127 ? (int8_t)__ssat(v, 8) : mf_clamp_s8(v, k->lo, k->hi);
+    const int32_t azp = k->a_zp, bzp = k->b_zp, als = k->a_ls, bls = k->b_ls, zp = k->zp, lo = k->lo, hi = k->hi;
+    if (lo == -128 && hi == 127) {
+        ADD_LOOP((int8_t)__ssat(v, 8))
+    } else {
+        ADD_LOOP(mf_clamp_s8(v, lo, hi))
     }
 }
 

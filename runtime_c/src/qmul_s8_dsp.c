@@ -16,9 +16,12 @@ int mf_mul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_d
     mf_qrq o;
     if (!mf_mul_s8_prepare(d, &o)) return mf_mul_s8_ref(a, b, y, d);
     const int32_t azp = d->a_zp, bzp = d->b_zp, zp = d->rq.out_zp, lo = d->rq.act_min, hi = d->rq.act_max;
-    for (int32_t j = 0; j < d->n; ++j) { /* y may be a or b: both are read before y[j] is written */
-        const int32_t v = zp + mf_qrq_apply((a[j] - azp) * (b[j] - bzp), &o);
-        y[j] = lo == -128 && hi == 127 ? (int8_t)__ssat(v, 8) : mf_clamp_s8(v, lo, hi);
+    const int32_t n = d->n;
+    /* y may be a or b: both are read before y[j] is written */
+    if (lo == -128 && hi == 127) {
+        for (int32_t j = 0; j < n; ++j) y[j] = (int8_t)__ssat(zp + mf_qrq_apply((a[j] - azp) * (b[j] - bzp), &o), 8);
+    } else {
+        for (int32_t j = 0; j < n; ++j) y[j] = mf_clamp_s8(zp + mf_qrq_apply((a[j] - azp) * (b[j] - bzp), &o), lo, hi);
     }
     return MF_OK;
 }

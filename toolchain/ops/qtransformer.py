@@ -311,7 +311,7 @@ H = "mf_int8_vit.h"
 LN_SIG = Sig(H, "const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, const mf_layernorm_s8_desc *d")
 MATMUL_SIG = Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d")
 kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",), sig=LN_SIG)
-kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
+kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
 helper("mf_isqrt_u64", "qnorm_s8_ref.c", sig=Sig(H, "uint64_t v", "uint32_t"))
 LUT_SIG = Sig(H, "const int8_t *x, const int8_t *lut, int8_t *y, int32_t n")
 kernels("mf_lut", "qlut_s8_ref.c", ("s8",), sig=LUT_SIG)
