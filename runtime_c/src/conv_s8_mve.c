@@ -141,11 +141,20 @@ static void fill_band(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig,
         int8_t *dst = band + kh * wp + c_lo;
         if (ih >= 0 && ih < d->h_in) {
             const int8_t *src = xg + ih * d->w_in + c_lo - d->pad_left;
-            for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep)
-                for (int32_t i = 0; i < n; i += 16) {
-                    const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-                    vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+            if (n <= 16) { /* ResNet-8's 8- and 16-wide maps: one vector per row */
+                const mve_pred16_t p = vctp8q((uint32_t)n);
+                for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep)
+                    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+                continue;
+            }
+            for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep) {
+                const int8_t *sp = src;
+                int8_t *dp = dst;
+                for (int32_t i = n; i > 0; i -= 16, sp += 16, dp += 16) {
+                    const mve_pred16_t p = vctp8q((uint32_t)i);
+                    vstrbq_p_s8(dp, vldrbq_z_s8(sp, p), p);
                 }
+            }
         } else {
             for (int32_t ci = 0; ci < cig; ++ci, dst += cstep)
                 for (int32_t i = 0; i < n; i += 16) vstrbq_p_s8(dst + i, zp, vctp8q((uint32_t)(n - i)));
@@ -192,7 +201,9 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                                            ? (ci * d->k_h + kh) * wp + kw * d->dil_w
                                            : ci * hw_in + kh * d->dil_h * d->w_in + kw * d->dil_w);
     for (int32_t i = k; i < k16; ++i) offs[i] = 0;
-    if (mode == MF_S8_MVE_BAND) memset(band, (int8_t)d->in_zp, (size_t)(cig * d->k_h * wp));
+    if (mode == MF_S8_MVE_BAND)
+        for (int32_t i = 0, nb = cig * d->k_h * wp; i < nb; i += 16)
+            vstrbq_p_s8(band + i, vdupq_n_s8((int8_t)d->in_zp), vctp8q((uint32_t)(nb - i)));
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
