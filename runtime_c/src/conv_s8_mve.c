@@ -58,15 +58,21 @@ static void dw3_strip(const int8_t *row, int32_t r1, int32_t dw, int32_t sw, int
     int32_t wk[9];
     for (int32_t t = 0; t < 9; ++t) wk[t] = wc[t];
     if (sw == 1) {
-#define LOAD(a) vldrbq_z_s32((a), p)
-        for (int32_t i = 0; i < len; i += 4) {
-            const mve_pred16_t p = vctp32q((uint32_t)(len - i));
-            const int8_t *px = row + i;
-            int32x4_t acc = vdupq_n_s32(b);
-            TAPS
-            vstrwq_p_s32(sr + i, acc, p);
+        /* one window row per pass over the strip, its sums kept in sr between passes: 3
+         * weights and 3 row pointers stay in registers (all 9 taps at once would spill them) */
+        for (int32_t kh = 0; kh < 3; ++kh) {
+            const int32_t a = wk[kh * 3], c = wk[kh * 3 + 1], e = wk[kh * 3 + 2];
+            const int8_t *p0 = row + kh * r1, *p1 = p0 + dw, *p2 = p1 + dw;
+            int32_t *s = sr;
+            for (int32_t i = 0; i < len; i += 4, p0 += 4, p1 += 4, p2 += 4, s += 4) {
+                const mve_pred16_t p = vctp32q((uint32_t)(len - i));
+                int32x4_t acc = kh == 0 ? vdupq_n_s32(b) : vldrwq_z_s32(s, p);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p0, p), a);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p1, p), c);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p2, p), e);
+                vstrwq_p_s32(s, acc, p);
+            }
         }
-#undef LOAD
     } else {
 #define LOAD(a) vldrbq_gather_offset_z_s32((a), offs, p)
         for (int32_t i = 0; i < len; i += 4) {
@@ -121,8 +127,23 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                         vstrwq_p_s32(sr + i, acc, p);
                     }
             }
-            mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, y + (n * d->c_out + c) * d->h_out * d->w_out,
-                              &q);
+            int8_t *yc = y + (n * d->c_out + c) * d->h_out * d->w_out;
+            if (flat && d->w_out < wp) {
+                /* the whole strip requantised at once into the sums' own bytes (byte j is
+                 * written after sum j is read, never over a sum not yet read), then each
+                 * row's first w_out outputs out: narrow rows (DS-CNN's 5) cost one short
+                 * vector each instead of a requantisation loop each */
+                int8_t *t = (int8_t *)sums;
+                mf_s8_rq_rows_mve(sums, 1, len, 0, t, &q);
+                const mve_pred16_t p = vctp8q((uint32_t)(d->w_out < 16 ? d->w_out : 16));
+                for (int32_t oh = 0; oh < d->h_out; ++oh, t += wp, yc += d->w_out)
+                    if (d->w_out <= 16)
+                        vstrbq_p_s8(yc, vldrbq_z_s8(t, p), p);
+                    else
+                        memcpy(yc, t, (size_t)d->w_out);
+            } else {
+                mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, yc, &q);
+            }
         }
 }
 
