@@ -42,6 +42,13 @@ CONVS = [
     ConvS8(5, 7, 9, 11, band=(0, 3)),                                # top band: padding kept
     ConvS8(8, 12, 10, 10, stride=(2, 2), pads=(0, 0, 1, 1), band=(3, 2)),  # bottom band, stride 2
     ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0), band=(2, 3)),  # strided 1x1
+    # rows of 16 and more (RVV: the band path, a strip of 16 and a tail; Helium: panel groups
+    # that straddle output rows)
+    ConvS8(5, 7, 6, 19, act="relu"),                                 # 7 channels: 4 + 3 single
+    ConvS8(6, 9, 7, 35, stride=(2, 2), pads=(0, 0, 1, 1)),           # stride 2 (strided loads), TF SAME
+    ConvS8(4, 6, 8, 17, band=(2, 3)),                                # a QConvAdd band, wide rows
+    ConvS8(6, 5, 6, 33, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # wide strided 1x1
+    ConvS8(2, 4, 5, 18, k=(1, 5), pads=(0, 2, 0, 2), act="clip"),    # a 5-wide window (generic taps)
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2
@@ -126,6 +133,21 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
     np.testing.assert_array_equal(r.ref, r.want)   # the reference, compiled for the board
     np.testing.assert_array_equal(r.fast, r.ref)   # the SIMD kernel, same binary, same data
     assert r.instructions > 0
+
+
+@pytest.mark.qemu
+def test_mve_conv_past_uint16_offsets_bit_exact(tmp_path: Path) -> None:
+    """Helium's conv gathers its columns with uint16 offsets into a padded band of input
+    rows; where the band would pass 64 KB (512 channels x 130 columns here) it fills the
+    panel element by element instead: that path too against the reference, same binary."""
+    from fixtures.sim_support import require_tools
+
+    b = load_board("cortex-m55-an547")
+    require_tools(b)
+    shape = ConvS8(512, 3, 1, 128, k=(1, 1), pads=(0, 1, 0, 1))
+    r = run_s8(b, shape, "mve", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.ref)
 
 
 @pytest.mark.qemu

@@ -19,8 +19,10 @@
  * panel would pass MF_S8_PANEL_BYTES_DSP (mf_s8_cols_dsp): ResNet-8's peak layer (k = 288,
  * beside the skip map) then keeps its arena under 0.8 x the op-by-op bound, while the
  * small-k layers, where each panel's per-channel work weighs most, keep 12 pixels; MVE:
- * four groups of the 2x4 VMLADAVA tile (mf_int8_mve.h); RVV: two strips of 16 int16 lanes (e16, LMUL=2 at
- * VLEN=128). */
+ * four groups of the 2x4 VMLADAVA tile (mf_int8_mve.h); RVV: one strip of 16 int16 lanes
+ * (e16, LMUL=2 at VLEN=128), for maps narrower than 16 only (conv_s8_rvv.c: wider rows run
+ * from a band of input rows), where a 32-pixel panel of ResNet-8's k = 576 layer (36 KB)
+ * set the arena. */
 #define MF_S8_COLS_DSP 12
 #define MF_S8_PANEL_BYTES_DSP 4096
 #define MF_S8_COLS_MVE 16
@@ -28,7 +30,7 @@
  * (k = c_in) is small. mf_gemm_s8_dsp takes up to the larger of the two. */
 #define MF_S8_PW_COLS_DSP 12
 #define MF_S8_GEMM_COLS_DSP 12
-#define MF_S8_COLS_RVV 32
+#define MF_S8_COLS_RVV 16
 
 /* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
 static inline int32_t mf_s8_k4(int32_t k) { return (k + 3) & ~3; }

@@ -58,15 +58,21 @@ static void dw3_strip(const int8_t *row, int32_t r1, int32_t dw, int32_t sw, int
     int32_t wk[9];
     for (int32_t t = 0; t < 9; ++t) wk[t] = wc[t];
     if (sw == 1) {
-#define LOAD(a) vldrbq_z_s32((a), p)
-        for (int32_t i = 0; i < len; i += 4) {
-            const mve_pred16_t p = vctp32q((uint32_t)(len - i));
-            const int8_t *px = row + i;
-            int32x4_t acc = vdupq_n_s32(b);
-            TAPS
-            vstrwq_p_s32(sr + i, acc, p);
+        /* one window row per pass over the strip, its sums kept in sr between passes: 3
+         * weights and 3 row pointers stay in registers (all 9 taps at once would spill them) */
+        for (int32_t kh = 0; kh < 3; ++kh) {
+            const int32_t a = wk[kh * 3], c = wk[kh * 3 + 1], e = wk[kh * 3 + 2];
+            const int8_t *p0 = row + kh * r1, *p1 = p0 + dw, *p2 = p1 + dw;
+            int32_t *s = sr;
+            for (int32_t i = 0; i < len; i += 4, p0 += 4, p1 += 4, p2 += 4, s += 4) {
+                const mve_pred16_t p = vctp32q((uint32_t)(len - i));
+                int32x4_t acc = kh == 0 ? vdupq_n_s32(b) : vldrwq_z_s32(s, p);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p0, p), a);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p1, p), c);
+                acc = vmlaq_n_s32(acc, vldrbq_z_s32(p2, p), e);
+                vstrwq_p_s32(s, acc, p);
+            }
         }
-#undef LOAD
     } else {
 #define LOAD(a) vldrbq_gather_offset_z_s32((a), offs, p)
         for (int32_t i = 0; i < len; i += 4) {
@@ -121,8 +127,23 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                         vstrwq_p_s32(sr + i, acc, p);
                     }
             }
-            mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, y + (n * d->c_out + c) * d->h_out * d->w_out,
-                              &q);
+            int8_t *yc = y + (n * d->c_out + c) * d->h_out * d->w_out;
+            if (flat && d->w_out < wp) {
+                /* the whole strip requantised at once into the sums' own bytes (byte j is
+                 * written after sum j is read, never over a sum not yet read), then each
+                 * row's first w_out outputs out: narrow rows (DS-CNN's 5) cost one short
+                 * vector each instead of a requantisation loop each */
+                int8_t *t = (int8_t *)sums;
+                mf_s8_rq_rows_mve(sums, 1, len, 0, t, &q);
+                const mve_pred16_t p = vctp8q((uint32_t)(d->w_out < 16 ? d->w_out : 16));
+                for (int32_t oh = 0; oh < d->h_out; ++oh, t += wp, yc += d->w_out)
+                    if (d->w_out <= 16)
+                        vstrbq_p_s8(yc, vldrbq_z_s8(t, p), p);
+                    else
+                        memcpy(yc, t, (size_t)d->w_out);
+            } else {
+                mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, yc, &q);
+            }
         }
 }
 
@@ -141,11 +162,20 @@ static void fill_band(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig,
         int8_t *dst = band + kh * wp + c_lo;
         if (ih >= 0 && ih < d->h_in) {
             const int8_t *src = xg + ih * d->w_in + c_lo - d->pad_left;
-            for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep)
-                for (int32_t i = 0; i < n; i += 16) {
-                    const mve_pred16_t p = vctp8q((uint32_t)(n - i));
-                    vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, p), p);
+            if (n <= 16) { /* ResNet-8's 8- and 16-wide maps: one vector per row */
+                const mve_pred16_t p = vctp8q((uint32_t)n);
+                for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep)
+                    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+                continue;
+            }
+            for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep) {
+                const int8_t *sp = src;
+                int8_t *dp = dst;
+                for (int32_t i = n; i > 0; i -= 16, sp += 16, dp += 16) {
+                    const mve_pred16_t p = vctp8q((uint32_t)i);
+                    vstrbq_p_s8(dp, vldrbq_z_s8(sp, p), p);
                 }
+            }
         } else {
             for (int32_t ci = 0; ci < cig; ++ci, dst += cstep)
                 for (int32_t i = 0; i < n; i += 16) vstrbq_p_s8(dst + i, zp, vctp8q((uint32_t)(n - i)));
@@ -192,7 +222,9 @@ int mf_conv2d_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                                            ? (ci * d->k_h + kh) * wp + kw * d->dil_w
                                            : ci * hw_in + kh * d->dil_h * d->w_in + kw * d->dil_w);
     for (int32_t i = k; i < k16; ++i) offs[i] = 0;
-    if (mode == MF_S8_MVE_BAND) memset(band, (int8_t)d->in_zp, (size_t)(cig * d->k_h * wp));
+    if (mode == MF_S8_MVE_BAND)
+        for (int32_t i = 0, nb = cig * d->k_h * wp; i < nb; i += 16)
+            vstrbq_p_s8(band + i, vdupq_n_s8((int8_t)d->in_zp), vctp8q((uint32_t)(nb - i)));
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;

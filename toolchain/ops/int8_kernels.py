@@ -13,9 +13,12 @@ from toolchain.ops.kernel_table import c_file, kernels
 
 S8_ISAS = ("dsp", "mve", "rvv")
 # Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
-S8_COLS = {"dsp": 12, "mve": 16, "rvv": 32}
+S8_COLS = {"dsp": 12, "mve": 16, "rvv": 16}
 S8_PANEL_BYTES_DSP = 4096  # MF_S8_PANEL_BYTES_DSP: above it a DSP conv panel takes 6 pixels
 S8_PW_COLS_DSP = 12  # MF_S8_PW_COLS_DSP: the DSP pointwise-over-input kernel's panel
+# MF_S8_BAND_MIN_W_RVV (conv_s8_rvv.c): output rows this wide run from the int16 band of
+# their input rows ([c][k_h][wp]); narrower maps build the im2col panel
+RVV_BAND_MIN_W = 16
 
 
 def _k4(k: int) -> int:
@@ -62,7 +65,7 @@ def conv_s8_scratch(isa: str, s: ConvShape) -> int:
                 "rvv": 2 * hp * wp + oh * wp}[isa]
     return {"dsp": dsp_cols(k) * _k4(k) * 2 + _k4(k + 1) + 4 * (s.c_in // s.groups) * kh,
             "mve": S8_COLS["mve"] * _r16(k) + _r16(k) * 2 + mve_band_bytes(s),
-            "rvv": S8_COLS["rvv"] * k * 2}[isa]
+            "rvv": (s.c_in // s.groups * kh * wp * 2 if ow >= RVV_BAND_MIN_W else S8_COLS["rvv"] * k * 2)}[isa]
 
 
 def overwrite_s8_scratch(isa: str, c_in: int, c_out: int) -> int:
