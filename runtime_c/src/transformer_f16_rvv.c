@@ -5,12 +5,11 @@
  *   accumulators), then a vector epilogue adds the bias and applies the activation.
  * - Attention: per head, K is copied transposed into scratch once (strided vector loads), so
  *   QK^T and PV of a block of query rows are two panel GEMMs; the block's scores never leave
- *   scratch.
+ *   scratch. Small heads at q_block 1 take the query-row path (attend_rows).
  * - Patch embedding: output features along the vector, 4 patches per tile; the conv weight
  *   ([dim][c*ph*pw]) is read down its columns with strided loads, the image by scalar loads.
- * LayerNorm statistics, softmax exponentials and GELU run in FP32 vectors (e32, LMUL 4: as
- * many lanes as an e16 LMUL-2 strip), so only storage rounds to FP16: |error| of GELU and exp
- * as in transformer_f32_dsp.c, plus one FP16 rounding. */
+ * LayerNorm sums widen to FP32 lanes; softmax exponentials and GELU run in FP16 lanes at LMUL 1
+ * (vmath_rvv.inc: vexp_h, vgelu_h), the exponentials' sums in FP32. */
 #if defined(__riscv_vector)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -26,6 +25,20 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
 {
     const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
     if (!bias && act->kind == MF_ACT_NONE) return;
+    if (act->kind == MF_ACT_GELU) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
+        VEXP_H_CONSTS;
+        for (int32_t r = 0; r < n; ++r) {
+            _Float16 *yr = (_Float16 *)(y + r * w);
+            for (int32_t j = 0; j < w;) {
+                const size_t vl = __riscv_vsetvl_e16m1((size_t)(w - j));
+                vfloat16m1_t v = __riscv_vle16_v_f16m1(yr + j, vl);
+                if (bias) v = __riscv_vfadd_vv_f16m1(v, __riscv_vle16_v_f16m1((const _Float16 *)(bias + j), vl), vl);
+                __riscv_vse16_v_f16m1(yr + j, VGELU_H(v, vl), vl);
+                j += (int32_t)vl;
+            }
+        }
+        return;
+    }
     for (int32_t r = 0; r < n; ++r) {
         mf_f16 *yr = y + r * w;
         for (int32_t j = 0; j < w;) {
@@ -33,7 +46,6 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load(yr + j, vl);
             if (bias) v = __riscv_vfadd_vv_f16m2(v, load(bias + j, vl), vl);
             if (act->kind == MF_ACT_RELU) v = __riscv_vfmax_vf_f16m2(v, (_Float16)0.0f, vl);
-            else if (act->kind == MF_ACT_GELU) v = narrow(vgelu(widen(v, vl), vl), vl);
             store(yr + j, v, vl);
             j += (int32_t)vl;
         }
