@@ -9,7 +9,7 @@
  * - Patch embedding: output features along the vector, 4 patches per tile; the conv weight
  *   ([dim][c*ph*pw]) is read down its columns with strided loads, the image by scalar loads.
  * LayerNorm sums widen to FP32 lanes; softmax exponentials and GELU run in FP16 lanes at LMUL 1
- * (vmath_rvv.inc: vexp_h, vgelu_h), the exponentials' sums in FP32. */
+ * (vmath_rvv.inc: vexp2_h, vgelu_h), the exponentials' sums in FP32. */
 #if defined(__riscv_vector)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -122,7 +122,7 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
  * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T reads K's columns with
  * strided loads (no transposed copy), so the K-panel scratch holds the rows' scores instead,
  * each K load serves four rows, and each row's max is tracked in registers on the way. The
- * exponentials (FP16, vexp_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
+ * exponentials (FP16, vexp2_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
  * (mf_gemm_panel_f16_rvv, vector along the head dim; keys along the vector with strided V
  * columns measured slower: a strided load per 8 MACs and a reduction per output) and each
  * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. With a score bias
@@ -194,15 +194,15 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
 static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
 {
     const size_t w1 = __riscv_vsetvlmax_e16m1();
-    const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)mx, w1);
-    const _Float16 sc = (_Float16)scale;
+    const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)(LOG2E * mx), w1); /* exp(z) = 2^(z log2 e) */
+    const _Float16 sc = (_Float16)(LOG2E * scale);
     VEXP_H_CONSTS;
     vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
     int32_t j = 0;
     for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
         _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e0 = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
-        const vfloat16m1_t e1 = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
+        const vfloat16m1_t e0 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
+        const vfloat16m1_t e1 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
         acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
         __riscv_vse16_v_f16m1(p, e0, w1);
         __riscv_vse16_v_f16m1(p + w1, e1, w1);
@@ -210,7 +210,7 @@ static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
     while (j < n) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
         _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
+        const vfloat16m1_t e = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
         acc = __riscv_vfwadd_wv_f32m2_tu(acc, acc, e, vl); /* tail lanes keep their sums */
         __riscv_vse16_v_f16m1(p, e, vl);
         j += (int32_t)vl;
