@@ -150,9 +150,9 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
     if (nr > 3) __riscv_vse16_v_f16##L((_Float16 *)(s + 3 * n_kv + j), a3, vl)
 
 /* s[r][0 .. n_kv) = q_r . K[j] for r < nr (rows past nr repeat the last in qbuf and are not
- * stored); top[r]: the row's largest score. Full LMUL-2 strips (their halves feed LMUL-1
- * max registers), then LMUL-1 strips for the rest (an LMUL-2 instruction costs two whatever
- * its vl). */
+ * stored); top[r]: the row's largest score. Full LMUL-4 then LMUL-2 strips (their parts feed
+ * LMUL-1 max registers), then LMUL-1 strips for the rest (an LMUL-L instruction costs L
+ * whatever its vl; the wider strips spread each strip's scalar loads over more keys). */
 static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks, int32_t dh, mf_f16 *s,
                     int32_t n_kv, float *top)
 {
@@ -160,6 +160,21 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
     const ptrdiff_t kstride = (ptrdiff_t)ks * 2;
     vfloat16m1_t m0 = __riscv_vfmv_v_f_f16m1((_Float16)-INFINITY, w1), m1 = m0, m2 = m0, m3 = m0;
     int32_t j = 0;
+    const size_t w4 = __riscv_vsetvlmax_e16m4();
+#define MAX4(m, a)                                                                                    \
+    m = __riscv_vfmax_vv_f16m1(                                                                       \
+        __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m, __riscv_vget_v_f16m4_f16m1(a, 0), w1),       \
+                               __riscv_vget_v_f16m4_f16m1(a, 1), w1),                                 \
+        __riscv_vfmax_vv_f16m1(__riscv_vget_v_f16m4_f16m1(a, 2), __riscv_vget_v_f16m4_f16m1(a, 3), w1), w1)
+    for (; j + (int32_t)w4 <= n_kv; j += (int32_t)w4) { /* 4 vector registers per K column load */
+        const mf_f16 *kc = k + j * ks;
+        QK_DOTS(m4, w4);
+        MAX4(m0, a0);
+        MAX4(m1, a1);
+        MAX4(m2, a2);
+        MAX4(m3, a3);
+    }
+#undef MAX4
     for (; j + (int32_t)w2 <= n_kv; j += (int32_t)w2) {
         const mf_f16 *kc = k + j * ks;
         QK_DOTS(m2, w2);
