@@ -5,12 +5,11 @@
  *   accumulators), then a vector epilogue adds the bias and applies the activation.
  * - Attention: per head, K is copied transposed into scratch once (strided vector loads), so
  *   QK^T and PV of a block of query rows are two panel GEMMs; the block's scores never leave
- *   scratch.
+ *   scratch. Small heads at q_block 1 take the query-row path (attend_rows).
  * - Patch embedding: output features along the vector, 4 patches per tile; the conv weight
  *   ([dim][c*ph*pw]) is read down its columns with strided loads, the image by scalar loads.
- * LayerNorm statistics, softmax exponentials and GELU run in FP32 vectors (e32, LMUL 4: as
- * many lanes as an e16 LMUL-2 strip), so only storage rounds to FP16: |error| of GELU and exp
- * as in transformer_f32_dsp.c, plus one FP16 rounding. */
+ * LayerNorm sums widen to FP32 lanes; softmax exponentials and GELU run in FP16 lanes at LMUL 1
+ * (vmath_rvv.inc: vexp2_h, vgelu_h), the exponentials' sums in FP32. */
 #if defined(__riscv_vector)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -26,6 +25,20 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
 {
     const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
     if (!bias && act->kind == MF_ACT_NONE) return;
+    if (act->kind == MF_ACT_GELU) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
+        VEXP_H_CONSTS;
+        for (int32_t r = 0; r < n; ++r) {
+            _Float16 *yr = (_Float16 *)(y + r * w);
+            for (int32_t j = 0; j < w;) {
+                const size_t vl = __riscv_vsetvl_e16m1((size_t)(w - j));
+                vfloat16m1_t v = __riscv_vle16_v_f16m1(yr + j, vl);
+                if (bias) v = __riscv_vfadd_vv_f16m1(v, __riscv_vle16_v_f16m1((const _Float16 *)(bias + j), vl), vl);
+                __riscv_vse16_v_f16m1(yr + j, VGELU_H(v, vl), vl);
+                j += (int32_t)vl;
+            }
+        }
+        return;
+    }
     for (int32_t r = 0; r < n; ++r) {
         mf_f16 *yr = y + r * w;
         for (int32_t j = 0; j < w;) {
@@ -33,7 +46,6 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load(yr + j, vl);
             if (bias) v = __riscv_vfadd_vv_f16m2(v, load(bias + j, vl), vl);
             if (act->kind == MF_ACT_RELU) v = __riscv_vfmax_vf_f16m2(v, (_Float16)0.0f, vl);
-            else if (act->kind == MF_ACT_GELU) v = narrow(vgelu(widen(v, vl), vl), vl);
             store(yr + j, v, vl);
             j += (int32_t)vl;
         }
@@ -110,7 +122,7 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
  * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T reads K's columns with
  * strided loads (no transposed copy), so the K-panel scratch holds the rows' scores instead,
  * each K load serves four rows, and each row's max is tracked in registers on the way. The
- * exponentials (FP16, vexp_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
+ * exponentials (FP16, vexp2_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
  * (mf_gemm_panel_f16_rvv, vector along the head dim; keys along the vector with strided V
  * columns measured slower: a strided load per 8 MACs and a reduction per output) and each
  * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. With a score bias
@@ -138,9 +150,9 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
     if (nr > 3) __riscv_vse16_v_f16##L((_Float16 *)(s + 3 * n_kv + j), a3, vl)
 
 /* s[r][0 .. n_kv) = q_r . K[j] for r < nr (rows past nr repeat the last in qbuf and are not
- * stored); top[r]: the row's largest score. Full LMUL-2 strips (their halves feed LMUL-1
- * max registers), then LMUL-1 strips for the rest (an LMUL-2 instruction costs two whatever
- * its vl). */
+ * stored); top[r]: the row's largest score. Full LMUL-4 then LMUL-2 strips (their parts feed
+ * LMUL-1 max registers), then LMUL-1 strips for the rest (an LMUL-L instruction costs L
+ * whatever its vl; the wider strips spread each strip's scalar loads over more keys). */
 static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks, int32_t dh, mf_f16 *s,
                     int32_t n_kv, float *top)
 {
@@ -148,6 +160,21 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
     const ptrdiff_t kstride = (ptrdiff_t)ks * 2;
     vfloat16m1_t m0 = __riscv_vfmv_v_f_f16m1((_Float16)-INFINITY, w1), m1 = m0, m2 = m0, m3 = m0;
     int32_t j = 0;
+    const size_t w4 = __riscv_vsetvlmax_e16m4();
+#define MAX4(m, a)                                                                                    \
+    m = __riscv_vfmax_vv_f16m1(                                                                       \
+        __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m, __riscv_vget_v_f16m4_f16m1(a, 0), w1),       \
+                               __riscv_vget_v_f16m4_f16m1(a, 1), w1),                                 \
+        __riscv_vfmax_vv_f16m1(__riscv_vget_v_f16m4_f16m1(a, 2), __riscv_vget_v_f16m4_f16m1(a, 3), w1), w1)
+    for (; j + (int32_t)w4 <= n_kv; j += (int32_t)w4) { /* 4 vector registers per K column load */
+        const mf_f16 *kc = k + j * ks;
+        QK_DOTS(m4, w4);
+        MAX4(m0, a0);
+        MAX4(m1, a1);
+        MAX4(m2, a2);
+        MAX4(m3, a3);
+    }
+#undef MAX4
     for (; j + (int32_t)w2 <= n_kv; j += (int32_t)w2) {
         const mf_f16 *kc = k + j * ks;
         QK_DOTS(m2, w2);
@@ -182,15 +209,15 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
 static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
 {
     const size_t w1 = __riscv_vsetvlmax_e16m1();
-    const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)mx, w1);
-    const _Float16 sc = (_Float16)scale;
+    const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)(LOG2E * mx), w1); /* exp(z) = 2^(z log2 e) */
+    const _Float16 sc = (_Float16)(LOG2E * scale);
     VEXP_H_CONSTS;
     vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
     int32_t j = 0;
     for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
         _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e0 = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
-        const vfloat16m1_t e1 = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
+        const vfloat16m1_t e0 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
+        const vfloat16m1_t e1 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
         acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
         __riscv_vse16_v_f16m1(p, e0, w1);
         __riscv_vse16_v_f16m1(p + w1, e1, w1);
@@ -198,7 +225,7 @@ static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
     while (j < n) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
         _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e = VEXP_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
+        const vfloat16m1_t e = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
         acc = __riscv_vfwadd_wv_f32m2_tu(acc, acc, e, vl); /* tail lanes keep their sums */
         __riscv_vse16_v_f16m1(p, e, vl);
         j += (int32_t)vl;
