@@ -12,6 +12,9 @@ ops, residual convs over their skip, depthwise/pointwise convs over their input,
 planned in the arena; or op by op when that is smaller); the ratios ours / greedy and ours /
 op-by-op bound; the kept schedule and the peak node; and the model input's size, which bounds
 the arena from below when the whole input must be present at the start (the ViTs here).
+Then MobileNetV1-0.25 (VWW) with its input whole or streamed, each without and with the
+patch-based first stage (--patch-stage auto; its layers, bands and recompute in the schedule
+column).
 """
 
 from __future__ import annotations
@@ -42,17 +45,29 @@ ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_ea
             "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy", "ad_autoencoder"]
 
 
-def measure(path: Path) -> dict:
-    ours = compile_model(path)
+VWW = ROOT / "examples" / "vww_mobilenet_v1_025.onnx"
+# MobileNetV1-0.25 (MLPerf Tiny VWW) before/after issue 19's patch-based first stage: the input
+# whole or streamed by rows (--stream-input), without and with the stage (--patch-stage auto)
+VARIANTS = [(VWW, "vww", CompileOptions()), (VWW, "vww streamed", CompileOptions(stream_input=True)),
+            (VWW, "vww patched", CompileOptions(patch_stage="auto")),
+            (VWW, "vww streamed+patched", CompileOptions(stream_input=True, patch_stage="auto"))]
+
+
+def measure(path: Path, label: str = "", options: CompileOptions = CompileOptions()) -> dict:
+    ours = compile_model(path, options=options)
     greedy = compile_model(path, options=CompileOptions.schedule("naive"))
     g = greedy.graph
     peak = ours.peak_node()
-    return {"model": path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
+    ps = ours.patch
+    patch = (f" + patch {len(ps.layers)} layers in {ps.bands} bands of {ps.rows} rows, recompute "
+             f"{ps.recompute_pct:.1f}% of its MACs" if ps else "")
+    return {"model": label or path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
             "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
             "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),
-            "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule,
+            "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule + patch,
             "input_bytes": sum(g.tensors[i].nbytes for i in g.inputs),
-            "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else ""}
+            "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else "",
+            "patch_stage": ps.report() if ps else None}
 
 
 def main() -> None:
@@ -63,6 +78,8 @@ def main() -> None:
     args = ap.parse_args()
     default = DEFAULT + ([] if args.no_zoo else [ZOO / f"{n}.onnx" for n in ZOO_ROWS])
     rows = [measure(p) for p in (args.models or default) if p.is_file()]
+    if not args.models and VWW.is_file():
+        rows += [measure(p, label, o) for p, label, o in VARIANTS]
     if args.json:
         print(json.dumps(rows, indent=1))
         return
