@@ -24,12 +24,17 @@ typedef struct {
 } mf_patch_rows_desc;
 
 /* mf_patch_rows_<dtype>_ref(next_row, user, row, band, d): band from rows [prev_a, prev_b) to
- * [a, b) (prev_a <= a, prev_b <= b); row is c * w elements of the caller's scratch. f16: an
- * FP16 build's float rows, each value rounded once into the FP16 band. */
+ * [a, b) (prev_a <= a, prev_b <= b); row is c * w elements of the caller's scratch. f32/s8:
+ * rows and band of that type; f16: an FP16 build's float rows, each value rounded once into
+ * the FP16 band; u8: a uint8 image into the int8 band, each value minus 128 (exact). */
 
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
 int mf_patch_rows_f32_ref(mf_row_f32_fn next_row, void *user, float *row, float *band,
                           const mf_patch_rows_desc *d);
+int mf_patch_rows_s8_ref(mf_row_s8_fn next_row, void *user, int8_t *row, int8_t *band,
+                         const mf_patch_rows_desc *d);
+int mf_patch_rows_u8_ref(mf_row_u8_fn next_row, void *user, uint8_t *row, int8_t *band,
+                         const mf_patch_rows_desc *d);
 #if defined(__FLT16_MAX__)
 int mf_patch_rows_f16_ref(mf_row_f32_fn next_row, void *user, float *row, mf_f16 *band,
                           const mf_patch_rows_desc *d);

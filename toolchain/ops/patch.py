@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -31,18 +32,19 @@ from toolchain.ops.base import (
     Array, Call, Lit, LowerCtx, Op, OutSpec, REGISTRY, Scratch, TensorArg, align_up, int_array, lit, register,
     struct,
 )
-from toolchain.ops.conv import ConvParams, conv_reference
 from toolchain.ops.kernel_table import Sig, kernels
 
 # element type of the stage's maps -> kernel dtype suffix
-STAGE_DTYPES = {DType.FLOAT32: "f32", DType.FLOAT16: "f16"}
+STAGE_DTYPES = {DType.FLOAT32: "f32", DType.FLOAT16: "f16", DType.INT8: "s8"}
+STAGE_OPS = ("Conv", "QConv")  # what a stage's layers may be: float convs, int8 convs
 
 
 @dataclass(frozen=True)
 class PatchLayer:
     """One conv of the stage, on the whole map."""
 
-    params: ConvParams
+    op: str  # "Conv" (float) or "QConv" (int8, zero-point padding and requantisation inside)
+    params: Any  # ConvParams or QConvParams: both have .win and lower through their family
     x_shape: tuple[int, int, int, int]  # 1, c_in, h, w
     w_shape: tuple[int, ...]  # c_out, c_in / group, k_h, k_w
     bias: bool
@@ -78,6 +80,7 @@ class PatchParams:
     image: tuple[int, int, int] | None = None  # c, h, w of a streamed image (PatchStageRows)
     nhwc: bool = False  # streamed rows come [w][c]
     to_f16: bool = False  # an FP16 build: float rows, rounded once into the FP16 band
+    from_u8: bool = False  # a uint8 image: the int8 band holds it minus 128 (exact)
 
     @cached_property
     def bands(self) -> tuple[tuple[Band, ...], ...]:
@@ -157,9 +160,9 @@ class PatchStage(Op):
     def reference(cls, p: PatchParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         x = xs[0].astype(np.float16) if p.to_f16 else xs[0]
         x = np.ascontiguousarray(np.transpose(x, (0, 3, 1, 2))) if p.nhwc else x
+        x = (x.astype(np.int16) - 128).astype(np.int8) if p.from_u8 else x
         for lay, sl in zip(p.layers, p.const_slices()):
-            consts = xs[sl]
-            x = conv_reference(x, consts[0], consts[1] if lay.bias else None, lay.params)
+            x = REGISTRY.get(lay.op).reference(lay.params, [x] + list(xs[sl]))[0]
         return [x]
 
     @classmethod
@@ -184,14 +187,14 @@ class PatchStage(Op):
                 tensors = dict(ctx.tensors)
                 tensors["#in"] = _band_tensor("#in", c_in, bd.b - bd.a, w_in, y.dtype)
                 tensors["#out"] = _band_tensor("#out", c_out, bd.o1 - bd.o0, w_out, y.dtype)
-                n = Node(lay.name, "Conv", ["#in"] + node.inputs[sl], ["#out"], bp)
+                n = Node(lay.name, lay.op, ["#in"] + node.inputs[sl], ["#out"], bp)
                 sub = LowerCtx(tensors, ctx.target, ctx.available, overwritten=frozenset())
-                per.append(REGISTRY.get("Conv").lower(bp, n, sub))
+                per.append(REGISTRY.get(lay.op).lower(bp, n, sub))
             inner.append(per)
         # 2. the scratch layout: [kernel][image row][first band][ping][pong]
         k_bytes = align_up(max((c.scratch_bytes for s in inner for cs in s for c in cs), default=0))
         c0, h0, w0 = p.layers[0].x_shape[1:]
-        row_bytes = align_up(c0 * w0 * 4) if p.image is not None else 0  # rows arrive as float
+        row_bytes = align_up(c0 * w0 * x.dtype.itemsize) if p.image is not None else 0  # rows as the input has them
         band0 = align_up(max(s[0].b - s[0].a for s in p.bands) * c0 * w0 * elem)
         pingpong = [0, 0]
         for li, lay in enumerate(p.layers):
@@ -215,7 +218,8 @@ class PatchStage(Op):
             if p.image is not None:  # the image's new rows into the first band
                 desc = struct("mf_patch_rows_desc", c=lit(c0), h=lit(h0), w=lit(w0), nhwc=lit(p.nhwc),
                               prev_a=lit(prev[0]), prev_b=lit(prev[1]), a=lit(a), b=lit(b))
-                out.append(Call(f"mf_patch_rows_{dt}_ref", (Lit("next_row"), Lit("user"), Scratch(row_at),
+                rows_dt = "u8" if p.from_u8 else dt
+                out.append(Call(f"mf_patch_rows_{rows_dt}_ref", (Lit("next_row"), Lit("user"), Scratch(row_at),
                                                                Scratch(band_at), desc), total))
                 prev = (a, b)
             else:  # rows [a, b) of every channel of the whole input
@@ -243,7 +247,10 @@ class PatchStageRows(PatchStage):
     streams_input = True  # memory/lifetimes.py, memory/checker.py
 
 
-# the kernel table: the first band's rows from the caller's image rows (float rows; FP16 band)
-kernels("mf_patch_rows", "patch_{dtype}_ref.c", ("f32", "f16"),
-        sig=Sig("mf_patch.h", "mf_row_f32_fn next_row, void *user, float *row, {t} *band, "
-                              "const mf_patch_rows_desc *d"))
+# the kernel table: the first band's rows from the caller's image rows, per band type (f16:
+# float rows into an FP16 band; u8: uint8 rows into an int8 band)
+_ROWS = "mf_row_{fn}_fn next_row, void *user, {row} *row, {band} *band, const mf_patch_rows_desc *d"
+kernels("mf_patch_rows", "patch_{dtype}_ref.c", ("f32", "f16", "s8", "u8"), sig={
+    dt: Sig("mf_patch.h", _ROWS.format(fn=fn, row=row, band=band))
+    for dt, fn, row, band in (("f32", "f32", "float", "float"), ("f16", "f32", "float", "mf_f16"),
+                              ("s8", "s8", "int8_t", "int8_t"), ("u8", "u8", "uint8_t", "int8_t"))})

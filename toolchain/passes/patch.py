@@ -4,8 +4,8 @@ as one band, the halo rows recomputed.
 
 Runs last, on the graph that is planned (after stream_input: a streamed first conv, StreamIn,
 becomes a stage that reads the image rows itself, PatchStageRows). The stage is the chain of
-2-D float convs that starts at the first conv, each the only reader of the one before, none
-an output of the model. Where it ends (N layers) and how many output rows a band has are
+2-D convs (float Conv or int8 QConv) that starts at the first conv, each the only reader of
+the one before, none an output of the model. Where it ends (N layers) and how many output rows a band has are
 chosen by `choose_patch_stage` with the planner's own arena (memory first):
 
   1. for every N, the arena with one-row bands (the least memory a stage of N layers needs);
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from toolchain.errors import UnsupportedOpError
-from toolchain.ir.graph import DType, Graph, Node
-from toolchain.ops.patch import STAGE_DTYPES, PatchLayer, PatchParams
+from toolchain.ir.graph import Graph, Node
+from toolchain.ops.patch import STAGE_DTYPES, STAGE_OPS, PatchLayer, PatchParams
 from toolchain.passes.fold import _copy
 
 MAX_LAYERS = 16  # a stage longer than this is never where the large maps are
@@ -66,7 +66,8 @@ class PatchChoice:
 
 def _conv_ok(g: Graph, n: Node) -> bool:
     p = n.params
-    return (n.op_type == "Conv" and p.win.spatial_rank == 2 and not p.residual and len(n.inputs) <= 3
+    return (n.op_type in STAGE_OPS and p.win.spatial_rank == 2 and not getattr(p, "residual", False)
+            and len(n.inputs) <= 3
             and g.tensors[n.inputs[0]].dtype in STAGE_DTYPES and len(g.tensors[n.inputs[0]].shape) == 4
             and g.tensors[n.inputs[0]].shape[0] == 1 and all(g.tensors[i].is_const for i in n.inputs[1:] if i))
 
@@ -75,12 +76,13 @@ def stage_chain(g: Graph) -> list[Node]:
     """The convs a stage can take, first to last: the first conv of the graph (or the streamed
     first conv) and each one after it that is the only reader of the one before."""
     users = g.consumers()
-    first = next((n for n in g.nodes if n.op_type in ("Conv", "StreamIn")), None)
+    first = next((n for n in g.nodes if n.op_type in STAGE_OPS + ("StreamIn",)), None)
     if first is None:
         return []
-    if first.op_type == "StreamIn":
+    if first.op_type == "StreamIn":  # passes/stream.py checked its image (4-D, batch 1, dtype)
         sp = first.params
-        if sp.inner != "Conv" or sp.from_u8 or sp.pad != 0 or not _conv_ok(g, _inner_conv(g, first)):
+        if (sp.inner not in STAGE_OPS or sp.params.win.spatial_rank != 2 or getattr(sp.params, "residual", False)
+                or len(first.inputs) > 3 or not all(g.tensors[i].is_const for i in first.inputs[1:] if i)):
             return []
     elif not _conv_ok(g, first):
         return []
@@ -94,20 +96,14 @@ def stage_chain(g: Graph) -> list[Node]:
     return chain
 
 
-def _inner_conv(g: Graph, n: Node) -> Node:
-    """The Conv a StreamIn runs (its input named by the model input: only the dtype is read)."""
-    return Node(n.name, "Conv", [n.inputs[0]] + n.inputs[1:], list(n.outputs), n.params.params)
-
-
 def _layer(g: Graph, n: Node) -> PatchLayer:
     if n.op_type == "StreamIn":
         c, h, w = n.params.image
-        x_shape = (1, c, h, w)
-        p = n.params.params
+        x_shape, op, p = (1, c, h, w), n.params.inner, n.params.params
     else:
-        x_shape, p = g.tensors[n.inputs[0]].shape, n.params
+        x_shape, op, p = g.tensors[n.inputs[0]].shape, n.op_type, n.params
     bias = len(n.inputs) > 2 and bool(n.inputs[2])
-    return PatchLayer(p, tuple(x_shape), g.tensors[n.inputs[1]].shape, bias, n.name)  # type: ignore[arg-type]
+    return PatchLayer(op, p, tuple(x_shape), g.tensors[n.inputs[1]].shape, bias, n.name)  # type: ignore[arg-type]
 
 
 def apply_patch_stage(g: Graph, layers: int, rows: int) -> Graph:
@@ -115,14 +111,14 @@ def apply_patch_stage(g: Graph, layers: int, rows: int) -> Graph:
     chain = stage_chain(g)
     if layers < 1 or layers > len(chain):
         raise PatchError(f"--patch-stage {layers}: a patch stage of this model can take 1 to {len(chain)} layers "
-                         f"(its first 2-D float convs, each the only reader of the one before)" if chain else
-                         f"--patch-stage {layers}: this model has no first 2-D float conv chain a patch stage can take")
+                         f"(its first 2-D convs, each the only reader of the one before)" if chain else
+                         f"--patch-stage {layers}: this model has no first 2-D conv chain a patch stage can take")
     chain = chain[:layers]
     head = chain[0]
     streamed = head.op_type == "StreamIn"
     sp = head.params if streamed else None
     p = PatchParams(tuple(_layer(g, n) for n in chain), rows, sp.image if sp else None,
-                    bool(sp and sp.nhwc), bool(sp and sp.to_f16))
+                    bool(sp and sp.nhwc), bool(sp and sp.to_f16), bool(sp and sp.from_u8))
     if any(bd.a >= bd.b for step in p.bands for bd in step):
         raise PatchError(f"--patch-stage {layers}: a band of {rows} row(s) reads only padding rows")
     consts = [i for n in chain for i in n.inputs[1:] if i]
@@ -205,6 +201,3 @@ def _row_choices(h: int) -> list[int]:
         r = r + 1 if r < 4 else r + r // 2
     return out
 
-
-def stage_dtype_ok(g: Graph) -> bool:
-    return all(t.dtype != DType.INT8 for t in g.tensors.values() if not t.is_const)
