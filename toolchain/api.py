@@ -22,6 +22,7 @@ from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.prefer import Choice, choose
 from toolchain.program import plan_program
 from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
@@ -64,6 +65,13 @@ class CompileOptions:
     # a quantised model's float image input taken as the int8 values its QuantizeLinear
     # makes (passes/stream.py integer_input): no float input buffer, no quantisation at run time
     int_input: bool = False
+    # in place or out of place per depthwise/pointwise conv (toolchain/prefer.py): "auto" (memory
+    # first: the faster kernel where it still fits ram_budget), "speed", "memory"
+    prefer: str = "auto"
+    ram_budget: int | None = None  # arena bytes allowed; build/run: the board's RAM less its stack
+    # the convs to keep out of place, decided already (a build on several harts takes the
+    # one-hart choice, so both run the same kernels); None: choose by `prefer`
+    out_of_place: frozenset[str] | None = None
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -107,6 +115,7 @@ class CompiledModel:
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
+    placement: list[Choice] = field(default_factory=list)  # in/out of place per conv (toolchain.prefer)
 
     @property
     def scratch_bytes(self) -> int:
@@ -156,6 +165,8 @@ class CompiledModel:
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
             "harts": self.harts,
+            "prefer": self.options.prefer, "ram_budget": self.options.ram_budget,
+            "placement": [c.as_dict() for c in self.placement],
             # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
             "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
                                 "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
@@ -212,6 +223,7 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
                                                stream_input=options.stream_input,
                                                int_input=options.int_input)}[one.schedule]
     order = min(one.order_arenas, key=one.order_arenas.get) if one.order_arenas else "given"  # type: ignore[arg-type]
+    chosen = replace(chosen, out_of_place=frozenset(c.node for c in one.placement if not c.in_place))
     cm = _compile_one(g, chosen, order=order)
     cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
     return cm
@@ -256,12 +268,16 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
-                                      consume_inputs=options.overwrite, strategies=options.planner,
-                                      harts=options.harts)
-        planned[name] = (h, calls, mp, par)
+        def plan(out_of_place: frozenset[str], h: Graph = h) -> tuple[object, MemoryPlan]:
+            calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                          consume_inputs=options.overwrite, strategies=options.planner,
+                                          harts=options.harts, out_of_place=out_of_place)
+            return (calls, par), mp
+        (calls, par), mp, placement = choose(h, options.target, plan, options.prefer, options.ram_budget,
+                                                options.out_of_place)  # type: ignore[misc]
+        planned[name] = (h, calls, mp, par, placement)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
-    g, calls, mp, par = planned[best]
+    g, calls, mp, par, placement = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -271,7 +287,7 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
-                         options, harts=options.harts, parallel=par)
+                         options, harts=options.harts, parallel=par, placement=placement)
 
 
 def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:
