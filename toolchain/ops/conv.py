@@ -232,7 +232,7 @@ class Conv(Op):
 OVERWRITE_SLOWDOWN = {
     ("depthwise", "f32", "dsp"): 1.04, ("pointwise", "f32", "dsp"): 1.04,
     ("depthwise", "f32", "rvv"): 1.12, ("pointwise", "f32", "rvv"): 2.10,
-    ("depthwise", "f16", "rvv"): 11.4, ("pointwise", "f16", "rvv"): 1.08,
+    ("depthwise", "f16", "rvv"): 1.13, ("pointwise", "f16", "rvv"): 1.08,
     ("depthwise", "f32", "mve"): 1.07, ("pointwise", "f32", "mve"): 1.09,
     ("depthwise", "f16", "mve"): 1.06, ("pointwise", "f16", "mve"): 1.32,
 }
