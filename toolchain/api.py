@@ -22,6 +22,7 @@ from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.prefer import Choice, choose
 from toolchain.program import plan_program
 from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
@@ -67,12 +68,20 @@ class CompileOptions:
     int_input: bool = False
     # the first convs band by band, halo rows recomputed (passes/patch.py, MCUNetV2): "off",
     # "auto" (the stage and band height the planner's arena picks, kept only where it lowers
-    # the arena), a number of layers N (or "N:R", R output rows per band), or "fit" (the default): "auto" only when the arena
-    # without a stage is larger than ram_budget (run/build set it from the board: RAM less
-    # its stack), else off. The stage costs recompute MACs, so it is not taken where the
-    # model fits anyway: memory first, then the fastest schedule that fits.
+    # the arena), a number of layers N (or "N:R", R output rows per band), or "fit" (the
+    # default): "auto" only when the arena without a stage is larger than ram_budget, else off.
+    # The stage costs recompute MACs, so it is not taken where the model fits anyway: memory
+    # first, then the fastest schedule that fits.
     patch_stage: str = "fit"
-    ram_budget: int = 0  # bytes the arena may take; 0: unknown (then "fit" is "off")
+    # in place or out of place per depthwise/pointwise conv (toolchain/prefer.py): "auto" (memory
+    # first: the faster kernel where it still fits ram_budget), "speed", "memory"
+    prefer: str = "auto"
+    # arena bytes allowed (build/run: the board's RAM less its stack); None: unknown (then
+    # --patch-stage fit is off and --prefer auto takes the faster kernels)
+    ram_budget: int | None = None
+    # the convs to keep out of place, decided already (a build on several harts takes the
+    # one-hart choice, so both run the same kernels); None: choose by `prefer`
+    out_of_place: frozenset[str] | None = None
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -117,6 +126,7 @@ class CompiledModel:
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
     patch: PatchChoice | None = None  # the patch-based first stage, if one was built
+    placement: list[Choice] = field(default_factory=list)  # in/out of place per conv (toolchain.prefer)
 
     @property
     def scratch_bytes(self) -> int:
@@ -166,6 +176,8 @@ class CompiledModel:
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
             "harts": self.harts,
+            "prefer": self.options.prefer, "ram_budget": self.options.ram_budget,
+            "placement": [c.as_dict() for c in self.placement],
             # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
             "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
                                 "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
@@ -228,6 +240,7 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
                                                stream_input=options.stream_input,
                                                int_input=options.int_input)}[one.schedule]
     order = min(one.order_arenas, key=one.order_arenas.get) if one.order_arenas else "given"  # type: ignore[arg-type]
+    chosen = replace(chosen, out_of_place=frozenset(c.node for c in one.placement if not c.in_place))
     cm = _compile_one(g, chosen, order=order)
     cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
     return cm
@@ -264,14 +277,14 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         g = stream_input(g)
         verify_graph(g)
     patch = None
-    if (options.patch_stage not in ("off", "fit") or options.ram_budget > 0 and options.patch_stage == "fit") \
+    if (options.patch_stage not in ("off", "fit") or (options.ram_budget or 0) > 0 and options.patch_stage == "fit") \
             and options.harts == 1:
         # every candidate stage is planned as the program will be (its bands' scratch included)
         def arena(h: Graph) -> int:
             return plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
                                 consume_inputs=options.overwrite, strategies=options.planner)[1].arena_bytes
         layers, rows = parse_patch_stage(options.patch_stage)
-        g, patch = choose_patch_stage(g, arena, layers, over=options.ram_budget if options.patch_stage == "fit" else 0,
+        g, patch = choose_patch_stage(g, arena, layers, over=(options.ram_budget or 0) if options.patch_stage == "fit" else 0,
                                       rows=rows)
         verify_graph(g)
     orders = {"given": g}
@@ -283,12 +296,16 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
-                                      consume_inputs=options.overwrite, strategies=options.planner,
-                                      harts=options.harts)
-        planned[name] = (h, calls, mp, par)
+        def plan(out_of_place: frozenset[str], h: Graph = h) -> tuple[object, MemoryPlan]:
+            calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                          consume_inputs=options.overwrite, strategies=options.planner,
+                                          harts=options.harts, out_of_place=out_of_place)
+            return (calls, par), mp
+        (calls, par), mp, placement = choose(h, options.target, plan, options.prefer, options.ram_budget,
+                                                options.out_of_place)  # type: ignore[misc]
+        planned[name] = (h, calls, mp, par, placement)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
-    g, calls, mp, par = planned[best]
+    g, calls, mp, par, placement = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -300,7 +317,7 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     if patch is not None:
         patch = replace(patch, arena_bytes=mp.arena_bytes)  # the order kept may plan it smaller
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
-                         options, harts=options.harts, parallel=par, patch=patch)
+                         options, harts=options.harts, parallel=par, patch=patch, placement=placement)
 
 
 def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:

@@ -14,11 +14,11 @@ import numpy as np
 
 from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import (
-    Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
+    Attrs, Call, KernelTarget, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
 )
 from toolchain.ops.elementwise import Act, act_grad, apply_act
 from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc, isa_of, unsupported
-from toolchain.ops.kernel_table import Sig, c_file, entry, kernels
+from toolchain.ops.kernel_table import Sig, available, c_file, entry, kernels
 
 
 @dataclass(frozen=True)
@@ -208,12 +208,34 @@ class Conv(Op):
         return [(x, "overwrite")] if cls.overwrite_ok(p, node, g) else []
 
     @classmethod
+    def overwrite_slowdown(cls, p: ConvParams, node: Node, g: Graph, target: KernelTarget) -> tuple[str, float]:
+        """(overwrite kind, estimated instructions of the overwrite kernel / the plain one) on
+        `target`, from OVERWRITE_SLOWDOWN; toolchain.prefer weighs it against the bytes saved."""
+        xs, ws = g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape
+        kind = overwrite_kind(conv_shape(p, xs, ws), xs[0])
+        ctx = LowerCtx(g.tensors, target, available())
+        isa = ctx.isa_of(ctx.kernel("conv2d_overwrite"))
+        return kind, OVERWRITE_SLOWDOWN.get((kind, target.dtype, isa), 1.0)
+
+    @classmethod
     def overwrite_ok(cls, p: ConvParams, node: Node, g: Graph) -> bool:
         if p.residual:
             return False
         xs, ws = g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape
         return bool(overwrite_kind(conv_shape(p, xs, ws), xs[0]))
 
+
+# Instructions of the overwrite kernel over those of the out-of-place one, (kind, dtype, ISA of
+# the overwrite kernel) -> ratio, from `python bench/kernels.py` on DS-CNN's layers (depthwise
+# 3x3 64 channels on 25x5, pointwise 64->64 on 25x5); what --prefer weighs against the bytes
+# an overwrite saves (toolchain/prefer.py). A pair not listed counts as the same speed.
+OVERWRITE_SLOWDOWN = {
+    ("depthwise", "f32", "dsp"): 1.04, ("pointwise", "f32", "dsp"): 1.04,
+    ("depthwise", "f32", "rvv"): 1.12, ("pointwise", "f32", "rvv"): 2.10,
+    ("depthwise", "f16", "rvv"): 1.13, ("pointwise", "f16", "rvv"): 1.08,
+    ("depthwise", "f32", "mve"): 1.07, ("pointwise", "f32", "mve"): 1.09,
+    ("depthwise", "f16", "mve"): 1.06, ("pointwise", "f16", "mve"): 1.32,
+}
 
 # ---------------------------------------------------------------- scratch of the fast kernels
 
