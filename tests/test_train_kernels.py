@@ -136,6 +136,7 @@ HOST_MAIN = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include "mf_train.h"
+#include "mf_train_impl.h" /* private: the tiled drivers */
 /* The tiled drivers with the portable micro-kernel against the direct reference, FP32 and
  * FP16, on the harness's shapes: prints the largest relative difference. */
 #define T KB_T
@@ -199,7 +200,7 @@ def test_tiled_drivers_match_direct_reference_on_host(shape: Gemm | Conv, dtype:
     exe = tmp_path / "t"
     defs = [f"-DKB_T={CTYPE[dtype]}", f"-DNX={nx}", f"-DNW={nw}", f"-DNY={ny}", f"-DNB={nb}", f"-DNS={ns}"]
     subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", *defs, f"-I{tmp_path / 'rt' / 'include'}",
-                    str(main), *map(str, rt), "-lm", "-o", str(exe)], check=True)
+                    f"-I{tmp_path / 'rt' / 'src'}", str(main), *map(str, rt), "-lm", "-o", str(exe)], check=True)
     st, *errs = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     assert int(st) == 0
     # FP32: the same sums in another order; FP16: the tiled drivers round per chunk, the
