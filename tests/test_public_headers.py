@@ -112,3 +112,20 @@ def test_copy_runtime_brings_the_private_headers(tmp_path: Path) -> None:
     copy_runtime(tmp_path / "rt", {"mf_conv2d_f32_dsp"})
     assert (tmp_path / "rt" / "src" / "mf_fast.h").is_file()
     assert not (tmp_path / "rt" / "include" / "mf_fast.h").exists()
+
+
+def test_a_sig_naming_a_moved_header_lands_in_its_family_header() -> None:
+    # a branch written before the move registers against mf_fast.h: `make protos` still works
+    from toolchain.ops import protos
+    from toolchain.ops.kernel_table import KernelEntry, Sig
+
+    name = "mf_conv2d_probe_f32_ref"
+    KERNELS[name] = KernelEntry(name, "mf_conv2d_probe", "f32", "ref", "conv_f32_ref.c",
+                                sig=Sig("mf_fast.h", "const {t} *x, {t} *y, const mf_conv2d_desc *d"))
+    try:
+        assert "int mf_conv2d_probe_f32_ref(const float *x, float *y, const mf_conv2d_desc *d);" in protos.block("mf_conv.h")
+        assert "mf_fast.h" not in protos.headers() and protos.missing() == []
+        assert protos.moved() == [f"{name}: mf_fast.h -> mf_conv.h"]
+    finally:
+        del KERNELS[name]
+    assert protos.stale() == []
