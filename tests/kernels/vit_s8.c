@@ -10,13 +10,13 @@
  *           KS_TOK (1: q, k, v and y as [tokens][heads][d], read through strides; K as
  *           [n][k] then); input 0: q, k, v; input 1: the int8 table then the softmax's exp
  *           table (int32 bit patterns)
- * Guard bytes after the fast output must survive (status -101 otherwise). */
-#include <stdint.h>
+ * Guard bytes after the fast output must survive (status -101 otherwise).
+ * The kernel-harness protocol (kh.h): inputs x (input 0 above) and p (input 1), outputs fast
+ * and ref. */
 #include <string.h>
 
-#include "mf_board.h"
+#include "kh.h"
 #include "mf_int8_vit.h"
-#include "model.h"
 
 /* the copy loops are not measured; clang's vectoriser would make whole-register loads of
  * them that QEMU 7.2 aborts on (qemu issue 1441) */
@@ -55,20 +55,14 @@ static int8_t scratch[KS_BLOCK * (KS_N + (KS_K > KS_DV ? KS_K : KS_DV))], lut8[2
 #define KS_P (2 * KS_COLS)
 #endif
 
-static float in_x[KS_X], in_p[KS_P], out_fast[KS_Y], out_ref[KS_Y];
+_Static_assert(KH_IN_X_N == KS_X && KH_IN_P_N == KS_P && KH_OUT_FAST_N == KS_Y, "harness.py sizes");
 static int8_t x[KS_X], y_fast[KS_Y + KS_GUARD], y_ref[KS_Y];
 static int32_t params[KS_P];
 
-float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_p : 0; }
-int32_t mf_model_input_size(int i) { return i == 0 ? KS_X : i == 1 ? KS_P : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KS_Y : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
-    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)in_x[i];
-    memcpy(params, in_p, sizeof params);
+    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)kh_in_x[i];
+    memcpy(params, kh_in_p, sizeof params);
     for (int32_t i = 0; i < KS_Y + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
 #if KS_OP == 1
     const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
@@ -79,9 +73,8 @@ int mf_model_run(void)
     const int8_t *a = x, *b = x + KS_BATCH * KS_M * KS_K;
     /* a is [batch][m][k], b [batch][k][n] or [batch][n][k]: strides as the desc says */
     const int st = mf_matmul_s8_ref(a, b, y_ref, &d);
-    mf_bench_start();
-    const int st2 = KS_FAST(a, b, y_fast, &d);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(a, b, y_fast, &d));
 #elif KS_OP == 3
     const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT}, vmult[1] = {KS_VMULT}, vshift[1] = {KS_VSHIFT};
     for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
@@ -99,23 +92,20 @@ int mf_model_run(void)
     const int8_t *q = x, *k = x + KS_BATCH * KS_M * KS_K, *v = k + KS_BATCH * KS_K * KS_N;
     const int8_t *lut = KS_LUT ? lut8 : 0;
     const int st = mf_attention_s8_ref(q, k, v, lut, y_ref, &d, scratch);
-    mf_bench_start();
-    const int st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch));
 #else
     const mf_layernorm_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .in_zp = KS_INZP, .out_zp = KS_OZP,
                                     .eps_q = KS_EPS, .g_shift = KS_GSHIFT};
     const int st = mf_layernorm_s8_ref(x, params, params + KS_COLS, y_ref, &d);
-    mf_bench_start();
-    const int st2 = KS_FAST(x, params, params + KS_COLS, y_fast, &d);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, params, params + KS_COLS, y_fast, &d));
 #endif
     for (int32_t i = KS_Y; i < KS_Y + KS_GUARD; ++i)
         if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
     for (int32_t i = 0; i < KS_Y; ++i) {
-        out_fast[i] = (float)y_fast[i];
-        out_ref[i] = (float)y_ref[i];
+        kh_out_fast[i] = (float)y_fast[i];
+        kh_out_ref[i] = (float)y_ref[i];
     }
-    mf_bench_start();
     return st != 0 ? st : st2;
 }
