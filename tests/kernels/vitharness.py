@@ -1,5 +1,5 @@
-"""Build and run the integer ViT kernel harness (tests/kernels/vit_s8.c): a SIMD kernel and
-its reference on the same seeded data in one binary, the SIMD kernel's instructions counted,
+"""The integer ViT cases of the kernel harness (tests/kernels/vit_s8.c, built and run by
+harness.py): a SIMD kernel and its reference on the same seeded data in one binary, the SIMD kernel's instructions counted,
 and the numpy twins of ops/qtransformer.py as the contract both must meet exactly."""
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from harness import HERE, Case, HarnessError, run
 from toolchain.boards import Board
-from toolchain.codegen import copy_runtime
 from toolchain.ops.qtransformer import QLayerNormParams, QMatMul, QMatMulParams, layernorm_constants, layernorm_reference
 from toolchain.ops.requant import Requant
-from toolchain.build import build_firmware
-from toolchain.sim import run_firmware
-
-HERE = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -244,18 +240,16 @@ def run_vit_kernel(board: Board, shape, isa: str, seed: int = 0,
                    out_dir: Path | None = None, timeout: float = 600.0) -> VitRun:
     """isa 'ref' runs the reference against itself (the host check of the C vs numpy)."""
     fast = f"mf_{shape.op}_s8_{isa}"
-    out = Path(out_dir or tempfile.mkdtemp(prefix=f"kvit_{board.name}_"))
-    rt = copy_runtime(out / "runtime", {fast, f"mf_{shape.op}_s8_ref"})
     defines, inputs, want = _data(shape, seed)
-    flags = [f"-DKS_{k}={v}" for k, v in defines.items()] + [f"-DKS_FAST={fast}"]
-    build = build_firmware([HERE / "vit_s8.c", *rt], board, out / "fw", inputs,
-                           include_dirs=[HERE, out / "runtime" / "include"], extra_cflags=flags)
-    kw = {"lmul_weighting": board.core.simd == "rvv"} if board.qemu is not None else {}
-    r = run_firmware(build, timeout=timeout, **kw)
-    if r.status != 0:
-        raise RuntimeError(f"{fast} on {board.name} returned {r.status} (-101: wrote past its output)")
-    return VitRun(r.outputs[0].astype(np.int64), r.outputs[1].astype(np.int64), want.astype(np.int64).ravel(),
-                  r.instructions or 0, r.weighted_instructions)
+    x, p = inputs
+    case = Case(HERE / "vit_s8.c", {fast, f"mf_{shape.op}_s8_ref"}, {"x": x, "p": p},
+                {"fast": want.size, "ref": want.size}, {**{f"KS_{k}": v for k, v in defines.items()}, "KS_FAST": fast})
+    try:
+        r = run(board, case, out_dir=out_dir, timeout=timeout)
+    except HarnessError as e:
+        raise RuntimeError(f"{fast} on {board.name} returned {e.status} (-101: wrote past its output)") from None
+    return VitRun(r.fast.astype(np.int64), r.ref.astype(np.int64), want.astype(np.int64).ravel(),
+                  r.instructions, r.weighted)
 
 
 __all__ = ["AddS8", "AttentionS8", "LayerNormS8", "LutS8", "MatMulS8", "MulS8", "SoftmaxS8", "QLayerNormParams", "VitRun", "run_vit_kernel"]

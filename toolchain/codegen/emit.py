@@ -243,8 +243,9 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
         needed = sources_for(kernels)
     except KeyError as e:
         raise RuntimeError(str(e.args[0])) from None
-    # shared bodies (.inc) are included by the files that use them, never compiled alone
-    for body in (RUNTIME / "src").glob("*.inc"):
+    # shared bodies (.inc) and the runtime's private headers (src/*.h: helpers outside the
+    # kernel contract) are included by the files that use them, never compiled alone
+    for body in [*(RUNTIME / "src").glob("*.inc"), *(RUNTIME / "src").glob("*.h")]:
         shutil.copy2(body, src / body.name)
     out = []
     for name in needed:

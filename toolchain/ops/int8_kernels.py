@@ -12,7 +12,7 @@ from toolchain.ops.conv import ConvShape, conv_shape
 from toolchain.ops.kernel_table import c_file, kernels
 
 S8_ISAS = ("dsp", "mve", "rvv")
-# Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/include/mf_int8_simd.h.
+# Output pixels per im2col panel: MF_S8_COLS_<ISA> in runtime_c/src/mf_int8_simd.h (private to the kernels).
 S8_COLS = {"dsp": 12, "mve": 16, "rvv": 16}
 S8_PANEL_BYTES_DSP = 4096  # MF_S8_PANEL_BYTES_DSP: above it a DSP conv panel takes 6 pixels
 S8_PW_COLS_DSP = 12  # MF_S8_PW_COLS_DSP: the DSP pointwise-over-input kernel's panel
