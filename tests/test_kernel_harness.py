@@ -79,3 +79,21 @@ def test_family_cases_run_through_the_protocol_on_the_host(tmp_path: Path) -> No
     np.testing.assert_array_equal(s.ref, s.want)
     v = run_vit_kernel(host, MatMulS8(2, 3, 5, 7), "ref", out_dir=tmp_path / "matmul")
     np.testing.assert_array_equal(v.fast, v.want)
+
+
+def test_sanitized_host_build_catches_an_overrun(tmp_path: Path) -> None:
+    # what the sanitizer harnesses rely on (conv_direct.c): a heap overrun ends the run
+    from harness import sanitized
+    from toolchain.sim.errors import SimError
+
+    src = tmp_path / "overrun.c"
+    src.write_text('#include <stdlib.h>\n#include "kh.h"\n'
+                   "int kh_run(void)\n{\n    const int n = (int)kh_in_a[0];\n"
+                   "    float *p = malloc(4 * sizeof(float));\n"
+                   "    for (int i = 0; i < n; ++i) p[i] = (float)i;\n"
+                   "    kh_out_a[0] = p[0];\n    free(p);\n    return 0;\n}\n")
+    host = sanitized(load_board("host"))
+    ok = run(host, Case(src, set(), {"a": np.array([4], np.float32)}, {"a": 1}), out_dir=tmp_path / "ok")
+    assert ok.outputs["a"][0] == 0.0
+    with pytest.raises(SimError, match="heap-buffer-overflow|insufficient space"):
+        run(host, Case(src, set(), {"a": np.array([5], np.float32)}, {"a": 1}), out_dir=tmp_path / "overrun")
