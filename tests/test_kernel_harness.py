@@ -48,13 +48,14 @@ def test_named_inputs_and_outputs_round_trip_on_the_host(tmp_path: Path) -> None
     src.write_text(ECHO)
     a = np.array([0.5, -2.0, 1e30, np.float32(1) / 3], np.float32)
     b = np.array([-7, 0, 2 ** 20, 123456], np.int32)
-    r = run(load_board("host"), Case(src, set(), {"a": a, "b": words(b)}, {"a": 4, "b": 4}, {"KH_SCALE": 3, "KH_ST": 0}),
+    io = ({"a": a, "b": words(b)}, {"a": 4, "b": 4})
+    r = run(load_board("host"), Case(src, set(), *io, {"KH_SCALE": 3, "KH_ST": 0}),
             out_dir=tmp_path / "ok")
     assert list(r.outputs) == ["a", "b"]
     np.testing.assert_array_equal(r.outputs["a"], a + np.float32(1))
     np.testing.assert_array_equal(r.outputs["b"], (b * 3).astype(np.float32))
     with pytest.raises(HarnessError) as e:
-        run(load_board("host"), Case(src, set(), {"a": a, "b": words(b)}, {"a": 4, "b": 4}, {"KH_SCALE": 1, "KH_ST": -101}),
+        run(load_board("host"), Case(src, set(), *io, {"KH_SCALE": 1, "KH_ST": -101}),
             out_dir=tmp_path / "bad")
     assert e.value.status == -101
 
