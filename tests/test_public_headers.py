@@ -123,7 +123,8 @@ def test_a_sig_naming_a_moved_header_lands_in_its_family_header() -> None:
     KERNELS[name] = KernelEntry(name, "mf_conv2d_probe", "f32", "ref", "conv_f32_ref.c",
                                 sig=Sig("mf_fast.h", "const {t} *x, {t} *y, const mf_conv2d_desc *d"))
     try:
-        assert "int mf_conv2d_probe_f32_ref(const float *x, float *y, const mf_conv2d_desc *d);" in protos.block("mf_conv.h")
+        want = "int mf_conv2d_probe_f32_ref(const float *x, float *y, const mf_conv2d_desc *d);"
+        assert want in protos.block("mf_conv.h")
         assert "mf_fast.h" not in protos.headers() and protos.missing() == []
         assert protos.moved() == [f"{name}: mf_fast.h -> mf_conv.h"]
     finally:

@@ -20,7 +20,7 @@ their shapes into Cases."""
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -28,12 +28,23 @@ import numpy as np
 
 from toolchain.boards import Board
 from toolchain.build import build_firmware
+from toolchain.build.host import SANITIZE
 from toolchain.codegen import copy_runtime
 from toolchain.sim import run_firmware
 from toolchain.sim.qemu import ClusterCounts
 
 HERE = Path(__file__).resolve().parent
 CTYPE = {"f32": "float", "f16": "mf_f16", "s8": "int8_t"}
+
+
+def sanitized(board: Board) -> Board:
+    """The host board with AddressSanitizer and UBSan compiled and linked in: a case that
+    mallocs its buffers at their exact sizes then fails on any overrun (the run ends without
+    its outputs and the sanitizer's report is in the error)."""
+    if board.bare_metal:
+        raise ValueError(f"{board.name}: the sanitizers run on the host board only")
+    tc = board.toolchain
+    return replace(board, toolchain=replace(tc, cflags=(*tc.cflags, *SANITIZE), libs=(*tc.libs, SANITIZE[0])))
 
 
 def words(a: np.ndarray) -> np.ndarray:
@@ -140,4 +151,4 @@ class HarnessError(RuntimeError):
         self.status = status
 
 
-__all__ = ["CTYPE", "Case", "HarnessError", "Run", "io_sources", "run", "words"]
+__all__ = ["CTYPE", "Case", "HarnessError", "Run", "io_sources", "run", "sanitized", "words"]

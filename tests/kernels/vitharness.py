@@ -1,6 +1,7 @@
 """The integer ViT cases of the kernel harness (tests/kernels/vit_s8.c, built and run by
-harness.py): a SIMD kernel and its reference on the same seeded data in one binary, the SIMD kernel's instructions counted,
-and the numpy twins of ops/qtransformer.py as the contract both must meet exactly."""
+harness.py): a SIMD kernel and its reference on the same seeded data in one binary, the SIMD
+kernel's instructions counted, and the numpy twins of ops/qtransformer.py as the contract both
+must meet exactly."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ optionally a fused residual add, and the kernels that let its output share an in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import (
     Attrs, Call, KernelTarget, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
 )
-from toolchain.ops.elementwise import Act, act_grad, apply_act
+from toolchain.ops.elementwise import Act, act_grad, apply_act, torch_act
 from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc, isa_of, unsupported
 from toolchain.ops.kernel_table import Sig, available, c_file, entry, kernels
 
@@ -157,6 +158,17 @@ class Conv(Op):
             return [conv_reference(xs[0], xs[1], bias, p)]
         y = conv_reference(xs[0], xs[1], bias, replace(p, act=Act(), residual=False))
         return [apply_act(p.act, (y + xs[3]).astype(xs[0].dtype))]
+
+    @classmethod
+    def torch_ref(cls, p: ConvParams, xs: list, torch: Any) -> list:
+        x, w, b = xs[0], xs[1], xs[2] if len(xs) > 2 else None
+        F, win = torch.nn.functional, p.win
+        pt, pl, pb, pr = win.pads
+        if win.spatial_rank == 1:
+            y = F.conv1d(F.pad(x, (pl, pr)), w, b, stride=win.strides[1], dilation=win.dilations[1], groups=p.group)
+        else:
+            y = F.conv2d(F.pad(x, (pl, pr, pt, pb)), w, b, stride=win.strides, dilation=win.dilations, groups=p.group)
+        return [torch_act(p, y, torch)]
 
     @classmethod
     def macs(cls, p: ConvParams, ins: list[Tensor], outs: list[Tensor]) -> int:
