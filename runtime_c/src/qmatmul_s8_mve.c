@@ -4,6 +4,7 @@
  * a - a_zp into four int32x4 accumulators. B as [n][k]: dot products along k, 16 int8
  * products per VMLADAVA. Tails by VCTP predication. Exact int32 sums: bit-exact with
  * _ref. */
+#include "mf_int8_simd.h"
 #include "mf_int8_vit.h"
 
 #if defined(__ARM_FEATURE_MVE)
@@ -18,6 +19,7 @@
  * result fits int32 (k <= 33000), so the sum is the reference's. */
 static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t n = d->n, k = d->k, ldb = mf_matmul_s8_ldb(d), za = d->a_zp;
     int32_t asum = 0;
     for (int32_t t = 0; t < k; ++t) asum += ar[t] - za;
@@ -51,7 +53,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
         vst1q_s32(acc + 4, s1);
         vst1q_s32(acc + 8, s2);
         vst1q_s32(acc + 12, s3);
-        for (int32_t q = 0; q < 16 && j + q < n; ++q) yr[j + q] = mf_matmul_s8_out(acc[q] - corr, d);
+        for (int32_t q = 0; q < 16 && j + q < n; ++q) yr[j + q] = mf_s8_rq_apply(acc[q] - corr, &rq);
     }
 }
 
@@ -61,6 +63,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
  * reference's sum. */
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t k = d->k, ldb = mf_matmul_s8_ldb(d), za = d->a_zp, zb = d->b_zp;
     int32_t asum = 0;
     for (int32_t t = 0; t < k; ++t) asum += ar[t];
@@ -74,7 +77,7 @@ static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, con
             ab = vmladavaq_p_s8(ab, vldrbq_z_s8(ar + t, p), bv, p);
             bsum = vaddvaq_p_s8(bsum, bv, p);
         }
-        yr[j] = mf_matmul_s8_out(ab - za * bsum + base, d);
+        yr[j] = mf_s8_rq_apply(ab - za * bsum + base, &rq);
     }
 }
 
