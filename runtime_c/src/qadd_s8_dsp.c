@@ -31,9 +31,7 @@ static void add_n(const int8_t *a, const int8_t *b, int8_t *y, int32_t n, const 
     }
 }
 
-/* the bias row's side of an add, one term per column, for up to MF_ADD_ROW_CHUNK columns:
- * computed once and added to every row */
-#define MF_ADD_ROW_CHUNK 64
+/* an add whose b side is the bias row's terms tb (computed once per chunk of columns) */
 #define ADD_TERMS_LOOP(store)                                                                        \
     for (int32_t i = 0; i < n; ++i) { /* y may be x: x[i] is read before y[i] is written */       \
         const int32_t v = zp + mf_qrq_apply(mf_qrq_apply((a[i] - azp) * (1 << als), &ra) + tb[i], &ro); \

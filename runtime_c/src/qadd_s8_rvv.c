@@ -36,9 +36,7 @@ static void add_n(const int8_t *a, const int8_t *b, int8_t *y, int32_t n, const 
     }
 }
 
-/* the bias row's side of an add, one term per column, for up to MF_ADD_ROW_CHUNK columns:
- * computed once and added to every row */
-#define MF_ADD_ROW_CHUNK 64
+/* an add whose b side is the bias row's terms tb (computed once per chunk of columns) */
 
 static void add_terms(const int8_t *a, const int32_t *tb, int8_t *y, int32_t n, const mf_add_s8_prep *k)
 {
