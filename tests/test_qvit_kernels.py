@@ -22,7 +22,7 @@ from vitharness import AddS8, LayerNormS8, LutS8, MatMulS8, MulS8, SoftmaxS8, ru
 ELEMENTWISE = [LutS8(37), LutS8(16), SoftmaxS8(3, 226), SoftmaxS8(4, 13, 0.3, -5), SoftmaxS8(2, 1),
                SoftmaxS8(3, 77, 0.05, -128, monotone=False), SoftmaxS8(3, 40, 0.02, 3, monotone=False),
                MulS8(29), MulS8(8, relu=True), AddS8(45), AddS8(7, a_scale=0.02, relu=True), AddS8(19, rows=5),
-               AddS8(128, rows=3, a_scale=0.08)]
+               AddS8(128, rows=3, a_scale=0.08), AddS8(70, rows=2, relu=True)]
 SHAPES = [MatMulS8(2, 5, 13, 19), MatMulS8(1, 3, 37, 64, b_trans=True), MatMulS8(2, 4, 8, 7, b_trans=True),
           MatMulS8(1, 3, 17, 226), LayerNormS8(3, 1), LayerNormS8(4, 13), LayerNormS8(3, 128),
           LayerNormS8(2, 1000)] + ELEMENTWISE

@@ -1,4 +1,5 @@
-/* int8 Add (mf_add_s8, mf_int8.h) and the Add of a bias row (mf_add_row_s8, mf_int8_vit.h) for
+/* int8 Add (mf_add_s8, mf_int8.h) and the Add of a bias row (mf_add_row_s8, mf_int8_vit.h: the
+ * row's terms once per chunk of 64 columns, on the stack, for every row) for
  * RISC-V vector: e32 at LMUL 4, each of the reference's three requantisations one vmulh and
  * one vssra rounding to nearest up, with constants prepared once per call (qrq_s8.inc); the
  * tail by vsetvl. Bit-exact with _ref; the reference runs where the prepared form does not
@@ -35,6 +36,21 @@ static void add_n(const int8_t *a, const int8_t *b, int8_t *y, int32_t n, const 
     }
 }
 
+/* an add whose b side is the bias row's terms tb (computed once per chunk of columns) */
+
+static void add_terms(const int8_t *a, const int32_t *tb, int8_t *y, int32_t n, const mf_add_s8_prep *k)
+{
+    for (int32_t i = 0; i < n;) { /* y may be x: a vector is loaded before it is stored */
+        const size_t vl = __riscv_vsetvl_e32m4((size_t)(n - i));
+        const vint32m4_t acc = __riscv_vadd_vv_i32m4(rq(lifted(a + i, k->a_zp, k->a_ls, vl), &k->a, vl),
+                                                     __riscv_vle32_v_i32m4(tb + i, vl), vl);
+        vint32m4_t v = __riscv_vadd_vx_i32m4(rq(acc, &k->o, vl), k->zp, vl);
+        v = __riscv_vmin_vx_i32m4(__riscv_vmax_vx_i32m4(v, k->lo, vl), k->hi, vl);
+        __riscv_vse8_v_i8m1(y + i, __riscv_vncvt_x_x_w_i8m1(__riscv_vncvt_x_x_w_i16m2(v, vl), vl), vl);
+        i += (int32_t)vl;
+    }
+}
+
 static int args(const int8_t *a, const int8_t *b, const int8_t *y, const mf_add_s8_desc *d)
 {
     if (!a || !b || !y || !d || !d->rq.mult || !d->rq.shift) return MF_EARG;
@@ -59,7 +75,16 @@ int mf_add_row_s8_rvv(const int8_t *x, const int8_t *row, int8_t *y, int32_t row
     if (rows < 0 || d->n < 1) return MF_ESHAPE;
     mf_add_s8_prep k;
     if (!mf_add_s8_prepare(d, &k)) return mf_add_row_s8_ref(x, row, y, rows, d);
-    for (int32_t r = 0; r < rows; ++r) add_n(x + (size_t)r * d->n, row, y + (size_t)r * d->n, d->n, &k);
+    int32_t tb[MF_ADD_ROW_CHUNK];
+    for (int32_t c0 = 0; c0 < d->n; c0 += MF_ADD_ROW_CHUNK) {
+        const int32_t w = d->n - c0 < MF_ADD_ROW_CHUNK ? d->n - c0 : MF_ADD_ROW_CHUNK;
+        for (int32_t c = 0; c < w;) {
+            const size_t vl = __riscv_vsetvl_e32m4((size_t)(w - c));
+            __riscv_vse32_v_i32m4(tb + c, rq(lifted(row + c0 + c, k.b_zp, k.b_ls, vl), &k.b, vl), vl);
+            c += (int32_t)vl;
+        }
+        for (int32_t r = 0; r < rows; ++r) add_terms(x + (size_t)r * d->n + c0, tb, y + (size_t)r * d->n + c0, w, &k);
+    }
     return MF_OK;
 }
 #endif

@@ -7,6 +7,7 @@
  * columns one at a time. B as [n][k]: four dot
  * products along k per pass, A's four values per step widened and shifted once for the
  * four, SMLAD. Exact int32 sums: bit-exact with _ref. */
+#include "mf_int8_simd.h"
 #include "mf_int8_vit.h"
 
 #if defined(__ARM_FEATURE_DSP)
@@ -55,6 +56,7 @@ static int32_t a_sum(const int8_t *ar, int32_t k, int32_t za)
 
 static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t n = d->n, k = d->k, ldb = mf_matmul_s8_ldb(d), za = d->a_zp;
     const int32_t corr = d->b_zp * a_sum(ar, k, za);
     int32_t j = 0;
@@ -66,15 +68,15 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
             const uint32_t w0 = ld32(bp);
             KN_STEP4(w0, av, s0, s1, s2, s3);
         }
-        yr[j] = mf_matmul_s8_out(s0 - corr, d);
-        yr[j + 1] = mf_matmul_s8_out(s1 - corr, d);
-        yr[j + 2] = mf_matmul_s8_out(s2 - corr, d);
-        yr[j + 3] = mf_matmul_s8_out(s3 - corr, d);
+        yr[j] = mf_s8_rq_apply(s0 - corr, &rq);
+        yr[j + 1] = mf_s8_rq_apply(s1 - corr, &rq);
+        yr[j + 2] = mf_s8_rq_apply(s2 - corr, &rq);
+        yr[j + 3] = mf_s8_rq_apply(s3 - corr, &rq);
     }
     for (; j < n; ++j) {
         int32_t s = 0;
         for (int32_t t = 0; t < k; ++t) s += (ar[t] - za) * bm[(size_t)t * ldb + j];
-        yr[j] = mf_matmul_s8_out(s - corr, d);
+        yr[j] = mf_s8_rq_apply(s - corr, &rq);
     }
 }
 
@@ -83,6 +85,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
  * SXTB16 of B as it is stored and two SMLAD. */
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t k = d->k, k4 = k & ~3, n = d->n, ldb = mf_matmul_s8_ldb(d), za = d->a_zp;
     const uint32_t zap = pair(za);
     const int32_t corr = d->b_zp * a_sum(ar, k, za);
@@ -109,10 +112,10 @@ static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, con
             s2 += av * b2[t];
             s3 += av * b3[t];
         }
-        yr[j] = mf_matmul_s8_out(s0 - corr, d);
-        yr[j + 1] = mf_matmul_s8_out(s1 - corr, d);
-        yr[j + 2] = mf_matmul_s8_out(s2 - corr, d);
-        yr[j + 3] = mf_matmul_s8_out(s3 - corr, d);
+        yr[j] = mf_s8_rq_apply(s0 - corr, &rq);
+        yr[j + 1] = mf_s8_rq_apply(s1 - corr, &rq);
+        yr[j + 2] = mf_s8_rq_apply(s2 - corr, &rq);
+        yr[j + 3] = mf_s8_rq_apply(s3 - corr, &rq);
     }
     for (; j < n; ++j) {
         const int8_t *br = bm + (size_t)j * ldb;
@@ -123,7 +126,7 @@ static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, con
             s = (int32_t)__smlad(__ssub16(sxtb16_ror8(a), zap), sxtb16_ror8(w), (uint32_t)s);
         }
         for (int32_t t = k4; t < k; ++t) s += (ar[t] - za) * br[t];
-        yr[j] = mf_matmul_s8_out(s - corr, d);
+        yr[j] = mf_s8_rq_apply(s - corr, &rq);
     }
 }
 

@@ -5,6 +5,7 @@
  * by vwmacc (tail-undisturbed, so the last short step leaves the other lanes' sums) and one
  * vredsum per output. Exact int32 sums: bit-exact with _ref. Few live vector registers, so
  * no whole-register spills (QEMU 7.2 aborts on vl2re32.v). */
+#include "mf_int8_simd.h"
 #include "mf_int8_vit.h"
 
 #if defined(__riscv_vector)
@@ -14,6 +15,7 @@
 
 static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t k = d->k, ldb = mf_matmul_s8_ldb(d), za = d->a_zp;
     const int8_t zb = (int8_t)d->b_zp;
     int32_t out[32];
@@ -26,7 +28,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
             acc = __riscv_vwmacc_vx_i32m4(acc, (int16_t)(ar[t] - za), bv, vl);
         }
         __riscv_vse32_v_i32m4(out, acc, vl);
-        for (size_t q = 0; q < vl; ++q) yr[j + (int32_t)q] = mf_matmul_s8_out(out[q], d);
+        for (size_t q = 0; q < vl; ++q) yr[j + (int32_t)q] = mf_s8_rq_apply(out[q], &rq);
         j += (int32_t)vl;
         left -= (int32_t)vl;
     }
@@ -34,6 +36,7 @@ static void mf_matmul_row_kn(const int8_t *ar, const int8_t *bm, int8_t *yr, con
 
 static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, const mf_matmul_s8_desc *d)
 {
+    const mf_s8_rq_ch rq = mf_s8_rq_prepare(&d->rq, 0); /* the requantisation prepared once per row */
     const int32_t k = d->k, ldb = mf_matmul_s8_ldb(d);
     const int8_t za = (int8_t)d->a_zp, zb = (int8_t)d->b_zp;
     for (int32_t j = 0; j < d->n; ++j) {
@@ -50,7 +53,7 @@ static void mf_matmul_row_nk(const int8_t *ar, const int8_t *bm, int8_t *yr, con
         }
         vl = __riscv_vsetvl_e8m1((size_t)k);
         const vint32m1_t s = __riscv_vredsum_vs_i32m4_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vl);
-        yr[j] = mf_matmul_s8_out(__riscv_vmv_x_s_i32m1_i32(s), d);
+        yr[j] = mf_s8_rq_apply(__riscv_vmv_x_s_i32m1_i32(s), &rq);
     }
 }
 
