@@ -67,7 +67,7 @@ def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
     assert {"par_conv_f32.c", "conv_f32_rvv.c", "depthwise_f32_rvv.c"} <= {Path(f).name for f in rt}
     assert set(sources_for(TWINS)) >= {"par_conv_f32.c", "gemm_f32_rvv.c"}
     build = build_firmware([FIXTURE / "model.c", *rt], board, tmp_path / "fw", [np.zeros(1, np.float32)],
-                           include_dirs=[FIXTURE, tmp_path / "runtime" / "include"], harts=harts)
+                           include_dirs=[FIXTURE, tmp_path / "runtime" / "include", tmp_path / "runtime" / "src"], harts=harts)
     r = run_qemu(build, board, timeout=900)
     assert r.status == 0
     got, want = r.outputs[0], expected_cases()

@@ -67,8 +67,8 @@ HOST_CASES = [
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exe = tmp_path_factory.mktemp("depthwise") / "depthwise_host"
     srcs = [str(RUNTIME / "src" / f) for f in SOURCES]
-    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", str(HARNESS), *srcs, "-lm",
-                    "-o", str(exe)], check=True)
+    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", str(HARNESS),
+                    *srcs, "-lm", "-o", str(exe)], check=True)
     return exe
 
 

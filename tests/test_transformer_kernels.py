@@ -114,6 +114,13 @@ NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax
          Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
 F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \
     [Attention(17, 17, 4, 16, q_block=6)] + ATTENTIONS + PATCHES + [Patch(3, 16, 56, 8, 20)] + NORMS
+# FP16 query-row path (q_block 1, 3 <= dh <= 16: 4 query rows per K load, keys along the
+# vector): the HF ViT's shape (65 keys: full strips and a 1-key tail, 65 rows: a 1-row group),
+# the smallest head dim whose scores fit the K panel (3) with a 2-row last group over q, a 16-wide
+# head over 33 keys; head dim 2 stays on the panel path.
+ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3, q_block=1, inplace=True),
+                      Attention(7, 33, 1, 16, q_block=1), Attention(5, 7, 2, 2, q_block=1)]
+F16_CASES += ROW_F16_ATTENTIONS
 SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 
 
@@ -139,7 +146,8 @@ def test_dsp_kernel_matches_ref(case, tmp_path: Path) -> None:  # noqa: ANN001
 # key counts off the vector length, query blocks of 1 and off the 8/3-row tiles, a causal -inf
 # mask with a fully masked row (zeros), outputs over q.
 BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4, q_block=6), AttentionBias(9, 9, 2, 8, q_block=1),
-              AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=8)]
+              AttentionBias(7, 7, 3, 5, mask=True, inplace=True, q_block=8),
+              AttentionBias(10, 10, 2, 8, bias_heads=2, mask=True, q_block=1, inplace=True)]
 
 # The M7/M4 ones: 4-row tiles and the query-row path, shared and per-head biases, masks.
 F32_BIAS_CASES = [AttentionBias(17, 17, 4, 16, bias_heads=4), AttentionBias(9, 9, 2, 8, q_block=1),

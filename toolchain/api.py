@@ -27,6 +27,7 @@ from toolchain.program import plan_program
 from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
 from toolchain.passes.stream import integer_input, stream_input
+from toolchain.passes.patch import PatchChoice, choose_patch_stage, parse_patch_stage
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -65,10 +66,19 @@ class CompileOptions:
     # a quantised model's float image input taken as the int8 values its QuantizeLinear
     # makes (passes/stream.py integer_input): no float input buffer, no quantisation at run time
     int_input: bool = False
+    # the first convs band by band, halo rows recomputed (passes/patch.py, MCUNetV2): "off",
+    # "auto" (the stage and band height the planner's arena picks, kept only where it lowers
+    # the arena), a number of layers N (or "N:R", R output rows per band), or "fit" (the
+    # default): "auto" only when the arena without a stage is larger than ram_budget, else off.
+    # The stage costs recompute MACs, so it is not taken where the model fits anyway: memory
+    # first, then the fastest schedule that fits.
+    patch_stage: str = "fit"
     # in place or out of place per depthwise/pointwise conv (toolchain/prefer.py): "auto" (memory
     # first: the faster kernel where it still fits ram_budget), "speed", "memory"
     prefer: str = "auto"
-    ram_budget: int | None = None  # arena bytes allowed; build/run: the board's RAM less its stack
+    # arena bytes allowed (build/run: the board's RAM less its stack); None: unknown (then
+    # --patch-stage fit is off and --prefer auto takes the faster kernels)
+    ram_budget: int | None = None
     # the convs to keep out of place, decided already (a build on several harts takes the
     # one-hart choice, so both run the same kernels); None: choose by `prefer`
     out_of_place: frozenset[str] | None = None
@@ -115,6 +125,7 @@ class CompiledModel:
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
+    patch: PatchChoice | None = None  # the patch-based first stage, if one was built
     placement: list[Choice] = field(default_factory=list)  # in/out of place per conv (toolchain.prefer)
 
     @property
@@ -171,6 +182,7 @@ class CompiledModel:
             "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
                                 "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
                                for p in self.parallel],
+            "patch_stage": self.patch.report() if self.patch else None,
         }
 
 
@@ -199,14 +211,19 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
+    # the patch stage is orthogonal to how the rest is scheduled: every competitor gets it
     done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
                                                             stream_input=options.stream_input,
-                                                            int_input=options.int_input))
+                                                            int_input=options.int_input,
+                                                            patch_stage=options.patch_stage,
+                                                            ram_budget=options.ram_budget))
     best = min(done, key=lambda k: done[k].arena_bytes)
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
-    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph)
+    # the bound is the op-by-op graph's, whose maps all exist whole (not the patched one's)
+    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph if done["naive"].patch is None
+                                       else _op_by_op_graph(g, options))
     return cm
 
 
@@ -259,6 +276,17 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     if options.stream_input:
         g = stream_input(g)
         verify_graph(g)
+    patch = None
+    if (options.patch_stage not in ("off", "fit") or (options.ram_budget or 0) > 0 and options.patch_stage == "fit") \
+            and options.harts == 1:
+        # every candidate stage is planned as the program will be (its bands' scratch included)
+        def arena(h: Graph) -> int:
+            return plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                consume_inputs=options.overwrite, strategies=options.planner)[1].arena_bytes
+        layers, rows = parse_patch_stage(options.patch_stage)
+        g, patch = choose_patch_stage(g, arena, layers, over=(options.ram_budget or 0) if options.patch_stage == "fit" else 0,
+                                      rows=rows)
+        verify_graph(g)
     orders = {"given": g}
     if options.reorder and order in (None, "memory-aware"):
         orders["memory-aware"] = memory_aware_order(g)
@@ -286,14 +314,16 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
+    if patch is not None:
+        patch = replace(patch, arena_bytes=mp.arena_bytes)  # the order kept may plan it smaller
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
-                         options, harts=options.harts, parallel=par, placement=placement)
+                         options, harts=options.harts, parallel=par, patch=patch, placement=placement)
 
 
 def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:
     """compile --stream-input's figures: the arena with mf_model_run_rows against the same
     model taking its whole input, and the band the first op reads the image through."""
-    n = next(n for n in streamed.graph.nodes if n.op_type == "StreamIn")
+    n = next(n for n in streamed.graph.nodes if n.op_type in ("StreamIn", "PatchStageRows"))
     p, x = n.params, streamed.graph.tensors[n.inputs[0]]
     c, h, w = p.image
     return {"arena_bytes": streamed.arena_bytes, "whole_input_arena_bytes": whole.arena_bytes,

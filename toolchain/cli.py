@@ -61,9 +61,27 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                       help="Arena bytes --prefer may fill, e.g. 64K (build/run: default the board's RAM less its stack).")(fn)
     fn = click.option("--stream-input", is_flag=True,
                       help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
+    fn = click.option("--patch-stage", "patch_stage", default="fit", show_default=True, metavar="auto|off|fit|N[:R]",
+                      callback=_patch_stage_value,
+                      help="Run the first N convs band by band (R output rows each), halo rows recomputed (MCUNetV2): "
+                           "auto picks the stage and band height of the smallest arena; fit does that only when the model does not "
+                           "fit the board's RAM otherwise (compile/verify: no board, so off).")(fn)
     fn = click.option("--int-input", is_flag=True,
                       help="A quantised model's float image input is taken as its int8 values (no float input buffer).")(fn)
     return fn
+
+
+def _patch_stage_value(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from toolchain.passes.patch import PatchError, parse_patch_stage
+
+    v = value.strip().lower()
+    if v == "off":
+        return v
+    try:
+        parse_patch_stage(v)
+    except PatchError:
+        raise click.BadParameter(f"{value!r}: expected auto, off, fit, N or N:R (layers, output rows per band)") from None
+    return v
 
 
 def _options(kw: dict[str, Any]):
@@ -78,6 +96,7 @@ def _options(kw: dict[str, Any]):
                    overwrite=o.overwrite and not kw.pop("no_overwrite", False),
                    inplace=o.inplace and not kw.pop("no_inplace", False),
                    stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False),
+                   patch_stage=kw.pop("patch_stage", "fit"),
                    prefer=kw.pop("prefer", "auto"), ram_budget=kw.pop("ram_budget", None))
 
 
@@ -108,6 +127,13 @@ def print_report(rep: dict) -> None:
         si = rep["stream_input"]
         click.echo(f"streamed     arena {si['arena_bytes']:,} B with mf_model_run_rows;  {si['whole_input_arena_bytes']:,} B "
                    f"with the whole input (band {si['band_bytes']:,} B of {si['rows']} rows x {si['row_bytes']:,} B)")
+    if rep.get("patch_stage"):
+        ps = rep["patch_stage"]
+        click.echo(f"patch stage  {len(ps['layers'])} layers {ps['layers'][0]} .. {ps['layers'][-1]} -> "
+                   f"{'x'.join(map(str, ps['output_shape']))}, {ps['grid']}{' (streamed rows)' if ps['streamed_input'] else ''}; "
+                   f"arena {ps['arena_bytes']:,} B ({ps['arena_without_bytes']:,} B without)")
+        click.echo(f"             recompute {ps['recompute_macs']:,} MACs = {ps['recompute_pct']:.1f}% of the stage's "
+                   f"{ps['macs']:,} (halo rows computed once per band)")
     cands = rep.get("schedule_arenas", {})
     if len(cands) > 1:
         click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))

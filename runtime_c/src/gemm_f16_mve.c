@@ -8,8 +8,8 @@
  * add per row and k (26 instructions per 56 MACs in the former 7x8 tile).
  * Column tails (n % 16, and the 8-column im2col chunks of convolutions) use a 7 x 8 tile: inline
  * assembly (17 instructions per 56 MACs) when 8 columns remain, else C with vctp16q-predicated
- * loads and stores; leftover rows
- * (m % 3) of the 16-column blocks a 1 x 16 tile in C.
+ * loads and stores, then a 4 x 8 tile in C for 4..6 leftover rows (one head's PV in the
+ * attention row path); leftover rows (m % 3) of the 16-column blocks a 1 x 16 tile in C.
  * Accumulates in FP16: MVE has no widening FP16->FP32 multiply-accumulate. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include <arm_mve.h>
@@ -163,6 +163,25 @@ void mf_gemm_panel_f16_mve(MF_PANEL_ARGS(mf_f16))
             put(cp + 4 * ldc, c4, relu, pj);
             put(cp + 5 * ldc, c5, relu, pj);
             put(cp + 6 * ldc, c6, relu, pj);
+        }
+        if (i + 4 <= m) { /* 4 leftover rows share each B load (the attention row path's PV) */
+            const mf_f16 *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const mf_f16 *bp = b + j;
+            float16x8_t c0 = seed(bias, i), c1 = seed(bias, i + 1), c2 = seed(bias, i + 2);
+            float16x8_t c3 = seed(bias, i + 3);
+            for (int32_t p = 0; p < k; ++p, bp += ldb) {
+                const float16x8_t bv = vldrhq_z_f16((const float16_t *)bp, pj);
+                c0 = vfmaq_n_f16(c0, bv, (float16_t)*a0++);
+                c1 = vfmaq_n_f16(c1, bv, (float16_t)*a1++);
+                c2 = vfmaq_n_f16(c2, bv, (float16_t)*a2++);
+                c3 = vfmaq_n_f16(c3, bv, (float16_t)*a3++);
+            }
+            mf_f16 *cp = c + i * ldc + j;
+            put(cp, c0, relu, pj);
+            put(cp + ldc, c1, relu, pj);
+            put(cp + 2 * ldc, c2, relu, pj);
+            put(cp + 3 * ldc, c3, relu, pj);
+            i += 4;
         }
         for (; i < m; ++i) { /* leftover rows */
             const mf_f16 *ar = a + i * lda;

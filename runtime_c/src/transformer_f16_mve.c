@@ -97,6 +97,128 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
     return (float)hi;
 }
 
+/* ---------------------------------------------------------------- attention: row path */
+
+/* Head dims up to ROW_DH at q_block 1 (the planner's choice where attention sets the arena):
+ * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T gathers K's columns (no
+ * transposed copy), so the K-panel scratch holds the rows' scores instead and each gather
+ * serves four rows and each row's max is tracked on the way; the exponentials (FP16, vexp_h)
+ * stay unnormalised, PV runs on the GEMM panel (vector along the head dim) and each output row
+ * is scaled by its 1 / sum once. With a score bias or a negative scale the rows take vsoftmax
+ * (max pass, bias) instead. */
+#define ROW_DH 16
+#define ROWS_AT_ONCE 4
+
+/* s[r][0 .. n_kv) = q_r . K[j], r < nr <= 4 (rows past nr repeat the last, not stored); k at
+ * this head's column; lanes: the gather offsets 0, ks, .., 7 ks; top[r]: the row's largest
+ * score, tracked per strip (predicated: a tail's lanes past n_kv never count). */
+static void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k, int32_t ks, uint16x8_t lanes,
+                    int32_t dh, mf_f16 *s, int32_t n_kv, float *top)
+{
+    const float16_t *q0 = (const float16_t *)q, *q1 = (const float16_t *)(q + (nr > 1 ? 1 : 0) * qs);
+    const float16_t *q2 = (const float16_t *)(q + (nr > 2 ? 2 : nr - 1) * qs);
+    const float16_t *q3 = (const float16_t *)(q + (nr > 3 ? 3 : nr - 1) * qs);
+    float16_t m0 = (float16_t)-INFINITY, m1 = m0, m2 = m0, m3 = m0; /* across-vector max: no Q register */
+    for (int32_t j = 0; j < n_kv; j += 8) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n_kv - j));
+        const float16_t *kc = (const float16_t *)(k + j * ks);
+        vh a0 = vdupq_n_f16((float16_t)0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int32_t e = 0; e < dh; ++e) {
+            const vh kv = vldrhq_gather_shifted_offset_z_f16(kc + e, lanes, p);
+            a0 = vfmaq_n_f16(a0, kv, q0[e]);
+            a1 = vfmaq_n_f16(a1, kv, q1[e]);
+            a2 = vfmaq_n_f16(a2, kv, q2[e]);
+            a3 = vfmaq_n_f16(a3, kv, q3[e]);
+        }
+        vstrhq_p_f16((float16_t *)(s + j), a0, p);
+        if (nr > 1) vstrhq_p_f16((float16_t *)(s + n_kv + j), a1, p);
+        if (nr > 2) vstrhq_p_f16((float16_t *)(s + 2 * n_kv + j), a2, p);
+        if (nr > 3) vstrhq_p_f16((float16_t *)(s + 3 * n_kv + j), a3, p);
+        m0 = vmaxnmvq_p_f16(m0, a0, p);
+        m1 = vmaxnmvq_p_f16(m1, a1, p);
+        m2 = vmaxnmvq_p_f16(m2, a2, p);
+        m3 = vmaxnmvq_p_f16(m3, a3, p);
+    }
+    top[0] = (float)m0;
+    top[1] = (float)m1;
+    top[2] = (float)m2;
+    top[3] = (float)m3;
+}
+
+/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32) */
+static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+{
+    const vh vscale = vdupq_n_f16((float16_t)scale);
+    const float16_t nmx = (float16_t)-mx;
+    vf acc = vdupq_n_f32(0.0f);
+    int32_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const vh e = vexp_h(vfmasq_n_f16(vld1q_f16((const float16_t *)(s + j)), vscale, nmx));
+        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
+        vst1q_f16((float16_t *)(s + j), e);
+    }
+    if (j < n) {
+        const mve_pred16_t p = vctp16q((uint32_t)(n - j));
+        const vh e = vpselq_f16(vexp_h(vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx)), vdupq_n_f16((float16_t)0.0f), p);
+        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
+        store_p(s + j, e, n - j);
+    }
+    return 1.0f / vsum(acc);
+}
+
+/* softmax of each of the nr score rows (scaled, plus the bias rows when given) */
+static void softmax_rows(mf_f16 *s, int32_t nr, int32_t n_kv, const mf_f16 *bias, float scale)
+{
+    for (int32_t r = 0; r < nr; ++r) {
+        mf_f16 *row = s + r * n_kv;
+        if (!bias) {
+            vsoftmax(row, n_kv, scale);
+        } else if (bias_row(row, bias + r * n_kv, n_kv, scale) == -INFINITY) {
+            for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+        } else {
+            vsoftmax(row, n_kv, 1.0f);
+        }
+    }
+}
+
+static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
+                        mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
+{
+    const int32_t n_kv = d->n_kv, dh = d->dh;
+    const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
+    const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
+    float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const mf_f16 *qb = q + b * d->n_q * d->q_stride;
+        const mf_f16 *kb = k + b * n_kv * d->k_stride;
+        const mf_f16 *vb = v + b * n_kv * d->v_stride;
+        mf_f16 *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t h = 0; h < d->heads; ++h) {
+            const int32_t col = h * dh;
+            const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
+            for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
+                const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
+                qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, dh, scratch,
+                        n_kv, top);
+                if (fast)
+                    for (int32_t r = 0; r < nr; ++r)
+                        inv[r] = exp_row(scratch + r * n_kv, n_kv, d->scale, d->scale * top[r]);
+                else
+                    softmax_rows(scratch, nr, n_kv, bh ? bh + i0 * n_kv : NULL, d->scale);
+                /* these rows' q columns of head h are consumed: the output may overwrite them */
+                mf_f16 *o = ob + i0 * d->out_stride + col;
+                mf_gemm_panel_f16_mve(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
+                if (fast)
+                    for (int32_t r = 0; r < nr; ++r)
+                        for (int32_t j = 0; j < dh; j += 8) {
+                            mf_f16 *y = o + r * d->out_stride + j;
+                            store_p(y, vmulq_n_f16(load_z(y, dh - j), (float16_t)inv[r]), dh - j);
+                        }
+            }
+        }
+    }
+}
+
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
                   mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
@@ -105,6 +227,11 @@ static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f1
     if (7 * d->k_stride > 65535) return bias ? mf_attention_bias_f16_ref(q, k, v, bias, bias_heads, out, scratch, d)
                     : mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
+    /* the row path's four score rows fit in the K panel's scratch (dh >= 3) */
+    if (rows == 1 && dh <= ROW_DH && dh >= ROWS_AT_ONCE - 1) {
+        attend_rows(q, k, v, bias, bias_heads, out, scratch, d);
+        return MF_OK;
+    }
     mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
     const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
     for (int32_t b = 0; b < d->batch; ++b) {

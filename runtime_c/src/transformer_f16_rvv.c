@@ -5,12 +5,11 @@
  *   accumulators), then a vector epilogue adds the bias and applies the activation.
  * - Attention: per head, K is copied transposed into scratch once (strided vector loads), so
  *   QK^T and PV of a block of query rows are two panel GEMMs; the block's scores never leave
- *   scratch.
+ *   scratch. Small heads at q_block 1 take the query-row path (attend_rows).
  * - Patch embedding: output features along the vector, 4 patches per tile; the conv weight
  *   ([dim][c*ph*pw]) is read down its columns with strided loads, the image by scalar loads.
- * LayerNorm statistics, softmax exponentials and GELU run in FP32 vectors (e32, LMUL 4: as
- * many lanes as an e16 LMUL-2 strip), so only storage rounds to FP16: |error| of GELU and exp
- * as in transformer_f32_dsp.c, plus one FP16 rounding. */
+ * LayerNorm sums widen to FP32 lanes; softmax exponentials and GELU run in FP16 lanes at LMUL 1
+ * (vmath_rvv.inc: vexp2_h, vgelu_h), the exponentials' sums in FP32. */
 #if defined(__riscv_vector)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -26,6 +25,20 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
 {
     const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
     if (!bias && act->kind == MF_ACT_NONE) return;
+    if (act->kind == MF_ACT_GELU) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
+        VEXP_H_CONSTS;
+        for (int32_t r = 0; r < n; ++r) {
+            _Float16 *yr = (_Float16 *)(y + r * w);
+            for (int32_t j = 0; j < w;) {
+                const size_t vl = __riscv_vsetvl_e16m1((size_t)(w - j));
+                vfloat16m1_t v = __riscv_vle16_v_f16m1(yr + j, vl);
+                if (bias) v = __riscv_vfadd_vv_f16m1(v, __riscv_vle16_v_f16m1((const _Float16 *)(bias + j), vl), vl);
+                __riscv_vse16_v_f16m1(yr + j, VGELU_H(v, vl), vl);
+                j += (int32_t)vl;
+            }
+        }
+        return;
+    }
     for (int32_t r = 0; r < n; ++r) {
         mf_f16 *yr = y + r * w;
         for (int32_t j = 0; j < w;) {
@@ -33,7 +46,6 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load(yr + j, vl);
             if (bias) v = __riscv_vfadd_vv_f16m2(v, load(bias + j, vl), vl);
             if (act->kind == MF_ACT_RELU) v = __riscv_vfmax_vf_f16m2(v, (_Float16)0.0f, vl);
-            else if (act->kind == MF_ACT_GELU) v = narrow(vgelu(widen(v, vl), vl), vl);
             store(yr + j, v, vl);
             j += (int32_t)vl;
         }
@@ -104,12 +116,192 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
     return (float)hi;
 }
 
+/* ---------------------------------------------------------------- attention: row path */
+
+/* Head dims up to ROW_DH at q_block 1 (the planner's choice where attention sets the arena):
+ * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T reads K's columns with
+ * strided loads (no transposed copy), so the K-panel scratch holds the rows' scores instead,
+ * each K load serves four rows, and each row's max is tracked in registers on the way. The
+ * exponentials (FP16, vexp2_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
+ * (mf_gemm_panel_f16_rvv, vector along the head dim; keys along the vector with strided V
+ * columns measured slower: a strided load per 8 MACs and a reduction per output) and each
+ * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. With a score bias
+ * or a negative scale the rows take vsoftmax (max pass, bias) instead. */
+#define ROW_DH 16
+#define ROWS_AT_ONCE 4
+
+/* One strip of scores at LMUL L: the four rows' dot products with vl keys (kc: the first key
+ * at this head's column; qp: q interleaved [dh][4]). */
+#define QK_DOTS(L, vl)                                                                              \
+    vfloat16##L##_t a0 = __riscv_vfmv_v_f_f16##L((_Float16)0.0f, vl), a1 = a0, a2 = a0, a3 = a0;    \
+    {                                                                                               \
+        const mf_f16 *qp = qbuf, *kp = kc;                                                          \
+        for (int32_t e = 0; e < dh; ++e, qp += ROWS_AT_ONCE, ++kp) {                                \
+            const vfloat16##L##_t kv = __riscv_vlse16_v_f16##L((const _Float16 *)kp, kstride, vl);  \
+            a0 = __riscv_vfmacc_vf_f16##L(a0, qp[0], kv, vl);                                       \
+            a1 = __riscv_vfmacc_vf_f16##L(a1, qp[1], kv, vl);                                       \
+            a2 = __riscv_vfmacc_vf_f16##L(a2, qp[2], kv, vl);                                       \
+            a3 = __riscv_vfmacc_vf_f16##L(a3, qp[3], kv, vl);                                       \
+        }                                                                                           \
+    }                                                                                               \
+    __riscv_vse16_v_f16##L((_Float16 *)(s + j), a0, vl);                                            \
+    if (nr > 1) __riscv_vse16_v_f16##L((_Float16 *)(s + n_kv + j), a1, vl);                         \
+    if (nr > 2) __riscv_vse16_v_f16##L((_Float16 *)(s + 2 * n_kv + j), a2, vl);                     \
+    if (nr > 3) __riscv_vse16_v_f16##L((_Float16 *)(s + 3 * n_kv + j), a3, vl)
+
+/* s[r][0 .. n_kv) = q_r . K[j] for r < nr (rows past nr repeat the last in qbuf and are not
+ * stored); top[r]: the row's largest score. Full LMUL-4 then LMUL-2 strips (their parts feed
+ * LMUL-1 max registers), then LMUL-1 strips for the rest (an LMUL-L instruction costs L
+ * whatever its vl; the wider strips spread each strip's scalar loads over more keys). */
+static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks, int32_t dh, mf_f16 *s,
+                    int32_t n_kv, float *top)
+{
+    const size_t w1 = __riscv_vsetvlmax_e16m1(), w2 = __riscv_vsetvlmax_e16m2();
+    const ptrdiff_t kstride = (ptrdiff_t)ks * 2;
+    vfloat16m1_t m0 = __riscv_vfmv_v_f_f16m1((_Float16)-INFINITY, w1), m1 = m0, m2 = m0, m3 = m0;
+    int32_t j = 0;
+    const size_t w4 = __riscv_vsetvlmax_e16m4();
+#define MAX4(m, a)                                                                                    \
+    m = __riscv_vfmax_vv_f16m1(                                                                       \
+        __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m, __riscv_vget_v_f16m4_f16m1(a, 0), w1),       \
+                               __riscv_vget_v_f16m4_f16m1(a, 1), w1),                                 \
+        __riscv_vfmax_vv_f16m1(__riscv_vget_v_f16m4_f16m1(a, 2), __riscv_vget_v_f16m4_f16m1(a, 3), w1), w1)
+    for (; j + (int32_t)w4 <= n_kv; j += (int32_t)w4) { /* 4 vector registers per K column load */
+        const mf_f16 *kc = k + j * ks;
+        QK_DOTS(m4, w4);
+        MAX4(m0, a0);
+        MAX4(m1, a1);
+        MAX4(m2, a2);
+        MAX4(m3, a3);
+    }
+#undef MAX4
+    for (; j + (int32_t)w2 <= n_kv; j += (int32_t)w2) {
+        const mf_f16 *kc = k + j * ks;
+        QK_DOTS(m2, w2);
+        m0 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m0, __riscv_vget_v_f16m2_f16m1(a0, 0), w1),
+                                    __riscv_vget_v_f16m2_f16m1(a0, 1), w1);
+        m1 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m1, __riscv_vget_v_f16m2_f16m1(a1, 0), w1),
+                                    __riscv_vget_v_f16m2_f16m1(a1, 1), w1);
+        m2 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m2, __riscv_vget_v_f16m2_f16m1(a2, 0), w1),
+                                    __riscv_vget_v_f16m2_f16m1(a2, 1), w1);
+        m3 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m3, __riscv_vget_v_f16m2_f16m1(a3, 0), w1),
+                                    __riscv_vget_v_f16m2_f16m1(a3, 1), w1);
+    }
+    while (j < n_kv) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(n_kv - j));
+        const mf_f16 *kc = k + j * ks;
+        QK_DOTS(m1, vl);
+        m0 = __riscv_vfmax_vv_f16m1_tu(m0, m0, a0, vl); /* lanes past vl keep their maxima */
+        m1 = __riscv_vfmax_vv_f16m1_tu(m1, m1, a1, vl);
+        m2 = __riscv_vfmax_vv_f16m1_tu(m2, m2, a2, vl);
+        m3 = __riscv_vfmax_vv_f16m1_tu(m3, m3, a3, vl);
+        j += (int32_t)vl;
+    }
+    const vfloat16m1_t lo = __riscv_vfmv_s_f_f16m1((_Float16)-INFINITY, 1);
+    top[0] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m0, lo, w1));
+    top[1] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m1, lo, w1));
+    top[2] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m2, lo, w1));
+    top[3] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m3, lo, w1));
+}
+
+/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32).
+ * Two LMUL-1 strips per pass (the loop's scalar work halves), then the tail. */
+static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+{
+    const size_t w1 = __riscv_vsetvlmax_e16m1();
+    const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)(LOG2E * mx), w1); /* exp(z) = 2^(z log2 e) */
+    const _Float16 sc = (_Float16)(LOG2E * scale);
+    VEXP_H_CONSTS;
+    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
+    int32_t j = 0;
+    for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e0 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
+        const vfloat16m1_t e1 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
+        acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
+        __riscv_vse16_v_f16m1(p, e0, w1);
+        __riscv_vse16_v_f16m1(p + w1, e1, w1);
+    }
+    while (j < n) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
+        acc = __riscv_vfwadd_wv_f32m2_tu(acc, acc, e, vl); /* tail lanes keep their sums */
+        __riscv_vse16_v_f16m1(p, e, vl);
+        j += (int32_t)vl;
+    }
+    return 1.0f / __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredusum_vs_f32m2_f32m1(
+                      acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), __riscv_vsetvlmax_e32m2()));
+}
+
+/* y[0 .. n) *= f */
+static void scale_row(mf_f16 *y, int32_t n, float f)
+{
+    for (int32_t j = 0; j < n;) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
+        __riscv_vse16_v_f16m1((_Float16 *)(y + j),
+                              __riscv_vfmul_vf_f16m1(__riscv_vle16_v_f16m1((const _Float16 *)(y + j), vl),
+                                                     (_Float16)f, vl), vl);
+        j += (int32_t)vl;
+    }
+}
+
+static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
+                        mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
+{
+    const int32_t n_kv = d->n_kv, dh = d->dh;
+    const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
+    mf_f16 qbuf[ROW_DH * ROWS_AT_ONCE];
+    float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
+    for (int32_t b = 0; b < d->batch; ++b) {
+        const mf_f16 *qb = q + b * d->n_q * d->q_stride;
+        const mf_f16 *kb = k + b * n_kv * d->k_stride;
+        const mf_f16 *vb = v + b * n_kv * d->v_stride;
+        mf_f16 *ob = out + b * d->n_q * d->out_stride;
+        for (int32_t h = 0; h < d->heads; ++h) {
+            const int32_t col = h * dh;
+            const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
+            for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
+                const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
+                for (int32_t r = 0; r < ROWS_AT_ONCE; ++r) {
+                    const mf_f16 *qr = qb + (i0 + (r < nr ? r : nr - 1)) * d->q_stride + col;
+                    for (int32_t e = 0; e < dh; ++e) qbuf[e * ROWS_AT_ONCE + r] = qr[e];
+                }
+                qk_rows(qbuf, nr, kb + col, d->k_stride, dh, scratch, n_kv, top);
+                for (int32_t r = 0; r < nr; ++r) {
+                    mf_f16 *row = scratch + r * n_kv;
+                    inv[r] = 1.0f;
+                    if (fast) {
+                        inv[r] = exp_row(row, n_kv, d->scale, d->scale * top[r]);
+                    } else if (!bh) {
+                        vsoftmax(row, n_kv, d->scale);
+                    } else if (bias_row(row, bh + (i0 + r) * n_kv, n_kv, d->scale) == -INFINITY) {
+                        for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+                    } else {
+                        vsoftmax(row, n_kv, 1.0f);
+                    }
+                }
+                /* these rows' q columns of head h are consumed (copied): the output may overwrite them */
+                mf_f16 *o = ob + i0 * d->out_stride + col;
+                mf_gemm_panel_f16_rvv(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
+                if (fast)
+                    for (int32_t r = 0; r < nr; ++r) scale_row(o + r * d->out_stride, dh, inv[r]);
+            }
+        }
+    }
+}
+
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
                   mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     if (!q || !k || !v || !out || !scratch || !d || d->n_kv < 1 || d->dh < 1 || !d->k_panel) return MF_EARG;
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
+    /* the row path's four score rows fit in the K panel's scratch (dh >= 3) */
+    if (rows == 1 && dh <= ROW_DH && dh >= ROWS_AT_ONCE - 1) {
+        attend_rows(q, k, v, bias, bias_heads, out, scratch, d);
+        return MF_OK;
+    }
     mf_f16 *s = scratch, *kt = scratch + rows * n_kv + dh; /* kt: [dh][n_kv] */
     for (int32_t b = 0; b < d->batch; ++b) {
         const mf_f16 *qb = q + b * d->n_q * d->q_stride;

@@ -560,8 +560,8 @@ def _conv_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
         b.accumulate(x, b.add("ConvGradInput", [g, w], [p.x_shape], p, n.origin, x)[0])
 
 
-# the backward kernels (mf_train.h); the SIMD ones take the im2col panel of ConvGradParams.scratch_bytes
-_H = "mf_train.h"
+# the backward kernels (mf_conv.h, with the forward ones); the SIMD ones take the im2col panel of ConvGradParams.scratch_bytes
+_H = "mf_conv.h"
 CONV_BWD_INPUT_SIG = Sig(_H, "const {t} *dy, const {t} *w, {t} *dx, const mf_conv2d_desc *d")
 CONV_BWD_WEIGHT_SIG = Sig(_H, "const {t} *x, const {t} *dy, {t} *dw, {t} *db, const mf_conv2d_desc *d")
 kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_ref.c", sig=CONV_BWD_INPUT_SIG)

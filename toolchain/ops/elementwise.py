@@ -377,5 +377,5 @@ def _binary_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[st
         raise unsupported(n, f"no backward for {op}")
 
 
-ACT_BWD_SIG = Sig("mf_train.h", "const {t} *dy, const {t} *v, {t} *dx, int32_t n, const mf_act *act, int32_t from_output")
+ACT_BWD_SIG = Sig("mf_elementwise.h", "const {t} *dy, const {t} *v, {t} *dx, int32_t n, const mf_act *act, int32_t from_output")
 kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c", "elementwise_f32_ref.c"), sig=ACT_BWD_SIG)

@@ -321,8 +321,8 @@ def _gemm_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
         b.accumulate(w, b.add("GemmGradInput", [g, a], [gp.out_shape], gp, n.origin, w)[0])
 
 
-GEMM_BWD_INPUT_SIG = Sig("mf_train.h", "const {t} *dy, const {t} *w, {t} *dx, const mf_gemm_bwd_input_desc *d")
-GEMM_BWD_WEIGHT_SIG = Sig("mf_train.h", "const {t} *a, const {t} *dy, {t} *dw, {t} *dc, const mf_gemm_bwd_weight_desc *d")
+GEMM_BWD_INPUT_SIG = Sig("mf_gemm.h", "const {t} *dy, const {t} *w, {t} *dx, const mf_gemm_bwd_input_desc *d")
+GEMM_BWD_WEIGHT_SIG = Sig("mf_gemm.h", "const {t} *a, const {t} *dy, {t} *dw, {t} *dc, const mf_gemm_bwd_weight_desc *d")
 kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_ref.c", sig=GEMM_BWD_INPUT_SIG)
 kernels("mf_gemm_bwd_weight", "gemm_bwd_{dtype}_ref.c", sig=GEMM_BWD_WEIGHT_SIG)
 kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("gemm_bwd_{dtype}_ref.c",),

@@ -306,7 +306,7 @@ def _softmax_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[s
         b.accumulate(x, b.add("SoftmaxGradInput", [gy, n.outputs[0]], [p.shape], p, n.origin, x)[0])
 
 
-_H = "mf_train.h"
+_H = "mf_norm.h"
 kernels("mf_layernorm_bwd_input", "norm_bwd_{dtype}_ref.c",
         sig=Sig(_H, "const {t} *dy, const {t} *x, const {t} *gamma, {t} *dx, const mf_layernorm_desc *d"))
 kernels("mf_layernorm_bwd_weight", "norm_bwd_{dtype}_ref.c",

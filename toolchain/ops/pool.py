@@ -184,5 +184,5 @@ def _pool_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
 
 
 kernels("mf_maxpool2d_bwd_input", "pool_bwd_{dtype}_ref.c",
-        sig=Sig("mf_train.h", "const {t} *dy, const {t} *x, {t} *dx, const mf_pool2d_desc *d"))
-kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c", sig=Sig("mf_train.h", "const {t} *dy, {t} *dx, const mf_pool2d_desc *d"))
+        sig=Sig("mf_pool.h", "const {t} *dy, const {t} *x, {t} *dx, const mf_pool2d_desc *d"))
+kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c", sig=Sig("mf_pool.h", "const {t} *dy, {t} *dx, const mf_pool2d_desc *d"))

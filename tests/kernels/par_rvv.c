@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mf_conv_inplace.h" /* private: the overwrite schedule a shape takes */
 #include "mf_kernels.h"
 #include "model.h"
 
