@@ -91,6 +91,15 @@ def test_auto_follows_the_speed_table(monkeypatch: pytest.MonkeyPatch, memory) -
     assert all("not faster" in c.why for c in cm.placement)
 
 
+def test_speed_keeps_a_conv_in_place_where_the_overwrite_kernel_is_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conv_ops, "OVERWRITE_SLOWDOWN", {("depthwise", "f32", "dsp"): 0.5,
+                                                         ("pointwise", "f32", "dsp"): 1.5})
+    cm = _compile("speed", None)
+    assert {c.kind for c in cm.placement if c.in_place} == {"depthwise"}
+    assert {c.kind for c in cm.placement if not c.in_place} == {"pointwise"}
+    assert all(c.why == "in place: the overwrite kernel is faster (2.00x)" for c in cm.placement if c.in_place)
+
+
 def test_compile_reports_each_choice_in_json(tmp_path) -> None:
     r = CliRunner().invoke(main, ["compile", str(DSCNN), "-o", str(tmp_path / "o"), "--json", "--prefer", "speed",
                                   "--ram-budget", "40K"])

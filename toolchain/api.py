@@ -77,7 +77,7 @@ class CompileOptions:
     # first: the faster kernel where it still fits ram_budget), "speed", "memory"
     prefer: str = "auto"
     # arena bytes allowed (build/run: the board's RAM less its stack); None: unknown (then
-    # --patch-stage fit is off and --prefer auto takes the faster kernels)
+    # --patch-stage fit is off and --prefer auto keeps every conv in place: nothing is known to fit)
     ram_budget: int | None = None
     # the convs to keep out of place, decided already (a build on several harts takes the
     # one-hart choice, so both run the same kernels); None: choose by `prefer`

@@ -10,7 +10,9 @@ the whole plan, so it is decided here, after lowering, by planning again:
   place only where its kernel is faster (the estimate above MIN_SPEEDUP) and the arena still
   fits the RAM budget; with no budget (compile and verify without --ram-budget) nothing is
   known to fit, so everything stays in place;
-- "speed": every conv out of place as long as the arena fits the budget (any budget if none).
+- "speed": every conv out of place as long as the arena fits the budget (any budget if none),
+  except where the overwrite kernel is the faster one (FP16 on the M7: the out-of-place
+  reference conv is about three times slower than the overwrite kernel).
 
 All the wanted convs out of place at once are tried first; if that does not fit, they are
 tried one at a time, the largest estimated saving of instructions first, each kept out of place
@@ -98,6 +100,8 @@ def choose(g: Graph, target: KernelTarget, plan: Planner, prefer: str = "auto",
     for n, k, s, macs in cands:
         if prefer == "auto" and s <= MIN_SPEEDUP:
             choices[n] = Choice(n, k, True, s, 0, f"in place: out of place is not faster ({s:.2f}x)")
+        elif s < 1.0:
+            choices[n] = Choice(n, k, True, s, 0, f"in place: the overwrite kernel is faster ({1 / s:.2f}x)")
         else:
             tries.append((n, k, s, macs))
     # the largest estimated saving first: MACs x (1 - 1/speed-up) is proportional to it
