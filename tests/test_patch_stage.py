@@ -323,3 +323,51 @@ def test_vww_patch_in_qemu_stm32f746(tmp_path: Path) -> None:
     np.testing.assert_allclose(patch, plain, atol=1e-6 * scale, rtol=0)
     ref = onnxruntime_outputs(onnx.load(cut), outs["patch"][0].compiled.graph.inputs, outs["patch"][0].inputs)
     np.testing.assert_allclose(patch, ref[0].reshape(-1), atol=1e-5 * scale, rtol=0)
+
+
+# ---------------------------------------------------------------- int8
+
+
+@pytest.fixture(scope="module")
+def qcnn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The small CNN quantised by `mcuforge quantize` (float input -> QuantizeLinear), and the
+    same taking a uint8 image (DequantizeLinear(image, s, 128) before that QuantizeLinear)."""
+    pytest.importorskip("onnxruntime.quantization")
+    from onnx import numpy_helper
+
+    from toolchain.quantize import quantize_file
+
+    d = tmp_path_factory.mktemp("q")
+    onnx.save(_cnn(), d / "cnn.onnx")
+    q = Path(quantize_file(d / "cnn.onnx", d / "cnn_q.onnx", None, 4, False, 0))
+    m = onnx.load(q)
+    g = m.graph
+    x = g.input[0]
+    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] == x.name)
+    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
+    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
+    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
+    del g.input[0]
+    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
+    onnx.save(m, d / "cnn_u8.onnx")
+    return {"float_in": q, "uint8_in": d / "cnn_u8.onnx"}
+
+
+@pytest.mark.parametrize("which,stream,stage", [("float_in", False, "4:2"), ("float_in", True, "5:1"),
+                                                ("uint8_in", True, "4:3")])
+def test_int8_patch_equals_op_by_op(qcnn: dict[str, Path], which: str, stream: bool, stage: str,
+                                    tmp_path: Path) -> None:
+    """int8 QConv layers in bands (zero-point padding, requantisation in the kernels): bit for
+    bit the build without a stage, and within 1 LSB of onnxruntime (verify)."""
+    from toolchain.verify import verify
+
+    base = CompileOptions(int_input=which == "float_in", stream_input=stream)
+    _, _, want = _host(qcnn[which], base, tmp_path / "plain")
+    cm, _, got = _host(qcnn[which], CompileOptions(int_input=which == "float_in", stream_input=stream,
+                                                   patch_stage=stage), tmp_path / "patch")
+    p = _stage(cm).params
+    assert {lay.op for lay in p.layers} == {"QConv"} and p.from_u8 == (which == "uint8_in")
+    assert want[0].tobytes() == got[0].tobytes()
+    r = verify(qcnn[which], options=CompileOptions(int_input=which == "float_in", stream_input=stream,
+                                                   patch_stage=stage))
+    assert r.match, r.as_dict()
