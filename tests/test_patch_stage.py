@@ -371,3 +371,32 @@ def test_int8_patch_equals_op_by_op(qcnn: dict[str, Path], which: str, stream: b
     r = verify(qcnn[which], options=CompileOptions(int_input=which == "float_in", stream_input=stream,
                                                    patch_stage=stage))
     assert r.match, r.as_dict()
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,dtype", [("rv32-rvv", "fp32"), ("rv32-rvv", "fp16"), ("cortex-m55-an547", "fp32"),
+                                         ("cortex-m55-an547", "fp16")])
+def test_small_cnn_patch_on_vector_boards(board: str, dtype: str, tmp_path: Path) -> None:
+    """The RVV and Helium conv/depthwise kernels on bands (stride 2, pads, dilation, streamed
+    NHWC rows): the patched build matches onnxruntime on the board and agrees with the build
+    without a stage (SIMD kernels may order a sum by the plane's shape: within rounding)."""
+    from fixtures.sim_support import require_tools
+    from toolchain.boards import load_board
+    from toolchain.run import build_for_board, run_on_board
+    from toolchain.sim import run_firmware
+
+    require_tools(load_board(board))
+    path = tmp_path / "cnn.onnx"
+    onnx.save(_cnn(nhwc=True), path)
+    opts = CompileOptions(stream_input=True, patch_stage="5:2")
+    r = run_on_board(path, board, tmp_path / "patch", None, opts, 0, dtype=dtype)
+    assert r.match, r
+    outs = []
+    for tag, o in (("plain", CompileOptions(stream_input=True)), ("patch2", opts)):
+        bb = build_for_board(path, board, tmp_path / tag, None, o, 0, dtype=dtype)
+        res = run_firmware(bb.build, 900)
+        assert res.status == 0
+        outs.append(np.asarray(res.outputs[0], np.float32).reshape(-1))
+        assert (bb.compiled.patch is not None) == (tag == "patch2")
+    scale = max(1.0, float(np.abs(outs[0]).max()))
+    np.testing.assert_allclose(outs[1], outs[0], atol=(1e-6 if dtype == "fp32" else 4e-3) * scale, rtol=0)

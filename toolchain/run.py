@@ -110,7 +110,8 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     dtype, model = int8_model(model, dtype, out_dir, seed)
     harts = resolve_harts(b, harts)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype),  # type: ignore[arg-type]
-                      harts=harts, ram_budget=b.memory.ram.size - b.memory.stack_size)  # --patch-stage fit
+                      # --patch-stage fit: RAM less the stack and 1 KiB for the harness's other data
+                      harts=harts, ram_budget=b.memory.ram.size - b.memory.stack_size - 1024)
     out = Path(out_dir)
     if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
         cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
