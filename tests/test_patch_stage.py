@@ -400,3 +400,23 @@ def test_small_cnn_patch_on_vector_boards(board: str, dtype: str, tmp_path: Path
         assert (bb.compiled.patch is not None) == (tag == "patch2")
     scale = max(1.0, float(np.abs(outs[0]).max()))
     np.testing.assert_allclose(outs[1], outs[0], atol=(1e-6 if dtype == "fp32" else 4e-3) * scale, rtol=0)
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_vww_fits_128k_board_by_default(tmp_path: Path) -> None:
+    """The default --patch-stage fit on the 128 KB STM32F405: streamed VWW needs 149,760 B
+    without a stage, so the build takes one (the least recompute that fits) and still matches."""
+    from fixtures.sim_support import require_tools
+    from toolchain.boards import load_board
+    from toolchain.run import run_on_board
+
+    b = load_board("stm32f405-netduinoplus2")
+    require_tools(b)
+    r = run_on_board(VWW, b, tmp_path / "nd", None, CompileOptions(stream_input=True), 0)
+    assert r.match, r
+    ps = r.build.compiled.patch
+    assert ps is not None and r.arena_bytes <= b.memory.ram.size - b.memory.stack_size - 1024 < 149_760
+    # the tallest band that fits: less recompute than the smallest arena's one-row bands
+    tight = compile_model(VWW, options=CompileOptions(stream_input=True, patch_stage="auto")).patch
+    assert ps.rows > tight.rows and ps.banded_macs < tight.banded_macs

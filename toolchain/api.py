@@ -206,6 +206,12 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
                                                             patch_stage=options.patch_stage,
                                                             ram_budget=options.ram_budget))
     best = min(done, key=lambda k: done[k].arena_bytes)
+    if options.ram_budget and any(c.patch for c in done.values()):
+        # a patch stage under a RAM budget: of the schedules that fit, the one with the least
+        # recompute (fewest MACs), then the smallest arena; memory first only where none fits
+        fits = [k for k in done if done[k].arena_bytes <= options.ram_budget]
+        if fits:
+            best = min(fits, key=lambda k: (done[k].macs, done[k].arena_bytes))
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
