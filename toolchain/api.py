@@ -217,7 +217,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
     # the bound is the op-by-op graph's, whose maps all exist whole (not the patched one's)
     cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph if done["naive"].patch is None
-                                       else _op_by_op_graph(g, options))
+                                       else _op_by_op_graph(integer_input(g) if options.int_input else g, options))
     return cm
 
 
