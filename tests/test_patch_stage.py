@@ -277,6 +277,7 @@ def test_compile_json_and_text_report_the_stage(tmp_path: Path) -> None:
     assert "patch stage  4 layers" in t.stdout and "row bands of 3 output rows" in t.stdout and "recompute" in t.stdout
     h = (tmp_path / "t" / "model.h").read_text()
     assert "mf_model_run_rows" in h and "#define MF_MODEL_STREAMED 1" in h
+    assert "patch stage: 4 layers in 8 bands of 3 output rows" in h  # the build says how it was made
 
 
 @pytest.mark.parametrize("value,what", [("40", "1 to 16 layers"), ("4:x", "Invalid value"), ("0", "Invalid value")])

@@ -110,7 +110,10 @@ class CompiledModel:
         return [f"mcuforge {__version__}",
                 f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
                 f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
-                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
+                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"] + (
+                    [f"patch stage: {len(self.patch.layers)} layers in {self.patch.bands} bands of "
+                     f"{self.patch.rows} output rows (recompute {self.patch.recompute_pct:.1f}% of their MACs)"]
+                    if self.patch else [])
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
