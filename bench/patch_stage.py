@@ -57,9 +57,14 @@ def measure(label: str, dtype: str, o: CompileOptions, sim: bool, board: str) ->
             from toolchain.run import run_on_board
 
             # run/build set the budget from the board: a fit row runs on the 128 KB F405
+            from toolchain.sim.errors import BudgetError
+
             on = F405.name if o.ram_budget else board
-            r = run_on_board(str(VWW), on, Path(tmp) / "run", None, o, 0, dtype=dtype)
-            row.update(board=on, instructions=r.cost, match=r.match, ram=r.ram_bytes)
+            try:
+                r = run_on_board(str(VWW), on, Path(tmp) / "run", None, o, 0, dtype=dtype)
+                row.update(board=on, instructions=r.cost, match=r.match, ram=r.ram_bytes)
+            except BudgetError as e:  # the whole image alone leaves too little of 128 KB
+                row.update(board=on, instructions=0, match=f"does not fit: {str(e)[:40]}", ram=0)
     return row
 
 
