@@ -277,6 +277,7 @@ def test_compile_json_and_text_report_the_stage(tmp_path: Path) -> None:
     assert "patch stage  4 layers" in t.stdout and "row bands of 3 output rows" in t.stdout and "recompute" in t.stdout
     h = (tmp_path / "t" / "model.h").read_text()
     assert "mf_model_run_rows" in h and "#define MF_MODEL_STREAMED 1" in h
+    assert "patch stage: 4 layers in 8 bands of 3 output rows" in h  # the build says how it was made
 
 
 @pytest.mark.parametrize("value,what", [("40", "1 to 16 layers"), ("4:x", "Invalid value"), ("0", "Invalid value")])
@@ -323,3 +324,100 @@ def test_vww_patch_in_qemu_stm32f746(tmp_path: Path) -> None:
     np.testing.assert_allclose(patch, plain, atol=1e-6 * scale, rtol=0)
     ref = onnxruntime_outputs(onnx.load(cut), outs["patch"][0].compiled.graph.inputs, outs["patch"][0].inputs)
     np.testing.assert_allclose(patch, ref[0].reshape(-1), atol=1e-5 * scale, rtol=0)
+
+
+# ---------------------------------------------------------------- int8
+
+
+@pytest.fixture(scope="module")
+def qcnn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The small CNN quantised by `mcuforge quantize` (float input -> QuantizeLinear), and the
+    same taking a uint8 image (DequantizeLinear(image, s, 128) before that QuantizeLinear)."""
+    pytest.importorskip("onnxruntime.quantization")
+    from onnx import numpy_helper
+
+    from toolchain.quantize import quantize_file
+
+    d = tmp_path_factory.mktemp("q")
+    onnx.save(_cnn(), d / "cnn.onnx")
+    q = Path(quantize_file(d / "cnn.onnx", d / "cnn_q.onnx", None, 4, False, 0))
+    m = onnx.load(q)
+    g = m.graph
+    x = g.input[0]
+    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] == x.name)
+    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
+    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
+    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
+    del g.input[0]
+    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
+    onnx.save(m, d / "cnn_u8.onnx")
+    return {"float_in": q, "uint8_in": d / "cnn_u8.onnx"}
+
+
+@pytest.mark.parametrize("which,stream,stage", [("float_in", False, "4:2"), ("float_in", True, "5:1"),
+                                                ("uint8_in", True, "4:3")])
+def test_int8_patch_equals_op_by_op(qcnn: dict[str, Path], which: str, stream: bool, stage: str,
+                                    tmp_path: Path) -> None:
+    """int8 QConv layers in bands (zero-point padding, requantisation in the kernels): bit for
+    bit the build without a stage, and within 1 LSB of onnxruntime (verify)."""
+    from toolchain.verify import verify
+
+    base = CompileOptions(int_input=which == "float_in", stream_input=stream)
+    _, _, want = _host(qcnn[which], base, tmp_path / "plain")
+    cm, _, got = _host(qcnn[which], CompileOptions(int_input=which == "float_in", stream_input=stream,
+                                                   patch_stage=stage), tmp_path / "patch")
+    p = _stage(cm).params
+    assert {lay.op for lay in p.layers} == {"QConv"} and p.from_u8 == (which == "uint8_in")
+    assert want[0].tobytes() == got[0].tobytes()
+    r = verify(qcnn[which], options=CompileOptions(int_input=which == "float_in", stream_input=stream,
+                                                   patch_stage=stage))
+    assert r.match, r.as_dict()
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board,dtype", [("rv32-rvv", "fp32"), ("rv32-rvv", "fp16"), ("cortex-m55-an547", "fp32"),
+                                         ("cortex-m55-an547", "fp16")])
+def test_small_cnn_patch_on_vector_boards(board: str, dtype: str, tmp_path: Path) -> None:
+    """The RVV and Helium conv/depthwise kernels on bands (stride 2, pads, dilation, streamed
+    NHWC rows): the patched build matches onnxruntime on the board and agrees with the build
+    without a stage (SIMD kernels may order a sum by the plane's shape: within rounding)."""
+    from fixtures.sim_support import require_tools
+    from toolchain.boards import load_board
+    from toolchain.run import build_for_board, run_on_board
+    from toolchain.sim import run_firmware
+
+    require_tools(load_board(board))
+    path = tmp_path / "cnn.onnx"
+    onnx.save(_cnn(nhwc=True), path)
+    opts = CompileOptions(stream_input=True, patch_stage="5:2")
+    r = run_on_board(path, board, tmp_path / "patch", None, opts, 0, dtype=dtype)
+    assert r.match, r
+    outs = []
+    for tag, o in (("plain", CompileOptions(stream_input=True)), ("patch2", opts)):
+        bb = build_for_board(path, board, tmp_path / tag, None, o, 0, dtype=dtype)
+        res = run_firmware(bb.build, 900)
+        assert res.status == 0
+        outs.append(np.asarray(res.outputs[0], np.float32).reshape(-1))
+        assert (bb.compiled.patch is not None) == (tag == "patch2")
+    scale = max(1.0, float(np.abs(outs[0]).max()))
+    np.testing.assert_allclose(outs[1], outs[0], atol=(1e-6 if dtype == "fp32" else 4e-3) * scale, rtol=0)
+
+
+@pytest.mark.qemu
+@pytest.mark.slow
+def test_vww_fits_128k_board_by_default(tmp_path: Path) -> None:
+    """The default --patch-stage fit on the 128 KB STM32F405: streamed VWW needs 149,760 B
+    without a stage, so the build takes one (the least recompute that fits) and still matches."""
+    from fixtures.sim_support import require_tools
+    from toolchain.boards import load_board
+    from toolchain.run import run_on_board
+
+    b = load_board("stm32f405-netduinoplus2")
+    require_tools(b)
+    r = run_on_board(VWW, b, tmp_path / "nd", None, CompileOptions(stream_input=True), 0)
+    assert r.match, r
+    ps = r.build.compiled.patch
+    assert ps is not None and r.arena_bytes <= b.memory.ram.size - b.memory.stack_size - 1024 < 149_760
+    # the tallest band that fits: less recompute than the smallest arena's one-row bands
+    tight = compile_model(VWW, options=CompileOptions(stream_input=True, patch_stage="auto")).patch
+    assert ps.rows > tight.rows and ps.banded_macs < tight.banded_macs

@@ -119,7 +119,10 @@ class CompiledModel:
         return [f"mcuforge {__version__}",
                 f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
                 f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
-                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
+                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"] + (
+                    [f"patch stage: {len(self.patch.layers)} layers in {self.patch.bands} bands of "
+                     f"{self.patch.rows} output rows (recompute {self.patch.recompute_pct:.1f}% of their MACs)"]
+                    if self.patch else [])
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
@@ -218,12 +221,18 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
                                                             patch_stage=options.patch_stage,
                                                             ram_budget=options.ram_budget))
     best = min(done, key=lambda k: done[k].arena_bytes)
+    if options.ram_budget and any(c.patch for c in done.values()):
+        # a patch stage under a RAM budget: of the schedules that fit, the one with the least
+        # recompute (fewest MACs), then the smallest arena; memory first only where none fits
+        fits = [k for k in done if done[k].arena_bytes <= options.ram_budget]
+        if fits:
+            best = min(fits, key=lambda k: (done[k].macs, done[k].arena_bytes))
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
     # the bound is the op-by-op graph's, whose maps all exist whole (not the patched one's)
     cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph if done["naive"].patch is None
-                                       else _op_by_op_graph(g, options))
+                                       else _op_by_op_graph(integer_input(g) if options.int_input else g, options))
     return cm
 
 

@@ -125,8 +125,9 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
 
 
 def arena_budget(b: Board) -> int:
-    """What --prefer may fill on `b` by default: its RAM less the stack it reserves."""
-    return b.memory.ram.size - b.memory.stack_size
+    """What --prefer and --patch-stage fit may fill on `b` by default: its RAM less the stack
+    it reserves and 1 KiB for the harness's other data."""
+    return b.memory.ram.size - b.memory.stack_size - 1024
 
 
 def _check_budget(cm: CompiledModel, b: Board) -> None:

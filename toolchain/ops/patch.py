@@ -2,18 +2,21 @@
 inference), so their large feature maps never exist whole. Built by passes/patch.py, never in
 an ONNX file.
 
-The stage is a chain of 2-D float convolutions (dense, depthwise, pointwise; BN and the
-activation already folded into each). Its output is computed `rows` output rows at a time
-over the full width (row bands: the image arrives by rows when it is streamed, so a band of
-rows is what is there anyway). For each band, every layer's input rows are derived backwards
-from the rows the next layer needs, clipped to the tensor: the halo rows two bands share are
-computed twice (the recompute the report gives in MACs), and each layer runs the family's own
-kernel (the board's SIMD variant where it has one) on a small contiguous [c][rows][w] tensor
-whose descriptor keeps only the padding rows the band really touches (pad_top; the bottom
-padding follows from h_out), so every output element comes out of the same arithmetic as on
-the whole map. The first layer's band is a strided copy of the input's rows, or, with a
-streamed input (PatchStageRows), filled from the caller's rows by mf_patch_rows; the last
-layer's band is copied into its rows of the stage output.
+The stage is a chain of 2-D convolutions (dense, depthwise, pointwise; BN and the activation
+already folded into each), float (Conv: FP32, FP16) or int8 (QConv: the zero-point padding and
+the requantisation stay inside the family's kernels). Its output is computed `rows` output
+rows at a time over the full width (row bands: the image arrives by rows when it is streamed,
+so a band of rows is what is there anyway). For each band, every layer's input rows are
+derived backwards from the rows the next layer needs, clipped to the tensor: the halo rows two
+bands share are computed twice (the recompute the report gives in MACs), and each layer runs
+the family's own kernel (the board's SIMD variant where it has one) on a small contiguous
+[c][rows][w] tensor whose descriptor keeps only the padding rows the band really touches
+(pad_top; the bottom padding follows from h_out). With the reference kernels every output
+element comes out of the same arithmetic as on the whole map (bit for bit); a SIMD kernel that
+picks its loop order by the plane's shape (the M7 depthwise) sums some in another order. The
+first layer's band is a strided copy of the input's rows, or, with a streamed input
+(PatchStageRows), filled from the caller's rows by mf_patch_rows; the last layer's band is
+copied into its rows of the stage output.
 
 The node's scratch, planned in the arena: [kernel scratch][one image row][first band][two
 band buffers the layers ping-pong between], each sized by its largest band.
@@ -153,7 +156,7 @@ class PatchStage(Op):
 
     @classmethod
     def infer(cls, p: PatchParams, ins: list[Tensor]) -> list[OutSpec]:
-        dtype = DType.FLOAT16 if p.to_f16 else ins[0].dtype
+        dtype = DType.FLOAT16 if p.to_f16 else DType.INT8 if p.from_u8 else ins[0].dtype
         return [OutSpec(p.layers[-1].out_shape, dtype)]
 
     @classmethod
