@@ -23,6 +23,8 @@ typedef struct {
 /* The FP16 SIMD LayerNorm and Softmax (norm_f16_<rvv|mve>.c, also used inside the
  * transformer kernels) take non-contiguous softmax axes through the reference. */
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_layernorm_f32_dsp(const float *x, const float *gamma, const float *beta, float *y,
+                         float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
 int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
                          float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
 int mf_softmax_f32_ref(const float *x, float *y, const mf_softmax_desc *d);
