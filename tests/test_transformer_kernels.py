@@ -109,7 +109,13 @@ PATCHES = [Patch(3, 32, 32, 8, 64), Patch(2, 20, 28, 4, 10, has_cls=False), Patc
 ROW_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(7, 9, 2, 20, q_block=1, inplace=True),
                   Attention(6, 4, 3, 8, q_block=1, inplace=True), Attention(3, 5, 2, 3, q_block=1),
                   Attention(9, 11, 2, 20, q_block=4, inplace=True), Attention(10, 7, 1, 24, q_block=4)]
-F32_CASES = CHAINS + ATTENTIONS + ROW_ATTENTIONS + PATCHES
+# M7 patch width 4: the 4 x 2 assembly tile, an odd output count (a C tile for the last),
+# a patch row of 5 tokens (4 in assembly, 1 in C), over the input
+PW4_PATCHES = [Patch(3, 16, 16, 4, 7), Patch(1, 8, 20, 4, 6, has_cls=False, inplace=True)]
+# the standalone FP32 LayerNorm on the M7 (norm_f32_dsp.c): a 4-unrolled body with a tail, and
+# a 3-wide row (tail only) without affine, in place
+F32_NORMS = [LayerNorm(5, 70), LayerNorm(4, 3, affine=False, inplace=True)]
+F32_CASES = CHAINS + ATTENTIONS + ROW_ATTENTIONS + PATCHES + PW4_PATCHES + F32_NORMS
 NORMS = [LayerNorm(5, 70), LayerNorm(3, 13, affine=False, inplace=True), Softmax(4, 50), Softmax(3, 9, inplace=True),
          Unary(77), Unary(21, "MF_ACT_RELU", inplace=True), Unary(9, "MF_ACT_SIGMOID")]
 F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=True, block=3)] + CHAINS[1:] + \

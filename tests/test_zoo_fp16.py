@@ -45,3 +45,23 @@ def test_masked_vit_fp16_in_qemu_matches_onnxruntime(board: str, tmp_path) -> No
     require_tools(b)
     r = run_on_board(ZOO / "torch_mha_mask_legacy.onnx", b, tmp_path, dtype="fp16")
     assert r.match and r.extra["top1_agree"], r.as_dict()  # run's FP16 tolerance (FP16_ATOL x max(1, |ref|))
+
+
+# The query-row attention path (q_block 1, head dim 8: four query rows per K load, FP16 exps and
+# GELU, LMUL-1 tails) and the FP16 LayerNorm, end to end on the HF and timm exports (65 tokens: a
+# 1-key vector tail and a 1-row last group).
+@pytest.mark.qemu
+@pytest.mark.slow
+@pytest.mark.parametrize("board", ["rv32-rvv", "cortex-m55-an547"])
+@pytest.mark.parametrize("name", ["hf_vit_eager", "timm_vit_legacy"])
+def test_zoo_vit_fp16_row_path_in_qemu_matches_onnxruntime(name: str, board: str, tmp_path) -> None:
+    from fixtures.sim_support import require_tools
+    from toolchain.run import run_on_board
+
+    b = load_board(board)
+    require_tools(b)
+    cm = compile_model(ZOO / f"{name}.onnx", options=CompileOptions(target=kernel_target(b, "fp16")))
+    descs = [dict(c.args[-1].fields) for cs in cm.calls for c in cs if c.kernel == f"mf_attention_f16_{b.core.simd}"]
+    assert descs and all(d["q_block"].text == "1" and int(d["dh"].text) <= 16 for d in descs), descs  # the row path
+    r = run_on_board(ZOO / f"{name}.onnx", b, tmp_path, dtype="fp16")
+    assert r.match and r.extra["top1_agree"], r.as_dict()

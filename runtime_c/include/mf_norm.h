@@ -31,6 +31,8 @@ int mf_layernorm_bwd_input_f32_ref(const float *dy, const float *x, const float 
                                    const mf_layernorm_desc *d);
 int mf_layernorm_bwd_weight_f32_ref(const float *dy, const float *x, float *dgamma, float *dbeta,
                                     const mf_layernorm_desc *d);
+int mf_layernorm_f32_dsp(const float *x, const float *gamma, const float *beta, float *y,
+                         float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
 int mf_layernorm_f32_ref(const float *x, const float *gamma, const float *beta, float *y,
                          float *mean_out, float *rstd_out, const mf_layernorm_desc *d);
 int mf_softmax_bwd_input_f32_ref(const float *dy, const float *y, float *dx,

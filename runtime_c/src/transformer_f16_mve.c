@@ -7,7 +7,8 @@
  *   of query rows as two panel GEMMs, softmax in between in FP32 lanes;
  * - patch embedding: 24 output channels (3 vectors) x 2 patches per tile, the conv weight's
  *   columns gathered (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535).
- * LayerNorm, softmax and GELU: vmath_mve.inc. */
+ * LayerNorm in FP32 lanes, softmax exponentials and GELU in FP16 lanes (vexp2_h, vgelu_h16):
+ * vmath_mve.inc. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -29,7 +30,7 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load_z(yr + j, w - j);
             if (bias) v = vaddq_f16(v, load_z(bias + j, w - j));
             if (act->kind == MF_ACT_RELU) v = vmaxnmq_f16(v, vdupq_n_f16((float16_t)0.0f));
-            else if (act->kind == MF_ACT_GELU) v = vgelu_h(v);
+            else if (act->kind == MF_ACT_GELU) v = vgelu_h16(v);
             store_p(yr + j, v, w - j);
         }
         if (!simple)
@@ -102,7 +103,7 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
 /* Head dims up to ROW_DH at q_block 1 (the planner's choice where attention sets the arena):
  * ROWS_AT_ONCE query rows at a time, keys along the vector. QK^T gathers K's columns (no
  * transposed copy), so the K-panel scratch holds the rows' scores instead and each gather
- * serves four rows and each row's max is tracked on the way; the exponentials (FP16, vexp_h)
+ * serves four rows and each row's max is tracked on the way; the exponentials (FP16, vexp2_h)
  * stay unnormalised, PV runs on the GEMM panel (vector along the head dim) and each output row
  * is scaled by its 1 / sum once. With a score bias or a negative scale the rows take vsoftmax
  * (max pass, bias) instead. */
@@ -148,18 +149,18 @@ static void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k, in
 /* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32) */
 static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
 {
-    const vh vscale = vdupq_n_f16((float16_t)scale);
-    const float16_t nmx = (float16_t)-mx;
+    const vh vscale = vdupq_n_f16((float16_t)(LOG2E * scale)); /* exp(z) = 2^(z log2 e) */
+    const float16_t nmx = (float16_t)(-LOG2E * mx);
     vf acc = vdupq_n_f32(0.0f);
     int32_t j = 0;
     for (; j + 8 <= n; j += 8) {
-        const vh e = vexp_h(vfmasq_n_f16(vld1q_f16((const float16_t *)(s + j)), vscale, nmx));
+        const vh e = vexp2_h(vfmasq_n_f16(vld1q_f16((const float16_t *)(s + j)), vscale, nmx));
         acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
         vst1q_f16((float16_t *)(s + j), e);
     }
     if (j < n) {
         const mve_pred16_t p = vctp16q((uint32_t)(n - j));
-        const vh e = vpselq_f16(vexp_h(vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx)), vdupq_n_f16((float16_t)0.0f), p);
+        const vh e = vpselq_f16(vexp2_h(vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx)), vdupq_n_f16((float16_t)0.0f), p);
         acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
         store_p(s + j, e, n - j);
     }

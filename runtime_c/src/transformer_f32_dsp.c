@@ -430,48 +430,11 @@ static void act_block(const mf_act *act, float *y, int32_t n)
     for (int32_t j = 0; j < n; ++j) y[j] = mf_act_apply_f32(act, y[j]);
 }
 
-/* One pass for the sums of d = x - x[0] and d^2 (the shift keeps E[d^2] - E[d]^2 from
- * cancelling when the mean is large against the spread), then y = x * a + c with a = rstd *
- * gamma, c = beta - mean * a; loops unrolled by 4 with two partial sums: the plain three-pass
- * loops spent ~30 instructions an element on the M7 (loop overhead around single FP ops). */
+#include "layernorm_row_f32.inc"
+
 static void layernorm_row(const mf_token_step *st, const float *x, float *y)
 {
-    const int32_t n = st->in_w;
-    const float shift = x[0];
-    float s1a = 0.0f, s1b = 0.0f, s2a = 0.0f, s2b = 0.0f;
-    int32_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const float d0 = x[j] - shift, d1 = x[j + 1] - shift, d2 = x[j + 2] - shift, d3 = x[j + 3] - shift;
-        s1a += d0 + d2;
-        s1b += d1 + d3;
-        s2a = MF_FMA(d0, d0, MF_FMA(d2, d2, s2a));
-        s2b = MF_FMA(d1, d1, MF_FMA(d3, d3, s2b));
-    }
-    for (; j < n; ++j) {
-        const float dj = x[j] - shift;
-        s1a += dj;
-        s2a = MF_FMA(dj, dj, s2a);
-    }
-    const float m1 = (s1a + s1b) / (float)n, m2 = (s2a + s2b) / (float)n;
-    const float var = m2 - m1 * m1 > 0.0f ? m2 - m1 * m1 : 0.0f;
-    const float mean = shift + m1, inv = 1.0f / sqrtf(var + st->eps);
-    const float *g = st->gamma, *be = st->beta;
-    j = 0;
-    if (g && be) {
-        for (; j + 4 <= n; j += 4) {
-            const float a0 = inv * g[j], a1 = inv * g[j + 1], a2 = inv * g[j + 2], a3 = inv * g[j + 3];
-            y[j] = MF_FMA(x[j], a0, MF_FMA(-mean, a0, be[j]));
-            y[j + 1] = MF_FMA(x[j + 1], a1, MF_FMA(-mean, a1, be[j + 1]));
-            y[j + 2] = MF_FMA(x[j + 2], a2, MF_FMA(-mean, a2, be[j + 2]));
-            y[j + 3] = MF_FMA(x[j + 3], a3, MF_FMA(-mean, a3, be[j + 3]));
-        }
-    }
-    for (; j < n; ++j) {
-        float v = (x[j] - mean) * inv;
-        if (g) v *= g[j];
-        if (be) v += be[j];
-        y[j] = v;
-    }
+    mf_ln_row_f32(x, st->gamma, st->beta, y, st->in_w, st->eps, NULL, NULL);
 }
 
 int mf_token_chain_f32_dsp(const float *x, const float *residual, float *y, float *scratch,

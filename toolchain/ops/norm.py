@@ -189,6 +189,8 @@ kernels("mf_softmax", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_r
         sig=SOFTMAX_SIG)
 kernels("mf_layernorm", "norm_f16_{isa}.c", ("f16",), ("rvv", "mve"), ("norm_f16_ref.c", "elementwise_f16_ref.c"),
         sig=LAYERNORM_SIG)
+# FP32 on cores without float SIMD: the token chain's unrolled one-pass row (a ViT's final norm)
+kernels("mf_layernorm", "norm_f32_dsp.c", ("f32",), ("dsp",), sig=LAYERNORM_SIG)
 
 
 # ---------------------------------------------------------------- backward
