@@ -16,6 +16,10 @@ int32_t mf_conv2d_overwrite_s8_mve_scratch_bytes(const mf_conv2d_s8_desc *d)
 }
 
 #if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+
+_Static_assert(MF_S8_COLS_MVE <= 16, "a panel's outputs of one channel are one vector");
+
 int mf_conv2d_overwrite_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch)
 {
@@ -47,8 +51,9 @@ int mf_conv2d_overwrite_s8_mve(const int8_t *x, const int8_t *w, const int32_t *
             }
             mf_gemm_s8_mve(w, c_in, d->c_out, panel, np, bias, tile, np, &d->rq, 0);
             /* these pixels' inputs are in the panel: their y rows may now overwrite x */
+            const mve_pred16_t p = vctp8q((uint32_t)np); /* np <= 16: one vector a row */
             for (int32_t oc = 0; oc < d->c_out; ++oc)
-                memcpy(yn + (size_t)oc * hw + p0, tile + oc * np, (size_t)np);
+                vstrbq_p_s8(yn + (size_t)oc * hw + p0, vldrbq_z_s8(tile + oc * np, p), p);
         }
     }
     return MF_OK;

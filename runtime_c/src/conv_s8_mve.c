@@ -86,6 +86,38 @@ static void dw3_strip(const int8_t *row, int32_t r1, int32_t dw, int32_t sw, int
     }
 }
 
+/* A rows x cols block of bytes from src (row pitch sp) to dst (row pitch dp), column by
+ * column: eight rows per gather (VLDRB.S16, offsets r * sp) and scatter (VSTRB.16, r * dp).
+ * For planes taller than wide (DS-CNN's 25 x 5), where a row is one short vector. */
+static void copy_cols(int8_t *dst, int32_t dp, const int8_t *src, int32_t sp, int32_t rows,
+                      int32_t cols)
+{
+    const uint16x8_t r8 = vidupq_n_u16(0, 1);
+    const uint16x8_t so = vmulq_n_u16(r8, (uint16_t)sp), dof = vmulq_n_u16(r8, (uint16_t)dp);
+    for (int32_t r = 0; r < rows; r += 8, src += 8 * sp, dst += 8 * dp) {
+        const mve_pred16_t p = vctp16q((uint32_t)(rows - r));
+        for (int32_t c = 0; c < cols; ++c)
+            vstrbq_scatter_offset_p_s16(dst + c, dof, vldrbq_gather_offset_z_s16(src + c, so, p), p);
+    }
+}
+
+/* mf_s8_pad_copy (the channel's rows into the padded plane's interior), by columns where
+ * the plane is taller than wide. */
+static void pad_copy_mve(const int8_t *xc, const mf_conv2d_s8_desc *d, int32_t hp, int32_t wp,
+                         int8_t *plane)
+{
+    const int32_t c_lo = d->pad_left < wp ? d->pad_left : wp;
+    const int32_t c_hi = d->pad_left + d->w_in < wp ? d->pad_left + d->w_in : wp;
+    const int32_t r_lo = d->pad_top < hp ? d->pad_top : hp;
+    const int32_t r_hi = d->pad_top + d->h_in < hp ? d->pad_top + d->h_in : hp;
+    if (c_hi - c_lo >= r_hi - r_lo || wp >= 65536 / 8 || d->w_in >= 65536 / 8) {
+        mf_s8_pad_copy(xc, d, hp, wp, plane);
+        return;
+    }
+    copy_cols(plane + r_lo * wp + c_lo, wp, xc + (r_lo - d->pad_top) * d->w_in + (c_lo - d->pad_left),
+              d->w_in, r_hi - r_lo, c_hi - c_lo);
+}
+
 /* Depthwise, one channel at a time from its padded copy, four outputs per int32x4: per tap
  * one widening byte load (a gather at stride 2 and more) and one VMLA by the tap's weight.
  * At stride 1 the plane is walked as one long row (the wp - w_out sums past each row's end
@@ -104,7 +136,7 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
     mf_s8_pad_init(d, hp, wp, plane);
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t c = 0; c < d->c_out; ++c) {
-            mf_s8_pad_copy(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
+            pad_copy_mve(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
             const int8_t *wc = w + c * taps;
             const mf_s8_rq_ch q = mf_s8_rq_prepare(&d->rq, c);
             const int32_t b = bias ? bias[c] : 0;
@@ -135,12 +167,16 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                  * vector each instead of a requantisation loop each */
                 int8_t *t = (int8_t *)sums;
                 mf_s8_rq_rows_mve(sums, 1, len, 0, t, &q);
-                const mve_pred16_t p = vctp8q((uint32_t)(d->w_out < 16 ? d->w_out : 16));
-                for (int32_t oh = 0; oh < d->h_out; ++oh, t += wp, yc += d->w_out)
-                    if (d->w_out <= 16)
-                        vstrbq_p_s8(yc, vldrbq_z_s8(t, p), p);
-                    else
-                        memcpy(yc, t, (size_t)d->w_out);
+                if (d->w_out < d->h_out && wp < 65536 / 8) {
+                    copy_cols(yc, d->w_out, t, wp, d->h_out, d->w_out);
+                } else {
+                    const mve_pred16_t p = vctp8q((uint32_t)(d->w_out < 16 ? d->w_out : 16));
+                    for (int32_t oh = 0; oh < d->h_out; ++oh, t += wp, yc += d->w_out)
+                        if (d->w_out <= 16)
+                            vstrbq_p_s8(yc, vldrbq_z_s8(t, p), p);
+                        else
+                            memcpy(yc, t, (size_t)d->w_out);
+                }
             } else {
                 mf_s8_rq_rows_mve(sums, d->h_out, d->w_out, wp, yc, &q);
             }

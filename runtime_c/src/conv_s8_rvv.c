@@ -52,6 +52,47 @@ static void put_x(int16_t *dst, const int8_t *src, int32_t stride, int32_t n)
     }
 }
 
+/* A rows x cols block of int8 from src (row pitch sp) widened into dst (row pitch dp): row
+ * by row, or column by column (strided loads and stores) where the block is taller than wide,
+ * so that a narrow plane (DS-CNN's 25 x 5) costs a few vectors per column, not one short
+ * vector per row. */
+static void put_block(int16_t *dst, int32_t dp, const int8_t *src, int32_t sp, int32_t rows,
+                      int32_t cols)
+{
+    if (cols >= rows) {
+        for (int32_t r = 0; r < rows; ++r) put_x(dst + r * dp, src + r * sp, 1, cols);
+        return;
+    }
+    for (int32_t c = 0; c < cols; ++c)
+        for (int32_t r = 0; r < rows;) {
+            const size_t vl = __riscv_vsetvl_e8m1((size_t)(rows - r));
+            const vint8m1_t v = __riscv_vlse8_v_i8m1(src + r * sp + c, sp, vl);
+            __riscv_vsse16_v_i16m2(dst + r * dp + c, (ptrdiff_t)dp * 2, __riscv_vsext_vf2_i16m2(v, vl), vl);
+            r += (int32_t)vl;
+        }
+}
+
+/* The same without widening (int8 to int8). */
+static void copy_block(int8_t *dst, int32_t dp, const int8_t *src, int32_t sp, int32_t rows,
+                       int32_t cols)
+{
+    if (cols >= rows) {
+        for (int32_t r = 0; r < rows; ++r)
+            for (int32_t c = 0; c < cols;) {
+                const size_t vl = __riscv_vsetvl_e8m1((size_t)(cols - c));
+                __riscv_vse8_v_i8m1(dst + r * dp + c, __riscv_vle8_v_i8m1(src + r * sp + c, vl), vl);
+                c += (int32_t)vl;
+            }
+        return;
+    }
+    for (int32_t c = 0; c < cols; ++c)
+        for (int32_t r = 0; r < rows;) {
+            const size_t vl = __riscv_vsetvl_e8m1((size_t)(rows - r));
+            __riscv_vsse8_v_i8m1(dst + r * dp + c, dp, __riscv_vlse8_v_i8m1(src + r * sp + c, sp, vl), vl);
+            r += (int32_t)vl;
+        }
+}
+
 /* len outputs of a 3x3 window row strip, the nine taps unrolled with their weights in
  * registers: contiguous loads at stride 1, strided ones otherwise. */
 #define TAP(kh, kw) \
@@ -102,9 +143,8 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t c = 0; c < d->c_out; ++c) {
             const int8_t *xc = x + (n * d->c_in + c) * hw_in;
-            for (int32_t r = r_lo; r < r_hi; ++r)
-                put_x(plane + r * wp + c_lo, xc + (r - d->pad_top) * d->w_in + (c_lo - d->pad_left),
-                      1, c_hi - c_lo);
+            put_block(plane + r_lo * wp + c_lo, wp, xc + (r_lo - d->pad_top) * d->w_in + (c_lo - d->pad_left),
+                      d->w_in, r_hi - r_lo, c_hi - c_lo);
             const int8_t *wc = w + c * taps;
             const int32_t b = bias ? bias[c] : 0;
             int8_t *yc = y + (n * d->c_out + c) * d->h_out * d->w_out;
@@ -131,14 +171,7 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                 }
             }
             if (flat) /* keep the first w_out of every wp outputs */
-                for (int32_t oh = 0; oh < d->h_out; ++oh)
-                    for (int32_t ow = 0, m = d->w_out; m > 0;) {
-                        const size_t vl = __riscv_vsetvl_e8m1((size_t)m);
-                        __riscv_vse8_v_i8m1(yc + oh * d->w_out + ow,
-                                            __riscv_vle8_v_i8m1(virt + oh * wp + ow, vl), vl);
-                        ow += (int32_t)vl;
-                        m -= (int32_t)vl;
-                    }
+                copy_block(yc, d->w_out, virt, wp, d->h_out, d->w_out);
         }
 }
 

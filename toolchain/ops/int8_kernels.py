@@ -25,10 +25,6 @@ def _k4(k: int) -> int:
     return (k + 3) & ~3
 
 
-def _r8(k: int) -> int:
-    return (k + 7) & ~7
-
-
 def dsp_cols(k: int) -> int:
     """mf_s8_cols_dsp: pixels per DSP conv panel for a window of k values."""
     return S8_COLS["dsp"] if S8_COLS["dsp"] * _k4(k) * 2 <= S8_PANEL_BYTES_DSP else S8_COLS["dsp"] // 2
