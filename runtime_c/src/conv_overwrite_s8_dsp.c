@@ -22,11 +22,12 @@ int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 static void fill_pointwise(const int8_t *x, int32_t c_in, int32_t hw, int32_t p0, int32_t np,
                            int16_t *panel)
 {
-    const int32_t k4 = mf_s8_k4(c_in), kq = c_in >> 2, kt = c_in & 3, full = np - np % 6;
+    const int32_t k4 = mf_s8_k4(c_in), kq = c_in >> 2, kt = c_in & 3;
     for (int32_t j = 0; j < np; ++j) {
-        /* a column of a 6-wide block steps 24 int16 from one group to the next */
-        const int32_t step = j < full ? 24 : 4;
-        int16_t *dst = panel + (j < full ? (j - j % 6) * k4 + (j % 6) * 4 : j * k4);
+        /* every column sits in a block of six (the GEMM's blocks6: a last partial block is
+         * padded); a column steps 24 int16 from one group to the next */
+        const int32_t step = 24;
+        int16_t *dst = panel + (j - j % 6) * k4 + (j % 6) * 4;
         const int8_t *src = x + p0 + j;
         for (int32_t g = 0; g < kq; ++g, src += 4 * hw, dst += step) {
             dst[0] = src[0];
@@ -59,7 +60,7 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
         for (int32_t p0 = 0; p0 < hw; p0 += MF_S8_PW_COLS_DSP) {
             const int32_t np = hw - p0 < MF_S8_PW_COLS_DSP ? hw - p0 : MF_S8_PW_COLS_DSP;
             fill_pointwise(xn, d->c_in, hw, p0, np, panel);
-            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, bias, tile, np, 1, &d->rq, 0);
+            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, tile, np, 1, &d->rq, 0);
             /* these pixels' inputs are in the panel: their y rows may now overwrite x */
             for (int32_t oc = 0; oc < d->c_out; ++oc)
                 memcpy(yn + (size_t)oc * hw + p0, tile + oc * np, (size_t)np);

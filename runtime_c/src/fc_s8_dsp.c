@@ -26,7 +26,7 @@ int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
             for (int32_t kk = 0; kk < k4; ++kk)
                 panel[mf_s8_panel_dsp_at(j, kk, nm, k4)] = (int16_t)(kk < d->k ? ar[kk] : 0);
         }
-        mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, bias, y + m0 * d->n, 1, d->n, &d->rq, 0);
+        mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, 0, bias, y + m0 * d->n, 1, d->n, &d->rq, 0);
     }
     return MF_OK;
 }
