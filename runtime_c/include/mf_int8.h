@@ -181,6 +181,7 @@ int mf_add_rows_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add
 int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_avgpool_s8_dsp(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch);

@@ -77,6 +77,40 @@ static __attribute__((noinline)) void dw3_row(const int8_t *px, int32_t r1, int3
     }
 }
 
+/* mf_s8_rq_rows for the depthwise sums, in the usual case (rs > 32 and a small shift): one
+ * SMMLA takes the product's high word plus the rounding term with the zero point folded in
+ * (exact: zp << sh added before the shift is zp after it), then ASR and SSAT, or the
+ * ReLU/Clip clamp; 6-9 instructions per output instead of 17. Other shifts: mf_s8_rq_rows. */
+static __attribute__((noinline)) void rq_plane(const int32_t *acc, int32_t rows, int32_t n,
+                                               int32_t as, int8_t *y, int32_t ys, int32_t cs,
+                                               const mf_s8_rq_ch *q)
+{
+    const int32_t sh = q->rs - 32;
+    if (q->rs <= 32 || sh > 20) {
+        mf_s8_rq_rows(acc, rows, n, as, y, ys, cs, q);
+        return;
+    }
+    const int32_t mult = q->mult, hz = (1 << (sh - 1)) + q->zp * (1 << sh), lo = q->lo, hi = q->hi;
+    for (int32_t r = 0; r < rows; ++r, acc += as, y += ys) {
+        const int32_t *a = acc;
+        int8_t *yy = y;
+        if (lo == -128 && hi == 127) {
+            for (int32_t i = 0; i < n; ++i, yy += cs) {
+                int32_t v;
+                __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a[i]), "r"(mult), "r"(hz));
+                *yy = (int8_t)__ssat(v >> sh, 8);
+            }
+        } else {
+            for (int32_t i = 0; i < n; ++i, yy += cs) {
+                int32_t v;
+                __asm__("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a[i]), "r"(mult), "r"(hz));
+                v >>= sh;
+                *yy = (int8_t)(v < lo ? lo : (v > hi ? hi : v));
+            }
+        }
+    }
+}
+
 /* Depthwise, one channel at a time from its padded copy. A three-tap row (dil_w 1) is one
  * unaligned LDR (x0, x1, x2, x3): SXTB16 gives (x0, x2) for SMLAD with the packed weights
  * (w0, w2) and, rotated, (x1, x3), whose bottom half SMLABB takes with w1. With stride 1
@@ -119,12 +153,12 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                 /* the plane as one long row: wp - w_out sums per row are thrown away, but
                  * there is one call per channel instead of one per output row */
                 dw3_row(plane, r1, 1, (d->h_out - 1) * wp + d->w_out, b, wk, sums);
-                mf_s8_rq_rows(sums, d->h_out, d->w_out, wp, yc, d->w_out, 1, &q);
+                rq_plane(sums, d->h_out, d->w_out, wp, yc, d->w_out, 1, &q);
                 continue;
             }
             for (int32_t oh = 0; oh < d->h_out; ++oh, yc += d->w_out) {
                 dw3_row(plane + oh * sh * wp, r1, sw, d->w_out, b, wk, sums);
-                mf_s8_rq_rows(sums, 1, d->w_out, 0, yc, 0, 1, &q);
+                rq_plane(sums, 1, d->w_out, 0, yc, 0, 1, &q);
             }
         }
 }
