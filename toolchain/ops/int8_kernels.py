@@ -68,6 +68,8 @@ kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scr
 kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch, qconv.FC_S8_SIG)
 # the global average pool (SXTAB16 sums; other windows call the reference)
 kernels("mf_avgpool", "pool_s8_dsp.c", ("s8",), ("dsp",), ("pool_s8_ref.c",), sig=qpool.POOL_S8_SIG)
+# the residual band add (ops/qconv.py QConvAdd) with its compile-time term tables
+kernels("mf_add_rows", "add_rows_s8_dsp.c", ("s8",), ("dsp",), ("add_rows_s8_ref.c",), sig=qconv.ADD_ROWS_S8_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_s8_{isa}.c", ("s8",), S8_ISAS,
         ("gemm_s8_{isa}.c", "conv_overwrite_s8_ref.c"), overwrite_s8_scratch, qconv.CONV_S8_SIG)
 
