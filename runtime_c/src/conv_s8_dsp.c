@@ -111,6 +111,28 @@ static __attribute__((noinline)) void rq_plane(const int32_t *acc, int32_t rows,
     }
 }
 
+/* mf_s8_pad_copy for rows of 4 bytes or more: words only, the last one overlapping the one
+ * before (no byte loop), ~8 instructions a row of 5 where the byte tail cost ~27. */
+static void pad_copy_words(const int8_t *xc, const mf_conv2d_s8_desc *d, int32_t hp, int32_t wp,
+                           int8_t *plane)
+{
+    const int32_t c_lo = d->pad_left < wp ? d->pad_left : wp;
+    const int32_t c_hi = d->pad_left + d->w_in < wp ? d->pad_left + d->w_in : wp;
+    const int32_t r_lo = d->pad_top < hp ? d->pad_top : hp;
+    const int32_t r_hi = d->pad_top + d->h_in < hp ? d->pad_top + d->h_in : hp;
+    const int32_t n = c_hi - c_lo;
+    if (n < 4) {
+        mf_s8_pad_copy(xc, d, hp, wp, plane);
+        return;
+    }
+    const int8_t *src = xc + (r_lo - d->pad_top) * d->w_in + (c_lo - d->pad_left);
+    int8_t *dst = plane + r_lo * wp + c_lo;
+    for (int32_t r = r_lo; r < r_hi; ++r, src += d->w_in, dst += wp) {
+        for (int32_t i = 0; i + 4 < n; i += 4) memcpy(dst + i, src + i, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    }
+}
+
 /* Depthwise, one channel at a time from its padded copy. A three-tap row (dil_w 1) is one
  * unaligned LDR (x0, x1, x2, x3): SXTB16 gives (x0, x2) for SMLAD with the packed weights
  * (w0, w2) and, rotated, (x1, x3), whose bottom half SMLABB takes with w1. With stride 1
@@ -127,7 +149,7 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
     mf_s8_pad_init(d, hp, wp, plane);
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t c = 0; c < d->c_out; ++c) {
-            mf_s8_pad_copy(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
+            pad_copy_words(x + (n * d->c_in + c) * hw_in, d, hp, wp, plane);
             const int8_t *wc = w + c * taps;
             const int32_t b = bias ? bias[c] : 0;
             const mf_s8_rq_ch q = mf_s8_rq_prepare(&d->rq, c);

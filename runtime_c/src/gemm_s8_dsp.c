@@ -159,15 +159,24 @@ static inline rq_t rq_make(const mf_requant_s8 *rq, int32_t ch, int32_t cs)
     const int32_t i = rq->per_channel ? ch : 0, rs = 31 - rq->shift[i];
     rq_t q;
     q.mult = rq->mult[i];
-    q.rs = rs;
-    q.round = (int64_t)1 << (rs - 1);
-    q.sh = rs > 32 ? rs - 32 : 0;
-    q.half = rs > 32 ? 1 << (rs - 33) : 0;
     q.zp = rq->out_zp;
     q.lo = rq->act_min;
     q.hi = rq->act_max;
-    q.half_zp = q.sh <= 20 ? q.half + q.zp * (1 << q.sh) : 0;
-    q.mode = rs <= 32 || cs != 1 || q.sh > 20 ? 3 : (q.lo == -128 && q.hi == 127 ? 0 : 1);
+    q.rs = rs;
+    q.sh = rs - 32;
+    if (rs > 32 && q.sh <= 20 && cs == 1) {
+        /* the usual case: only what SMMLA, ASR and the clamp need */
+        q.half_zp = (1 << (q.sh - 1)) + q.zp * (1 << q.sh);
+        q.half = 0;
+        q.round = 0;
+        q.mode = q.lo == -128 && q.hi == 127 ? 0 : 1;
+        return q;
+    }
+    q.round = (int64_t)1 << (rs - 1);
+    q.sh = rs > 32 ? rs - 32 : 0;
+    q.half = rs > 32 ? 1 << (rs - 33) : 0;
+    q.half_zp = 0;
+    q.mode = 3;
     return q;
 }
 
