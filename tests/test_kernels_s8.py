@@ -206,7 +206,8 @@ def _add_rows_data(n: int, rows: int, scales: tuple[float, float, float], relu: 
 @pytest.mark.parametrize("n,rows,scales,relu", [(37, 256, (0.05, 0.02, 0.06), True),   # tail of 1
                                                 (64, 256, (0.011, 0.09, 0.004), False),  # clamps both ways
                                                 (6, 256, (0.3, 0.3, 0.3), False)])       # tail of 2
-@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv"),
+                                      ("stm32f746-disco", "dsp")])
 def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
     """mf_add_rows_s8_<isa> (table gathers, high-word multiply) against the reference add of
     each row, in place over b, in one binary; every int8 value of a meets its table entry."""

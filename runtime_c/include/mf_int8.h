@@ -177,6 +177,7 @@ typedef struct {
  * uint8 one shifted by -128 (x ^ 0x80). */
 
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_rows_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
@@ -184,6 +185,7 @@ int mf_add_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_d
 int mf_add_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 int mf_add_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_avgpool_s8_dsp(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_avgpool_s8_mve(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_avgpool_s8_rvv(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);

@@ -185,11 +185,15 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
     }
 }
 
-/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP. */
+/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP.
+ * blocks6: every column, the last partial block's too, sits in a block of six (the panel
+ * has room for cols rounded up to 6; the padding columns hold anything and are computed
+ * but never stored), so no column runs the slow one-column tile; 0: columns past the last
+ * full block of six are stored one by one (mf_s8_panel_dsp_at). */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
-                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
-                    const mf_requant_s8 *rq, int32_t ch0);
-/* Offset of element (j, k) in that panel of cols columns. */
+                    int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0);
+/* Offset of element (j, k) in that panel of cols columns (blocks6 0). */
 static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int32_t k4)
 {
     static const int8_t perm[4] = {0, 2, 1, 3};

@@ -7,7 +7,7 @@ that picks them belong to the int8 op family."""
 
 from __future__ import annotations
 
-from toolchain.ops import qconv
+from toolchain.ops import qconv, qpool
 from toolchain.ops.conv import ConvShape, conv_shape
 from toolchain.ops.kernel_table import c_file, kernels
 
@@ -66,8 +66,8 @@ def conv_s8_scratch(isa: str, s: ConvShape) -> int:
 
 def overwrite_s8_scratch(isa: str, c_in: int, c_out: int) -> int:
     """mf_conv2d_overwrite_s8_<isa>_scratch_bytes of a pointwise conv it applies to: the
-    panel, then c_out outputs per panel column."""
-    return {"dsp": S8_PW_COLS_DSP * _k4(c_in) * 2 + c_out * S8_PW_COLS_DSP,
+    panel, then (mve, rvv) c_out outputs per panel column."""
+    return {"dsp": S8_PW_COLS_DSP * _k4(c_in) * 2,  # its outputs go straight over x
             "mve": S8_COLS["mve"] * (_r16(c_in) + c_out) + _r16(c_in) * 2,
             "rvv": S8_COLS["rvv"] * (c_in * 2 + c_out)}[isa]
 
@@ -84,6 +84,10 @@ kernels("mf_conv2d", "conv_s8_{isa}.c", ("s8",), S8_ISAS, ("gemm_s8_{isa}.c",), 
 kernels("mf_fc", "fc_s8_dsp.c", ("s8",), ("dsp",), ("gemm_s8_dsp.c",), fc_s8_scratch, qconv.FC_S8_SIG)
 kernels("mf_fc", "fc_s8_mve.c", ("s8",), ("mve",), ("gemm_s8_mve.c",), fc_s8_scratch, qconv.FC_S8_SIG)
 kernels("mf_fc", "fc_s8_rvv.c", ("s8",), ("rvv",), (), fc_s8_scratch, qconv.FC_S8_SIG)
+# the global average pool (SXTAB16 sums; other windows call the reference)
+kernels("mf_avgpool", "pool_s8_dsp.c", ("s8",), ("dsp",), ("pool_s8_ref.c",), sig=qpool.POOL_S8_SIG)
+# the residual band add (ops/qconv.py QConvAdd) with its compile-time term tables
+kernels("mf_add_rows", "add_rows_s8_dsp.c", ("s8",), ("dsp",), ("add_rows_s8_ref.c",), sig=qconv.ADD_ROWS_S8_SIG)
 kernels("mf_conv2d_overwrite", "conv_overwrite_s8_{isa}.c", ("s8",), S8_ISAS,
         ("gemm_s8_{isa}.c", "conv_overwrite_s8_ref.c"), overwrite_s8_scratch, qconv.CONV_S8_SIG)
 
