@@ -227,30 +227,31 @@ def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("c,h,w,k,pads,stride", [
-    (7, 5, 25, (5, 25), (0, 0, 0, 0), (1, 1)),    # global, 125 = 7 vectors of 16 + 13 (DS-CNN's)
-    (6, 8, 8, (8, 8), (0, 0, 0, 0), (1, 1)),      # global, whole vectors (ResNet-8's)
-    (3, 1, 5, (1, 5), (0, 0, 0, 0), (1, 1)),      # global, one short vector
-    (4, 6, 7, (3, 3), (1, 1, 1, 1), (2, 2)),      # not global: the reference's path
+@pytest.mark.parametrize("n,c,h,w,k,pads,stride", [
+    (1, 7, 5, 25, (5, 25), (0, 0, 0, 0), (1, 1)),    # global, 125 = 7 vectors of 16 + 13 (DS-CNN's)
+    (1, 6, 8, 8, (8, 8), (0, 0, 0, 0), (1, 1)),      # global, whole vectors (ResNet-8's)
+    (1, 3, 1, 5, (1, 5), (0, 0, 0, 0), (1, 1)),      # global, one short vector
+    (2, 7, 3, 5, (3, 5), (0, 0, 0, 0), (1, 1)),      # global, batch 2, a byte tail of 3
+    (1, 3, 41, 31, (41, 31), (0, 0, 0, 0), (1, 1)),  # 1271 values: the DSP's 16-bit halves flush twice
+    (1, 4, 6, 7, (3, 3), (1, 1, 1, 1), (2, 2)),      # not global: the reference's path
 ])
-@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
-def test_simd_avgpool_bit_exact(board: str, isa: str, c: int, h: int, w: int, k, pads, stride,
+@pytest.mark.parametrize("board,isa", [("stm32f746-disco", "dsp"), ("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+def test_simd_avgpool_bit_exact(board: str, isa: str, n: int, c: int, h: int, w: int, k, pads, stride,
                                 tmp_path: Path) -> None:
     """mf_avgpool_s8_<isa> against mf_avgpool_s8_ref in one binary, and both against the
     op's numpy reference (ties to even): plane sums with vector tails, a scale that makes
-    exact ties, the activation clamp."""
-    from toolchain.codegen import copy_runtime
-    from toolchain.build import build_firmware
+    exact ties, the activation clamp, channels at both ends of the range."""
+    from harness import Case, run
     from toolchain.ops.conv import Window
     from toolchain.ops.qpool import QPool, QPoolParams
     from toolchain.ops.requant import Requant
-    from toolchain.sim import run_firmware
     from fixtures.sim_support import require_tools
 
     b = load_board(board)
     require_tools(b)
     rng = np.random.default_rng(c * 100 + h)
-    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    x = rng.integers(-128, 128, (n, c, h, w)).astype(np.int8)
+    x[:, 0], x[:, -1] = 127, -128  # the sums' extremes (the DSP's 16-bit partial sums)
     in_zp, out_zp = -7, 3
     win = Window(k, stride, (1, 1), pads, 2)
     oh, ow = win.out_size(h, w)
@@ -261,20 +262,16 @@ def test_simd_avgpool_bit_exact(board: str, isa: str, c: int, h: int, w: int, k,
     def arr(name: str, ctype: str, v) -> str:
         return f"static const {ctype} {name}[] = {{{', '.join(str(int(t)) for t in np.ravel(v))}}};"
 
-    (tmp_path / "pool_data.h").write_text("\n".join([
-        "#include <stdint.h>", "#define KS_N 1", f"#define KS_C {c}", f"#define KS_H {h}", f"#define KS_W {w}",
+    data = "\n".join([
+        "#include <stdint.h>", f"#define KS_N {n}", f"#define KS_C {c}", f"#define KS_H {h}", f"#define KS_W {w}",
         f"#define KS_HO {oh}", f"#define KS_WO {ow}", f"#define KS_KH {k[0]}", f"#define KS_KW {k[1]}",
         f"#define KS_SH {stride[0]}", f"#define KS_SW {stride[1]}", f"#define KS_PT {pads[0]}",
         f"#define KS_PL {pads[1]}", f"#define KS_IN_ZP {in_zp}", f"#define KS_OUT_ZP {rq.out_zp}",
         f"#define KS_ACT_MIN {rq.act_min}", f"#define KS_ACT_MAX {rq.act_max}",
-        arr("ks_x", "int8_t", x), arr("ks_mult", "int32_t", rq.mult), arr("ks_shift", "int32_t", rq.shift)]) + "\n")
-    rt = copy_runtime(tmp_path / "runtime", {f"mf_avgpool_s8_{isa}"})
-    here = Path(__file__).parent / "kernels"
-    build = build_firmware([here / "pool_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
-                           include_dirs=[here, tmp_path, tmp_path / "runtime" / "include"],
-                           extra_cflags=[f"-DKS_FAST=mf_avgpool_s8_{isa}"])
-    r = run_firmware(build, timeout=600)
-    assert r.status == 0
-    np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference vs numpy
-    np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the SIMD kernel, same binary
+        arr("ks_x", "int8_t", x), arr("ks_mult", "int32_t", rq.mult), arr("ks_shift", "int32_t", rq.shift)]) + "\n"
+    r = run(b, Case(Path(__file__).parent / "kernels" / "pool_s8.c", {f"mf_avgpool_s8_{isa}"},
+                    {"unused": np.zeros(1, np.float32)}, {"fast": want.size, "ref": want.size},
+                    {"KS_FAST": f"mf_avgpool_s8_{isa}"}, {"pool_data.h": data}), out_dir=tmp_path, timeout=600)
+    np.testing.assert_array_equal(r.ref.astype(np.int64), want)  # the reference vs numpy
+    np.testing.assert_array_equal(r.fast.astype(np.int64), want)  # the SIMD kernel, same binary
     assert r.instructions
