@@ -3,7 +3,9 @@ the example ViT, the low-rank ViT and MobileNetV1-0.25 VWW (examples/vww_mobilen
 
     python bench/inference.py [--boards ...] [--models resnet8,dscnn,vit,lowrank_vit,vww,vit240_int8]
                               [--dtypes fp32,fp16,int8]
-                              [--kernels board|ref] [--json]
+                              [--kernels board|ref] [--stream-input] [--json]
+    python bench/inference.py --models vit240_int8 --dtypes int8 --stream-input \
+        --boards stm32f746-disco,cortex-m55-an547,rv32-rvv
     python bench/inference.py --models zoo --boards stm32f746-disco --dtypes fp32
     python bench/inference.py --models zoo --boards rv32-rvv,cortex-m55-an547 --dtypes fp16
 
@@ -14,6 +16,9 @@ int8 rows run MLPerf Tiny's full-integer files (resnet8_int8.onnx, dscnn_kws_int
 the model has one, else the float model quantised on the fly (seeded calibration), and are
 checked against onnxruntime in LSBs. vit240_int8 is the integer-only 3x240x240 low-rank ViT
 of issue 15 (examples/lowrank_vit_240_int8.onnx), int8 rows only.
+
+--stream-input adds, after each int8 row, the same model built with the streamed-row input
+(`--stream-input`: mf_model_run_rows pulls the image a row at a time), marked "streamed".
 
 --kernels board (default) uses the kernels the board's fields select (toolchain.codegen.target:
 dsp scalar on Cortex-M4/M7, rvv / mve SIMD where the core has it, ref otherwise); ref forces the
@@ -33,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from toolchain.api import CompileOptions  # noqa: E402
 from toolchain.errors import McuforgeError  # noqa: E402
 from toolchain.run import run_on_board  # noqa: E402
 
@@ -59,11 +65,13 @@ INT8_ONLY = {"vit240_int8"}
 BOARDS = "stm32f746-disco,stm32f405-netduinoplus2,rv32-rvv,cortex-m55-an547"
 
 
-def run_one(model: Path, board_name: str, dtype: str, kernels: str) -> dict:
+def run_one(model: Path, board_name: str, dtype: str, kernels: str, stream: bool = False) -> dict:
     """One model on one board in QEMU, compared with onnxruntime: toolchain.run does it all."""
-    r = run_on_board(model, board_name, seed=7, timeout=1800, dtype=dtype, kernels=kernels)
+    r = run_on_board(model, board_name, seed=7, timeout=1800, dtype=dtype, kernels=kernels,
+                     options=CompileOptions(stream_input=stream))
     count = r.cost or 0
-    return {"model": model.stem, "board": board_name, "dtype": dtype, "kernels": r.extra["kernels"],
+    return {"model": model.stem, "board": board_name, "dtype": dtype + (" streamed" if stream else ""),
+            "kernels": r.extra["kernels"],
             "instructions": count, "count": "LMUL-weighted" if r.weighted_instructions else "plain",
             "macs": r.macs, "macs_per_instr": round(r.macs / count, 3) if count else None,
             "arena_bytes": r.arena_bytes, "flash_bytes": r.flash_bytes, "stack_bytes": r.stack_bytes,
@@ -76,6 +84,7 @@ def main() -> None:
     ap.add_argument("--models", default=DEFAULT_MODELS, help=f"comma list of {', '.join(MODELS)}, or zoo")
     ap.add_argument("--dtypes", default="fp32,fp16,int8")
     ap.add_argument("--kernels", choices=("board", "ref"), default="board")
+    ap.add_argument("--stream-input", action="store_true", help="also each int8 row with the streamed-row input")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     rows = []
@@ -98,6 +107,14 @@ def main() -> None:
                 rows.append(row)
                 if not a.json:
                     print(_line(row), flush=True)
+                if dtype == "int8" and a.stream_input and "instructions" in row:
+                    try:
+                        rows.append(run_one(path, board, dtype, a.kernels, stream=True))
+                    except McuforgeError as e:
+                        rows.append({"model": m, "board": board, "dtype": "int8 streamed",
+                                     "error": str(e).splitlines()[0]})
+                    if not a.json:
+                        print(_line(rows[-1]), flush=True)
     if a.json:
         print(json.dumps(rows, indent=1))
 

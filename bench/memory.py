@@ -16,6 +16,10 @@ the arena from below when the whole input must be present at the start (the ViTs
 --fp16 adds the FP16 rows (issue 13): the example low-rank ViT and the Hugging Face one built
 for the FP16 SIMD boards' kernels (rv32-rvv, cortex-m55-an547), whole input and streamed
 (--stream-input: the image arrives row by row), each against the FP16 op-by-op bound.
+
+Then MobileNetV1-0.25 (VWW) with its input whole or streamed, each without and with the
+patch-based first stage (--patch-stage auto; its layers, bands and recompute in the schedule
+column).
 """
 
 from __future__ import annotations
@@ -51,20 +55,29 @@ ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_ea
 FP16_MODELS = [ROOT / "examples" / "lowrank_vit_112.onnx", ZOO / "hf_vit_eager.onnx"]
 FP16_BOARDS = ["rv32-rvv", "cortex-m55-an547"]
 
+VWW = ROOT / "examples" / "vww_mobilenet_v1_025.onnx"
+# MobileNetV1-0.25 (MLPerf Tiny VWW) before/after issue 19's patch-based first stage: the input
+# whole or streamed by rows (--stream-input), without and with the stage (--patch-stage auto)
+VARIANTS = [(VWW, "vww", CompileOptions()), (VWW, "vww streamed", CompileOptions(stream_input=True)),
+            (VWW, "vww patched", CompileOptions(patch_stage="auto")),
+            (VWW, "vww streamed+patched", CompileOptions(stream_input=True, patch_stage="auto"))]
 
-def measure(path: Path, board: str = "", stream: bool = False) -> dict:
-    kw = {"target": kernel_target(load_board(board), "fp16")} if board else {}
-    ours = compile_model(path, options=CompileOptions(stream_input=stream, **kw))
-    greedy = compile_model(path, options=CompileOptions.schedule("naive", **kw))
+
+def measure(path: Path, label: str = "", options: CompileOptions = CompileOptions()) -> dict:
+    ours = compile_model(path, options=options)
+    greedy = compile_model(path, options=CompileOptions.schedule("naive", target=options.target))
     g = greedy.graph
     peak = ours.peak_node()
-    name = f"{path.stem} fp16 {board}{' streamed' if stream else ''}" if board else path.stem
-    return {"model": name, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
+    ps = ours.patch
+    patch = (f" + patch {len(ps.layers)} layers in {ps.bands} bands of {ps.rows} rows, recompute "
+             f"{ps.recompute_pct:.1f}% of its MACs" if ps else "")
+    return {"model": label or path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
             "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
             "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),
-            "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule,
+            "bound_ratio": round(ours.arena_bytes / op_by_op_bound(g), 3), "schedule": ours.schedule + patch,
             "input_bytes": sum(g.tensors[i].nbytes for i in g.inputs),
-            "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else ""}
+            "peak_node": f"{peak.op} {peak.name[-40:]}" if peak else "",
+            "patch_stage": ps.report() if ps else None}
 
 
 def main() -> None:
@@ -77,7 +90,11 @@ def main() -> None:
     default = DEFAULT + ([] if args.no_zoo else [ZOO / f"{n}.onnx" for n in ZOO_ROWS])
     rows = [measure(p) for p in (args.models or default) if p.is_file()]
     if args.fp16:
-        rows += [measure(p, b, s) for p in FP16_MODELS for b in FP16_BOARDS for s in (False, True)]
+        rows += [measure(p, f"{p.stem} fp16 {b}{' streamed' if s else ''}",
+                         CompileOptions(stream_input=s, target=kernel_target(load_board(b), "fp16")))
+                 for p in FP16_MODELS for b in FP16_BOARDS for s in (False, True)]
+    if not args.models and VWW.is_file():
+        rows += [measure(p, label, o) for p, label, o in VARIANTS]
     if args.json:
         print(json.dumps(rows, indent=1))
         return

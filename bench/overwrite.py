@@ -1,5 +1,7 @@
 """What writing convs over their input costs, now that kernels follow the plan: instructions and
-arena of a model with the full schedule and with --no-overwrite, per board and dtype.
+arena of a model under --prefer memory (every depthwise/pointwise conv over its input), --prefer
+speed (out of place wherever it fits) and the default (the faster kernel where it still fits
+the board's RAM less its stack), per board and dtype.
 
     python bench/overwrite.py [--boards rv32-rvv,cortex-m55-an547,stm32f746-disco] [--dtypes fp16,fp32] [--json]
 
@@ -38,17 +40,17 @@ def main() -> None:
     for board in a.boards.split(","):
         for dtype in a.dtypes.split(","):
             row = {"board": board, "dtype": dtype}
-            for label, opts in (("default", CompileOptions()),
-                                ("no_overwrite", replace(CompileOptions(), overwrite=False))):
+            for label, opts in (("memory", replace(CompileOptions(), prefer="memory")),
+                                ("speed", replace(CompileOptions(), prefer="speed")),
+                                ("default", CompileOptions())):
                 r = run_on_board(a.model, board, options=opts, seed=7, timeout=1800, dtype=dtype)
                 row[label] = {"instructions": r.cost, "arena_bytes": r.arena_bytes, "match": r.match}
             rows.append(row)
             if not a.json:
-                d, n = row["default"], row["no_overwrite"]
-                print(f"{board:20s} {dtype}  default {d['instructions'] / 1e6:7.2f} M instr, "
-                      f"arena {d['arena_bytes']:6d}   --no-overwrite {n['instructions'] / 1e6:7.2f} M, "
-                      f"arena {n['arena_bytes']:6d}"
-                      f"   match {d['match'] and n['match']}", flush=True)
+                cells = "   ".join(f"{k} {row[k]['instructions'] / 1e6:6.2f} M instr, arena {row[k]['arena_bytes']:6,} B"
+                                   for k in ("memory", "speed", "default"))
+                ok = all(row[k]["match"] for k in ("memory", "speed", "default"))
+                print(f"{board:18s} {dtype}  {cells}   match {ok}", flush=True)
     if a.json:
         print(json.dumps(rows, indent=1))
 

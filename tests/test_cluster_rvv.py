@@ -3,11 +3,13 @@
 training twins (par_train.c: conv input/weight gradients, depthwise, Adam), matmul/linear
 (par_gemm.c) and softmax/LayerNorm (par_norm.c) in FP32 and FP16, in one firmware binary on the
 cluster board: the harts really run concurrently under QEMU (-smp), with 8 harts and with 3
-(uneven splits). The fixture (tests/cluster/par_rvv/model.c) writes one word per case.
+(uneven splits). The fixture (tests/kernels/par_rvv.c, on the kernel-harness protocol) writes one
+word per case.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +20,10 @@ from toolchain.boards import load_board
 from toolchain.codegen import copy_runtime
 from toolchain.ops.kernel_table import KERNELS, sources_for
 
-FIXTURE = Path(__file__).resolve().parent / "cluster" / "par_rvv"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
+from harness import Case, run  # noqa: E402
+
+FIXTURE = Path(__file__).resolve().parent / "kernels" / "par_rvv.c"
 BOARD = "rv32-rvv-x8"
 TWINS = {"mf_copy_par_f32_ref", "mf_copy_par_f16_ref", "mf_avgpool2d_bwd_input_par_f32_ref",
          "mf_maxpool2d_bwd_input_par_f16_ref", "mf_gemm_par_f32_ref", "mf_gemm_par_f32_rvv", "mf_gemm_par_f16_ref", "mf_gemm_par_f16_rvv",
@@ -57,38 +62,34 @@ def expected_train_cases() -> np.ndarray:
 @pytest.mark.qemu
 @pytest.mark.parametrize("harts", [8, 3])
 def test_rvv_f32_twins_bit_exact_on_cluster(harts: int, tmp_path: Path) -> None:
-    from toolchain.build import build_firmware
-    from toolchain.sim import run_qemu
-
     board = load_board(BOARD)
     require_tools(board)
     assert TWINS <= set(KERNELS)
-    rt = copy_runtime(tmp_path / "runtime", TWINS)
+    rt = copy_runtime(tmp_path / "files", TWINS)
     assert {"par_conv_f32.c", "conv_f32_rvv.c", "depthwise_f32_rvv.c"} <= {Path(f).name for f in rt}
     assert set(sources_for(TWINS)) >= {"par_conv_f32.c", "gemm_f32_rvv.c"}
-    build = build_firmware([FIXTURE / "model.c", *rt], board, tmp_path / "fw", [np.zeros(1, np.float32)],
-                           include_dirs=[FIXTURE, tmp_path / "runtime" / "include"], harts=harts)
-    r = run_qemu(build, board, timeout=900)
-    assert r.status == 0
-    got, want = r.outputs[0], expected_cases()
+    outputs = {"convs": len(expected_cases()), "train": len(expected_train_cases()), "rows": 31, "f16_train": 16}
+    r = run(board, Case(FIXTURE, TWINS, {"unused": np.zeros(1, np.float32)}, outputs, harts=harts), out_dir=tmp_path,
+            timeout=900)
+    got, want = r.outputs["convs"], expected_cases()
     assert got.shape == want.shape
     bad = [(CONVS[i // 12], ("relu", "none", "sigmoid")[i // 4 % 3], ("conv", "residual", "overwrite",
             "depthwise")[i % 4]) for i in np.flatnonzero(got != want)]
     assert not bad, bad
     assert int((want == 1).sum()) == 93
     # the training twins (par_train.c): conv input/weight gradients, the Adam update
-    got, want = r.outputs[1], expected_train_cases()
+    got, want = r.outputs["train"], expected_train_cases()
     bad = [("adam",) if i == len(CONVS) * 2 else (CONVS[i // 2], ("bwd_input", "bwd_weight")[i % 2])
            for i in np.flatnonzero(got != want)]
     assert not bad, bad
     assert int((want == 1).sum()) == 25
     # matmul / linear, softmax, LayerNorm (par_gemm.c, par_norm.c), copy (par_copy.c), pooling
     # backward (par_pool.c): 31 cases, FP32 and FP16
-    got = r.outputs[2]
+    got = r.outputs["rows"]
     assert got.shape == (31,) and np.all(got == 1), np.flatnonzero(got != 1)
     # FP16 training (par_train_f16.c): 6 shapes x (input, weight gradient), SGD with finite and
     # with an infinite gradient (skipped whole, overflow flagged), Adam, ReLU backward
-    got = r.outputs[3]
+    got = r.outputs["f16_train"]
     assert got.shape == (16,) and np.all(got == 1), np.flatnonzero(got != 1)
     # the harts all worked, and waiting is counted apart
     assert r.cluster is not None and min(h.work for h in r.cluster.harts) > 0

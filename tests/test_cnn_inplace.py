@@ -7,8 +7,6 @@ checker; the arenas are asserted exactly."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +19,8 @@ from onnx import TensorProto, helper
 from conftest import REAL_MODELS
 from toolchain.api import CompileOptions, compile_model
 from toolchain.boards import load_board
-from toolchain.codegen.emit import RUNTIME
 from toolchain.codegen.target import kernel_target
 from toolchain.frontend import load_onnx
-from toolchain.build.host import SANITIZE, WARN
 from toolchain.interp import run_graph
 from toolchain.memory import check_plan
 from toolchain.ops.conv import (
@@ -35,14 +31,11 @@ from toolchain.ops.elementwise import Act, apply_act
 from toolchain.passes import optimize
 from toolchain.verify import verify
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
+KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
+sys.path.insert(0, str(KERNEL_DIR))
+from harness import Case as HCase, run, sanitized, words  # noqa: E402
 from kharness import ConvWindow  # noqa: E402
 
-HARNESS = Path(__file__).parent / "kernels" / "conv_inplace.c"
-SOURCES = ["conv_overwrite_f32_ref.c", "conv_overwrite_f32_dsp.c", "conv_overwrite_f16_ref.c",
-           "conv_residual_f32_ref.c", "conv_residual_f32_dsp.c", "conv_im2col_f32_ref.c",
-           "conv_im2col_f16_ref.c", "gemm_f32_dsp.c", "conv_f32_ref.c", "conv_f32_dsp.c", "conv_f16_ref.c",
-           "elementwise_f32_ref.c", "depthwise_f32_dsp.c"]
 KERNELS = ("ow_f32_ref", "ow_f32_dsp", "res_f32_ref", "res_f32_dsp", "ow_f16_ref")  # harness order
 ACTS = ("NONE", "RELU", "SIGMOID")
 
@@ -96,39 +89,55 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    exe = tmp_path_factory.mktemp("conv_inplace") / "conv_inplace"
-    srcs = [str(RUNTIME / "src" / f) for f in SOURCES]
-    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", str(HARNESS), *srcs, "-lm",
-                    "-o", str(exe)], check=True)
-    return exe
-
-
-def _run(exe: Path, c: Case, arrays: list[np.ndarray]) -> subprocess.CompletedProcess:
-    oh, ow = c.out_hw
-    head = [KERNELS.index(c.kernel), c.n, c.c_in, c.h, c.w, c.c_out, oh, ow, c.k, c.k, c.stride, c.stride,
-            c.pad, c.pad, c.groups, ACTS.index(c.act), 0.0, 0.0]
-    text = " ".join(str(v) for v in head) + "\n" + "\n".join(
-        " ".join(f"{v:.9g}" for v in a.reshape(-1)) for a in arrays) + "\n"
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-    return subprocess.run([str(exe)], input=text, capture_output=True, text=True, env=env)
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_kernel_over_its_input(harness: Path, case: Case) -> None:
-    rng = np.random.default_rng(7)
+def _operands(case: Case, rng: np.random.Generator) -> list[np.ndarray]:
     oh, ow = case.out_hw
     x = rng.standard_normal((case.n, case.c_in, case.h, case.w)).astype(np.float32)
     w = rng.standard_normal((case.c_out, case.c_in // case.groups, case.k, case.k)).astype(np.float32)
     b = rng.standard_normal(case.c_out).astype(np.float32)
-    residual = case.kernel.startswith("res")
     skip = rng.standard_normal((case.n, case.c_out, oh, ow)).astype(np.float32)
     if "f16" in case.kernel:  # the kernel sees FP16 operands: so does the reference
         x, w, b = (a.astype(np.float16).astype(np.float32) for a in (x, w, b))
-    r = _run(harness, case, [x, w, b] + ([skip] if residual else []))
-    assert r.returncode == 0, r.stderr
-    out = np.array(r.stdout.split(), dtype=np.float64)
+    return [x, w, b, skip]
+
+
+# a regular 3x3 conv: the C kernel refuses it and its size function says 0
+REFUSED = Case(4, 4, 5, 5, kernel="ow_f32_ref", n=1)
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list]:
+    """Every case of CASES, then REFUSED, in one sanitized host build (tests/kernels/conv_inplace.c):
+    per case its scratch bytes, status, the output into a separate buffer and the output over
+    its input (or skip), and the operands it ran on."""
+    heads, data, operands = [], [], []
+    for c in CASES:
+        ops = _operands(c, np.random.default_rng(7))
+        operands.append(ops)
+        data += ops if c.kernel.startswith("res") else ops[:3]
+    rng = np.random.default_rng(0)
+    data += [rng.standard_normal(n).astype(np.float32) for n in (100, 144, 4)]
+    for c in [*CASES, REFUSED]:
+        oh, ow = c.out_hw
+        heads.append([KERNELS.index(c.kernel), c.n, c.c_in, c.h, c.w, c.c_out, oh, ow, c.k, c.k, c.stride, c.stride,
+                      c.pad, c.pad, c.groups, ACTS.index(c.act)])
+    sizes = [c.n * c.c_out * c.out_hw[0] * c.out_hw[1] for c in [*CASES, REFUSED]]
+    case = HCase(KERNEL_DIR / "conv_inplace.c", {f"mf_conv2d_{k}" for k in ("overwrite_f32_ref", "overwrite_f32_dsp",
+                                                                         "residual_f32_ref", "residual_f32_dsp",
+                                                                         "overwrite_f16_ref")},
+                 {"heads": words(np.array(heads, np.int32)), "data": np.concatenate([a.reshape(-1) for a in data])},
+                 {"scratch": len(heads), "status": len(heads), "y": 2 * sum(sizes)})
+    out = run(sanitized(load_board("host")), case, out_dir=tmp_path_factory.mktemp("conv_inplace")).outputs
+    ys = np.split(out["y"], np.cumsum([2 * s for s in sizes])[:-1])
+    return {"scratch": list(out["scratch"]), "status": list(out["status"]), "y": ys, "operands": operands}
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=[str(c) for c in CASES])
+def test_kernel_over_its_input(harness: dict[str, list], i: int) -> None:
+    case = CASES[i]
+    x, w, b, skip = harness["operands"][i]
+    assert harness["status"][i] == 0
+    out = np.concatenate([[harness["scratch"][i]], harness["y"][i]]).astype(np.float64)
+    residual = case.kernel.startswith("res")
     isa, elem = case.kernel.split("_")[2], 2 if "f16" in case.kernel else 4
     want_scratch = (residual_scratch_bytes(case.shape, elem, conv_cols(isa)) if residual
                     else overwrite_scratch_bytes(case.shape, case.n, elem))
@@ -144,12 +153,10 @@ def test_kernel_over_its_input(harness: Path, case: Case) -> None:
     np.testing.assert_allclose(aliased, separate, atol=0)  # over its input: bit for bit the same
 
 
-def test_shapes_that_cannot_overwrite(harness: Path) -> None:
+def test_shapes_that_cannot_overwrite(harness: dict[str, list]) -> None:
     # a regular 3x3 conv: the C kernel refuses it and both size functions say 0
-    c = Case(4, 4, 5, 5, kernel="ow_f32_ref", n=1)
-    rng = np.random.default_rng(0)
-    r = _run(harness, c, [rng.standard_normal(n).astype(np.float32) for n in (100, 144, 4)])
-    assert r.returncode == 1 and r.stdout.split()[0] == "0"
+    c = REFUSED
+    assert harness["status"][-1] == 1 and harness["scratch"][-1] == 0
     assert overwrite_kind(c.shape, 1) == "" and overwrite_scratch_bytes(c.shape, 1, 4) == 0
     # depthwise with a channel multiplier, pointwise widening at batch 2, strided 1x1
     assert overwrite_kind(ConvShape(4, 8, 4, (3, 3), (1, 1), (1, 1), (5, 5), (5, 5)), 1) == ""

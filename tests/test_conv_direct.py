@@ -5,19 +5,19 @@ shifted last tile, no bias, no activation, planes too narrow for a tile."""
 
 from __future__ import annotations
 
-import os
-import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from toolchain.codegen.emit import RUNTIME
-from toolchain.build.host import SANITIZE, WARN
+from toolchain.boards import load_board
 
-HARNESS = Path(__file__).resolve().parent / "kernels" / "conv_direct_host.c"
-SOURCES = ["conv_f32_dsp.c", "conv_f32_ref.c", "conv_im2col_f32_ref.c", "gemm_f32_dsp.c", "depthwise_f32_dsp.c",
-           "elementwise_f32_ref.c", "depthwise_ref.c", "conv_overwrite_f32_ref.c", "conv_overwrite_f16_ref.c",
-           "conv_f16_ref.c", "conv_im2col_f16_ref.c"]
+KERNELS = Path(__file__).resolve().parent / "kernels"
+sys.path.insert(0, str(KERNELS))
+from harness import Case, run, sanitized, words  # noqa: E402
+
+KERNEL_SET = {"mf_conv2d_f32_dsp", "mf_conv2d_f32_ref"}
 
 # c_in c_out h w k s  pad top left bottom right  bias relu
 CASES = [
@@ -34,20 +34,17 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    exe = tmp_path_factory.mktemp("conv_direct") / "conv_direct_host"
-    srcs = [str(RUNTIME / "src" / f) for f in SOURCES]
-    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", str(HARNESS), *srcs, "-lm",
-                    "-o", str(exe)], check=True)
-    return exe
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    # every case in one sanitized host build (tests/kernels/conv_direct.c)
+    case = Case(KERNELS / "conv_direct.c", KERNEL_SET, {"cases": words(np.array(CASES, np.int32))},
+                {"hw": 2 * len(CASES), "err": len(CASES)})
+    return run(sanitized(load_board("host")), case, out_dir=tmp_path_factory.mktemp("conv_direct")).outputs
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c)))
-def test_dsp_conv_matches_ref(harness: Path, case: tuple[int, ...]) -> None:
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-    r = subprocess.run([str(harness), *map(str, case)], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    oh, ow, err = r.stdout.split()
+@pytest.mark.parametrize("i", range(len(CASES)), ids=["-".join(map(str, c)) for c in CASES])
+def test_dsp_conv_matches_ref(results: dict[str, np.ndarray], i: int) -> None:
+    case = CASES[i]
+    oh, ow = results["hw"][2 * i:2 * i + 2]
     h, w, k, s = case[2], case[3], case[4], case[5]
     assert (int(oh), int(ow)) == ((h + case[6] + case[8] - k) // s + 1, (w + case[7] + case[9] - k) // s + 1)
-    assert float(err) <= 1e-5
+    assert float(results["err"][i]) <= 1e-5

@@ -56,6 +56,10 @@ HOST_CASES = [
     (1, 3, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2),     # column pairs first, middle, last
     (1, 2, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3),     # three columns in one pass
     (1, 2, 13, 14, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0),  # stride 2, Keras padding, odd output count
+    (1, 3, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),  # stride 2 line pairs, top pair over the padding
+    (1, 2, 11, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2),   # stride 2: odd last line, right edge window
+    (1, 2, 4, 3, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 3),    # stride 2: one pair, bottom row over the padding
+    (1, 2, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1),    # stride 2 on a plane narrower than the window
 ]
 
 
@@ -63,8 +67,8 @@ HOST_CASES = [
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exe = tmp_path_factory.mktemp("depthwise") / "depthwise_host"
     srcs = [str(RUNTIME / "src" / f) for f in SOURCES]
-    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", str(HARNESS), *srcs, "-lm",
-                    "-o", str(exe)], check=True)
+    subprocess.run(["gcc", *WARN, *SANITIZE, "-O1", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", str(HARNESS),
+                    *srcs, "-lm", "-o", str(exe)], check=True)
     return exe
 
 

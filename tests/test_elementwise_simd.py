@@ -1,5 +1,5 @@
 """FP32 SIMD element-wise kernels (issue 19): mf_unary_f32_<isa> and mf_binary_f32_<isa> on RVV
-and Helium against their references in the same QEMU binary (tests/kernels/elementwise.c:
+and Helium against their references in the same QEMU binary (tests/kernels/elementwise.c on harness.py:
 tails, sub-vector lengths, in place, per-channel/row/scalar broadcasts, a strided operand and
 the fallback kinds), and the lowering picks them on those boards."""
 
@@ -12,15 +12,13 @@ import numpy as np
 import pytest
 
 from toolchain.boards import load_board
-from toolchain.codegen.emit import copy_runtime
 from toolchain.codegen.target import kernel_target
 from toolchain.ops import REGISTRY  # noqa: F401  (registers every family's kernels)
 from toolchain.ops.kernel_table import available
-from toolchain.build import build_firmware
-from toolchain.sim import run_qemu
 
 KERNELS = Path(__file__).resolve().parent / "kernels"
 sys.path.insert(0, str(KERNELS))
+from harness import Case, run  # noqa: E402
 
 BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 N_CHECKED = 237 + 561  # the unary then the binary cases' outputs, as elementwise.c lists them
@@ -49,17 +47,13 @@ def test_simd_elementwise_matches_ref(board: str, isa: str, tmp_path: Path) -> N
     b = load_board(board)
     require_tools(b)
     unary, binary = f"mf_unary_f32_{isa}", f"mf_binary_f32_{isa}"
-    rt = copy_runtime(tmp_path / "runtime", {unary, binary, "mf_unary_f32_ref", "mf_binary_f32_ref"})
     x = np.random.default_rng(0).uniform(-1, 1, 256).astype(np.float32)
     x[128:] += np.sign(x[128:]) * 0.1  # divisors away from 0
-    build = build_firmware([KERNELS / "elementwise.c", *rt], b, tmp_path / "fw", [x, np.zeros(1, np.float32)],
-                           include_dirs=[KERNELS, tmp_path / "runtime" / "include"],
-                           extra_cflags=[f"-DEW_UNARY={unary}", f"-DEW_BINARY={binary}"])
-    r = run_qemu(build, b, timeout=600, lmul_weighting=b.core.simd == "rvv")
-    assert r.status == 0
-    fast, ref = r.outputs[0][:N_CHECKED], r.outputs[1][:N_CHECKED]
+    r = run(b, Case(KERNELS / "elementwise.c", {unary, binary, "mf_unary_f32_ref", "mf_binary_f32_ref"}, {"x": x},
+                    {"fast": 1024, "ref": 1024}, {"EW_UNARY": unary, "EW_BINARY": binary}), out_dir=tmp_path)
+    fast, ref = r.fast[:N_CHECKED], r.ref[:N_CHECKED]
     assert np.any(ref != 0) and np.all(np.isfinite(ref))
     # the same operations in FP32; only HardSigmoid/affine may fuse a multiply-add (1 ulp)
     np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-7)
-    assert np.all(r.outputs[0][N_CHECKED:] == 0)
-    assert (r.instructions or 0) > 0
+    assert np.all(r.fast[N_CHECKED:] == 0)
+    assert r.instructions > 0

@@ -93,7 +93,7 @@ def test_rvv_overwrite_scratch_agrees_with_c(tmp_path: Path) -> None:
         want.append(overwrite_scratch_bytes_rvv(ConvShape(ci, co, g, (k, k), (s, s), (p, p), (h, w), (oh, ow),
                                                           (dl, dl)), 1, 2))
     main = tmp_path / "main.c"
-    main.write_text('#include <stdio.h>\n#include "mf_conv_inplace.h"\nint main(void) {\n' + "\n".join(lines)
+    main.write_text('#include <stdio.h>\n#include "mf_conv.h"\nint main(void) {\n' + "\n".join(lines)
                     + "\nreturn 0; }\n")
     exe = tmp_path / "sizes"
     src = RUNTIME / "src"

@@ -80,7 +80,7 @@ def test_scratch_constants_agree_with_the_headers(tmp_path: Path) -> None:
              + [f"MF_CONV_OVERWRITE_COLS_{isa.upper()}" for isa in OVERWRITE_COLS if isa == "rvv"]
              + [f"MF_BWD_COLS_{isa.upper()}" for isa in BWD_COLS])
     main = tmp_path / "consts.c"
-    main.write_text('#include <stdio.h>\n#include "mf_conv_inplace.h"\n#include "mf_train.h"\nint main(void) {\n'
+    main.write_text('#include <stdio.h>\n#include "mf_conv.h"\nint main(void) {\n'
                     + "".join(f'printf("%d\\n", (int)({n}));\n' for n in names) + "return 0; }\n")
     exe = tmp_path / "consts"
     subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", str(main), "-o",
@@ -95,7 +95,7 @@ def test_scratch_constants_agree_with_the_headers(tmp_path: Path) -> None:
 
 def test_every_isa_constant_has_its_python_twin() -> None:
     # a new ISA's #define in a header needs its entry in the Python tables above
-    headers = "".join((RUNTIME / "include" / h).read_text() for h in ("mf_fast.h", "mf_conv_inplace.h", "mf_train.h"))
+    headers = "".join((RUNTIME / "include" / h).read_text() for h in ("mf_conv.h",))
     found = {(m.group(1), m.group(2).lower()) for m in re.finditer(r"#define (MF_\w+_COLS)_(\w+) \d+", headers)}
     tables = {"MF_CONV_COLS": CONV_COLS, "MF_CONV_OVERWRITE_COLS": OVERWRITE_COLS, "MF_BWD_COLS": BWD_COLS}
     assert {(k, isa) for k, isa in found} <= {(k, isa) for k, t in tables.items() for isa in t}

@@ -55,7 +55,7 @@ def test_scratch_size_agrees_with_c(tmp_path: Path) -> None:
                     f'.dil_h = 1, .dil_w = 1, .pad_top = {p}, .pad_left = {p}, .groups = {g}}}; '
                     f'printf("%d\\n", (int)mf_conv2d_scratch_bytes(&d, {elem}, MF_CONV_COLS_{isa.upper()})); }}')
     main = tmp_path / "main.c"
-    main.write_text('#include <stdio.h>\n#include "mf_fast.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
+    main.write_text('#include <stdio.h>\n#include "mf_conv.h"\nint main(void) {\n' + "\n".join(lines) + "\nreturn 0; }\n")
     exe = tmp_path / "sizes"
     subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", f"-I{RUNTIME / 'include'}", str(main),
                     str(RUNTIME / "src" / "conv_im2col_f32_ref.c"), str(RUNTIME / "src" / "elementwise_f32_ref.c"),

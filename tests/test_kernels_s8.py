@@ -42,6 +42,13 @@ CONVS = [
     ConvS8(5, 7, 9, 11, band=(0, 3)),                                # top band: padding kept
     ConvS8(8, 12, 10, 10, stride=(2, 2), pads=(0, 0, 1, 1), band=(3, 2)),  # bottom band, stride 2
     ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0), band=(2, 3)),  # strided 1x1
+    # rows of 16 and more (RVV: the band path, a strip of 16 and a tail; Helium: panel groups
+    # that straddle output rows)
+    ConvS8(5, 7, 6, 19, act="relu"),                                 # 7 channels: 4 + 3 single
+    ConvS8(6, 9, 7, 35, stride=(2, 2), pads=(0, 0, 1, 1)),           # stride 2 (strided loads), TF SAME
+    ConvS8(4, 6, 8, 17, band=(2, 3)),                                # a QConvAdd band, wide rows
+    ConvS8(6, 5, 6, 33, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # wide strided 1x1
+    ConvS8(2, 4, 5, 18, k=(1, 5), pads=(0, 2, 0, 2), act="clip"),    # a 5-wide window (generic taps)
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2
@@ -95,8 +102,9 @@ def test_scratch_bytes_agree_with_c(tmp_path: Path) -> None:
                     + "\nreturn 0; }\n")
     srcs = [str(RUNTIME / "src" / f"{op}_s8_{isa}.c") for op in ("conv", "fc") for isa in ("dsp", "mve", "rvv")]
     exe = tmp_path / "sizes"
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", str(main), *srcs,
-                    "-o", str(exe)], check=True)
+    # mf_int8_simd.h (the tile sizes) is private to the kernels: runtime_c/src
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}",
+                    str(main), *srcs, "-o", str(exe)], check=True)
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     want = [conv_scratch_bytes(isa, c) for c in CONVS for isa in ("dsp", "mve", "rvv")]
     want += [fc_scratch_bytes(isa, f) for f in FCS for isa in ("dsp", "mve", "rvv")]
@@ -126,6 +134,21 @@ def test_simd_kernel_bit_exact(board: str, isa: str, shape: ConvS8 | FcS8, tmp_p
     np.testing.assert_array_equal(r.ref, r.want)   # the reference, compiled for the board
     np.testing.assert_array_equal(r.fast, r.ref)   # the SIMD kernel, same binary, same data
     assert r.instructions > 0
+
+
+@pytest.mark.qemu
+def test_mve_conv_past_uint16_offsets_bit_exact(tmp_path: Path) -> None:
+    """Helium's conv gathers its columns with uint16 offsets into a padded band of input
+    rows; where the band would pass 64 KB (512 channels x 130 columns here) it fills the
+    panel element by element instead: that path too against the reference, same binary."""
+    from fixtures.sim_support import require_tools
+
+    b = load_board("cortex-m55-an547")
+    require_tools(b)
+    shape = ConvS8(512, 3, 1, 128, k=(1, 1), pads=(0, 1, 0, 1))
+    r = run_s8(b, shape, "mve", out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref, r.want)
+    np.testing.assert_array_equal(r.fast, r.ref)
 
 
 @pytest.mark.qemu
@@ -183,26 +206,75 @@ def _add_rows_data(n: int, rows: int, scales: tuple[float, float, float], relu: 
 @pytest.mark.parametrize("n,rows,scales,relu", [(37, 256, (0.05, 0.02, 0.06), True),   # tail of 1
                                                 (64, 256, (0.011, 0.09, 0.004), False),  # clamps both ways
                                                 (6, 256, (0.3, 0.3, 0.3), False)])       # tail of 2
-@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv"),
+                                      ("stm32f746-disco", "dsp")])
 def test_simd_add_rows_bit_exact(board: str, isa: str, n: int, rows: int, scales, relu: bool, tmp_path: Path) -> None:
     """mf_add_rows_s8_<isa> (table gathers, high-word multiply) against the reference add of
     each row, in place over b, in one binary; every int8 value of a meets its table entry."""
     from fixtures.sim_support import require_tools
-    from toolchain.codegen import copy_runtime
-    from toolchain.build import build_firmware
-    from toolchain.sim import run_firmware
+    from harness import Case, run
 
     b = load_board(board)
     require_tools(b)
     h, want = _add_rows_data(n, rows, scales, relu)
-    (tmp_path / "add_rows_data.h").write_text(h)
-    rt = copy_runtime(tmp_path / "runtime", {f"mf_add_rows_s8_{isa}"})
     here = Path(__file__).parent / "kernels"
-    build = build_firmware([here / "add_rows_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
+    r = run(b, Case(here / "add_rows_s8.c", {f"mf_add_rows_s8_{isa}"}, {"unused": np.zeros(1, np.float32)},
+                    {"fast": want.size, "ref": want.size}, {"KS_FAST": f"mf_add_rows_s8_{isa}"},
+                    {"add_rows_data.h": h}), out_dir=tmp_path)
+    np.testing.assert_array_equal(r.ref.astype(np.int64), want)  # the reference: numpy's add
+    np.testing.assert_array_equal(r.fast.astype(np.int64), want)  # the SIMD kernel, same binary
+    assert len(np.unique(want)) > 100 and r.instructions
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("c,h,w,k,pads,stride", [
+    (7, 5, 25, (5, 25), (0, 0, 0, 0), (1, 1)),    # global, 125 = 7 vectors of 16 + 13 (DS-CNN's)
+    (6, 8, 8, (8, 8), (0, 0, 0, 0), (1, 1)),      # global, whole vectors (ResNet-8's)
+    (3, 1, 5, (1, 5), (0, 0, 0, 0), (1, 1)),      # global, one short vector
+    (4, 6, 7, (3, 3), (1, 1, 1, 1), (2, 2)),      # not global: the reference's path
+])
+@pytest.mark.parametrize("board,isa", [("cortex-m55-an547", "mve"), ("rv32-rvv", "rvv")])
+def test_simd_avgpool_bit_exact(board: str, isa: str, c: int, h: int, w: int, k, pads, stride,
+                                tmp_path: Path) -> None:
+    """mf_avgpool_s8_<isa> against mf_avgpool_s8_ref in one binary, and both against the
+    op's numpy reference (ties to even): plane sums with vector tails, a scale that makes
+    exact ties, the activation clamp."""
+    from toolchain.codegen import copy_runtime
+    from toolchain.build import build_firmware
+    from toolchain.ops.conv import Window
+    from toolchain.ops.qpool import QPool, QPoolParams
+    from toolchain.ops.requant import Requant
+    from toolchain.sim import run_firmware
+    from fixtures.sim_support import require_tools
+
+    b = load_board(board)
+    require_tools(b)
+    rng = np.random.default_rng(c * 100 + h)
+    x = rng.integers(-128, 128, (1, c, h, w)).astype(np.int8)
+    in_zp, out_zp = -7, 3
+    win = Window(k, stride, (1, 1), pads, 2)
+    oh, ow = win.out_size(h, w)
+    rq = Requant.from_scales(0.5 / (k[0] * k[1]), out_zp, out_zp - 40, out_zp + 40)
+    p = QPoolParams(win, False, in_zp, rq)
+    want = QPool.reference(p, [x])[0].reshape(-1)
+
+    def arr(name: str, ctype: str, v) -> str:
+        return f"static const {ctype} {name}[] = {{{', '.join(str(int(t)) for t in np.ravel(v))}}};"
+
+    (tmp_path / "pool_data.h").write_text("\n".join([
+        "#include <stdint.h>", "#define KS_N 1", f"#define KS_C {c}", f"#define KS_H {h}", f"#define KS_W {w}",
+        f"#define KS_HO {oh}", f"#define KS_WO {ow}", f"#define KS_KH {k[0]}", f"#define KS_KW {k[1]}",
+        f"#define KS_SH {stride[0]}", f"#define KS_SW {stride[1]}", f"#define KS_PT {pads[0]}",
+        f"#define KS_PL {pads[1]}", f"#define KS_IN_ZP {in_zp}", f"#define KS_OUT_ZP {rq.out_zp}",
+        f"#define KS_ACT_MIN {rq.act_min}", f"#define KS_ACT_MAX {rq.act_max}",
+        arr("ks_x", "int8_t", x), arr("ks_mult", "int32_t", rq.mult), arr("ks_shift", "int32_t", rq.shift)]) + "\n")
+    rt = copy_runtime(tmp_path / "runtime", {f"mf_avgpool_s8_{isa}"})
+    here = Path(__file__).parent / "kernels"
+    build = build_firmware([here / "pool_s8.c", *rt], b, tmp_path / "fw", [np.zeros(1), np.zeros(1)],
                            include_dirs=[here, tmp_path, tmp_path / "runtime" / "include"],
-                           extra_cflags=[f"-DKS_FAST=mf_add_rows_s8_{isa}"])
+                           extra_cflags=[f"-DKS_FAST=mf_avgpool_s8_{isa}"])
     r = run_firmware(build, timeout=600)
     assert r.status == 0
-    np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference: numpy's add
+    np.testing.assert_array_equal(r.outputs[1].astype(np.int64), want)  # the reference vs numpy
     np.testing.assert_array_equal(r.outputs[0].astype(np.int64), want)  # the SIMD kernel, same binary
-    assert len(np.unique(want)) > 100 and r.instructions
+    assert r.instructions

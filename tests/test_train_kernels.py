@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +18,10 @@ from toolchain.codegen import RUNTIME, copy_runtime
 from toolchain.ops.conv import ConvGradParams, ConvParams, Window, bwd_cols
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "kernels"))
-from kharness import ConvWindow  # noqa: E402
+from harness import CTYPE, Case, HarnessError, run  # noqa: E402
+from kharness import ConvWindow, defines_of  # noqa: E402
 
-HARNESS = Path(__file__).resolve().parent / "train_kernels"
-CTYPE = {"f32": "float", "f16": "mf_f16"}
+HARNESS = Path(__file__).resolve().parent / "kernels" / "bwd.c"
 # SIMD vs ref, relative to max(1, max |ref|): FP32 reorders sums only; FP16 SIMD accumulates
 # in FP16 (mf_train.h), the reference in FP32.
 TOL = {"f32": 1e-5, "f16": 2e-2}
@@ -81,25 +80,23 @@ class BwdRun:
 
 def run_bwd(board: Board, shape: Gemm | Conv, dtype: str, isa: str, out_dir: Path | None = None,
             seed: int = 0) -> BwdRun:
-    """Build the harness for one shape and run it in QEMU (also used by bench/training.py)."""
-    from toolchain.build import build_firmware
-    from toolchain.sim import run_qemu
-
-    out = Path(out_dir or tempfile.mkdtemp(prefix=f"bwd_{board.name}_"))
+    """Build the harness (tests/kernels/bwd.c) for one shape and run it in QEMU (also used by
+    bench/training.py)."""
     op = "gemm" if isinstance(shape, Gemm) else "conv2d"
     names = {f"mf_{op}_bwd_{e}_{dtype}_{i}" for e in ("input", "weight") for i in (isa, "ref")}
-    rt = copy_runtime(out / "runtime", names)
     defines = [*shape.defines(), f"-DKB_T={CTYPE[dtype]}", f"-DKB_DT={dtype}", f"-DKB_ISA={isa}",
                f"-DKB_COLS={bwd_cols(isa)}"]
     rng = np.random.default_rng(seed)
-    inputs = [rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes()]
-    build = build_firmware([HARNESS / "model.c", *rt], board, out / "fw", inputs,
-                           include_dirs=[HARNESS, out / "runtime" / "include"], extra_cflags=defines)
-    r = run_qemu(build, board, timeout=600, lmul_weighting=board.core.simd == "rvv")
-    if r.status != 0:
-        raise RuntimeError(f"backward kernels {dtype}/{isa} on {board.name} returned {r.status}")
+    x, w, dy = (rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes())
+    n_dw = w.size + (shape.n if isinstance(shape, Gemm) else shape.c_out)
+    case = Case(HARNESS, names, {"x": x, "w": w, "dy": dy},
+                {"dx_fast": x.size, "dx_ref": x.size, "dw_fast": n_dw, "dw_ref": n_dw}, defines_of(defines))
+    try:
+        r = run(board, case, out_dir=out_dir)
+    except HarnessError as e:
+        raise RuntimeError(f"backward kernels {dtype}/{isa} on {board.name} returned {e.status}") from None
     o = r.outputs
-    return BwdRun((o[0], o[1]), (o[2], o[3]), r.instructions or 0, r.weighted_instructions, shape.macs)
+    return BwdRun((o["dx_fast"], o["dx_ref"]), (o["dw_fast"], o["dw_ref"]), r.instructions, r.weighted, shape.macs)
 
 
 # ---------------------------------------------------------------- host
@@ -136,6 +133,7 @@ HOST_MAIN = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include "mf_train.h"
+#include "mf_train_impl.h" /* private: the tiled drivers */
 /* The tiled drivers with the portable micro-kernel against the direct reference, FP32 and
  * FP16, on the harness's shapes: prints the largest relative difference. */
 #define T KB_T
@@ -199,7 +197,7 @@ def test_tiled_drivers_match_direct_reference_on_host(shape: Gemm | Conv, dtype:
     exe = tmp_path / "t"
     defs = [f"-DKB_T={CTYPE[dtype]}", f"-DNX={nx}", f"-DNW={nw}", f"-DNY={ny}", f"-DNB={nb}", f"-DNS={ns}"]
     subprocess.run(["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O1", *defs, f"-I{tmp_path / 'rt' / 'include'}",
-                    str(main), *map(str, rt), "-lm", "-o", str(exe)], check=True)
+                    f"-I{tmp_path / 'rt' / 'src'}", str(main), *map(str, rt), "-lm", "-o", str(exe)], check=True)
     st, *errs = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
     assert int(st) == 0
     # FP32: the same sums in another order; FP16: the tiled drivers round per chunk, the

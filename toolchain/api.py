@@ -22,10 +22,12 @@ from toolchain.memory.planner import STRATEGIES
 from toolchain.memory.schedule import memory_aware_order
 from toolchain.passes import optimize
 from toolchain.passes.fp16 import to_fp16
+from toolchain.prefer import Choice, choose
 from toolchain.program import plan_program
 from toolchain.passes.qattention import fuse_qattention
 from toolchain.passes.qresidual import fuse_qresidual
 from toolchain.passes.stream import integer_input, stream_input
+from toolchain.passes.patch import PatchChoice, choose_patch_stage, parse_patch_stage
 
 
 SCHEDULES = ("mcuformer", "naive")
@@ -64,6 +66,22 @@ class CompileOptions:
     # a quantised model's float image input taken as the int8 values its QuantizeLinear
     # makes (passes/stream.py integer_input): no float input buffer, no quantisation at run time
     int_input: bool = False
+    # the first convs band by band, halo rows recomputed (passes/patch.py, MCUNetV2): "off",
+    # "auto" (the stage and band height the planner's arena picks, kept only where it lowers
+    # the arena), a number of layers N (or "N:R", R output rows per band), or "fit" (the
+    # default): "auto" only when the arena without a stage is larger than ram_budget, else off.
+    # The stage costs recompute MACs, so it is not taken where the model fits anyway: memory
+    # first, then the fastest schedule that fits.
+    patch_stage: str = "fit"
+    # in place or out of place per depthwise/pointwise conv (toolchain/prefer.py): "auto" (memory
+    # first: the faster kernel where it still fits ram_budget), "speed", "memory"
+    prefer: str = "auto"
+    # arena bytes allowed (build/run: the board's RAM less its stack); None: unknown (then
+    # --patch-stage fit is off and --prefer auto keeps every conv in place: nothing is known to fit)
+    ram_budget: int | None = None
+    # the convs to keep out of place, decided already (a build on several harts takes the
+    # one-hart choice, so both run the same kernels); None: choose by `prefer`
+    out_of_place: frozenset[str] | None = None
 
     @classmethod
     def schedule(cls, name: str, **kw: object) -> "CompileOptions":
@@ -101,12 +119,17 @@ class CompiledModel:
         return [f"mcuforge {__version__}",
                 f"schedule: {', '.join(on) or 'op by op'}; planner {self.memory.plan.strategy}; "
                 f"order {min(self.order_arenas, key=self.order_arenas.get) if self.order_arenas else 'given'}",
-                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"]
+                f"kernels: dtype {self.target.dtype}, ISAs {'/'.join(self.target.isas)}"] + (
+                    [f"patch stage: {len(self.patch.layers)} layers in {self.patch.bands} bands of "
+                     f"{self.patch.rows} output rows (recompute {self.patch.recompute_pct:.1f}% of their MACs)"]
+                    if self.patch else [])
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
+    patch: PatchChoice | None = None  # the patch-based first stage, if one was built
+    placement: list[Choice] = field(default_factory=list)  # in/out of place per conv (toolchain.prefer)
 
     @property
     def scratch_bytes(self) -> int:
@@ -156,10 +179,13 @@ class CompiledModel:
             "nodes": [{"name": n.name, "op": n.op, "output_shape": list(n.output_shape), "macs": n.macs,
                        "live_bytes": n.live_bytes} for n in self.nodes],
             "harts": self.harts,
+            "prefer": self.options.prefer, "ram_budget": self.options.ram_budget,
+            "placement": [c.as_dict() for c in self.placement],
             # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
             "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
                                 "scratch_per_hart": p.scratch_per_hart, "copies": p.copies}
                                for p in self.parallel],
+            "patch_stage": self.patch.report() if self.patch else None,
         }
 
 
@@ -188,14 +214,25 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
+    # the patch stage is orthogonal to how the rest is scheduled: every competitor gets it
     done["naive"] = _compile_one(g, CompileOptions.schedule("naive", target=options.target, harts=options.harts,
                                                             stream_input=options.stream_input,
-                                                            int_input=options.int_input))
+                                                            int_input=options.int_input,
+                                                            patch_stage=options.patch_stage,
+                                                            ram_budget=options.ram_budget))
     best = min(done, key=lambda k: done[k].arena_bytes)
+    if options.ram_budget and any(c.patch for c in done.values()):
+        # a patch stage under a RAM budget: of the schedules that fit, the one with the least
+        # recompute (fewest MACs), then the smallest arena; memory first only where none fits
+        fits = [k for k in done if done[k].arena_bytes <= options.ram_budget]
+        if fits:
+            best = min(fits, key=lambda k: (done[k].macs, done[k].arena_bytes))
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
-    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph)
+    # the bound is the op-by-op graph's, whose maps all exist whole (not the patched one's)
+    cm.op_by_op_bytes = op_by_op_bound(done["naive"].graph if done["naive"].patch is None
+                                       else _op_by_op_graph(integer_input(g) if options.int_input else g, options))
     return cm
 
 
@@ -212,6 +249,7 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
                                                stream_input=options.stream_input,
                                                int_input=options.int_input)}[one.schedule]
     order = min(one.order_arenas, key=one.order_arenas.get) if one.order_arenas else "given"  # type: ignore[arg-type]
+    chosen = replace(chosen, out_of_place=frozenset(c.node for c in one.placement if not c.in_place))
     cm = _compile_one(g, chosen, order=order)
     cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
     return cm
@@ -247,6 +285,17 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     if options.stream_input:
         g = stream_input(g)
         verify_graph(g)
+    patch = None
+    if (options.patch_stage not in ("off", "fit") or (options.ram_budget or 0) > 0 and options.patch_stage == "fit") \
+            and options.harts == 1:
+        # every candidate stage is planned as the program will be (its bands' scratch included)
+        def arena(h: Graph) -> int:
+            return plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                consume_inputs=options.overwrite, strategies=options.planner)[1].arena_bytes
+        layers, rows = parse_patch_stage(options.patch_stage)
+        g, patch = choose_patch_stage(g, arena, layers, over=(options.ram_budget or 0) if options.patch_stage == "fit" else 0,
+                                      rows=rows)
+        verify_graph(g)
     orders = {"given": g}
     if options.reorder and order in (None, "memory-aware"):
         orders["memory-aware"] = memory_aware_order(g)
@@ -256,12 +305,16 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
     for name, h in orders.items():
         # Letting an op overwrite the model's input is what patch-embedding decomposition needs;
         # the generated API then documents that mf_model_run consumes its inputs.
-        calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
-                                      consume_inputs=options.overwrite, strategies=options.planner,
-                                      harts=options.harts)
-        planned[name] = (h, calls, mp, par)
+        def plan(out_of_place: frozenset[str], h: Graph = h) -> tuple[object, MemoryPlan]:
+            calls, mp, par = plan_program(h, options.target, inplace=options.inplace, overwrite=options.overwrite,
+                                          consume_inputs=options.overwrite, strategies=options.planner,
+                                          harts=options.harts, out_of_place=out_of_place)
+            return (calls, par), mp
+        (calls, par), mp, placement = choose(h, options.target, plan, options.prefer, options.ram_budget,
+                                                options.out_of_place)  # type: ignore[misc]
+        planned[name] = (h, calls, mp, par, placement)
     best = min(planned, key=lambda k: planned[k][2].arena_bytes)  # "given" wins ties
-    g, calls, mp, par = planned[best]
+    g, calls, mp, par, placement = planned[best]
     reports = []
     mem = node_memory(g, mp.lifetimes)
     for n, m in zip(g.nodes, mem):
@@ -270,14 +323,16 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         outs = [g.tensors[o] for o in n.outputs if o]
         reports.append(NodeReport(n.name, n.op_type, outs[0].shape if outs else (),
                                   op.macs(n.params, ins, outs), m.live_bytes))
+    if patch is not None:
+        patch = replace(patch, arena_bytes=mp.arena_bytes)  # the order kept may plan it smaller
     return CompiledModel(g, mp, calls, reports, {k: v[2].arena_bytes for k, v in planned.items()}, options.target,
-                         options, harts=options.harts, parallel=par)
+                         options, harts=options.harts, parallel=par, patch=patch, placement=placement)
 
 
 def stream_summary(streamed: CompiledModel, whole: CompiledModel) -> dict:
     """compile --stream-input's figures: the arena with mf_model_run_rows against the same
     model taking its whole input, and the band the first op reads the image through."""
-    n = next(n for n in streamed.graph.nodes if n.op_type == "StreamIn")
+    n = next(n for n in streamed.graph.nodes if n.op_type in ("StreamIn", "PatchStageRows"))
     p, x = n.params, streamed.graph.tensors[n.inputs[0]]
     c, h, w = p.image
     return {"arena_bytes": streamed.arena_bytes, "whole_input_arena_bytes": whole.arena_bytes,

@@ -25,6 +25,25 @@ def input_shape_option(fn: Callable[..., Any]) -> Callable[..., Any]:
                         help="Bind an input's shape (symbolic dims; repeat per input).")(fn)
 
 
+class SizeType(click.ParamType):
+    """A byte count: 65536, 64K, 320K, 1M (K = 1024)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        t = str(value).strip().upper().removesuffix("B")
+        scale = {"K": 1024, "M": 1024 * 1024}.get(t[-1:], 1)
+        try:
+            n = int(float(t[:-1] if scale > 1 else t) * scale)
+        except ValueError:
+            self.fail(f"cannot read {value!r} as a size (examples: 65536, 64K, 1M)", param, ctx)
+        if n <= 0:
+            self.fail(f"size {value!r} must be positive", param, ctx)
+        return n
+
+
 def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--schedule picks a preset; --no-* switch single optimizations off so each gain can be measured."""
     fn = click.option("--schedule", type=click.Choice(["mcuformer", "naive"]), default="mcuformer", show_default=True,
@@ -34,11 +53,35 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-integrate", is_flag=True, help="No integrated patch-embedding/attention/token-chain/residual-conv ops.")(fn)
     fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting, no depthwise/pointwise conv over its input; the model keeps its input intact.")(fn)
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
+    fn = click.option("--prefer", type=click.Choice(["auto", "speed", "memory"]), default="auto", show_default=True,
+                      help="Depthwise/pointwise convs in place (smaller arena) or out of place (faster kernels): "
+                           "auto = memory first, the faster kernel where it still fits the RAM budget; speed = out of "
+                           "place wherever it fits; memory = the smallest arena.")(fn)
+    fn = click.option("--ram-budget", type=SizeType(), default=None, metavar="SIZE",
+                      help="Arena bytes --prefer may fill, e.g. 64K (build/run: default the board's RAM less its stack).")(fn)
     fn = click.option("--stream-input", is_flag=True,
                       help="Generate mf_model_run_rows: the image arrives row by row, only the first op's band is in RAM.")(fn)
+    fn = click.option("--patch-stage", "patch_stage", default="fit", show_default=True, metavar="auto|off|fit|N[:R]",
+                      callback=_patch_stage_value,
+                      help="Run the first N convs band by band (R output rows each), halo rows recomputed (MCUNetV2): "
+                           "auto picks the stage and band height of the smallest arena; fit does that only when the model does not "
+                           "fit the board's RAM otherwise (compile/verify: no board, so off).")(fn)
     fn = click.option("--int-input", is_flag=True,
                       help="A quantised model's float image input is taken as its int8 values (no float input buffer).")(fn)
     return fn
+
+
+def _patch_stage_value(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from toolchain.passes.patch import PatchError, parse_patch_stage
+
+    v = value.strip().lower()
+    if v == "off":
+        return v
+    try:
+        parse_patch_stage(v)
+    except PatchError:
+        raise click.BadParameter(f"{value!r}: expected auto, off, fit, N or N:R (layers, output rows per band)") from None
+    return v
 
 
 def _options(kw: dict[str, Any]):
@@ -52,7 +95,9 @@ def _options(kw: dict[str, Any]):
                    integrate=o.integrate and not kw.pop("no_integrate", False),
                    overwrite=o.overwrite and not kw.pop("no_overwrite", False),
                    inplace=o.inplace and not kw.pop("no_inplace", False),
-                   stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False))
+                   stream_input=kw.pop("stream_input", False), int_input=kw.pop("int_input", False),
+                   patch_stage=kw.pop("patch_stage", "fit"),
+                   prefer=kw.pop("prefer", "auto"), ram_budget=kw.pop("ram_budget", None))
 
 
 def _split(parts: dict[str, int]) -> str:
@@ -82,9 +127,23 @@ def print_report(rep: dict) -> None:
         si = rep["stream_input"]
         click.echo(f"streamed     arena {si['arena_bytes']:,} B with mf_model_run_rows;  {si['whole_input_arena_bytes']:,} B "
                    f"with the whole input (band {si['band_bytes']:,} B of {si['rows']} rows x {si['row_bytes']:,} B)")
+    if rep.get("patch_stage"):
+        ps = rep["patch_stage"]
+        click.echo(f"patch stage  {len(ps['layers'])} layers {ps['layers'][0]} .. {ps['layers'][-1]} -> "
+                   f"{'x'.join(map(str, ps['output_shape']))}, {ps['grid']}{' (streamed rows)' if ps['streamed_input'] else ''}; "
+                   f"arena {ps['arena_bytes']:,} B ({ps['arena_without_bytes']:,} B without)")
+        click.echo(f"             recompute {ps['recompute_macs']:,} MACs = {ps['recompute_pct']:.1f}% of the stage's "
+                   f"{ps['macs']:,} (halo rows computed once per band)")
     cands = rep.get("schedule_arenas", {})
     if len(cands) > 1:
         click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
+    if rep.get("placement"):
+        budget = f", RAM budget {rep['ram_budget']:,} B" if rep.get("ram_budget") else ""
+        click.echo(f"convs        --prefer {rep['prefer']}{budget}:")
+        for c in rep["placement"]:
+            name = st(c["node"])
+            name = name if len(name) <= 48 else "…" + name[-47:]
+            click.echo(f"             {name} ({c['kind']}): {c['why']}")
     if rep.get("peak_node"):
         click.echo(f"peak at      {rep['peak_node']}; live there:")
         for b in rep.get("peak_live", []):

@@ -35,11 +35,14 @@ def choose_kernels(g: Graph, lt: Lifetimes, target: KernelTarget,
 def plan_program(g: Graph, target: KernelTarget, inplace: bool = True, overwrite: bool = True,
                  consume_inputs: bool = False, strategies: tuple[str, ...] = tuple(STRATEGIES),
                  kernels: frozenset[str] | None = None,
-                 harts: int = 1) -> tuple[list[list[Call]], MemoryPlan, list[ParallelCall]]:
+                 harts: int = 1, out_of_place: frozenset[str] = frozenset(),
+                 ) -> tuple[list[list[Call]], MemoryPlan, list[ParallelCall]]:
     """(kernel calls per node, checked memory plan with each node's scratch inside the arena,
     the calls forked over `harts`: codegen.parallel swaps in the fork/join twins, whose scratch
-    is one private copy per hart)."""
-    lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs)
+    is one private copy per hart). out_of_place: nodes that keep their own output buffer
+    although they could overwrite their input (toolchain.prefer chooses them)."""
+    lt = compute_lifetimes(g, inplace=inplace, overwrite=overwrite, consume_inputs=consume_inputs,
+                           out_of_place=out_of_place)
     ctx = LowerCtx(g.tensors, target, available() if kernels is None else kernels,
                    overwritten=frozenset(a.tensor for a in lt.aliases if a.kind == "overwrite"))
 

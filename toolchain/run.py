@@ -110,7 +110,7 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     dtype, model = int8_model(model, dtype, out_dir, seed)
     harts = resolve_harts(b, harts)
     options = replace(options, target=kernel_target(b if kernels == "board" else None, dtype),  # type: ignore[arg-type]
-                      harts=harts)
+                      harts=harts, ram_budget=arena_budget(b) if options.ram_budget is None else options.ram_budget)
     out = Path(out_dir)
     if layers:  # every intermediate int8 tensor the file names becomes an output (verify --layers)
         cm = compile_graph(with_intermediate_outputs(load_onnx(model, input_shapes), read_model(model)), options)
@@ -122,6 +122,12 @@ def build_for_board(model: str | Path, board: str | Board, out_dir: str | Path,
     build = build_firmware(src, b, out / "firmware", inputs, extra_cflags=["-DMF_PROFILE"] if profile else [],
                            harts=harts, delay_seed=delay_seed)
     return BoardBuild(cm, build, inputs)
+
+
+def arena_budget(b: Board) -> int:
+    """What --prefer and --patch-stage fit may fill on `b` by default: its RAM less the stack
+    it reserves and 1 KiB for the harness's other data."""
+    return b.memory.ram.size - b.memory.stack_size - 1024
 
 
 def _check_budget(cm: CompiledModel, b: Board) -> None:

@@ -1,5 +1,5 @@
 /* Depthwise convolution (groups == c_in == c_out, NCHW) on the board's fast kernels, and the
- * overwrite-safe convolutions (mf_conv_inplace.h) that call it.
+ * overwrite-safe convolutions (mf_conv2d_overwrite_*, mf_conv.h) that call it.
  *
  * One driver (runtime_c/src/depthwise_drive.inc) walks channels and output rows; each ISA file
  * supplies one output-row kernel. Per output row the driver resolves which kernel rows land in

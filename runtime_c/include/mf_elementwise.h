@@ -27,14 +27,15 @@ typedef struct {
     mf_act act; /* applied to the result */
 } mf_binary_desc;
 
-float mf_act_apply_f32(const mf_act *act, float x);
-/* The activation's derivative at its input x, and (returning 1 where exact) from its output y. */
-float mf_act_deriv_f32(const mf_act *a, float x);
-int mf_act_deriv_out_f32(const mf_act *a, float y, float *out);
-
 /* mf_unary: y = act(x) for n elements; y may equal x. FP16 SIMD (norm_f16_<rvv|mve>.c)
- * vectorises GELU and ReLU and takes other activations through the reference. */
+ * vectorises GELU and ReLU and takes other activations through the reference.
+ * mf_act_bwd_input (training): dx = dy * act'(.) for n elements. v is the activation's input,
+ * or its output when from_output (RELU, CLIP, SIGMOID, TANH, EXP only). dx may equal dy.
+ * The per-value activation every kernel's epilogue shares is private to the runtime
+ * (runtime_c/src/mf_act.h). */
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_act_bwd_input_f32_ref(const float *dy, const float *v, float *dx, int32_t n,
+                             const mf_act *act, int32_t from_output);
 int mf_binary_f32_mve(const float *a, const float *b, float *y, const mf_binary_desc *d);
 int mf_binary_f32_ref(const float *a, const float *b, float *y, const mf_binary_desc *d);
 int mf_binary_f32_rvv(const float *a, const float *b, float *y, const mf_binary_desc *d);
@@ -42,6 +43,8 @@ int mf_unary_f32_mve(const float *x, float *y, int32_t n, const mf_act *act);
 int mf_unary_f32_ref(const float *x, float *y, int32_t n, const mf_act *act);
 int mf_unary_f32_rvv(const float *x, float *y, int32_t n, const mf_act *act);
 #if defined(__FLT16_MAX__)
+int mf_act_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,
+                             const mf_act *act, int32_t from_output);
 int mf_binary_f16_ref(const mf_f16 *a, const mf_f16 *b, mf_f16 *y, const mf_binary_desc *d);
 int mf_unary_f16_mve(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);
 int mf_unary_f16_ref(const mf_f16 *x, mf_f16 *y, int32_t n, const mf_act *act);

@@ -177,11 +177,18 @@ typedef struct {
  * uint8 one shifted by -128 (x ^ 0x80). */
 
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_rows_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
 int mf_add_rows_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_rows_s8_desc *d);
+int mf_add_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_add_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
 int mf_add_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_add_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d);
+int mf_avgpool_s8_dsp(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_avgpool_s8_mve(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_avgpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
+int mf_avgpool_s8_rvv(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                                const mf_conv2d_s8_desc *d, void *scratch);
 int mf_conv2d_overwrite_s8_mve(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
@@ -211,7 +218,10 @@ int mf_from_u8_s8_ref(const uint8_t *x, int8_t *y, int32_t n);
 int mf_maxpool_s8_ref(const int8_t *x, int8_t *y, const mf_pool_s8_desc *d);
 int mf_quantize_s8_ref(const float *x, int8_t *y, const mf_quant_s8_desc *d);
 int mf_requant_s8_ref(const int8_t *x, int8_t *y, const mf_requant_s8_desc *d);
+int mf_softmax_s8_dsp(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
+int mf_softmax_s8_mve(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 int mf_softmax_s8_ref(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
+int mf_softmax_s8_rvv(const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d);
 int mf_to_u8_s8_ref(const int8_t *x, uint8_t *y, int32_t n);
 /* PROTOS_END */
 

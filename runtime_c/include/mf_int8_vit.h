@@ -83,7 +83,13 @@ typedef struct {
  * length); y may be x. */
 
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_add_row_s8_dsp(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
+                      const mf_add_s8_desc *d);
+int mf_add_row_s8_mve(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
+                      const mf_add_s8_desc *d);
 int mf_add_row_s8_ref(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
+                      const mf_add_s8_desc *d);
+int mf_add_row_s8_rvv(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows,
                       const mf_add_s8_desc *d);
 int mf_attention_s8_dsp(const int8_t *q, const int8_t *k, const int8_t *v, const int8_t *lut,
                         int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
@@ -95,18 +101,26 @@ int mf_attention_s8_rvv(const int8_t *q, const int8_t *k, const int8_t *v, const
                         int8_t *y, const mf_attention_s8_desc *d, int8_t *scratch);
 int32_t mf_attention_s8_scratch_bytes(const mf_attention_s8_desc *d);
 uint32_t mf_isqrt_u64(uint64_t v);
+int mf_layernorm_s8_dsp(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
+                        const mf_layernorm_s8_desc *d);
 int mf_layernorm_s8_mve(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
                         const mf_layernorm_s8_desc *d);
 int mf_layernorm_s8_ref(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
                         const mf_layernorm_s8_desc *d);
 int mf_layernorm_s8_rvv(const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y,
                         const mf_layernorm_s8_desc *d);
+int mf_lut_s8_dsp(const int8_t *x, const int8_t *lut, int8_t *y, int32_t n);
+int mf_lut_s8_mve(const int8_t *x, const int8_t *lut, int8_t *y, int32_t n);
 int mf_lut_s8_ref(const int8_t *x, const int8_t *lut, int8_t *y, int32_t n);
+int mf_lut_s8_rvv(const int8_t *x, const int8_t *lut, int8_t *y, int32_t n);
 int mf_matmul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
 int mf_matmul_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d);
+int mf_mul_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
+int mf_mul_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
 int mf_mul_s8_ref(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
+int mf_mul_s8_rvv(const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d);
 /* PROTOS_END */
 
 #endif

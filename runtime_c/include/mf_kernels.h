@@ -9,16 +9,15 @@
 #include "mf_gemm.h"
 #include "mf_pool.h"
 #include "mf_norm.h"
+#include "mf_train.h"
 #include "mf_reduce.h"
 #include "mf_transformer.h"
 #include "mf_attention_bias.h"
-#include "mf_fast.h"
-#include "mf_conv_inplace.h"
 #include "mf_depthwise.h"
-#include "mf_simd_f32.h"
 #include "mf_f16.h"
 #include "mf_int8.h"
 #include "mf_int8_vit.h"
 #include "mf_par.h"
+#include "mf_patch.h"
 
 #endif

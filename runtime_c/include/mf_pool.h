@@ -14,11 +14,20 @@ typedef struct {
 } mf_pool2d_desc;
 
 
+/* Training. */
+/* mf_maxpool2d/avgpool2d_bwd_input: the gradient goes to the window's maximum (the first one in scan order, as the
+ * forward picks it) or is spread evenly over the counted window. */
 /* PROTOS_BEGIN: generated from toolchain/ops/kernel_table.py by `make protos`; do not edit */
+int mf_avgpool2d_bwd_input_f32_ref(const float *dy, float *dx, const mf_pool2d_desc *d);
 int mf_avgpool2d_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
+int mf_maxpool2d_bwd_input_f32_ref(const float *dy, const float *x, float *dx,
+                                   const mf_pool2d_desc *d);
 int mf_maxpool2d_f32_ref(const float *x, float *y, const mf_pool2d_desc *d);
 #if defined(__FLT16_MAX__)
+int mf_avgpool2d_bwd_input_f16_ref(const mf_f16 *dy, mf_f16 *dx, const mf_pool2d_desc *d);
 int mf_avgpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
+int mf_maxpool2d_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *x, mf_f16 *dx,
+                                   const mf_pool2d_desc *d);
 int mf_maxpool2d_f16_ref(const mf_f16 *x, mf_f16 *y, const mf_pool2d_desc *d);
 #endif
 /* PROTOS_END */

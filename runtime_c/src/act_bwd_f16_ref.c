@@ -1,4 +1,5 @@
 /* Activation backward, FP16 storage and FP32 arithmetic: the derivatives of act_bwd_f32_ref.c. */
+#include "mf_act.h"
 #include "mf_train.h"
 
 int mf_act_bwd_input_f16_ref(const mf_f16 *dy, const mf_f16 *v, mf_f16 *dx, int32_t n,

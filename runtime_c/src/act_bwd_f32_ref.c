@@ -1,5 +1,6 @@
 /* Activation backward, FP32 reference: dx = dy * act'(v), the derivatives PyTorch uses
  * (mf_act_deriv_f32, beside each activation's forward in elementwise_f32_ref.c). */
+#include "mf_act.h"
 #include "mf_elementwise.h"
 #include "mf_train.h"
 

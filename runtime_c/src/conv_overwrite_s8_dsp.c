@@ -1,8 +1,8 @@
 /* int8 pointwise convolution over its own input for Cortex-M4/M7 with the DSP extension
  * (the contract of mf_conv2d_overwrite_s8_ref, mf_int8.h): MF_S8_PW_COLS_DSP pixels at a time,
  * their c_in inputs widened into the int16 panel of mf_gemm_s8_dsp (a pointwise panel is a
- * transpose of x), all c_out outputs of those pixels into scratch by the SMLAD GEMM, then
- * over the consumed input. DS-CNN's pointwise layers run this way in one map. */
+ * transpose of x), then all c_out outputs of those pixels by the SMLAD GEMM straight over
+ * the consumed input. DS-CNN's pointwise layers run this way in one map. */
 #include "mf_int8_simd.h"
 
 static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
@@ -10,10 +10,10 @@ static int32_t panel_bytes(const mf_conv2d_s8_desc *d)
     return MF_S8_PW_COLS_DSP * mf_s8_k4(d->c_in) * (int32_t)sizeof(int16_t);
 }
 
-/* the panel (8-byte aligned at the scratch's start), then c_out x MF_S8_PW_COLS_DSP outputs */
+/* the panel only (8-byte aligned at the scratch's start): the outputs go straight to y */
 int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
-    return mf_conv2d_overwrite_s8_pointwise(d) ? panel_bytes(d) + d->c_out * MF_S8_PW_COLS_DSP : 0;
+    return mf_conv2d_overwrite_s8_pointwise(d) ? panel_bytes(d) : 0;
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -22,11 +22,12 @@ int32_t mf_conv2d_overwrite_s8_dsp_scratch_bytes(const mf_conv2d_s8_desc *d)
 static void fill_pointwise(const int8_t *x, int32_t c_in, int32_t hw, int32_t p0, int32_t np,
                            int16_t *panel)
 {
-    const int32_t k4 = mf_s8_k4(c_in), kq = c_in >> 2, kt = c_in & 3, full = np - np % 6;
+    const int32_t k4 = mf_s8_k4(c_in), kq = c_in >> 2, kt = c_in & 3;
     for (int32_t j = 0; j < np; ++j) {
-        /* a column of a 6-wide block steps 24 int16 from one group to the next */
-        const int32_t step = j < full ? 24 : 4;
-        int16_t *dst = panel + (j < full ? (j - j % 6) * k4 + (j % 6) * 4 : j * k4);
+        /* every column sits in a block of six (the GEMM's blocks6: a last partial block is
+         * padded); a column steps 24 int16 from one group to the next */
+        const int32_t step = 24;
+        int16_t *dst = panel + (j - j % 6) * k4 + (j % 6) * 4;
         const int8_t *src = x + p0 + j;
         for (int32_t g = 0; g < kq; ++g, src += 4 * hw, dst += step) {
             dst[0] = src[0];
@@ -51,7 +52,6 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
     if (!x || !w || !y || !d || !scratch || !d->rq.mult || !d->rq.shift) return MF_EARG;
     if (!mf_conv2d_overwrite_s8_pointwise(d)) return MF_ESHAPE;
     int16_t *panel = (int16_t *)scratch;
-    int8_t *tile = (int8_t *)scratch + panel_bytes(d);
     const int32_t hw = d->h_in * d->w_in;
     for (int32_t n = 0; n < d->n; ++n) {
         const int8_t *xn = x + (size_t)n * d->c_in * hw;
@@ -59,10 +59,11 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
         for (int32_t p0 = 0; p0 < hw; p0 += MF_S8_PW_COLS_DSP) {
             const int32_t np = hw - p0 < MF_S8_PW_COLS_DSP ? hw - p0 : MF_S8_PW_COLS_DSP;
             fill_pointwise(xn, d->c_in, hw, p0, np, panel);
-            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, bias, tile, np, 1, &d->rq, 0);
-            /* these pixels' inputs are in the panel: their y rows may now overwrite x */
-            for (int32_t oc = 0; oc < d->c_out; ++oc)
-                memcpy(yn + (size_t)oc * hw + p0, tile + oc * np, (size_t)np);
+            /* Every input of these pixels is in the panel now, so their outputs may go
+             * straight over x: y[n][oc][p] lies on x[n'][c][p] of the same pixel p, with
+             * n' < n (an earlier image, consumed) or n' == n (this panel), because
+             * c_out <= c_in or n == 1 (mf_conv2d_overwrite_s8_pointwise). */
+            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, yn + p0, hw, 1, &d->rq, 0);
         }
     }
     return MF_OK;

@@ -38,8 +38,12 @@ int mf_conv2d_overwrite_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *
             }
             mf_gemm_s8_rvv(w, c_in, d->c_out, panel, MF_S8_COLS_RVV, np, bias, tile, np, &d->rq, 0);
             /* these pixels' inputs are in the panel: their y rows may now overwrite x */
-            for (int32_t oc = 0; oc < d->c_out; ++oc)
-                memcpy(yn + (size_t)oc * hw + p0, tile + oc * np, (size_t)np);
+            for (int32_t oc = 0; oc < d->c_out; ++oc) /* a vector each (memcpy: a call each) */
+                for (int32_t j = 0; j < np;) {
+                    const size_t vl = __riscv_vsetvl_e8m1((size_t)(np - j));
+                    __riscv_vse8_v_i8m1(yn + (size_t)oc * hw + p0 + j, __riscv_vle8_v_i8m1(tile + oc * np + j, vl), vl);
+                    j += (int32_t)vl;
+                }
         }
     }
     return MF_OK;

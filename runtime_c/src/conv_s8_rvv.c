@@ -1,18 +1,32 @@
-/* int8 convolution for RISC-V vector (RVV 1.0): im2col into an int16 panel [k][cols] of
- * MF_S8_COLS_RVV output pixels (in NCHW each panel row is a strided run of an input row, so
- * it is built with vector loads: vle8/vlse8, vsext to int16, vse16), then the outer-product
- * GEMM of gemm_s8_rvv.c over the group's output channels. Regular, pointwise and depthwise
- * (groups == c_in == c_out: one channel, k_h * k_w panel rows) convolutions all run this way;
- * padding reads in_zp (mf_int8.h). */
+/* int8 convolution for RISC-V vector (RVV 1.0). Output rows at least 16 wide (a whole
+ * e16/LMUL=2 strip at VLEN=128) run from a "band": the k_h input rows of one output row,
+ * widened to int16 once and padded with in_zp ([c][k_h][wp]). Each tap (ci, kh, kw) of a
+ * strip of output pixels is then a vector load straight from the band (unit stride, or
+ * strided at stride 2), times four output channels' weights (vwmacc.vx int16 x int16 ->
+ * int32), so no im2col panel is built: the panel rows were k copies of the band's rows.
+ * Narrower maps (where a strip of one row would leave lanes idle) build the int16 im2col
+ * panel [k][cols] of MF_S8_COLS_RVV output pixels over several rows (vle8/vlse8, vsext to
+ * int16, vse16) for the outer-product GEMM of gemm_s8_rvv.c. Depthwise convolutions
+ * (groups == c_in == c_out) run per channel from a padded int16 plane. Padding reads in_zp
+ * (mf_int8.h). */
 #include "mf_int8_simd.h"
 
+#define MF_S8_BAND_MIN_W_RVV 16
+
+static int32_t rvv_band(const mf_conv2d_s8_desc *d)
+{
+    return !mf_s8_conv_is_depthwise(d) && d->w_out >= MF_S8_BAND_MIN_W_RVV;
+}
+
 /* depthwise: an int16 padded channel plane and, at stride 1, the h_out x wp outputs of the
- * plane walked as one long row; else the im2col panel */
+ * plane walked as one long row; wide maps: the int16 band; else the im2col panel */
 int32_t mf_conv2d_s8_rvv_scratch_bytes(const mf_conv2d_s8_desc *d)
 {
     if (mf_s8_conv_is_depthwise(d))
         return mf_s8_dw_hp(d) * mf_s8_dw_wp(d) * (int32_t)sizeof(int16_t) +
                d->h_out * mf_s8_dw_wp(d);
+    if (rvv_band(d))
+        return d->c_in / d->groups * d->k_h * mf_s8_dw_wp(d) * (int32_t)sizeof(int16_t);
     const int32_t k = d->c_in / d->groups * d->k_h * d->k_w;
     return MF_S8_COLS_RVV * k * (int32_t)sizeof(int16_t);
 }
@@ -36,6 +50,47 @@ static void put_x(int16_t *dst, const int8_t *src, int32_t stride, int32_t n)
                                         : __riscv_vlse8_v_i8m1(src, stride, vl);
         __riscv_vse16_v_i16m2(dst, __riscv_vsext_vf2_i16m2(v, vl), vl);
     }
+}
+
+/* A rows x cols block of int8 from src (row pitch sp) widened into dst (row pitch dp): row
+ * by row, or column by column (strided loads and stores) where the block is taller than wide,
+ * so that a narrow plane (DS-CNN's 25 x 5) costs a few vectors per column, not one short
+ * vector per row. */
+static void put_block(int16_t *dst, int32_t dp, const int8_t *src, int32_t sp, int32_t rows,
+                      int32_t cols)
+{
+    if (cols >= rows) {
+        for (int32_t r = 0; r < rows; ++r) put_x(dst + r * dp, src + r * sp, 1, cols);
+        return;
+    }
+    for (int32_t c = 0; c < cols; ++c)
+        for (int32_t r = 0; r < rows;) {
+            const size_t vl = __riscv_vsetvl_e8m1((size_t)(rows - r));
+            const vint8m1_t v = __riscv_vlse8_v_i8m1(src + r * sp + c, sp, vl);
+            __riscv_vsse16_v_i16m2(dst + r * dp + c, (ptrdiff_t)dp * 2, __riscv_vsext_vf2_i16m2(v, vl), vl);
+            r += (int32_t)vl;
+        }
+}
+
+/* The same without widening (int8 to int8). */
+static void copy_block(int8_t *dst, int32_t dp, const int8_t *src, int32_t sp, int32_t rows,
+                       int32_t cols)
+{
+    if (cols >= rows) {
+        for (int32_t r = 0; r < rows; ++r)
+            for (int32_t c = 0; c < cols;) {
+                const size_t vl = __riscv_vsetvl_e8m1((size_t)(cols - c));
+                __riscv_vse8_v_i8m1(dst + r * dp + c, __riscv_vle8_v_i8m1(src + r * sp + c, vl), vl);
+                c += (int32_t)vl;
+            }
+        return;
+    }
+    for (int32_t c = 0; c < cols; ++c)
+        for (int32_t r = 0; r < rows;) {
+            const size_t vl = __riscv_vsetvl_e8m1((size_t)(rows - r));
+            __riscv_vsse8_v_i8m1(dst + r * dp + c, dp, __riscv_vlse8_v_i8m1(src + r * sp + c, sp, vl), vl);
+            r += (int32_t)vl;
+        }
 }
 
 /* len outputs of a 3x3 window row strip, the nine taps unrolled with their weights in
@@ -88,9 +143,8 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t c = 0; c < d->c_out; ++c) {
             const int8_t *xc = x + (n * d->c_in + c) * hw_in;
-            for (int32_t r = r_lo; r < r_hi; ++r)
-                put_x(plane + r * wp + c_lo, xc + (r - d->pad_top) * d->w_in + (c_lo - d->pad_left),
-                      1, c_hi - c_lo);
+            put_block(plane + r_lo * wp + c_lo, wp, xc + (r_lo - d->pad_top) * d->w_in + (c_lo - d->pad_left),
+                      d->w_in, r_hi - r_lo, c_hi - c_lo);
             const int8_t *wc = w + c * taps;
             const int32_t b = bias ? bias[c] : 0;
             int8_t *yc = y + (n * d->c_out + c) * d->h_out * d->w_out;
@@ -117,14 +171,7 @@ static void depthwise(const int8_t *x, const int8_t *w, const int32_t *bias, int
                 }
             }
             if (flat) /* keep the first w_out of every wp outputs */
-                for (int32_t oh = 0; oh < d->h_out; ++oh)
-                    for (int32_t ow = 0, m = d->w_out; m > 0;) {
-                        const size_t vl = __riscv_vsetvl_e8m1((size_t)m);
-                        __riscv_vse8_v_i8m1(yc + oh * d->w_out + ow,
-                                            __riscv_vle8_v_i8m1(virt + oh * wp + ow, vl), vl);
-                        ow += (int32_t)vl;
-                        m -= (int32_t)vl;
-                    }
+                copy_block(yc, d->w_out, virt, wp, d->h_out, d->w_out);
         }
 }
 
@@ -168,12 +215,140 @@ static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig
     }
 }
 
+/* The band of output row oh: its k_h input rows of the group's channels as int16, columns
+ * from -pad_left ([c][k_h][wp]); the columns around the input hold in_zp from the call's
+ * start, rows outside the input take it here. */
+static void fill_band(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t wp,
+                      int32_t oh, int16_t *band)
+{
+    const int32_t c_lo = d->pad_left < 0 ? 0 : (d->pad_left < wp ? d->pad_left : wp);
+    const int32_t c_hi = d->pad_left + d->w_in < wp ? d->pad_left + d->w_in : wp;
+    const int32_t n = c_hi - c_lo, hw = d->h_in * d->w_in, cstep = d->k_h * wp;
+    for (int32_t kh = 0; kh < d->k_h; ++kh) {
+        const int32_t ih = oh * d->stride_h - d->pad_top + kh * d->dil_h;
+        int16_t *dst = band + kh * wp + c_lo;
+        const int ok = ih >= 0 && ih < d->h_in;
+        const int8_t *src = xg + (ok ? ih * d->w_in + c_lo - d->pad_left : 0);
+        for (int32_t ci = 0; ci < cig; ++ci, src += hw, dst += cstep) {
+            if (ok)
+                put_x(dst, src, 1, n);
+            else
+                put_zp(dst, n, (int16_t)d->in_zp);
+        }
+    }
+}
+
+static inline vint32m4_t seed(const int32_t *bias, int32_t r, size_t vl)
+{
+    return __riscv_vmv_v_x_i32m4(bias ? bias[r] : 0, vl);
+}
+
+/* One tap row (ci, kh) of a strip for four channels: k_w loads from the band row, each
+ * times the four channels' weights of that tap. */
+#define BAND_TAPS(LOAD)                                                                     \
+    for (int32_t kw = 0; kw < kwn; ++kw) {                                                  \
+        const vint16m2_t bv = LOAD;                                                         \
+        c0 = __riscv_vwmacc_vx_i32m4(c0, w0[kw], bv, vl);                                   \
+        c1 = __riscv_vwmacc_vx_i32m4(c1, w1[kw], bv, vl);                                   \
+        c2 = __riscv_vwmacc_vx_i32m4(c2, w2[kw], bv, vl);                                   \
+        c3 = __riscv_vwmacc_vx_i32m4(c3, w3[kw], bv, vl);                                   \
+    }
+
+#define TAP4(kw, LOAD)                                                                      \
+    {                                                                                       \
+        const vint16m2_t bv = LOAD;                                                         \
+        c0 = __riscv_vwmacc_vx_i32m4(c0, w0[kw], bv, vl);                                   \
+        c1 = __riscv_vwmacc_vx_i32m4(c1, w1[kw], bv, vl);                                   \
+        c2 = __riscv_vwmacc_vx_i32m4(c2, w2[kw], bv, vl);                                   \
+        c3 = __riscv_vwmacc_vx_i32m4(c3, w3[kw], bv, vl);                                   \
+    }
+
+/* The cog output channels of output row oh (y: that row of the group's first channel),
+ * strips of up to 16 pixels, four channels per pass. */
+static void band_row(const int16_t *band, const int8_t *w, const int32_t *bias, int8_t *y,
+                     const mf_conv2d_s8_desc *d, int32_t cig, int32_t cog, int32_t wp,
+                     int32_t p_out, int32_t ch0)
+{
+    const int32_t kwn = d->k_w, k = cig * d->k_h * kwn, rows = cig * d->k_h;
+    const int32_t sw = d->stride_w, dw = d->dil_w;
+    const ptrdiff_t bstride = (ptrdiff_t)sw * 2;
+    for (int32_t ow0 = 0; ow0 < d->w_out;) {
+        const size_t vl = __riscv_vsetvl_e16m2((size_t)(d->w_out - ow0));
+        const int16_t *b0 = band + ow0 * sw;
+        int32_t r = 0;
+        for (; r + 4 <= cog; r += 4) {
+            const int8_t *w0 = w + r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            vint32m4_t c0 = seed(bias, r, vl), c1 = seed(bias, r + 1, vl);
+            vint32m4_t c2 = seed(bias, r + 2, vl), c3 = seed(bias, r + 3, vl);
+            const int16_t *row = b0;
+            /* 3- and 1-wide windows unrolled (weights at immediate offsets), others looped */
+            if (kwn == 3 && sw == 1)
+                for (int32_t t = 0; t < rows; ++t, row += wp, w0 += 3, w1 += 3, w2 += 3, w3 += 3) {
+                    TAP4(0, __riscv_vle16_v_i16m2(row, vl))
+                    TAP4(1, __riscv_vle16_v_i16m2(row + dw, vl))
+                    TAP4(2, __riscv_vle16_v_i16m2(row + 2 * dw, vl))
+                }
+            else if (kwn == 3)
+                for (int32_t t = 0; t < rows; ++t, row += wp, w0 += 3, w1 += 3, w2 += 3, w3 += 3) {
+                    TAP4(0, __riscv_vlse16_v_i16m2(row, bstride, vl))
+                    TAP4(1, __riscv_vlse16_v_i16m2(row + dw, bstride, vl))
+                    TAP4(2, __riscv_vlse16_v_i16m2(row + 2 * dw, bstride, vl))
+                }
+            else if (kwn == 1)
+                for (int32_t t = 0; t < rows; ++t, row += wp, ++w0, ++w1, ++w2, ++w3)
+                    TAP4(0, __riscv_vlse16_v_i16m2(row, bstride, vl))
+            else
+                for (int32_t t = 0; t < rows; ++t, row += wp, w0 += kwn, w1 += kwn, w2 += kwn, w3 += kwn)
+                    BAND_TAPS(__riscv_vlse16_v_i16m2(row + kw * dw, bstride, vl))
+            int8_t *yr = y + r * p_out + ow0;
+            mf_s8_rq_store_rvv(yr, c0, &d->rq, ch0 + r, vl);
+            mf_s8_rq_store_rvv(yr + p_out, c1, &d->rq, ch0 + r + 1, vl);
+            mf_s8_rq_store_rvv(yr + 2 * p_out, c2, &d->rq, ch0 + r + 2, vl);
+            mf_s8_rq_store_rvv(yr + 3 * p_out, c3, &d->rq, ch0 + r + 3, vl);
+        }
+        for (; r < cog; ++r) {
+            const int8_t *w0 = w + r * k;
+            vint32m4_t c0 = seed(bias, r, vl);
+            const int16_t *row = b0;
+            for (int32_t t = 0; t < rows; ++t, row += wp, w0 += kwn)
+                for (int32_t kw = 0; kw < kwn; ++kw)
+                    c0 = __riscv_vwmacc_vx_i32m4(
+                        c0, w0[kw], __riscv_vlse16_v_i16m2(row + kw * dw, bstride, vl), vl);
+            mf_s8_rq_store_rvv(y + r * p_out + ow0, c0, &d->rq, ch0 + r, vl);
+        }
+        ow0 += (int32_t)vl;
+    }
+}
+
+static void conv_band(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
+                      const mf_conv2d_s8_desc *d, int16_t *band)
+{
+    const int32_t cig = d->c_in / d->groups, cog = d->c_out / d->groups;
+    const int32_t k = cig * d->k_h * d->k_w, wp = mf_s8_dw_wp(d);
+    const int32_t hw_in = d->h_in * d->w_in, p_out = d->h_out * d->w_out;
+    put_zp(band, cig * d->k_h * wp, (int16_t)d->in_zp);
+    for (int32_t n = 0; n < d->n; ++n)
+        for (int32_t g = 0; g < d->groups; ++g) {
+            const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
+            int8_t *yg = y + (n * d->c_out + g * cog) * p_out;
+            for (int32_t oh = 0; oh < d->h_out; ++oh) {
+                fill_band(xg, d, cig, wp, oh, band);
+                band_row(band, w + g * cog * k, bias ? bias + g * cog : 0, yg + oh * d->w_out, d,
+                         cig, cog, wp, p_out, g * cog);
+            }
+        }
+}
+
 int mf_conv2d_s8_rvv(const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y,
                      const mf_conv2d_s8_desc *d, void *scratch)
 {
     if (!mf_s8_conv_args_ok(x, w, y, d) || !scratch) return MF_EARG;
     if (mf_s8_conv_is_depthwise(d)) {
         depthwise(x, w, bias, y, d, (int16_t *)scratch);
+        return MF_OK;
+    }
+    if (rvv_band(d)) {
+        conv_band(x, w, bias, y, d, (int16_t *)scratch);
         return MF_OK;
     }
     const int32_t cig = d->c_in / d->groups, cog = d->c_out / d->groups;

@@ -214,14 +214,6 @@ INLINE void row_s2(const float *r0, const float *r1, const float *r2, float *y, 
     }
 }
 
-INLINE void row3(const float *const *rows, float *yr, w9 k, float b, const mf_dw_geom *g, int mode)
-{
-    if (g->s_w == 1)
-        row_s1(rows[0], rows[1], rows[2], yr, k, b, g, mode);
-    else
-        row_s2(rows[0], rows[1], rows[2], yr, k, b, g, mode);
-}
-
 /* Zero weights for the kernel rows over the top/bottom padding, which read any valid row. */
 INLINE int mask_rows(const float **rows, w9 *k)
 {
@@ -231,6 +223,140 @@ INLINE int mask_rows(const float **rows, w9 *k)
     if (!rows[1]) k->k3 = k->k4 = k->k5 = 0.0f, rows[1] = any;
     if (!rows[2]) k->k6 = k->k7 = k->k8 = 0.0f, rows[2] = any;
     return 1;
+}
+
+/* Stride 2 (3x3, pad left <= 1), output lines in pairs: lines i and i + 1 read input rows
+ * 2i - pt .. 2i - pt + 4 (q0 .. q4), the middle one shared, so per two output columns five
+ * rows of four new columns (20 loads) feed 36 FMAs; row_s2 needs 12 loads for 18. Two column
+ * pairs per iteration so the seven pointer bumps are shared by 72 FMAs. `top`: q0 is over the
+ * top padding and its taps are left out (nothing to multiply by zero); nout 1: line i only. */
+/* Four floats and the pointer bump in one VLDM on Arm (the loads bound this kernel: five rows
+ * of four per 36 FMAs); plain loads elsewhere (the host build of the tests). */
+#if defined(__arm__) && defined(__ARM_FP) && defined(__GNUC__) && !defined(__clang__)
+/* two sets, alternating by row, so a row's values stay put while the next row loads */
+#define S2_VARS                                                                                 \
+    register float v1 __asm__("s16"), v2 __asm__("s17"), v3 __asm__("s18"), v4 __asm__("s19"); \
+    register float u1 __asm__("s20"), u2 __asm__("s21"), u3 __asm__("s22"), u4 __asm__("s23")
+#define S2_LD4(p, x1, x2, x3, x4, regs)                                                         \
+    __asm__("vldmia %[q]!, {" regs "}" : "=t"(x1), "=t"(x2), "=t"(x3), "=t"(x4), [q] "+r"(p)   \
+            : "m"(*(const float(*)[4])p))
+#define S2_V "s16-s19"
+#define S2_U "s20-s23"
+#else
+#define S2_VARS float v1, v2, v3, v4, u1, u2, u3, u4
+#define S2_LD4(p, x1, x2, x3, x4, regs) x1 = p[0], x2 = p[1], x3 = p[2], x4 = p[3], p += 4
+#define S2_V ""
+#define S2_U ""
+#endif
+#define S2ROW(p, set, x1, x2, x3, x4, c, a0, a1, ka, kb, kc)                                   \
+    S2_LD4(p, x1, x2, x3, x4, set);                                                                              \
+    a0 = MF_FMA(k.kc, x2, MF_FMA(k.kb, x1, MF_FMA(k.ka, c, a0)));                               \
+    a1 = MF_FMA(k.kc, x4, MF_FMA(k.kb, x3, MF_FMA(k.ka, x2, a1)));                              \
+    c = x4
+#define S2ROW2(p, set, x1, x2, x3, x4, c, a0, a1, ka, kb, kc, b0, b1, kd, ke, kf)              \
+    S2_LD4(p, x1, x2, x3, x4, set);                                                                              \
+    a0 = MF_FMA(k.kc, x2, MF_FMA(k.kb, x1, MF_FMA(k.ka, c, a0)));                               \
+    a1 = MF_FMA(k.kc, x4, MF_FMA(k.kb, x3, MF_FMA(k.ka, x2, a1)));                              \
+    if (nout > 1) {                                                                             \
+        b0 = MF_FMA(k.kf, x2, MF_FMA(k.ke, x1, MF_FMA(k.kd, c, b0)));                           \
+        b1 = MF_FMA(k.kf, x4, MF_FMA(k.ke, x3, MF_FMA(k.kd, x2, b1)));                          \
+    }                                                                                           \
+    c = x4
+#define S2STEP                                                                                  \
+    a0 = b, a1 = b, b0 = b, b1 = b;                                                             \
+    if (!top) { S2ROW(p0, S2_U, u1, u2, u3, u4, c0, a0, a1, k0, k1, k2); }                      \
+    S2ROW(p1, S2_V, v1, v2, v3, v4, c1, a0, a1, k3, k4, k5);                                    \
+    S2ROW2(p2, S2_U, u1, u2, u3, u4, c2, a0, a1, k6, k7, k8, b0, b1, k0, k1, k2);               \
+    if (nout > 1) {                                                                             \
+        S2ROW(p3, S2_V, v1, v2, v3, v4, c3, b0, b1, k3, k4, k5);                                \
+        S2ROW(p4, S2_U, u1, u2, u3, u4, c4, b0, b1, k6, k7, k8);                                \
+        yb[0] = act(b0, mode, lo, hi), yb[1] = act(b1, mode, lo, hi), yb += 2;                 \
+    }                                                                                           \
+    ya[0] = act(a0, mode, lo, hi), ya[1] = act(a1, mode, lo, hi), ya += 2
+
+/* One output at column ow of line i from rows r0 .. r2 (r0 NULL: over the padding), for the
+ * right edge, where the window runs past the row. */
+INLINE float tail_s2(const float *r0, const float *r1, const float *r2, int32_t col, w9 k, float b,
+                     int32_t w_in)
+{
+    float a = b;
+    if (r0) a = MF_FMA(k.k2, at(r0, col + 2, w_in), MF_FMA(k.k1, at(r0, col + 1, w_in), MF_FMA(k.k0, at(r0, col, w_in), a)));
+    a = MF_FMA(k.k5, at(r1, col + 2, w_in), MF_FMA(k.k4, at(r1, col + 1, w_in), MF_FMA(k.k3, at(r1, col, w_in), a)));
+    return MF_FMA(k.k8, at(r2, col + 2, w_in), MF_FMA(k.k7, at(r2, col + 1, w_in), MF_FMA(k.k6, at(r2, col, w_in), a)));
+}
+
+INLINE void lines_s2(const float *q0, const float *q1, const float *q2, const float *q3,
+                     const float *q4, float *ya, float *yb, w9 k, float b, const mf_dw_geom *g,
+                     int32_t main, int mode, int nout, int top)
+{
+    const int32_t pl = g->pl, w_in = g->w_in, n = g->w_out;
+    const float lo = g->amin, hi = g->amax;
+    /* the column left of output 0's window: the left padding (pl 1) or column 0 */
+    float c0 = top || pl ? 0.0f : q0[0], c1 = pl ? 0.0f : q1[0], c2 = pl ? 0.0f : q2[0];
+    float c3 = nout < 2 || pl ? 0.0f : q3[0], c4 = nout < 2 || pl ? 0.0f : q4[0];
+    const float *p0 = top ? q1 : q0 + 1 - pl, *p1 = q1 + 1 - pl, *p2 = q2 + 1 - pl;
+    const float *p3 = nout > 1 ? q3 + 1 - pl : p2, *p4 = nout > 1 ? q4 + 1 - pl : p2;
+    float a0, a1, b0, b1;
+    S2_VARS;
+    int32_t ow = 0;
+    for (; ow + 2 <= main; ow += 2) {
+        S2STEP;
+    }
+    (void)p0, (void)p3, (void)p4, (void)c0, (void)c2, (void)c3, (void)c4, (void)a1, (void)b1;
+    for (; ow < n; ++ow) { /* the last window(s), reaching past the row's end */
+        const int32_t col = 2 * ow - pl;
+        *ya++ = act(tail_s2(top ? NULL : q0, q1, q2, col, k, b, w_in), mode, lo, hi);
+        if (nout > 1) *yb++ = act(tail_s2(q2, q3, q4, col, k, b, w_in), mode, lo, hi);
+    }
+}
+#undef S2ROW
+#undef S2ROW2
+#undef S2STEP
+#undef S2_LD4
+#undef S2_V
+#undef S2_U
+#undef S2_VARS
+
+/* A stride-2 3x3 plane (dilation 1, pads <= 1 on the top and left): output rows whose window
+ * lies inside the input go in pairs (the first one may start on the top padding), any rest
+ * (an odd last row, rows reading the bottom padding) one at a time through row_s2. */
+INLINE void plane_s2(const float *xc, w9 k, float b, float *yc, const mf_dw_geom *g, int mode)
+{
+    const int32_t w_in = g->w_in, w_out = g->w_out, h_out = g->h_out, pt = g->pt;
+    int32_t main = w_in - 3 + g->pl >= 0 ? (w_in - 3 + g->pl) / 2 + 1 : 0; /* windows inside a row */
+    if (main > w_out) main = w_out;
+    int32_t bot = g->h_in - 3 + pt; /* output rows [0, bot) read no row past the input */
+    bot = bot >= 0 ? bot / 2 + 1 : 0;
+    if (bot > h_out) bot = h_out;
+    int32_t oh = 0;
+    for (; oh + 2 <= bot; oh += 2) {
+        const float *q1 = xc + (2 * oh - pt + 1) * w_in;
+        float *ya = yc + oh * w_out;
+        if (oh == 0 && pt == 1) lines_s2(NULL, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 1);
+        else lines_s2(q1 - w_in, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 0);
+    }
+    for (; oh < h_out; ++oh) {
+        const float *rows[3];
+        float *yr = yc + oh * w_out;
+        if (dw_rows(xc, g, NULL, oh, rows) == 3) {
+            lines_s2(rows[0], rows[1], rows[2], NULL, NULL, yr, NULL, k, b, g, main, mode, 1, 0);
+            continue;
+        }
+        w9 km = k;
+        if (!mask_rows(rows, &km)) {
+            for (int32_t ow = 0; ow < w_out; ++ow) yr[ow] = act(b, mode, g->amin, g->amax);
+            continue;
+        }
+        row_s2(rows[0], rows[1], rows[2], yr, km, b, g, mode);
+    }
+}
+
+INLINE void row3(const float *const *rows, float *yr, w9 k, float b, const mf_dw_geom *g, int mode)
+{
+    if (g->s_w == 1)
+        row_s1(rows[0], rows[1], rows[2], yr, k, b, g, mode);
+    else
+        row_s2(rows[0], rows[1], rows[2], yr, k, b, g, mode);
 }
 
 /* A "same" plane as L lines of n elements (line l at x + l ls, element j at + j es), output
@@ -380,6 +506,17 @@ static void dw_plane(const float *xc, const float *wc, float b, float *yc, const
         return;
     }
     const w9 k = {wc[0], wc[1], wc[2], wc[3], wc[4], wc[5], wc[6], wc[7], wc[8]};
+    if (g->s_h == 2 && g->s_w == 2 && g->d_h == 1 && g->pt <= 1 && !ring) {
+        switch (g->mode) {
+        case 0: plane_s2(xc, k, b, yc, g, 0); break;
+        case 1: plane_s2(xc, k, b, yc, g, 1); break;
+        case 2: plane_s2(xc, k, b, yc, g, 2); break;
+        default:
+            plane_s2(xc, k, b, yc, g, 0);
+            mf_bias_act_f32(yc, g->h_out * g->w_out, 0.0f, g->act);
+        }
+        return;
+    }
     switch (g->mode) {
     case 0: rows3(xc, k, b, yc, g, ring, 0); break;
     case 1: rows3(xc, k, b, yc, g, ring, 1); break;

@@ -4,6 +4,7 @@
  * value in mf_types.h and one row in toolchain/ops/elementwise.py's ACTIVATIONS. */
 #include <math.h>
 
+#include "mf_act.h"
 #include "mf_elementwise.h"
 
 float mf_act_apply_f32(const mf_act *act, float x)

@@ -12,6 +12,7 @@ int32_t mf_fc_s8_dsp_scratch_bytes(const mf_fc_s8_desc *d)
 }
 
 #if defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
 
 int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *y,
                  const mf_fc_s8_desc *d, void *scratch)
@@ -21,12 +22,35 @@ int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
     int16_t *panel = (int16_t *)scratch;
     for (int32_t m0 = 0; m0 < d->m; m0 += MF_S8_COLS_DSP) {
         const int32_t nm = d->m - m0 < MF_S8_COLS_DSP ? d->m - m0 : MF_S8_COLS_DSP;
+        const int32_t full = nm - nm % 6, kq = d->k >> 2;
         for (int32_t j = 0; j < nm; ++j) {
+            /* four k a word: LDR, two SXTB16 and STRD give the (a0, a2), (a1, a3) pairs;
+             * a column of a 6-block steps 12 words per group, a lone column 2 */
             const int8_t *ar = a + (m0 + j) * d->k;
-            for (int32_t kk = 0; kk < k4; ++kk)
-                panel[mf_s8_panel_dsp_at(j, kk, nm, k4)] = (int16_t)(kk < d->k ? ar[kk] : 0);
+            const int32_t step = j < full ? 12 : 2;
+            uint32_t *gp = (uint32_t *)(void *)(panel + mf_s8_panel_dsp_at(j, 0, nm, k4));
+            for (int32_t g = 0; g < kq; ++g, ar += 4, gp += step) {
+                uint32_t v, e, o;
+                memcpy(&v, ar, 4);
+                e = __sxtb16(v);
+                __asm__("sxtb16 %0, %1, ror #8" : "=r"(o) : "r"(v));
+                gp[0] = e;
+                gp[1] = o;
+            }
+            if (d->k & 3) { /* the last group, zero-padded, byte by byte: no read past a */
+                int16_t t[4] = {0, 0, 0, 0};
+                for (int32_t i = 0; i < (d->k & 3); ++i) t[i] = ar[i];
+                int16_t *dst = (int16_t *)(void *)gp;
+                dst[0] = t[0];
+                dst[1] = t[2];
+                dst[2] = t[1];
+                dst[3] = t[3];
+            }
         }
-        mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, bias, y + m0 * d->n, 1, d->n, &d->rq, 0);
+        /* one activation row: its outputs are contiguous, so the column stride is 1 (the
+         * GEMM's fast requantisation takes only contiguous outputs) */
+        mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, 0, bias, y + m0 * d->n, 1, nm == 1 ? 1 : d->n,
+                       &d->rq, 0);
     }
     return MF_OK;
 }

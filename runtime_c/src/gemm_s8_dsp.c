@@ -1,14 +1,19 @@
 /* int8 GEMM core for Cortex-M4/M7 with the DSP extension (SMLAD: two 16x16 MACs into one
- * 32-bit accumulator), shared by conv_s8_dsp.c and fc_s8_dsp.c.
+ * 32-bit accumulator), shared by conv_s8_dsp.c, conv_overwrite_s8_dsp.c and fc_s8_dsp.c.
  *
  * B is an int16 panel prepared once per tile and reused by every output channel; each
  * weight row stays int8 and is widened on the fly, four at a time: one LDR and two SXTB16
  * give (w0, w2) and (w1, w3). The panel stores each group of four as (b0, b2, b1, b3) so
- * that LDRD then yields the matching pairs and no PKHBT is needed. Tile: 1 row x 6 columns,
- * i.e. per four k one LDR + two SXTB16 for the row, one LDRD per column and twelve SMLADs
- * for 24 MACs (~0.9 instructions per MAC with the loop). The tile is one row wide because
- * 6 accumulators + 2 widened weights + 2 panel words + 3 pointers fill the 14 registers;
- * a 2x6 tile would spill. Columns past the last full block of 6 run one at a time. */
+ * that the matching pairs come in order and no PKHBT is needed. Tile: 1 row x 6 columns:
+ * per four k one LDR + two SXTB16 for the row, the six columns' twelve panel words in four
+ * LDMs of three, and twelve SMLADs for 24 MACs (19 instructions, ~0.8 per MAC with the
+ * loop). The tile is one row wide because 6 accumulators + 2 widened weights + 3 panel
+ * words + 3 pointers fill the 14 registers; a 2x6 tile would spill, and LDRD pairs instead
+ * of LDM triples cost two more loads per group.
+ *
+ * Each block of six sums is requantised as soon as the tile ends, while the sums are still
+ * in registers: per output one SMMLA (the product's high word plus the rounding term),
+ * one shift, the zero point and SSAT (mf_requant's exact rounding, see rq_out). */
 #include "mf_int8_simd.h"
 
 #if defined(__ARM_FEATURE_DSP)
@@ -39,6 +44,14 @@ static inline uint32_t sxtb16_ror8(uint32_t v)
     return r;
 }
 
+/* floor(a * b / 2^32) + c: SMMLA (the rounding term rides in the accumulator) */
+static inline int32_t smmla(int32_t a, int32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
 /* both panel words of a column in one LDRD (the panel is 8-byte aligned per group) */
 #define MAC2(acc, pp) do { \
         const uint64_t pv = *(const uint64_t *)(pp); \
@@ -46,52 +59,60 @@ static inline uint32_t sxtb16_ror8(uint32_t v)
         acc = (int32_t)__smlad(wb, (uint32_t)(pv >> 32), (uint32_t)acc); \
     } while (0)
 
-/* One group of four k for the 1 x 6 tile: LDR + 2 SXTB16 + 6 LDRD + 12 SMLAD. Written in
- * assembly because GCC 12 -O2 (the M7 boards' compiler) splits the LDRDs and spills the
- * loop bound, which costs a third more instructions per MAC. */
+/* One group of four k for the 1 x 6 tile: LDR + 2 SXTB16 + 4 LDM + 12 SMLAD. The panel
+ * words of a group are, per column, (b0, b2) then (b1, b3): LDM triples split columns, so
+ * the SMLADs follow the words, not the columns. r8-r10 are named because an LDM list must
+ * ascend. Written in assembly because GCC 12 -O2 (the M7 boards' compiler) neither forms
+ * LDMs here nor keeps the loop bound in a register. */
 #define GROUP6 \
     "ldr    %[wb], [%[wp]], #4\n\t" \
     "sxtb16 %[wa], %[wb]\n\t" \
     "sxtb16 %[wb], %[wb], ror #8\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp]]\n\t" \
-    "smlad  %[a0], %[wa], %[p0], %[a0]\n\t" \
-    "smlad  %[a0], %[wb], %[p1], %[a0]\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp], #8]\n\t" \
-    "smlad  %[a1], %[wa], %[p0], %[a1]\n\t" \
-    "smlad  %[a1], %[wb], %[p1], %[a1]\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp], #16]\n\t" \
-    "smlad  %[a2], %[wa], %[p0], %[a2]\n\t" \
-    "smlad  %[a2], %[wb], %[p1], %[a2]\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp], #24]\n\t" \
-    "smlad  %[a3], %[wa], %[p0], %[a3]\n\t" \
-    "smlad  %[a3], %[wb], %[p1], %[a3]\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp], #32]\n\t" \
-    "smlad  %[a4], %[wa], %[p0], %[a4]\n\t" \
-    "smlad  %[a4], %[wb], %[p1], %[a4]\n\t" \
-    "ldrd   %[p0], %[p1], [%[pp], #40]\n\t" \
-    "add    %[pp], %[pp], #48\n\t" \
-    "smlad  %[a5], %[wa], %[p0], %[a5]\n\t" \
-    "smlad  %[a5], %[wb], %[p1], %[a5]\n\t"
+    "ldm    %[pp]!, {r8, r9, r10}\n\t" \
+    "smlad  %[a0], %[wa], r8, %[a0]\n\t" \
+    "smlad  %[a0], %[wb], r9, %[a0]\n\t" \
+    "smlad  %[a1], %[wa], r10, %[a1]\n\t" \
+    "ldm    %[pp]!, {r8, r9, r10}\n\t" \
+    "smlad  %[a1], %[wb], r8, %[a1]\n\t" \
+    "smlad  %[a2], %[wa], r9, %[a2]\n\t" \
+    "smlad  %[a2], %[wb], r10, %[a2]\n\t" \
+    "ldm    %[pp]!, {r8, r9, r10}\n\t" \
+    "smlad  %[a3], %[wa], r8, %[a3]\n\t" \
+    "smlad  %[a3], %[wb], r9, %[a3]\n\t" \
+    "smlad  %[a4], %[wa], r10, %[a4]\n\t" \
+    "ldm    %[pp]!, {r8, r9, r10}\n\t" \
+    "smlad  %[a4], %[wb], r8, %[a4]\n\t" \
+    "smlad  %[a5], %[wa], r9, %[a5]\n\t" \
+    "smlad  %[a5], %[wb], r10, %[a5]\n\t"
 
-#define TILE6_OPERANDS \
+#define TILE6_OUT \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4), \
-      [a5] "+r"(a5), [wp] "+r"(wr), [pp] "+r"(pp), [wa] "=&r"(wa), [wb] "=&r"(wb), \
-      [p0] "=&r"(p0), [p1] "=&r"(p1)
+      [a5] "+r"(a5), [wp] "+r"(wr), [pp] "+r"(pp), [wa] "=&r"(wa), [wb] "=&r"(wb)
+#define TILE6_CLOBBER : "r8", "r9", "r10", "memory"
 
-/* 1 x 6 tile over the panel block at p (layout [k4 / 4][6][4]); two groups per loop trip. */
-static void tile6(const int8_t *wr, int32_t kq, int32_t kt, const int16_t *p, int32_t b,
-                  int32_t acc[6])
+/* 1 x 6 tile over the panel block at p (layout [k4 / 4][6][4]): four groups per loop trip
+ * (the bound is the weight pointer), then two, then one. */
+typedef struct {
+    int32_t a0, a1, a2, a3, a4, a5;
+} sums6;
+
+/* exact (a constant at each call site): k is a multiple of 16, so the four-group loop is all
+ * and the remainder tests compile away (DS-CNN's pointwise k = 64, ResNet-8's 3x3 k = 144,
+ * 288, 576). */
+static inline __attribute__((always_inline)) sums6 tile6(const int8_t *wr, int32_t kq, int32_t kt,
+                                                         const int16_t *p, int32_t b, int exact)
 {
     int32_t a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b;
-    uint32_t wa, wb, p0, p1;
+    uint32_t wa, wb;
     const int16_t *pp = p;
-    if (kq >= 2) {
-        const int8_t *we = wr + 4 * (kq & ~1);
-        __asm__ volatile("1:\n\t" GROUP6 GROUP6 "cmp %[wp], %[we]\n\t"
-                         "bne 1b\n\t" TILE6_OPERANDS : [we] "r"(we) : "cc", "memory");
+    if (exact || kq >= 4) {
+        const int8_t *we = wr + 4 * (kq & ~3);
+        __asm__ volatile("1:\n\t" GROUP6 GROUP6 GROUP6 GROUP6 "cmp %[wp], %[we]\n\t"
+                         "bne 1b\n\t" TILE6_OUT : [we] "r"(we) : "cc", "r8", "r9", "r10", "memory");
     }
-    if (kq & 1) __asm__ volatile(GROUP6 TILE6_OPERANDS : : "memory");
-    if (kt) {
+    if (!exact && (kq & 2)) __asm__ volatile(GROUP6 GROUP6 TILE6_OUT : TILE6_CLOBBER);
+    if (!exact && (kq & 1)) __asm__ volatile(GROUP6 TILE6_OUT : TILE6_CLOBBER);
+    if (!exact && kt) {
         /* the last partial group: zero-padded weights, never a read past the row */
         const uint32_t wv = tail_word(wr, kt);
         wa = __sxtb16(wv);
@@ -104,7 +125,8 @@ static void tile6(const int8_t *wr, int32_t kq, int32_t kt, const int16_t *p, in
         a4 = (int32_t)__smlad(wb, q[9], __smlad(wa, q[8], (uint32_t)a4));
         a5 = (int32_t)__smlad(wb, q[11], __smlad(wa, q[10], (uint32_t)a5));
     }
-    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3; acc[4] = a4; acc[5] = a5;
+    const sums6 r = {a0, a1, a2, a3, a4, a5};
+    return r;
 }
 
 static int32_t tile1(const int8_t *wr, int32_t kq, int32_t kt, const int16_t *p, int32_t b)
@@ -124,21 +146,152 @@ static int32_t tile1(const int8_t *wr, int32_t kq, int32_t kt, const int16_t *p,
     return a0;
 }
 
-void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
-                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
-                    const mf_requant_s8 *rq, int32_t ch0)
+/* One output channel's requantisation, decided once per channel: mode 0 the usual case
+ * (rs > 32, a small shift, no activation clamp inside the int8 range, contiguous outputs:
+ * SMMLA, ASR, SSAT, STRB per output), mode 1 the same with a ReLU/Clip clamp, mode 3 any
+ * shift or output stride (the 64-bit product, as mf_requant). */
+typedef struct {
+    int32_t mult, half, sh, zp, lo, hi, mode;
+    int64_t round;
+    int32_t rs;
+    int32_t half_zp; /* mode 0: half + (zp << sh), the zero point folded into the rounding */
+} rq_t;
+
+static inline rq_t rq_make(const mf_requant_s8 *rq, int32_t ch, int32_t cs)
 {
-    const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k), full = cols - cols % 6;
+    const int32_t i = rq->per_channel ? ch : 0, rs = 31 - rq->shift[i];
+    rq_t q;
+    q.mult = rq->mult[i];
+    q.zp = rq->out_zp;
+    q.lo = rq->act_min;
+    q.hi = rq->act_max;
+    q.rs = rs;
+    q.sh = rs - 32;
+    if (rs > 32 && q.sh <= 20 && cs == 1) {
+        /* the usual case: only what SMMLA, ASR and the clamp need */
+        q.half_zp = (1 << (q.sh - 1)) + q.zp * (1 << q.sh);
+        q.half = 0;
+        q.round = 0;
+        q.mode = q.lo == -128 && q.hi == 127 ? 0 : 1;
+        return q;
+    }
+    q.round = (int64_t)1 << (rs - 1);
+    q.sh = rs > 32 ? rs - 32 : 0;
+    q.half = rs > 32 ? 1 << (rs - 33) : 0;
+    q.half_zp = 0;
+    q.mode = 3;
+    return q;
+}
+
+/* rs > 32: floor((p + 2^(rs-1)) / 2^rs) = (floor(p / 2^32) + 2^(rs-33)) >> (rs - 32), exact;
+ * adding zp << (rs - 32) before the shift adds zp after it, exactly. */
+static inline __attribute__((always_inline)) int8_t rq_out(int32_t acc, const rq_t *q, int mode)
+{
+    int32_t v;
+    if (mode == 3)
+        v = q->zp + (int32_t)((q->round + (int64_t)acc * q->mult) >> q->rs);
+    else
+        v = (smmla(acc, q->mult, q->half_zp) >> q->sh);
+    return (int8_t)(v < q->lo ? q->lo : (v > q->hi ? q->hi : v));
+}
+
+#define RQ1(a) \
+    "smmla %[" #a "], %[" #a "], %[m], %[h]\n\t" \
+    "asr   %[" #a "], %[" #a "], %[s]\n\t" \
+    "ssat  %[" #a "], #8, %[" #a "]\n\t" \
+    "strb  %[" #a "], [%[y]], #1\n\t"
+
+#define RQ1C(a) \
+    "smmla %[" #a "], %[" #a "], %[m], %[h]\n\t" \
+    "asr   %[" #a "], %[" #a "], %[s]\n\t" \
+    "cmp   %[" #a "], %[lo]\n\t" \
+    "it    lt\n\t" \
+    "movlt %[" #a "], %[lo]\n\t" \
+    "cmp   %[" #a "], %[hi]\n\t" \
+    "it    gt\n\t" \
+    "movgt %[" #a "], %[hi]\n\t" \
+    "strb  %[" #a "], [%[y]], #1\n\t"
+
+/* mode 1 (a ReLU/Clip clamp inside the int8 range), the same with the clamp */
+static inline __attribute__((always_inline)) int8_t *store6_clamp(sums6 s, const rq_t *q, int8_t *y)
+{
+    __asm__ volatile(RQ1C(a0) RQ1C(a1) RQ1C(a2) RQ1C(a3) RQ1C(a4) RQ1C(a5)
+                     : [a0] "+r"(s.a0), [a1] "+r"(s.a1), [a2] "+r"(s.a2), [a3] "+r"(s.a3),
+                       [a4] "+r"(s.a4), [a5] "+r"(s.a5), [y] "+r"(y)
+                     : [m] "r"(q->mult), [h] "r"(q->half_zp), [s] "r"(q->sh), [lo] "r"(q->lo),
+                       [hi] "r"(q->hi)
+                     : "cc", "memory");
+    return y;
+}
+
+/* mode 0: six sums to six consecutive bytes, 4 instructions each (GCC 12 reloads the
+ * constants from the stack for every output) */
+static inline __attribute__((always_inline)) int8_t *store6(sums6 s, const rq_t *q, int8_t *y)
+{
+    __asm__ volatile(RQ1(a0) RQ1(a1) RQ1(a2) RQ1(a3) RQ1(a4) RQ1(a5)
+                     : [a0] "+r"(s.a0), [a1] "+r"(s.a1), [a2] "+r"(s.a2), [a3] "+r"(s.a3),
+                       [a4] "+r"(s.a4), [a5] "+r"(s.a5), [y] "+r"(y)
+                     : [m] "r"(q->mult), [h] "r"(q->half_zp), [s] "r"(q->sh)
+                     : "memory");
+    return y;
+}
+
+/* One weight row over the panel's columns; mode is a constant at each call site, so each
+ * case compiles to its own loop with no per-output branch. blocks6: panel columns laid out
+ * in blocks of six (the last one padded: its extra columns are computed, never stored). */
+static inline __attribute__((always_inline)) void row(const int8_t *wr, int32_t kq, int32_t kt,
+                                                      int32_t k4, const int16_t *panel, int32_t cols,
+                                                      int32_t blocks6, int32_t b, const rq_t *q,
+                                                      int8_t *yr, int32_t cs, int mode, int exact)
+{
+    int32_t j = 0;
+    const int32_t end6 = blocks6 ? cols : cols - cols % 6;
+    for (; j + 6 <= end6; j += 6) {
+        const sums6 s = tile6(wr, kq, kt, panel + j * k4, b, exact);
+        if (mode == 0) {
+            yr = store6(s, q, yr);
+            continue;
+        }
+        if (mode == 1) {
+            yr = store6_clamp(s, q, yr);
+            continue;
+        }
+        yr[0] = rq_out(s.a0, q, mode);
+        yr[cs] = rq_out(s.a1, q, mode);
+        yr[2 * cs] = rq_out(s.a2, q, mode);
+        yr[3 * cs] = rq_out(s.a3, q, mode);
+        yr[4 * cs] = rq_out(s.a4, q, mode);
+        yr[5 * cs] = rq_out(s.a5, q, mode);
+        yr += 6 * cs;
+    }
+    if (j < end6) { /* a padded last block */
+        const sums6 s = tile6(wr, kq, kt, panel + j * k4, b, exact);
+        const int32_t acc[6] = {s.a0, s.a1, s.a2, s.a3, s.a4, s.a5};
+        for (int32_t i = 0; i < end6 - j; ++i) yr[i * cs] = rq_out(acc[i], q, mode);
+        return;
+    }
+    for (; j < cols; ++j, yr += cs) yr[0] = rq_out(tile1(wr, kq, kt, panel + j * k4, b), q, mode);
+}
+
+void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
+                    int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0)
+{
+    const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k);
+    const int exact = kt == 0 && kq >= 4 && (kq & 3) == 0;
     for (int32_t r = 0; r < rows; ++r) {
         const int8_t *wr = w + r * k;
         const int32_t b = bias ? bias[r] : 0;
-        const mf_s8_rq_ch q = mf_s8_rq_prepare(rq, ch0 + r);
+        const rq_t q = rq_make(rq, ch0 + r, cs);
         int8_t *yr = y + r * rs;
-        int32_t j = 0, acc[MF_S8_GEMM_COLS_DSP];
-        /* sums for the panel's columns, then one requantisation call per channel */
-        for (; j < full; j += 6) tile6(wr, kq, kt, panel + j * k4, b, acc + j);
-        for (; j < cols; ++j) acc[j] = tile1(wr, kq, kt, panel + j * k4, b);
-        mf_s8_rq_rows(acc, 1, cols, 0, yr, 0, cs, &q);
+        if (q.mode == 0 && exact)
+            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 1);
+        else if (q.mode == 0)
+            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 0);
+        else if (q.mode == 1)
+            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 1, 0);
+        else
+            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 3, 0);
     }
 }
 #endif

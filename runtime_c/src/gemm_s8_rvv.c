@@ -5,8 +5,9 @@
  * and, per channel, one scalar int8 weight and one widening vwmacc.vx (int16 x int16 ->
  * int32; an int8 -> int16 vwmacc would overflow after two products). At VLEN=128 that is
  * 64 MACs per vle16 + 4 lb + 4 vwmacc, about 4 MACs per LMUL-weighted instruction.
- * Requantisation is vectorised and bit-exact: vwmul to int64, vssra with round-to-nearest-
- * up (exactly mf_requant's (p + 2^(rs-1)) >> rs), then narrowing with truncation. */
+ * Requantisation is vectorised and bit-exact (mf_s8_rq_store_rvv): for the usual scales
+ * below 1/2 vmulh and a rounding vssra, then saturating narrowings; else vwmul to int64,
+ * vssra with round-to-nearest-up (exactly mf_requant's (p + 2^(rs-1)) >> rs) and narrowing. */
 #include "mf_int8_simd.h"
 
 #if defined(__riscv_vector)
@@ -15,9 +16,27 @@
 void mf_s8_rq_store_rvv(int8_t *y, vint32m4_t acc, const mf_requant_s8 *rq, int32_t ch,
                         size_t vl)
 {
-    const int32_t i = rq->per_channel ? ch : 0;
+    const int32_t i = rq->per_channel ? ch : 0, rs = 31 - rq->shift[i];
+    if (rs > 32) {
+        /* the rounding term only touches the high word of the product (as on Helium): vmulh
+         * (the high word, floored), then a rounding shift right by rs - 32 (vssra, round to
+         * nearest up) is exact. Then two saturating narrowings (vnclip by 0) instead of
+         * int32 clamps: zp is added at int16 with saturation, which clamps as the int32 sum
+         * would once narrowed to int8; only the activation's own bounds are left, at int8. */
+        const vint32m4_t h = __riscv_vmulh_vx_i32m4(acc, rq->mult[i], vl);
+        const vint32m4_t v = __riscv_vssra_vx_i32m4(h, (size_t)(rs - 32), __RISCV_VXRM_RNU, vl);
+        const vint16m2_t v16 = __riscv_vsadd_vx_i16m2(__riscv_vnclip_wx_i16m2(v, 0, __RISCV_VXRM_RDN, vl),
+                                                      (int16_t)rq->out_zp, vl);
+        vint8m1_t v8 = __riscv_vnclip_wx_i8m1(v16, 0, __RISCV_VXRM_RDN, vl);
+        if (rq->act_min > -128) v8 = __riscv_vmax_vx_i8m1(v8, (int8_t)rq->act_min, vl);
+        if (rq->act_max < 127) v8 = __riscv_vmin_vx_i8m1(v8, (int8_t)rq->act_max, vl);
+        __riscv_vse8_v_i8m1(y, v8, vl);
+        return;
+    }
+    /* scales of 1/2 and more: the 64-bit product, vssra with round-to-nearest-up (exactly
+     * mf_requant's (p + 2^(rs-1)) >> rs), then narrowing with truncation */
     const vint64m8_t p = __riscv_vwmul_vx_i64m8(acc, rq->mult[i], vl);
-    const vint64m8_t s = __riscv_vssra_vx_i64m8(p, (size_t)(31 - rq->shift[i]), __RISCV_VXRM_RNU, vl);
+    const vint64m8_t s = __riscv_vssra_vx_i64m8(p, (size_t)rs, __RISCV_VXRM_RNU, vl);
     vint32m4_t v = __riscv_vadd_vx_i32m4(__riscv_vncvt_x_x_w_i32m4(s, vl), rq->out_zp, vl);
     v = __riscv_vmin_vx_i32m4(__riscv_vmax_vx_i32m4(v, rq->act_min, vl), rq->act_max, vl);
     const vint16m2_t h = __riscv_vncvt_x_x_w_i16m2(v, vl);

@@ -5,6 +5,7 @@
  * - convolution weight / input gradients, depthwise included: par_train.inc. */
 #include "mf_cluster.h"
 #include "mf_train.h"
+#include "mf_train_impl.h"
 
 /* ---- element ranges ------------------------------------------------------------------------ */
 

@@ -10,6 +10,7 @@
 #include "mf_cluster.h"
 #include "mf_f16.h"
 #include "mf_train.h"
+#include "mf_train_impl.h"
 
 #define MF_T mf_f16
 #define MF_REF(op) op##_f16_ref

@@ -2,14 +2,14 @@
  * SIMD mf_add_rows_s8_<isa> (KS_FAST, with the term tables) and the reference add of each
  * row (mf_add_rows_s8_ref without them: mf_add_s8_ref's own arithmetic) on the same data in
  * one binary, y over b in place, and returns both. Only KS_FAST is counted. Outputs: the
- * whole b buffer after each (the bytes between rows must survive). */
-#include <stdint.h>
+ * whole b buffer after each (the bytes between rows must survive). The kernel-harness
+ * protocol (kh.h): the data come in add_rows_data.h (input `unused` is not read), outputs fast
+ * and ref. */
 #include <string.h>
 
 #include "add_rows_data.h"
-#include "mf_board.h"
+#include "kh.h"
 #include "mf_int8.h"
-#include "model.h"
 
 /* The harness is not what is measured (see model_s8.c: QEMU 7.2 and clang's whole-register
  * copies). */
@@ -18,17 +18,11 @@
 #endif
 
 #define KS_B (KS_ROWS * KS_BSTRIDE)
-static float in_dummy[1], out_fast[KS_B], out_ref[KS_B];
+_Static_assert(KH_OUT_FAST_N == KS_B && KH_OUT_REF_N == KS_B, "harness.py sizes");
 static int8_t b_fast[KS_B], b_ref[KS_B];
 
-float *mf_model_input(int i) { return i < 2 ? in_dummy : 0; }
-int32_t mf_model_input_size(int i) { return i < 2 ? 1 : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KS_B : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
     memcpy(b_fast, ks_b, KS_B);
     memcpy(b_ref, ks_b, KS_B);
     const mf_requant_s8 rq = {ks_mult, ks_shift, 0, KS_OUT_ZP, KS_ACT_MIN, KS_ACT_MAX};
@@ -41,13 +35,11 @@ int mf_model_run(void)
     const int st = mf_add_rows_s8_ref(ks_a, b_ref, b_ref, &d);
     d.a_term = ks_ta;
     d.b_term = ks_tb;
-    mf_bench_start();
-    const int st2 = KS_FAST(ks_a, b_fast, b_fast, &d);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(ks_a, b_fast, b_fast, &d));
     for (int32_t i = 0; i < KS_B; ++i) {
-        out_fast[i] = (float)b_fast[i];
-        out_ref[i] = (float)b_ref[i];
+        kh_out_fast[i] = (float)b_fast[i];
+        kh_out_ref[i] = (float)b_ref[i];
     }
-    mf_bench_start();
     return st != 0 ? st : st2;
 }

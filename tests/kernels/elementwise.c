@@ -2,16 +2,16 @@
  * kernel (EW_UNARY / EW_BINARY, e.g. mf_unary_f32_rvv) and the reference on the same data in
  * one binary; output 0 is the fast results of all cases one after the other, output 1 the
  * reference's. Lengths are not multiples of the vector length (tails), a few are shorter than
- * one vector, and one unary case runs in place. Only the fast kernels are counted. */
-#include <stdint.h>
+ * one vector, and one unary case runs in place. Only the fast kernels are counted.
+ * The kernel-harness protocol (kh.h): input x, outputs fast and ref. */
 #include <string.h>
 
-#include "mf_board.h"
-#include "mf_simd_f32.h"
-#include "model.h"
+#include "kh.h"
+#include "mf_elementwise.h"
 
 #define N_IN 256
 #define N_OUT 1024
+_Static_assert(KH_IN_X_N == N_IN && KH_OUT_FAST_N == N_OUT && KH_OUT_REF_N == N_OUT, "harness.py sizes");
 
 typedef struct {
     mf_act act;
@@ -44,13 +44,7 @@ static const mf_binary_desc BINARY[] = {
     {2, {4, 9}, {9, 1}, {9, 1}, MF_BIN_PRELU, {MF_ACT_NONE, 0.0f, 0.0f}}, /* fallback */
 };
 
-static float in_x[N_IN], in_unused[1], out_fast[N_OUT], out_ref[N_OUT];
 static float ya[N_IN], yb[N_IN];
-
-float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_unused : 0; } /* model.h: 2 inputs */
-int32_t mf_model_input_size(int i) { return i == 0 ? N_IN : i == 1 ? 1 : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? N_OUT : 0; }
 
 static int32_t count(const mf_binary_desc *d)
 {
@@ -59,40 +53,33 @@ static int32_t count(const mf_binary_desc *d)
     return n;
 }
 
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
     int32_t o = 0;
     int st = 0;
     for (uint32_t c = 0; c < sizeof UNARY / sizeof UNARY[0]; ++c) {
         const unary_case *u = &UNARY[c];
-        int s1 = mf_unary_f32_ref(in_x, ya, u->n, &u->act), s2;
+        int s1 = mf_unary_f32_ref(kh_in_x, ya, u->n, &u->act), s2;
         if (u->inplace) {
-            memcpy(yb, in_x, sizeof(float) * (size_t)u->n);
-            mf_bench_start();
-            s2 = EW_UNARY(yb, yb, u->n, &u->act);
+            memcpy(yb, kh_in_x, sizeof(float) * (size_t)u->n);
+            KH_MEASURE(s2 = EW_UNARY(yb, yb, u->n, &u->act));
         } else {
-            mf_bench_start();
-            s2 = EW_UNARY(in_x, yb, u->n, &u->act);
+            KH_MEASURE(s2 = EW_UNARY(kh_in_x, yb, u->n, &u->act));
         }
-        mf_bench_stop();
         st |= s1 | s2;
-        memcpy(out_fast + o, yb, sizeof(float) * (size_t)u->n);
-        memcpy(out_ref + o, ya, sizeof(float) * (size_t)u->n);
+        memcpy(kh_out_fast + o, yb, sizeof(float) * (size_t)u->n);
+        memcpy(kh_out_ref + o, ya, sizeof(float) * (size_t)u->n);
         o += u->n;
     }
     for (uint32_t c = 0; c < sizeof BINARY / sizeof BINARY[0]; ++c) {
         const mf_binary_desc *d = &BINARY[c];
         const int32_t n = count(d);
-        int s1 = mf_binary_f32_ref(in_x, in_x + 128, ya, d);
-        mf_bench_start();
-        int s2 = EW_BINARY(in_x, in_x + 128, yb, d);
-        mf_bench_stop();
+        int s1 = mf_binary_f32_ref(kh_in_x, kh_in_x + 128, ya, d), s2;
+        KH_MEASURE(s2 = EW_BINARY(kh_in_x, kh_in_x + 128, yb, d));
         st |= s1 | s2;
-        memcpy(out_fast + o, yb, sizeof(float) * (size_t)n);
-        memcpy(out_ref + o, ya, sizeof(float) * (size_t)n);
+        memcpy(kh_out_fast + o, yb, sizeof(float) * (size_t)n);
+        memcpy(kh_out_ref + o, ya, sizeof(float) * (size_t)n);
         o += n;
     }
-    mf_bench_start();
     return st;
 }

@@ -1,22 +1,23 @@
-"""Build and run the kernel harness (tests/kernels/model.c) for one board under QEMU: a fast
-kernel and its reference on the same seeded data, the fast one's instructions counted."""
+"""The GEMM / convolution cases of the kernel harness (tests/kernels/model.c, built and run by
+harness.py): a fast kernel and its reference on the same seeded data, the fast one's
+instructions counted."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from harness import CTYPE, HERE, Case, HarnessError, run
 from toolchain.boards import Board
-from toolchain.codegen import RUNTIME, copy_runtime
+from toolchain.codegen import RUNTIME
 from toolchain.ops.conv import conv_cols, overwrite_cols
-from toolchain.build import build_firmware
-from toolchain.sim import run_qemu
 
-HERE = Path(__file__).resolve().parent
-CTYPE = {"f32": "float", "f16": "mf_f16"}
+
+def defines_of(flags: list[str]) -> dict[str, str]:
+    """["-DKB_OP=1", ...] -> {"KB_OP": "1", ...}"""
+    return dict(f[2:].split("=", 1) for f in flags)
 
 
 @dataclass(frozen=True)
@@ -105,27 +106,25 @@ class KernelRun:
 
 def run_kernel(board: Board, shape: Gemm | Conv, dtype: str, isa: str, seed: int = 0,
                out_dir: Path | None = None, timeout: float = 600.0, inplace: bool = False) -> KernelRun:
-    """inplace: run the overwrite conv (mf_conv_inplace.h) with its output over its input."""
+    """inplace: run the overwrite conv (mf_conv2d_overwrite_*) with its output over its input."""
     if inplace and not isinstance(shape, ConvOverwrite):
         shape = ConvOverwrite(**{f.name: getattr(shape, f.name) for f in fields(shape)})
     overwrite = isinstance(shape, ConvOverwrite)
     fast = f"mf_{shape.op}_{dtype}_{isa}"
     ref = f"mf_conv2d_{dtype}_ref" if overwrite else f"mf_{shape.op}_{dtype}_ref"
-    out = Path(out_dir or tempfile.mkdtemp(prefix=f"kh_{board.name}_"))
-    rt = copy_runtime(out / "runtime", {fast, ref})
     scratch = isa != "ref" and shape.op == "conv2d"
     cols = overwrite_cols(isa) if overwrite else conv_cols(isa) if scratch else 1
     defines = [*shape.defines(), f"-DKB_T={CTYPE[dtype]}", f"-DKB_FAST={fast}", f"-DKB_REF={ref}",
                f"-DKB_SCRATCH={int(scratch)}", f"-DKB_COLS={cols}"]
     rng = np.random.default_rng(seed)
-    inputs = [rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes()]
-    build = build_firmware([HERE / "model.c", *rt], board, out / "fw", inputs,
-                           include_dirs=[HERE, out / "runtime" / "include"], extra_cflags=defines)
-    rvv = board.core.simd == "rvv"
-    r = run_qemu(build, board, timeout=timeout, lmul_weighting=rvv)
-    if r.status != 0:
-        raise RuntimeError(f"{fast} on {board.name} returned {r.status}")
-    return KernelRun(r.outputs[0], r.outputs[1], r.instructions or 0, r.weighted_instructions, shape.macs)
+    x, w = (rng.uniform(-1, 1, n).astype(np.float32) for n in shape.sizes())
+    n_y = shape.m * shape.n if isinstance(shape, Gemm) else shape.c_out * shape.out_hw[0] * shape.out_hw[1]
+    try:
+        r = run(board, Case(HERE / "model.c", {fast, ref}, {"x": x, "w": w}, {"fast": n_y, "ref": n_y},
+                            defines_of(defines)), out_dir=out_dir, timeout=timeout)
+    except HarnessError as e:
+        raise RuntimeError(f"{fast} on {board.name} returned {e.status}") from None
+    return KernelRun(r.fast, r.ref, r.instructions, r.weighted, shape.macs)
 
 
-__all__ = ["Conv", "ConvOverwrite", "ConvWindow", "Gemm", "KernelRun", "RUNTIME", "run_kernel"]
+__all__ = ["CTYPE", "Conv", "ConvOverwrite", "ConvWindow", "Gemm", "KernelRun", "RUNTIME", "defines_of", "run_kernel"]

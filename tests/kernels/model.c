@@ -8,12 +8,9 @@
  *   KB_T       element type of the kernels (float or mf_f16); inputs arrive as float32
  *   KB_FAST, KB_REF   kernel names; KB_SCRATCH 1 when KB_FAST takes a scratch pointer
  *   KB_COLS    the fast kernel's MF_CONV_COLS_<ISA> (scratch size)
- * Input 0 is x (or A), input 1 is w (or B); output 0 the fast result, output 1 the ref. */
-#include <stdint.h>
-
-#include "mf_board.h"
+ * Inputs x (or A) and w (or B); outputs fast and ref (the kernel-harness protocol, kh.h). */
+#include "kh.h"
 #include "mf_kernels.h"
-#include "model.h"
 
 #if KB_OP == 1
 #define KB_X (KB_M * KB_K)
@@ -37,30 +34,21 @@
 #endif
 #define KB_BUF (KB_X > KB_Y ? KB_X : KB_Y)
 
-static float in_x[KB_X], in_w[KB_W], out_fast[KB_Y], out_ref[KB_Y];
 static KB_T x[KB_X], w[KB_W], y_fast[KB_BUF], y_ref[KB_Y], bias[KB_BIAS];
 static KB_T scratch[KB_SCRATCH_ELEMS] __attribute__((aligned(16)));
 
-float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_w : 0; }
-int32_t mf_model_input_size(int i) { return i == 0 ? KB_X : i == 1 ? KB_W : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KB_Y : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
-    for (int32_t i = 0; i < KB_X; ++i) x[i] = (KB_T)in_x[i];
-    for (int32_t i = 0; i < KB_W; ++i) w[i] = (KB_T)in_w[i];
+    for (int32_t i = 0; i < KB_X; ++i) x[i] = (KB_T)kh_in_x[i];
+    for (int32_t i = 0; i < KB_W; ++i) w[i] = (KB_T)kh_in_w[i];
     (void)bias;
     (void)scratch;
 #if KB_OP == 1
     static const mf_gemm_desc d = {.batch_rank = 0, .m = KB_M, .n = KB_N, .k = KB_K,
                                    .a_rs = KB_K, .a_cs = 1, .b_rs = KB_N, .b_cs = 1,
                                    .alpha = 1.0f, .beta = 1.0f, .act = {MF_ACT_NONE, 0.0f, 0.0f}};
-    int st = KB_REF(x, w, 0, y_ref, &d);
-    mf_bench_start();
-    int st2 = KB_FAST(x, w, 0, y_fast, &d);
-    mf_bench_stop();
+    int st = KB_REF(x, w, 0, y_ref, &d), st2;
+    KH_MEASURE(st2 = KB_FAST(x, w, 0, y_fast, &d));
 #else
     for (int32_t i = 0; i < KB_BIAS; ++i) bias[i] = (KB_T)(0.01f * (float)(i % 7));
     static const mf_conv2d_desc d = {
@@ -68,26 +56,19 @@ int mf_model_run(void)
         .w_out = KB_WO, .k_h = KB_KH, .k_w = KB_KW, .stride_h = KB_S, .stride_w = KB_S,
         .dil_h = 1, .dil_w = 1, .pad_top = KB_PAD, .pad_left = KB_PAD, .groups = KB_G,
         .act = {KB_ACT, 0.0f, 0.0f}};
-    int st = KB_REF(x, w, bias, y_ref, &d);
+    int st = KB_REF(x, w, bias, y_ref, &d), st2;
 #if KB_OP == 3
     for (int32_t i = 0; i < KB_X; ++i) y_fast[i] = x[i];
-    mf_bench_start();
-    int st2 = KB_FAST(y_fast, w, bias, y_fast, scratch, &d);
-#else
-    mf_bench_start();
-#endif
-#if KB_OP == 3
+    KH_MEASURE(st2 = KB_FAST(y_fast, w, bias, y_fast, scratch, &d));
 #elif KB_SCRATCH
-    int st2 = KB_FAST(x, w, bias, y_fast, &d, scratch);
+    KH_MEASURE(st2 = KB_FAST(x, w, bias, y_fast, &d, scratch));
 #else
-    int st2 = KB_FAST(x, w, bias, y_fast, &d);
+    KH_MEASURE(st2 = KB_FAST(x, w, bias, y_fast, &d));
 #endif
-    mf_bench_stop();
 #endif
     for (int32_t i = 0; i < KB_Y; ++i) {
-        out_fast[i] = (float)y_fast[i];
-        out_ref[i] = (float)y_ref[i];
+        kh_out_fast[i] = (float)y_fast[i];
+        kh_out_ref[i] = (float)y_ref[i];
     }
-    mf_bench_start();
     return st != 0 ? st : st2;
 }

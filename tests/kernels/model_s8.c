@@ -7,15 +7,14 @@
  *   KS_FAST, KS_FAST_SCRATCH   the kernel and its *_scratch_bytes function
  *   KS_SCRATCH_BYTES           what the Python twin says the scratch takes: the harness
  *                              fails (status -100) when C disagrees
- * Input 0: x (or a) then w, as float32 integers; input 1: bias, mult, shift (one per output
- * channel) as int32 bit patterns. Output 0 the fast result, output 1 the reference's.
- * The fast output is followed by guard bytes that must survive (status -101 otherwise). */
-#include <stdint.h>
+ * Input xw: x (or a) then w, as float32 integers; input params: bias, mult, shift (one per
+ * output channel) as int32 bit patterns. Outputs fast and ref.
+ * The fast output is followed by guard bytes that must survive (status -101 otherwise).
+ * The kernel-harness protocol (kh.h): inputs xw and params, outputs fast and ref. */
 #include <string.h>
 
-#include "mf_board.h"
+#include "kh.h"
 #include "mf_int8.h"
-#include "model.h"
 #include "s8_ref.h"
 
 /* The harness is not what is measured, and clang's vectoriser turns its copy loops into
@@ -43,24 +42,19 @@
 #define KS_XY KS_Y
 #endif
 
-static float in_xw[KS_X + KS_W], in_params[3 * KS_CH], out_fast[KS_Y], out_ref[KS_Y];
+_Static_assert(KH_IN_XW_N == KS_X + KS_W && KH_IN_PARAMS_N == 3 * KS_CH && KH_OUT_FAST_N == KS_Y,
+               "harness.py sizes");
 static int8_t x[KS_X], w[KS_W], y_fast[KS_XY + KS_GUARD], y_ref[KS_Y];
 static int32_t bias[KS_CH], mult[KS_CH], shift[KS_CH];
 static uint8_t scratch[KS_SCRATCH_BYTES + 1] __attribute__((aligned(16)));
 
-float *mf_model_input(int i) { return i == 0 ? in_xw : i == 1 ? in_params : 0; }
-int32_t mf_model_input_size(int i) { return i == 0 ? KS_X + KS_W : i == 1 ? 3 * KS_CH : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KS_Y : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
-    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)in_xw[i];
-    for (int32_t i = 0; i < KS_W; ++i) w[i] = (int8_t)in_xw[KS_X + i];
-    memcpy(bias, in_params, sizeof bias);
-    memcpy(mult, in_params + KS_CH, sizeof mult);
-    memcpy(shift, in_params + 2 * KS_CH, sizeof shift);
+    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)kh_in_xw[i];
+    for (int32_t i = 0; i < KS_W; ++i) w[i] = (int8_t)kh_in_xw[KS_X + i];
+    memcpy(bias, kh_in_params, sizeof bias);
+    memcpy(mult, kh_in_params + KS_CH, sizeof mult);
+    memcpy(shift, kh_in_params + 2 * KS_CH, sizeof shift);
     for (int32_t i = 0; i < KS_XY + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
 #if KS_OVERWRITE
     memcpy(y_fast, x, KS_X);
@@ -82,15 +76,13 @@ int mf_model_run(void)
     const int st = kb_fc_s8_ref(x, w, bias, y_ref, &d);
 #endif
     if (KS_FAST_SCRATCH(&d) != KS_SCRATCH_BYTES) return -100;
-    mf_bench_start();
-    const int st2 = KS_FAST(x_fast, w, bias, y_fast, &d, scratch);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x_fast, w, bias, y_fast, &d, scratch));
     for (int32_t i = KS_XY; i < KS_XY + KS_GUARD; ++i)
         if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
     for (int32_t i = 0; i < KS_Y; ++i) {
-        out_fast[i] = (float)y_fast[i];
-        out_ref[i] = (float)y_ref[i];
+        kh_out_fast[i] = (float)y_fast[i];
+        kh_out_ref[i] = (float)y_ref[i];
     }
-    mf_bench_start();
     return st != 0 ? st : st2;
 }

@@ -1,28 +1,24 @@
-"""Build and run the int8 kernel harness (tests/kernels/model_s8.c): a SIMD kernel and the
-tests' own reference (s8_ref.c) on the same seeded data in one binary, the SIMD kernel's
-instructions counted. Also the numpy statement of the mf_int8.h contract the reference is
+"""The int8 conv / fully connected cases of the kernel harness (tests/kernels/model_s8.c, built
+and run by harness.py): a SIMD kernel and the tests' own reference (s8_ref.c) on the same
+seeded data in one binary, the SIMD kernel's instructions counted. Also the numpy statement of the mf_int8.h contract the reference is
 checked against; the kernels' scratch sizes come from the kernel table's Python twins
 (toolchain/ops/int8_kernels.py), which the harness checks against C on every run."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from harness import HERE, Case, HarnessError, run
 from toolchain.boards import Board
-from toolchain.codegen import RUNTIME, copy_runtime
+from toolchain.codegen import RUNTIME
 from toolchain.ops.conv import ConvShape
 from toolchain.ops.int8_kernels import S8_COLS as COLS
 from toolchain.ops.int8_kernels import conv_s8_scratch, fc_s8_scratch, overwrite_s8_scratch
 from toolchain.ops.qconv import OVERWRITE_COLS
 from toolchain.ops.kernel_table import available
-from toolchain.build import build_firmware
-from toolchain.sim import run_firmware
-
-HERE = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class ConvS8:
@@ -288,20 +284,20 @@ def run_s8(board: Board, shape: ConvS8 | FcS8, isa: str, seed: int = 0, out_dir:
     """isa 'ref' runs the reference against itself (the host check of s8_ref.c vs numpy)."""
     # the runtime's own ref kernel where the tests' reference has no twin (overwrite)
     fast = f"kb_{shape.op}_s8_refs" if isa == "ref" and shape.op != "conv2d_overwrite" else kernel_name(shape, isa)
-    out = Path(out_dir or tempfile.mkdtemp(prefix=f"ks8_{board.name}_"))
-    rt = copy_runtime(out / "runtime", set() if fast.startswith("kb_") else {fast})
     dt = make_data(shape, seed)
     defines = [*shape.defines(), *dt.defines(), f"-DKS_FAST={fast}", f"-DKS_FAST_SCRATCH={fast}_scratch_bytes",
                f"-DKS_SCRATCH_BYTES={scratch_bytes(isa, shape)}"]
-    build = build_firmware([HERE / "model_s8.c", HERE / "s8_ref.c", *rt], board, out / "fw", dt.inputs(),
-                           include_dirs=[HERE, out / "runtime" / "include"], extra_cflags=defines)
-    kw = {"lmul_weighting": board.core.simd == "rvv"} if board.qemu is not None else {}
-    r = run_firmware(build, timeout=timeout, **kw)
-    if r.status != 0:
-        raise RuntimeError(f"{fast} on {board.name} returned {r.status} (-100: scratch size differs "
-                           f"from the Python twin, -101: wrote past its output)")
-    return S8Run(r.outputs[0].astype(np.int64), r.outputs[1].astype(np.int64), contract(shape, dt),
-                 r.instructions or 0, r.weighted_instructions, shape.macs)
+    xw, params = dt.inputs()
+    n_y = int(np.prod(shape.out_hw)) * shape.n * shape.c_out if isinstance(shape, ConvS8) else shape.m * shape.n
+    case = Case(HERE / "model_s8.c", set() if fast.startswith("kb_") else {fast}, {"xw": xw, "params": params},
+                {"fast": n_y, "ref": n_y}, dict(f[2:].split("=", 1) for f in defines), sources=[HERE / "s8_ref.c"])
+    try:
+        r = run(board, case, out_dir=out_dir, timeout=timeout)
+    except HarnessError as e:
+        raise RuntimeError(f"{fast} on {board.name} returned {e.status} (-100: scratch size differs "
+                           f"from the Python twin, -101: wrote past its output)") from None
+    return S8Run(r.fast.astype(np.int64), r.ref.astype(np.int64), contract(shape, dt),
+                 r.instructions, r.weighted, shape.macs)
 
 
 __all__ = ["s8_isa", "COLS", "ConvS8", "FcS8", "RUNTIME", "S8Data", "S8Run", "contract", "conv_scratch_bytes",

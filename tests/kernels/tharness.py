@@ -1,25 +1,20 @@
-"""Build and run the integrated-transformer kernel harness (tests/kernels/transformer.c) for one
-board under QEMU: a blocked/SIMD kernel and its reference on the same seeded operands in one
-binary, the fast one's instructions counted. A case writes kt_case.h: the operands packed in
-one blob, the descriptor pointing into it, and the call."""
+"""The integrated-transformer cases of the kernel harness (tests/kernels/transformer.c, built
+and run by harness.py): a blocked/SIMD kernel and its reference on the same seeded operands in
+one binary, the fast one's instructions counted. A case writes kt_case.h: the operands packed
+in one blob, the descriptor pointing into it, and the call."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+import harness
+from harness import CTYPE, HERE, HarnessError, run
 from kharness import KernelRun
 from toolchain.boards import Board
-from toolchain.codegen.emit import copy_runtime
 from toolchain.ops.base import c_float
-from toolchain.build import build_firmware
-from toolchain.sim import run_qemu
-
-HERE = Path(__file__).resolve().parent
-CTYPE = {"f32": "float", "f16": "mf_f16"}
 SFX = {"f32": "", "f16": "_f16"}  # descriptor types holding operand pointers
 
 
@@ -257,19 +252,15 @@ Case = Chain | Attention | AttentionBias | Patch | LayerNorm | Softmax | Unary
 def run_transformer_kernel(board: Board, case: Case, dtype: str, isa: str, seed: int = 0,
                            out_dir: Path | None = None, timeout: float = 600.0) -> KernelRun:
     fast, ref = f"mf_{case.op}_{dtype}_{isa}", f"mf_{case.op}_{dtype}_ref"
-    out = Path(out_dir or tempfile.mkdtemp(prefix=f"kt_{board.name}_"))
-    rt = copy_runtime(out / "runtime", {fast, ref})
-    (out / "case").mkdir(parents=True, exist_ok=True)
     text = case.case(dtype, isa)
-    (out / "case" / "kt_case.h").write_text(text)
     n_in = int(text.split("#define KT_IN ")[1].split()[0])
+    n_out = int(text.split("#define KT_OUT ")[1].split()[0])
     rng = np.random.default_rng(seed)
     spread = 4.0 if case.op in ("softmax", "unary") else 1.0  # exercise exp/erf beyond [-1, 1]
-    inputs = [(spread * rng.uniform(-1, 1, n_in)).astype(np.float32), np.zeros(1, np.float32)]
-    build = build_firmware([HERE / "transformer.c", *rt], board, out / "fw", inputs,
-                           include_dirs=[HERE, out / "case", out / "runtime" / "include"],
-                           extra_cflags=[f"-DKT_FAST={fast}", f"-DKT_REF={ref}"])
-    r = run_qemu(build, board, timeout=timeout, lmul_weighting=board.core.simd == "rvv")
-    if r.status != 0:
-        raise RuntimeError(f"{fast} on {board.name} returned {r.status}")
-    return KernelRun(r.outputs[0], r.outputs[1], r.instructions or 0, r.weighted_instructions, case.macs)
+    x = (spread * rng.uniform(-1, 1, n_in)).astype(np.float32)
+    try:
+        r = run(board, harness.Case(HERE / "transformer.c", {fast, ref}, {"x": x}, {"fast": n_out, "ref": n_out},
+                            {"KT_FAST": fast, "KT_REF": ref}, {"kt_case.h": text}), out_dir=out_dir, timeout=timeout)
+    except HarnessError as e:
+        raise RuntimeError(f"{fast} on {board.name} returned {e.status}") from None
+    return KernelRun(r.fast, r.ref, r.instructions, r.weighted, case.macs)

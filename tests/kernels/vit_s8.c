@@ -10,13 +10,20 @@
  *           KS_TOK (1: q, k, v and y as [tokens][heads][d], read through strides; K as
  *           [n][k] then); input 0: q, k, v; input 1: the int8 table then the softmax's exp
  *           table (int32 bit patterns)
- * Guard bytes after the fast output must survive (status -101 otherwise). */
-#include <stdint.h>
+ *   KS_OP 4 lut: KS_N; input 0: x, input 1: the table (int32 bit patterns of int8 values)
+ *   KS_OP 5 softmax: KS_ROWS, KS_COLS, KS_MULT, KS_SHIFT, KS_OZP; input 0: x, input 1: the
+ *           exp table
+ *   KS_OP 6 mul: KS_N, KS_AZP, KS_BZP, KS_MULT, KS_SHIFT, KS_OZP, KS_LO, KS_HI; input 0: a, b
+ *   KS_OP 7 add, 8 add of a row: KS_ROWS (8: rows of x), KS_N, KS_AZP, KS_BZP, KS_LS,
+ *           KS_AMULT, KS_ASHIFT, KS_BMULT, KS_BSHIFT and the output's KS_MULT, KS_SHIFT,
+ *           KS_OZP, KS_LO, KS_HI; input 0: a (or x) then b (or the row)
+ * Guard bytes after the fast output must survive (status -101 otherwise).
+ * The kernel-harness protocol (kh.h): inputs x (input 0 above) and p (input 1), outputs fast
+ * and ref. */
 #include <string.h>
 
-#include "mf_board.h"
+#include "kh.h"
 #include "mf_int8_vit.h"
-#include "model.h"
 
 /* the copy loops are not measured; clang's vectoriser would make whole-register loads of
  * them that QEMU 7.2 aborts on (qemu issue 1441) */
@@ -49,26 +56,37 @@ static int8_t scratch[KS_BLOCK * (KS_N + (KS_K > KS_DV ? KS_K : KS_DV))], lut8[2
 #define KS_VLD 0
 #define KS_YST 0
 #endif
+#elif KS_OP == 4
+#define KS_X KS_N
+#define KS_Y KS_N
+#define KS_P 256
+static int8_t lut8[256];
+#elif KS_OP == 5
+#define KS_X (KS_ROWS * KS_COLS)
+#define KS_Y KS_X
+#define KS_P 256
+#elif KS_OP == 6 || KS_OP == 7
+#define KS_X (2 * KS_N)
+#define KS_Y KS_N
+#define KS_P 1
+#elif KS_OP == 8
+#define KS_X ((KS_ROWS + 1) * KS_N)
+#define KS_Y (KS_ROWS * KS_N)
+#define KS_P 1
 #else
 #define KS_X (KS_ROWS * KS_COLS)
 #define KS_Y KS_X
 #define KS_P (2 * KS_COLS)
 #endif
 
-static float in_x[KS_X], in_p[KS_P], out_fast[KS_Y], out_ref[KS_Y];
+_Static_assert(KH_IN_X_N == KS_X && KH_IN_P_N == KS_P && KH_OUT_FAST_N == KS_Y, "harness.py sizes");
 static int8_t x[KS_X], y_fast[KS_Y + KS_GUARD], y_ref[KS_Y];
 static int32_t params[KS_P];
 
-float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_p : 0; }
-int32_t mf_model_input_size(int i) { return i == 0 ? KS_X : i == 1 ? KS_P : 0; }
-const float *mf_model_output(int i) { return i == 0 ? out_fast : i == 1 ? out_ref : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KS_Y : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
-    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)in_x[i];
-    memcpy(params, in_p, sizeof params);
+    for (int32_t i = 0; i < KS_X; ++i) x[i] = (int8_t)kh_in_x[i];
+    memcpy(params, kh_in_p, sizeof params);
     for (int32_t i = 0; i < KS_Y + KS_GUARD; ++i) y_fast[i] = (int8_t)(0x5a ^ i);
 #if KS_OP == 1
     const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
@@ -79,9 +97,8 @@ int mf_model_run(void)
     const int8_t *a = x, *b = x + KS_BATCH * KS_M * KS_K;
     /* a is [batch][m][k], b [batch][k][n] or [batch][n][k]: strides as the desc says */
     const int st = mf_matmul_s8_ref(a, b, y_ref, &d);
-    mf_bench_start();
-    const int st2 = KS_FAST(a, b, y_fast, &d);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(a, b, y_fast, &d));
 #elif KS_OP == 3
     const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT}, vmult[1] = {KS_VMULT}, vshift[1] = {KS_VSHIFT};
     for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
@@ -99,23 +116,53 @@ int mf_model_run(void)
     const int8_t *q = x, *k = x + KS_BATCH * KS_M * KS_K, *v = k + KS_BATCH * KS_K * KS_N;
     const int8_t *lut = KS_LUT ? lut8 : 0;
     const int st = mf_attention_s8_ref(q, k, v, lut, y_ref, &d, scratch);
-    mf_bench_start();
-    const int st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(q, k, v, lut, y_fast, &d, scratch));
+#elif KS_OP == 4
+    for (int32_t i = 0; i < 256; ++i) lut8[i] = (int8_t)params[i];
+    const int st = mf_lut_s8_ref(x, lut8, y_ref, KS_N);
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, lut8, y_fast, KS_N));
+#elif KS_OP == 5
+    const mf_softmax_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .lut = params, .out_mult = KS_MULT,
+                                  .out_shift = KS_SHIFT, .out_zp = KS_OZP};
+    const int st = mf_softmax_s8_ref(x, y_ref, &d);
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, y_fast, &d));
+#elif KS_OP == 6
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
+    const mf_mul_s8_desc d = {.n = KS_N, .a_zp = KS_AZP, .b_zp = KS_BZP,
+                              .rq = {mult, shift, 0, KS_OZP, KS_LO, KS_HI}};
+    const int st = mf_mul_s8_ref(x, x + KS_N, y_ref, &d);
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, x + KS_N, y_fast, &d));
+#elif KS_OP == 7 || KS_OP == 8
+    const int32_t mult[1] = {KS_MULT}, shift[1] = {KS_SHIFT};
+    const mf_add_s8_desc d = {.n = KS_N, .a_zp = KS_AZP, .b_zp = KS_BZP, .left_shift = KS_LS,
+                              .a_mult = KS_AMULT, .a_shift = KS_ASHIFT, .b_mult = KS_BMULT, .b_shift = KS_BSHIFT,
+                              .rq = {mult, shift, 0, KS_OZP, KS_LO, KS_HI}};
+#if KS_OP == 7
+    const int st = mf_add_s8_ref(x, x + KS_N, y_ref, &d);
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, x + KS_N, y_fast, &d));
+#else
+    const int8_t *row = x + KS_ROWS * KS_N;
+    const int st = mf_add_row_s8_ref(x, row, y_ref, KS_ROWS, &d);
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, row, y_fast, KS_ROWS, &d));
+#endif
 #else
     const mf_layernorm_s8_desc d = {.rows = KS_ROWS, .cols = KS_COLS, .in_zp = KS_INZP, .out_zp = KS_OZP,
                                     .eps_q = KS_EPS, .g_shift = KS_GSHIFT};
     const int st = mf_layernorm_s8_ref(x, params, params + KS_COLS, y_ref, &d);
-    mf_bench_start();
-    const int st2 = KS_FAST(x, params, params + KS_COLS, y_fast, &d);
-    mf_bench_stop();
+    int st2;
+    KH_MEASURE(st2 = KS_FAST(x, params, params + KS_COLS, y_fast, &d));
 #endif
     for (int32_t i = KS_Y; i < KS_Y + KS_GUARD; ++i)
         if (y_fast[i] != (int8_t)(0x5a ^ i)) return -101;
     for (int32_t i = 0; i < KS_Y; ++i) {
-        out_fast[i] = (float)y_fast[i];
-        out_ref[i] = (float)y_ref[i];
+        kh_out_fast[i] = (float)y_fast[i];
+        kh_out_ref[i] = (float)y_ref[i];
     }
-    mf_bench_start();
     return st != 0 ? st : st2;
 }

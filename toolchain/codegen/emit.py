@@ -20,7 +20,7 @@ from toolchain.memory import MemoryPlan
 from toolchain.memory.lifetimes import SCRATCH
 from toolchain.ir.graph import DType
 from toolchain.resources import RUNTIME_DIR, TEMPLATES_DIR
-from toolchain.ops.base import Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
+from toolchain.ops.base import REGISTRY, Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
 from toolchain.ops.kernel_table import sources_for
 
 TEMPLATES = TEMPLATES_DIR
@@ -194,7 +194,8 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                         "shape": "x".join(str(d) for d in t.shape) + c_comment(q)})
         return out
 
-    stream = next((n for n in g.nodes if n.op_type == "StreamIn"), None)
+    # the node that reads the image by rows: StreamIn, or a patch stage over a streamed image
+    stream = next((n for n in g.nodes if getattr(REGISTRY.get(n.op_type), "streams_input", False)), None)
     ctx = {
         "stream": _stream_ctx(stream) if stream is not None else None,
         "in_ctype": io_ctype(g, g.inputs, "input"), "out_ctype": io_ctype(g, g.outputs, "output"),
@@ -242,8 +243,9 @@ def copy_runtime(dest: Path, kernels: set[str]) -> list[Path]:
         needed = sources_for(kernels)
     except KeyError as e:
         raise RuntimeError(str(e.args[0])) from None
-    # shared bodies (.inc) are included by the files that use them, never compiled alone
-    for body in (RUNTIME / "src").glob("*.inc"):
+    # shared bodies (.inc) and the runtime's private headers (src/*.h: helpers outside the
+    # kernel contract) are included by the files that use them, never compiled alone
+    for body in [*(RUNTIME / "src").glob("*.inc"), *(RUNTIME / "src").glob("*.h")]:
         shutil.copy2(body, src / body.name)
     out = []
     for name in needed:

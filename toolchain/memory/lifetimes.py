@@ -89,7 +89,10 @@ def tensor_ranges(g: Graph) -> dict[str, tuple[int, int]]:
 
 
 def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
-                      consume_inputs: bool = False, scratch: dict[int, int] | None = None) -> Lifetimes:
+                      consume_inputs: bool = False, scratch: dict[int, int] | None = None,
+                      out_of_place: frozenset[str] = frozenset()) -> Lifetimes:
+    """out_of_place: names of nodes whose "overwrite" alias is not taken (toolchain.prefer
+    keeps a conv out of place where its faster kernel fits the RAM budget)."""
     rng = tensor_ranges(g)
     parent: dict[str, str] = {}
 
@@ -124,7 +127,7 @@ def compute_lifetimes(g: Graph, inplace: bool = True, overwrite: bool = True,
         for src, kind in op.alias_candidates(node.params, node, g):
             if not (inplace if kind == "inplace" else overwrite):
                 continue
-            if kind == "overwrite" and not op.overwrite_ok(node.params, node, g):
+            if kind == "overwrite" and (node.name in out_of_place or not op.overwrite_ok(node.params, node, g)):
                 continue
             r = root(src)
             # The whole group must be dead after this node and must not be pinned.

@@ -6,6 +6,7 @@ from toolchain.ops import qattention  # noqa: F401  (fused int8 attention, issue
 from toolchain.ops import int8_kernels  # noqa: F401  (the SIMD int8 kernels' table entries)
 from toolchain.ops import par_kernels  # noqa: F401  (the fork/join twins, issue 17)
 from toolchain.ops import stream  # noqa: F401  (streamed first op, mf_model_run_rows)
+from toolchain.ops import patch  # noqa: F401  (patch-based first stages, MCUNetV2)
 from toolchain.ops.base import REGISTRY, Op
 
 __all__ = ["REGISTRY", "Op"]

@@ -267,6 +267,13 @@ class Op:
         raise NotImplementedError
 
     @classmethod
+    def torch_ref(cls, p: Any, xs: list, torch: Any) -> list:
+        """The forward in PyTorch, for the training oracle (train/torch_ref.py): xs are tensors
+        (None for an absent optional input), `torch` the module (PyTorch is optional at run
+        time, so no family imports it)."""
+        raise NotImplementedError
+
+    @classmethod
     def macs(cls, p: Any, ins: list[Tensor], outs: list[Tensor]) -> int:
         return 0
 

@@ -9,16 +9,17 @@ optionally a fused residual add, and the kernels that let its output share an in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from toolchain.ir.graph import Graph, Node, Tensor
 from toolchain.ops.base import (
-    Attrs, Call, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
+    Attrs, Call, KernelTarget, LowerCtx, Lit, Op, OutSpec, Scratch, Struct, TensorArg, lit, register, struct,
 )
-from toolchain.ops.elementwise import Act, act_grad, apply_act
+from toolchain.ops.elementwise import Act, act_grad, apply_act, torch_act
 from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, forward_desc, isa_of, unsupported
-from toolchain.ops.kernel_table import Sig, c_file, entry, kernels
+from toolchain.ops.kernel_table import Sig, available, c_file, entry, kernels
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,17 @@ class Conv(Op):
         return [apply_act(p.act, (y + xs[3]).astype(xs[0].dtype))]
 
     @classmethod
+    def torch_ref(cls, p: ConvParams, xs: list, torch: Any) -> list:
+        x, w, b = xs[0], xs[1], xs[2] if len(xs) > 2 else None
+        F, win = torch.nn.functional, p.win
+        pt, pl, pb, pr = win.pads
+        if win.spatial_rank == 1:
+            y = F.conv1d(F.pad(x, (pl, pr)), w, b, stride=win.strides[1], dilation=win.dilations[1], groups=p.group)
+        else:
+            y = F.conv2d(F.pad(x, (pl, pr, pt, pb)), w, b, stride=win.strides, dilation=win.dilations, groups=p.group)
+        return [torch_act(p, y, torch)]
+
+    @classmethod
     def macs(cls, p: ConvParams, ins: list[Tensor], outs: list[Tensor]) -> int:
         w = ins[1].shape
         return outs[0].size * int(np.prod(w[1:]))
@@ -208,12 +220,37 @@ class Conv(Op):
         return [(x, "overwrite")] if cls.overwrite_ok(p, node, g) else []
 
     @classmethod
+    def overwrite_slowdown(cls, p: ConvParams, node: Node, g: Graph, target: KernelTarget) -> tuple[str, float]:
+        """(overwrite kind, estimated instructions of the overwrite kernel / the plain one) on
+        `target`, from OVERWRITE_SLOWDOWN; toolchain.prefer weighs it against the bytes saved."""
+        xs, ws = g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape
+        kind = overwrite_kind(conv_shape(p, xs, ws), xs[0])
+        ctx = LowerCtx(g.tensors, target, available())
+        isa = ctx.isa_of(ctx.kernel("conv2d_overwrite"))
+        return kind, OVERWRITE_SLOWDOWN.get((kind, target.dtype, isa), 1.0)
+
+    @classmethod
     def overwrite_ok(cls, p: ConvParams, node: Node, g: Graph) -> bool:
         if p.residual:
             return False
         xs, ws = g.tensors[node.inputs[0]].shape, g.tensors[node.inputs[1]].shape
         return bool(overwrite_kind(conv_shape(p, xs, ws), xs[0]))
 
+
+# Instructions of the overwrite kernel over those of the out-of-place one, (kind, dtype, ISA of
+# the overwrite kernel) -> ratio, from `python bench/kernels.py` on DS-CNN's layers (depthwise
+# 3x3 64 channels on 25x5, pointwise 64->64 on 25x5); what --prefer weighs against the bytes
+# an overwrite saves (toolchain/prefer.py). A pair not listed counts as the same speed.
+OVERWRITE_SLOWDOWN = {
+    ("depthwise", "f32", "dsp"): 1.04, ("pointwise", "f32", "dsp"): 1.04,
+    ("depthwise", "f32", "rvv"): 1.12, ("pointwise", "f32", "rvv"): 2.10,
+    ("depthwise", "f16", "rvv"): 1.13, ("pointwise", "f16", "rvv"): 1.08,
+    ("depthwise", "f32", "mve"): 1.07, ("pointwise", "f32", "mve"): 1.09,
+    ("depthwise", "f16", "mve"): 1.06, ("pointwise", "f16", "mve"): 1.32,
+    # FP16 storage on cores without FP16 SIMD (the M7): the overwrite kernel's FP32 tiles beat
+    # the reference conv's per-element conversions at pointwise
+    ("depthwise", "f16", "ref"): 1.02, ("pointwise", "f16", "ref"): 0.24,
+}
 
 # ---------------------------------------------------------------- scratch of the fast kernels
 
@@ -535,8 +572,8 @@ def _conv_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
         b.accumulate(x, b.add("ConvGradInput", [g, w], [p.x_shape], p, n.origin, x)[0])
 
 
-# the backward kernels (mf_train.h); the SIMD ones take the im2col panel of ConvGradParams.scratch_bytes
-_H = "mf_train.h"
+# the backward kernels (mf_conv.h, with the forward ones); the SIMD ones take the im2col panel of ConvGradParams.scratch_bytes
+_H = "mf_conv.h"
 CONV_BWD_INPUT_SIG = Sig(_H, "const {t} *dy, const {t} *w, {t} *dx, const mf_conv2d_desc *d")
 CONV_BWD_WEIGHT_SIG = Sig(_H, "const {t} *x, const {t} *dy, {t} *dw, {t} *db, const mf_conv2d_desc *d")
 kernels("mf_conv2d_bwd_input", "conv_bwd_{dtype}_ref.c", sig=CONV_BWD_INPUT_SIG)

@@ -146,6 +146,13 @@ UNARY_OPS: dict[str, tuple[str, tuple[tuple[str, float], ...]]] = {
 }
 
 
+def torch_act(p: object, x: Any, torch: Any) -> Any:
+    """The PyTorch twin of a params' fused activation (p.act; none without one): every
+    family's torch_ref ends with it."""
+    a = getattr(p, "act", None)
+    return x if a is None else ACTIVATIONS[a.kind].torch(torch, x, a.alpha, a.beta)
+
+
 @dataclass(frozen=True)
 class UnaryParams:
     act: Act
@@ -182,6 +189,10 @@ class Unary(Op):
     @classmethod
     def reference(cls, p: UnaryParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [apply_act(p.act, xs[0])]
+
+    @classmethod
+    def torch_ref(cls, p: UnaryParams, xs: list, torch: Any) -> list:
+        return [torch_act(p, xs[0], torch)]
 
     @classmethod
     def lower(cls, p: UnaryParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -250,6 +261,14 @@ class Binary(Op):
     @classmethod
     def reference(cls, p: BinaryParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [apply_act(p.act, _np_binary(p.op, xs[0], xs[1]))]
+
+    @classmethod
+    def torch_ref(cls, p: BinaryParams, xs: list, torch: Any) -> list:
+        a, b = xs
+        y = {"ADD": lambda: a + b, "SUB": lambda: a - b, "MUL": lambda: a * b, "DIV": lambda: a / b,
+             "POW": lambda: torch.pow(a, b), "MAX": lambda: torch.maximum(a, b), "MIN": lambda: torch.minimum(a, b),
+             "PRELU": lambda: torch.where(a >= 0, a, a * b)}[p.op]()
+        return [torch_act(p, y, torch)]
 
     @classmethod
     def lower(cls, p: BinaryParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -377,5 +396,5 @@ def _binary_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[st
         raise unsupported(n, f"no backward for {op}")
 
 
-ACT_BWD_SIG = Sig("mf_train.h", "const {t} *dy, const {t} *v, {t} *dx, int32_t n, const mf_act *act, int32_t from_output")
+ACT_BWD_SIG = Sig("mf_elementwise.h", "const {t} *dy, const {t} *v, {t} *dx, int32_t n, const mf_act *act, int32_t from_output")
 kernels("mf_act_bwd_input", "act_bwd_{dtype}_ref.c", needs=("act_bwd_f32_ref.c", "elementwise_f32_ref.c"), sig=ACT_BWD_SIG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from toolchain.ops.base import (
     Attrs, Call, LowerCtx, Lit, Op, OutSpec, TensorArg, broadcast_shape, broadcast_strides,
     collapse, int_array, lit, register, strides_of, struct,
 )
-from toolchain.ops.elementwise import Act, act_grad, apply_act
+from toolchain.ops.elementwise import Act, act_grad, apply_act, torch_act
 from toolchain.ops.grad import Builder, TrainOp, backward_rule, bwd_kernel, unsupported
 from toolchain.ops.kernel_table import Sig, c_file, kernels
 
@@ -74,6 +75,17 @@ class Gemm(Op):
         if len(xs) > 2 and xs[2] is not None:
             y = y + p.beta * xs[2]
         return [apply_act(p.act, y.astype(xs[0].dtype))]
+
+    @classmethod
+    def torch_ref(cls, p: GemmParams, xs: list, torch: Any) -> list:
+        a, w, c = xs[0], xs[1], xs[2] if len(xs) > 2 else None
+        if p.matmul:
+            y = torch.matmul(a, w) * p.alpha
+        else:
+            y = p.alpha * ((a.T if p.trans_a else a) @ (w.T if p.trans_b else w))
+        if c is not None:
+            y = y + p.beta * c
+        return [torch_act(p, y, torch)]
 
     @classmethod
     def macs(cls, p: GemmParams, ins: list[Tensor], outs: list[Tensor]) -> int:
@@ -321,8 +333,8 @@ def _gemm_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
         b.accumulate(w, b.add("GemmGradInput", [g, a], [gp.out_shape], gp, n.origin, w)[0])
 
 
-GEMM_BWD_INPUT_SIG = Sig("mf_train.h", "const {t} *dy, const {t} *w, {t} *dx, const mf_gemm_bwd_input_desc *d")
-GEMM_BWD_WEIGHT_SIG = Sig("mf_train.h", "const {t} *a, const {t} *dy, {t} *dw, {t} *dc, const mf_gemm_bwd_weight_desc *d")
+GEMM_BWD_INPUT_SIG = Sig("mf_gemm.h", "const {t} *dy, const {t} *w, {t} *dx, const mf_gemm_bwd_input_desc *d")
+GEMM_BWD_WEIGHT_SIG = Sig("mf_gemm.h", "const {t} *a, const {t} *dy, {t} *dw, {t} *dc, const mf_gemm_bwd_weight_desc *d")
 kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_ref.c", sig=GEMM_BWD_INPUT_SIG)
 kernels("mf_gemm_bwd_weight", "gemm_bwd_{dtype}_ref.c", sig=GEMM_BWD_WEIGHT_SIG)
 kernels("mf_gemm_bwd_input", "gemm_bwd_{dtype}_{isa}.c", isas=("rvv", "mve"), needs=("gemm_bwd_{dtype}_ref.c",),

@@ -7,9 +7,11 @@ differs is only the descriptor prepared here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.base import (
@@ -73,6 +75,10 @@ class Transpose(Op):
     @classmethod
     def reference(cls, p: TransposeParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [np.ascontiguousarray(np.transpose(xs[0], p.perm))]
+
+    @classmethod
+    def torch_ref(cls, p: TransposeParams, xs: list, torch: Any) -> list:
+        return [xs[0].permute(*p.perm)]
 
     @classmethod
     def lower(cls, p: TransposeParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -139,6 +145,14 @@ class Slice(Op):
         return [np.ascontiguousarray(xs[0][sl])]
 
     @classmethod
+    def torch_ref(cls, p: SliceParams, xs: list, torch: Any) -> list:
+        x = xs[0]
+        for d, (s, k, c) in enumerate(zip(p.starts, p.steps, p.lengths)):
+            idx = torch.arange(s, s + k * c, k) if c else torch.zeros(0, dtype=torch.long)
+            x = torch.index_select(x, d, idx)
+        return [x]
+
+    @classmethod
     def lower(cls, p: SliceParams, node: Node, ctx: LowerCtx) -> list[Call]:
         st = strides_of(ctx.shape(node.inputs[0]))
         off = sum(f * s for f, s in zip(p.starts, st))
@@ -172,6 +186,10 @@ class Concat(Op):
     @classmethod
     def reference(cls, p: AxisParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [np.concatenate(xs, axis=p.axis)]
+
+    @classmethod
+    def torch_ref(cls, p: AxisParams, xs: list, torch: Any) -> list:
+        return [torch.cat(xs, p.axis)]
 
     @classmethod
     def lower(cls, p: AxisParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -217,6 +235,10 @@ class Split(Op):
     @classmethod
     def reference(cls, p: AxisParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [np.ascontiguousarray(a) for a in np.split(xs[0], np.cumsum(p.sizes)[:-1], axis=p.axis)]
+
+    @classmethod
+    def torch_ref(cls, p: AxisParams, xs: list, torch: Any) -> list:
+        return list(torch.split(xs[0], list(p.sizes), dim=p.axis))
 
     @classmethod
     def lower(cls, p: AxisParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -266,6 +288,12 @@ class Gather(Op):
     def reference(cls, p: GatherParams, xs: list[np.ndarray]) -> list[np.ndarray]:
         idx = np.array(p.indices, dtype=np.int64).reshape(p.index_shape)
         return [np.take(xs[0], idx, axis=p.axis)]
+
+    @classmethod
+    def torch_ref(cls, p: GatherParams, xs: list, torch: Any) -> list:
+        x = xs[0]
+        y = torch.index_select(x, p.axis, torch.tensor(p.indices, dtype=torch.long))
+        return [y.reshape(tuple(x.shape[:p.axis]) + p.index_shape + tuple(x.shape[p.axis + 1:]))]
 
     @classmethod
     def lower(cls, p: GatherParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -350,6 +378,15 @@ class Pad(Op):
         return [np.where(fill, np.asarray(p.value, x.dtype), y).astype(x.dtype)]
 
     @classmethod
+    def torch_ref(cls, p: PadParams, xs: list, torch: Any) -> list:
+        if p.mode != "constant":
+            raise UnsupportedOpError("the torch reference pads with constants only")
+        pads: list[int] = []
+        for bgn, end in zip(reversed(p.begins), reversed(p.ends)):
+            pads += [bgn, end]
+        return [torch.nn.functional.pad(xs[0], pads, value=p.value)]
+
+    @classmethod
     def lower(cls, p: PadParams, node: Node, ctx: LowerCtx) -> list[Call]:
         s = ctx.shape(node.inputs[0])
         out = ctx.shape(node.outputs[0])
@@ -385,6 +422,10 @@ class Expand(Op):
         return [np.ascontiguousarray(xs[0] * np.ones(p.values, dtype=xs[0].dtype))]
 
     @classmethod
+    def torch_ref(cls, p: ShapeArg, xs: list, torch: Any) -> list:
+        return [xs[0].expand(*np.broadcast_shapes(tuple(xs[0].shape), p.values))]
+
+    @classmethod
     def lower(cls, p: ShapeArg, node: Node, ctx: LowerCtx) -> list[Call]:
         out = ctx.shape(node.outputs[0])
         return [copy_call(ctx, node.inputs[0], node.outputs[0], list(out),
@@ -407,6 +448,10 @@ class Tile(Op):
     @classmethod
     def reference(cls, p: ShapeArg, xs: list[np.ndarray]) -> list[np.ndarray]:
         return [np.tile(xs[0], p.values)]
+
+    @classmethod
+    def torch_ref(cls, p: ShapeArg, xs: list, torch: Any) -> list:
+        return [xs[0].repeat(*p.values)]
 
     @classmethod
     def lower(cls, p: ShapeArg, node: Node, ctx: LowerCtx) -> list[Call]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,14 @@ class Softmax(Op):
         v = v - v.max(axis=1, keepdims=True)
         y = v - np.log(np.exp(v).sum(axis=1, keepdims=True)) if p.log else np.exp(v) / np.exp(v).sum(axis=1, keepdims=True)
         return [y.reshape(x.shape).astype(x.dtype)]
+
+    @classmethod
+    def torch_ref(cls, p: SoftmaxParams, xs: list, torch: Any) -> list:
+        x, F = xs[0], torch.nn.functional
+        shape, axis = x.shape, p.axis % x.dim()
+        v = x.reshape(int(np.prod(shape[:axis])), -1) if p.flatten else x
+        ax = 1 if p.flatten else axis
+        return [(F.log_softmax(v, ax) if p.log else F.softmax(v, ax)).reshape(shape)]
 
     @classmethod
     def lower(cls, p: SoftmaxParams, node: Node, ctx: LowerCtx) -> list[Call]:
@@ -102,6 +111,13 @@ class LayerNorm(Op):
         if len(xs) > 2 and xs[2] is not None:
             y = y + xs[2].reshape(norm_shape)
         return [y.astype(x.dtype), mean.astype(x.dtype), (1 / np.sqrt(var + p.eps)).astype(x.dtype)]
+
+    @classmethod
+    def torch_ref(cls, p: LayerNormParams, xs: list, torch: Any) -> list:
+        x, g, b = xs[0], xs[1] if len(xs) > 1 else None, xs[2] if len(xs) > 2 else None
+        ns = tuple(x.shape[p.axis:])
+        return [torch.nn.functional.layer_norm(x, ns, None if g is None else g.reshape(ns),
+                                               None if b is None else b.reshape(ns), p.eps)]
 
     @classmethod
     def macs(cls, p: LayerNormParams, ins: list[Tensor], outs: list[Tensor]) -> int:
@@ -308,7 +324,7 @@ def _softmax_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[s
         b.accumulate(x, b.add("SoftmaxGradInput", [gy, n.outputs[0]], [p.shape], p, n.origin, x)[0])
 
 
-_H = "mf_train.h"
+_H = "mf_norm.h"
 kernels("mf_layernorm_bwd_input", "norm_bwd_{dtype}_ref.c",
         sig=Sig(_H, "const {t} *dy, const {t} *x, const {t} *gamma, {t} *dx, const mf_layernorm_desc *d"))
 kernels("mf_layernorm_bwd_weight", "norm_bwd_{dtype}_ref.c",

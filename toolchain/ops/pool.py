@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from toolchain.errors import UnsupportedOpError
 from toolchain.ir.graph import Node, Tensor
 from toolchain.ops.base import Attrs, Call, LowerCtx, Op, OutSpec, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, parse_window
@@ -81,6 +84,21 @@ class Pool(Op):
                     y[:, :, i, j] = win_x.sum(axis=(2, 3)) / cnt
         y = y.astype(x.dtype)
         return [y[:, :, 0, :] if x.ndim == 3 else y]
+
+    @classmethod
+    def torch_ref(cls, p: PoolParams, xs: list, torch: Any) -> list:
+        x, F = xs[0], torch.nn.functional
+        win = p.resolve(tuple(x.shape))
+        x4 = x.unsqueeze(2) if x.dim() == 3 else x
+        pt, pl, pb, pr = win.pads
+        if p.is_max:
+            x4 = F.pad(x4, (pl, pr, pt, pb), value=-math.inf)
+            y = F.max_pool2d(x4, win.kernel, win.strides, 0, win.dilations, ceil_mode=p.ceil_mode)
+        else:
+            if win.dilations != (1, 1) or (pt, pl) != (pb, pr) or p.ceil_mode:
+                raise UnsupportedOpError("the torch reference has no dilated/asymmetric/ceil average pool")
+            y = F.avg_pool2d(x4, win.kernel, win.strides, (pt, pl), count_include_pad=p.count_include_pad)
+        return [y.squeeze(2) if x.dim() == 3 else y]
 
     @classmethod
     def macs(cls, p: PoolParams, ins: list[Tensor], outs: list[Tensor]) -> int:
@@ -184,5 +202,5 @@ def _pool_backward(b: Builder, n: Node, gy: str, need: set[str], train: set[str]
 
 
 kernels("mf_maxpool2d_bwd_input", "pool_bwd_{dtype}_ref.c",
-        sig=Sig("mf_train.h", "const {t} *dy, const {t} *x, {t} *dx, const mf_pool2d_desc *d"))
-kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c", sig=Sig("mf_train.h", "const {t} *dy, {t} *dx, const mf_pool2d_desc *d"))
+        sig=Sig("mf_pool.h", "const {t} *dy, const {t} *x, {t} *dx, const mf_pool2d_desc *d"))
+kernels("mf_avgpool2d_bwd_input", "pool_bwd_{dtype}_ref.c", sig=Sig("mf_pool.h", "const {t} *dy, {t} *dx, const mf_pool2d_desc *d"))

@@ -151,7 +151,7 @@ ATTENTION_SIG = Sig(H, "const int8_t *q, const int8_t *k, const int8_t *v, const
 kernels("mf_attention", "qattention_s8_ref.c", ("s8",), needs=("qmatmul_s8_ref.c", "qlut_s8_ref.c",
                                                                  "softmax_s8_ref.c"), sig=ATTENTION_SIG)
 kernels("mf_attention", "qattention_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"),
-        needs=("qmatmul_s8_{isa}.c", "qlut_s8_ref.c", "softmax_s8_ref.c"), sig=ATTENTION_SIG)
+        needs=("qmatmul_s8_{isa}.c", "qlut_s8_{isa}.c", "softmax_s8_{isa}.c"), sig=ATTENTION_SIG)
 helper("mf_attention_s8_scratch_bytes", "qattention_s8_ref.c",
        needs=("qmatmul_s8_ref.c", "qlut_s8_ref.c", "softmax_s8_ref.c"),
        sig=Sig(H, "const mf_attention_s8_desc *d", "int32_t"))

@@ -325,7 +325,7 @@ class QConvAdd(Op):
                           a_stride=lit(strides[0]), b_stride=lit(strides[1]), y_stride=lit(oh * ow),
                           a_term=IntArray(add_term(p.add.a_zp, p.add.a_mult, p.add.a_shift, p.add.left_shift)),
                           b_term=IntArray(add_term(p.add.b_zp, p.add.b_mult, p.add.b_shift, p.add.left_shift)))
-            calls.append(Call(ctx.kernel("add_rows", "s8", ("mve", "rvv")), (a, b, TensorArg(y, r0 * ow), desc)))
+            calls.append(Call(ctx.kernel("add_rows", "s8", ("mve", "rvv", "dsp")), (a, b, TensorArg(y, r0 * ow), desc)))
         return calls
 
     @classmethod

@@ -62,7 +62,7 @@ class QAdd(Op):
     @classmethod
     def lower(cls, p: QAddParams, node: Node, ctx: LowerCtx) -> list[Call]:
         desc = cls.desc(p, int(np.prod(ctx.shape(node.outputs[0]), dtype=np.int64)))
-        return [Call(ctx.kernel("add", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(ctx.kernel("add", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                   TensorArg(node.outputs[0]), desc))]
 
     @classmethod
@@ -118,6 +118,10 @@ class QConcat(Op):
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_add", "quant_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d"))
+ADD_SIG = Sig("mf_int8.h", "const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d")
+kernels("mf_add", "quant_s8_ref.c", ("s8",), sig=ADD_SIG)
+# the requantisations as prepared multiply-high steps (qrq_s8.inc); with mf_add_row_s8_<isa>
+kernels("mf_add", "qadd_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("quant_s8_ref.c", "qadd_row_s8_ref.c"),
+        sig=ADD_SIG)
 kernels("mf_requant", "quant_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_requant_s8_desc *d"))
 kernels("mf_copy", "copy_s8_ref.c", ("s8",), sig=COPY_SIG)  # movement ops on int8 bytes (ops/movement.py's copy_call)

@@ -71,10 +71,15 @@ class QPool(Op):
                       pad_top=lit(p.win.pads[0]), pad_left=lit(p.win.pads[1]), in_zp=lit(p.in_zp),
                       rq=struct("mf_requant_s8", **p.rq.struct_fields()))
         op = "maxpool" if p.is_max else "avgpool"
-        return [Call(ctx.kernel(op, "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+        # global averages vectorised (SMLAD pairs, VADDVA, vwredsum), no scratch; max pools on the reference
+        isas = ("dsp", "mve", "rvv") if op == "avgpool" else ()
+        return [Call(ctx.kernel(op, "s8", isas), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-_POOL_S8_SIG = Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_pool_s8_desc *d")
-kernels("mf_avgpool", "pool_s8_ref.c", ("s8",), sig=_POOL_S8_SIG)
-kernels("mf_maxpool", "pool_s8_ref.c", ("s8",), sig=_POOL_S8_SIG)
+POOL_S8_SIG = Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_pool_s8_desc *d")
+kernels("mf_avgpool", "pool_s8_ref.c", ("s8",), sig=POOL_S8_SIG)
+kernels("mf_maxpool", "pool_s8_ref.c", ("s8",), sig=POOL_S8_SIG)
+# Helium and RVV: the global average vectorised, other windows through the reference
+# (the DSP one is registered in ops/int8_kernels.py)
+kernels("mf_avgpool", "pool_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("pool_s8_ref.c",), sig=POOL_S8_SIG)

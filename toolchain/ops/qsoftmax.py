@@ -61,9 +61,12 @@ class QSoftmax(Op):
         rows = int(np.prod(s, dtype=np.int64)) // cols
         desc = struct("mf_softmax_s8_desc", rows=lit(rows), cols=lit(cols), lut=IntArray(p.lut),
                       out_mult=lit(p.out_mult), out_shift=lit(p.out_shift), out_zp=lit(p.out_zp))
-        return [Call(ctx.kernel("softmax", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
+        return [Call(ctx.kernel("softmax", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.outputs[0]), desc))]
 
 
 
 # the kernel table (ops/kernel_table.py): the int8 reference kernels of this family
-kernels("mf_softmax", "softmax_s8_ref.c", ("s8",), sig=Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d"))
+SOFTMAX_SIG = Sig("mf_int8.h", "const int8_t *x, int8_t *y, const mf_softmax_s8_desc *d")
+kernels("mf_softmax", "softmax_s8_ref.c", ("s8",), sig=SOFTMAX_SIG)
+# without the per-element division (softmax_s8_row.inc); the reference where the walk does not apply
+kernels("mf_softmax", "softmax_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("softmax_s8_ref.c",), sig=SOFTMAX_SIG)

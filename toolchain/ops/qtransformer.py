@@ -141,7 +141,7 @@ class QLut(Op):
     @classmethod
     def lower(cls, p: QLutParams, node: Node, ctx: LowerCtx) -> list[Call]:
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
-        return [Call(ctx.kernel("lut", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(ctx.kernel("lut", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                    TensorArg(node.outputs[0]), lit(n)))]
 
 
@@ -247,12 +247,16 @@ class QMul(Op):
         n = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64))
         desc = struct("mf_mul_s8_desc", n=lit(n), a_zp=lit(p.a_zp), b_zp=lit(p.b_zp),
                       rq=struct("mf_requant_s8", **p.rq.struct_fields()))
-        return [Call(ctx.kernel("mul", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(ctx.kernel("mul", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                    TensorArg(node.outputs[0]), desc))]
 
     @classmethod
     def alias_candidates(cls, p: QMulParams, node: Node, g: Graph) -> list[tuple[str, str]]:
-        return [(x, "inplace") for x in node.inputs[:2] if not g.tensors[x].is_const]
+        # a and b have one shape by construction (frontend/quant_vit.py); the check keeps
+        # a broadcast operand from ever lending a smaller buffer to the output
+        out = g.tensors[node.outputs[0]]
+        return [(x, "inplace") for x in node.inputs[:2]
+                if not g.tensors[x].is_const and g.tensors[x].shape == out.shape]
 
 
 # ---------------------------------------------------------------- Add of a broadcast row
@@ -286,7 +290,7 @@ class QAddRow(Op):
 
         n = int(np.prod(ctx.shape(node.inputs[1]), dtype=np.int64))
         rows = int(np.prod(ctx.shape(node.inputs[0]), dtype=np.int64)) // n
-        return [Call(ctx.kernel("add_row", "s8", ()), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
+        return [Call(ctx.kernel("add_row", "s8"), (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                                        TensorArg(node.outputs[0]), lit(rows), QAdd.desc(p, n)))]
 
 
@@ -307,11 +311,17 @@ H = "mf_int8_vit.h"
 LN_SIG = Sig(H, "const int8_t *x, const int32_t *gamma, const int32_t *beta, int8_t *y, const mf_layernorm_s8_desc *d")
 MATMUL_SIG = Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_matmul_s8_desc *d")
 kernels("mf_layernorm", "qnorm_s8_ref.c", ("s8",), sig=LN_SIG)
-kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
+kernels("mf_layernorm", "qnorm_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("qnorm_s8_ref.c",), sig=LN_SIG)
 helper("mf_isqrt_u64", "qnorm_s8_ref.c", sig=Sig(H, "uint64_t v", "uint32_t"))
-kernels("mf_lut", "qlut_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *x, const int8_t *lut, int8_t *y, int32_t n"))
+LUT_SIG = Sig(H, "const int8_t *x, const int8_t *lut, int8_t *y, int32_t n")
+kernels("mf_lut", "qlut_s8_ref.c", ("s8",), sig=LUT_SIG)
+kernels("mf_lut", "qlut_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), sig=LUT_SIG)
 kernels("mf_matmul", "qmatmul_s8_ref.c", ("s8",), sig=MATMUL_SIG)
 kernels("mf_matmul", "qmatmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), sig=MATMUL_SIG)
-kernels("mf_mul", "qmul_s8_ref.c", ("s8",), sig=Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d"))
-kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",),
-        sig=Sig(H, "const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d"))
+MUL_SIG = Sig(H, "const int8_t *a, const int8_t *b, int8_t *y, const mf_mul_s8_desc *d")
+ADD_ROW_SIG = Sig(H, "const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d")
+kernels("mf_mul", "qmul_s8_ref.c", ("s8",), sig=MUL_SIG)
+kernels("mf_mul", "qmul_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("qmul_s8_ref.c",), sig=MUL_SIG)
+kernels("mf_add_row", "qadd_row_s8_ref.c", ("s8",), needs=("quant_s8_ref.c",), sig=ADD_ROW_SIG)
+# beside mf_add_s8_<isa> (ops/qelementwise.py), whose per-element core they share
+kernels("mf_add_row", "qadd_s8_{isa}.c", ("s8",), ("dsp", "mve", "rvv"), needs=("qadd_row_s8_ref.c",), sig=ADD_ROW_SIG)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +75,16 @@ class Reduce(Op):
              "L1": lambda: np.abs(x).sum(axis=ax, keepdims=p.keepdims),
              "L2": lambda: np.sqrt((x * x).sum(axis=ax, keepdims=p.keepdims))}[p.op]
         return [np.asarray(f()).astype(xs[0].dtype)]
+
+    @classmethod
+    def torch_ref(cls, p: ReduceParams, xs: list, torch: Any) -> list:
+        x, ax, kd = xs[0], list(p.axes), p.keepdims
+        if not ax:
+            return [x]
+        return [{"MEAN": lambda: x.mean(ax, kd), "SUM": lambda: x.sum(ax, kd), "MAX": lambda: x.amax(ax, kd),
+                 "MIN": lambda: x.amin(ax, kd), "SUM_SQUARE": lambda: (x * x).sum(ax, kd),
+                 "L1": lambda: x.abs().sum(ax, kd), "L2": lambda: (x * x).sum(ax, kd).sqrt(),
+                 "PROD": lambda: x.prod(ax[0], kd) if len(ax) == 1 else None}[p.op]()]
 
     @classmethod
     def macs(cls, p: ReduceParams, ins: list[Tensor], outs: list[Tensor]) -> int:

@@ -1,18 +1,17 @@
 """The PyTorch oracle: interpret the forward IR with torch ops, let autograd differentiate it,
 and train with torch.optim from the same start. Independent of our backward rules and
-kernels: only the forward semantics of each IR op are restated here, in torch.
+kernels: each op family restates its forward in torch (its Op.torch_ref, beside its numpy
+reference); this module only runs the graph, the loss and the optimizer.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from toolchain.errors import McuforgeError
+from toolchain.errors import McuforgeError, UnsupportedOpError
 from toolchain.ir.graph import Graph, Node
-from toolchain.ops.elementwise import ACTIVATIONS
 
 try:
     import torch
@@ -26,157 +25,21 @@ def require_torch() -> None:
         raise McuforgeError("the PyTorch reference needs torch (pip install 'torch<=2.13.0')")
 
 
-def _act(kind: str, a: float, b: float, x: "torch.Tensor") -> "torch.Tensor":
-    return ACTIVATIONS[kind].torch(torch, x, a, b)
-
-
-def act(p: object, x: "torch.Tensor") -> "torch.Tensor":
-    a = getattr(p, "act", None)
-    return x if a is None else _act(a.kind, a.alpha, a.beta, x)
-
-
-def _conv(n: Node, x, w, b):
-    p = n.params
-    pt, pl, pb, pr = p.win.pads
-    if p.win.spatial_rank == 1:
-        x = F.pad(x, (pl, pr))
-        y = F.conv1d(x, w, b, stride=p.win.strides[1], dilation=p.win.dilations[1], groups=p.group)
-    else:
-        x = F.pad(x, (pl, pr, pt, pb))
-        y = F.conv2d(x, w, b, stride=p.win.strides, dilation=p.win.dilations, groups=p.group)
-    return act(p, y)
-
-
-def _gemm(n: Node, a, w, c):
-    p = n.params
-    if p.matmul:
-        y = torch.matmul(a, w) * p.alpha
-    else:
-        y = p.alpha * ((a.T if p.trans_a else a) @ (w.T if p.trans_b else w))
-    if c is not None:
-        y = y + p.beta * c
-    return act(p, y)
-
-
-def _pool(n: Node, x):
-    p = n.params
-    win = p.resolve(tuple(x.shape))
-    x4 = x.unsqueeze(2) if x.dim() == 3 else x
-    pt, pl, pb, pr = win.pads
-    if p.is_max:
-        x4 = F.pad(x4, (pl, pr, pt, pb), value=-math.inf)
-        y = F.max_pool2d(x4, win.kernel, win.strides, 0, win.dilations, ceil_mode=p.ceil_mode)
-    else:
-        if win.dilations != (1, 1) or (pt, pl) != (pb, pr) or p.ceil_mode:
-            raise McuforgeError(f"{n.name}: the torch reference has no dilated/asymmetric/ceil average pool")
-        y = F.avg_pool2d(x4, win.kernel, win.strides, (pt, pl), count_include_pad=p.count_include_pad)
-    return y.squeeze(2) if x.dim() == 3 else y
-
-
-def _binary(n: Node, a, b):
-    op = n.params.op
-    y = {"ADD": lambda: a + b, "SUB": lambda: a - b, "MUL": lambda: a * b, "DIV": lambda: a / b,
-         "POW": lambda: torch.pow(a, b), "MAX": lambda: torch.maximum(a, b), "MIN": lambda: torch.minimum(a, b),
-         "PRELU": lambda: torch.where(a >= 0, a, a * b)}[op]()
-    return act(n.params, y)
-
-
-def _softmax(n: Node, x):
-    p = n.params
-    shape = x.shape
-    axis = p.axis % x.dim()
-    v = x.reshape(int(np.prod(shape[:axis])), -1) if p.flatten else x
-    ax = 1 if p.flatten else axis
-    y = F.log_softmax(v, ax) if p.log else F.softmax(v, ax)
-    return y.reshape(shape)
-
-
-def _layernorm(n: Node, x, g, b):
-    ns = tuple(x.shape[n.params.axis:])
-    return F.layer_norm(x, ns, None if g is None else g.reshape(ns), None if b is None else b.reshape(ns), n.params.eps)
-
-
-def _slice(n: Node, x):
-    p = n.params
-    for d, (s, k, c) in enumerate(zip(p.starts, p.steps, p.lengths)):
-        idx = torch.arange(s, s + k * c, k) if c else torch.zeros(0, dtype=torch.long)
-        x = torch.index_select(x, d, idx)
-    return x
-
-
-def _reduce(n: Node, x):
-    p = n.params
-    ax, kd = list(p.axes), p.keepdims
-    if not ax:
-        return x
-    return {"MEAN": lambda: x.mean(ax, kd), "SUM": lambda: x.sum(ax, kd), "MAX": lambda: x.amax(ax, kd),
-            "MIN": lambda: x.amin(ax, kd), "SUM_SQUARE": lambda: (x * x).sum(ax, kd),
-            "L1": lambda: x.abs().sum(ax, kd), "L2": lambda: (x * x).sum(ax, kd).sqrt(),
-            "PROD": lambda: x.prod(ax[0], kd) if len(ax) == 1 else None}[p.op]()
-
-
-def _pad(n: Node, x):
-    p = n.params
-    if p.mode != "constant":
-        raise McuforgeError(f"{n.name}: the torch reference pads with constants only")
-    pads = []
-    for bgn, end in zip(reversed(p.begins), reversed(p.ends)):
-        pads += [bgn, end]
-    return F.pad(x, pads, value=p.value)
-
-
-def _gather(n: Node, x):
-    p = n.params
-    idx = torch.tensor(p.indices, dtype=torch.long)
-    y = torch.index_select(x, p.axis, idx)
-    return y.reshape(tuple(x.shape[:p.axis]) + p.index_shape + tuple(x.shape[p.axis + 1:]))
-
-
-def _split(n: Node, x):
-    return list(torch.split(x, list(n.params.sizes), dim=n.params.axis))
-
-
-_OPS = {
-    "Conv": lambda n, xs: _conv(n, xs[0], xs[1], xs[2] if len(xs) > 2 else None),
-    "Gemm": lambda n, xs: _gemm(n, xs[0], xs[1], xs[2] if len(xs) > 2 else None),
-    "LayerNormalization": lambda n, xs: _layernorm(n, xs[0], xs[1] if len(xs) > 1 else None,
-                                                   xs[2] if len(xs) > 2 else None),
-    "Transpose": lambda n, xs: xs[0].permute(*n.params.perm),
-    "Concat": lambda n, xs: torch.cat(xs, n.params.axis),
-    "Slice": lambda n, xs: _slice(n, xs[0]),
-    "Gather": lambda n, xs: _gather(n, xs[0]),
-    "Pad": lambda n, xs: _pad(n, xs[0]),
-    "Expand": lambda n, xs: xs[0].expand(*np.broadcast_shapes(tuple(xs[0].shape), n.params.values)),
-    "Tile": lambda n, xs: xs[0].repeat(*n.params.values),
-}
-
-
 def run_node(n: Node, xs: list) -> list:
+    """One node in torch: its family's torch_ref (views are reshapes)."""
     from toolchain.ops import REGISTRY
-    from toolchain.ops.elementwise import Binary, Unary
-    from toolchain.ops.norm import Softmax
-    from toolchain.ops.pool import Pool
-    from toolchain.ops.reduce import Reduce
 
     op = REGISTRY.get(n.op_type)
     if op is not None and op.view:
         return [xs[0].reshape(n.params.shape)]
-    if op is Unary:
-        return [act(n.params, xs[0])]
-    if op is Binary:
-        return [_binary(n, xs[0], xs[1])]
-    if op is Softmax:
-        return [_softmax(n, xs[0])]
-    if op is Pool:
-        return [_pool(n, xs[0])]
-    if op is Reduce:
-        return [_reduce(n, xs[0])]
-    if n.op_type == "Split":
-        return _split(n, xs[0])
-    key = "Gemm" if n.op_type == "MatMul" else n.op_type
-    if key not in _OPS:
-        raise McuforgeError(f"the torch reference has no {n.op_type} (node {n.name!r})")
-    return [_OPS[key](n, xs)]
+    try:
+        if op is None:
+            raise NotImplementedError
+        return op.torch_ref(n.params, xs, torch)
+    except NotImplementedError:
+        raise McuforgeError(f"the torch reference has no {n.op_type} (node {n.name!r})") from None
+    except UnsupportedOpError as e:
+        raise McuforgeError(f"{n.name}: {e}") from None
 
 
 def run_forward(g: Graph, env: dict[str, "torch.Tensor"], upto: str | None = None) -> dict[str, "torch.Tensor"]:

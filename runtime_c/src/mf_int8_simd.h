@@ -19,16 +19,18 @@
  * panel would pass MF_S8_PANEL_BYTES_DSP (mf_s8_cols_dsp): ResNet-8's peak layer (k = 288,
  * beside the skip map) then keeps its arena under 0.8 x the op-by-op bound, while the
  * small-k layers, where each panel's per-channel work weighs most, keep 12 pixels; MVE:
- * four of the 2x3 VMLADAVA tile; RVV: two strips of 16 int16 lanes (e16, LMUL=2 at
- * VLEN=128). */
+ * four groups of the 2x4 VMLADAVA tile (mf_int8_mve.h); RVV: one strip of 16 int16 lanes
+ * (e16, LMUL=2 at VLEN=128), for maps narrower than 16 only (conv_s8_rvv.c: wider rows run
+ * from a band of input rows), where a 32-pixel panel of ResNet-8's k = 576 layer (36 KB)
+ * set the arena. */
 #define MF_S8_COLS_DSP 12
 #define MF_S8_PANEL_BYTES_DSP 4096
-#define MF_S8_COLS_MVE 12
+#define MF_S8_COLS_MVE 16
 /* DSP pointwise conv over its input (conv_overwrite_s8_dsp.c): two tile blocks, its panel
  * (k = c_in) is small. mf_gemm_s8_dsp takes up to the larger of the two. */
 #define MF_S8_PW_COLS_DSP 12
 #define MF_S8_GEMM_COLS_DSP 12
-#define MF_S8_COLS_RVV 32
+#define MF_S8_COLS_RVV 16
 
 /* K rounded up to the DSP panel's groups of four int16 (the SMLAD pair layout). */
 static inline int32_t mf_s8_k4(int32_t k) { return (k + 3) & ~3; }
@@ -183,11 +185,15 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
     }
 }
 
-/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP. */
+/* DSP: B is the int16 panel of mf_s8_panel_dsp_at's layout, cols <= MF_S8_GEMM_COLS_DSP.
+ * blocks6: every column, the last partial block's too, sits in a block of six (the panel
+ * has room for cols rounded up to 6; the padding columns hold anything and are computed
+ * but never stored), so no column runs the slow one-column tile; 0: columns past the last
+ * full block of six are stored one by one (mf_s8_panel_dsp_at). */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
-                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
-                    const mf_requant_s8 *rq, int32_t ch0);
-/* Offset of element (j, k) in that panel of cols columns. */
+                    int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0);
+/* Offset of element (j, k) in that panel of cols columns (blocks6 0). */
 static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int32_t k4)
 {
     static const int8_t perm[4] = {0, 2, 1, 3};
@@ -196,14 +202,7 @@ static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int
     return jb * k4 + (k >> 2) * cb * 4 + (j - jb) * 4 + perm[k & 3];
 }
 
-/* MVE: B is int8, column j at b + j * ldb (k contiguous); any cols. */
-void mf_gemm_s8_mve(const int8_t *w, int32_t k, int32_t rows, const int8_t *b, int32_t ldb,
-                    int32_t cols, const int32_t *bias, int8_t *y, int32_t rs, int32_t cs,
-                    const mf_requant_s8 *rq, int32_t ch0);
-
-/* MVE: mf_s8_rq_rows for rows of contiguous outputs, four lanes at a time, exact. */
-void mf_s8_rq_rows_mve(const int32_t *sums, int32_t rows, int32_t n, int32_t as, int8_t *y,
-                       const mf_s8_rq_ch *q);
+/* MVE: the GEMM and its interleaved panel are in mf_int8_mve.h. */
 
 /* RVV: B is the int16 panel, row k' at b + k' * ldb (columns contiguous); y rows contiguous. */
 void mf_gemm_s8_rvv(const int8_t *w, int32_t k, int32_t rows, const int16_t *b, int32_t ldb,

@@ -1,17 +1,19 @@
-/* Register-blocked and SIMD kernels (isa dsp, rvv, mve) and the im2col convolution they
- * share. Every kernel here computes what its _ref twin computes and is tested against it in
- * the same binary; only the speed differs.
+/* Private to the runtime (kernel sources only, never the generated code): the machinery of
+ * the register-blocked and SIMD kernels (isa dsp, rvv, mve) and the im2col convolution they
+ * share. Every kernel computes what its _ref twin computes and is tested against it in the
+ * same binary; only the speed differs.
  *
  * Convolution = im2col + GEMM panel. For each chunk of `cols` consecutive output pixels the
  * input patches are copied into the caller's scratch as a [K][cols] panel
  * (K = c_in/groups * k_h * k_w, zero where the window hangs over the padding), then one
  * panel micro-kernel multiplies the [c_out][K] weights by it. Depthwise convolutions and
  * 1x1/stride-1/unpadded convolutions (the input already is the panel) need no scratch.
- * `cols` is a per-ISA constant below; the planner reads it from this header
- * (toolchain/codegen/target.py) so C and Python agree on the scratch size. */
+ * `cols` is a per-ISA constant (MF_CONV_COLS_<ISA>, public in mf_conv.h with the scratch
+ * size functions, whose Python twins are in toolchain/ops/conv.py). */
 #ifndef MF_FAST_H
 #define MF_FAST_H
 
+#include "mf_act.h"
 #include "mf_conv.h"
 #include "mf_gemm.h"
 #include "mf_types.h"
@@ -33,14 +35,6 @@
 #define MF_NO_MEMCPY
 #endif
 
-/* Output pixels per im2col chunk: the micro-kernel's column count. */
-#define MF_CONV_COLS_REF 4
-#define MF_CONV_COLS_DSP 4  /* 4x4 FP32 register tile */
-#define MF_CONV_COLS_RVV 16 /* e16 at LMUL=2 / e32 at LMUL=4 with VLEN=128; vsetvl strips it */
-#define MF_CONV_COLS_MVE 16 /* two Q registers of f16: the 3x16 GEMM tile (gemm_f16_mve.c) */
-
-/* Bytes of scratch an im2col convolution needs; 0 when it reads the input directly. */
-int32_t mf_conv2d_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes, int32_t cols);
 /* 1 when the convolution runs without im2col (depthwise, or 1x1 stride 1 unpadded). */
 int mf_conv2d_is_depthwise(const mf_conv2d_desc *d);
 int mf_conv2d_is_pointwise(const mf_conv2d_desc *d);
@@ -58,6 +52,10 @@ typedef void (*mf_panel_f32_fn)(const float *a, int32_t lda, const float *b, int
         int32_t k, const T *bias, int relu
 void mf_gemm_panel_f32_ref(MF_PANEL_ARGS(float));
 void mf_gemm_panel_f32_dsp(MF_PANEL_ARGS(float));
+/* Gemm with the descriptor of mf_gemm_f32_ref through a panel micro-kernel (row-major A and B;
+ * transposed layouts fall back to the reference): the rvv and mve kernels. */
+int mf_gemm_by_panel_f32(const float *a, const float *b, const float *c, float *y,
+                         const mf_gemm_desc *d, mf_panel_f32_fn panel);
 
 /* The im2col driver: groups, chunks, panel, then y = act(y + bias) per output row. */
 int mf_conv2d_im2col_f32(const float *x, const float *w, const float *bias, float *y,

@@ -1,21 +1,22 @@
-/* Host harness for the dsp convolution (tests/test_conv_direct.py): for the descriptor on the
- * command line (c_in c_out h w k s pad_top pad_left pad_bottom pad_right bias act), seeded data,
- * mf_conv2d_f32_dsp (the direct tile for few input channels, else im2col + GEMM) against
- * mf_conv2d_f32_ref. Prints h_out w_out and the max |dsp - ref|. */
+/* Harness of the dsp convolution (tests/test_conv_direct.py) on the kernel-harness protocol:
+ * input cases holds 12 int32 words per case (c_in c_out h w k s pad_top pad_left pad_bottom
+ * pad_right bias act); for each, seeded data, mf_conv2d_f32_dsp (the direct tile for few input
+ * channels, else im2col + GEMM) against mf_conv2d_f32_ref. Outputs hw (h_out, w_out per case)
+ * and err (max |dsp - ref| per case). Every buffer is malloc'ed at its exact size, so the
+ * sanitized host build (harness.sanitized) flags any overrun. Status 3/4: a kernel failed. */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "mf_fast.h"
+#include "kh.h"
+#include "mf_conv.h"
 
-int mf_conv2d_f32_dsp(const float *x, const float *w, const float *bias, float *y,
-                      const mf_conv2d_desc *d, float *scratch);
+#define N_CASES (KH_IN_CASES_N / 12)
+_Static_assert(KH_IN_CASES_N % 12 == 0 && KH_OUT_HW_N == 2 * N_CASES && KH_OUT_ERR_N == N_CASES,
+               "harness.py sizes");
 
-int main(int argc, char **argv)
+static int one_case(const int32_t *v, float *hw, float *err)
 {
-    if (argc != 13) return 2;
-    int v[12];
-    for (int i = 0; i < 12; ++i) v[i] = atoi(argv[i + 1]);
     mf_conv2d_desc d = {0};
     d.n = 1, d.c_in = v[0], d.c_out = v[1], d.groups = 1, d.h_in = v[2], d.w_in = v[3];
     d.k_h = d.k_w = v[4], d.stride_h = d.stride_w = v[5], d.dil_h = d.dil_w = 1;
@@ -38,7 +39,18 @@ int main(int argc, char **argv)
     if (mf_conv2d_f32_dsp(x, w, bias, y1, &d, scratch) != MF_OK) return 4;
     float e = 0.0f;
     for (int32_t i = 0; i < ny; ++i) e = fmaxf(e, fabsf(y0[i] - y1[i]));
-    printf("%d %d %.3g\n", (int)d.h_out, (int)d.w_out, (double)e);
+    hw[0] = (float)d.h_out, hw[1] = (float)d.w_out, *err = e;
     free(x), free(w), free(b), free(y0), free(y1), free(scratch);
+    return 0;
+}
+
+int kh_run(void)
+{
+    int32_t v[KH_IN_CASES_N];
+    memcpy(v, kh_in_cases, sizeof v);
+    for (int32_t c = 0; c < N_CASES; ++c) {
+        const int st = one_case(v + 12 * c, kh_out_hw + 2 * c, kh_out_err + c);
+        if (st != 0) return st;
+    }
     return 0;
 }

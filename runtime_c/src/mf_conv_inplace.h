@@ -1,6 +1,7 @@
-/* Convolutions that may write their output over an input buffer, so the memory planner can
- * give the two one buffer (toolchain/ops/conv.py declares the aliases, the plan checker
- * re-verifies them). Each kernel is also correct when the buffers are distinct.
+/* Private to the runtime (kernel sources only). Convolutions that may write their output over
+ * an input buffer, so the memory planner can give the two one buffer (toolchain/ops/conv.py
+ * declares the aliases, the plan checker re-verifies them). Each kernel is also correct when
+ * the buffers are distinct.
  *
  * Overwrite (y == x): MobileNet/DS-CNN blocks.
  * - depthwise (groups == c_in == c_out, output plane no larger than the input plane):
@@ -15,8 +16,8 @@
  * GEMM panel, as mf_fast.h), then y = act(tile + skip) for those pixels; every skip element
  * is read once, just before the same element of y is written. x must not be skip.
  *
- * Scratch comes from the caller; its size from the *_scratch_bytes functions below, whose
- * Python twins live in toolchain/ops/conv.py. */
+ * Scratch comes from the caller; its size from the public *_scratch_bytes functions of
+ * mf_conv.h, whose Python twins live in toolchain/ops/conv.py. */
 #ifndef MF_CONV_INPLACE_H
 #define MF_CONV_INPLACE_H
 
@@ -24,27 +25,10 @@
 #include "mf_fast.h"
 #include "mf_types.h"
 
-/* Pixel columns per pointwise tile: scratch is c_out x P values, and each tile pays a fixed
- * cost (a panel call, c_out short copy loops). DS-CNN on stm32f746-disco, instructions over
- * the non-overwriting kernels: P = 4 +5.2%, 8 +4.0%, 16 +3.3% (with 1.5 KB more arena).
- * 8 (two 4-column register tiles of the dsp panel) keeps most of the gain for 2 KB of
- * scratch at 64 channels, below DS-CNN's peak (its first conv) on that board. */
-#define MF_CONV_OVERWRITE_COLS 8
-/* RVV: one e16 vector at LMUL=2 with VLEN=128 (the non-overwriting conv's chunk); at 8 the
- * panel runs half-empty vectors and DS-CNN FP16 took 17% more instructions than without
- * overwriting, at 16 the same arena. */
-#define MF_CONV_OVERWRITE_COLS_RVV 16
-
 enum { MF_OVERWRITE_NONE = 0, MF_OVERWRITE_DEPTHWISE = 1, MF_OVERWRITE_POINTWISE = 2 };
 
 /* Which overwrite-safe schedule the shape allows (MF_OVERWRITE_NONE: none). */
 int mf_conv2d_overwrite_kind(const mf_conv2d_desc *d);
-/* Bytes of scratch mf_conv2d_overwrite_* needs with `cols` pixel columns per pointwise tile
- * (MF_CONV_OVERWRITE_COLS, or the ISA's MF_CONV_OVERWRITE_COLS_<ISA>); 0 when the shape
- * cannot overwrite. */
-int32_t mf_conv2d_overwrite_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes,
-                                          int32_t cols);
-int32_t mf_conv2d_overwrite_scratch_bytes_rvv(const mf_conv2d_desc *d, int32_t elem_bytes);
 
 /* Plain conv with the descriptor (no scratch), used per channel by the depthwise case. */
 typedef int (*mf_conv_f32_fn)(const float *x, const float *w, const float *bias, float *y,
@@ -56,10 +40,6 @@ int mf_conv2d_overwrite_f32(const float *x, const float *w, const float *bias, f
                             float *scratch, const mf_conv2d_desc *d, mf_conv_f32_fn plane,
                             mf_panel_f32_fn panel, int32_t cols);
 
-/* Bytes of scratch mf_conv2d_residual_* needs with `cols` pixels per chunk
- * (MF_CONV_COLS_<ISA> of mf_fast.h): the tile, plus the im2col panel unless pointwise. */
-int32_t mf_conv2d_residual_scratch_bytes(const mf_conv2d_desc *d, int32_t elem_bytes,
-                                         int32_t cols);
 /* y = act(conv(x, w) + bias + skip), d->act applied after the add; y may be skip. */
 int mf_conv2d_residual_f32(const float *x, const float *w, const float *bias, const float *skip,
                            float *y, float *scratch, const mf_conv2d_desc *d, int32_t cols,

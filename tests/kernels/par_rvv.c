@@ -1,4 +1,12 @@
-/* See model.h. Shapes with tails: pixel counts off the 16-pixel chunk, maps with fewer chunks
+/* Firmware fixture (tests/test_cluster_rvv.py): the parallel twins (par_*.c) against their
+ * one-hart kernels, bit for bit, in one binary on the cluster board, on the kernel-harness
+ * protocol (tests/kernels/kh.h). One unused input; the outputs hold a word per case (convs: the
+ * RVV FP32 convs, train: FP32 training kernels, rows: matmul, softmax, LayerNorm, copy, pooling
+ * backward, f16_train: FP16 training kernels): 1 where the twin's output equals the plain
+ * kernel's bit for bit (and both returned MF_OK), 0 where not, -1 where the shape has no such
+ * case. The whole run is measured: the plugin's per-hart counts show every hart worked.
+ *
+ * Shapes with tails: pixel counts off the 16-pixel chunk, maps with fewer chunks
  * than harts, odd channel counts, channel counts that leave the 6-row panel a remainder,
  * grouped, depthwise (DS-CNN's 25x5 planes, stride 2, planes wider than a vector), pointwise;
  * each with ReLU, no activation and a sigmoid (the unfused epilogue). The residual twin runs
@@ -6,8 +14,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "kh.h"
+#include "mf_conv_inplace.h" /* private: the overwrite schedule a shape takes */
 #include "mf_kernels.h"
-#include "model.h"
 
 #define BUF 8192
 #define HARTS_MAX 8
@@ -16,7 +25,6 @@
 
 static float xa[BUF], wt[K_MAX * 64], bias[64], ya[BUF], yb[BUF], skip[BUF];
 static float scratch_a[SCRATCH], scratch_b[HARTS_MAX * SCRATCH];
-static float input[1];
 
 static const int32_t CONVS[][8] = { /* c_in, c_out, groups, k, stride, pad, h, w */
     {16, 16, 1, 3, 1, 1, 16, 16}, {3, 16, 1, 3, 1, 1, 13, 11}, {16, 32, 1, 1, 2, 0, 16, 16},
@@ -49,26 +57,6 @@ static void fill(float *p, int32_t n)
     for (int32_t i = 0; i < n; ++i) p[i] = rnd();
 }
 
-float *mf_model_input(int i)
-{
-    return i == 0 ? input : (float *)0;
-}
-
-int32_t mf_model_input_size(int i)
-{
-    return i == 0 ? 1 : 0;
-}
-
-const float *mf_model_output(int i)
-{
-    return i == 0 ? result : i == 1 ? train_result : i == 2 ? row_result : i == 3 ? f16_train_result : (const float *)0;
-}
-
-int32_t mf_model_output_size(int i)
-{
-    return i == 0 ? N_CASES : i == 1 ? N_TRAIN : i == 2 ? N_ROWS : i == 3 ? N_F16_TRAIN : 0;
-}
-
 /* 1: equal bits and both MF_OK; 0: different; -1 (a slot the shape has no case for) is left */
 static float same(const float *a, const float *b, int32_t n, int sa, int sb)
 {
@@ -79,7 +67,7 @@ static void train_cases(void);
 static void row_cases(void);
 static void f16_train_cases(void);
 
-int mf_model_run(void)
+static int all_cases(void)
 {
     static const mf_act_kind acts[] = {MF_ACT_RELU, MF_ACT_NONE, MF_ACT_SIGMOID};
     for (int32_t i = 0; i < N_CASES; ++i) result[i] = -1.0f;
@@ -130,6 +118,21 @@ int mf_model_run(void)
     row_cases();
     f16_train_cases();
     return 0;
+}
+
+_Static_assert(KH_OUT_CONVS_N == N_CASES && KH_OUT_TRAIN_N == N_TRAIN && KH_OUT_ROWS_N == N_ROWS &&
+                   KH_OUT_F16_TRAIN_N == N_F16_TRAIN,
+               "test_cluster_rvv.py sizes");
+
+int kh_run(void)
+{
+    int st;
+    KH_MEASURE(st = all_cases());
+    memcpy(kh_out_convs, result, sizeof result);
+    memcpy(kh_out_train, train_result, sizeof train_result);
+    memcpy(kh_out_rows, row_result, sizeof row_result);
+    memcpy(kh_out_f16_train, f16_train_result, sizeof f16_train_result);
+    return st;
 }
 
 /* The training twins of par_train.c: input and weight gradients (groups 1 and depthwise; other

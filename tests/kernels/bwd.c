@@ -6,12 +6,10 @@
  *         is a broadcast row (m = 1).
  *   KB_OP 2 conv2d with the forward harness's fields (tests/kernels/model.c).
  *   KB_T element type (float, mf_f16), KB_DT its suffix (f32, f16), KB_ISA (rvv, mve).
- * Inputs: 0 x (or A), 1 w, 2 dy. Outputs: 0/1 dx fast/ref, 2/3 dw then db fast/ref. */
-#include <stdint.h>
-
-#include "mf_board.h"
+ * The kernel-harness protocol (kh.h): inputs x (or A), w, dy; outputs dx_fast, dx_ref, and
+ * dw_fast, dw_ref (dw then db). */
+#include "kh.h"
 #include "mf_train.h"
-#include "model.h"
 
 #define CAT4(a, b, c, d) a##b##c##d
 #define NAME(op, dt, isa) CAT4(op, dt, _, isa)
@@ -40,22 +38,17 @@
 #define KB_SCRATCH_ELEMS ((KB_CI / KB_G) * KB_KH * KB_KW * KB_COLS + 1)
 #endif
 
-static float in_x[KB_X], in_w[KB_WN], in_dy[KB_DY];
-static float out_dx[2][KB_X], out_dw[2][KB_WN + KB_B];
+_Static_assert(KH_IN_X_N == KB_X && KH_IN_W_N == KB_WN && KH_IN_DY_N == KB_DY && KH_OUT_DX_FAST_N == KB_X &&
+                   KH_OUT_DW_FAST_N == KB_WN + KB_B,
+               "harness.py sizes");
 static KB_T x[KB_X], w[KB_WN], dy[KB_DY], dx[2][KB_X], dw[2][KB_WN], db[2][KB_B];
 static KB_T scratch[KB_SCRATCH_ELEMS] __attribute__((aligned(16)));
 
-float *mf_model_input(int i) { return i == 0 ? in_x : i == 1 ? in_w : i == 2 ? in_dy : 0; }
-int32_t mf_model_input_size(int i) { return i == 0 ? KB_X : i == 1 ? KB_WN : i == 2 ? KB_DY : 0; }
-const float *mf_model_output(int i) { return i < 2 ? out_dx[i] : i < 4 ? out_dw[i - 2] : 0; }
-int32_t mf_model_output_size(int i) { return i < 2 ? KB_X : i < 4 ? KB_WN + KB_B : 0; }
-
-int mf_model_run(void)
+int kh_run(void)
 {
-    mf_bench_stop();
-    for (int32_t i = 0; i < KB_X; ++i) x[i] = (KB_T)in_x[i];
-    for (int32_t i = 0; i < KB_WN; ++i) w[i] = (KB_T)in_w[i];
-    for (int32_t i = 0; i < KB_DY; ++i) dy[i] = (KB_T)in_dy[i];
+    for (int32_t i = 0; i < KB_X; ++i) x[i] = (KB_T)kh_in_x[i];
+    for (int32_t i = 0; i < KB_WN; ++i) w[i] = (KB_T)kh_in_w[i];
+    for (int32_t i = 0; i < KB_DY; ++i) dy[i] = (KB_T)kh_in_dy[i];
     (void)scratch;
     int st[4];
 #if KB_OP == 1
@@ -68,10 +61,8 @@ int mf_model_run(void)
         .alpha = 1.0f, .beta = 1.0f};
     st[0] = REF_IN(dy, w, dx[1], &di);
     st[1] = REF_W(x, dy, dw[1], db[1], &dd);
-    mf_bench_start();
-    st[2] = FAST_IN(dy, w, dx[0], &di);
-    st[3] = FAST_W(x, dy, dw[0], db[0], &dd);
-    mf_bench_stop();
+    KH_MEASURE(st[2] = FAST_IN(dy, w, dx[0], &di);
+               st[3] = FAST_W(x, dy, dw[0], db[0], &dd));
 #else
     static const mf_conv2d_desc d = {
         .n = 1, .c_in = KB_CI, .h_in = KB_H, .w_in = KB_W_IN, .c_out = KB_CO, .h_out = KB_HO,
@@ -80,17 +71,16 @@ int mf_model_run(void)
         .act = {MF_ACT_NONE, 0.0f, 0.0f}};
     st[0] = REF_IN(dy, w, dx[1], &d);
     st[1] = REF_W(x, dy, dw[1], db[1], &d);
-    mf_bench_start();
-    st[2] = FAST_IN(dy, w, dx[0], &d, scratch);
-    st[3] = FAST_W(x, dy, dw[0], db[0], &d, scratch);
-    mf_bench_stop();
+    KH_MEASURE(st[2] = FAST_IN(dy, w, dx[0], &d, scratch);
+               st[3] = FAST_W(x, dy, dw[0], db[0], &d, scratch));
 #endif
+    float *const out_dx[2] = {kh_out_dx_fast, kh_out_dx_ref};
+    float *const out_dw[2] = {kh_out_dw_fast, kh_out_dw_ref};
     for (int f = 0; f < 2; ++f) {
         for (int32_t i = 0; i < KB_X; ++i) out_dx[f][i] = (float)dx[f][i];
         for (int32_t i = 0; i < KB_WN; ++i) out_dw[f][i] = (float)dw[f][i];
         for (int32_t i = 0; i < KB_B; ++i) out_dw[f][KB_WN + i] = (float)db[f][i];
     }
-    mf_bench_start();
     for (int i = 0; i < 4; ++i)
         if (st[i] != 0) return st[i];
     return 0;
