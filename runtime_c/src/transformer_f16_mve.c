@@ -160,7 +160,8 @@ static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
     }
     if (j < n) {
         const mve_pred16_t p = vctp16q((uint32_t)(n - j));
-        const vh e = vpselq_f16(vexp2_h(vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx)), vdupq_n_f16((float16_t)0.0f), p);
+        const vh z = vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx);
+        const vh e = vpselq_f16(vexp2_h(z), vdupq_n_f16((float16_t)0.0f), p);
         acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
         store_p(s + j, e, n - j);
     }
