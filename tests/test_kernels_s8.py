@@ -33,6 +33,8 @@ CONVS = [
     ConvS8(6, 10, 9, 8, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # strided 1x1 (shortcut)
     ConvS8(8, 6, 9, 9, dil=(2, 2), pads=(2, 2, 2, 2), groups=2, per_channel=False, act="clip"),
     ConvS8(1, 5, 13, 7, k=(5, 3), stride=(2, 1), pads=(2, 1, 2, 1)),  # DS-CNN-like first conv
+    ConvS8(1, 6, 19, 10, k=(10, 4), stride=(2, 2), pads=(4, 1, 5, 1)),  # DS-CNN's 10x4: 4-tap edge rows
+    ConvS8(2, 5, 9, 7, k=(3, 4), pads=(1, 1, 1, 2)),                 # 4 taps, two padded columns right
     ConvS8(5, 4, 6, 7, n=2),                                         # batch 2
     ConvS8(3, 6, 7, 9, big_scale=True),                              # shifts 31..33
     ConvS8(12, 12, 9, 6, groups=12, big_scale=True),                 # the same, depthwise

@@ -337,6 +337,34 @@ static void column4(const int8_t *xw, const int32_t *rows, int32_t nrows, uint32
     for (int32_t r = 0; r < nrows; ++r, gp += 12) widen_group(ld32(xw + rows[r]), gp);
 }
 
+/* column4 for a pixel whose window hangs over the padding (4-tap rows, dil_w 1, at most one
+ * padded column a side, w_in >= 4: DS-CNN's 10x4 first conv): each row is one group, a
+ * padding row in_zp x 4, a padded column shifted or masked in. 0: not this case. */
+static int column4_edge(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t hw,
+                        int32_t ih0, int32_t iw0, uint32_t *gp)
+{
+    const uint32_t zb = (uint8_t)d->in_zp, z4 = zb * 0x01010101u;
+    const int left = iw0 == -1, right = iw0 + 3 == d->w_in;
+    if (d->k_w != 4 || d->dil_w != 1 || d->w_in < 4 || iw0 < -1 || iw0 + 3 > d->w_in)
+        return 0;
+    for (int32_t ci = 0; ci < cig; ++ci)
+        for (int32_t kh = 0; kh < d->k_h; ++kh, gp += 12) {
+            const int32_t ih = ih0 + kh * d->dil_h;
+            uint32_t v = z4;
+            if (ih >= 0 && ih < d->h_in) {
+                const int8_t *s = xg + ci * hw + ih * d->w_in + iw0;
+                if (left)
+                    v = ld32(s + 1) << 8 | zb; /* x[0..3]: w_in >= 4 */
+                else if (right)
+                    v = ld32(s - 1) >> 8 | zb << 24; /* x[w-4..w-1] */
+                else
+                    v = ld32(s);
+            }
+            widen_group(v, gp);
+        }
+    return 1;
+}
+
 /* Columns [p0, p0 + np) of the im2col matrix of one group (xg: its first input channel). */
 static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig, int32_t p0,
                        int32_t np, int16_t *panel, int32_t k, int32_t k4, int8_t *col,
@@ -358,6 +386,8 @@ static void fill_panel(const int8_t *xg, const mf_conv2d_s8_desc *d, int32_t cig
             column3(xw, rows, nrows, gp);
         } else if (inside && fast4) {
             column4(xw, rows, nrows, gp);
+        } else if (fast4 && !inside && column4_edge(xg, d, cig, d->h_in * d->w_in, ih0, iw0, gp)) {
+            /* done */
         } else {
             /* the int8 column first, then widened */
             if (inside)

@@ -105,6 +105,7 @@ static inline __attribute__((always_inline)) sums6 tile6(const int8_t *wr, int32
     int32_t a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b;
     uint32_t wa, wb;
     const int16_t *pp = p;
+#if defined(__OPTIMIZE__)
     if (exact || kq >= 4) {
         const int8_t *we = wr + 4 * (kq & ~3);
         __asm__ volatile("1:\n\t" GROUP6 GROUP6 GROUP6 GROUP6 "cmp %[wp], %[we]\n\t"
@@ -112,6 +113,22 @@ static inline __attribute__((always_inline)) sums6 tile6(const int8_t *wr, int32
     }
     if (!exact && (kq & 2)) __asm__ volatile(GROUP6 GROUP6 TILE6_OUT : TILE6_CLOBBER);
     if (!exact && (kq & 1)) __asm__ volatile(GROUP6 TILE6_OUT : TILE6_CLOBBER);
+#else
+    /* -O0 keeps r7 as the frame pointer: too few registers left for the assembly tile */
+    (void)exact;
+    for (int32_t g = 0; g < kq; ++g, wr += 4, pp += 24) {
+        const uint32_t wv = ld32(wr);
+        const uint32_t *q = (const uint32_t *)(const void *)pp;
+        wa = __sxtb16(wv);
+        wb = sxtb16_ror8(wv);
+        a0 = (int32_t)__smlad(wb, q[1], __smlad(wa, q[0], (uint32_t)a0));
+        a1 = (int32_t)__smlad(wb, q[3], __smlad(wa, q[2], (uint32_t)a1));
+        a2 = (int32_t)__smlad(wb, q[5], __smlad(wa, q[4], (uint32_t)a2));
+        a3 = (int32_t)__smlad(wb, q[7], __smlad(wa, q[6], (uint32_t)a3));
+        a4 = (int32_t)__smlad(wb, q[9], __smlad(wa, q[8], (uint32_t)a4));
+        a5 = (int32_t)__smlad(wb, q[11], __smlad(wa, q[10], (uint32_t)a5));
+    }
+#endif
     if (!exact && kt) {
         /* the last partial group: zero-padded weights, never a read past the row */
         const uint32_t wv = tail_word(wr, kt);
@@ -248,6 +265,7 @@ static inline __attribute__((always_inline)) void row(const int8_t *wr, int32_t 
     const int32_t end6 = blocks6 ? cols : cols - cols % 6;
     for (; j + 6 <= end6; j += 6) {
         const sums6 s = tile6(wr, kq, kt, panel + j * k4, b, exact);
+#if defined(__OPTIMIZE__) /* -O0: too few registers for the assembly (r7 is the frame pointer) */
         if (mode == 0) {
             yr = store6(s, q, yr);
             continue;
@@ -256,6 +274,7 @@ static inline __attribute__((always_inline)) void row(const int8_t *wr, int32_t 
             yr = store6_clamp(s, q, yr);
             continue;
         }
+#endif
         yr[0] = rq_out(s.a0, q, mode);
         yr[cs] = rq_out(s.a1, q, mode);
         yr[2 * cs] = rq_out(s.a2, q, mode);
