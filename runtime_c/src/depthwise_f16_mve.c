@@ -7,6 +7,7 @@
 #define MF_SFX(op) op##_f16
 #define MF_DW(op) op##_f16_mve
 #define MF_DW_NO_RING 1
+#define MF_DW_PLANE_IN_PLACE 1 /* depthwise_rows_mve.inc runs over its input */
 #define MF_LANES 8
 #define MF_S float16_t
 #define MF_V float16x8_t

@@ -6,6 +6,7 @@
 #define MF_SFX(op) op##_f32
 #define MF_DW(op) op##_f32_mve
 #define MF_DW_NO_RING 1
+#define MF_DW_PLANE_IN_PLACE 1 /* depthwise_rows_mve.inc runs over its input */
 #define MF_LANES 4
 #define MF_S float32_t
 #define MF_V float32x4_t
