@@ -352,34 +352,43 @@ INLINE void pair4_s2(const float **pp0, const float **pp1, const float **pp2, co
     }
     *pp0 = p0, *pp1 = p1, *pp2 = p2, *pp3 = p3, *pp4 = p4, *pya = ya, *pyb = yb;
 }
+
+/* The first 4 steps columns of output line pairs [0, npairs) of a plane (pair 0 over the top
+ * padding when pt is 1). Out of line: inlined, the asm's clobbers made GCC spill and reload
+ * the C loops' registers around every pair. With pl 0 the carried columns are column 0. */
+static __attribute__((noinline)) void pairs4_s2(const float *xc, float *yc, float *kc, float b,
+                                                int32_t w_in, int32_t w_out, int32_t pt,
+                                                int32_t pl, int32_t npairs, int32_t steps, int mode)
+{
+    for (int32_t i = 0; i < npairs; ++i) {
+        const int top = i == 0 && pt == 1;
+        const float *p1 = xc + (4 * i - pt + 1) * w_in + 1 - pl, *p0 = top ? p1 : p1 - w_in;
+        const float *p2 = p1 + w_in, *p3 = p2 + w_in, *p4 = p3 + w_in;
+        float *ya = yc + 2 * i * w_out, *yb = ya + w_out;
+        if (!pl) kc[9] = p0[-1], kc[10] = p1[-1], kc[11] = p2[-1], kc[12] = p3[-1], kc[13] = p4[-1];
+        pair4_s2(&p0, &p1, &p2, &p3, &p4, &ya, &yb, steps, kc, b, mode, top);
+    }
+}
 #else
 #define S2A_PAIR 0
 #endif
 
 INLINE void lines_s2(const float *q0, const float *q1, const float *q2, const float *q3,
                      const float *q4, float *ya, float *yb, w9 k, float b, const mf_dw_geom *g,
-                     int32_t main, int mode, int nout, int top, float *kc)
+                     int32_t main, int mode, int nout, int top, int32_t ow0)
 {
     const int32_t pl = g->pl, w_in = g->w_in, n = g->w_out;
     const float lo = g->amin, hi = g->amax;
-    /* the column left of output 0's window: the left padding (pl 1) or column 0 */
-    float c0 = top || pl ? 0.0f : q0[0], c1 = pl ? 0.0f : q1[0], c2 = pl ? 0.0f : q2[0];
-    float c3 = nout < 2 || pl ? 0.0f : q3[0], c4 = nout < 2 || pl ? 0.0f : q4[0];
-    const float *p0 = top ? q1 : q0 + 1 - pl, *p1 = q1 + 1 - pl, *p2 = q2 + 1 - pl;
-    const float *p3 = nout > 1 ? q3 + 1 - pl : p2, *p4 = nout > 1 ? q4 + 1 - pl : p2;
+    /* from output ow0 on; the column left of its window: the left padding (col -1) or col */
+    const int32_t col = 2 * ow0 - pl, pad = col < 0;
+    float c0 = top || pad ? 0.0f : q0[col], c1 = pad ? 0.0f : q1[col], c2 = pad ? 0.0f : q2[col];
+    float c3 = nout < 2 || pad ? 0.0f : q3[col], c4 = nout < 2 || pad ? 0.0f : q4[col];
+    const float *p0 = top ? q1 : q0 + col + 1, *p1 = q1 + col + 1, *p2 = q2 + col + 1;
+    const float *p3 = nout > 1 ? q3 + col + 1 : p2, *p4 = nout > 1 ? q4 + col + 1 : p2;
+    ya += ow0, yb += nout > 1 ? ow0 : 0;
     float a0, a1, b0, b1;
     S2_VARS;
-    int32_t ow = 0;
-#if S2A_PAIR
-    if (nout > 1 && main >= 4) {
-        if (!pl) kc[9] = c0, kc[10] = c1, kc[11] = c2, kc[12] = c3, kc[13] = c4;
-        pair4_s2(&p0, &p1, &p2, &p3, &p4, &ya, &yb, main / 4, kc, b, mode, top);
-        ow = main & ~3; /* the rest: the last column of each row is the next one's carry */
-        c0 = top ? 0.0f : p0[-1], c1 = p1[-1], c2 = p2[-1], c3 = p3[-1], c4 = p4[-1];
-    }
-#else
-    (void)kc;
-#endif
+    int32_t ow = ow0;
     for (; ow + 2 <= main; ow += 2) {
         S2STEP;
     }
@@ -413,18 +422,24 @@ INLINE void plane_s2(const float *xc, w9 k, float b, float *yc, const mf_dw_geom
     float kc[16] __attribute__((aligned(8))) = {k.k0, k.k1, k.k2, k.k3, k.k4, k.k5, k.k6, k.k7, k.k8,
                                                 0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
                                                 mode == 1 ? 0.0f : g->amin, g->amax};
-    int32_t oh = 0;
+    int32_t oh = 0, ow0 = 0; /* pairs start at output column ow0 (the asm did the ones before) */
+#if S2A_PAIR
+    if (main >= 4 && bot >= 2) pairs4_s2(xc, yc, kc, b, w_in, w_out, pt, g->pl, bot / 2, main / 4, mode), ow0 = main & ~3;
+#else
+    (void)kc;
+#endif
+    if (ow0 == w_out) oh = bot & ~1; /* the asm did whole pairs */
     for (; oh + 2 <= bot; oh += 2) {
         const float *q1 = xc + (2 * oh - pt + 1) * w_in;
         float *ya = yc + oh * w_out;
-        if (oh == 0 && pt == 1) lines_s2(NULL, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 1, kc);
-        else lines_s2(q1 - w_in, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 0, kc);
+        if (oh == 0 && pt == 1) lines_s2(NULL, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 1, ow0);
+        else lines_s2(q1 - w_in, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 0, ow0);
     }
     for (; oh < h_out; ++oh) {
         const float *rows[3];
         float *yr = yc + oh * w_out;
         if (dw_rows(xc, g, NULL, oh, rows) == 3) {
-            lines_s2(rows[0], rows[1], rows[2], NULL, NULL, yr, NULL, k, b, g, main, mode, 1, 0, kc);
+            lines_s2(rows[0], rows[1], rows[2], NULL, NULL, yr, NULL, k, b, g, main, mode, 1, 0, 0);
             continue;
         }
         w9 km = k;
