@@ -133,9 +133,10 @@ S2_DSP_SHAPES = [Conv(3, 3, 13, 21, groups=3, stride=2), Conv(3, 3, 13, 21, grou
 
 
 @pytest.mark.qemu
+@pytest.mark.parametrize("board", ["stm32f746-disco", "stm32f405-netduinoplus2"])  # the M4 has no VMAXNM
 @pytest.mark.parametrize("shape", S2_DSP_SHAPES, ids=str)
-def test_dsp_stride2_pair_loop_matches_ref(shape: Conv, tmp_path: Path) -> None:
-    _check("stm32f746-disco", "f32", "dsp", shape, tmp_path)
+def test_dsp_stride2_pair_loop_matches_ref(board: str, shape: Conv, tmp_path: Path) -> None:
+    _check(board, "f32", "dsp", shape, tmp_path)
 
 
 FP32_SHAPES = [Gemm(13, 29, 37), Gemm(7, 9, 5), Conv(13, 7, 9, 11), Conv(5, 9, 7, 6, stride=2),

@@ -293,8 +293,12 @@ INLINE float tail_s2(const float *r0, const float *r1, const float *r2, int32_t 
  * columns s8-s15, weights k0..k8 in s16-s24, the carried columns of rows q0..q4 in s25-s29,
  * the clamp bounds in s30/s31; the bias comes from a core register (VMOV). The variant (top,
  * activation) is chosen outside the loop by the caller, one asm string each. */
-#if defined(__arm__) && defined(__ARM_FP) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__arm__) && defined(__ARM_FP) && defined(__GNUC__) && !defined(__clang__) &&       \
+    __ARM_ARCH_PROFILE == 'M'
 #define S2A_PAIR 1
+/* VMAXNM/VMINNM are FPv5 (M7, M33, M55, ...); the M4's FPv4 has neither and no predefined
+ * macro tells the two FPUs apart, so ask the core: SCB CPUID's part number, 0xC24 on the M4. */
+INLINE int has_vmaxnm(void) { return ((*(volatile const uint32_t *)0xE000ED00u >> 4) & 0xFFFu) != 0xC24u; }
 #define S2A_F(acc, k, x) "vfma.f32 " acc ", " k ", " x "\n\t"
 /* accumulators a0..a3 += row (carry c, then s8..s15) times taps ka kb kc */
 #define S2A_ROW(a0, a1, a2, a3, ka, kb, kc, c)                                                  \
@@ -424,7 +428,10 @@ INLINE void plane_s2(const float *xc, w9 k, float b, float *yc, const mf_dw_geom
                                                 mode == 1 ? 0.0f : g->amin, g->amax};
     int32_t oh = 0, ow0 = 0; /* pairs start at output column ow0 (the asm did the ones before) */
 #if S2A_PAIR
-    if (main >= 4 && bot >= 2) pairs4_s2(xc, yc, kc, b, w_in, w_out, pt, g->pl, bot / 2, main / 4, mode), ow0 = main & ~3;
+    if (main >= 4 && bot >= 2 && (mode == 0 || has_vmaxnm())) { /* M4 + activation: the C loop */
+        pairs4_s2(xc, yc, kc, b, w_in, w_out, pt, g->pl, bot / 2, main / 4, mode);
+        ow0 = main & ~3;
+    }
 #else
     (void)kc;
 #endif
