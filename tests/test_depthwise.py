@@ -125,6 +125,20 @@ def test_overwrite_conv_in_place_matches_ref(board: str, dtype: str, isa: str, s
     _check(board, dtype, isa, shape, tmp_path, inplace=True)
 
 
+# The M7 stride-2 pair loop (inline assembly, four columns a step): steps then a two-column
+# step and the right-edge window on an odd width, an odd last line, no padding (carried columns
+# from column 0), and a plane too narrow for a step.
+S2_DSP_SHAPES = [Conv(3, 3, 13, 21, groups=3, stride=2), Conv(3, 3, 13, 21, groups=3, stride=2, act="MF_ACT_NONE"),
+                 Conv(2, 2, 9, 17, groups=2, stride=2, pad=0), Conv(2, 2, 6, 7, groups=2, stride=2)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("board", ["stm32f746-disco", "stm32f405-netduinoplus2"])  # the M4 has no VMAXNM
+@pytest.mark.parametrize("shape", S2_DSP_SHAPES, ids=str)
+def test_dsp_stride2_pair_loop_matches_ref(board: str, shape: Conv, tmp_path: Path) -> None:
+    _check(board, "f32", "dsp", shape, tmp_path)
+
+
 FP32_SHAPES = [Gemm(13, 29, 37), Gemm(7, 9, 5), Conv(13, 7, 9, 11), Conv(5, 9, 7, 6, stride=2),
                Conv(6, 10, 5, 7, k=1, pad=0), Conv(8, 12, 6, 5, k=1, stride=2, pad=0, act="MF_ACT_NONE")]
 

@@ -285,20 +285,114 @@ INLINE float tail_s2(const float *r0, const float *r1, const float *r2, int32_t 
     return MF_FMA(k.k8, at(r2, col + 2, w_in), MF_FMA(k.k7, at(r2, col + 1, w_in), MF_FMA(k.k6, at(r2, col, w_in), a)));
 }
 
+/* The pair loop in inline assembly on Arm with GCC (under GCC 12 the C loop above spills and
+ * moves accumulators; each output still paid a bias move, a carried-column move, its ReLU and
+ * a store): four columns of both lines per iteration, so one VLDM brings eight columns of a
+ * row for 24 FMAs and the five carried-column moves, the two VSTMs and the loop branch are
+ * shared by 72 FMAs. Registers: accumulators s0-s3 (line i) and s4-s7 (line i + 1), the row's
+ * columns s8-s15, weights k0..k8 in s16-s24, the carried columns of rows q0..q4 in s25-s29,
+ * the clamp bounds in s30/s31; the bias comes from a core register (VMOV). The variant (top,
+ * activation) is chosen outside the loop by the caller, one asm string each. */
+#if defined(__arm__) && defined(__ARM_FP) && defined(__GNUC__) && !defined(__clang__) &&       \
+    __ARM_ARCH_PROFILE == 'M'
+#define S2A_PAIR 1
+/* VMAXNM/VMINNM are FPv5 (M7, M33, M55, ...); the M4's FPv4 has neither and no predefined
+ * macro tells the two FPUs apart, so ask the core: SCB CPUID's part number, 0xC24 on the M4. */
+INLINE int has_vmaxnm(void) { return ((*(volatile const uint32_t *)0xE000ED00u >> 4) & 0xFFFu) != 0xC24u; }
+#define S2A_F(acc, k, x) "vfma.f32 " acc ", " k ", " x "\n\t"
+/* accumulators a0..a3 += row (carry c, then s8..s15) times taps ka kb kc */
+#define S2A_ROW(a0, a1, a2, a3, ka, kb, kc, c)                                                  \
+    S2A_F(a0, ka, c) S2A_F(a0, kb, "s8") S2A_F(a0, kc, "s9")                                   \
+    S2A_F(a1, ka, "s9") S2A_F(a1, kb, "s10") S2A_F(a1, kc, "s11")                              \
+    S2A_F(a2, ka, "s11") S2A_F(a2, kb, "s12") S2A_F(a2, kc, "s13")                             \
+    S2A_F(a3, ka, "s13") S2A_F(a3, kb, "s14") S2A_F(a3, kc, "s15")
+#define S2A_A(ka, kb, kc, c) S2A_ROW("s0", "s1", "s2", "s3", ka, kb, kc, c)
+#define S2A_B(ka, kb, kc, c) S2A_ROW("s4", "s5", "s6", "s7", ka, kb, kc, c)
+#define S2A_LD(p) "vldmia %[" p "]!, {s8-s15}\n\t"
+#define S2A_ROW0 S2A_LD("p0") S2A_A("s16", "s17", "s18", "s25") "vmov.f32 s25, s15\n\t"
+#define S2A_BODY                                                                                \
+    S2A_LD("p1") S2A_A("s19", "s20", "s21", "s26") "vmov.f32 s26, s15\n\t"                      \
+    S2A_LD("p2") S2A_A("s22", "s23", "s24", "s27") S2A_B("s16", "s17", "s18", "s27")            \
+    "vmov.f32 s27, s15\n\t"                                                                     \
+    S2A_LD("p3") S2A_B("s19", "s20", "s21", "s28") "vmov.f32 s28, s15\n\t"                      \
+    S2A_LD("p4") S2A_B("s22", "s23", "s24", "s29") "vmov.f32 s29, s15\n\t"
+#define S2A_BIAS                                                                                \
+    "vmov s0, %[b]\n\tvmov s1, %[b]\n\tvmov s2, %[b]\n\tvmov s3, %[b]\n\t"                      \
+    "vmov s4, %[b]\n\tvmov s5, %[b]\n\tvmov s6, %[b]\n\tvmov s7, %[b]\n\t"
+#define S2A_8(op, bound)                                                                        \
+    op " s0, s0, " bound "\n\t" op " s1, s1, " bound "\n\t" op " s2, s2, " bound "\n\t"          \
+    op " s3, s3, " bound "\n\t" op " s4, s4, " bound "\n\t" op " s5, s5, " bound "\n\t"          \
+    op " s6, s6, " bound "\n\t" op " s7, s7, " bound "\n\t"
+#define S2A_MAX S2A_8("vmaxnm.f32", "s30")
+#define S2A_MIN S2A_8("vminnm.f32", "s31")
+#define S2A_TAIL "vstmia %[ya]!, {s0-s3}\n\tvstmia %[yb]!, {s4-s7}\n\tsubs %[n], %[n], #1\n\tbne 1b\n\t"
+#define S2A_RUN(body)                                                                           \
+    __asm__ volatile("vldmia %[kc], {s16-s31}\n\t"                                              \
+                     "1:\n\t" S2A_BIAS body S2A_TAIL                                             \
+                     : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [p3] "+r"(p3), [p4] "+r"(p4), \
+                       [ya] "+r"(ya), [yb] "+r"(yb), [n] "+r"(steps)                             \
+                     : [kc] "r"(kc), [b] "r"(b)                                                  \
+                     : "cc", "memory", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", \
+                       "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17", "s18", "s19",     \
+                       "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29",     \
+                       "s30", "s31")
+
+/* `steps` (> 0) iterations of four columns of output lines i and i + 1; kc: k0..k8, the five
+ * carried columns, the clamp bounds (ReLU: 0). Advances the row and output pointers. */
+INLINE void pair4_s2(const float **pp0, const float **pp1, const float **pp2, const float **pp3,
+                     const float **pp4, float **pya, float **pyb, int32_t steps, const float *kc,
+                     float b, int mode, int top)
+{
+    const float *p0 = *pp0, *p1 = *pp1, *p2 = *pp2, *p3 = *pp3, *p4 = *pp4;
+    float *ya = *pya, *yb = *pyb;
+    if (top) {
+        if (mode == 1) S2A_RUN(S2A_BODY S2A_MAX);
+        else if (mode == 2) S2A_RUN(S2A_BODY S2A_MAX S2A_MIN);
+        else S2A_RUN(S2A_BODY);
+    } else {
+        if (mode == 1) S2A_RUN(S2A_ROW0 S2A_BODY S2A_MAX);
+        else if (mode == 2) S2A_RUN(S2A_ROW0 S2A_BODY S2A_MAX S2A_MIN);
+        else S2A_RUN(S2A_ROW0 S2A_BODY);
+    }
+    *pp0 = p0, *pp1 = p1, *pp2 = p2, *pp3 = p3, *pp4 = p4, *pya = ya, *pyb = yb;
+}
+
+/* The first 4 steps columns of output line pairs [0, npairs) of a plane (pair 0 over the top
+ * padding when pt is 1). Out of line: inlined, the asm's clobbers made GCC spill and reload
+ * the C loops' registers around every pair. With pl 0 the carried columns are column 0. */
+static __attribute__((noinline)) void pairs4_s2(const float *xc, float *yc, float *kc, float b,
+                                                int32_t w_in, int32_t w_out, int32_t pt,
+                                                int32_t pl, int32_t npairs, int32_t steps, int mode)
+{
+    for (int32_t i = 0; i < npairs; ++i) {
+        const int top = i == 0 && pt == 1;
+        const float *p1 = xc + (4 * i - pt + 1) * w_in + 1 - pl, *p0 = top ? p1 : p1 - w_in;
+        const float *p2 = p1 + w_in, *p3 = p2 + w_in, *p4 = p3 + w_in;
+        float *ya = yc + 2 * i * w_out, *yb = ya + w_out;
+        if (!pl) kc[9] = p0[-1], kc[10] = p1[-1], kc[11] = p2[-1], kc[12] = p3[-1], kc[13] = p4[-1];
+        pair4_s2(&p0, &p1, &p2, &p3, &p4, &ya, &yb, steps, kc, b, mode, top);
+    }
+}
+#else
+#define S2A_PAIR 0
+#endif
+
 INLINE void lines_s2(const float *q0, const float *q1, const float *q2, const float *q3,
                      const float *q4, float *ya, float *yb, w9 k, float b, const mf_dw_geom *g,
-                     int32_t main, int mode, int nout, int top)
+                     int32_t main, int mode, int nout, int top, int32_t ow0)
 {
     const int32_t pl = g->pl, w_in = g->w_in, n = g->w_out;
     const float lo = g->amin, hi = g->amax;
-    /* the column left of output 0's window: the left padding (pl 1) or column 0 */
-    float c0 = top || pl ? 0.0f : q0[0], c1 = pl ? 0.0f : q1[0], c2 = pl ? 0.0f : q2[0];
-    float c3 = nout < 2 || pl ? 0.0f : q3[0], c4 = nout < 2 || pl ? 0.0f : q4[0];
-    const float *p0 = top ? q1 : q0 + 1 - pl, *p1 = q1 + 1 - pl, *p2 = q2 + 1 - pl;
-    const float *p3 = nout > 1 ? q3 + 1 - pl : p2, *p4 = nout > 1 ? q4 + 1 - pl : p2;
+    /* from output ow0 on; the column left of its window: the left padding (col -1) or col */
+    const int32_t col = 2 * ow0 - pl, pad = col < 0;
+    float c0 = top || pad ? 0.0f : q0[col], c1 = pad ? 0.0f : q1[col], c2 = pad ? 0.0f : q2[col];
+    float c3 = nout < 2 || pad ? 0.0f : q3[col], c4 = nout < 2 || pad ? 0.0f : q4[col];
+    const float *p0 = top ? q1 : q0 + col + 1, *p1 = q1 + col + 1, *p2 = q2 + col + 1;
+    const float *p3 = nout > 1 ? q3 + col + 1 : p2, *p4 = nout > 1 ? q4 + col + 1 : p2;
+    ya += ow0, yb += nout > 1 ? ow0 : 0;
     float a0, a1, b0, b1;
     S2_VARS;
-    int32_t ow = 0;
+    int32_t ow = ow0;
     for (; ow + 2 <= main; ow += 2) {
         S2STEP;
     }
@@ -328,18 +422,31 @@ INLINE void plane_s2(const float *xc, w9 k, float b, float *yc, const mf_dw_geom
     int32_t bot = g->h_in - 3 + pt; /* output rows [0, bot) read no row past the input */
     bot = bot >= 0 ? bot / 2 + 1 : 0;
     if (bot > h_out) bot = h_out;
-    int32_t oh = 0;
+    /* the pair loop's weights, carried columns (zero: the left padding) and clamp bounds */
+    float kc[16] __attribute__((aligned(8))) = {k.k0, k.k1, k.k2, k.k3, k.k4, k.k5, k.k6, k.k7, k.k8,
+                                                0.0f, 0.0f, 0.0f, 0.0f, 0.0f,
+                                                mode == 1 ? 0.0f : g->amin, g->amax};
+    int32_t oh = 0, ow0 = 0; /* pairs start at output column ow0 (the asm did the ones before) */
+#if S2A_PAIR
+    if (main >= 4 && bot >= 2 && (mode == 0 || has_vmaxnm())) { /* M4 + activation: the C loop */
+        pairs4_s2(xc, yc, kc, b, w_in, w_out, pt, g->pl, bot / 2, main / 4, mode);
+        ow0 = main & ~3;
+    }
+#else
+    (void)kc;
+#endif
+    if (ow0 == w_out) oh = bot & ~1; /* the asm did whole pairs */
     for (; oh + 2 <= bot; oh += 2) {
         const float *q1 = xc + (2 * oh - pt + 1) * w_in;
         float *ya = yc + oh * w_out;
-        if (oh == 0 && pt == 1) lines_s2(NULL, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 1);
-        else lines_s2(q1 - w_in, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 0);
+        if (oh == 0 && pt == 1) lines_s2(NULL, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 1, ow0);
+        else lines_s2(q1 - w_in, q1, q1 + w_in, q1 + 2 * w_in, q1 + 3 * w_in, ya, ya + w_out, k, b, g, main, mode, 2, 0, ow0);
     }
     for (; oh < h_out; ++oh) {
         const float *rows[3];
         float *yr = yc + oh * w_out;
         if (dw_rows(xc, g, NULL, oh, rows) == 3) {
-            lines_s2(rows[0], rows[1], rows[2], NULL, NULL, yr, NULL, k, b, g, main, mode, 1, 0);
+            lines_s2(rows[0], rows[1], rows[2], NULL, NULL, yr, NULL, k, b, g, main, mode, 1, 0, 0);
             continue;
         }
         w9 km = k;
