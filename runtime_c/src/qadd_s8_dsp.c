@@ -49,36 +49,18 @@ static void add_terms(const int8_t *a, const int32_t *tb, int8_t *y, int32_t n, 
     }
 }
 
-static int args(const int8_t *a, const int8_t *b, const int8_t *y, const mf_add_s8_desc *d)
+static void terms(const int8_t *row, int32_t *tb, int32_t w, const mf_add_s8_prep *k)
 {
-    if (!a || !b || !y || !d || !d->rq.mult || !d->rq.shift) return MF_EARG;
-    if (d->n < 0 || d->left_shift < 0 || d->left_shift > 22) return MF_ESHAPE;
-    return MF_OK;
+    for (int32_t c = 0; c < w; ++c) tb[c] = mf_qrq_apply((row[c] - k->b_zp) * (1 << k->b_ls), &k->b);
 }
 
 int mf_add_s8_dsp(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d)
 {
-    const int st = args(a, b, y, d);
-    if (st != MF_OK) return st;
-    mf_add_s8_prep k;
-    if (!mf_add_s8_prepare(d, &k)) return mf_add_s8_ref(a, b, y, d);
-    add_n(a, b, y, d->n, &k);
-    return MF_OK;
+    return mf_add_s8_drive(a, b, y, d, add_n);
 }
 
 int mf_add_row_s8_dsp(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d)
 {
-    const int st = args(x, row, y, d);
-    if (st != MF_OK) return st;
-    if (rows < 0 || d->n < 1) return MF_ESHAPE;
-    mf_add_s8_prep k;
-    if (!mf_add_s8_prepare(d, &k)) return mf_add_row_s8_ref(x, row, y, rows, d);
-    int32_t tb[MF_ADD_ROW_CHUNK];
-    for (int32_t c0 = 0; c0 < d->n; c0 += MF_ADD_ROW_CHUNK) {
-        const int32_t w = d->n - c0 < MF_ADD_ROW_CHUNK ? d->n - c0 : MF_ADD_ROW_CHUNK;
-        for (int32_t c = 0; c < w; ++c) tb[c] = mf_qrq_apply((row[c0 + c] - k.b_zp) * (1 << k.b_ls), &k.b);
-        for (int32_t r = 0; r < rows; ++r) add_terms(x + (size_t)r * d->n + c0, tb, y + (size_t)r * d->n + c0, w, &k);
-    }
-    return MF_OK;
+    return mf_add_row_s8_drive(x, row, y, rows, d, terms, add_terms);
 }
 #endif

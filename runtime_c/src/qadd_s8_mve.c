@@ -41,40 +41,22 @@ static void add_terms(const int8_t *a, const int32_t *tb, int8_t *y, int32_t n, 
     }
 }
 
-static int args(const int8_t *a, const int8_t *b, const int8_t *y, const mf_add_s8_desc *d)
+static void terms(const int8_t *row, int32_t *tb, int32_t w, const mf_add_s8_prep *k)
 {
-    if (!a || !b || !y || !d || !d->rq.mult || !d->rq.shift) return MF_EARG;
-    if (d->n < 0 || d->left_shift < 0 || d->left_shift > 22) return MF_ESHAPE;
-    return MF_OK;
+    for (int32_t c = 0; c < w; c += 4) {
+        const mve_pred16_t p = vctp32q((uint32_t)(w - c));
+        const int32x4_t vb = vshlq_r_s32(vsubq_n_s32(vldrbq_z_s32(row + c, p), k->b_zp), k->b_ls);
+        vstrwq_p_s32(tb + c, rq4(vb, &k->b), p);
+    }
 }
 
 int mf_add_s8_mve(const int8_t *a, const int8_t *b, int8_t *y, const mf_add_s8_desc *d)
 {
-    const int st = args(a, b, y, d);
-    if (st != MF_OK) return st;
-    mf_add_s8_prep k;
-    if (!mf_add_s8_prepare(d, &k)) return mf_add_s8_ref(a, b, y, d);
-    add_n(a, b, y, d->n, &k);
-    return MF_OK;
+    return mf_add_s8_drive(a, b, y, d, add_n);
 }
 
 int mf_add_row_s8_mve(const int8_t *x, const int8_t *row, int8_t *y, int32_t rows, const mf_add_s8_desc *d)
 {
-    const int st = args(x, row, y, d);
-    if (st != MF_OK) return st;
-    if (rows < 0 || d->n < 1) return MF_ESHAPE;
-    mf_add_s8_prep k;
-    if (!mf_add_s8_prepare(d, &k)) return mf_add_row_s8_ref(x, row, y, rows, d);
-    int32_t tb[MF_ADD_ROW_CHUNK];
-    for (int32_t c0 = 0; c0 < d->n; c0 += MF_ADD_ROW_CHUNK) {
-        const int32_t w = d->n - c0 < MF_ADD_ROW_CHUNK ? d->n - c0 : MF_ADD_ROW_CHUNK;
-        for (int32_t c = 0; c < w; c += 4) {
-            const mve_pred16_t p = vctp32q((uint32_t)(w - c));
-            const int32x4_t vb = vshlq_r_s32(vsubq_n_s32(vldrbq_z_s32(row + c0 + c, p), k.b_zp), k.b_ls);
-            vstrwq_p_s32(tb + c, rq4(vb, &k.b), p);
-        }
-        for (int32_t r = 0; r < rows; ++r) add_terms(x + (size_t)r * d->n + c0, tb, y + (size_t)r * d->n + c0, w, &k);
-    }
-    return MF_OK;
+    return mf_add_row_s8_drive(x, row, y, rows, d, terms, add_terms);
 }
 #endif
