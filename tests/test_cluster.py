@@ -43,7 +43,7 @@ def test_par_twins_match_plain_kernels(harts: int, tmp_path: Path) -> None:
     exe = tmp_path / "par_check"
     srcs = [str(p) for p in sorted((RUNTIME / "src").glob("*.c"))]
     subprocess.run([host_cc(), "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", f"-DMF_HARTS={harts}",
-                    f"-I{RUNTIME / 'include'}", str(ROOT / "tests" / "cluster" / "par_check.c"),
+                    f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", str(ROOT / "tests" / "cluster" / "par_check.c"),
                     str(RUNTIME / "board" / "mf_cluster_serial.c"), *srcs, "-lm", "-o", str(exe)],
                    check=True, capture_output=True, text=True)
     out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120).stdout.splitlines()

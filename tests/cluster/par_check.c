@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mf_kernels.h"
+#include "mf_conv_inplace.h" /* mf_conv2d_overwrite_kind: which convs may run over their input */
 
 static uint32_t g_rng = 12345u;
 
