@@ -101,7 +101,11 @@ def _check_page(dom: str, shot: np.ndarray, model: Path, board: str) -> Cells:
     p = Cells()
     p.feed(dom)
     # as the report's build compiles it: with the board's kernels (their scratch is in the arena)
-    cm = compile_model(model, options=CompileOptions(target=kernel_target(load_board(board), "fp32")))
+    # and the board's RAM as the budget --prefer may spend on out-of-place convs
+    from toolchain.run import arena_budget
+
+    b = load_board(board)
+    cm = compile_model(model, options=CompileOptions(target=kernel_target(b, "fp32"), ram_budget=arena_budget(b)))
     summary = {row[0]: row[1] for row in p.tables["summary"] if len(row) == 2}
     assert summary["MACs"] == f"{cm.macs:,}"
     assert summary["arena"].startswith(f"{cm.arena_bytes:,} B")
