@@ -258,7 +258,16 @@ def test_streamed_equals_whole_input_in_qemu(name: str, board: str, dtype: str, 
         assert res.status == 0
         runs[tag] = (bb, res)
     for a, b in zip(runs["whole"][1].outputs, runs["stream"][1].outputs):
-        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+        a, b = np.asarray(a), np.asarray(b)
+        if dtype == "fp16" and "vit" in name:
+            # the FP16 ViT's patch embedding runs whole as mf_patch_embed_f16 and streamed as
+            # band convs on the FP16 GEMM, which sums k four at a time (issue 13's RVV tile):
+            # the same products in another order, so the bits may differ by FP16 rounding
+            print(f"{name} {board} fp16: max |whole - streamed| = {np.abs(a - b).max():.3g}")
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-2 * max(1.0, float(np.abs(a).max())))
+            assert int(np.argmax(a)) == int(np.argmax(b))
+        else:
+            assert a.tobytes() == b.tobytes()
     assert runs["stream"][0].compiled.arena_bytes <= runs["whole"][0].compiled.arena_bytes
     # the whole link's RAM (arena + stack + data) too
     assert runs["stream"][0].build.ram_bytes <= runs["whole"][0].build.ram_bytes
