@@ -10,6 +10,7 @@
 #include <arm_acle.h>
 
 #include "qrq_s8.inc"
+#include "qadd_s8_drive.inc"
 
 /* the constants in locals: the byte stores could alias anything reached through k */
 #define ADD_LOOP(store)                                                                               \

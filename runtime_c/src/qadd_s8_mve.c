@@ -10,6 +10,7 @@
 #include <arm_mve.h>
 
 #include "qrq_s8.inc"
+#include "qadd_s8_drive.inc"
 
 static inline int32x4_t rq4(int32x4_t v, const mf_qrq *r)
 {

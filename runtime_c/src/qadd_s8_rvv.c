@@ -10,6 +10,7 @@
 #include <riscv_vector.h>
 
 #include "qrq_s8.inc"
+#include "qadd_s8_drive.inc"
 
 static inline vint32m4_t rq(vint32m4_t v, const mf_qrq *r, size_t vl)
 {
