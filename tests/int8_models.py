@@ -3,6 +3,8 @@ int8 tests' cases (one op family each, odd channel counts and tails included).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -215,3 +217,21 @@ def residual_model(seed: int = 0) -> onnx.ModelProto:
     y = b.q(b.op("Relu", [b.op("Add", [b.dq(u, 0.04, 3), x])]), 0.06, -128)
     y = b.op("GlobalAveragePool", [b.dq(y, 0.06, -128)])  # so the add's output is not the model's
     return b.model((1, 5, 7, 6), b.q(y, 0.02, -100, out="y"), (1, 5, 1, 1))
+
+
+def uint8_image_input(q: Path, out: Path) -> Path:
+    """A quantised model (float input -> [Transpose ->] QuantizeLinear) taking a uint8 image
+    instead: DequantizeLinear(image, s, 128) in front, so the int8 value the QuantizeLinear makes
+    is exactly image - 128, as a camera's uint8 pixels would arrive. Written to `out`."""
+    m = onnx.load(q)
+    g = m.graph
+    x = g.input[0]
+    srcs = {x.name} | {n.output[0] for n in g.node if n.op_type == "Transpose" and n.input[0] == x.name}
+    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] in srcs)
+    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
+    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
+    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
+    del g.input[0]
+    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
+    onnx.save(m, out)
+    return out

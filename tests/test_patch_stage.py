@@ -335,24 +335,13 @@ def qcnn(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The small CNN quantised by `mcuforge quantize` (float input -> QuantizeLinear), and the
     same taking a uint8 image (DequantizeLinear(image, s, 128) before that QuantizeLinear)."""
     pytest.importorskip("onnxruntime.quantization")
-    from onnx import numpy_helper
-
+    from int8_models import uint8_image_input
     from toolchain.quantize import quantize_file
 
     d = tmp_path_factory.mktemp("q")
     onnx.save(_cnn(), d / "cnn.onnx")
     q = Path(quantize_file(d / "cnn.onnx", d / "cnn_q.onnx", None, 4, False, 0))
-    m = onnx.load(q)
-    g = m.graph
-    x = g.input[0]
-    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] == x.name)
-    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
-    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
-    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
-    del g.input[0]
-    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
-    onnx.save(m, d / "cnn_u8.onnx")
-    return {"float_in": q, "uint8_in": d / "cnn_u8.onnx"}
+    return {"float_in": q, "uint8_in": uint8_image_input(q, d / "cnn_u8.onnx")}
 
 
 @pytest.mark.parametrize("which,stream,stage", [("float_in", False, "4:2"), ("float_in", True, "5:1"),

@@ -175,25 +175,13 @@ def quantised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with a uint8 image input (DequantizeLinear(image, s, 128) before that QuantizeLinear: the
     int8 value is exactly image - 128, as a camera's uint8 pixels would arrive)."""
     pytest.importorskip("onnxruntime.quantization")
-    from onnx import numpy_helper
-
+    from int8_models import uint8_image_input
     from toolchain.quantize import quantize_file
 
     src = _model("resnet8")
     d = tmp_path_factory.mktemp("q")
     q = Path(quantize_file(src, d / "r8q.onnx", None, 4, False, 0))
-    m = onnx.load(q)
-    g = m.graph
-    x = g.input[0]
-    srcs = {x.name} | {n.output[0] for n in g.node if n.op_type == "Transpose" and n.input[0] == x.name}
-    ql = next(n for n in g.node if n.op_type == "QuantizeLinear" and n.input[0] in srcs)
-    g.initializer.append(numpy_helper.from_array(np.array(128, np.uint8), "image_zp"))
-    g.node.insert(0, helper.make_node("DequantizeLinear", ["image", ql.input[1], "image_zp"], [x.name]))
-    dims = [dd.dim_param or dd.dim_value for dd in x.type.tensor_type.shape.dim]
-    del g.input[0]
-    g.input.insert(0, helper.make_tensor_value_info("image", TensorProto.UINT8, dims))
-    onnx.save(m, d / "r8u8.onnx")
-    return {"float_in": q, "uint8_in": d / "r8u8.onnx"}
+    return {"float_in": q, "uint8_in": uint8_image_input(q, d / "r8u8.onnx")}
 
 
 def test_int_input_takes_the_quantised_image(quantised: dict[str, Path]) -> None:
