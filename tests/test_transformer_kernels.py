@@ -126,6 +126,11 @@ F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=T
 # head over 33 keys; head dim 2 stays on the panel path.
 ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3, q_block=1, inplace=True),
                       Attention(7, 33, 1, 16, q_block=1), Attention(5, 7, 2, 2, q_block=1)]
+# RVV row path details (issue 13): last keys by reductions (2 after an LMUL-2 strip; 3 keys
+# only, with a 1-row group), 5 last keys in an LMUL-1 strip, and rows whose max sits outside the
+# folded exponent shifter's range (scale 400: exp_row_clamped).
+ROW_F16_ATTENTIONS += [Attention(6, 18, 2, 8, q_block=1), Attention(5, 3, 1, 4, q_block=1, inplace=True),
+                       Attention(9, 37, 2, 6, q_block=1), Attention(6, 20, 2, 8, q_block=1, scale=400.0)]
 F16_CASES += ROW_F16_ATTENTIONS
 SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 

@@ -129,6 +129,12 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
  * or a negative scale the rows take vsoftmax (max pass, bias) instead. */
 #define ROW_DH 16
 #define ROWS_AT_ONCE 4
+/* Up to this many last keys (n_kv mod 16 after the LMUL-4/2 strips: 65 tokens leave one) take
+ * one K-row load and per row a multiply and a widening sum reduction (about 5 instructions
+ * per key and row at dh <= VLMAX) instead of an LMUL-1 strip of dh strided loads, 4 dh
+ * multiply-adds and 4 dh scalar q loads (about 100 at dh 8) that a lone key would fill one
+ * lane of. */
+#define TAIL_KEYS 3
 
 /* One strip of scores at LMUL L: the four rows' dot products with vl keys (kc: the first key
  * at this head's column; qp: q interleaved [dh][4]). */
@@ -187,6 +193,31 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
         m3 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m3, __riscv_vget_v_f16m2_f16m1(a3, 0), w1),
                                     __riscv_vget_v_f16m2_f16m1(a3, 1), w1);
     }
+    float tail_top[ROWS_AT_ONCE] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    if (n_kv - j <= TAIL_KEYS && dh <= (int32_t)w1) { /* the last keys by reductions: see TAIL_KEYS */
+        const size_t vd = __riscv_vsetvl_e16m1((size_t)dh);
+        const ptrdiff_t qstride = ROWS_AT_ONCE * 2;
+        const vfloat16m1_t q0 = __riscv_vlse16_v_f16m1((const _Float16 *)qbuf, qstride, vd);
+        const vfloat16m1_t q1 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 1), qstride, vd);
+        const vfloat16m1_t q2 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 2), qstride, vd);
+        const vfloat16m1_t q3 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 3), qstride, vd);
+        const vfloat32m1_t zero = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+#define TAIL_DOT(r, qv)                                                                                          \
+    if (nr > r) {                                                                                                \
+        const mf_f16 sj = (mf_f16)__riscv_vfmv_f_s_f32m1_f32(                                                   \
+            __riscv_vfwredusum_vs_f16m1_f32m1(__riscv_vfmul_vv_f16m1(qv, kv, vd), zero, vd));                    \
+        s[r * n_kv + j] = sj;                                                                                    \
+        tail_top[r] = (float)sj > tail_top[r] ? (float)sj : tail_top[r];                                         \
+    }
+        for (; j < n_kv; ++j) {
+            const vfloat16m1_t kv = __riscv_vle16_v_f16m1((const _Float16 *)(k + j * ks), vd);
+            TAIL_DOT(0, q0)
+            TAIL_DOT(1, q1)
+            TAIL_DOT(2, q2)
+            TAIL_DOT(3, q3)
+        }
+#undef TAIL_DOT
+    }
     while (j < n_kv) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n_kv - j));
         const mf_f16 *kc = k + j * ks;
@@ -198,31 +229,22 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
         j += (int32_t)vl;
     }
     const vfloat16m1_t lo = __riscv_vfmv_s_f_f16m1((_Float16)-INFINITY, 1);
-    top[0] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m0, lo, w1));
-    top[1] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m1, lo, w1));
-    top[2] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m2, lo, w1));
-    top[3] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m3, lo, w1));
+    top[0] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m0, lo, w1)), tail_top[0]);
+    top[1] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m1, lo, w1)), tail_top[1]);
+    top[2] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m2, lo, w1)), tail_top[2]);
+    top[3] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m3, lo, w1)), tail_top[3]);
 }
 
-/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32).
- * Two LMUL-1 strips per pass (the loop's scalar work halves), then the tail. */
-static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised, by vexp2_h; returns 1 / their sum
+ * (FP32). The general form, for what exp_row's shortcut does not take. */
+static float exp_row_clamped(mf_f16 *s, int32_t n, float scale, float mx)
 {
     const size_t w1 = __riscv_vsetvlmax_e16m1();
     const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)(LOG2E * mx), w1); /* exp(z) = 2^(z log2 e) */
     const _Float16 sc = (_Float16)(LOG2E * scale);
     VEXP_H_CONSTS;
     vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
-    int32_t j = 0;
-    for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
-        _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e0 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
-        const vfloat16m1_t e1 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
-        acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
-        __riscv_vse16_v_f16m1(p, e0, w1);
-        __riscv_vse16_v_f16m1(p + w1, e1, w1);
-    }
-    while (j < n) {
+    for (int32_t j = 0; j < n;) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
         _Float16 *p = (_Float16 *)(s + j);
         const vfloat16m1_t e = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
@@ -230,6 +252,58 @@ static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
         __riscv_vse16_v_f16m1(p, e, vl);
         j += (int32_t)vl;
     }
+    return 1.0f / __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredusum_vs_f32m2_f32m1(
+                      acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), __riscv_vsetvlmax_e32m2()));
+}
+
+/* 2^(x sc - m) of the strip at p, see exp_row */
+static inline vfloat16m1_t exp_strip(const _Float16 *p, _Float16 lo, _Float16 sc, _Float16 c, vfloat16m1_t vc,
+                                     vfloat16m1_t c3, vfloat16m1_t c2, vfloat16m1_t c1, vfloat16m1_t one, size_t vl)
+{
+    const vfloat16m1_t x = __riscv_vfmax_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), lo, vl);
+    const vfloat16m1_t t = __riscv_vfmadd_vf_f16m1(x, sc, vc, vl);
+    return vexp2_nr_h(t, __riscv_vfmsub_vf_f16m1(x, sc, __riscv_vfsub_vf_f16m1(t, c, vl), vl), c3, c2, c1, one, vl);
+}
+
+/* The same, with the row's max folded into the exponent shifter: softmax does not depend on
+ * the constant subtracted, so the row subtracts m, the integer nearest log2(e) mx that makes
+ * c = VEXP_SHIFT - m an FP16. Then t = round(s sc + c) = n + VEXP_SHIFT in one fused
+ * multiply-add (n = round(s sc - m)), and r = s sc - (t - c) exactly: three instructions
+ * where vexp2_h spends five on y = s sc - m, its clamp, n and r. The clamp moves onto the
+ * scores (s >= lo, lo = (m - 14) / sc: y >= -14 within FP16's rounding of lo, which |m| <= 512
+ * keeps under half a unit, so 2^n stays >= 2^-15). Scores above the max by FP16 rounding give
+ * n = 1 at most. Rows outside that range, or a scale that is not positive, take
+ * exp_row_clamped. Two LMUL-1 strips per pass (the loop's scalar work halves), then the tail. */
+static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+{
+    const _Float16 sc = (_Float16)(LOG2E * scale);
+    const _Float16 c = (_Float16)(VEXP_SHIFT - LOG2E * mx);
+    const float m = VEXP_SHIFT - (float)c;
+    if (!((float)sc > 0.0f) || !(fabsf(m) <= 512.0f)) return exp_row_clamped(s, n, scale, mx);
+    const _Float16 lo = (_Float16)((m - 14.0f) / (float)sc);
+    const size_t w1 = __riscv_vsetvlmax_e16m1();
+    const vfloat16m1_t vc = __riscv_vfmv_v_f_f16m1(c, w1);
+    VEXP_H_CONSTS;
+    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
+#define EXP_STRIP(p, vl) exp_strip(p, lo, sc, c, vc, vexp_c3, vexp_c2, vexp_c1, vexp_one, vl)
+    int32_t j = 0;
+    for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e0 = EXP_STRIP(p, w1);
+        const vfloat16m1_t e1 = EXP_STRIP(p + w1, w1);
+        acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
+        __riscv_vse16_v_f16m1(p, e0, w1);
+        __riscv_vse16_v_f16m1(p + w1, e1, w1);
+    }
+    while (j < n) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e = EXP_STRIP(p, vl);
+        acc = __riscv_vfwadd_wv_f32m2_tu(acc, acc, e, vl); /* tail lanes keep their sums */
+        __riscv_vse16_v_f16m1(p, e, vl);
+        j += (int32_t)vl;
+    }
+#undef EXP_STRIP
     return 1.0f / __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredusum_vs_f32m2_f32m1(
                       acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), __riscv_vsetvlmax_e32m2()));
 }
@@ -263,9 +337,14 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
             const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
             for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
                 const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
-                for (int32_t r = 0; r < ROWS_AT_ONCE; ++r) {
+                for (int32_t r = 0; r < ROWS_AT_ONCE; ++r) { /* q rows interleaved: a row's load, a strided store */
                     const mf_f16 *qr = qb + (i0 + (r < nr ? r : nr - 1)) * d->q_stride + col;
-                    for (int32_t e = 0; e < dh; ++e) qbuf[e * ROWS_AT_ONCE + r] = qr[e];
+                    for (int32_t e = 0; e < dh;) {
+                        const size_t vl = __riscv_vsetvl_e16m1((size_t)(dh - e));
+                        __riscv_vsse16_v_f16m1((_Float16 *)(qbuf + e * ROWS_AT_ONCE + r), ROWS_AT_ONCE * 2,
+                                               __riscv_vle16_v_f16m1((const _Float16 *)(qr + e), vl), vl);
+                        e += (int32_t)vl;
+                    }
                 }
                 qk_rows(qbuf, nr, kb + col, d->k_stride, dh, scratch, n_kv, top);
                 for (int32_t r = 0; r < nr; ++r) {

@@ -79,6 +79,7 @@ class Attention:
     dh: int
     q_block: int = 4
     inplace: bool = False
+    scale: float = 0.0  # 0: 1 / sqrt(dh)
     op = "attention"
 
     @property
@@ -88,7 +89,7 @@ class Attention:
     def case(self, dtype: str, isa: str) -> str:
         blob, width = _Blob(), self.heads * self.dh
         q, k, v = blob.take(self.n_q * width), blob.take(self.n_kv * width), blob.take(self.n_kv * width)
-        scale = c_float(1.0 / np.sqrt(self.dh))
+        scale = c_float(self.scale or 1.0 / np.sqrt(self.dh))
         k_panel = int(isa in ("rvv", "mve"))  # the SIMD kernels take K transposed through scratch
         desc = (f"static const mf_attention_desc kt_desc = {{.batch = 1, .n_q = {self.n_q}, .n_kv = {self.n_kv}, "
                 f".heads = {self.heads}, .dh = {self.dh}, .q_stride = {width}, .k_stride = {width}, "
