@@ -132,6 +132,11 @@ ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3,
 ROW_F16_ATTENTIONS += [Attention(6, 18, 2, 8, q_block=1), Attention(5, 3, 1, 4, q_block=1, inplace=True),
                        Attention(9, 37, 2, 6, q_block=1), Attention(6, 20, 2, 8, q_block=1, scale=400.0)]
 F16_CASES += ROW_F16_ATTENTIONS
+# Token chains as Keras's export leaves them (issue 13): a linear without activation, then a
+# GELU tanh-form ACT step (on RVV: run in the linear's epilogue), 9 tokens in blocks of 4; and
+# the tanh form on a linear with a residual chain whose last linear adds its bias on copy-out.
+F16_CASES += [Chain(9, (16, 24), act="MF_ACT_NONE", relu_step=True, step_act="MF_ACT_GELU_TANH", block=4),
+              Chain(5, (12, 20, 8), act="MF_ACT_GELU_TANH", residual=True, block=2)]
 SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 
 

@@ -20,12 +20,14 @@
 
 /* ---------------------------------------------------------------- token chain */
 
-/* y[n][w] = act(y + bias) in place, vector by vector. */
+/* y[n][w] = act(y + bias) in place, vector by vector. GELU and its tanh form (Keras's, through
+ * tf2onnx) both take vgelu_h, which computes the tanh form (within 4.8e-4 of the erf one). */
 static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
 {
-    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    const int gelu = act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH;
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || gelu;
     if (!bias && act->kind == MF_ACT_NONE) return;
-    if (act->kind == MF_ACT_GELU) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
+    if (gelu) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
         VEXP_H_CONSTS;
         for (int32_t r = 0; r < n; ++r) {
             _Float16 *yr = (_Float16 *)(y + r * w);
@@ -76,13 +78,22 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
             if (st->kind == MF_STEP_LINEAR) {
                 mf_gemm_panel_f16_rvv(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
                                       NULL, 0);
-                if (st != last || !out_bias) bias_act(buf, nb, st->out_w, st->b, &st->act);
+                /* an activation step right after a linear without one runs in its epilogue (the
+                 * exporter's view between them, sunk by the passes, left them two steps) */
+                const mf_act *act = &st->act;
+                if (act->kind == MF_ACT_NONE && s + 1 < d->n_steps && d->steps[s + 1].kind == MF_STEP_ACT)
+                    act = &d->steps[++s].act;
+                if (st != last || !out_bias) bias_act(buf, nb, st->out_w, st->b, act);
             } else if (st->kind == MF_STEP_LAYERNORM) {
                 for (int32_t r = 0; r < nb; ++r)
                     vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
                                NULL, NULL);
             } else {
-                for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
+                for (int32_t j = 0; j < nb * st->out_w;) {
+                    const size_t vl = setvl(nb * st->out_w - j);
+                    store(buf + j, load(src + j, vl), vl);
+                    j += (int32_t)vl;
+                }
                 bias_act(buf, nb, st->out_w, NULL, &st->act);
             }
             src = buf;

@@ -40,6 +40,7 @@ class Chain:
     residual: bool = False
     block: int = 4
     inplace: bool = False
+    step_act: str = "MF_ACT_RELU"  # the trailing ACT step's activation (relu_step)
     op = "token_chain"
 
     @property
@@ -62,7 +63,7 @@ class Chain:
             steps.append(f"{{.kind = MF_STEP_LINEAR, .in_w = {a}, .out_w = {o}, .w = kt_blob + {wt}, "
                          f".b = kt_blob + {bias}, .act = {{{act}, 0.0f, 0.0f}}}}")
         if self.relu_step:
-            steps.append(f"{{.kind = MF_STEP_ACT, .in_w = {w[-1]}, .out_w = {w[-1]}, .act = {{MF_ACT_RELU, 0.0f, 0.0f}}}}")
+            steps.append(f"{{.kind = MF_STEP_ACT, .in_w = {w[-1]}, .out_w = {w[-1]}, .act = {{{self.step_act}, 0.0f, 0.0f}}}}")
         alias = res if self.residual else x
         call = (f"fn(kt_blob + {x}, a, y, s, &kt_desc)" if self.residual else "fn(a, NULL, y, s, &kt_desc)")
         return _case(dtype, blob.size, self.tokens * w[-1], 2 * self.block * max(w), alias,
