@@ -76,3 +76,11 @@ def test_linear_with_another_reader_stays_apart() -> None:
     x = np.random.default_rng(1).standard_normal(g.tensors[g.inputs[0]].shape).astype(np.float32)
     for a, b in zip(run_graph(g, [x]), run_graph(h, [x])):
         assert np.max(np.abs(a - b)) <= 1e-5 * max(1.0, float(np.max(np.abs(a))))
+
+
+def test_all_zero_mask_is_no_bias() -> None:
+    """Hugging Face's SDPA export adds an all-zero mask to the scores: the attention takes the
+    unbiased kernels (not mf_attention_bias_*), and still matches the graph."""
+    cm = compile_model(ZOO / "hf_vit_sdpa_dynamo.onnx")
+    attns = [n for n in cm.graph.nodes if n.op_type == "FusedAttention"]
+    assert len(attns) == 2 and not any(a.params.has_bias or len(a.inputs) > 3 for a in attns)
