@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolchain.api import compile_model
+from toolchain.api import CompileOptions, compile_model
 from toolchain.frontend import load_onnx
 from toolchain.interp import run_graph
 from toolchain.ir.verify import verify_graph
@@ -35,7 +35,7 @@ def _before_merge(name: str):  # noqa: ANN202
 @pytest.mark.parametrize("name", sorted(SEPARATE_QKV))
 def test_one_layernorm_and_one_qkv_chain_per_block(name: str) -> None:
     blocks, width = SEPARATE_QKV[name]
-    cm = compile_model(ZOO / f"{name}.onnx")
+    cm = compile_model(ZOO / f"{name}.onnx", options=CompileOptions(prefer="speed"))
     prod = {o: n for n in cm.graph.nodes for o in n.outputs}
     attns = [n for n in cm.graph.nodes if n.op_type == "FusedAttention"]
     assert len(attns) == blocks
@@ -84,3 +84,19 @@ def test_all_zero_mask_is_no_bias() -> None:
     cm = compile_model(ZOO / "hf_vit_sdpa_dynamo.onnx")
     attns = [n for n in cm.graph.nodes if n.op_type == "FusedAttention"]
     assert len(attns) == 2 and not any(a.params.has_bias or len(a.inputs) > 3 for a in attns)
+
+
+@pytest.mark.parametrize("name", ["hf_vit_eager", "keras_mha_tf2onnx"])
+def test_merge_is_chosen_by_prefer(name: str) -> None:
+    """The merge costs the attention's in-place output (one N x D tensor where attention sets
+    the peak): memory first without a budget, merged where it fits one or with prefer speed."""
+    path = ZOO / f"{name}.onnx"
+    apart = compile_model(path)
+    merged = compile_model(path, options=CompileOptions(ram_budget=10**6))
+    assert not apart.options.merge_qkv and merged.options.merge_qkv
+    tokens = 65 if name.startswith("hf") else 64  # Keras's has no class token
+    assert merged.arena_bytes - apart.arena_bytes == tokens * 32 * 4  # one FP32 N x D tensor
+    assert compile_model(path, options=CompileOptions(prefer="speed")).arena_bytes == merged.arena_bytes
+    assert compile_model(path, options=CompileOptions(prefer="memory", ram_budget=10**6)).arena_bytes == apart.arena_bytes
+    tight = compile_model(path, options=CompileOptions(ram_budget=merged.arena_bytes - 1))
+    assert tight.arena_bytes == apart.arena_bytes  # merged does not fit: apart
