@@ -351,7 +351,10 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
                         mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     const int32_t n_kv = d->n_kv, dh = d->dh;
-    const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
+    /* exps unnormalised (exp_row), 1 / sum after PV: rows with a bias (after bias_row, which
+     * returns the biased row's max), and without one for a scale >= 0 (the max is then scale
+     * times qk_rows' max); a negative scale without bias takes vsoftmax (its max is the min) */
+    const int fast = !bias && d->scale >= 0.0f;
     mf_f16 qbuf[ROW_DH * ROWS_AT_ONCE];
     float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
     for (int32_t b = 0; b < d->batch; ++b) {
@@ -377,20 +380,22 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
                 for (int32_t r = 0; r < nr; ++r) {
                     mf_f16 *row = scratch + r * n_kv;
                     inv[r] = 1.0f;
-                    if (fast) {
+                    if (bh) {
+                        const float hi = bias_row(row, bh + (i0 + r) * n_kv, n_kv, d->scale);
+                        if (hi == -INFINITY)
+                            for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+                        else
+                            inv[r] = exp_row(row, n_kv, 1.0f, hi);
+                    } else if (fast) {
                         inv[r] = exp_row(row, n_kv, d->scale, d->scale * top[r]);
-                    } else if (!bh) {
-                        vsoftmax(row, n_kv, d->scale);
-                    } else if (bias_row(row, bh + (i0 + r) * n_kv, n_kv, d->scale) == -INFINITY) {
-                        for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
                     } else {
-                        vsoftmax(row, n_kv, 1.0f);
+                        vsoftmax(row, n_kv, d->scale);
                     }
                 }
                 /* these rows' q columns of head h are consumed (copied): the output may overwrite them */
                 mf_f16 *o = ob + i0 * d->out_stride + col;
                 mf_gemm_panel_f16_rvv(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
-                if (fast)
+                if (fast || bh)
                     for (int32_t r = 0; r < nr; ++r) scale_row(o + r * d->out_stride, dh, inv[r]);
             }
         }
