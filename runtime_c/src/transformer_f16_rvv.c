@@ -152,8 +152,9 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
  * exponentials (FP16, vexp2_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
  * (mf_gemm_panel_f16_rvv, vector along the head dim; keys along the vector with strided V
  * columns measured slower: a strided load per 8 MACs and a reduction per output) and each
- * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. With a score bias
- * or a negative scale the rows take vsoftmax (max pass, bias) instead. */
+ * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. A score bias is
+ * added by bias_row, whose max the exponentials then start from; a negative scale without
+ * bias takes vsoftmax (max pass) instead. */
 #define ROW_DH 16
 #define ROWS_AT_ONCE 4
 /* Up to this many last keys (n_kv mod 16 after the LMUL-4/2 strips: 65 tokens leave one) take
