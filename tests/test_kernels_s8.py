@@ -51,6 +51,11 @@ CONVS = [
     ConvS8(4, 6, 8, 17, band=(2, 3)),                                # a QConvAdd band, wide rows
     ConvS8(6, 5, 6, 33, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # wide strided 1x1
     ConvS8(2, 4, 5, 18, k=(1, 5), pads=(0, 2, 0, 2), act="clip"),    # a 5-wide window (generic taps)
+    # DSP: k a multiple of 16 without a clamp runs every row and full block of six in one
+    # assembly routine (gemm_s8_dsp.c rows6_q0); the pixels past the last full block after it
+    ConvS8(16, 7, 9, 11),                                            # k = 144, 7 rows, 99 = 8 x 12 + 3 pixels
+    ConvS8(16, 5, 8, 7, per_channel=False),                          # per tensor, 56 = 4 x 12 + 8
+    ConvS8(32, 3, 5, 5, k=(1, 1), pads=(0, 0, 0, 0)),                # pointwise k = 32, 25 pixels
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2
