@@ -56,6 +56,7 @@ CONVS = [
     ConvS8(16, 7, 9, 11),                                            # k = 144, 7 rows, 99 = 8 x 12 + 3 pixels
     ConvS8(16, 5, 8, 7, per_channel=False),                          # per tensor, 56 = 4 x 12 + 8
     ConvS8(32, 3, 5, 5, k=(1, 1), pads=(0, 0, 0, 0)),                # pointwise k = 32, 25 pixels
+    ConvS8(3, 16, 12, 10),  # k = 27: one group a loop trip, the last row in C (its word would pass w)
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2

@@ -315,6 +315,7 @@ typedef struct {
     int32_t qstep;         /* 40: 4 per channel, 0 per tensor */
     int32_t zp;            /* 44 */
     int32_t rows;          /* 48 */
+    int32_t kloop;         /* 52: weight bytes the k loop walks: k rounded up to 4 (or 16) */
 } rows6_job;
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -351,82 +352,91 @@ typedef struct {
     "ssat   " a ", #8, " a "\n\t" \
     "strb   " a ", [r9], #1\n\t"
 
-static MF_NAKED void rows6_q0(rows6_job *job __attribute__((unused))) /* in r0 */
-{
-    __asm__ volatile(
-        "push   {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t"
-        "sub    sp, sp, #40\n\t"
-        "str    r0, [sp, #32]\n\t"
-        "ldr    r1, [r0, #48]\n\t"
-        "str    r1, [sp, #36]\n\t"
-        /* a row: its constants into slots 0..12, its pointers into 16..24 */
-        "2:\n\t"
-        "ldr    r0, [sp, #32]\n\t"
-        "ldr    r1, [r0, #24]\n\t"
-        "ldr    r2, [r1]\n\t"
-        "ldr    r3, [r0, #28]\n\t"
-        "add    r1, r1, r3\n\t"
-        "str    r1, [r0, #24]\n\t"
-        "str    r2, [sp, #0]\n\t"
-        "ldr    r3, [r0, #40]\n\t"
-        "ldr    r1, [r0, #32]\n\t"
-        "ldr    r2, [r1]\n\t"
-        "add    r1, r1, r3\n\t"
-        "str    r1, [r0, #32]\n\t"
-        "str    r2, [sp, #4]\n\t"
-        "ldr    r1, [r0, #36]\n\t"
-        "ldr    r2, [r1]\n\t"
-        "add    r1, r1, r3\n\t"
-        "str    r1, [r0, #36]\n\t"
-        "mvn    r2, r2\n\t"              /* sh = rs - 32 = -1 - shift */
-        "str    r2, [sp, #12]\n\t"
-        "movs   r1, #1\n\t"
-        "lsl    r1, r1, r2\n\t"
-        "asr    r1, r1, #1\n\t"          /* 2^(sh - 1) */
-        "ldr    r3, [r0, #44]\n\t"
-        "lsl    r3, r3, r2\n\t"          /* + zp << sh */
-        "add    r1, r1, r3\n\t"
-        "str    r1, [sp, #8]\n\t"
-        "ldr    r1, [r0, #12]\n\t"
-        "str    r1, [sp, #16]\n\t"
-        "ldr    r2, [r0, #20]\n\t"
-        "add    r1, r1, r2\n\t"
-        "str    r1, [r0, #12]\n\t"
-        "ldr    r1, [r0, #0]\n\t"
-        "ldr    r2, [r0, #16]\n\t"
-        "add    r3, r1, r2\n\t"
-        "strd   r1, r3, [sp, #20]\n\t"
-        "str    r3, [r0, #0]\n\t"
-        "ldr    r1, [r0, #8]\n\t"
-        "str    r1, [sp, #28]\n\t"
-        "ldr    r12, [r0, #4]\n\t"
-        /* a block of six columns */
-        "3:\n\t"
-        "ldr    r0, [sp, #0]\n\t"
-        "mov    r1, r0\n\t"
-        "mov    r2, r0\n\t"
-        "mov    r3, r0\n\t"
-        "mov    r4, r0\n\t"
-        "mov    r5, r0\n\t"
-        "ldrd   r11, lr, [sp, #20]\n\t"
-        "1:\n\t"
-        ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP
-        "cmp    r11, lr\n\t"
-        "bne    1b\n\t"
-        "ldrd   r6, r7, [sp, #4]\n\t"    /* mult, rounding term */
-        "ldrd   r8, r9, [sp, #12]\n\t"   /* shift, output */
-        ROWS6_RQ("r0") ROWS6_RQ("r1") ROWS6_RQ("r2") ROWS6_RQ("r3") ROWS6_RQ("r4") ROWS6_RQ("r5")
-        "str    r9, [sp, #16]\n\t"
-        "ldr    r10, [sp, #28]\n\t"
-        "cmp    r12, r10\n\t"
-        "bne    3b\n\t"
-        "ldr    r1, [sp, #36]\n\t"
-        "subs   r1, r1, #1\n\t"
-        "str    r1, [sp, #36]\n\t"
-        "bne    2b\n\t"
-        "add    sp, sp, #40\n\t"
-        "pop    {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t");
+#define ROWS6_FN(name, KLOOP) \
+static MF_NAKED void name(rows6_job *job __attribute__((unused))) /* in r0 */ \
+{ \
+    __asm__ volatile( \
+        "push   {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" \
+        "sub    sp, sp, #40\n\t" \
+        "str    r0, [sp, #32]\n\t" \
+        "ldr    r1, [r0, #48]\n\t" \
+        "str    r1, [sp, #36]\n\t" \
+        /* a row: its constants into slots 0..12, its pointers into 16..24 */ \
+        "2:\n\t" \
+        "ldr    r0, [sp, #32]\n\t" \
+        "ldr    r1, [r0, #24]\n\t" \
+        "ldr    r2, [r1]\n\t" \
+        "ldr    r3, [r0, #28]\n\t" \
+        "add    r1, r1, r3\n\t" \
+        "str    r1, [r0, #24]\n\t" \
+        "str    r2, [sp, #0]\n\t" \
+        "ldr    r3, [r0, #40]\n\t" \
+        "ldr    r1, [r0, #32]\n\t" \
+        "ldr    r2, [r1]\n\t" \
+        "add    r1, r1, r3\n\t" \
+        "str    r1, [r0, #32]\n\t" \
+        "str    r2, [sp, #4]\n\t" \
+        "ldr    r1, [r0, #36]\n\t" \
+        "ldr    r2, [r1]\n\t" \
+        "add    r1, r1, r3\n\t" \
+        "str    r1, [r0, #36]\n\t" \
+        "mvn    r2, r2\n\t"              /* sh = rs - 32 = -1 - shift */ \
+        "str    r2, [sp, #12]\n\t" \
+        "movs   r1, #1\n\t" \
+        "lsl    r1, r1, r2\n\t" \
+        "asr    r1, r1, #1\n\t"          /* 2^(sh - 1) */ \
+        "ldr    r3, [r0, #44]\n\t" \
+        "lsl    r3, r3, r2\n\t"          /* + zp << sh */ \
+        "add    r1, r1, r3\n\t" \
+        "str    r1, [sp, #8]\n\t" \
+        "ldr    r1, [r0, #12]\n\t" \
+        "str    r1, [sp, #16]\n\t" \
+        "ldr    r2, [r0, #20]\n\t" \
+        "add    r1, r1, r2\n\t" \
+        "str    r1, [r0, #12]\n\t" \
+        "ldr    r1, [r0, #0]\n\t" \
+        "ldr    r2, [r0, #52]\n\t" \
+        "add    r3, r1, r2\n\t" \
+        "strd   r1, r3, [sp, #20]\n\t" \
+        "ldr    r2, [r0, #16]\n\t" \
+        "add    r1, r1, r2\n\t" \
+        "str    r1, [r0, #0]\n\t" \
+        "ldr    r1, [r0, #8]\n\t" \
+        "str    r1, [sp, #28]\n\t" \
+        "ldr    r12, [r0, #4]\n\t" \
+        /* a block of six columns */ \
+        "3:\n\t" \
+        "ldr    r0, [sp, #0]\n\t" \
+        "mov    r1, r0\n\t" \
+        "mov    r2, r0\n\t" \
+        "mov    r3, r0\n\t" \
+        "mov    r4, r0\n\t" \
+        "mov    r5, r0\n\t" \
+        "ldrd   r11, lr, [sp, #20]\n\t" \
+        "1:\n\t" \
+        KLOOP \
+        "cmp    r11, lr\n\t" \
+        "bne    1b\n\t" \
+        "ldrd   r6, r7, [sp, #4]\n\t"    /* mult, rounding term */ \
+        "ldrd   r8, r9, [sp, #12]\n\t"   /* shift, output */ \
+        ROWS6_RQ("r0") ROWS6_RQ("r1") ROWS6_RQ("r2") ROWS6_RQ("r3") ROWS6_RQ("r4") ROWS6_RQ("r5") \
+        "str    r9, [sp, #16]\n\t" \
+        "ldr    r10, [sp, #28]\n\t" \
+        "cmp    r12, r10\n\t" \
+        "bne    3b\n\t" \
+        "ldr    r1, [sp, #36]\n\t" \
+        "subs   r1, r1, #1\n\t" \
+        "str    r1, [sp, #36]\n\t" \
+        "bne    2b\n\t" \
+        "add    sp, sp, #40\n\t" \
+        "pop    {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"); \
 }
+
+/* k a multiple of 16: four groups per loop trip; otherwise one (a first layer's k = 27: the
+ * last group's weight word runs into the next row, whose bytes meet the panel's zero
+ * padding: every panel filler zero-pads k to k4) */
+ROWS6_FN(rows6_q0, ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP)
+ROWS6_FN(rows6_q0_g1, ROWS6_GROUP)
 
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
@@ -434,37 +444,43 @@ void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *pan
 {
     const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k);
     const int exact = kt == 0 && kq >= 4 && (kq & 3) == 0;
-    if (exact && cs == 1 && cols >= 6 && rows >= 1 && rq->act_min == -128 && rq->act_max == 127) {
+    /* rows [0, nasm) have their full blocks of six done by the assembly routine */
+    int32_t nasm = 0, full = 0;
+    if (cs == 1 && cols >= 6 && rows >= 1 && kq >= 1 && rq->act_min == -128 && rq->act_max == 127) {
         int fits = 1;
         for (int32_t r = 0; r < (rq->per_channel ? rows : 1); ++r) {
             const int32_t s = rq->shift[rq->per_channel ? ch0 + r : 0];
             fits &= s < -1 && s >= -21; /* rs = 31 - shift in 33..52: rq_make's mode 0 */
         }
-        if (fits) {
-            const int32_t zero = 0, full = cols - cols % 6, qi = rq->per_channel ? ch0 : 0;
+        /* with a k tail the last row's last word would read past w: that row stays in C */
+        nasm = fits ? (kt ? rows - 1 : rows) : 0;
+        if (nasm > 0) {
+            const int32_t zero = 0, qi = rq->per_channel ? ch0 : 0;
+            full = cols - cols % 6;
             rows6_job job = {w, panel, panel + full * k4, y, k, rs, bias ? bias : &zero, bias ? 4 : 0,
-                             rq->mult + qi, rq->shift + qi, rq->per_channel ? 4 : 0, rq->out_zp, rows};
-            rows6_q0(&job);
-            if (full == cols) return;
-            /* the columns past the last full block, row by row */
-            panel += full * k4;
-            y += full;
-            cols -= full;
+                             rq->mult + qi, rq->shift + qi, rq->per_channel ? 4 : 0, rq->out_zp, nasm, k4};
+            if (exact)
+                rows6_q0(&job);
+            else
+                rows6_q0_g1(&job);
         }
     }
-    for (int32_t r = 0; r < rows; ++r) {
+    for (int32_t r = full == cols ? nasm : 0; r < rows; ++r) {
+        const int32_t j0 = r < nasm ? full : 0;
         const int8_t *wr = w + r * k;
         const int32_t b = bias ? bias[r] : 0;
         const rq_t q = rq_make(rq, ch0 + r, cs);
-        int8_t *yr = y + r * rs;
+        int8_t *yr = y + r * rs + j0 * cs;
+        const int16_t *pr = panel + j0 * k4;
+        const int32_t cr = cols - j0;
         if (q.mode == 0 && exact)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 1);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 0, 1);
         else if (q.mode == 0)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 0, 0);
         else if (q.mode == 1)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 1, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 1, 0);
         else
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 3, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 3, 0);
     }
 }
 #endif
