@@ -57,11 +57,19 @@ CONVS = [
     ConvS8(16, 5, 8, 7, per_channel=False),                          # per tensor, 56 = 4 x 12 + 8
     ConvS8(32, 3, 5, 5, k=(1, 1), pads=(0, 0, 0, 0)),                # pointwise k = 32, 25 pixels
     ConvS8(3, 16, 12, 10),  # k = 27: one group a loop trip, the last row in C (its word would pass w)
+    # the same with the weights widened at compile time (desc w_dsp, ops/qconv.py dsp_weights):
+    # zero-padded rows, so the k = 27 layer's last row runs in assembly too; groups index it
+    ConvS8(16, 7, 9, 11, w_dsp=True),
+    ConvS8(3, 16, 12, 10, w_dsp=True),
+    ConvS8(13, 7, 9, 11, per_channel=False, w_dsp=True),
+    ConvS8(8, 6, 9, 9, groups=2, w_dsp=True),
+    ConvS8(16, 16, 12, 10, act="relu", band=(4, 4), w_dsp=True),     # a clamp: the C tiles read w
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2
 OVERWRITES = [
     ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True),
+    ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True, w_dsp=True),
     ConvS8(13, 13, 7, 9, k=(1, 1), pads=(0, 0, 0, 0), act="relu", overwrite=True),
     ConvS8(5, 9, 4, 5, k=(1, 1), pads=(0, 0, 0, 0), big_scale=True, overwrite=True),
     ConvS8(7, 6, 5, 3, k=(1, 1), pads=(0, 0, 0, 0), n=2, per_channel=False, overwrite=True),

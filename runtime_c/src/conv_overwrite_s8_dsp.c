@@ -63,7 +63,7 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
              * straight over x: y[n][oc][p] lies on x[n'][c][p] of the same pixel p, with
              * n' < n (an earlier image, consumed) or n' == n (this panel), because
              * c_out <= c_in or n == 1 (mf_conv2d_overwrite_s8_pointwise). */
-            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, yn + p0, hw, 1, &d->rq, 0);
+            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, yn + p0, hw, 1, &d->rq, 0, d->w_dsp);
         }
     }
     return MF_OK;

@@ -463,7 +463,8 @@ int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8
                 const int32_t np = p_out - p0 < cols ? p_out - p0 : cols;
                 fill_panel(xg, d, cig, p0, np, panel, k, k4, col, rows, x, x_last);
                 mf_gemm_s8_dsp(w + g * cog * k, k, cog, panel, np, 1, bias ? bias + g * cog : 0,
-                               yg + p0, p_out, 1, &d->rq, g * cog);
+                               yg + p0, p_out, 1, &d->rq, g * cog,
+                               d->w_dsp ? d->w_dsp + g * cog * (k4 / 2) : 0);
             }
         }
     return MF_OK;

@@ -50,7 +50,7 @@ int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
         /* one activation row: its outputs are contiguous, so the column stride is 1 (the
          * GEMM's fast requantisation takes only contiguous outputs) */
         mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, 0, bias, y + m0 * d->n, 1, nm == 1 ? 1 : d->n,
-                       &d->rq, 0);
+                       &d->rq, 0, 0);
     }
     return MF_OK;
 }
