@@ -381,49 +381,37 @@ static MF_NAKED void name(rows6_job *job __attribute__((unused))) /* in r0 */ \
         "str    r0, [sp, #32]\n\t" \
         "ldr    r1, [r0, #48]\n\t" \
         "str    r1, [sp, #36]\n\t" \
-        /* a row: its constants into slots 0..12, its pointers into 16..24 */ \
+        /* a row: its constants into slots 0..12, its pointers into 16..28 */ \
         "2:\n\t" \
         "ldr    r0, [sp, #32]\n\t" \
-        "ldr    r1, [r0, #24]\n\t" \
-        "ldr    r2, [r1]\n\t" \
-        "ldr    r3, [r0, #28]\n\t" \
-        "add    r1, r1, r3\n\t" \
-        "str    r1, [r0, #24]\n\t" \
-        "str    r2, [sp, #0]\n\t" \
-        "ldr    r3, [r0, #40]\n\t" \
-        "ldr    r1, [r0, #32]\n\t" \
-        "ldr    r2, [r1]\n\t" \
-        "add    r1, r1, r3\n\t" \
-        "str    r1, [r0, #32]\n\t" \
-        "str    r2, [sp, #4]\n\t" \
-        "ldr    r1, [r0, #36]\n\t" \
-        "ldr    r2, [r1]\n\t" \
-        "add    r1, r1, r3\n\t" \
-        "str    r1, [r0, #36]\n\t" \
-        "mvn    r2, r2\n\t"              /* sh = rs - 32 = -1 - shift */ \
-        "str    r2, [sp, #12]\n\t" \
-        "movs   r1, #1\n\t" \
-        "lsl    r1, r1, r2\n\t" \
-        "asr    r1, r1, #1\n\t"          /* 2^(sh - 1) */ \
-        "ldr    r3, [r0, #44]\n\t" \
-        "lsl    r3, r3, r2\n\t"          /* + zp << sh */ \
-        "add    r1, r1, r3\n\t" \
-        "str    r1, [sp, #8]\n\t" \
-        "ldr    r1, [r0, #12]\n\t" \
-        "str    r1, [sp, #16]\n\t" \
-        "ldr    r2, [r0, #20]\n\t" \
-        "add    r1, r1, r2\n\t" \
-        "str    r1, [r0, #12]\n\t" \
-        "ldr    r1, [r0, #0]\n\t" \
-        "ldr    r2, [r0, #52]\n\t" \
-        "add    r3, r1, r2\n\t" \
-        "strd   r1, r3, [sp, #20]\n\t" \
-        "ldr    r2, [r0, #16]\n\t" \
-        "add    r1, r1, r2\n\t" \
-        "str    r1, [r0, #0]\n\t" \
-        "ldr    r1, [r0, #8]\n\t" \
-        "str    r1, [sp, #28]\n\t" \
-        "ldr    r12, [r0, #4]\n\t" \
+        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t" /* w, panel, pend, y, k, ys, bias, bstep, mult, shift, qstep, zp */ \
+        "ldr    lr, [r0, #52]\n\t" \
+        "add    lr, r1, lr\n\t" \
+        "strd   r1, lr, [sp, #20]\n\t" /* the row's weights and their end */ \
+        "str    r4, [sp, #16]\n\t" \
+        "str    r3, [sp, #28]\n\t" \
+        "add    r1, r1, r5\n\t" \
+        "add    r4, r4, r6\n\t" \
+        "ldr    r3, [r7]\n\t" \
+        "add    r7, r7, r8\n\t" \
+        "ldr    r5, [r9]\n\t" \
+        "add    r9, r9, r11\n\t" \
+        "ldr    r6, [r10]\n\t" \
+        "add    r10, r10, r11\n\t" \
+        "mvn    r6, r6\n\t" /* sh = rs - 32 = -1 - shift */ \
+        "mov    r8, #1\n\t" \
+        "lsl    r8, r8, r6\n\t" \
+        "asr    r8, r8, #1\n\t" \
+        "lsl    r12, r12, r6\n\t" \
+        "add    r8, r8, r12\n\t" /* 2^(sh - 1) + (zp << sh) */ \
+        "strd   r3, r5, [sp, #0]\n\t" \
+        "strd   r8, r6, [sp, #8]\n\t" \
+        "str    r1, [r0, #0]\n\t" /* the next row's pointers back into the job */ \
+        "str    r4, [r0, #12]\n\t" \
+        "str    r7, [r0, #24]\n\t" \
+        "str    r9, [r0, #32]\n\t" \
+        "str    r10, [r0, #36]\n\t" \
+        "mov    r12, r2\n\t" \
         /* a block of six columns */ \
         "3:\n\t" \
         "ldr    r0, [sp, #0]\n\t" \
