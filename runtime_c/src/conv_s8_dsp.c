@@ -458,13 +458,14 @@ int mf_conv2d_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *bias, int8
     for (int32_t n = 0; n < d->n; ++n)
         for (int32_t g = 0; g < d->groups; ++g) {
             const int8_t *xg = x + (n * d->c_in + g * cig) * hw_in;
+            const int32_t plain = mf_s8_rq_plain_dsp(&d->rq, g * cog, cog);
             int8_t *yg = y + (n * d->c_out + g * cog) * p_out;
             for (int32_t p0 = 0; p0 < p_out; p0 += cols) {
                 const int32_t np = p_out - p0 < cols ? p_out - p0 : cols;
                 fill_panel(xg, d, cig, p0, np, panel, k, k4, col, rows, x, x_last);
                 mf_gemm_s8_dsp(w + g * cog * k, k, cog, panel, np, 1, bias ? bias + g * cog : 0,
                                yg + p0, p_out, 1, &d->rq, g * cog,
-                               d->w_dsp ? d->w_dsp + g * cog * (k4 / 2) : 0);
+                               d->w_dsp ? d->w_dsp + g * cog * (k4 / 2) : 0, plain);
             }
         }
     return MF_OK;

@@ -449,22 +449,28 @@ ROWS6_FN(rows6_q0_g1, ROWS6_GROUP)
 ROWS6_FN(rows6_w16, ROWS6_GROUP_W16 ROWS6_GROUP_W16 ROWS6_GROUP_W16 ROWS6_GROUP_W16)
 ROWS6_FN(rows6_w16_g1, ROWS6_GROUP_W16)
 
+int32_t mf_s8_rq_plain_dsp(const mf_requant_s8 *rq, int32_t ch0, int32_t rows)
+{
+    if (rq->act_min != -128 || rq->act_max != 127) return 0;
+    for (int32_t r = 0; r < (rq->per_channel ? rows : 1); ++r) {
+        const int32_t s = rq->shift[rq->per_channel ? ch0 + r : 0];
+        if (s >= -1 || s < -21) return 0; /* rs = 31 - shift in 33..52: rq_make's mode 0 */
+    }
+    return 1;
+}
+
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
-                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0, const int32_t *wq)
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0, const int32_t *wq,
+                    int32_t plain)
 {
     const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k);
     const int exact = kt == 0 && kq >= 4 && (kq & 3) == 0;
     /* rows [0, nasm) have their full blocks of six done by the assembly routine */
     int32_t nasm = 0, full = 0;
-    if (cs == 1 && cols >= 6 && rows >= 1 && kq >= 1 && rq->act_min == -128 && rq->act_max == 127) {
-        int fits = 1;
-        for (int32_t r = 0; r < (rq->per_channel ? rows : 1); ++r) {
-            const int32_t s = rq->shift[rq->per_channel ? ch0 + r : 0];
-            fits &= s < -1 && s >= -21; /* rs = 31 - shift in 33..52: rq_make's mode 0 */
-        }
+    if (cs == 1 && cols >= 6 && rows >= 1 && kq >= 1 && plain) {
         /* with a k tail the last row's last word would read past w: that row stays in C */
-        nasm = fits ? (kt && !wq ? rows - 1 : rows) : 0;
+        nasm = kt && !wq ? rows - 1 : rows;
         if (nasm > 0) {
             const int32_t zero = 0, qi = rq->per_channel ? ch0 : 0;
             full = cols - cols % 6;
