@@ -136,6 +136,19 @@ def test_overwrite_reference_over_its_input_is_the_contract(shape: ConvS8, tmp_p
     np.testing.assert_array_equal(r.fast, r.want)
 
 
+def test_dsp_weights_are_the_smlad_pairs() -> None:
+    """ops/qconv.py dsp_weights: per row, k zero-padded to 4, per four k the words
+    (w0 | w2 << 16, w1 | w3 << 16) of int16 halves, as int32 (what SXTB16 made at run time)."""
+    from toolchain.ops.qconv import dsp_weights
+
+    w = np.array([[1, -2, 3, -4, 5], [-128, 127, 0, -1, -7]], np.int8)
+    def word(lo: int, hi: int) -> int:
+        v = (lo & 0xFFFF) | (hi & 0xFFFF) << 16
+        return v - 2**32 if v >= 2**31 else v
+    assert dsp_weights(w) == (word(1, 3), word(-2, -4), word(5, 0), word(0, 0),
+                              word(-128, 0), word(127, -1), word(-7, 0), word(0, 0))
+
+
 # ---------------------------------------------------------------- qemu
 
 @pytest.mark.qemu

@@ -69,11 +69,19 @@ def dsp_weights(w: np.ndarray) -> tuple[int, ...]:
     return tuple(int(v) for v in words.reshape(-1))
 
 
+# The widened copy triples a conv's weight bytes in flash (the int8 weights stay for the
+# reference and the C tails): layers above this keep int8 only, so a model whose flash is
+# bound by one big conv (the int8 ViT's 98 KB patch embedding) is not pushed out of it.
+# ResNet-8's largest conv (64 x 64 x 3 x 3) is 36,864 B.
+DSP_WIDEN_MAX_BYTES = 40 * 1024
+
+
 def dsp_weights_arg(ctx: LowerCtx, kernel: str, p: "QConvParams", w_name: str) -> IntArray | Lit:
     """The packed weights for a DSP conv/pointwise kernel with constant weights, else NULL
     (depthwise layers read w: their kernel is not the GEMM)."""
     t = ctx.tensors[w_name]
-    if ctx.isa_of(kernel) != "dsp" or t.data is None or (p.group > 1 and p.group == t.shape[0]):
+    if (ctx.isa_of(kernel) != "dsp" or t.data is None or (p.group > 1 and p.group == t.shape[0])
+            or t.data.size > DSP_WIDEN_MAX_BYTES):
         return Lit("NULL")
     return IntArray(dsp_weights(t.data))
 
