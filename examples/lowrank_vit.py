@@ -36,7 +36,7 @@ from torch import nn
 from vit_tiny import HERE, LinearFactory, ViT, export_and_check
 
 RIDGE = 0.01  # relative to the mean feature energy; int8 rounding then flips only near-ties (docs/int8_vit.md)
-# --digits (docs/int8_vit.md, "Training on the digits"): a short training, then a closed-form head
+# --digits (docs/int8_vit.md, "Trained on the digits"): ~11 epochs of small AdamW steps
 TRAIN_STEPS, TRAIN_BATCH, TRAIN_LR = 1000, 16, 1e-3
 EVAL_EVERY = 200
 CALIB = 64  # training images that calibrate the int8 scales

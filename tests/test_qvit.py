@@ -8,16 +8,16 @@ Tolerances, and why:
   patch-embedding conv. Where LayerNorm, the activation MatMuls and the residual adds differ by
   1 LSB (about one output in 10^5 to 10^6), ours is the float64 value correctly rounded and
   onnxruntime's float32 (its LayerNorm variance as E[x^2] - E[x]^2, float32 sums and (q - zp) * s
-  products) is not: toolchain/int8exact.py, test_every_op_rounds_the_real_value_...;
+  products) is not: toolchain/int8exact.py, test_every_op_rounds_the_real_value_... (except
+  where our LayerNorm's normalised value, kept to 2^-24, misses a boundary by less than its
+  bound: 2 outputs in 260,352 on seed 0);
 - the logits after 4 blocks within LOGIT_LSB LSB of onnxruntime as written: those 1-LSB
-  LayerNorm flips propagate through the residual stream (verify --layers shows up to 14 LSB of
-  chain drift per layer). onnxruntime's own two ways of running this file (with and without
-  its QDQ fusions) differ by 7-23 LSB on the same inputs, which bounds what "exact" can mean;
-- top-1 equal wherever onnxruntime's own top-2 margin exceeds TIE_LSB (at a near-tie, a
-  1-LSB difference decides; on seeded field 0 the margin is 1 LSB and ours picks the
-  runner-up), and on all but at most one of the seeded inputs.
-The weights are seeded; the class head is a linear probe on synthetic gratings
-(examples/lowrank_vit.py), so the answer depends on the input.
+  flips propagate through the residual stream. On the trained model the seeded digits are
+  0-4 LSB off (onnxruntime's own two ways of running the file, with and without its QDQ
+  fusions, differ by 1-4 LSB on them), 360 held-out digits at most 7 (bench/qvit_accuracy.py);
+- top-1 equal to onnxruntime's on every seeded input: the model is trained on the digits
+  (examples/lowrank_vit.py --digits), its top-2 margins on them are 38-104 LSB, far above the
+  drift, so no near-tie exception is needed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from toolchain.ops.qtransformer import LN_FRAC, QMatMulParams, layernorm_constan
 from toolchain.ops.requant import Requant
 
 MODEL = EXAMPLES / "lowrank_vit_240_int8.onnx"
-LOGIT_LSB = 40
+LOGIT_LSB = 10
 # the seeded inputs: the first held-out digit of each class 0..9 (indices into the 360 of
 # examples/lowrank_vit.py's digits("test"): toolchain/nas/data.py's split, seed 0)
 DIGITS = (13, 30, 5, 3, 26, 8, 2, 25, 0, 15)
