@@ -305,7 +305,9 @@ def test_fits_stm32f746_and_runs_in_qemu_within_tolerance(compiled, tmp_path) ->
     from toolchain.sim import run_firmware
 
     board = load_board("stm32f746-disco")
-    cm = compile_model(MODEL, options=CompileOptions(target=kernel_target(board, "int8"), ram_budget=arena_budget(board)))
+    # the options `mcuforge build` compiles with for this board
+    cm = compile_model(MODEL, options=CompileOptions(target=kernel_target(board, "int8"),
+                                                     ram_budget=arena_budget(board)))
     kernels = {c.kernel for calls in cm.calls for c in calls}
     assert any(k.endswith("_dsp") for k in kernels)  # the board's kernels, not only the references
     src = write_sources(cm, tmp_path / "model")
