@@ -16,6 +16,7 @@
 #include "mf_transformer.h"
 
 #include "vmath_mve.inc"
+#include "linear_f16_mve.inc"
 
 /* ---------------------------------------------------------------- token chain */
 
@@ -38,6 +39,20 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
     }
 }
 
+/* the fused epilogue's activation for a step, or -1 when it takes the generic path */
+static int lin_act(const mf_act *act)
+{
+    return act->kind == MF_ACT_NONE ? LIN_NONE : act->kind == MF_ACT_RELU ? LIN_RELU
+                                                : act->kind == MF_ACT_GELU ? LIN_GELU : -1;
+}
+
+/* 1 when [p, p + pn) and [q, q + qn) (halves) share no byte */
+static int apart(const mf_f16 *p, int32_t pn, const mf_f16 *q, int32_t qn)
+{
+    const uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a + (uintptr_t)pn * sizeof(mf_f16) <= b || b + (uintptr_t)qn * sizeof(mf_f16) <= a;
+}
+
 int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
                            const mf_token_chain_desc_f16 *d)
 {
@@ -51,9 +66,24 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
         const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
         const mf_f16 *src = x + t0 * in_w;
         mf_f16 *buf = scratch;
+        mf_f16 *dst = y + t0 * out_w;
+        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
+        int done = 0; /* the last step wrote dst (with the residual) itself */
         for (int32_t s = 0; s < d->n_steps; ++s) {
             const mf_token_step_f16 *st = &d->steps[s];
-            if (st->kind == MF_STEP_LINEAR) {
+            const int act = lin_act(&st->act);
+            if (st->kind == MF_STEP_LINEAR && act >= 0) {
+                /* the last linear writes the output rows directly unless they overlay the
+                 * rows it reads (a one-step chain in place) */
+                if (s == d->n_steps - 1 && apart(src, nb * st->in_w, dst, nb * out_w)) {
+                    linear_fused(src, st->in_w, st->w, st->out_w, nb, st->out_w, st->in_w, st->b, act, res, out_w,
+                                 dst, out_w);
+                    done = 1;
+                } else {
+                    linear_fused(src, st->in_w, st->w, st->out_w, nb, st->out_w, st->in_w, st->b, act, NULL, 0, buf,
+                                 st->out_w);
+                }
+            } else if (st->kind == MF_STEP_LINEAR) {
                 mf_gemm_panel_f16_mve(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
                                       NULL, 0);
                 bias_act(buf, nb, st->out_w, st->b, &st->act);
@@ -68,9 +98,8 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
             src = buf;
             buf = (buf == scratch) ? scratch + half : scratch;
         }
+        if (done) continue;
         /* The block's input rows are all read: its output rows may land on them. */
-        mf_f16 *dst = y + t0 * out_w;
-        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
         const int32_t n = nb * out_w;
         for (int32_t j = 0; j < n; j += 8) {
             vh v = load_z(src + j, n - j);
