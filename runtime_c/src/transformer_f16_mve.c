@@ -17,6 +17,7 @@
 
 #include "vmath_mve.inc"
 #include "linear_f16_mve.inc"
+#include "attention_rows_mve.inc"
 
 /* ---------------------------------------------------------------- token chain */
 
@@ -139,62 +140,57 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
 #define ROW_DH 16
 #define ROWS_AT_ONCE 4
 
-/* s[r][0 .. n_kv) = q_r . K[j], r < nr <= 4 (rows past nr repeat the last, not stored); k at
+/* s[r][0 .. n_kv) = q_r . K[j], r < 4 (rows past nr repeat the last; pv_rows4x8 reads all four); k at
  * this head's column; lanes: the gather offsets 0, ks, .., 7 ks; top[r]: the row's largest
  * score, tracked per strip (predicated: a tail's lanes past n_kv never count). */
-static void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k, int32_t ks, uint16x8_t lanes,
-                    int32_t dh, mf_f16 *s, int32_t n_kv, float *top)
+static inline __attribute__((always_inline)) void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k,
+                                                        int32_t ks, uint16x8_t lanes, int32_t dh, mf_f16 *s,
+                                                        int32_t n_kv, float *top)
 {
     const float16_t *q0 = (const float16_t *)q, *q1 = (const float16_t *)(q + (nr > 1 ? 1 : 0) * qs);
     const float16_t *q2 = (const float16_t *)(q + (nr > 2 ? 2 : nr - 1) * qs);
     const float16_t *q3 = (const float16_t *)(q + (nr > 3 ? 3 : nr - 1) * qs);
     float16_t m0 = (float16_t)-INFINITY, m1 = m0, m2 = m0, m3 = m0; /* across-vector max: no Q register */
-    for (int32_t j = 0; j < n_kv; j += 8) {
+    /* all four rows are stored (the scratch holds them, rows past nr repeat the last): no
+     * branch per row; full strips unpredicated */
+#define MF_QK_STRIP(GATHER, STORE, MAX)                                                         \
+    do {                                                                                        \
+        const float16_t *kc = (const float16_t *)(k + j * ks);                                  \
+        vh a0 = vdupq_n_f16((float16_t)0.0f), a1 = a0, a2 = a0, a3 = a0;                         \
+        for (int32_t e = 0; e < dh; ++e) {                                                      \
+            const vh kv = GATHER;                                                               \
+            a0 = vfmaq_n_f16(a0, kv, q0[e]);                                                    \
+            a1 = vfmaq_n_f16(a1, kv, q1[e]);                                                    \
+            a2 = vfmaq_n_f16(a2, kv, q2[e]);                                                    \
+            a3 = vfmaq_n_f16(a3, kv, q3[e]);                                                    \
+        }                                                                                       \
+        STORE(s + j, a0);                                                                       \
+        STORE(s + n_kv + j, a1);                                                                \
+        STORE(s + 2 * n_kv + j, a2);                                                            \
+        STORE(s + 3 * n_kv + j, a3);                                                            \
+        m0 = MAX(m0, a0);                                                                       \
+        m1 = MAX(m1, a1);                                                                       \
+        m2 = MAX(m2, a2);                                                                       \
+        m3 = MAX(m3, a3);                                                                       \
+    } while (0)
+#define MF_QK_ST(ptr, v) vst1q_f16((float16_t *)(ptr), v)
+#define MF_QK_STP(ptr, v) vstrhq_p_f16((float16_t *)(ptr), v, p)
+#define MF_QK_MAXP(m, v) vmaxnmvq_p_f16(m, v, p)
+    int32_t j = 0;
+    for (; j + 8 <= n_kv; j += 8)
+        MF_QK_STRIP(vldrhq_gather_shifted_offset_f16(kc + e, lanes), MF_QK_ST, vmaxnmvq_f16);
+    if (j < n_kv) {
         const mve_pred16_t p = vctp16q((uint32_t)(n_kv - j));
-        const float16_t *kc = (const float16_t *)(k + j * ks);
-        vh a0 = vdupq_n_f16((float16_t)0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int32_t e = 0; e < dh; ++e) {
-            const vh kv = vldrhq_gather_shifted_offset_z_f16(kc + e, lanes, p);
-            a0 = vfmaq_n_f16(a0, kv, q0[e]);
-            a1 = vfmaq_n_f16(a1, kv, q1[e]);
-            a2 = vfmaq_n_f16(a2, kv, q2[e]);
-            a3 = vfmaq_n_f16(a3, kv, q3[e]);
-        }
-        vstrhq_p_f16((float16_t *)(s + j), a0, p);
-        if (nr > 1) vstrhq_p_f16((float16_t *)(s + n_kv + j), a1, p);
-        if (nr > 2) vstrhq_p_f16((float16_t *)(s + 2 * n_kv + j), a2, p);
-        if (nr > 3) vstrhq_p_f16((float16_t *)(s + 3 * n_kv + j), a3, p);
-        m0 = vmaxnmvq_p_f16(m0, a0, p);
-        m1 = vmaxnmvq_p_f16(m1, a1, p);
-        m2 = vmaxnmvq_p_f16(m2, a2, p);
-        m3 = vmaxnmvq_p_f16(m3, a3, p);
+        MF_QK_STRIP(vldrhq_gather_shifted_offset_z_f16(kc + e, lanes, p), MF_QK_STP, MF_QK_MAXP);
     }
+#undef MF_QK_STRIP
+#undef MF_QK_ST
+#undef MF_QK_STP
+#undef MF_QK_MAXP
     top[0] = (float)m0;
     top[1] = (float)m1;
     top[2] = (float)m2;
     top[3] = (float)m3;
-}
-
-/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32) */
-static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
-{
-    const vh vscale = vdupq_n_f16((float16_t)(LOG2E * scale)); /* exp(z) = 2^(z log2 e) */
-    const float16_t nmx = (float16_t)(-LOG2E * mx);
-    vf acc = vdupq_n_f32(0.0f);
-    int32_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const vh e = vexp2_h(vfmasq_n_f16(vld1q_f16((const float16_t *)(s + j)), vscale, nmx));
-        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
-        vst1q_f16((float16_t *)(s + j), e);
-    }
-    if (j < n) {
-        const mve_pred16_t p = vctp16q((uint32_t)(n - j));
-        const vh z = vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx);
-        const vh e = vpselq_f16(vexp2_h(z), vdupq_n_f16((float16_t)0.0f), p);
-        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
-        store_p(s + j, e, n - j);
-    }
-    return 1.0f / vsum(acc);
 }
 
 /* softmax of each of the nr score rows (scaled, plus the bias rows when given) */
@@ -219,6 +215,7 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
     const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
     const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
     float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
+    const float16_t sc = (float16_t)(LOG2E * d->scale); /* exp(z) = 2^(z log2 e) */
     for (int32_t b = 0; b < d->batch; ++b) {
         const mf_f16 *qb = q + b * d->n_q * d->q_stride;
         const mf_f16 *kb = k + b * n_kv * d->k_stride;
@@ -229,15 +226,24 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
             const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
             for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
                 const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
-                qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, dh, scratch,
-                        n_kv, top);
+                if (dh == 8) /* the common head dim, its e loop unrolled with immediate offsets */
+                    qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, 8, scratch,
+                            n_kv, top);
+                else
+                    qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, dh, scratch,
+                            n_kv, top);
                 if (fast)
                     for (int32_t r = 0; r < nr; ++r)
-                        inv[r] = exp_row(scratch + r * n_kv, n_kv, d->scale, d->scale * top[r]);
+                        inv[r] = exp_row_asm(scratch + r * n_kv, n_kv, sc, (float16_t)(-LOG2E * d->scale * top[r]));
                 else
                     softmax_rows(scratch, nr, n_kv, bh ? bh + i0 * n_kv : NULL, d->scale);
                 /* these rows' q columns of head h are consumed: the output may overwrite them */
                 mf_f16 *o = ob + i0 * d->out_stride + col;
+                if (fast && dh % 8 == 0) { /* the 4 score rows are in scratch even when nr < 4 */
+                    for (int32_t j = 0; j < dh; j += 8)
+                        pv_rows4x8(scratch, n_kv, vb + col + j, d->v_stride, o + j, d->out_stride, nr, inv);
+                    continue;
+                }
                 mf_gemm_panel_f16_mve(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
                 if (fast)
                     for (int32_t r = 0; r < nr; ++r)
