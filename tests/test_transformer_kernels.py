@@ -127,6 +127,12 @@ F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=T
 ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3, q_block=1, inplace=True),
                       Attention(7, 33, 1, 16, q_block=1), Attention(5, 7, 2, 2, q_block=1)]
 F16_CASES += ROW_F16_ATTENTIONS
+# FP16 fused linears (the Helium chain writes bias, activation and residual in its 3 x 16 tiles'
+# stores): the HF ViT's MLP widths, GELU then a residual, blocks of 6 with a 1-token block (a
+# leftover row); a one-step chain over its own input (through scratch, not in place) with 2
+# leftover rows of a 5-token block
+F16_CASES += [Chain(13, (32, 64, 32), residual=True, block=6),
+              Chain(11, (32, 32), layernorm=False, act="MF_ACT_RELU", block=5, inplace=True)]
 SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 
 
