@@ -127,6 +127,11 @@ F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=T
 ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3, q_block=1, inplace=True),
                       Attention(7, 33, 1, 16, q_block=1), Attention(5, 7, 2, 2, q_block=1)]
 F16_CASES += ROW_F16_ATTENTIONS
+# Helium's query-column path (8 queries along the vector, q_block 1, when 8 n_kv halves fit the
+# K panel): head dims 7 (QK^T dims 4 + 3, PV 6 + 1) over 10 queries (a 2-query last group),
+# output over q; and 12 (PV 6 + 6) over 9 queries. The 65 x 65 x 8 and 7 x 33 x 16 cases above
+# take it too on Helium; dh 3 stays on the row path.
+F16_CASES += [Attention(10, 12, 2, 7, q_block=1, inplace=True), Attention(9, 20, 1, 12, q_block=1)]
 # FP16 fused linears (the Helium chain writes bias, activation and residual in its 3 x 16 tiles'
 # stores): the HF ViT's MLP widths, GELU then a residual, blocks of 6 with a 1-token block (a
 # leftover row); a one-step chain over its own input (through scratch, not in place) with 2
