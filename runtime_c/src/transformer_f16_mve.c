@@ -340,10 +340,12 @@ int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v,
  * lane * c * ph * pw), unpredicated. Per weight column NV gathers, 2 scalar loads and 2 NV
  * FMAs: for NV = 3 the 8 Q registers hold 6 accumulators, the gathered column and the offsets. */
 #define MF_PATCH_TILE2(NAME, NV)                                                                      \
-    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
-                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    static inline __attribute__((always_inline)) void NAME##_pw(const mf_f16 *x, int32_t x1, const mf_f16 *w, \
+                                                                uint16x8_t offs, const mf_patch_embed_desc *d, \
+                                                                const mf_f16 *bias, mf_f16 *c, int32_t nt,   \
+                                                                const int32_t pw)                            \
     {                                                                                                \
-        const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;  \
+        const int32_t ph = d->patch_h, plane = d->h * d->w, kdim = d->c * ph * pw;                   \
         const vh zero = vdupq_n_f16((float16_t)0.0f);                                                \
         vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = zero, a2 = zero;              \
         if (NV > 1 && bias) a1 = vld1q_f16((const float16_t *)bias + 8);                             \
@@ -379,6 +381,13 @@ int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v,
             if (NV > 1) vst1q_f16(c1 + 8, b1);                                                       \
             if (NV > 2) vst1q_f16(c1 + 16, b2);                                                      \
         }                                                                                            \
+    }                                                                                                \
+    /* patch width 4 (the zoo's and most small ViTs'): its kx loop unrolled */                       \
+    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
+                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    {                                                                                                \
+        if (d->patch_w == 4) NAME##_pw(x, x1, w, offs, d, bias, c, nt, 4);                           \
+        else NAME##_pw(x, x1, w, offs, d, bias, c, nt, d->patch_w);                                  \
     }
 MF_PATCH_TILE2(patch_tile2x24, 3)
 MF_PATCH_TILE2(patch_tile2x16, 2)
