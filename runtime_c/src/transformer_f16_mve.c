@@ -450,7 +450,12 @@ int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *
         mf_f16 *dst = out + (first + r * d->wp) * d->dim;
         const mf_f16 *pe = pos ? pos + (first + r * d->wp) * d->dim : NULL;
         const int32_t n = d->wp * d->dim;
-        for (int32_t j = 0; j < n; j += 8) {
+        int32_t j = 0;
+        if (pe) /* full strips unpredicated, the position embedding's case apart */
+            for (; j + 8 <= n; j += 8)
+                vst1q_f16((float16_t *)(dst + j), vaddq_f16(vld1q_f16((const float16_t *)(scratch + j)),
+                                                            vld1q_f16((const float16_t *)(pe + j))));
+        for (; j < n; j += 8) {
             vh val = load_z(scratch + j, n - j);
             if (pe) val = vaddq_f16(val, load_z(pe + j, n - j));
             store_p(dst + j, val, n - j);
