@@ -89,12 +89,10 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
                                       NULL, 0);
                 bias_act(buf, nb, st->out_w, st->b, &st->act);
             } else if (st->kind == MF_STEP_LAYERNORM) {
-                const int strips = st->gamma && st->beta && (st->in_w & 7) == 0;
-                for (int32_t r = 0; r < nb; ++r)
-                    if (strips)
-                        vlayernorm_strips(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w,
-                                          st->eps);
-                    else
+                if (st->gamma && st->beta && (st->in_w & 7) == 0)
+                    vlayernorm_strips(src, st->gamma, st->beta, buf, st->in_w, st->eps, nb);
+                else
+                    for (int32_t r = 0; r < nb; ++r)
                         vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
                                    NULL, NULL);
             } else {
