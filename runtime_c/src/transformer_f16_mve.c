@@ -1,14 +1,19 @@
 /* Integrated transformer operators, FP16, Arm Helium (MVE, Cortex-M55). The structure of
- * transformer_f16_rvv.c on the Helium GEMM panel (gemm_f16_mve.c: 3 x 16 outer-product tiles,
- * FP16 accumulators: MVE has no widening FP16 FMA):
- * - token chain: a block of tokens through each linear step as one panel GEMM, then a
- *   vector epilogue for the bias and activation;
- * - attention: each head's K gathered transposed into scratch once, QK^T and PV of a block
- *   of query rows as two panel GEMMs, softmax in between in FP32 lanes;
+ * transformer_f16_rvv.c on the Helium GEMM step (gemm_tile_mve.inc: 3 x 16 outer-product
+ * tiles, FP16 accumulators: MVE has no widening FP16 FMA):
+ * - token chain: a block of tokens through each linear step as 3 x 16 tiles whose stores add
+ *   the bias, the ReLU and the residual and land in the chain's output when the step is the
+ *   last (linear_f16_mve.inc; GELU in one pass over the block after); LayerNorm rows by
+ *   vlayernorm_strips;
+ * - attention: at q_block 1, eight queries along the vector where eight score vectors per key
+ *   fit the K panel (attention_cols_mve.inc), else four query rows with keys along the vector
+ *   (attention_rows_mve.inc); larger blocks gather each head's K transposed into scratch and
+ *   run QK^T and PV as two panel GEMMs, softmax in between;
  * - patch embedding: 24 output channels (3 vectors) x 2 patches per tile, the conv weight's
  *   columns gathered (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535).
- * LayerNorm in FP32 lanes, softmax exponentials and GELU in FP16 lanes (vexp2_h, vgelu_h16):
- * vmath_mve.inc. */
+ * LayerNorm statistics in FP32 lanes, softmax exponentials and GELU in FP16 lanes (vexp2_h,
+ * vgelu_h16): vmath_mve.inc. The hot loops whose scalar operands clang would turn into spilled
+ * Q-register splats are inline assembly with their constants in general registers. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
