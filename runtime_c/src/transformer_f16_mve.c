@@ -275,8 +275,8 @@ static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f1
                     : mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
     /* the row path's four score rows fit in the K panel's scratch (dh >= 3) */
-    if (rows == 1 && !bias && d->scale >= 0.0f && cols_fit(d)) { /* queries along the vector */
-        attend_cols(q, k, v, out, scratch, d);
+    if (rows == 1 && d->scale >= 0.0f && cols_fit(d)) { /* queries along the vector */
+        attend_cols(q, k, v, bias, bias_heads, out, scratch, d);
         return MF_OK;
     }
     if (rows == 1 && dh <= ROW_DH && dh >= ROWS_AT_ONCE - 1) {
