@@ -4,7 +4,7 @@
 
 Rows: matmul 64x64x64, conv 3x3 (16->16 on 16x16, pad 1) and depthwise 3x3 (64 channels on
 25x5, DS-CNN's shape; 16 channels on 24x24 at stride 2, pad 1, a VWW-like layer; the DS-CNN
-shape written over its own input by the overwrite kernel), in FP32 scalar (ref and the
+shape and the stride-2 one written over their own input by the overwrite kernel), in FP32 scalar (ref and the
 register-blocked `dsp` kernels), FP32 SIMD
 and FP16 SIMD where the board's core has them. int8 rows (mf_*_s8_<isa>: SMLAD on Cortex-M
 DSP cores, VMLADAVA on Helium, vwmacc on RVV; tests/kernels/model_s8.c): conv 3x3 16->16 on
@@ -36,7 +36,8 @@ from toolchain.ops.kernel_table import available  # noqa: E402
 SHAPES = {"matmul 64x64x64": Gemm(64, 64, 64), "conv 3x3 16->16 16x16": Conv(16, 16, 16, 16),
           "depthwise 3x3 64ch 25x5": Conv(64, 64, 25, 5, groups=64),
           "depthwise 3x3 s2 16ch 24x24": Conv(16, 16, 24, 24, groups=16, stride=2)}
-INPLACE = {"depthwise 3x3 64ch 25x5 in place": Conv(64, 64, 25, 5, groups=64)}
+INPLACE = {"depthwise 3x3 64ch 25x5 in place": Conv(64, 64, 25, 5, groups=64),
+           "depthwise 3x3 s2 16ch 24x24 in place": Conv(16, 16, 24, 24, groups=16, stride=2)}
 
 
 S8_SHAPES = {"s8 conv 3x3 16->16 16x16": ConvS8(16, 16, 16, 16),

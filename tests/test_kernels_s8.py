@@ -51,11 +51,25 @@ CONVS = [
     ConvS8(4, 6, 8, 17, band=(2, 3)),                                # a QConvAdd band, wide rows
     ConvS8(6, 5, 6, 33, k=(1, 1), stride=(2, 2), pads=(0, 0, 0, 0)),  # wide strided 1x1
     ConvS8(2, 4, 5, 18, k=(1, 5), pads=(0, 2, 0, 2), act="clip"),    # a 5-wide window (generic taps)
+    # DSP: k a multiple of 16 without a clamp runs every row and full block of six in one
+    # assembly routine (gemm_s8_dsp.c rows6_q0); the pixels past the last full block after it
+    ConvS8(16, 7, 9, 11),                                            # k = 144, 7 rows, 99 = 8 x 12 + 3 pixels
+    ConvS8(16, 5, 8, 7, per_channel=False),                          # per tensor, 56 = 4 x 12 + 8
+    ConvS8(32, 3, 5, 5, k=(1, 1), pads=(0, 0, 0, 0)),                # pointwise k = 32, 25 pixels
+    ConvS8(3, 16, 12, 10),  # k = 27: one group a loop trip, the last row in C (its word would pass w)
+    # the same with the weights widened at compile time (desc w_dsp, ops/qconv.py dsp_weights):
+    # zero-padded rows, so the k = 27 layer's last row runs in assembly too; groups index it
+    ConvS8(16, 7, 9, 11, w_dsp=True),
+    ConvS8(3, 16, 12, 10, w_dsp=True),
+    ConvS8(13, 7, 9, 11, per_channel=False, w_dsp=True),
+    ConvS8(8, 6, 9, 9, groups=2, w_dsp=True),
+    ConvS8(16, 16, 12, 10, act="relu", band=(4, 4), w_dsp=True),     # a clamp: the C tiles read w
 ]
 # mf_conv2d_overwrite_s8_<isa>, run with y = x: pixel tails (125 = 10 panels + 5), c_out
 # below, equal to and (one image) above c_in, batch 2
 OVERWRITES = [
     ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True),
+    ConvS8(16, 12, 5, 25, k=(1, 1), pads=(0, 0, 0, 0), overwrite=True, w_dsp=True),
     ConvS8(13, 13, 7, 9, k=(1, 1), pads=(0, 0, 0, 0), act="relu", overwrite=True),
     ConvS8(5, 9, 4, 5, k=(1, 1), pads=(0, 0, 0, 0), big_scale=True, overwrite=True),
     ConvS8(7, 6, 5, 3, k=(1, 1), pads=(0, 0, 0, 0), n=2, per_channel=False, overwrite=True),
@@ -120,6 +134,19 @@ def test_overwrite_reference_over_its_input_is_the_contract(shape: ConvS8, tmp_p
     r = run_s8(load_board("host"), shape, "ref", out_dir=tmp_path)
     np.testing.assert_array_equal(r.ref, r.want)
     np.testing.assert_array_equal(r.fast, r.want)
+
+
+def test_dsp_weights_are_the_smlad_pairs() -> None:
+    """ops/qconv.py dsp_weights: per row, k zero-padded to 4, per four k the words
+    (w0 | w2 << 16, w1 | w3 << 16) of int16 halves, as int32 (what SXTB16 made at run time)."""
+    from toolchain.ops.qconv import dsp_weights
+
+    w = np.array([[1, -2, 3, -4, 5], [-128, 127, 0, -1, -7]], np.int8)
+    def word(lo: int, hi: int) -> int:
+        v = (lo & 0xFFFF) | (hi & 0xFFFF) << 16
+        return v - 2**32 if v >= 2**31 else v
+    assert dsp_weights(w) == (word(1, 3), word(-2, -4), word(5, 0), word(0, 0),
+                              word(-128, 0), word(127, -1), word(-7, 0), word(0, 0))
 
 
 # ---------------------------------------------------------------- qemu

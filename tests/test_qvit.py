@@ -8,16 +8,16 @@ Tolerances, and why:
   patch-embedding conv. Where LayerNorm, the activation MatMuls and the residual adds differ by
   1 LSB (about one output in 10^5 to 10^6), ours is the float64 value correctly rounded and
   onnxruntime's float32 (its LayerNorm variance as E[x^2] - E[x]^2, float32 sums and (q - zp) * s
-  products) is not: toolchain/int8exact.py, test_every_op_rounds_the_real_value_...;
+  products) is not: toolchain/int8exact.py, test_every_op_rounds_the_real_value_... (except
+  where our LayerNorm's normalised value, kept to 2^-24, misses a boundary by less than its
+  bound: 2 outputs in 260,352 on seed 0);
 - the logits after 4 blocks within LOGIT_LSB LSB of onnxruntime as written: those 1-LSB
-  LayerNorm flips propagate through the residual stream (verify --layers shows up to 14 LSB of
-  chain drift per layer). onnxruntime's own two ways of running this file (with and without
-  its QDQ fusions) differ by 7-23 LSB on the same inputs, which bounds what "exact" can mean;
-- top-1 equal wherever onnxruntime's own top-2 margin exceeds TIE_LSB (at a near-tie, a
-  1-LSB difference decides; on seeded field 0 the margin is 1 LSB and ours picks the
-  runner-up), and on all but at most one of the seeded inputs.
-The weights are seeded; the class head is a linear probe on synthetic gratings
-(examples/lowrank_vit.py), so the answer depends on the input.
+  flips propagate through the residual stream. On the trained model the seeded digits are
+  0-4 LSB off (onnxruntime's own two ways of running the file, with and without its QDQ
+  fusions, differ by 1-4 LSB on them), 360 held-out digits at most 7 (bench/qvit_accuracy.py);
+- top-1 equal to onnxruntime's on every seeded input: the model is trained on the digits
+  (examples/lowrank_vit.py --digits), its top-2 margins on them are 38-104 LSB, far above the
+  drift, so no near-tie exception is needed.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ from toolchain.ops.qtransformer import LN_FRAC, QMatMulParams, layernorm_constan
 from toolchain.ops.requant import Requant
 
 MODEL = EXAMPLES / "lowrank_vit_240_int8.onnx"
-LOGIT_LSB = 40
-TIE_LSB = 4  # onnxruntime's own top-2 margin at or below which its top-1 is a near-tie
-SEEDS = (0, 1, 2, 3)
+LOGIT_LSB = 10
+# the seeded inputs: the first held-out digit of each class 0..9 (indices into the 360 of
+# examples/lowrank_vit.py's digits("test"): toolchain/nas/data.py's split, seed 0)
+DIGITS = (13, 30, 5, 3, 26, 8, 2, 25, 0, 15)
+QEMU_DIGITS = 8  # each is one firmware build and ~330 M instructions in QEMU
 SRAM, FLASH = 320 * 1024, 1024 * 1024
 
 
@@ -159,26 +161,23 @@ def _lsb(cm) -> float:
     return lsb_tolerances(cm.graph)[0]
 
 
-def _images(compiled) -> list[tuple[str, np.ndarray]]:
-    """The seeded inputs: smooth quantised fields (verify's) and synthetic grating images of
-    the kinds the class head was fitted on, quantised with the file's input scale."""
-    from toolchain.verify import seeded_inputs
-
-    pytest.importorskip("torch")
+def digit_images(compiled, count: int = len(DIGITS)) -> list[tuple[str, int, np.ndarray]]:
+    """The seeded inputs: held-out digits (never trained or calibrated on; DIGITS picks the first
+    held-out image of each class), resized to 240x240 as the model was trained, quantised with
+    the file's input scale as a camera pipeline would: (name, label, int8 image)."""
+    pytest.importorskip("torch")  # the bilinear resize
     sys.path.insert(0, str(EXAMPLES))
-    from lowrank_vit import pattern_images
+    from lowrank_vit import digits
 
     q = compiled.graph.tensors[compiled.graph.inputs[0]].quant
-    imgs, _ = pattern_images(len(SEEDS), 240, 10, 123)
-    out = [(f"field{s}", seeded_inputs(compiled, s)[0]) for s in SEEDS]
-    out += [(f"grating{k}", np.clip(np.round(imgs[k:k + 1] / q.s) + q.zp, -128, 127).astype(np.int8))
-            for k in range(len(SEEDS))]
-    return out
+    xs, ys = digits("test", 240)
+    return [(f"digit{k}", int(ys[k]), np.clip(np.round(xs[k:k + 1] / q.s) + q.zp, -128, 127).astype(np.int8))
+            for k in DIGITS[:count]]
 
 
-def check_logits(name: str, ours: np.ndarray, as_written: np.ndarray, deployed: np.ndarray, lsb: float) -> bool:
-    """Asserts the logit tolerance and, where onnxruntime's top-1 is not a near-tie, the top-1;
-    returns whether the top-1 agreed."""
+def check_logits(name: str, ours: np.ndarray, as_written: np.ndarray, deployed: np.ndarray, lsb: float) -> float:
+    """Asserts the logit tolerance and the top-1 against onnxruntime as written; returns the
+    distance in LSB."""
     ours, ref = ours.ravel(), as_written.ravel()
     err = np.abs(ours - ref).max() / lsb
     top2 = np.sort(ref)[-2:]
@@ -187,37 +186,81 @@ def check_logits(name: str, ours: np.ndarray, as_written: np.ndarray, deployed: 
     print(f"{name}: logits {err:.0f} LSB off onnxruntime as written (its fused run: {ort_self:.0f} LSB), "
           f"top-1 {ours.argmax()} vs {ref.argmax()}, margin {margin:.0f} LSB")
     assert err <= LOGIT_LSB, name
-    if margin > TIE_LSB:
-        assert ours.argmax() == ref.argmax(), name
-    return bool(ours.argmax() == ref.argmax())
+    assert ours.argmax() == ref.argmax(), name
+    return float(err)
 
 
-def test_logits_within_tolerance_and_top1_equal_on_seeded_images(compiled) -> None:
+def test_logits_within_tolerance_and_top1_equal_on_seeded_digits(compiled) -> None:
     from toolchain.build.host import build_host, run_host
     from toolchain.int8check import int8_reference
 
     model = onnx.load(str(MODEL))
-    agree, logits, worst = [], [], 0.0
+    logits, worst, right = [], 0.0, 0
     with tempfile.TemporaryDirectory() as tmp:
         exe = build_host(write_sources(compiled, Path(tmp)), 1)
-        for name, x in _images(compiled):
+        for name, label, x in digit_images(compiled):
             ours = run_host(exe, [x], [10])[0]
             deployed, as_written = int8_reference(model, compiled.graph, [x])
-            agree.append(check_logits(name, ours, as_written[0], deployed[0], _lsb(compiled)))
+            worst = max(worst, check_logits(f"{name} (label {label})", ours, as_written[0], deployed[0],
+                                            _lsb(compiled)))
             logits.append(ours)
-            worst = max(worst, float(np.abs(ours - as_written[0].ravel()).max() / _lsb(compiled)))
-    print(f"logits at most {worst:.0f} LSB from onnxruntime as written over {len(agree)} inputs (bound {LOGIT_LSB}); "
-          f"top-1 equal on {sum(agree)}")
-    assert sum(agree) >= len(agree) - 1
-    # the inputs move the logits and the answer: the checks are not vacuous
-    assert np.ptp(np.stack(logits), axis=0).max() > 3 * LOGIT_LSB * _lsb(compiled)
-    assert len({int(v.argmax()) for v in logits}) >= 3
+            right += int(ours.argmax() == label)
+    print(f"logits at most {worst:.0f} LSB from onnxruntime as written over {len(logits)} held-out digits "
+          f"(bound {LOGIT_LSB}); top-1 equal on all; {right} of {len(logits)} labels right")
+    # a trained model: the answers are the digits, so the inputs move the logits and the answer
+    assert right >= len(logits) - 1
+    assert len({int(v.argmax()) for v in logits}) >= 8
+
+
+def test_streamed_rows_give_the_whole_input_logits_on_digits(compiled, tmp_path) -> None:
+    """mf_model_run_rows, fed a patch row at a time, on the same held-out digits: the whole-input
+    build's logits to the bit (tests/test_qattention.py runs it in QEMU on stm32f746-disco)."""
+    from toolchain.api import CompileOptions
+    from toolchain.build.host import build_host, run_host
+
+    streamed = compile_model(MODEL, options=CompileOptions(stream_input=True))
+    assert streamed.arena_bytes < compiled.arena_bytes - 50_000
+    whole_exe = build_host(write_sources(compiled, tmp_path / "whole"), 1)
+    rows_exe = build_host(write_sources(streamed, tmp_path / "rows"), 1)
+    for name, _, x in digit_images(compiled, 4):
+        a, b = run_host(whole_exe, [x], [10])[0], run_host(rows_exe, [x], [10])[0]
+        assert a.tobytes() == b.tobytes(), name
+    print(f"streamed rows: arena {streamed.arena_bytes:,} B (whole input {compiled.arena_bytes:,} B), same logits")
+
+
+def _layernorm_misses(g, ort: dict, feeds: dict) -> list[tuple[float, float]]:
+    """Where a QLayerNorm's output (our numpy twin, bit-exact with the C, on onnxruntime's
+    inputs) is not the float64 value correctly rounded: (the float64 value's distance to the
+    rounding boundary, the bound of our normalised value's 2^-24 rounding there), in LSB."""
+    from toolchain.int8check import as_s8
+    from toolchain.int8exact import exact_output
+    from toolchain.ops import REGISTRY
+
+    env = {n: t.data for n, t in g.tensors.items() if t.is_const} | feeds | {k: as_s8(v) for k, v in ort.items()}
+    out = []
+    for n in g.nodes:
+        if n.op_type != "QLayerNorm" or n.outputs[0] not in ort:
+            continue
+        xs = [np.asarray(env[i]).reshape(g.tensors[i].shape) for i in n.inputs]
+        ours = REGISTRY.get(n.op_type).reference(n.params, xs)[0].astype(np.int64)
+        miss = ours != exact_output(g, n, xs)
+        p, c = n.params, xs[0].shape[-1]
+        d = c * (xs[0].reshape(-1, c).astype(np.float64) - p.in_zp)
+        d -= d.mean(axis=1, keepdims=True)
+        gam = np.broadcast_to(xs[1].astype(np.float64).reshape(-1) / 2.0**p.g_shift, d.shape)
+        real = d / np.sqrt((d * d).sum(axis=1, keepdims=True) + p.eps_q) * gam \
+            + xs[2].astype(np.float64).reshape(-1) / 2.0**p.g_shift
+        gap = np.abs(np.abs(real - np.floor(real) - 0.5)).reshape(miss.shape)
+        out += list(zip(gap[miss].tolist(), (np.abs(gam) * 2.0**-25).reshape(miss.shape)[miss].tolist()))
+    return out
 
 
 def test_every_op_rounds_the_real_value_where_onnxruntime_differs(compiled) -> None:
     """Each op in isolation on onnxruntime's inputs (verify's seed 0): where ours and onnxruntime's
     float32 region differ (1 LSB, rarely), ours is the float64 value correctly rounded on this
-    input (the LayerNorm's 2^-24 normalised value can miss by ~10^-5 LSB: docs/int8_vit.md)."""
+    input, except where the LayerNorm's normalised value, kept to 2^-24, moves an output that
+    lay within gamma sqrt(cols) / out_scale x 2^-25 LSB of a rounding boundary
+    (docs/int8_vit.md: 2 outputs of 260,352 on the trained model)."""
     from toolchain.api import CompileOptions, compile_graph
     from toolchain.frontend import load_onnx
     from toolchain.int8check import ort_with_intermediates, with_intermediate_outputs
@@ -227,13 +270,19 @@ def test_every_op_rounds_the_real_value_where_onnxruntime_differs(compiled) -> N
     model = onnx.load(str(MODEL))
     g = compile_graph(with_intermediate_outputs(load_onnx(MODEL), model), CompileOptions(integrate=False)).graph
     feeds = dict(zip(g.inputs, seeded_inputs(compiled, 0)))
-    c = op_census(g, ort_with_intermediates(model, g.outputs, feeds), feeds)
+    ort = ort_with_intermediates(model, g.outputs, feeds)
+    c = op_census(g, ort, feeds)
     for k in sorted(c.outputs):
         print(f"{k}: {c.ours_vs_ort[k]} of {c.outputs[k]} outputs differ from onnxruntime (max {c.max_lsb[k]} LSB)"
               + (f"; from float64: ours {c.ours_vs_exact[k]}, onnxruntime {c.ort_vs_exact[k]}" if k in OPS else ""))
     assert set(OPS) <= set(c.outputs) and {"QLut:Gelu", "QLut:Mul", "QSoftmax", "QFc", "QConv"} <= set(c.outputs)
     assert all(v <= 1 for v in c.max_lsb.values()), c.max_lsb
-    assert all(c.ours_vs_exact[k] == 0 for k in OPS), c.ours_vs_exact
+    assert all(c.ours_vs_exact[k] == 0 for k in OPS if k != "QLayerNorm"), c.ours_vs_exact
+    misses = _layernorm_misses(g, ort, feeds)
+    assert len(misses) == c.ours_vs_exact["QLayerNorm"] <= 1e-5 * c.outputs["QLayerNorm"]
+    for gap, bound in misses:
+        print(f"QLayerNorm: float64 value {gap:.2e} LSB from the rounding boundary (2^-24 bound {bound:.2e})")
+        assert gap <= bound
     for k in ("QLut:Gelu", "QLut:Mul", "QSoftmax", "QAddRow", "QConv"):  # tables, exact by construction; ...
         assert c.ours_vs_ort[k] == 0, k
     assert sum(c.ours_vs_ort.values()) <= 1e-4 * sum(c.outputs.values())
@@ -242,28 +291,45 @@ def test_every_op_rounds_the_real_value_where_onnxruntime_differs(compiled) -> N
 @pytest.mark.qemu
 @pytest.mark.slow
 def test_fits_stm32f746_and_runs_in_qemu_within_tolerance(compiled, tmp_path) -> None:
-    """The board's logits are the host build's (the same integer kernels, bit-exact: both
-    distances to onnxruntime agree to float precision), so the top-1 check runs on those."""
+    """Issue 15's must-show: on stm32f746-disco (its DSP kernels, as `mcuforge build` picks
+    them) in QEMU, QEMU_DIGITS held-out digits: within LOGIT_LSB of onnxruntime as written,
+    the top-1 equal on every one, the logits the host build's bit for bit; RAM and flash as
+    the linker counts them within the board's 320 KB and 1 MB."""
+    from toolchain.api import CompileOptions
+    from toolchain.boards import load_board
+    from toolchain.build import build_firmware
     from toolchain.build.host import build_host, run_host
+    from toolchain.codegen.target import kernel_target
     from toolchain.int8check import int8_reference
-    from toolchain.run import run_on_board
-    from toolchain.verify import seeded_inputs
+    from toolchain.run import arena_budget
+    from toolchain.sim import run_firmware
 
+    board = load_board("stm32f746-disco")
+    # the options `mcuforge build` compiles with for this board
+    cm = compile_model(MODEL, options=CompileOptions(target=kernel_target(board, "int8"),
+                                                     ram_budget=arena_budget(board)))
+    kernels = {c.kernel for calls in cm.calls for c in calls}
+    assert any(k.endswith("_dsp") for k in kernels)  # the board's kernels, not only the references
+    src = write_sources(cm, tmp_path / "model")
     model = onnx.load(str(MODEL))
     exe = build_host(write_sources(compiled, tmp_path / "host"), 1)
-    lsb = _lsb(compiled)
-    for seed in SEEDS[:3]:
-        r = run_on_board(MODEL, "stm32f746-disco", tmp_path / f"s{seed}", seed=seed)
-        assert r.extra["dtype"] == "int8" and r.extra["kernels"][0] == "dsp"
-        assert r.ram_bytes <= SRAM and r.flash_bytes <= FLASH  # the linker script enforces both too
-        x = seeded_inputs(compiled, seed)  # what run_on_board fed the board
-        ours = run_host(exe, x, [10])[0]
-        deployed, as_written = int8_reference(model, compiled.graph, x)
-        assert r.extra["vs_ort_as_written"] == pytest.approx(np.abs(ours - as_written[0].ravel()).max(), abs=1e-6)
-        assert r.extra["vs_ort_deployed"] == pytest.approx(np.abs(ours - deployed[0].ravel()).max(), abs=1e-6)
-        check_logits(f"stm32f746-disco seed {seed}", ours, as_written[0], deployed[0], lsb)
-        print(f"lowrank ViT 240 int8 @ stm32f746-disco seed {seed}: {r.instructions:,} instructions, "
-              f"RAM {r.ram_bytes:,} B (arena {r.arena_bytes:,}), flash {r.flash_bytes:,} B")
+    lsb, worst, right = _lsb(compiled), 0.0, 0
+    images = digit_images(compiled, QEMU_DIGITS)
+    for name, label, x in images:
+        build = build_firmware(src, board, tmp_path / name, [x])
+        assert build.ram_bytes <= SRAM and build.flash_bytes <= FLASH  # the linker script enforces both too
+        res = run_firmware(build, 900)
+        assert res.status == 0
+        ours = np.asarray(res.outputs[0], np.float32).ravel()
+        assert ours.tobytes() == run_host(exe, [x], [10])[0].astype(np.float32).tobytes(), name
+        deployed, as_written = int8_reference(model, compiled.graph, [x])
+        worst = max(worst, check_logits(f"stm32f746-disco {name} (label {label})", ours, as_written[0], deployed[0],
+                                        lsb))
+        right += int(ours.argmax() == label)
+        print(f"  {res.instructions:,} instructions; RAM {build.ram_bytes:,} B (arena {build.arena_bytes:,} B) "
+              f"of {SRAM:,}, flash {build.flash_bytes:,} B of {FLASH:,}")
+    print(f"stm32f746-disco in QEMU: top-1 equal to onnxruntime on {len(images)} of {len(images)} held-out digits, "
+          f"logits at most {worst:.0f} LSB apart (bound {LOGIT_LSB}); {right} labels right")
 
 
 def test_layernorm_constants_agree_with_the_header() -> None:

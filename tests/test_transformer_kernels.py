@@ -126,6 +126,11 @@ F16_CASES = [Chain(17, (64, 128, 64), block=8), Chain(9, (12, 20, 8), residual=T
 # head over 33 keys; head dim 2 stays on the panel path.
 ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3, q_block=1, inplace=True),
                       Attention(7, 33, 1, 16, q_block=1), Attention(5, 7, 2, 2, q_block=1)]
+# RVV row path details (issue 13): last keys by reductions (2 after an LMUL-2 strip; 3 keys
+# only, with a 1-row group), 5 last keys in an LMUL-1 strip, and rows whose max sits outside the
+# folded exponent shifter's range (scale 400: exp_row_clamped).
+ROW_F16_ATTENTIONS += [Attention(6, 18, 2, 8, q_block=1), Attention(5, 3, 1, 4, q_block=1, inplace=True),
+                       Attention(9, 37, 2, 6, q_block=1), Attention(6, 20, 2, 8, q_block=1, scale=400.0)]
 F16_CASES += ROW_F16_ATTENTIONS
 # Helium's query-column path (8 queries along the vector, q_block 1, when 8 n_kv halves fit the
 # K panel): head dims 7 (QK^T dims 4 + 3, PV 6 + 1) over 10 queries (a 2-query last group),
@@ -138,6 +143,11 @@ F16_CASES += [Attention(10, 12, 2, 7, q_block=1, inplace=True), Attention(9, 20,
 # leftover rows of a 5-token block
 F16_CASES += [Chain(13, (32, 64, 32), residual=True, block=6),
               Chain(11, (32, 32), layernorm=False, act="MF_ACT_RELU", block=5, inplace=True)]
+# Token chains as Keras's export leaves them (issue 13): a linear without activation, then a
+# GELU tanh-form ACT step (on RVV: run in the linear's epilogue), 9 tokens in blocks of 4; and
+# the tanh form on a linear with a residual chain whose last linear adds its bias on copy-out.
+F16_CASES += [Chain(9, (16, 24), act="MF_ACT_NONE", relu_step=True, step_act="MF_ACT_GELU_TANH", block=4),
+              Chain(5, (12, 20, 8), act="MF_ACT_GELU_TANH", residual=True, block=2)]
 SIMD_BOARDS = [("rv32-rvv", "rvv"), ("cortex-m55-an547", "mve")]
 
 

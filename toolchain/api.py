@@ -60,6 +60,10 @@ class CompileOptions:
     compete: bool = True
     # harts the kernels fork over (a cluster board, toolchain/codegen/parallel.py); 1 = serial
     harts: int = 1
+    # q, k and v Linears on one input as one linear (passes/qkv.py): one LayerNorm and GEMM per
+    # block, but the attention can no longer write over q. With compete, `prefer` decides
+    # (_qkv_choice); without, this flag does.
+    merge_qkv: bool = True
     # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
     # its band is in the arena, never the whole input
     stream_input: bool = False
@@ -210,7 +214,7 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         cm = _compile_one(g, options)
         cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
         return cm
-    done = {"mcuformer": _compile_one(g, replace(options, compete=False))}
+    done = {"mcuformer": _qkv_choice(g, options, _compile_one(g, replace(options, compete=False)))}
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
@@ -236,6 +240,23 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     return cm
 
 
+def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> CompiledModel:
+    """The q|k|v merge trades arena for speed where the attention sets the peak (its output no
+    longer over q: N x D more), so it is chosen as toolchain/prefer.py chooses in/out of place:
+    "memory" the smaller arena; "speed" merged while it fits ram_budget (any without one);
+    "auto" merged where it fits a known budget (run/build: the board's), else memory first."""
+    if not options.merge_qkv or not any(n.op_type == "FusedAttention" for n in merged.graph.nodes):
+        return merged
+    apart = _compile_one(g, replace(options, compete=False, merge_qkv=False))
+    if apart.arena_bytes >= merged.arena_bytes:
+        return merged
+    budget = options.ram_budget
+    fits = budget is None or merged.arena_bytes <= budget
+    if fits and (options.prefer == "speed" or (options.prefer == "auto" and budget is not None)):
+        return merged
+    return apart
+
+
 def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
     """A build on several harts runs the one-hart program, forked: the schedule and node order
     are the ones one hart keeps (by its arena), so each output comes out of the same arithmetic
@@ -243,7 +264,7 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
     copies can tip the choice to another schedule (DS-CNN on 8 harts went naive: no in-place
     convs, no token chain), whose sums round differently."""
     one = compile_graph(g, replace(options, harts=1))
-    chosen = {"mcuformer": replace(options, compete=False),
+    chosen = {"mcuformer": replace(options, compete=False, merge_qkv=one.options.merge_qkv),
               "no-integrate": replace(options, integrate=False, compete=False),
               "naive": CompileOptions.schedule("naive", target=options.target, harts=options.harts,
                                                stream_input=options.stream_input,
@@ -278,7 +299,8 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         # folded bias, activation and requantisation into each op)
         options = replace(options, fuse=False, integrate=False)
     # the residual conv epilogues have FP32 kernels only; the transformer integrations have both
-    g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32")
+    g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32",
+                 merge_qkv=options.merge_qkv)
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)

@@ -54,9 +54,10 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-overwrite", is_flag=True, help="No token overwriting, no depthwise/pointwise conv over its input; the model keeps its input intact.")(fn)
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     fn = click.option("--prefer", type=click.Choice(["auto", "speed", "memory"]), default="auto", show_default=True,
-                      help="Depthwise/pointwise convs in place (smaller arena) or out of place (faster kernels): "
-                           "auto = memory first, the faster kernel where it still fits the RAM budget; speed = out of "
-                           "place wherever it fits; memory = the smallest arena.")(fn)
+                      help="Depthwise/pointwise convs in place (smaller arena) or out of place (faster kernels), and "
+                           "a ViT's separate q/k/v Linears kept apart or merged into one (one LayerNorm per block): "
+                           "auto = memory first, the faster choice where it still fits the RAM budget; speed = the "
+                           "faster wherever it fits; memory = the smallest arena.")(fn)
     fn = click.option("--ram-budget", type=SizeType(), default=None, metavar="SIZE",
                       help="Arena bytes --prefer may fill, e.g. 64K (build/run: default the board's RAM less its stack).")(fn)
     fn = click.option("--stream-input", is_flag=True,

@@ -11,7 +11,9 @@
  *  - rvv / mve: vector across output columns, one vector load (strided for stride > 1:
  *    vlse / gather) and one vfmacc per tap; a tap that hangs over the left or right padding
  *    for some columns of the chunk loads under a predicate (RVV mask / MVE VPR), so the border
- *    columns need no scalar code.
+ *    columns need no scalar code; 3x3 at stride 2 (pads <= 1) has its own kernels
+ *    (depthwise_s2_rvv.inc, depthwise_s2_mve.inc: the 9 taps unrolled, strided loads /
+ *    gathers of the even and odd columns, many planes per call).
  *
  * y may be x (the planner's "overwrite" alias) when scratch holds
  * mf_conv2d_overwrite_scratch_bytes(d, elem) bytes:
@@ -19,7 +21,8 @@
  *    first saves input row r into a ring of pad_top + 1 rows in scratch, and the kernel rows
  *    at or above r read the ring: one row copy per output row, no plane copy;
  *  - a plane no more than nc/(nc+1) of the input plane (stride 2: every channel but the first)
- *    lands only on consumed channels: written directly;
+ *    lands only on consumed channels: written directly (on RVV and Helium, planes 1.. of a
+ *    stride-2 3x3 layer in one multi-plane call);
  *  - anything else (the first channel at stride 2): computed into scratch, then copied.
  * With y distinct from x (and no overlap) scratch is not used and may be NULL. */
 #ifndef MF_DEPTHWISE_H

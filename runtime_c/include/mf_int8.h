@@ -68,6 +68,11 @@ typedef struct {
     int32_t groups;
     int32_t in_zp; /* what the padding reads */
     mf_requant_s8 rq;
+    /* Optional, for the DSP kernel only (NULL elsewhere and by default): the weights
+     * widened at compile time into its SMLAD pairs, per output channel k rounded up to 4
+     * with zeros, per four k the words (w0 | w2 << 16, w1 | w3 << 16) as int16 halves
+     * (ops/qconv.py dsp_weights). Every other path reads w. */
+    const int32_t *w_dsp;
 } mf_conv2d_s8_desc;
 
 /* Fully connected: y[m][n] = rq(bias[n] + sum_k a[m][k] * w[n][k]). */

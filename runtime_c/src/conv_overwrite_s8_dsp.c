@@ -53,6 +53,7 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
     if (!mf_conv2d_overwrite_s8_pointwise(d)) return MF_ESHAPE;
     int16_t *panel = (int16_t *)scratch;
     const int32_t hw = d->h_in * d->w_in;
+    const int32_t plain = mf_s8_rq_plain_dsp(&d->rq, 0, d->c_out);
     for (int32_t n = 0; n < d->n; ++n) {
         const int8_t *xn = x + (size_t)n * d->c_in * hw;
         int8_t *yn = y + (size_t)n * d->c_out * hw;
@@ -63,7 +64,8 @@ int mf_conv2d_overwrite_s8_dsp(const int8_t *x, const int8_t *w, const int32_t *
              * straight over x: y[n][oc][p] lies on x[n'][c][p] of the same pixel p, with
              * n' < n (an earlier image, consumed) or n' == n (this panel), because
              * c_out <= c_in or n == 1 (mf_conv2d_overwrite_s8_pointwise). */
-            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, yn + p0, hw, 1, &d->rq, 0);
+            mf_gemm_s8_dsp(w, d->c_in, d->c_out, panel, np, 1, bias, yn + p0, hw, 1, &d->rq, 0, d->w_dsp,
+                           plain);
         }
     }
     return MF_OK;

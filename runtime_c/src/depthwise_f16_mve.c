@@ -7,6 +7,7 @@
 #define MF_SFX(op) op##_f16
 #define MF_DW(op) op##_f16_mve
 #define MF_DW_NO_RING 1
+#define MF_DW_PLANES 1 /* depthwise_s2_mve.inc: stride 2 over many planes per call */
 #define MF_DW_PLANE_IN_PLACE 1 /* depthwise_rows_mve.inc runs over its input */
 #define MF_LANES 8
 #define MF_S float16_t
@@ -20,6 +21,7 @@
 #define MF_VFMA_N(acc, v, s) vfmaq_n_f16(acc, v, s)
 #define MF_VLD_Z(p, pred) vldrhq_z_f16((const float16_t *)(p), pred)
 #define MF_VST_P(p, v, pred) vstrhq_p_f16((float16_t *)(p), v, pred)
+#define MF_GATHER(p, offs) vldrhq_gather_shifted_offset_f16((const float16_t *)(p), offs)
 #define MF_GATHER_Z(p, offs, pred) vldrhq_gather_shifted_offset_z_f16((const float16_t *)(p), offs, pred)
 #define MF_VIDUP(start) vidupq_n_u16(start, 1)
 #define MF_VADD_N(v, x) vaddq_n_u16(v, x)

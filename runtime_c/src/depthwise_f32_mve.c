@@ -6,6 +6,7 @@
 #define MF_SFX(op) op##_f32
 #define MF_DW(op) op##_f32_mve
 #define MF_DW_NO_RING 1
+#define MF_DW_PLANES 1 /* depthwise_s2_mve.inc: stride 2 over many planes per call */
 #define MF_DW_PLANE_IN_PLACE 1 /* depthwise_rows_mve.inc runs over its input */
 #define MF_LANES 4
 #define MF_S float32_t
@@ -19,6 +20,7 @@
 #define MF_VFMA_N(acc, v, s) vfmaq_n_f32(acc, v, s)
 #define MF_VLD_Z(p, pred) vldrwq_z_f32(p, pred)
 #define MF_VST_P(p, v, pred) vstrwq_p_f32(p, v, pred)
+#define MF_GATHER(p, offs) vldrwq_gather_shifted_offset_f32(p, offs)
 #define MF_GATHER_Z(p, offs, pred) vldrwq_gather_shifted_offset_z_f32(p, offs, pred)
 #define MF_VIDUP(start) vidupq_n_u32(start, 1)
 #define MF_VADD_N(v, x) vaddq_n_u32(v, x)

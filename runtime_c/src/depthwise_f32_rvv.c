@@ -5,6 +5,7 @@
 #define MF_SFX(op) op##_f32
 #define MF_DW(op) op##_f32_rvv
 #define MF_DW_NO_RING 1
+#define MF_DW_PLANES 1 /* depthwise_s2_rvv.inc: stride 2 over many planes per call */
 #define MF_S float
 #define MF_V vfloat32m2_t
 #define MF_U vuint32m2_t
@@ -16,6 +17,7 @@
 #define MF_VLE_MU(m, z, p, vl) __riscv_vle32_v_f32m2_mu(m, z, p, vl)
 #define MF_VLSE(p, s, vl) __riscv_vlse32_v_f32m2(p, s, vl)
 #define MF_VLSE_M(m, p, s, vl) __riscv_vlse32_v_f32m2_m(m, p, s, vl)
+#define MF_VLSE_MU(m, z, p, s, vl) __riscv_vlse32_v_f32m2_mu(m, z, p, s, vl)
 #define MF_VSE(p, v, vl) __riscv_vse32_v_f32m2(p, v, vl)
 #define MF_VFMV(x, vl) __riscv_vfmv_v_f_f32m2(x, vl)
 #define MF_VFMACC(acc, s, v, vl) __riscv_vfmacc_vf_f32m2(acc, s, v, vl)

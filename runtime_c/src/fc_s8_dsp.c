@@ -20,6 +20,7 @@ int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
     if (!mf_s8_fc_args_ok(a, w, y, d) || !scratch) return MF_EARG;
     const int32_t k4 = mf_s8_k4(d->k);
     int16_t *panel = (int16_t *)scratch;
+    const int32_t plain = mf_s8_rq_plain_dsp(&d->rq, 0, d->n);
     for (int32_t m0 = 0; m0 < d->m; m0 += MF_S8_COLS_DSP) {
         const int32_t nm = d->m - m0 < MF_S8_COLS_DSP ? d->m - m0 : MF_S8_COLS_DSP;
         const int32_t full = nm - nm % 6, kq = d->k >> 2;
@@ -50,7 +51,7 @@ int mf_fc_s8_dsp(const int8_t *a, const int8_t *w, const int32_t *bias, int8_t *
         /* one activation row: its outputs are contiguous, so the column stride is 1 (the
          * GEMM's fast requantisation takes only contiguous outputs) */
         mf_gemm_s8_dsp(w, d->k, d->n, panel, nm, 0, bias, y + m0 * d->n, 1, nm == 1 ? 1 : d->n,
-                       &d->rq, 0);
+                       &d->rq, 0, 0, plain);
     }
     return MF_OK;
 }

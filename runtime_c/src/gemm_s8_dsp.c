@@ -292,25 +292,221 @@ static inline __attribute__((always_inline)) void row(const int8_t *wr, int32_t 
     for (; j < cols; ++j, yr += cs) yr[0] = rq_out(tile1(wr, kq, kt, panel + j * k4, b), q, mode);
 }
 
+/* The usual case as one assembly routine over every row and every full block of six columns
+ * (k a multiple of 16, contiguous outputs, every channel's shift in SMMLA's range, no
+ * activation clamp inside the int8 range): nothing spills, and the ~140 instructions GCC
+ * spent per block around the tile (reloading constants, re-deriving pointers, the
+ * remainder tests) become ~36: six MOVs from the bias, two LDRDs of the row's constants,
+ * the 24 of the requantisation and the loop test. Each row's constants (bias, mult, the
+ * rounding term with the zero point folded in, the shift) are derived once per row, in
+ * the routine, and kept on its stack. The job is read and its row pointers advanced in
+ * place. */
+typedef struct {
+    const int8_t *w;       /* 0: this row's weights (k bytes a row) */
+    const int16_t *panel;  /* 4: the first block */
+    const int16_t *pend;   /* 8: past the last full block */
+    int8_t *y;             /* 12: this row's first output */
+    int32_t k;             /* 16 */
+    int32_t ys;            /* 20: output row stride */
+    const int32_t *bias;   /* 24 */
+    int32_t bstep;         /* 28: 4, or 0 for a zero bias */
+    const int32_t *mult;   /* 32 */
+    const int32_t *shift;  /* 36 */
+    int32_t qstep;         /* 40: 4 per channel, 0 per tensor */
+    int32_t zp;            /* 44 */
+    int32_t rows;          /* 48 */
+    int32_t kloop;         /* 52: weight bytes the k loop walks: k rounded up to 4 (or 16) */
+} rows6_job;
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define MF_NAKED __attribute__((naked, noinline))
+#else
+#define MF_NAKED __attribute__((naked))
+#endif
+
+/* Stack slots of the routine (after its push): the row's bias, mult, rounding term,
+ * shift, output pointer, weights and their end, the panel's end, the job, rows left. */
+#define ROWS6_GROUP \
+    "ldr    r7, [r11], #4\n\t" \
+    "sxtb16 r6, r7\n\t" \
+    "sxtb16 r7, r7, ror #8\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r0, r6, r8, r0\n\t" \
+    "smlad  r0, r7, r9, r0\n\t" \
+    "smlad  r1, r6, r10, r1\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r1, r7, r8, r1\n\t" \
+    "smlad  r2, r6, r9, r2\n\t" \
+    "smlad  r2, r7, r10, r2\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r3, r6, r8, r3\n\t" \
+    "smlad  r3, r7, r9, r3\n\t" \
+    "smlad  r4, r6, r10, r4\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r4, r7, r8, r4\n\t" \
+    "smlad  r5, r6, r9, r5\n\t" \
+    "smlad  r5, r7, r10, r5\n\t"
+/* The same group with the weights widened at compile time (mf_conv2d_s8_desc w_dsp): one
+ * LDRD for the pair of words, 17 instructions per 24 MACs. */
+#define ROWS6_GROUP_W16 \
+    "ldrd   r6, r7, [r11], #8\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r0, r6, r8, r0\n\t" \
+    "smlad  r0, r7, r9, r0\n\t" \
+    "smlad  r1, r6, r10, r1\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r1, r7, r8, r1\n\t" \
+    "smlad  r2, r6, r9, r2\n\t" \
+    "smlad  r2, r7, r10, r2\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r3, r6, r8, r3\n\t" \
+    "smlad  r3, r7, r9, r3\n\t" \
+    "smlad  r4, r6, r10, r4\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r4, r7, r8, r4\n\t" \
+    "smlad  r5, r6, r9, r5\n\t" \
+    "smlad  r5, r7, r10, r5\n\t"
+#define ROWS6_RQ(a) \
+    "smmla  " a ", " a ", r6, r7\n\t" \
+    "asr    " a ", " a ", r8\n\t" \
+    "ssat   " a ", #8, " a "\n\t" \
+    "strb   " a ", [r9], #1\n\t"
+
+#define ROWS6_FN(name, KLOOP) \
+static MF_NAKED void name(rows6_job *job __attribute__((unused))) /* in r0 */ \
+{ \
+    __asm__ volatile( \
+        "push   {r4, r5, r6, r7, r8, r9, r10, r11, lr}\n\t" \
+        "sub    sp, sp, #40\n\t" \
+        "str    r0, [sp, #32]\n\t" \
+        "ldr    r1, [r0, #48]\n\t" \
+        "str    r1, [sp, #36]\n\t" \
+        /* a row: its constants into slots 0..12, its pointers into 16..28 */ \
+        "2:\n\t" \
+        "ldr    r0, [sp, #32]\n\t" \
+        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12}\n\t" /* w, panel, pend, y, k, ys, bias, bstep, mult, shift, qstep, zp */ \
+        "ldr    lr, [r0, #52]\n\t" \
+        "add    lr, r1, lr\n\t" \
+        "strd   r1, lr, [sp, #20]\n\t" /* the row's weights and their end */ \
+        "str    r4, [sp, #16]\n\t" \
+        "str    r3, [sp, #28]\n\t" \
+        "add    r1, r1, r5\n\t" \
+        "add    r4, r4, r6\n\t" \
+        "ldr    r3, [r7]\n\t" \
+        "add    r7, r7, r8\n\t" \
+        "ldr    r5, [r9]\n\t" \
+        "add    r9, r9, r11\n\t" \
+        "ldr    r6, [r10]\n\t" \
+        "add    r10, r10, r11\n\t" \
+        "mvn    r6, r6\n\t" /* sh = rs - 32 = -1 - shift */ \
+        "mov    r8, #1\n\t" \
+        "lsl    r8, r8, r6\n\t" \
+        "asr    r8, r8, #1\n\t" \
+        "lsl    r12, r12, r6\n\t" \
+        "add    r8, r8, r12\n\t" /* 2^(sh - 1) + (zp << sh) */ \
+        "strd   r3, r5, [sp, #0]\n\t" \
+        "strd   r8, r6, [sp, #8]\n\t" \
+        "str    r1, [r0, #0]\n\t" /* the next row's pointers back into the job */ \
+        "str    r4, [r0, #12]\n\t" \
+        "str    r7, [r0, #24]\n\t" \
+        "str    r9, [r0, #32]\n\t" \
+        "str    r10, [r0, #36]\n\t" \
+        "mov    r12, r2\n\t" \
+        /* a block of six columns */ \
+        "3:\n\t" \
+        "ldr    r0, [sp, #0]\n\t" \
+        "mov    r1, r0\n\t" \
+        "mov    r2, r0\n\t" \
+        "mov    r3, r0\n\t" \
+        "mov    r4, r0\n\t" \
+        "mov    r5, r0\n\t" \
+        "ldrd   r11, lr, [sp, #20]\n\t" \
+        "1:\n\t" \
+        KLOOP \
+        "cmp    r11, lr\n\t" \
+        "bne    1b\n\t" \
+        "ldrd   r6, r7, [sp, #4]\n\t"    /* mult, rounding term */ \
+        "ldrd   r8, r9, [sp, #12]\n\t"   /* shift, output */ \
+        ROWS6_RQ("r0") ROWS6_RQ("r1") ROWS6_RQ("r2") ROWS6_RQ("r3") ROWS6_RQ("r4") ROWS6_RQ("r5") \
+        "str    r9, [sp, #16]\n\t" \
+        "ldr    r10, [sp, #28]\n\t" \
+        "cmp    r12, r10\n\t" \
+        "bne    3b\n\t" \
+        "ldr    r1, [sp, #36]\n\t" \
+        "subs   r1, r1, #1\n\t" \
+        "str    r1, [sp, #36]\n\t" \
+        "bne    2b\n\t" \
+        "add    sp, sp, #40\n\t" \
+        "pop    {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n\t"); \
+}
+
+/* k a multiple of 16: four groups per loop trip; otherwise one (a first layer's k = 27: the
+ * last group's weight word runs into the next row, whose bytes meet the panel's zero
+ * padding: every panel filler zero-pads k to k4) */
+ROWS6_FN(rows6_q0, ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP ROWS6_GROUP)
+ROWS6_FN(rows6_q0_g1, ROWS6_GROUP)
+/* widened weights: 2 k4 bytes a row, zero-padded, so every row (the last too) runs here */
+ROWS6_FN(rows6_w16, ROWS6_GROUP_W16 ROWS6_GROUP_W16 ROWS6_GROUP_W16 ROWS6_GROUP_W16)
+ROWS6_FN(rows6_w16_g1, ROWS6_GROUP_W16)
+
+int32_t mf_s8_rq_plain_dsp(const mf_requant_s8 *rq, int32_t ch0, int32_t rows)
+{
+    if (rq->act_min != -128 || rq->act_max != 127) return 0;
+    for (int32_t r = 0; r < (rq->per_channel ? rows : 1); ++r) {
+        const int32_t s = rq->shift[rq->per_channel ? ch0 + r : 0];
+        if (s >= -1 || s < -21) return 0; /* rs = 31 - shift in 33..52: rq_make's mode 0 */
+    }
+    return 1;
+}
+
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
-                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0)
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0, const int32_t *wq,
+                    int32_t plain)
 {
     const int32_t kq = k >> 2, kt = k & 3, k4 = mf_s8_k4(k);
     const int exact = kt == 0 && kq >= 4 && (kq & 3) == 0;
-    for (int32_t r = 0; r < rows; ++r) {
+    /* rows [0, nasm) have their full blocks of six done by the assembly routine */
+    int32_t nasm = 0, full = 0;
+    if (cs == 1 && cols >= 6 && rows >= 1 && kq >= 1 && plain) {
+        /* with a k tail the last row's last word would read past w: that row stays in C */
+        nasm = kt && !wq ? rows - 1 : rows;
+        if (nasm > 0) {
+            const int32_t zero = 0, qi = rq->per_channel ? ch0 : 0;
+            full = cols - cols % 6;
+            rows6_job job = {w, panel, panel + full * k4, y, k, rs, bias ? bias : &zero, bias ? 4 : 0,
+                             rq->mult + qi, rq->shift + qi, rq->per_channel ? 4 : 0, rq->out_zp, nasm, k4};
+            if (wq) {
+                job.w = (const int8_t *)(const void *)wq;
+                job.k = job.kloop = 2 * k4;
+            }
+            const int four = k4 % 16 == 0;
+            if (wq && four)
+                rows6_w16(&job);
+            else if (wq)
+                rows6_w16_g1(&job);
+            else if (exact)
+                rows6_q0(&job);
+            else
+                rows6_q0_g1(&job);
+        }
+    }
+    for (int32_t r = full == cols ? nasm : 0; r < rows; ++r) {
+        const int32_t j0 = r < nasm ? full : 0;
         const int8_t *wr = w + r * k;
         const int32_t b = bias ? bias[r] : 0;
         const rq_t q = rq_make(rq, ch0 + r, cs);
-        int8_t *yr = y + r * rs;
+        int8_t *yr = y + r * rs + j0 * cs;
+        const int16_t *pr = panel + j0 * k4;
+        const int32_t cr = cols - j0;
         if (q.mode == 0 && exact)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 1);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 0, 1);
         else if (q.mode == 0)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 0, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 0, 0);
         else if (q.mode == 1)
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 1, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 1, 0);
         else
-            row(wr, kq, kt, k4, panel, cols, blocks6, b, &q, yr, cs, 3, 0);
+            row(wr, kq, kt, k4, pr, cr, blocks6, b, &q, yr, cs, 3, 0);
     }
 }
 #endif

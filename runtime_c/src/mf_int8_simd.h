@@ -189,10 +189,17 @@ static __attribute__((noinline, unused)) void mf_s8_rq_rows(const int32_t *acc, 
  * blocks6: every column, the last partial block's too, sits in a block of six (the panel
  * has room for cols rounded up to 6; the padding columns hold anything and are computed
  * but never stored), so no column runs the slow one-column tile; 0: columns past the last
- * full block of six are stored one by one (mf_s8_panel_dsp_at). */
+ * full block of six are stored one by one (mf_s8_panel_dsp_at). wq: NULL, or the same rows
+ * widened at compile time (mf_conv2d_s8_desc w_dsp), which the fast path then reads;
+ * plain: mf_s8_rq_plain_dsp of these rows (0 never takes the fast path). */
 void mf_gemm_s8_dsp(const int8_t *w, int32_t k, int32_t rows, const int16_t *panel,
                     int32_t cols, int32_t blocks6, const int32_t *bias, int8_t *y, int32_t rs,
-                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0);
+                    int32_t cs, const mf_requant_s8 *rq, int32_t ch0, const int32_t *wq,
+                    int32_t plain);
+/* 1 when rows [ch0, ch0 + rows) requantise without a clamp inside the int8 range and with
+ * every shift in SMMLA's range (rs = 31 - shift in 33..52): mf_gemm_s8_dsp's plain, which
+ * lets its assembly rows routine run; callers work it out once per call, not per panel. */
+int32_t mf_s8_rq_plain_dsp(const mf_requant_s8 *rq, int32_t ch0, int32_t rows);
 /* Offset of element (j, k) in that panel of cols columns (blocks6 0). */
 static inline int32_t mf_s8_panel_dsp_at(int32_t j, int32_t k, int32_t cols, int32_t k4)
 {

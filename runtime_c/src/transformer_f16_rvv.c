@@ -20,12 +20,14 @@
 
 /* ---------------------------------------------------------------- token chain */
 
-/* y[n][w] = act(y + bias) in place, vector by vector. */
+/* y[n][w] = act(y + bias) in place, vector by vector. GELU and its tanh form (Keras's, through
+ * tf2onnx) both take vgelu_h, which computes the tanh form (within 4.8e-4 of the erf one). */
 static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
 {
-    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    const int gelu = act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH;
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || gelu;
     if (!bias && act->kind == MF_ACT_NONE) return;
-    if (act->kind == MF_ACT_GELU) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
+    if (gelu) { /* FP16 GELU (vgelu_h), LMUL-1 strips */
         VEXP_H_CONSTS;
         for (int32_t r = 0; r < n; ++r) {
             _Float16 *yr = (_Float16 *)(y + r * w);
@@ -63,6 +65,10 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
     const int32_t in_w = d->steps[0].in_w, out_w = d->steps[d->n_steps - 1].out_w;
     const int32_t block = d->block > 1 ? d->block : 1;
     const int32_t half = mf_token_chain_scratch_f16(d) / 2;
+    /* A last linear step without activation adds its bias in the copy-out below (the same
+     * FP16 sums in the same order), which saves a load and a store per strip of its output. */
+    const mf_token_step_f16 *last = &d->steps[d->n_steps - 1];
+    const mf_f16 *out_bias = last->kind == MF_STEP_LINEAR && last->act.kind == MF_ACT_NONE ? last->b : NULL;
     for (int32_t t0 = 0; t0 < d->tokens; t0 += block) {
         const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
         const mf_f16 *src = x + t0 * in_w;
@@ -72,13 +78,22 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
             if (st->kind == MF_STEP_LINEAR) {
                 mf_gemm_panel_f16_rvv(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
                                       NULL, 0);
-                bias_act(buf, nb, st->out_w, st->b, &st->act);
+                /* an activation step right after a linear without one runs in its epilogue (the
+                 * exporter's view between them, sunk by the passes, left them two steps) */
+                const mf_act *act = &st->act;
+                if (act->kind == MF_ACT_NONE && s + 1 < d->n_steps && d->steps[s + 1].kind == MF_STEP_ACT)
+                    act = &d->steps[++s].act;
+                if (st != last || !out_bias) bias_act(buf, nb, st->out_w, st->b, act);
             } else if (st->kind == MF_STEP_LAYERNORM) {
                 for (int32_t r = 0; r < nb; ++r)
                     vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
                                NULL, NULL);
             } else {
-                for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
+                for (int32_t j = 0; j < nb * st->out_w;) {
+                    const size_t vl = setvl(nb * st->out_w - j);
+                    store(buf + j, load(src + j, vl), vl);
+                    j += (int32_t)vl;
+                }
                 bias_act(buf, nb, st->out_w, NULL, &st->act);
             }
             src = buf;
@@ -87,6 +102,18 @@ int mf_token_chain_f16_rvv(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
         /* The block's input rows are all read: its output rows may land on them. */
         mf_f16 *dst = y + t0 * out_w;
         const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
+        if (out_bias) {
+            for (int32_t r = 0; r < nb; ++r)
+                for (int32_t j = 0; j < out_w;) {
+                    const size_t vl = setvl(out_w - j);
+                    const int32_t at = r * out_w + j;
+                    vh v = __riscv_vfadd_vv_f16m2(load(src + at, vl), load(out_bias + j, vl), vl);
+                    if (res) v = __riscv_vfadd_vv_f16m2(v, load(res + at, vl), vl);
+                    store(dst + at, v, vl);
+                    j += (int32_t)vl;
+                }
+            continue;
+        }
         const int32_t n = nb * out_w;
         for (int32_t j = 0; j < n;) {
             const size_t vl = setvl(n - j);
@@ -125,10 +152,17 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
  * exponentials (FP16, vexp2_h) stay unnormalised; PV runs as a 4-row GEMM tile over V's rows
  * (mf_gemm_panel_f16_rvv, vector along the head dim; keys along the vector with strided V
  * columns measured slower: a strided load per 8 MACs and a reduction per output) and each
- * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. With a score bias
- * or a negative scale the rows take vsoftmax (max pass, bias) instead. */
+ * output row is scaled by its 1 / sum once: dh multiplies instead of n_kv. A score bias is
+ * added by bias_row, whose max the exponentials then start from; a negative scale without
+ * bias takes vsoftmax (max pass) instead. */
 #define ROW_DH 16
 #define ROWS_AT_ONCE 4
+/* Up to this many last keys (n_kv mod 16 after the LMUL-4/2 strips: 65 tokens leave one) take
+ * one K-row load and per row a multiply and a widening sum reduction (about 5 instructions
+ * per key and row at dh <= VLMAX) instead of an LMUL-1 strip of dh strided loads, 4 dh
+ * multiply-adds and 4 dh scalar q loads (about 100 at dh 8) that a lone key would fill one
+ * lane of. */
+#define TAIL_KEYS 3
 
 /* One strip of scores at LMUL L: the four rows' dot products with vl keys (kc: the first key
  * at this head's column; qp: q interleaved [dh][4]). */
@@ -187,6 +221,31 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
         m3 = __riscv_vfmax_vv_f16m1(__riscv_vfmax_vv_f16m1(m3, __riscv_vget_v_f16m2_f16m1(a3, 0), w1),
                                     __riscv_vget_v_f16m2_f16m1(a3, 1), w1);
     }
+    float tail_top[ROWS_AT_ONCE] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    if (n_kv - j <= TAIL_KEYS && dh <= (int32_t)w1) { /* the last keys by reductions: see TAIL_KEYS */
+        const size_t vd = __riscv_vsetvl_e16m1((size_t)dh);
+        const ptrdiff_t qstride = ROWS_AT_ONCE * 2;
+        const vfloat16m1_t q0 = __riscv_vlse16_v_f16m1((const _Float16 *)qbuf, qstride, vd);
+        const vfloat16m1_t q1 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 1), qstride, vd);
+        const vfloat16m1_t q2 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 2), qstride, vd);
+        const vfloat16m1_t q3 = __riscv_vlse16_v_f16m1((const _Float16 *)(qbuf + 3), qstride, vd);
+        const vfloat32m1_t zero = __riscv_vfmv_s_f_f32m1(0.0f, 1);
+#define TAIL_DOT(r, qv)                                                                                          \
+    if (nr > r) {                                                                                                \
+        const mf_f16 sj = (mf_f16)__riscv_vfmv_f_s_f32m1_f32(                                                   \
+            __riscv_vfwredusum_vs_f16m1_f32m1(__riscv_vfmul_vv_f16m1(qv, kv, vd), zero, vd));                    \
+        s[r * n_kv + j] = sj;                                                                                    \
+        tail_top[r] = (float)sj > tail_top[r] ? (float)sj : tail_top[r];                                         \
+    }
+        for (; j < n_kv; ++j) {
+            const vfloat16m1_t kv = __riscv_vle16_v_f16m1((const _Float16 *)(k + j * ks), vd);
+            TAIL_DOT(0, q0)
+            TAIL_DOT(1, q1)
+            TAIL_DOT(2, q2)
+            TAIL_DOT(3, q3)
+        }
+#undef TAIL_DOT
+    }
     while (j < n_kv) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n_kv - j));
         const mf_f16 *kc = k + j * ks;
@@ -198,31 +257,22 @@ static void qk_rows(const mf_f16 *qbuf, int32_t nr, const mf_f16 *k, int32_t ks,
         j += (int32_t)vl;
     }
     const vfloat16m1_t lo = __riscv_vfmv_s_f_f16m1((_Float16)-INFINITY, 1);
-    top[0] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m0, lo, w1));
-    top[1] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m1, lo, w1));
-    top[2] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m2, lo, w1));
-    top[3] = (float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m3, lo, w1));
+    top[0] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m0, lo, w1)), tail_top[0]);
+    top[1] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m1, lo, w1)), tail_top[1]);
+    top[2] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m2, lo, w1)), tail_top[2]);
+    top[3] = fmaxf((float)__riscv_vfmv_f_s_f16m1_f16(__riscv_vfredmax_vs_f16m1_f16m1(m3, lo, w1)), tail_top[3]);
 }
 
-/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32).
- * Two LMUL-1 strips per pass (the loop's scalar work halves), then the tail. */
-static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised, by vexp2_h; returns 1 / their sum
+ * (FP32). The general form, for what exp_row's shortcut does not take. */
+static float exp_row_clamped(mf_f16 *s, int32_t n, float scale, float mx)
 {
     const size_t w1 = __riscv_vsetvlmax_e16m1();
     const vfloat16m1_t vmx = __riscv_vfmv_v_f_f16m1((_Float16)(LOG2E * mx), w1); /* exp(z) = 2^(z log2 e) */
     const _Float16 sc = (_Float16)(LOG2E * scale);
     VEXP_H_CONSTS;
     vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
-    int32_t j = 0;
-    for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
-        _Float16 *p = (_Float16 *)(s + j);
-        const vfloat16m1_t e0 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, w1), sc, vmx, w1), w1);
-        const vfloat16m1_t e1 = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p + w1, w1), sc, vmx, w1), w1);
-        acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
-        __riscv_vse16_v_f16m1(p, e0, w1);
-        __riscv_vse16_v_f16m1(p + w1, e1, w1);
-    }
-    while (j < n) {
+    for (int32_t j = 0; j < n;) {
         const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
         _Float16 *p = (_Float16 *)(s + j);
         const vfloat16m1_t e = VEXP2_H(__riscv_vfmsub_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), sc, vmx, vl), vl);
@@ -230,6 +280,58 @@ static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
         __riscv_vse16_v_f16m1(p, e, vl);
         j += (int32_t)vl;
     }
+    return 1.0f / __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredusum_vs_f32m2_f32m1(
+                      acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), __riscv_vsetvlmax_e32m2()));
+}
+
+/* 2^(x sc - m) of the strip at p, see exp_row */
+static inline vfloat16m1_t exp_strip(const _Float16 *p, _Float16 lo, _Float16 sc, _Float16 c, vfloat16m1_t vc,
+                                     vfloat16m1_t c3, vfloat16m1_t c2, vfloat16m1_t c1, vfloat16m1_t one, size_t vl)
+{
+    const vfloat16m1_t x = __riscv_vfmax_vf_f16m1(__riscv_vle16_v_f16m1(p, vl), lo, vl);
+    const vfloat16m1_t t = __riscv_vfmadd_vf_f16m1(x, sc, vc, vl);
+    return vexp2_nr_h(t, __riscv_vfmsub_vf_f16m1(x, sc, __riscv_vfsub_vf_f16m1(t, c, vl), vl), c3, c2, c1, one, vl);
+}
+
+/* The same, with the row's max folded into the exponent shifter: softmax does not depend on
+ * the constant subtracted, so the row subtracts m, the integer nearest log2(e) mx that makes
+ * c = VEXP_SHIFT - m an FP16. Then t = round(s sc + c) = n + VEXP_SHIFT in one fused
+ * multiply-add (n = round(s sc - m)), and r = s sc - (t - c) exactly: three instructions
+ * where vexp2_h spends five on y = s sc - m, its clamp, n and r. The clamp moves onto the
+ * scores (s >= lo, lo = (m - 14) / sc: y >= -14 within FP16's rounding of lo, which |m| <= 512
+ * keeps under half a unit, so 2^n stays >= 2^-15). Scores above the max by FP16 rounding give
+ * n = 1 at most. Rows outside that range, or a scale that is not positive, take
+ * exp_row_clamped. Two LMUL-1 strips per pass (the loop's scalar work halves), then the tail. */
+static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
+{
+    const _Float16 sc = (_Float16)(LOG2E * scale);
+    const _Float16 c = (_Float16)(VEXP_SHIFT - LOG2E * mx);
+    const float m = VEXP_SHIFT - (float)c;
+    if (!((float)sc > 0.0f) || !(fabsf(m) <= 512.0f)) return exp_row_clamped(s, n, scale, mx);
+    const _Float16 lo = (_Float16)((m - 14.0f) / (float)sc);
+    const size_t w1 = __riscv_vsetvlmax_e16m1();
+    const vfloat16m1_t vc = __riscv_vfmv_v_f_f16m1(c, w1);
+    VEXP_H_CONSTS;
+    vfloat32m2_t acc = __riscv_vfmv_v_f_f32m2(0.0f, __riscv_vsetvlmax_e32m2());
+#define EXP_STRIP(p, vl) exp_strip(p, lo, sc, c, vc, vexp_c3, vexp_c2, vexp_c1, vexp_one, vl)
+    int32_t j = 0;
+    for (; j + 2 * (int32_t)w1 <= n; j += 2 * (int32_t)w1) {
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e0 = EXP_STRIP(p, w1);
+        const vfloat16m1_t e1 = EXP_STRIP(p + w1, w1);
+        acc = __riscv_vfwadd_wv_f32m2(__riscv_vfwadd_wv_f32m2(acc, e0, w1), e1, w1);
+        __riscv_vse16_v_f16m1(p, e0, w1);
+        __riscv_vse16_v_f16m1(p + w1, e1, w1);
+    }
+    while (j < n) {
+        const size_t vl = __riscv_vsetvl_e16m1((size_t)(n - j));
+        _Float16 *p = (_Float16 *)(s + j);
+        const vfloat16m1_t e = EXP_STRIP(p, vl);
+        acc = __riscv_vfwadd_wv_f32m2_tu(acc, acc, e, vl); /* tail lanes keep their sums */
+        __riscv_vse16_v_f16m1(p, e, vl);
+        j += (int32_t)vl;
+    }
+#undef EXP_STRIP
     return 1.0f / __riscv_vfmv_f_s_f32m1_f32(__riscv_vfredusum_vs_f32m2_f32m1(
                       acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), __riscv_vsetvlmax_e32m2()));
 }
@@ -250,7 +352,10 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
                         mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
 {
     const int32_t n_kv = d->n_kv, dh = d->dh;
-    const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
+    /* exps unnormalised (exp_row), 1 / sum after PV: rows with a bias (after bias_row, which
+     * returns the biased row's max), and without one for a scale >= 0 (the max is then scale
+     * times qk_rows' max); a negative scale without bias takes vsoftmax (its max is the min) */
+    const int fast = !bias && d->scale >= 0.0f;
     mf_f16 qbuf[ROW_DH * ROWS_AT_ONCE];
     float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
     for (int32_t b = 0; b < d->batch; ++b) {
@@ -263,28 +368,35 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
             const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
             for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
                 const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
-                for (int32_t r = 0; r < ROWS_AT_ONCE; ++r) {
+                for (int32_t r = 0; r < ROWS_AT_ONCE; ++r) { /* q rows interleaved: a row's load, a strided store */
                     const mf_f16 *qr = qb + (i0 + (r < nr ? r : nr - 1)) * d->q_stride + col;
-                    for (int32_t e = 0; e < dh; ++e) qbuf[e * ROWS_AT_ONCE + r] = qr[e];
+                    for (int32_t e = 0; e < dh;) {
+                        const size_t vl = __riscv_vsetvl_e16m1((size_t)(dh - e));
+                        __riscv_vsse16_v_f16m1((_Float16 *)(qbuf + e * ROWS_AT_ONCE + r), ROWS_AT_ONCE * 2,
+                                               __riscv_vle16_v_f16m1((const _Float16 *)(qr + e), vl), vl);
+                        e += (int32_t)vl;
+                    }
                 }
                 qk_rows(qbuf, nr, kb + col, d->k_stride, dh, scratch, n_kv, top);
                 for (int32_t r = 0; r < nr; ++r) {
                     mf_f16 *row = scratch + r * n_kv;
                     inv[r] = 1.0f;
-                    if (fast) {
+                    if (bh) {
+                        const float hi = bias_row(row, bh + (i0 + r) * n_kv, n_kv, d->scale);
+                        if (hi == -INFINITY)
+                            for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
+                        else
+                            inv[r] = exp_row(row, n_kv, 1.0f, hi);
+                    } else if (fast) {
                         inv[r] = exp_row(row, n_kv, d->scale, d->scale * top[r]);
-                    } else if (!bh) {
-                        vsoftmax(row, n_kv, d->scale);
-                    } else if (bias_row(row, bh + (i0 + r) * n_kv, n_kv, d->scale) == -INFINITY) {
-                        for (int32_t j = 0; j < n_kv; ++j) row[j] = (mf_f16)0.0f; /* fully masked: zeros */
                     } else {
-                        vsoftmax(row, n_kv, 1.0f);
+                        vsoftmax(row, n_kv, d->scale);
                     }
                 }
                 /* these rows' q columns of head h are consumed (copied): the output may overwrite them */
                 mf_f16 *o = ob + i0 * d->out_stride + col;
                 mf_gemm_panel_f16_rvv(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
-                if (fast)
+                if (fast || bh)
                     for (int32_t r = 0; r < nr; ++r) scale_row(o + r * d->out_stride, dh, inv[r]);
             }
         }

@@ -69,7 +69,11 @@ int kh_run(void)
         .n = KS_N, .c_in = KS_CI, .h_in = KS_H, .w_in = KS_WI, .c_out = KS_CO, .h_out = KS_HO,
         .w_out = KS_WO, .k_h = KS_KH, .k_w = KS_KW, .stride_h = KS_SH, .stride_w = KS_SW,
         .dil_h = KS_DH, .dil_w = KS_DW, .pad_top = KS_PT, .pad_left = KS_PL, .groups = KS_G,
-        .in_zp = KS_IN_ZP, .rq = rq};
+        .in_zp = KS_IN_ZP, .rq = rq,
+#if KS_WDSP
+        .w_dsp = (const int32_t *)(const void *)kh_in_wdsp, /* int32 bit patterns */
+#endif
+    };
     const int st = kb_conv2d_s8_ref(x, w, bias, y_ref, &d);
 #else
     const mf_fc_s8_desc d = {.m = KS_M, .n = KS_NN, .k = KS_K, .rq = rq};

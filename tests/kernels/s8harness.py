@@ -40,6 +40,9 @@ class ConvS8:
     band: tuple[int, int] | None = None
     overwrite: bool = False  # mf_conv2d_overwrite_s8_<isa>, run with y = x
     in_place: bool = False  # mf_conv2d_s8_<isa> run with y = x (its depthwise path allows it)
+    # the desc carries the DSP kernel's compile-time widened weights (ops/qconv.py
+    # dsp_weights, as the lowering passes them); other kernels ignore them
+    w_dsp: bool = False
 
     @property
     def op(self) -> str:
@@ -87,7 +90,8 @@ class ConvS8:
         v = {"OP": 1, "N": self.n, "CI": self.c_in, "CO": self.c_out, "H": self.h, "WI": self.w,
              "HO": oh, "WO": ow, "KH": self.k[0], "KW": self.k[1], "SH": self.stride[0],
              "SW": self.stride[1], "DH": self.dil[0], "DW": self.dil[1], "PT": self.pad_top,
-             "PL": self.pads[1], "G": self.groups, "OVERWRITE": int(self.overwrite or self.in_place)}
+             "PL": self.pads[1], "G": self.groups, "OVERWRITE": int(self.overwrite or self.in_place),
+             "WDSP": int(self.w_dsp)}
         return [f"-DKS_{k}={v}" for k, v in v.items()]
 
     def __str__(self) -> str:
@@ -96,7 +100,7 @@ class ConvS8:
                 f"_s{self.stride[0]}{self.stride[1]}_p{''.join(map(str, self.pads))}"
                 f"_d{self.dil[0]}_g{self.groups}_n{self.n}{'' if self.per_channel else '_pt'}_{self.act}"
                 f"{'_big' if self.big_scale else ''}{f'_band{self.band[0]}+{self.band[1]}' if self.band else ''}"
-                f"{'_over' if self.overwrite else ''}{'_inplace' if self.in_place else ''}")
+                f"{'_over' if self.overwrite else ''}{'_inplace' if self.in_place else ''}{'_wdsp' if self.w_dsp else ''}")
 
 
 @dataclass(frozen=True)
@@ -288,8 +292,13 @@ def run_s8(board: Board, shape: ConvS8 | FcS8, isa: str, seed: int = 0, out_dir:
     defines = [*shape.defines(), *dt.defines(), f"-DKS_FAST={fast}", f"-DKS_FAST_SCRATCH={fast}_scratch_bytes",
                f"-DKS_SCRATCH_BYTES={scratch_bytes(isa, shape)}"]
     xw, params = dt.inputs()
+    ins = {"xw": xw, "params": params}
+    if getattr(shape, "w_dsp", False):
+        from toolchain.ops.qconv import dsp_weights
+
+        ins["wdsp"] = np.array(dsp_weights(dt.w), np.int32).view(np.float32)
     n_y = int(np.prod(shape.out_hw)) * shape.n * shape.c_out if isinstance(shape, ConvS8) else shape.m * shape.n
-    case = Case(HERE / "model_s8.c", set() if fast.startswith("kb_") else {fast}, {"xw": xw, "params": params},
+    case = Case(HERE / "model_s8.c", set() if fast.startswith("kb_") else {fast}, ins,
                 {"fast": n_y, "ref": n_y}, dict(f[2:].split("=", 1) for f in defines), sources=[HERE / "s8_ref.c"])
     try:
         r = run(board, case, out_dir=out_dir, timeout=timeout)

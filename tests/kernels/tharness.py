@@ -40,6 +40,7 @@ class Chain:
     residual: bool = False
     block: int = 4
     inplace: bool = False
+    step_act: str = "MF_ACT_RELU"  # the trailing ACT step's activation (relu_step)
     op = "token_chain"
 
     @property
@@ -62,7 +63,7 @@ class Chain:
             steps.append(f"{{.kind = MF_STEP_LINEAR, .in_w = {a}, .out_w = {o}, .w = kt_blob + {wt}, "
                          f".b = kt_blob + {bias}, .act = {{{act}, 0.0f, 0.0f}}}}")
         if self.relu_step:
-            steps.append(f"{{.kind = MF_STEP_ACT, .in_w = {w[-1]}, .out_w = {w[-1]}, .act = {{MF_ACT_RELU, 0.0f, 0.0f}}}}")
+            steps.append(f"{{.kind = MF_STEP_ACT, .in_w = {w[-1]}, .out_w = {w[-1]}, .act = {{{self.step_act}, 0.0f, 0.0f}}}}")
         alias = res if self.residual else x
         call = (f"fn(kt_blob + {x}, a, y, s, &kt_desc)" if self.residual else "fn(a, NULL, y, s, &kt_desc)")
         return _case(dtype, blob.size, self.tokens * w[-1], 2 * self.block * max(w), alias,
@@ -79,6 +80,7 @@ class Attention:
     dh: int
     q_block: int = 4
     inplace: bool = False
+    scale: float = 0.0  # 0: 1 / sqrt(dh)
     op = "attention"
 
     @property
@@ -88,7 +90,7 @@ class Attention:
     def case(self, dtype: str, isa: str) -> str:
         blob, width = _Blob(), self.heads * self.dh
         q, k, v = blob.take(self.n_q * width), blob.take(self.n_kv * width), blob.take(self.n_kv * width)
-        scale = c_float(1.0 / np.sqrt(self.dh))
+        scale = c_float(self.scale or 1.0 / np.sqrt(self.dh))
         k_panel = int(isa in ("rvv", "mve"))  # the SIMD kernels take K transposed through scratch
         desc = (f"static const mf_attention_desc kt_desc = {{.batch = 1, .n_q = {self.n_q}, .n_kv = {self.n_kv}, "
                 f".heads = {self.heads}, .dh = {self.dh}, .q_stride = {width}, .k_stride = {width}, "

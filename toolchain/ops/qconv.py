@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from toolchain.ir.graph import Node, Tensor
-from toolchain.ops.base import Call, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
+from toolchain.ops.base import Call, IntArray, LowerCtx, Lit, Op, OutSpec, Scratch, TensorArg, lit, register, struct
 from toolchain.ops.conv import Window, hw, out_shape, window_sums
 from toolchain.ops.kernel_table import Sig, kernels
 from toolchain.ops.requant import Requant
@@ -55,9 +55,42 @@ def qconv_reference(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, p: QConv
     return y[:, :, 0, :] if p.win.spatial_rank == 1 else y
 
 
-def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band: tuple[int, int] | None = None):
+def dsp_weights(w: np.ndarray) -> tuple[int, ...]:
+    """mf_conv2d_s8_desc w_dsp: int8 weights [c_out][k] widened into the DSP GEMM's SMLAD
+    pairs, each row's k zero-padded to a multiple of 4, per four k the int32 words
+    (w0 | w2 << 16, w1 | w3 << 16) of int16 halves (what LDR + SXTB16 gave at run time)."""
+    co = w.shape[0]
+    k = int(np.prod(w.shape[1:]))
+    wk = np.zeros((co, (k + 3) // 4 * 4), np.int64)
+    wk[:, :k] = np.asarray(w, np.int64).reshape(co, k)
+    g = wk.reshape(co, -1, 4) & 0xFFFF
+    words = np.stack([g[:, :, 0] | g[:, :, 2] << 16, g[:, :, 1] | g[:, :, 3] << 16], axis=2)
+    words = np.where(words >= 2**31, words - 2**32, words)
+    return tuple(int(v) for v in words.reshape(-1))
+
+
+# The widened copy triples a conv's weight bytes in flash (the int8 weights stay for the
+# reference and the C tails): layers above this keep int8 only, so a model whose flash is
+# bound by one big conv (the int8 ViT's 98 KB patch embedding) is not pushed out of it.
+# ResNet-8's largest conv (64 x 64 x 3 x 3) is 36,864 B.
+DSP_WIDEN_MAX_BYTES = 40 * 1024
+
+
+def dsp_weights_arg(ctx: LowerCtx, kernel: str, p: "QConvParams", w_name: str) -> IntArray | Lit:
+    """The packed weights for a DSP conv/pointwise kernel with constant weights, else NULL
+    (depthwise layers read w: their kernel is not the GEMM)."""
+    t = ctx.tensors[w_name]
+    if (ctx.isa_of(kernel) != "dsp" or t.data is None or (p.group > 1 and p.group == t.shape[0])
+            or t.data.size > DSP_WIDEN_MAX_BYTES):
+        return Lit("NULL")
+    return IntArray(dsp_weights(t.data))
+
+
+def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band: tuple[int, int] | None = None,
+              w_dsp: IntArray | Lit | None = None):
     """mf_conv2d_s8_desc for c_out output channels (all, or a block of them); band: output
-    rows (first, count) only, as the same conv with a lowered pad_top (mf_int8.h)."""
+    rows (first, count) only, as the same conv with a lowered pad_top (mf_int8.h); w_dsp:
+    the DSP kernel's widened weights (dsp_weights_arg)."""
     h, w = hw(xs)
     oh, ow = p.win.out_size(h, w)
     r0, oh = band if band else (0, oh)
@@ -68,7 +101,7 @@ def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band
         stride_h=lit(p.win.strides[0]), stride_w=lit(p.win.strides[1]),
         dil_h=lit(p.win.dilations[0]), dil_w=lit(p.win.dilations[1]),
         pad_top=lit(p.win.pads[0] - r0 * p.win.strides[0]), pad_left=lit(p.win.pads[1]), groups=lit(p.group),
-        in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **rq.struct_fields()))
+        in_zp=lit(p.in_zp), rq=struct("mf_requant_s8", **rq.struct_fields()), w_dsp=w_dsp or Lit("NULL"))
 
 
 @register
@@ -102,10 +135,12 @@ class QConv(Op):
             return depthwise_over_input(p, node, ctx, xs, ws)
         if kind == 2:
             ow_kernel = ctx.kernel("conv2d_overwrite", "s8", tuple(OVERWRITE_SCRATCH))
+            desc = conv_desc(p, xs, ws[0], p.rq, w_dsp=dsp_weights_arg(ctx, ow_kernel, p, node.inputs[1]))
             return [Call(ow_kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]),
                                      bias, TensorArg(node.outputs[0]), desc, Scratch()),
                          OVERWRITE_SCRATCH[ctx.isa_of(ow_kernel)](p, xs, ws))]
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
+        desc = conv_desc(p, xs, ws[0], p.rq, w_dsp=dsp_weights_arg(ctx, kernel, p, node.inputs[1]))
         return [Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias,
                               TensorArg(node.outputs[0]), desc, Scratch()),
                      CONV_SCRATCH[ctx.isa_of(kernel)](p, xs, ws))]
@@ -309,6 +344,7 @@ class QConvAdd(Op):
         kernel = ctx.kernel("conv2d", "s8", tuple(CONV_SCRATCH))
         skip, y = node.inputs[3], node.outputs[0]
         bias = TensorArg(node.inputs[2]) if node.inputs[2] else Lit("NULL")
+        w_dsp = dsp_weights_arg(ctx, kernel, p.conv, node.inputs[1])
         calls = []
         for r0 in range(0, oh, rows):
             nr = min(rows, oh - r0)
@@ -317,7 +353,7 @@ class QConvAdd(Op):
             # whole conv's size is the band's
             isa_scratch = CONV_SCRATCH[ctx.isa_of(kernel)](p.conv, xs, ws)
             calls.append(Call(kernel, (TensorArg(node.inputs[0]), TensorArg(node.inputs[1]), bias, Scratch(0),
-                                       conv_desc(p.conv, xs, c_out, p.conv.rq, (r0, nr)), Scratch(band)),
+                                       conv_desc(p.conv, xs, c_out, p.conv.rq, (r0, nr), w_dsp), Scratch(band)),
                               band + isa_scratch))
             a, b = (Scratch(0), TensorArg(skip, r0 * ow)) if p.conv_is_a else (TensorArg(skip, r0 * ow), Scratch(0))
             strides = (nr * ow, oh * ow) if p.conv_is_a else (oh * ow, nr * ow)

@@ -11,6 +11,7 @@ from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation
 from toolchain.passes.integrate import INTEGRATIONS
 from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
 from toolchain.passes.patterns_tf import fuse_gelu_tanh, fuse_tf_layernorm
+from toolchain.passes.qkv import merge_shared_linears
 from toolchain.passes.residual import fuse_residual
 from toolchain.passes.views import drop_identities
 
@@ -26,10 +27,13 @@ INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)
 
 
 def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True,
-             residual_convs: bool = True) -> Graph:
+             residual_convs: bool = True, merge_qkv: bool = True) -> Graph:
     """integrate: operator integration (patch embedding, attention, token chains, and with
-    residual_convs the residual conv epilogues)."""
+    residual_convs the residual conv epilogues; with merge_qkv, q/k/v linears on one input as
+    one, passes/qkv.py)."""
     integrated = INTEGRATED if residual_convs else INTEGRATIONS
+    if not merge_qkv:
+        integrated = tuple(p for p in integrated if p is not merge_shared_linears)
     passes = REQUIRED + (FUSIONS if fuse else ()) + (integrated if fuse and integrate else ())
     for p in passes + (drop_unused,):
         g = p(g)

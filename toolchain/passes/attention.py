@@ -166,6 +166,8 @@ def _match(g: Graph, m: _Matcher, sm: Node) -> Graph | None:
     if not merge:
         return None
     out, _, out_nodes = merge[-1]
+    if bias is not None and not np.any(bias):
+        bias = None  # an all-zero mask (Hugging Face's SDPA export): the scores as they are
     tensors = dict(g.tensors)
     ins = [qsrc, ksrc, vsrc]
     if bias is not None:

@@ -6,6 +6,9 @@ integrated ops of toolchain/ops/transformer.py from exporters' op-by-op graphs.
 - views_to_reshapes: movement ops that keep element order become free Reshapes (passes/views.py)
 - fuse_attention: softmax(scale Q K^T [+ bias]) V by meaning, over any views (passes/attention.py)
 - gemm_as_linear, sink_views: per-token ops in one form, views moved after them (passes/tokens.py)
+- merge_shared_linears: linears on one input that feed only attentions' q/k/v (Hugging Face's
+  and Keras's separate q, k, v) become one concatenated linear read at column offsets
+  (passes/qkv.py), so the LayerNorm before them runs once
 - duplicate_layernorm: a LayerNorm read by several per-token linears is recomputed in each of
   them (2 x D operations per token) so its N x D output never exists
 - fuse_token_chains: maximal chains of per-token LayerNorm / linear / activation, plus the
@@ -21,6 +24,7 @@ from toolchain.ir.graph import DType, Graph, Node, Tensor
 from toolchain.ops.elementwise import UnaryParams
 from toolchain.ops.transformer import MAX_STEPS, PatchEmbedParams, Step, TokenChainParams
 from toolchain.passes.attention import fuse_attention
+from toolchain.passes.qkv import merge_shared_linears
 from toolchain.passes.tokens import gemm_as_linear, sink_views
 from toolchain.passes.views import forward, views_to_reshapes
 from toolchain.passes.fold import _const, _copy, _fresh
@@ -195,4 +199,5 @@ def fuse_token_chains(g: Graph) -> Graph:
     return g
 
 
-INTEGRATIONS = (views_to_reshapes, fuse_patch_embed, fuse_attention, gemm_as_linear, sink_views, duplicate_layernorm, fuse_token_chains)
+INTEGRATIONS = (views_to_reshapes, fuse_patch_embed, fuse_attention, gemm_as_linear, sink_views, merge_shared_linears,
+                duplicate_layernorm, fuse_token_chains)
