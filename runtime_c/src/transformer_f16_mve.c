@@ -29,7 +29,9 @@
 /* y[n][w] = act(y + bias) in place, 8 halves at a time. */
 static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
 {
-    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    /* vgelu_h16 is the tanh form: GELU_TANH exactly, erf's GELU within 4.8e-4 */
+    const int gelu = act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH;
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || gelu;
     if (!bias && act->kind == MF_ACT_NONE) return;
     for (int32_t r = 0; r < n; ++r) {
         mf_f16 *yr = y + r * w;
@@ -37,7 +39,7 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load_z(yr + j, w - j);
             if (bias) v = vaddq_f16(v, load_z(bias + j, w - j));
             if (act->kind == MF_ACT_RELU) v = vmaxnmq_f16(v, vdupq_n_f16((float16_t)0.0f));
-            else if (act->kind == MF_ACT_GELU) v = vgelu_h16(v);
+            else if (gelu) v = vgelu_h16(v);
             store_p(yr + j, v, w - j);
         }
         if (!simple)
@@ -48,8 +50,9 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
 /* the fused epilogue's activation for a step, or -1 when it takes the generic path */
 static int lin_act(const mf_act *act)
 {
-    return act->kind == MF_ACT_NONE ? LIN_NONE : act->kind == MF_ACT_RELU ? LIN_RELU
-                                                : act->kind == MF_ACT_GELU ? LIN_GELU : -1;
+    if (act->kind == MF_ACT_NONE) return LIN_NONE;
+    if (act->kind == MF_ACT_RELU) return LIN_RELU;
+    return act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH ? LIN_GELU : -1;
 }
 
 /* 1 when [p, p + pn) and [q, q + qn) (halves) share no byte */
