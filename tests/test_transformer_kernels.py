@@ -132,6 +132,17 @@ ROW_F16_ATTENTIONS = [Attention(65, 65, 4, 8, q_block=1), Attention(6, 19, 2, 3,
 ROW_F16_ATTENTIONS += [Attention(6, 18, 2, 8, q_block=1), Attention(5, 3, 1, 4, q_block=1, inplace=True),
                        Attention(9, 37, 2, 6, q_block=1), Attention(6, 20, 2, 8, q_block=1, scale=400.0)]
 F16_CASES += ROW_F16_ATTENTIONS
+# Helium's query-column path (8 queries along the vector, q_block 1, when 8 n_kv halves fit the
+# K panel): head dims 7 (QK^T dims 4 + 3, PV 6 + 1) over 10 queries (a 2-query last group),
+# output over q; and 12 (PV 6 + 6) over 9 queries. The 65 x 65 x 8 and 7 x 33 x 16 cases above
+# take it too on Helium; dh 3 stays on the row path.
+F16_CASES += [Attention(10, 12, 2, 7, q_block=1, inplace=True), Attention(9, 20, 1, 12, q_block=1)]
+# FP16 fused linears (the Helium chain writes bias, activation and residual in its 3 x 16 tiles'
+# stores): the HF ViT's MLP widths, GELU then a residual, blocks of 6 with a 1-token block (a
+# leftover row); a one-step chain over its own input (through scratch, not in place) with 2
+# leftover rows of a 5-token block
+F16_CASES += [Chain(13, (32, 64, 32), residual=True, block=6),
+              Chain(11, (32, 32), layernorm=False, act="MF_ACT_RELU", block=5, inplace=True)]
 # Token chains as Keras's export leaves them (issue 13): a linear without activation, then a
 # GELU tanh-form ACT step (on RVV: run in the linear's epilogue), 9 tokens in blocks of 4; and
 # the tanh form on a linear with a residual chain whose last linear adds its bias on copy-out.

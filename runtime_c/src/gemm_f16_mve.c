@@ -29,25 +29,7 @@ static inline void put(mf_f16 *c, float16x8_t v, int relu, mve_pred16_t p)
     vstrhq_p_f16((float16_t *)c, v, p);
 }
 
-/* One k step of the 3 x 16 tile: A scalars in t0..t2, B through qb. */
-#define MF_MVE_STEP                                                                          \
-    "ldrh %[t0], [%[a0]], #2\n\t"                                                          \
-    "ldrh %[t1], [%[a1]], #2\n\t"                                                          \
-    "ldrh %[t2], [%[a2]], #2\n\t"                                                          \
-    "vldrh.u16 %q[qb], [%[bp]]\n\t"                                                        \
-    "vfma.f16 %q[c00], %q[qb], %[t0]\n\t"                                                 \
-    "vfma.f16 %q[c10], %q[qb], %[t1]\n\t"                                                 \
-    "vfma.f16 %q[c20], %q[qb], %[t2]\n\t"                                                 \
-    "vldrh.u16 %q[qb], [%[bp], #16]\n\t"                                                   \
-    "add %[bp], %[ldb2]\n\t"                                                                \
-    "vfma.f16 %q[c01], %q[qb], %[t0]\n\t"                                                 \
-    "vfma.f16 %q[c11], %q[qb], %[t1]\n\t"                                                 \
-    "vfma.f16 %q[c21], %q[qb], %[t2]\n\t"
-
-#define MF_MVE_OPERANDS                                                                      \
-    [c00] "+w"(c00), [c01] "+w"(c01), [c10] "+w"(c10), [c11] "+w"(c11), [c20] "+w"(c20),   \
-        [c21] "+w"(c21), [qb] "=&w"(qb), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),   \
-        [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [bp] "+r"(bp)
+#include "gemm_tile_mve.inc"
 
 static void tile3x16(const mf_f16 *a0, int32_t lda, const mf_f16 *bp, int32_t ldb, mf_f16 *c,
                      int32_t ldc, int32_t k, const mf_f16 *bias, int32_t i, int relu)
@@ -57,14 +39,7 @@ static void tile3x16(const mf_f16 *a0, int32_t lda, const mf_f16 *bp, int32_t ld
     float16x8_t c00 = seed(bias, i), c01 = c00, c10 = seed(bias, i + 1), c11 = c10;
     float16x8_t c20 = seed(bias, i + 2), c21 = c20, qb;
     uint32_t t0, t1, t2;
-    if (k >= 2)
-        __asm__ volatile("dls lr, %[n]\n"
-                         "1:\n\t" MF_MVE_STEP MF_MVE_STEP "le lr, 1b"
-                         : MF_MVE_OPERANDS
-                         : [n] "r"(k >> 1), [ldb2] "r"(ldb2)
-                         : "lr", "memory");
-    if (k & 1)
-        __asm__ volatile(MF_MVE_STEP : MF_MVE_OPERANDS : [ldb2] "r"(ldb2) : "memory");
+    MF_MVE_TILE3X16_LOOP(k);
     const mve_pred16_t all = vctp16q(8);
     put(c, c00, relu, all);
     put(c + 8, c01, relu, all);

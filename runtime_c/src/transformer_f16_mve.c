@@ -1,14 +1,19 @@
 /* Integrated transformer operators, FP16, Arm Helium (MVE, Cortex-M55). The structure of
- * transformer_f16_rvv.c on the Helium GEMM panel (gemm_f16_mve.c: 3 x 16 outer-product tiles,
- * FP16 accumulators: MVE has no widening FP16 FMA):
- * - token chain: a block of tokens through each linear step as one panel GEMM, then a
- *   vector epilogue for the bias and activation;
- * - attention: each head's K gathered transposed into scratch once, QK^T and PV of a block
- *   of query rows as two panel GEMMs, softmax in between in FP32 lanes;
+ * transformer_f16_rvv.c on the Helium GEMM step (gemm_tile_mve.inc: 3 x 16 outer-product
+ * tiles, FP16 accumulators: MVE has no widening FP16 FMA):
+ * - token chain: a block of tokens through each linear step as 3 x 16 tiles whose stores add
+ *   the bias, the ReLU and the residual and land in the chain's output when the step is the
+ *   last (linear_f16_mve.inc; GELU in one pass over the block after); LayerNorm rows by
+ *   vlayernorm_strips;
+ * - attention: at q_block 1, eight queries along the vector where eight score vectors per key
+ *   fit the K panel (attention_cols_mve.inc), else four query rows with keys along the vector
+ *   (attention_rows_mve.inc); larger blocks gather each head's K transposed into scratch and
+ *   run QK^T and PV as two panel GEMMs, softmax in between;
  * - patch embedding: 24 output channels (3 vectors) x 2 patches per tile, the conv weight's
  *   columns gathered (vldrh gather, offsets in u16: up to 7 * c * ph * pw <= 65535).
- * LayerNorm in FP32 lanes, softmax exponentials and GELU in FP16 lanes (vexp2_h, vgelu_h16):
- * vmath_mve.inc. */
+ * LayerNorm statistics in FP32 lanes, softmax exponentials and GELU in FP16 lanes (vexp2_h,
+ * vgelu_h16): vmath_mve.inc. The hot loops whose scalar operands clang would turn into spilled
+ * Q-register splats are inline assembly with their constants in general registers. */
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
 #include "mf_elementwise.h"
 #include "mf_fast.h"
@@ -16,13 +21,17 @@
 #include "mf_transformer.h"
 
 #include "vmath_mve.inc"
+#include "linear_f16_mve.inc"
+#include "attention_rows_mve.inc"
 
 /* ---------------------------------------------------------------- token chain */
 
 /* y[n][w] = act(y + bias) in place, 8 halves at a time. */
 static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const mf_act *act)
 {
-    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || act->kind == MF_ACT_GELU;
+    /* vgelu_h16 is the tanh form: GELU_TANH exactly, erf's GELU within 4.8e-4 */
+    const int gelu = act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH;
+    const int simple = act->kind == MF_ACT_NONE || act->kind == MF_ACT_RELU || gelu;
     if (!bias && act->kind == MF_ACT_NONE) return;
     for (int32_t r = 0; r < n; ++r) {
         mf_f16 *yr = y + r * w;
@@ -30,12 +39,27 @@ static void bias_act(mf_f16 *y, int32_t n, int32_t w, const mf_f16 *bias, const 
             vh v = load_z(yr + j, w - j);
             if (bias) v = vaddq_f16(v, load_z(bias + j, w - j));
             if (act->kind == MF_ACT_RELU) v = vmaxnmq_f16(v, vdupq_n_f16((float16_t)0.0f));
-            else if (act->kind == MF_ACT_GELU) v = vgelu_h16(v);
+            else if (gelu) v = vgelu_h16(v);
             store_p(yr + j, v, w - j);
         }
         if (!simple)
             for (int32_t j = 0; j < w; ++j) yr[j] = (mf_f16)mf_act_apply_f32(act, (float)yr[j]);
     }
+}
+
+/* the fused epilogue's activation for a step, or -1 when it takes the generic path */
+static int lin_act(const mf_act *act)
+{
+    if (act->kind == MF_ACT_NONE) return LIN_NONE;
+    if (act->kind == MF_ACT_RELU) return LIN_RELU;
+    return act->kind == MF_ACT_GELU || act->kind == MF_ACT_GELU_TANH ? LIN_GELU : -1;
+}
+
+/* 1 when [p, p + pn) and [q, q + qn) (halves) share no byte */
+static int apart(const mf_f16 *p, int32_t pn, const mf_f16 *q, int32_t qn)
+{
+    const uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a + (uintptr_t)pn * sizeof(mf_f16) <= b || b + (uintptr_t)qn * sizeof(mf_f16) <= a;
 }
 
 int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, mf_f16 *scratch,
@@ -51,16 +75,34 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
         const int32_t nb = d->tokens - t0 < block ? d->tokens - t0 : block;
         const mf_f16 *src = x + t0 * in_w;
         mf_f16 *buf = scratch;
+        mf_f16 *dst = y + t0 * out_w;
+        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
+        int done = 0; /* the last step wrote dst (with the residual) itself */
         for (int32_t s = 0; s < d->n_steps; ++s) {
             const mf_token_step_f16 *st = &d->steps[s];
-            if (st->kind == MF_STEP_LINEAR) {
+            const int act = lin_act(&st->act);
+            if (st->kind == MF_STEP_LINEAR && act >= 0) {
+                /* the last linear writes the output rows directly unless they overlay the
+                 * rows it reads (a one-step chain in place) */
+                if (s == d->n_steps - 1 && apart(src, nb * st->in_w, dst, nb * out_w)) {
+                    linear_fused(src, st->in_w, st->w, st->out_w, nb, st->out_w, st->in_w, st->b, act, res, out_w,
+                                 dst, out_w);
+                    done = 1;
+                } else {
+                    linear_fused(src, st->in_w, st->w, st->out_w, nb, st->out_w, st->in_w, st->b, act, NULL, 0, buf,
+                                 st->out_w);
+                }
+            } else if (st->kind == MF_STEP_LINEAR) {
                 mf_gemm_panel_f16_mve(src, st->in_w, st->w, st->out_w, buf, st->out_w, nb, st->out_w, st->in_w,
                                       NULL, 0);
                 bias_act(buf, nb, st->out_w, st->b, &st->act);
             } else if (st->kind == MF_STEP_LAYERNORM) {
-                for (int32_t r = 0; r < nb; ++r)
-                    vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
-                               NULL, NULL);
+                if (st->gamma && st->beta && (st->in_w & 7) == 0)
+                    vlayernorm_strips(src, st->gamma, st->beta, buf, st->in_w, st->eps, nb);
+                else
+                    for (int32_t r = 0; r < nb; ++r)
+                        vlayernorm(src + r * st->in_w, st->gamma, st->beta, buf + r * st->in_w, st->in_w, st->eps,
+                                   NULL, NULL);
             } else {
                 for (int32_t j = 0; j < nb * st->out_w; ++j) buf[j] = src[j];
                 bias_act(buf, nb, st->out_w, NULL, &st->act);
@@ -68,9 +110,8 @@ int mf_token_chain_f16_mve(const mf_f16 *x, const mf_f16 *residual, mf_f16 *y, m
             src = buf;
             buf = (buf == scratch) ? scratch + half : scratch;
         }
+        if (done) continue;
         /* The block's input rows are all read: its output rows may land on them. */
-        mf_f16 *dst = y + t0 * out_w;
-        const mf_f16 *res = residual ? residual + t0 * out_w : NULL;
         const int32_t n = nb * out_w;
         for (int32_t j = 0; j < n; j += 8) {
             vh v = load_z(src + j, n - j);
@@ -110,62 +151,57 @@ static float bias_row(mf_f16 *s, const mf_f16 *bias, int32_t n, float scale)
 #define ROW_DH 16
 #define ROWS_AT_ONCE 4
 
-/* s[r][0 .. n_kv) = q_r . K[j], r < nr <= 4 (rows past nr repeat the last, not stored); k at
+/* s[r][0 .. n_kv) = q_r . K[j], r < 4 (rows past nr repeat the last; pv_rows4x8 reads all four); k at
  * this head's column; lanes: the gather offsets 0, ks, .., 7 ks; top[r]: the row's largest
  * score, tracked per strip (predicated: a tail's lanes past n_kv never count). */
-static void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k, int32_t ks, uint16x8_t lanes,
-                    int32_t dh, mf_f16 *s, int32_t n_kv, float *top)
+static inline __attribute__((always_inline)) void qk_rows(const mf_f16 *q, int32_t qs, int32_t nr, const mf_f16 *k,
+                                                        int32_t ks, uint16x8_t lanes, int32_t dh, mf_f16 *s,
+                                                        int32_t n_kv, float *top)
 {
     const float16_t *q0 = (const float16_t *)q, *q1 = (const float16_t *)(q + (nr > 1 ? 1 : 0) * qs);
     const float16_t *q2 = (const float16_t *)(q + (nr > 2 ? 2 : nr - 1) * qs);
     const float16_t *q3 = (const float16_t *)(q + (nr > 3 ? 3 : nr - 1) * qs);
     float16_t m0 = (float16_t)-INFINITY, m1 = m0, m2 = m0, m3 = m0; /* across-vector max: no Q register */
-    for (int32_t j = 0; j < n_kv; j += 8) {
+    /* all four rows are stored (the scratch holds them, rows past nr repeat the last): no
+     * branch per row; full strips unpredicated */
+#define MF_QK_STRIP(GATHER, STORE, MAX)                                                         \
+    do {                                                                                        \
+        const float16_t *kc = (const float16_t *)(k + j * ks);                                  \
+        vh a0 = vdupq_n_f16((float16_t)0.0f), a1 = a0, a2 = a0, a3 = a0;                         \
+        for (int32_t e = 0; e < dh; ++e) {                                                      \
+            const vh kv = GATHER;                                                               \
+            a0 = vfmaq_n_f16(a0, kv, q0[e]);                                                    \
+            a1 = vfmaq_n_f16(a1, kv, q1[e]);                                                    \
+            a2 = vfmaq_n_f16(a2, kv, q2[e]);                                                    \
+            a3 = vfmaq_n_f16(a3, kv, q3[e]);                                                    \
+        }                                                                                       \
+        STORE(s + j, a0);                                                                       \
+        STORE(s + n_kv + j, a1);                                                                \
+        STORE(s + 2 * n_kv + j, a2);                                                            \
+        STORE(s + 3 * n_kv + j, a3);                                                            \
+        m0 = MAX(m0, a0);                                                                       \
+        m1 = MAX(m1, a1);                                                                       \
+        m2 = MAX(m2, a2);                                                                       \
+        m3 = MAX(m3, a3);                                                                       \
+    } while (0)
+#define MF_QK_ST(ptr, v) vst1q_f16((float16_t *)(ptr), v)
+#define MF_QK_STP(ptr, v) vstrhq_p_f16((float16_t *)(ptr), v, p)
+#define MF_QK_MAXP(m, v) vmaxnmvq_p_f16(m, v, p)
+    int32_t j = 0;
+    for (; j + 8 <= n_kv; j += 8)
+        MF_QK_STRIP(vldrhq_gather_shifted_offset_f16(kc + e, lanes), MF_QK_ST, vmaxnmvq_f16);
+    if (j < n_kv) {
         const mve_pred16_t p = vctp16q((uint32_t)(n_kv - j));
-        const float16_t *kc = (const float16_t *)(k + j * ks);
-        vh a0 = vdupq_n_f16((float16_t)0.0f), a1 = a0, a2 = a0, a3 = a0;
-        for (int32_t e = 0; e < dh; ++e) {
-            const vh kv = vldrhq_gather_shifted_offset_z_f16(kc + e, lanes, p);
-            a0 = vfmaq_n_f16(a0, kv, q0[e]);
-            a1 = vfmaq_n_f16(a1, kv, q1[e]);
-            a2 = vfmaq_n_f16(a2, kv, q2[e]);
-            a3 = vfmaq_n_f16(a3, kv, q3[e]);
-        }
-        vstrhq_p_f16((float16_t *)(s + j), a0, p);
-        if (nr > 1) vstrhq_p_f16((float16_t *)(s + n_kv + j), a1, p);
-        if (nr > 2) vstrhq_p_f16((float16_t *)(s + 2 * n_kv + j), a2, p);
-        if (nr > 3) vstrhq_p_f16((float16_t *)(s + 3 * n_kv + j), a3, p);
-        m0 = vmaxnmvq_p_f16(m0, a0, p);
-        m1 = vmaxnmvq_p_f16(m1, a1, p);
-        m2 = vmaxnmvq_p_f16(m2, a2, p);
-        m3 = vmaxnmvq_p_f16(m3, a3, p);
+        MF_QK_STRIP(vldrhq_gather_shifted_offset_z_f16(kc + e, lanes, p), MF_QK_STP, MF_QK_MAXP);
     }
+#undef MF_QK_STRIP
+#undef MF_QK_ST
+#undef MF_QK_STP
+#undef MF_QK_MAXP
     top[0] = (float)m0;
     top[1] = (float)m1;
     top[2] = (float)m2;
     top[3] = (float)m3;
-}
-
-/* s[0 .. n) <- exp(scale * s - mx) in place, unnormalised; returns 1 / their sum (FP32) */
-static float exp_row(mf_f16 *s, int32_t n, float scale, float mx)
-{
-    const vh vscale = vdupq_n_f16((float16_t)(LOG2E * scale)); /* exp(z) = 2^(z log2 e) */
-    const float16_t nmx = (float16_t)(-LOG2E * mx);
-    vf acc = vdupq_n_f32(0.0f);
-    int32_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const vh e = vexp2_h(vfmasq_n_f16(vld1q_f16((const float16_t *)(s + j)), vscale, nmx));
-        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
-        vst1q_f16((float16_t *)(s + j), e);
-    }
-    if (j < n) {
-        const mve_pred16_t p = vctp16q((uint32_t)(n - j));
-        const vh z = vfmasq_n_f16(load_z(s + j, n - j), vscale, nmx);
-        const vh e = vpselq_f16(vexp2_h(z), vdupq_n_f16((float16_t)0.0f), p);
-        acc = vaddq_f32(acc, vaddq_f32(vcvtbq_f32_f16(e), vcvttq_f32_f16(e)));
-        store_p(s + j, e, n - j);
-    }
-    return 1.0f / vsum(acc);
 }
 
 /* softmax of each of the nr score rows (scaled, plus the bias rows when given) */
@@ -190,6 +226,7 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
     const uint16x8_t lanes = vmulq_n_u16(vidupq_n_u16(0, 1), (uint16_t)d->k_stride);
     const int fast = !bias && d->scale >= 0.0f; /* else vsoftmax: bias rows, or the min for a negative scale */
     float top[ROWS_AT_ONCE], inv[ROWS_AT_ONCE];
+    const float16_t sc = (float16_t)(LOG2E * d->scale); /* exp(z) = 2^(z log2 e) */
     for (int32_t b = 0; b < d->batch; ++b) {
         const mf_f16 *qb = q + b * d->n_q * d->q_stride;
         const mf_f16 *kb = k + b * n_kv * d->k_stride;
@@ -200,15 +237,24 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
             const mf_f16 *bh = bias ? bias + (bias_heads == 1 ? 0 : h) * d->n_q * n_kv : NULL;
             for (int32_t i0 = 0; i0 < d->n_q; i0 += ROWS_AT_ONCE) {
                 const int32_t nr = d->n_q - i0 < ROWS_AT_ONCE ? d->n_q - i0 : ROWS_AT_ONCE;
-                qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, dh, scratch,
-                        n_kv, top);
+                if (dh == 8) /* the common head dim, its e loop unrolled with immediate offsets */
+                    qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, 8, scratch,
+                            n_kv, top);
+                else
+                    qk_rows(qb + i0 * d->q_stride + col, d->q_stride, nr, kb + col, d->k_stride, lanes, dh, scratch,
+                            n_kv, top);
                 if (fast)
                     for (int32_t r = 0; r < nr; ++r)
-                        inv[r] = exp_row(scratch + r * n_kv, n_kv, d->scale, d->scale * top[r]);
+                        inv[r] = exp_row_asm(scratch + r * n_kv, n_kv, sc, (float16_t)(-LOG2E * d->scale * top[r]));
                 else
                     softmax_rows(scratch, nr, n_kv, bh ? bh + i0 * n_kv : NULL, d->scale);
                 /* these rows' q columns of head h are consumed: the output may overwrite them */
                 mf_f16 *o = ob + i0 * d->out_stride + col;
+                if (fast && dh % 8 == 0) { /* the 4 score rows are in scratch even when nr < 4 */
+                    for (int32_t j = 0; j < dh; j += 8)
+                        pv_rows4x8(scratch, n_kv, vb + col + j, d->v_stride, o + j, d->out_stride, nr, inv);
+                    continue;
+                }
                 mf_gemm_panel_f16_mve(scratch, n_kv, vb + col, d->v_stride, o, d->out_stride, nr, dh, n_kv, NULL, 0);
                 if (fast)
                     for (int32_t r = 0; r < nr; ++r)
@@ -221,6 +267,8 @@ static void attend_rows(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const
     }
 }
 
+#include "attention_cols_mve.inc"
+
 /* bias: NULL, or [bias_heads][n_q][n_kv] added to the scaled scores (mf_attention_bias.h) */
 static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f16 *bias, int32_t bias_heads,
                   mf_f16 *out, mf_f16 *scratch, const mf_attention_desc *d)
@@ -230,6 +278,10 @@ static int attend(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v, const mf_f1
                     : mf_attention_f16_ref(q, k, v, out, scratch, d); /* gather offsets */
     const int32_t rows = d->q_block > 1 ? d->q_block : 1, n_kv = d->n_kv, dh = d->dh;
     /* the row path's four score rows fit in the K panel's scratch (dh >= 3) */
+    if (rows == 1 && d->scale >= 0.0f && cols_fit(d)) { /* queries along the vector */
+        attend_cols(q, k, v, bias, bias_heads, out, scratch, d);
+        return MF_OK;
+    }
     if (rows == 1 && dh <= ROW_DH && dh >= ROWS_AT_ONCE - 1) {
         attend_rows(q, k, v, bias, bias_heads, out, scratch, d);
         return MF_OK;
@@ -294,10 +346,12 @@ int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v,
  * lane * c * ph * pw), unpredicated. Per weight column NV gathers, 2 scalar loads and 2 NV
  * FMAs: for NV = 3 the 8 Q registers hold 6 accumulators, the gathered column and the offsets. */
 #define MF_PATCH_TILE2(NAME, NV)                                                                      \
-    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
-                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    static inline __attribute__((always_inline)) void NAME##_pw(const mf_f16 *x, int32_t x1, const mf_f16 *w, \
+                                                                uint16x8_t offs, const mf_patch_embed_desc *d, \
+                                                                const mf_f16 *bias, mf_f16 *c, int32_t nt,   \
+                                                                const int32_t pw)                            \
     {                                                                                                \
-        const int32_t ph = d->patch_h, pw = d->patch_w, plane = d->h * d->w, kdim = d->c * ph * pw;  \
+        const int32_t ph = d->patch_h, plane = d->h * d->w, kdim = d->c * ph * pw;                   \
         const vh zero = vdupq_n_f16((float16_t)0.0f);                                                \
         vh a0 = bias ? vld1q_f16((const float16_t *)bias) : zero, a1 = zero, a2 = zero;              \
         if (NV > 1 && bias) a1 = vld1q_f16((const float16_t *)bias + 8);                             \
@@ -333,6 +387,13 @@ int mf_attention_bias_f16_mve(const mf_f16 *q, const mf_f16 *k, const mf_f16 *v,
             if (NV > 1) vst1q_f16(c1 + 8, b1);                                                       \
             if (NV > 2) vst1q_f16(c1 + 16, b2);                                                      \
         }                                                                                            \
+    }                                                                                                \
+    /* patch width 4 (the zoo's and most small ViTs'): its kx loop unrolled */                       \
+    static void NAME(const mf_f16 *x, int32_t x1, const mf_f16 *w, uint16x8_t offs,                 \
+                     const mf_patch_embed_desc *d, const mf_f16 *bias, mf_f16 *c, int32_t nt)       \
+    {                                                                                                \
+        if (d->patch_w == 4) NAME##_pw(x, x1, w, offs, d, bias, c, nt, 4);                           \
+        else NAME##_pw(x, x1, w, offs, d, bias, c, nt, d->patch_w);                                  \
     }
 MF_PATCH_TILE2(patch_tile2x24, 3)
 MF_PATCH_TILE2(patch_tile2x16, 2)
@@ -395,7 +456,12 @@ int mf_patch_embed_f16_mve(const mf_f16 *x, const mf_f16 *weight, const mf_f16 *
         mf_f16 *dst = out + (first + r * d->wp) * d->dim;
         const mf_f16 *pe = pos ? pos + (first + r * d->wp) * d->dim : NULL;
         const int32_t n = d->wp * d->dim;
-        for (int32_t j = 0; j < n; j += 8) {
+        int32_t j = 0;
+        if (pe) /* full strips unpredicated, the position embedding's case apart */
+            for (; j + 8 <= n; j += 8)
+                vst1q_f16((float16_t *)(dst + j), vaddq_f16(vld1q_f16((const float16_t *)(scratch + j)),
+                                                            vld1q_f16((const float16_t *)(pe + j))));
+        for (; j < n; j += 8) {
             vh val = load_z(scratch + j, n - j);
             if (pe) val = vaddq_f16(val, load_z(pe + j, n - j));
             store_p(dst + j, val, n - j);
