@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from toolchain.api import CompileOptions, compile_model
+from toolchain.boards import load_board
+from toolchain.codegen.target import kernel_target
 from toolchain.frontend import load_onnx
 from toolchain.interp import run_graph
 from toolchain.ir.verify import verify_graph
@@ -100,3 +102,19 @@ def test_merge_is_chosen_by_prefer(name: str) -> None:
     assert compile_model(path, options=CompileOptions(prefer="memory", ram_budget=10**6)).arena_bytes == apart.arena_bytes
     tight = compile_model(path, options=CompileOptions(ram_budget=merged.arena_bytes - 1))
     assert tight.arena_bytes == apart.arena_bytes  # merged does not fit: apart
+
+
+def test_schedules_compete_by_the_unmerged_integrated_arena() -> None:
+    """The schedules compete memory first, the integrated one by its smaller variant (q/k/v
+    apart); the merge's speed-for-memory trade comes after the integrated schedule has won. The
+    streamed FP16 example ViT under a board's budget: merged, it is larger than the
+    op-by-op no-integrate plan, apart smaller, so it must stay integrated (it fell to the
+    op-by-op kernels, 3.7x the instructions on rv32-rvv, when merged faced no-integrate alone)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "vit_tiny_opset18.onnx"
+    rvv = CompileOptions(stream_input=True, ram_budget=10**6, target=kernel_target(load_board("rv32-rvv"), "fp16"))
+    cm = compile_model(path, options=rvv)
+    assert cm.schedule == "mcuformer" and cm.options.merge_qkv
+    assert any(n.op_type == "FusedAttention" for n in cm.graph.nodes)
+    memory = compile_model(path, options=replace(rvv, prefer="memory"))
+    assert memory.schedule == "mcuformer" and not memory.options.merge_qkv
+    assert memory.arena_bytes < cm.schedule_arenas["no-integrate"] < cm.arena_bytes

@@ -214,7 +214,10 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         cm = _compile_one(g, options)
         cm.op_by_op_bytes = op_by_op_bound(_op_by_op_graph(g, options))
         return cm
-    done = {"mcuformer": _qkv_choice(g, options, _compile_one(g, replace(options, compete=False)))}
+    # the schedules compete memory first, the integrated one by its smaller q/k/v variant; the
+    # merge's speed-for-memory trade is made only once that schedule has won (below)
+    chosen, smallest = _qkv_choice(g, options, _compile_one(g, replace(options, compete=False)))
+    done = {"mcuformer": smallest}
     # without integration: only where integration built something (else it is the same plan)
     if options.integrate and options.fuse and _integrated(done["mcuformer"].graph):
         done["no-integrate"] = _compile_one(g, replace(options, integrate=False, compete=False))
@@ -231,6 +234,8 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
         fits = [k for k in done if done[k].arena_bytes <= options.ram_budget]
         if fits:
             best = min(fits, key=lambda k: (done[k].macs, done[k].arena_bytes))
+    if best == "mcuformer":
+        done["mcuformer"] = chosen
     cm = done[best]
     cm.schedule = best
     cm.schedule_arenas = {k: v.arena_bytes for k, v in done.items()}
@@ -240,21 +245,22 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     return cm
 
 
-def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> CompiledModel:
-    """The q|k|v merge trades arena for speed where the attention sets the peak (its output no
-    longer over q: N x D more), so it is chosen as toolchain/prefer.py chooses in/out of place:
-    "memory" the smaller arena; "speed" merged while it fits ram_budget (any without one);
-    "auto" merged where it fits a known budget (run/build: the board's), else memory first."""
+def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> tuple[CompiledModel, CompiledModel]:
+    """(chosen, smallest) of the integrated schedule with and without the q|k|v merge. The merge
+    trades arena for speed where the attention sets the peak (its output no longer over q: N x D
+    more), so it is chosen as toolchain/prefer.py chooses in/out of place: "memory" the smaller
+    arena; "speed" merged while it fits ram_budget (any without one); "auto" merged where it
+    fits a known budget (run/build: the board's), else memory first."""
     if not options.merge_qkv or not any(n.op_type == "FusedAttention" for n in merged.graph.nodes):
-        return merged
+        return merged, merged
     apart = _compile_one(g, replace(options, compete=False, merge_qkv=False))
     if apart.arena_bytes >= merged.arena_bytes:
-        return merged
+        return merged, merged
     budget = options.ram_budget
     fits = budget is None or merged.arena_bytes <= budget
     if fits and (options.prefer == "speed" or (options.prefer == "auto" and budget is not None)):
-        return merged
-    return apart
+        return merged, apart
+    return apart, apart
 
 
 def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
