@@ -324,48 +324,37 @@ typedef struct {
 #define MF_NAKED __attribute__((naked))
 #endif
 
+/* A group's 24 MACs: the weight pair of 2 k-pairs in r6/r7 against six panel columns
+ * (three LDMs of their k-pairs), into the six sums r0..r5. */
+#define ROWS6_SMLAD \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r0, r6, r8, r0\n\t" \
+    "smlad  r0, r7, r9, r0\n\t" \
+    "smlad  r1, r6, r10, r1\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r1, r7, r8, r1\n\t" \
+    "smlad  r2, r6, r9, r2\n\t" \
+    "smlad  r2, r7, r10, r2\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r3, r6, r8, r3\n\t" \
+    "smlad  r3, r7, r9, r3\n\t" \
+    "smlad  r4, r6, r10, r4\n\t" \
+    "ldm    r12!, {r8, r9, r10}\n\t" \
+    "smlad  r4, r7, r8, r4\n\t" \
+    "smlad  r5, r6, r9, r5\n\t" \
+    "smlad  r5, r7, r10, r5\n\t"
 /* Stack slots of the routine (after its push): the row's bias, mult, rounding term,
  * shift, output pointer, weights and their end, the panel's end, the job, rows left. */
 #define ROWS6_GROUP \
     "ldr    r7, [r11], #4\n\t" \
     "sxtb16 r6, r7\n\t" \
     "sxtb16 r7, r7, ror #8\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r0, r6, r8, r0\n\t" \
-    "smlad  r0, r7, r9, r0\n\t" \
-    "smlad  r1, r6, r10, r1\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r1, r7, r8, r1\n\t" \
-    "smlad  r2, r6, r9, r2\n\t" \
-    "smlad  r2, r7, r10, r2\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r3, r6, r8, r3\n\t" \
-    "smlad  r3, r7, r9, r3\n\t" \
-    "smlad  r4, r6, r10, r4\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r4, r7, r8, r4\n\t" \
-    "smlad  r5, r6, r9, r5\n\t" \
-    "smlad  r5, r7, r10, r5\n\t"
+    ROWS6_SMLAD
 /* The same group with the weights widened at compile time (mf_conv2d_s8_desc w_dsp): one
  * LDRD for the pair of words, 17 instructions per 24 MACs. */
 #define ROWS6_GROUP_W16 \
     "ldrd   r6, r7, [r11], #8\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r0, r6, r8, r0\n\t" \
-    "smlad  r0, r7, r9, r0\n\t" \
-    "smlad  r1, r6, r10, r1\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r1, r7, r8, r1\n\t" \
-    "smlad  r2, r6, r9, r2\n\t" \
-    "smlad  r2, r7, r10, r2\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r3, r6, r8, r3\n\t" \
-    "smlad  r3, r7, r9, r3\n\t" \
-    "smlad  r4, r6, r10, r4\n\t" \
-    "ldm    r12!, {r8, r9, r10}\n\t" \
-    "smlad  r4, r7, r8, r4\n\t" \
-    "smlad  r5, r6, r9, r5\n\t" \
-    "smlad  r5, r7, r10, r5\n\t"
+    ROWS6_SMLAD
 #define ROWS6_RQ(a) \
     "smmla  " a ", " a ", r6, r7\n\t" \
     "asr    " a ", " a ", r8\n\t" \
