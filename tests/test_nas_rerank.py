@@ -44,13 +44,18 @@ def test_rerank_picks_by_validation_not_by_inherited_or_test() -> None:
     assert sorted(calls) == sorted((e.label, s) for e in entries for s in (7, 8))  # every entry, every seed
 
 
-def test_rerank_ties_take_the_smaller_arena_and_hand_is_listed_once() -> None:
+def test_rerank_ties_keep_the_hand_design_then_the_smaller_arena() -> None:
     a, b = _cand(0.5, 0.99, 6000), _cand(1.0, 0.98, 12288)
     hand = Entry("hand", b.config, b.footprint, None, hand=True)
     entries = shortlist([a, b], 3, hand)
     assert [e.label for e in entries] == [a.config.short(), "hand"]   # b is the hand design: once
+    # A tie: the hand design stays (a searched model must be strictly better on validation).
     ranked = rerank(entries, lambda e, s: 0.97, seeds=[0])
-    assert ranked[0].entry.config == a.config
+    assert ranked[0].entry.hand
+    # Tied searched models: the smaller arena first.
+    c = _cand(0.75, 0.9, 9000)
+    ranked = rerank(shortlist([c, a], 2, None), lambda e, s: 0.97, seeds=[0])
+    assert [r.entry.config for r in ranked] == [a.config, c.config]
     # Without a hand design and k = 1: the search's best alone.
     assert [e.config for e in shortlist([b, a], 1, None)] == [a.config]
     with pytest.raises(ValueError):
