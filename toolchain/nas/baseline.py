@@ -8,8 +8,9 @@ would not fit the RAM/flash budget (measured by the compiler, like every candida
 - ViT: the textbook recipe scaled by its width only: patch 2 at the data's resolution, depth 2,
   2 heads, MLP ratio 2, dense linears; the embedding is the widest that fits.
 
-``train_baseline`` gives the reference the chosen sub-network's whole schedule (supernet plus
-retraining epochs), optimiser and augmentation, from scratch.
+``train_baseline`` trains the reference from scratch with the schedule the chosen sub-network's
+final training uses too (``search.hand_schedule``); each model is also a candidate of the
+re-ranking that picks the searched model (``rerank``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from torch import nn
 from toolchain.api import compile_model
 from toolchain.errors import DoesNotFitError
 from toolchain.nas.measure import Budget, Footprint, fold_batchnorm, footprint_of, to_onnx
-from toolchain.nas.space import Family, ViTConfig, ViTSpace
+from toolchain.nas.space import CNNSpace, Config, Family, ViTConfig, ViTSpace, hand_cnn
 
 WIDTHS = (4, 8, 12, 16, 24, 32, 48, 64)
 VIT_EMBEDS = (8, 16, 24, 32, 48, 64, 96, 128)
@@ -65,21 +66,26 @@ class Baseline:
     model: nn.Module      # untrained
     resolution: int
     footprint: Footprint  # compiled; flash code bytes as the caller measured them
+    config: Config        # the same architecture as a point of the family's space
 
 
 def fit_baseline(budget: Budget, channels: int, classes: int, resolution: int, family: Family = "cnn",
-                 code_bytes: int = 0) -> Baseline:
-    """The widest hand-designed model of ``family`` that fits."""
+                 code_bytes: int = 0, space: CNNSpace | ViTSpace | None = None) -> Baseline:
+    """The widest hand-designed model of ``family`` that fits; ``config`` as a point of
+    ``space`` (default: the family's default space)."""
     best: Baseline | None = None
     for w in (WIDTHS if family == "cnn" else VIT_EMBEDS):
         if family == "cnn":
             model, label = PlainCNN(w, channels, classes), f"hand cnn r{resolution} width {w}"
+            cs = space if isinstance(space, CNNSpace) else CNNSpace()
+            config: Config = hand_cnn(cs, w / cs.stem_channels, resolution)
         else:
             model, label = hand_vit(w, channels, classes, resolution), hand_vit_config(w, resolution).short()
+            config = hand_vit_config(w, resolution, space if isinstance(space, ViTSpace) else ViTSpace())
         f = footprint_of(compile_model(to_onnx(fold_batchnorm(_copy(model)), channels, resolution)), code_bytes)
         if not budget.fits(f):
             break
-        best = Baseline(label, model, resolution, f)
+        best = Baseline(label, model, resolution, f, config)
     if best is None:
         raise DoesNotFitError(f"no hand-designed {family} fits {budget.describe()}")
     return best

@@ -10,14 +10,16 @@ from toolchain.errors import McuforgeError
 from toolchain.nas.evolution import Candidate
 
 
-def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Candidate, ram_budget: int,
+def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Candidate | None, ram_budget: int,
                 out: Path, title: str = "", hand: list[tuple[str, int, float]] = (),
-                chosen_test: float | None = None) -> Path:
+                chosen_test: float | None = None, chosen_arena: int | None = None) -> Path:
     """hand: (label, arena bytes, accuracy) of hand-designed models, drawn as squares. Their
     accuracy is on the test split after training, like ``chosen_test`` (the chosen model after
     retraining); the candidates' is validation accuracy with inherited weights, so the legend
     says which is which. The line is the front in this plot's two axes (accuracy vs RAM);
-    ``front`` (which weighs flash too) is marked with black dots."""
+    ``front`` (which weighs flash too) is marked with black dots. ``chosen`` is None when the
+    re-ranking chose a model the search did not score (the hand design outside the space);
+    ``chosen_arena`` places ``chosen_test`` then."""
     try:
         import matplotlib
 
@@ -38,11 +40,13 @@ def plot_pareto(evaluated: list[Candidate], front: list[Candidate], chosen: Cand
             line.append(c)
     ax.step([c.arena_bytes / 1024 for c in line], [100 * c.accuracy for c in line], "k--", lw=1, where="post",
             label="best accuracy for the RAM")
-    ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red",
-               label="chosen (validation, inherited)")
-    if chosen_test is not None:
-        ax.scatter([chosen.arena_bytes / 1024], [100 * chosen_test], marker="*", s=200, c="gold", edgecolors="k",
-                   label="chosen (test, retrained)")
+    if chosen is not None:
+        ax.scatter([chosen.arena_bytes / 1024], [100 * chosen.accuracy], marker="*", s=200, c="red",
+                   label="chosen (validation, inherited)")
+    arena = chosen_arena if chosen_arena is not None else chosen.arena_bytes if chosen is not None else None
+    if chosen_test is not None and arena is not None:
+        ax.scatter([arena / 1024], [100 * chosen_test], marker="*", s=200, c="gold", edgecolors="k",
+                   label="chosen (test, trained from scratch)")
     for i, (label, arena, acc) in enumerate(hand):
         ax.scatter([arena / 1024], [100 * acc], marker="s", s=60, c="orange", edgecolors="k",
                    label="hand-designed (test, trained)" if i == 0 else None)

@@ -1,12 +1,13 @@
 """``run_nas``: the whole flow behind ``mcuforge nas``, callable from Python.
 
 data -> supernet (progressive shrinking, sandwich rule, in-place distillation) -> evolutionary
-search under the board's budget, every candidate compiled -> the winner extracted with its
-inherited weights, retrained with its own schedule, BN folded, exported to ONNX -> compiled
-and linked for the board (arena and flash reported are this file's and this ELF's) -> its C
-run on the test split and compared, sample by sample, with PyTorch. With ``baseline`` the
-hand-designed model of the family is widened to the same budget and trained on the same data
-with the same schedule, from scratch, and measured the same way.
+search under the board's budget, every candidate compiled -> re-ranking (``rerank``): the best
+few candidates and the hand-designed model of the budget trained from scratch with the hand
+design's schedule, picked by validation accuracy -> the winner trained from scratch with that
+schedule on training + validation data, BN folded, exported to ONNX -> compiled and linked for
+the board (arena and flash reported are this file's and this ELF's) -> its C run on the test
+split and compared, sample by sample, with PyTorch. With ``baseline`` the hand-designed model
+is trained the same way (same schedule, seed and data) and measured the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from toolchain.nas.deploy import DeployCheck, Runner, compiled_accuracy, export_
 from toolchain.nas.evolution import (Candidate, EvolutionOptions, SearchLog, check_smallest_fits, evolve,
                                      pareto_front)
 from toolchain.nas.measure import Budget, Footprint, FootprintCache, board_budget, code_bytes_of, elf_footprint
+from toolchain.nas.rerank import Entry, Ranked, RerankOptions, reinitialise, rerank, shortlist
 from toolchain.nas.space import Config, Family, Space, ViTSpace, config_to_dict, space_for
 from toolchain.nas.train import (FinetuneOptions, Progress, SubnetEvaluator, TrainLog, TrainOptions, accuracy,
                                  distributed_from_env, finetune, logits_of, no_progress, train_supernet)
@@ -41,6 +43,7 @@ class NasOptions:
     train: TrainOptions = TrainOptions()
     evolution: EvolutionOptions = EvolutionOptions()
     finetune: FinetuneOptions = FinetuneOptions()
+    rerank: RerankOptions = RerankOptions()
     baseline: bool = False             # also train and measure the hand-designed reference
     space: Space | None = None         # default: space_for(family), sized for the dataset
     out: Path | None = None            # where the chosen ONNX goes
@@ -70,15 +73,17 @@ class NasResult:
     family: Family
     budget: Budget
     config: Config
-    val_accuracy: float        # supernet-inherited weights, validation split (the search score)
-    inherited_accuracy: float  # supernet-inherited weights, test split, PyTorch (before retraining)
-    chosen: Trained            # after retraining: compiled C vs PyTorch on the test split
+    val_accuracy: float        # re-ranking score: mean validation accuracy, trained from scratch
+    inherited_accuracy: float | None  # supernet weights, test split, PyTorch (None: config not in the space)
+    chosen: Trained            # after the final training: compiled C vs PyTorch on the test split
     pareto: list[Candidate]
     search: SearchLog
     train_log: TrainLog
     onnx_path: Path | None
     baseline: Trained | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    ranking: list[Ranked] = field(default_factory=list)  # the re-ranking, best first
+    label: str = ""            # the chosen model's name (its config's, or the hand design's)
 
     @property
     def check(self) -> DeployCheck:
@@ -114,6 +119,9 @@ class NasResult:
             "train": {"epochs": self.train_log.epochs, "steps": self.train_log.steps,
                       "device": self.train_log.device, "world_size": self.train_log.world},
             "baseline": self.baseline.to_json() if self.baseline else None,
+            "rerank": [{"model": r.entry.label, "hand": r.entry.hand, "inherited_val": r.entry.inherited,
+                        "val_per_seed": list(r.val), "val_mean": r.mean,
+                        "arena_bytes": r.entry.footprint.arena_bytes} for r in self.ranking],
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
 
@@ -228,27 +236,72 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
     seconds["search"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    best = log.best
-    model = evaluator.extract(best.config)
-    split = data.at(best.config.resolution)
-    inherited = accuracy(logits_of(model, split.test.x, torch.device("cpu")), split.test.y)
-    # The validation split has chosen the architecture; the retraining may learn from it too.
-    model = finetune(model, split.train_val, replace(opts.finetune, seed=opts.seed), progress=progress,
-                     desc="retrain")
+    base = hand_baseline(opts, budget, data, code_bytes, space)
+    hand_entry = None if base is None else Entry(base.label, base.config, base.footprint, None, hand=True)
+    sched = hand_schedule(opts)
+
+    def fresh(e: Entry) -> nn.Module:
+        """Untrained: the hand model as built, a searched config as extracted (then reinitialised)."""
+        assert base is not None or not e.hand
+        return copy.deepcopy(base.model) if e.hand else evaluator.extract(e.config)
+
+    def resolution(e: Entry) -> int:
+        return base.resolution if e.hand else e.config.resolution  # type: ignore[union-attr]
+
+    def score(e: Entry, seed: int) -> float:
+        split = data.at(resolution(e))
+        model = finetune(reinitialise(fresh(e), seed), split.train, replace(sched, seed=seed), progress=progress,
+                         desc=f"rerank seed {seed}")
+        return accuracy(logits_of(model, split.val.x, torch.device("cpu")), split.val.y)
+
+    # --rerank 0 re-trains the hand design alone; with no hand design either, the search's best.
+    entries = shortlist(log.evaluated, opts.rerank.top_k, hand_entry) or shortlist(log.evaluated, 1, None)
+    ranking = rerank(entries, score, [opts.seed + i for i in range(opts.rerank.seeds)])
+    win = ranking[0].entry
+    seconds["rerank"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    inherited = None
+    if space.is_valid(win.config):
+        split = data.at(win.config.resolution)
+        inherited = accuracy(logits_of(evaluator.extract(win.config), split.test.x, torch.device("cpu")), split.test.y)
+    # The validation split has chosen the architecture; the final training learns from it too,
+    # exactly as the hand baseline does (same schedule, same seed).
+    model = finetune(reinitialise(fresh(win), opts.seed), data.at(resolution(win)).train_val,
+                     replace(sched, seed=opts.seed), progress=progress, desc="final")
     seconds["retrain"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    chosen = ship(model, data, best.config.resolution, best.config.short(), budget, runner, progress, opts.out)
+    chosen = ship(model, data, resolution(win), win.label, budget, runner, progress, opts.out)
     seconds["export_check"] = time.perf_counter() - t0
 
     hand = None
     if opts.baseline:
+        if base is None:
+            raise DoesNotFitError(f"no hand-designed {opts.family} fits {budget.describe()}")
         t0 = time.perf_counter()
-        hand = train_baseline(opts, budget, data, code_bytes, runner, progress)
+        hand = train_baseline(opts, budget, data, code_bytes, runner, progress, base)
         seconds["baseline"] = time.perf_counter() - t0
     # On a shared machine wall time says how loaded it was; CPU time what the search cost.
     seconds["wall"], seconds["cpu"] = time.perf_counter() - wall0, cpu_seconds() - cpu0
-    return NasResult(opts.family, budget, best.config, best.accuracy, inherited, chosen, pareto_front(log.evaluated),
-                     log, train_log, opts.out, hand, seconds)
+    return NasResult(opts.family, budget, win.config, ranking[0].mean, inherited, chosen,
+                     pareto_front(log.evaluated), log, train_log, opts.out, hand, seconds, ranking, win.label)
+
+
+def hand_schedule(opts: NasOptions) -> FinetuneOptions:
+    """The one from-scratch schedule of the hand baseline, the re-ranking and the chosen
+    model's final training: as many epochs as supernet and retraining together, the
+    supernet's peak learning rate, warm-up + cosine (``finetune``)."""
+    return replace(opts.finetune, epochs=opts.train.epochs + opts.finetune.epochs, lr=opts.train.lr, seed=opts.seed)
+
+
+def hand_baseline(opts: NasOptions, budget: Budget, data: Dataset, code_bytes: int, space: Space):
+    """The widest hand-designed model that fits the budget (None when none does)."""
+    from toolchain.nas.baseline import fit_baseline
+
+    try:
+        return fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes, space)
+    except DoesNotFitError:
+        return None
 
 
 def hand_seeds(space: Space) -> tuple[Config, ...]:
@@ -284,14 +337,13 @@ def ship(model: nn.Module, data: Dataset, resolution: int, label: str, budget: B
 
 
 def train_baseline(opts: NasOptions, budget: Budget, data: Dataset, code_bytes: int, runner: Runner | None,
-                   progress: Progress = no_progress) -> Trained:
-    """The family's hand-designed model, widest that fits, trained from scratch for as many
-    epochs as the chosen sub-network saw in all (supernet + retraining), same optimiser,
-    augmentation and data (training + validation splits, as the retraining)."""
+                   progress: Progress = no_progress, base=None) -> Trained:
+    """The family's hand-designed model, widest that fits, trained from scratch exactly as the
+    chosen model's final training (``hand_schedule``, seed, training + validation data)."""
     from toolchain.nas.baseline import fit_baseline
 
-    base = fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes)
-    torch.manual_seed(opts.seed)
-    sched = replace(opts.finetune, epochs=opts.train.epochs + opts.finetune.epochs, lr=opts.train.lr, seed=opts.seed)
-    model = finetune(base.model, data.train_val, sched, progress=progress, desc="baseline")
+    if base is None:
+        base = fit_baseline(budget, data.channels, data.classes, data.size, opts.family, code_bytes)
+    model = finetune(reinitialise(copy.deepcopy(base.model), opts.seed), data.at(base.resolution).train_val,
+                     hand_schedule(opts), progress=progress, desc="baseline")
     return ship(model, data, base.resolution, base.label, budget, runner, progress)
