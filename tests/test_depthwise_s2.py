@@ -4,7 +4,9 @@ their own input (plane 0 through the scratch, the other planes written directly 
 multi-plane call): VWW's 24x24 shape, odd widths and heights (the right tap over the padding,
 Helium's overlapping last chunk), planes wider than a vector (several chunks on both ISAs),
 planes narrower than a vector (Helium's tail predicate), a single output row (every row an edge
-row), no padding, no activation, ReLU and an activation applied after the planes. Then VWW's
+row), no padding, no activation, ReLU and an activation applied after the planes (Helium's flat
+run: a table of several periods on 24x24, one period of 13 chunks on 25x25, a tail chunk on
+row 0's run when the plane is small). Then VWW's
 layer's MACs per instruction (exact counts, not times): RVV above issue 19's 1.5."""
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def test_vww_stride2_fp16_rvv_above_issue_bar(inplace: bool, tmp_path: Path) -> 
 
 @pytest.mark.qemu
 def test_vww_stride2_fp16_helium_figure(tmp_path: Path) -> None:
-    """Helium is NOT at issue 19's 1.5 yet (0.91 with this kernel, 0.11 before): this guards the
-    gain while the inline-assembly loop that would reach the bar is still to be written."""
+    """Helium is NOT at issue 19's 1.5 yet (1.21 with the flat run of depthwise_s2_mve.inc, 0.91
+    with the per-row chunks before it, 0.11 with the generic row kernel): this guards the gain."""
     r = _run("cortex-m55-an547", "f16", "mve", Conv(16, 16, 24, 24, groups=16, stride=2), tmp_path, False)
-    assert r.macs_per_instruction >= 0.85
+    assert r.macs_per_instruction >= 1.15

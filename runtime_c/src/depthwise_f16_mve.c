@@ -27,6 +27,7 @@
 #define MF_VADD_N(v, x) vaddq_n_u16(v, x)
 #define MF_VMUL_N(v, x) vmulq_n_u16(v, x)
 #define MF_VSUB_M(inact, v, x, pred) vsubq_m_n_u16(inact, v, x, pred)
+#define MF_VADD_M(inact, v, x, pred) vaddq_m_n_u16(inact, v, x, pred)
 #define MF_VDUPU(x) vdupq_n_u16(x)
 #define MF_ASM_SZ "16"
 #define MF_ASM_LD "h"

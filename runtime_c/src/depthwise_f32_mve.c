@@ -26,6 +26,7 @@
 #define MF_VADD_N(v, x) vaddq_n_u32(v, x)
 #define MF_VMUL_N(v, x) vmulq_n_u32(v, x)
 #define MF_VSUB_M(inact, v, x, pred) vsubq_m_n_u32(inact, v, x, pred)
+#define MF_VADD_M(inact, v, x, pred) vaddq_m_n_u32(inact, v, x, pred)
 #define MF_VDUPU(x) vdupq_n_u32(x)
 #define MF_ASM_SZ "32"
 #define MF_ASM_LD "w"
