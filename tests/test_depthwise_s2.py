@@ -7,7 +7,7 @@ planes narrower than a vector (Helium's tail predicate), a single output row (ev
 row), no padding, no activation, ReLU and an activation applied after the planes (Helium's flat
 run: a table of several periods on 24x24, one period of 13 chunks on 25x25, a tail chunk on
 row 0's run when the plane is small; Helium's whole-plane path, one asm call per plane, with and
-without output row 0 over the top padding: 24x24, 16x32, 17x17 unpadded). Then VWW's
+without output row 0 over the top padding: 24x24, 16x32, 17x17 unpadded; a call per table on 48x32). Then VWW's
 layer's MACs per instruction (exact counts, not times): RVV and Helium above issue 19's 1.5."""
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ SHAPES = [Conv(3, 3, 24, 24, groups=3, stride=2),                           # VW
           Conv(2, 2, 8, 9, groups=2, stride=2, pad=0),                      # no padding
           Conv(2, 2, 3, 3, groups=2, stride=2),                             # 2x2 out of 3x3
           Conv(2, 2, 16, 32, groups=2, stride=2),                           # whole-plane table, 2 chunks a row
-          Conv(2, 2, 17, 17, groups=2, stride=2, pad=0)]                    # whole-plane table, no top loop
+          Conv(2, 2, 17, 17, groups=2, stride=2, pad=0),                    # whole-plane table, no top loop
+          Conv(2, 2, 48, 32, groups=2, stride=2)]                           # whole-plane path, several tables
 
 
 def _run(board: str, dtype: str, isa: str, shape: Conv, tmp_path: Path, inplace: bool):
