@@ -148,3 +148,18 @@ FP32_SHAPES = [Gemm(13, 29, 37), Gemm(7, 9, 5), Conv(13, 7, 9, 11), Conv(5, 9, 7
 @pytest.mark.parametrize("shape", FP32_SHAPES, ids=str)
 def test_fp32_vector_kernels_match_ref(board: str, isa: str, shape: Gemm | Conv, tmp_path: Path) -> None:
     _check(board, "f32", isa, shape, tmp_path)
+
+
+# RVV 3x3 stride-1 planes narrow enough for whole rows per vector (narrow3) run over their own
+# input, each vector stored one vector late: full vectors then a tail (9x4: FP16 one of 4 rows
+# + 3, FP32 three of 2 + 1), no tail (11x5), a single inner row (3x7), none (2x6), and the
+# activation applied after the plane (sigmoid).
+RVV_INPLACE_SHAPES = [Conv(3, 3, 9, 4, groups=3), Conv(4, 4, 11, 5, groups=4, act="MF_ACT_NONE"),
+                      Conv(2, 2, 3, 7, groups=2, act="MF_ACT_SIGMOID"), Conv(2, 2, 2, 6, groups=2)]
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("dtype", ["f16", "f32"])
+@pytest.mark.parametrize("shape", RVV_INPLACE_SHAPES, ids=str)
+def test_rvv_narrow_depthwise_in_place_matches_ref(dtype: str, shape: Conv, tmp_path: Path) -> None:
+    _check("rv32-rvv", dtype, "rvv", shape, tmp_path, inplace=True)

@@ -6,6 +6,7 @@
 #define MF_DW(op) op##_f32_rvv
 #define MF_DW_NO_RING 1
 #define MF_DW_PLANES 1 /* depthwise_s2_rvv.inc: stride 2 over many planes per call */
+#define MF_DW_PLANE_IN_PLACE 1 /* depthwise_rvv.inc: narrow 3x3 planes run over their input */
 #define MF_S float
 #define MF_V vfloat32m2_t
 #define MF_U vuint32m2_t
