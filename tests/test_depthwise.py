@@ -120,8 +120,8 @@ def test_depthwise_matches_ref(board: str, dtype: str, isa: str, shape: Conv, tm
 @pytest.mark.parametrize("board,dtype,isa", VECTOR)
 @pytest.mark.parametrize("shape", [DW_SHAPES[0], DW_SHAPES[3], DW_SHAPES[4], Conv(10, 7, 6, 5, k=1, pad=0)], ids=str)
 def test_overwrite_conv_in_place_matches_ref(board: str, dtype: str, isa: str, shape: Conv, tmp_path: Path) -> None:
-    """y over x: depthwise (ring of rows on dsp, plane copy on the vector ISAs; at stride 2
-    direct writes) and pointwise tiles."""
+    """y over x: depthwise (ring of rows on dsp; on the vector ISAs narrow 3x3 planes over
+    themselves, others through a plane copy; at stride 2 direct writes) and pointwise tiles."""
     _check(board, dtype, isa, shape, tmp_path, inplace=True)
 
 
