@@ -1,6 +1,7 @@
 /* The overwrite-safe depthwise/pointwise convolution (mf_conv_inplace.h) on the RVV FP16
- * kernels: the vector depthwise kernel (depthwise_f16_rvv.c, a plane copy in the scratch
- * where a channel's output would land on unread input), the 8-row vfmacc panel of
+ * kernels: the vector depthwise kernel (depthwise_f16_rvv.c: narrow 3x3 "same" planes are
+ * written over themselves, one vector behind their loads; other planes go through a plane
+ * copy in the scratch where a channel's output would land on unread input), the 8-row vfmacc panel of
  * gemm_f16_rvv.c per pointwise tile of MF_CONV_OVERWRITE_COLS_RVV columns (one full
  * e16/LMUL=2 vector at VLEN=128, as the non-overwriting conv's chunks). Copies are vsetvl strips with no scalar tail. Scratch:
  * mf_conv2d_overwrite_scratch_bytes_rvv (a padded plane or a tile). */
@@ -61,8 +62,9 @@ int mf_conv2d_overwrite_f16_rvv(const mf_f16 *x, const mf_f16 *w, const mf_f16 *
 {
     if (!x || !w || !y || !scratch || !d) return MF_EARG;
     switch (mf_conv2d_overwrite_kind(d)) {
-    /* the vector depthwise kernel itself: its channels land on consumed input or go through
-     * a plane copy in the scratch (at least h_out x w_out), at the out-of-place speed */
+    /* the vector depthwise kernel itself: its channels land on consumed input, on their own
+     * plane (narrow 3x3 "same"), or go through a plane copy in the scratch (at least
+     * h_out x w_out), at the out-of-place speed */
     case MF_OVERWRITE_DEPTHWISE: return mf_depthwise_f16_rvv(x, w, bias, y, d, scratch);
     case MF_OVERWRITE_POINTWISE: pointwise(x, w, bias, y, scratch, d); return MF_OK;
     default: return MF_ESHAPE;
