@@ -168,7 +168,7 @@ class AttentionParams:
     batch: int = 0  # 0: input 0's dim 0 (or 1 when n_q is given); batch b starts b * n * stride later
 
 
-def _layout(p: AttentionParams, ins: list) -> tuple[int, int, int, tuple[int, int, int]]:
+def attention_layout(p: AttentionParams, ins: list) -> tuple[int, int, int, tuple[int, int, int]]:
     """(batch, n_q, n_kv, strides) of an attention over inputs of these shapes."""
     width = p.heads * p.dh
     q, k = ins[0].shape, ins[1].shape
@@ -192,7 +192,7 @@ class FusedAttention(Op):
 
     @classmethod
     def reference(cls, p: AttentionParams, xs: list[np.ndarray]) -> list[np.ndarray]:
-        batch, n_q, n_kv, strides = _layout(p, xs)
+        batch, n_q, n_kv, strides = attention_layout(p, xs)
         width = p.heads * p.dh
 
         def rows(x: np.ndarray, i: int, n: int) -> np.ndarray:  # (batch, heads, n, dh)
@@ -213,12 +213,12 @@ class FusedAttention(Op):
 
     @classmethod
     def macs(cls, p: AttentionParams, ins: list[Tensor], outs: list[Tensor]) -> int:
-        b, nq, nk, _ = _layout(p, ins)
+        b, nq, nk, _ = attention_layout(p, ins)
         return 2 * b * p.heads * nq * nk * p.dh
 
     @classmethod
     def lower(cls, p: AttentionParams, node: Node, ctx: LowerCtx) -> list[Call]:
-        batch, n_q, n_kv, (qs, ks, vs) = _layout(p, [ctx.tensors[i] for i in node.inputs])
+        batch, n_q, n_kv, (qs, ks, vs) = attention_layout(p, [ctx.tensors[i] for i in node.inputs])
         width = p.heads * p.dh
         kernel = ctx.kernel("attention_bias" if p.has_bias else "attention")
         rows = ctx.block(node, cls.blocks(p, node, ctx))
@@ -240,7 +240,7 @@ class FusedAttention(Op):
         if isa == "dsp" and p.dh <= DSP_ROW_DH:
             return (1,)  # the M4/M7 kernel takes its query-row path there whatever the block
         sizes = ATTENTION_ROWS.get(isa, ())
-        n_q = _layout(p, [ctx.tensors[i] for i in node.inputs])[1]
+        n_q = attention_layout(p, [ctx.tensors[i] for i in node.inputs])[1]
         return tuple(sorted({min(b, n_q) for b in sizes}))
 
     @classmethod

@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 
 from toolchain.ir.graph import DType, Graph, Node, Tensor
-from toolchain.ops.transformer import AttentionParams, _layout
+from toolchain.ops.transformer import AttentionParams, attention_layout
 from toolchain.passes.fold import _const, _copy, _fresh
 
 
@@ -46,7 +46,7 @@ def _attention_only(g: Graph, users: dict[str, list[Node]], t: str, width: int) 
     for u in us:
         if u.op_type != "FusedAttention" or t not in u.inputs[:3] or t in u.inputs[3:]:
             return False
-        strides = _layout(u.params, [g.tensors[i] for i in u.inputs])[3]
+        strides = attention_layout(u.params, [g.tensors[i] for i in u.inputs])[3]
         if any(u.inputs[i] == t and strides[i] % width for i in range(3)):
             return False
     return True
@@ -103,7 +103,7 @@ def merge_shared_linears(g: Graph) -> Graph:
 def _reread(g: Graph, n: Node, where: dict[str, tuple[str, int, int, int]]) -> Node:
     """The attention n reading each merged input at its columns of the merged rows."""
     p: AttentionParams = n.params
-    batch, n_q, n_kv, strides = _layout(p, [g.tensors[i] for i in n.inputs])
+    batch, n_q, n_kv, strides = attention_layout(p, [g.tensors[i] for i in n.inputs])
     ins, offs, sts = list(n.inputs), list(p.offsets), list(strides)
     for i in range(3):
         if ins[i] not in where:
