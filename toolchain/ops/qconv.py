@@ -126,7 +126,6 @@ class QConv(Op):
     @classmethod
     def lower(cls, p: QConvParams, node: Node, ctx: LowerCtx) -> list[Call]:
         xs, ws = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[1])
-        desc = conv_desc(p, xs, ws[0], p.rq)
         bias = TensorArg(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else Lit("NULL")
         # kernels are chosen after planning: where the planner put y over x, the kernels
         # that stay correct if it does
