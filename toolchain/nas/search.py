@@ -279,7 +279,9 @@ def run_nas(opts: NasOptions, runner: Runner | None = None, data: Dataset | None
         if base is None:
             raise DoesNotFitError(f"no hand-designed {opts.family} fits {budget.describe()}")
         t0 = time.perf_counter()
-        hand = train_baseline(opts, budget, data, code_bytes, runner, progress, base)
+        # the hand design won the re-ranking: the chosen model is the baseline (same model,
+        # schedule, seed and data), not trained and shipped a second time
+        hand = chosen if win.hand else train_baseline(opts, budget, data, code_bytes, runner, progress, base)
         seconds["baseline"] = time.perf_counter() - t0
     # On a shared machine wall time says how loaded it was; CPU time what the search cost.
     seconds["wall"], seconds["cpu"] = time.perf_counter() - wall0, cpu_seconds() - cpu0
