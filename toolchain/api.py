@@ -8,7 +8,7 @@ from pathlib import Path
 import onnx
 
 from toolchain import __version__
-from toolchain.codegen.emit import SourceSet, render_sources
+from toolchain.codegen.emit import SourceSet, render_sources, table_bytes
 from toolchain.frontend import import_model, load_onnx
 from toolchain.codegen.target import TargetError
 from toolchain.ir.graph import DType, Graph
@@ -146,7 +146,15 @@ class CompiledModel:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float or t.quant is not None)
+        """Every weight byte in flash: the graph's constants and their kernel-layout copies."""
+        g = sum(t.nbytes for t in self.graph.constants() if t.dtype.is_float or t.quant is not None)
+        return g + self.kernel_weight_bytes
+
+    @property
+    def kernel_weight_bytes(self) -> int:
+        """The part of weight_bytes that is weights copied into a kernel's own layout (tables
+        of kind "weights": the DSP convs' SMLAD pairs), emitted beside the graph's weights."""
+        return table_bytes(self.calls, "weights")
 
     @property
     def macs(self) -> int:
@@ -174,6 +182,7 @@ class CompiledModel:
         return {
             "model": g.source, "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes,
             "macs": self.macs, "naive_bytes": naive_bytes(g), "op_by_op_bound_bytes": self.op_by_op_bytes or op_by_op_bound(g),
+            "kernel_weight_bytes": self.kernel_weight_bytes,  # of weight_bytes
             "inputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.inputs],
             "outputs": [{"name": n, "shape": list(g.tensors[n].shape)} for n in g.outputs],
             "planner": self.memory.plan.strategy, "schedule_orders": self.order_arenas,

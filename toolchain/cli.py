@@ -118,7 +118,9 @@ def print_report(rep: dict) -> None:
            "nodes": [{**n, "name": st(n["name"])} for n in rep["nodes"]]}
     click.echo(f"model        {rep['model']}")
     click.echo(f"arena        {_kib(rep['arena_bytes'])}   (static activation buffer, exact)")
-    click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash)")
+    kernel = rep.get("kernel_weight_bytes", 0)
+    click.echo(f"weights      {_kib(rep['weight_bytes'])}   (const, flash"
+               + (f"; {kernel:,} B of them copies in a kernel's layout)" if kernel else ")"))
     click.echo(f"MACs         {rep['macs']:,}")
     click.echo(f"no reuse     {_kib(rep['naive_bytes'])};  op-by-op lower bound {_kib(rep['op_by_op_bound_bytes'])}")
     orders = rep.get("schedule_orders", {})

@@ -68,7 +68,8 @@ def _fit(bb: BoardBuild) -> list[Bar]:
     arena = b.arena_bytes or bb.compiled.arena_bytes
     stack = b.stack_reserved_bytes
     ram = {"arena": arena, "stack (reserved)": stack, "other static data": max(b.ram_bytes - arena - stack, 0)}
-    # code, weights, scales, other constants, .data initial values: from the ELF (sim/flashsplit.py)
+    # code, weights (and their kernel-layout copies), scales, other constants, .data initial values:
+    # from the ELF (sim/flashsplit.py)
     flash = dict(b.flash_split) or {"weights": min(bb.compiled.weight_bytes, b.flash_bytes),
                                     "code and other constants": max(b.flash_bytes - bb.compiled.weight_bytes, 0)}
     return [_bar("RAM", ram, b.board.memory.ram.size), _bar("Flash", flash, b.board.memory.flash.size)]

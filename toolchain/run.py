@@ -42,7 +42,8 @@ class BoardBuild:
     def as_dict(self) -> dict:
         b = self.build
         return {"board": b.board.name, "elf": str(b.elf), "arena_bytes": self.compiled.arena_bytes,
-                "weight_bytes": self.compiled.weight_bytes, "macs": self.compiled.macs,
+                "weight_bytes": self.compiled.weight_bytes, "kernel_weight_bytes": self.compiled.kernel_weight_bytes,
+                "macs": self.compiled.macs,
                 "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes,
                 "flash_budget": b.board.memory.flash.size, "ram_budget": b.board.memory.ram.size,
                 "stack_reserved_bytes": b.stack_reserved_bytes, "flash_by_section": b.flash_by_section,

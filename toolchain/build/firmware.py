@@ -71,7 +71,8 @@ class BuildResult:
     markers: Markers | None
     commands: tuple[str, ...]        # compile and link command lines, for reports
     harts: int = 1                   # harts the firmware forks over (cluster boards)
-    # flash by kind: code, weights, scales, other constants, .data initial values (sim/flashsplit.py)
+    # flash by kind: code, weights (and their kernel-layout copies), scales, other constants, .data
+    # initial values (sim/flashsplit.py)
     flash_split: dict[str, int] = field(default_factory=dict)
 
 

@@ -20,13 +20,14 @@ from toolchain.memory import MemoryPlan
 from toolchain.memory.lifetimes import SCRATCH
 from toolchain.ir.graph import DType
 from toolchain.resources import RUNTIME_DIR, TEMPLATES_DIR
-from toolchain.ops.base import REGISTRY, Arg, Array, Call, IntArray, Lit, Scratch, Struct, TensorArg, c_float
+from toolchain.ops.base import (REGISTRY, Arg, Array, Call, IntArray, Lit, Scratch, Struct, TableKind, TensorArg,
+                                c_float, int_arrays)
 from toolchain.ops.kernel_table import sources_for
 
 TEMPLATES = TEMPLATES_DIR
-# descriptor fields holding int8 requantisation tables (ops/requant.py mf_requant_s8): the
-# run-time scales, reported apart in the flash split (sim/flashsplit.py)
-SCALE_FIELDS = frozenset({"mult", "shift"})
+# a constant table's symbol is n<node>_<letter><k>, the letter its kind (ops/base.py TableKind),
+# so the flash split (sim/flashsplit.py) can count scales and kernel-layout weights apart
+TABLE_LETTERS = {"table": "t", "scale": "q", "weights": "w"}
 RUNTIME = RUNTIME_DIR
 
 # element type of a float tensor in the generated C (mf_f16 is _Float16, runtime_c/include/mf_f16.h)
@@ -70,7 +71,7 @@ class CallRenderer:
         # the arena map comes first: every later declaration and call names tensors by it
         self.decls: list[str] = define_lines(self.slots, c_comment)
         self.kernels: set[str] = set()
-        self.tables: dict[tuple[str, tuple[int, ...]], str] = {}
+        self.tables: dict[tuple[TableKind, tuple[int, ...]], str] = {}
 
     def pointer(self, name: str, ctype_: str = "float", const: bool = False) -> str:
         """A typed pointer to an arena tensor, through its arena-map macro."""
@@ -84,18 +85,16 @@ class CallRenderer:
             return f"({base} + {a.offset} + mf_step * {step})"
         return f"({base} + {a.offset})" if a.offset else base
 
-    def value(self, a: Arg, prefix: str, field_name: str = "") -> str:
+    def value(self, a: Arg, prefix: str) -> str:
         if isinstance(a, Lit):
             return a.text
         if isinstance(a, IntArray):
-            # one table per distinct contents: the calls of a banded or blocked node repeat
-            # their requantisation (and int8 add) tables; requantisation tables are named
-            # apart, so that the flash report counts them as scales
-            kind = "q" if field_name in SCALE_FIELDS else "t"
-            key = (kind, tuple(a.values))
+            # one table per distinct contents and kind (table_bytes counts the same way): the
+            # calls of a banded or blocked node repeat their requantisation, add and weight tables
+            key = (a.kind, tuple(a.values))
             if key in self.tables:
                 return self.tables[key]
-            name = f"{prefix}_{kind}{len(self.decls)}"
+            name = f"{prefix}_{TABLE_LETTERS[a.kind]}{len(self.decls)}"
             vals = ", ".join(str(v) for v in a.values) or "0"
             self.decls.append(f"static const int32_t {name}[] = {{{vals}}};")
             self.tables[key] = name
@@ -103,7 +102,7 @@ class CallRenderer:
         if isinstance(a, Array):
             return "{" + ", ".join(self.value(x, prefix) for x in a.items) + "}"
         if isinstance(a, Struct):
-            return "{" + ", ".join(f".{k} = {self.value(v, prefix, k)}" for k, v in a.fields) + "}"
+            return "{" + ", ".join(f".{k} = {self.value(v, prefix)}" for k, v in a.fields) + "}"
         if isinstance(a, TensorArg):
             return self.tensor(a, const=True)
         if isinstance(a, Scratch):
@@ -127,6 +126,13 @@ class CallRenderer:
             else:
                 args.append(self.value(a, prefix))
         return f"{c.kernel}({', '.join(args)})"
+
+
+def table_bytes(calls: list[list[Call]], kind: TableKind) -> int:
+    """Flash bytes of the constant tables of one kind that CallRenderer emits for these calls:
+    int32_t arrays, one per distinct contents (an empty table is one 0)."""
+    tables = {tuple(a.values) for cs in calls for c in cs for a in int_arrays(c.args) if a.kind == kind}
+    return sum(4 * max(len(v), 1) for v in tables)
 
 
 def _overwrites_inputs(g: Graph, mp: MemoryPlan) -> bool:
@@ -194,6 +200,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                         "shape": "x".join(str(d) for d in t.shape) + c_comment(q)})
         return out
 
+    kernel_weights = table_bytes(calls, "weights")
     # the node that reads the image by rows: StreamIn, or a patch stage over a streamed image
     stream = next((n for n in g.nodes if getattr(REGISTRY.get(n.op_type), "streams_input", False)), None)
     ctx = {
@@ -207,7 +214,10 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                                      "size": str(max(t.size, 1)), "rows": weight_values(t),
                                      "shape": "x".join(str(d) for d in t.shape) or "scalar"}
                                     for t in consts],
-        "weight_bytes": str(sum(t.nbytes for t in consts)), "build_info": [c_comment(x) for x in build_info],
+        # model_weights.c's arrays; model.h counts the kernel-layout copies in model.c too
+        "weight_bytes": str(sum(t.nbytes for t in consts)), "kernel_weight_bytes": str(kernel_weights),
+        "all_weight_bytes": str(sum(t.nbytes for t in consts) + kernel_weights),
+        "build_info": [c_comment(x) for x in build_info],
         "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }
     env = template_env()

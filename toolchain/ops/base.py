@@ -15,7 +15,7 @@ Lowering never does I/O and never formats C beyond literals: codegen owns the C 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Literal, Sequence
 
 import numpy as np
 
@@ -93,11 +93,19 @@ class Lit:
     text: str
 
 
+# What a constant table holds, for the flash report (sim/flashsplit.py) and the weight count
+# (CompiledModel.weight_bytes): "table" (index, LUT, add terms: other constants), "scale" (int8
+# requantisation multipliers and shifts), "weights" (a weight tensor copied into a kernel's own
+# layout, e.g. the DSP GEMM's SMLAD pairs: weights in flash as much as the graph's).
+TableKind = Literal["table", "scale", "weights"]
+
+
 @dataclass(frozen=True)
 class IntArray:
-    """A static const int32_t table; codegen names it and passes a pointer."""
+    """A static const int32_t table; codegen names it by its kind and passes a pointer."""
 
     values: tuple[int, ...]
+    kind: TableKind = "table"
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,17 @@ class Scratch:
 
 
 Arg = TensorArg | Lit | IntArray | Struct | Array | Scratch
+
+
+def int_arrays(args: Sequence[Arg]) -> Iterator[IntArray]:
+    """Every table among call arguments, inside descriptors and initialisers too."""
+    for a in args:
+        if isinstance(a, IntArray):
+            yield a
+        elif isinstance(a, Struct):
+            yield from int_arrays([v for _, v in a.fields])
+        elif isinstance(a, Array):
+            yield from int_arrays(a.items)
 
 
 @dataclass(frozen=True)

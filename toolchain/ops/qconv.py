@@ -83,7 +83,7 @@ def dsp_weights_arg(ctx: LowerCtx, kernel: str, p: "QConvParams", w_name: str) -
     if (ctx.isa_of(kernel) != "dsp" or t.data is None or (p.group > 1 and p.group == t.shape[0])
             or t.data.size > DSP_WIDEN_MAX_BYTES):
         return Lit("NULL")
-    return IntArray(dsp_weights(t.data))
+    return IntArray(dsp_weights(t.data), "weights")  # a second copy of w: counted as weights
 
 
 def conv_desc(p: QConvParams, xs: tuple[int, ...], c_out: int, rq: Requant, band: tuple[int, int] | None = None,

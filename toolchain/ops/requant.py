@@ -99,8 +99,9 @@ class Requant:
         """Field values of mf_requant_s8 for codegen (tables become IntArray)."""
         from toolchain.ops.base import IntArray, lit
 
-        return dict(mult=IntArray(self.mult), shift=IntArray(self.shift), per_channel=lit(int(self.per_channel)),
-                    out_zp=lit(self.out_zp), act_min=lit(self.act_min), act_max=lit(self.act_max))
+        return dict(mult=IntArray(self.mult, "scale"), shift=IntArray(self.shift, "scale"),
+                    per_channel=lit(int(self.per_channel)), out_zp=lit(self.out_zp),
+                    act_min=lit(self.act_min), act_max=lit(self.act_max))
 
 
 def act_range(kind: str, out_scale: float, out_zp: int, lo: float | None = None,
