@@ -53,55 +53,24 @@ def test_one_layernorm_and_one_qkv_chain_per_block(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["hf_vit_eager", "keras_mha_tf2onnx"])
-def test_merge_keeps_the_graph_s_numbers(name: str) -> None:
-    g = _before_merge(name)
-    h = merge_shared_linears(g)
-    verify_graph(h)
-    assert sum(n.op_type == "MatMul" for n in g.nodes) - sum(n.op_type == "MatMul" for n in h.nodes) == 2 * 2
-    x = np.random.default_rng(0).standard_normal(g.tensors[g.inputs[0]].shape).astype(np.float32)
-    a, b = run_graph(g, [x])[0], run_graph(h, [x])[0]
-    assert np.max(np.abs(a - b)) <= 1e-5 * max(1.0, float(np.max(np.abs(a))))
-
-
-def test_linear_with_another_reader_stays_apart() -> None:
-    """q's output also a graph output: k and v still merge, q is read where it was."""
-    g = _before_merge("hf_vit_h2_depth1")
-    attn = next(n for n in g.nodes if n.op_type == "FusedAttention")
-    q = attn.inputs[0]
-    g = replace(g, outputs=list(g.outputs) + [q])
-    h = merge_shared_linears(g)
-    verify_graph(h)
-    attn2 = next(n for n in h.nodes if n.op_type == "FusedAttention")
-    assert attn2.inputs[0] == q and attn2.params.offsets[0] == attn.params.offsets[0]
-    assert attn2.inputs[1] == attn2.inputs[2] != q
-    assert sorted(attn2.params.offsets[1:]) == [0, 32] and attn2.params.strides[1:] == (64, 64)
-    x = np.random.default_rng(1).standard_normal(g.tensors[g.inputs[0]].shape).astype(np.float32)
-    for a, b in zip(run_graph(g, [x]), run_graph(h, [x])):
-        assert np.max(np.abs(a - b)) <= 1e-5 * max(1.0, float(np.max(np.abs(a))))
-
-
-def test_all_zero_mask_is_no_bias() -> None:
-    """Hugging Face's SDPA export adds an all-zero mask to the scores: the attention takes the
-    unbiased kernels (not mf_attention_bias_*), and still matches the graph."""
-    cm = compile_model(ZOO / "hf_vit_sdpa_dynamo.onnx")
-    attns = [n for n in cm.graph.nodes if n.op_type == "FusedAttention"]
-    assert len(attns) == 2 and not any(a.params.has_bias or len(a.inputs) > 3 for a in attns)
-
-
-@pytest.mark.parametrize("name", ["hf_vit_eager", "keras_mha_tf2onnx"])
-def test_merge_is_chosen_by_prefer(name: str) -> None:
-    """The merge costs the attention's in-place output (one N x D tensor where attention sets
-    the peak): memory first without a budget, merged where it fits one or with prefer speed."""
+def test_attention_form_is_chosen_by_prefer(name: str) -> None:
+    """Three forms, fastest first: q|k|v merged (the attention can no longer write over q: one
+    N x D tensor more where attention sets the peak), apart, head by head (passes/heads.py:
+    x, the sum and one head's q/k/v live). Memory first without a budget; the fastest that
+    fits one, or with prefer speed."""
     path = ZOO / f"{name}.onnx"
-    apart = compile_model(path)
+    smallest = compile_model(path)
     merged = compile_model(path, options=CompileOptions(ram_budget=10**6))
-    assert not apart.options.merge_qkv and merged.options.merge_qkv
+    assert smallest.options.split_heads and not smallest.options.merge_qkv and merged.options.merge_qkv
+    assert compile_model(path, options=CompileOptions(prefer="speed")).arena_bytes == merged.arena_bytes
+    assert compile_model(path, options=CompileOptions(prefer="memory", ram_budget=10**6)).arena_bytes == \
+        smallest.arena_bytes
+    apart = compile_model(path, options=CompileOptions(ram_budget=merged.arena_bytes - 1))  # merged does not fit
+    assert not apart.options.merge_qkv and not apart.options.split_heads
     tokens = 65 if name.startswith("hf") else 64  # Keras's has no class token
     assert merged.arena_bytes - apart.arena_bytes == tokens * 32 * 4  # one FP32 N x D tensor
-    assert compile_model(path, options=CompileOptions(prefer="speed")).arena_bytes == merged.arena_bytes
-    assert compile_model(path, options=CompileOptions(prefer="memory", ram_budget=10**6)).arena_bytes == apart.arena_bytes
-    tight = compile_model(path, options=CompileOptions(ram_budget=merged.arena_bytes - 1))
-    assert tight.arena_bytes == apart.arena_bytes  # merged does not fit: apart
+    tight = compile_model(path, options=CompileOptions(ram_budget=apart.arena_bytes - 1))  # apart does not either
+    assert tight.options.split_heads and tight.arena_bytes == smallest.arena_bytes < apart.arena_bytes
 
 
 def test_schedules_compete_by_the_unmerged_integrated_arena() -> None:

@@ -64,6 +64,10 @@ class CompileOptions:
     # block, but the attention can no longer write over q. With compete, `prefer` decides
     # (_qkv_choice); without, this flag does.
     merge_qkv: bool = True
+    # multi-head attentions between per-token linears run head by head (passes/heads.py): x,
+    # the N x D sum and one head's q/k/v live instead of x, q, k and v; slower (narrow GEMMs,
+    # LayerNorm per head), so with compete a memory-first choice (_qkv_choice), never merged.
+    split_heads: bool = False
     # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
     # its band is in the arena, never the whole input
     stream_input: bool = False
@@ -255,21 +259,30 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
 
 
 def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> tuple[CompiledModel, CompiledModel]:
-    """(chosen, smallest) of the integrated schedule with and without the q|k|v merge. The merge
-    trades arena for speed where the attention sets the peak (its output no longer over q: N x D
-    more), so it is chosen as toolchain/prefer.py chooses in/out of place: "memory" the smaller
-    arena; "speed" merged while it fits ram_budget (any without one); "auto" merged where it
-    fits a known budget (run/build: the board's), else memory first."""
+    """(chosen, smallest) of the integrated schedule's attention forms, fastest first: q|k|v
+    merged, apart, head by head. Each trades speed for arena where the attention sets the peak
+    (merged: its output no longer over q, N x D more; head by head: one head's q/k/v live, but
+    narrow GEMMs and a LayerNorm per head), so the form is chosen as toolchain/prefer.py chooses
+    in/out of place: "memory" the smallest arena; "speed" the fastest that fits ram_budget (any
+    without one); "auto" the fastest that fits a known budget (run/build: the board's), else
+    memory first. A slower form is kept only where it is strictly smaller."""
     if not options.merge_qkv or not any(n.op_type == "FusedAttention" for n in merged.graph.nodes):
         return merged, merged
-    apart = _compile_one(g, replace(options, compete=False, merge_qkv=False))
-    if apart.arena_bytes >= merged.arena_bytes:
-        return merged, merged
+    forms = [merged]
+    for opts in (replace(options, compete=False, merge_qkv=False),
+                 replace(options, compete=False, merge_qkv=False, split_heads=True)):
+        if opts.split_heads and not any(n.op_type == "FusedAttention" and n.params.heads > 1
+                                        for n in merged.graph.nodes):
+            continue
+        cm = _compile_one(g, opts)
+        if cm.arena_bytes < min(f.arena_bytes for f in forms):
+            forms.append(cm)
+    smallest = forms[-1]
     budget = options.ram_budget
-    fits = budget is None or merged.arena_bytes <= budget
-    if fits and (options.prefer == "speed" or (options.prefer == "auto" and budget is not None)):
-        return merged, apart
-    return apart, apart
+    if options.prefer == "speed" or (options.prefer == "auto" and budget is not None):
+        fits = [f for f in forms if budget is None or f.arena_bytes <= budget]
+        return (fits[0] if fits else smallest), smallest
+    return smallest, smallest
 
 
 def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
@@ -279,7 +292,8 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
     copies can tip the choice to another schedule (DS-CNN on 8 harts went naive: no in-place
     convs, no token chain), whose sums round differently."""
     one = compile_graph(g, replace(options, harts=1))
-    chosen = {"mcuformer": replace(options, compete=False, merge_qkv=one.options.merge_qkv),
+    chosen = {"mcuformer": replace(options, compete=False, merge_qkv=one.options.merge_qkv,
+                                   split_heads=one.options.split_heads),
               "no-integrate": replace(options, integrate=False, compete=False),
               "naive": CompileOptions.schedule("naive", target=options.target, harts=options.harts,
                                                stream_input=options.stream_input,
@@ -315,7 +329,7 @@ def _compile_one(g: Graph, options: CompileOptions, order: str | None = None) ->
         options = replace(options, fuse=False, integrate=False)
     # the residual conv epilogues have FP32 kernels only; the transformer integrations have both
     g = optimize(g, fuse=options.fuse, integrate=options.integrate, residual_convs=options.target.dtype == "f32",
-                 merge_qkv=options.merge_qkv)
+                 merge_qkv=options.merge_qkv, split_heads=options.split_heads)
     if options.target.dtype == "f16":
         g = to_fp16(g)
         verify_graph(g)

@@ -50,7 +50,9 @@ def check_plan(g: Graph, lt: Lifetimes, plan: Plan, align: int = ALIGN) -> None:
         elif a.kind in ("inplace", "overwrite"):
             if (a.source, a.kind) not in op.alias_candidates(node.params, node, g):
                 raise PlanError(f"alias {a}: {node.op_type} cannot run {a.kind} on {a.source!r}")
-            if a.kind == "inplace" and g.tensors[a.source].shape != g.tensors[a.tensor].shape:
+            # read element for element: as many elements (shapes may differ by unit dims, a
+            # (1, N, d) head written over its (N, d) q); fewer would be a broadcast
+            if a.kind == "inplace" and g.tensors[a.source].size != g.tensors[a.tensor].size:
                 raise PlanError(f"alias {a}: in-place over a broadcast input")
             if a.kind == "overwrite" and not op.overwrite_ok(node.params, node, g):
                 raise PlanError(f"alias {a}: {node.op_type}'s output rows would land on unread input")

@@ -8,6 +8,7 @@ from toolchain.ir.graph import Graph
 from toolchain.ir.verify import verify_graph
 from toolchain.passes.einsum import lower_einsum
 from toolchain.passes.fold import drop_unused, fold_conv_affine, fuse_activation, fuse_matmul_bias, lower_batchnorm
+from toolchain.passes.heads import split_attention_heads
 from toolchain.passes.integrate import INTEGRATIONS
 from toolchain.passes.patterns import fuse_gelu, fuse_layernorm
 from toolchain.passes.patterns_tf import fuse_gelu_tanh, fuse_tf_layernorm
@@ -27,12 +28,14 @@ INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)
 
 
 def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True,
-             residual_convs: bool = True, merge_qkv: bool = True) -> Graph:
+             residual_convs: bool = True, merge_qkv: bool = True, split_heads: bool = False) -> Graph:
     """integrate: operator integration (patch embedding, attention, token chains, and with
     residual_convs the residual conv epilogues; with merge_qkv, q/k/v linears on one input as
-    one, passes/qkv.py)."""
+    one, passes/qkv.py; with split_heads instead, attentions head by head, passes/heads.py)."""
     integrated = INTEGRATED if residual_convs else INTEGRATIONS
-    if not merge_qkv:
+    if split_heads:  # in the merge's place: the heads' q/k/v linears must stay apart
+        integrated = tuple(split_attention_heads if p is merge_shared_linears else p for p in integrated)
+    elif not merge_qkv:
         integrated = tuple(p for p in integrated if p is not merge_shared_linears)
     passes = REQUIRED + (FUSIONS if fuse else ()) + (integrated if fuse and integrate else ())
     for p in passes + (drop_unused,):

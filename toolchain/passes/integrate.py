@@ -178,8 +178,9 @@ def fuse_token_chains(g: Graph) -> Graph:
             steps.append(st)
         residual = ""
         add = m.only_user(nodes[-1].outputs[0], "Add")
-        if add is not None and add.params.act.kind == "NONE":
+        if add is not None and add.params.act.kind == "NONE" and id(add) not in taken:
             other = _other(add, nodes[-1].outputs[0])
+            # an Add of two chains' outputs (head-by-head projections) ends only one of them
             if (g.tensors[other].data is None and g.tensors[other].shape == g.tensors[add.outputs[0]].shape
                     == g.tensors[nodes[-1].outputs[0]].shape):
                 residual = other
