@@ -52,7 +52,8 @@ ZOO_ROWS = ["timm_vit_legacy", "timm_vit_dynamo", "timm_vit_opset23", "hf_vit_ea
             "keras_mha_tf2onnx", "keras_mha_einsum_tf2onnx", "torch_einsum_legacy", "ad_autoencoder"]
 
 
-FP16_MODELS = [ROOT / "examples" / "lowrank_vit_112.onnx", ZOO / "hf_vit_eager.onnx"]
+FP16_MODELS = [ROOT / "examples" / "vit_tiny_opset18.onnx", ROOT / "examples" / "lowrank_vit_112.onnx",
+               ZOO / "hf_vit_eager.onnx"]
 FP16_BOARDS = ["rv32-rvv", "cortex-m55-an547"]
 
 VWW = ROOT / "examples" / "vww_mobilenet_v1_025.onnx"
@@ -71,6 +72,8 @@ def measure(path: Path, label: str = "", options: CompileOptions = CompileOption
     ps = ours.patch
     patch = (f" + patch {len(ps.layers)} layers in {ps.bands} bands of {ps.rows} rows, recompute "
              f"{ps.recompute_pct:.1f}% of its MACs" if ps else "")
+    form = ours.report()["attention_form"] if ours.schedule == "mcuformer" else None
+    patch += f" (attention {form})" if form else ""
     return {"model": label or path.stem, "naive_sum": naive_bytes(g), "op_by_op_bound": op_by_op_bound(g),
             "greedy_arena": greedy.arena_bytes, "arena": ours.arena_bytes,
             "ratio": round(ours.arena_bytes / greedy.arena_bytes, 3),

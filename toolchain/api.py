@@ -134,6 +134,8 @@ class CompiledModel:
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
+    # the attention forms the integrated schedule planned (merged / apart / heads) -> arena
+    attention_arenas: dict[str, int] = field(default_factory=dict)
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
     patch: PatchChoice | None = None  # the patch-based first stage, if one was built
@@ -197,6 +199,7 @@ class CompiledModel:
                        "live_bytes": n.live_bytes} for n in self.nodes],
             "harts": self.harts,
             "prefer": self.options.prefer, "ram_budget": self.options.ram_budget,
+            "attention_form": attention_form(self.options, g), "attention_arenas": self.attention_arenas,
             "placement": [c.as_dict() for c in self.placement],
             # per-hart private scratch: `copies` copies of `scratch_per_hart` bytes in the arena
             "parallel_calls": [{"node": self.nodes[p.node].name, "kernel": p.kernel,
@@ -258,6 +261,14 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
     return cm
 
 
+def attention_form(options: CompileOptions, g: Graph) -> str | None:
+    """How the integrated attentions run: "merged" (one q|k|v linear), "apart", "heads"
+    (head by head, passes/heads.py); None without one."""
+    if not any(n.op_type == "FusedAttention" for n in g.nodes):
+        return None
+    return "heads" if options.split_heads else "merged" if options.merge_qkv else "apart"
+
+
 def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> tuple[CompiledModel, CompiledModel]:
     """(chosen, smallest) of the integrated schedule's attention forms, fastest first: q|k|v
     merged, apart, head by head. Each trades speed for arena where the attention sets the peak
@@ -268,21 +279,25 @@ def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> tup
     memory first. A slower form is kept only where it is strictly smaller."""
     if not options.merge_qkv or not any(n.op_type == "FusedAttention" for n in merged.graph.nodes):
         return merged, merged
-    forms = [merged]
-    for opts in (replace(options, compete=False, merge_qkv=False),
-                 replace(options, compete=False, merge_qkv=False, split_heads=True)):
+    forms, arenas = [merged], {"merged": merged.arena_bytes}
+    for form, opts in (("apart", replace(options, compete=False, merge_qkv=False)),
+                       ("heads", replace(options, compete=False, merge_qkv=False, split_heads=True))):
         if opts.split_heads and not any(n.op_type == "FusedAttention" and n.params.heads > 1
                                         for n in merged.graph.nodes):
             continue
         cm = _compile_one(g, opts)
+        arenas[form] = cm.arena_bytes
         if cm.arena_bytes < min(f.arena_bytes for f in forms):
             forms.append(cm)
     smallest = forms[-1]
+    chosen = smallest
     budget = options.ram_budget
     if options.prefer == "speed" or (options.prefer == "auto" and budget is not None):
         fits = [f for f in forms if budget is None or f.arena_bytes <= budget]
-        return (fits[0] if fits else smallest), smallest
-    return smallest, smallest
+        chosen = fits[0] if fits else smallest
+    for f in forms:
+        f.attention_arenas = arenas
+    return chosen, smallest
 
 
 def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:

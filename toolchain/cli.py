@@ -55,7 +55,8 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     fn = click.option("--prefer", type=click.Choice(["auto", "speed", "memory"]), default="auto", show_default=True,
                       help="Depthwise/pointwise convs in place (smaller arena) or out of place (faster kernels), and "
-                           "a ViT's separate q/k/v Linears kept apart or merged into one (one LayerNorm per block): "
+                           "a ViT's attention as one q|k|v Linear (one LayerNorm per block), q/k/v apart, or head by "
+                           "head (one head's q/k/v in RAM; slowest): "
                            "auto = memory first, the faster choice where it still fits the RAM budget; speed = the "
                            "faster wherever it fits; memory = the smallest arena.")(fn)
     fn = click.option("--ram-budget", type=SizeType(), default=None, metavar="SIZE",
@@ -140,6 +141,10 @@ def print_report(rep: dict) -> None:
     cands = rep.get("schedule_arenas", {})
     if len(cands) > 1:
         click.echo("schedule     kept " + rep["schedule"] + " of " + ";  ".join(f"{k} {v:,} B" for k, v in cands.items()))
+    forms = rep.get("attention_arenas", {})
+    if len(forms) > 1 and rep.get("attention_form") and rep.get("schedule") == "mcuformer":
+        click.echo(f"attention    {rep['attention_form']} of " + ";  ".join(f"{k} {v:,} B" for k, v in forms.items())
+                   + "  (q|k|v merged, apart, head by head: fastest first)")
     if rep.get("placement"):
         budget = f", RAM budget {rep['ram_budget']:,} B" if rep.get("ram_budget") else ""
         click.echo(f"convs        --prefer {rep['prefer']}{budget}:")
