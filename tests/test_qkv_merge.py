@@ -54,10 +54,10 @@ def test_one_layernorm_and_one_qkv_chain_per_block(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["hf_vit_eager", "keras_mha_tf2onnx"])
 def test_attention_form_is_chosen_by_prefer(name: str) -> None:
-    """Three forms, fastest first: q|k|v merged (the attention can no longer write over q: one
-    N x D tensor more where attention sets the peak), apart, head by head (passes/heads.py:
-    x, the sum and one head's q/k/v live). Memory first without a budget; the fastest that
-    fits one, or with prefer speed."""
+    """Four forms, fastest first: q|k|v merged (the attention can no longer write over q: one
+    N x D tensor more where attention sets the peak), apart, pairs of heads, head by head
+    (passes/heads.py: the sum, the LayerNorm output and one piece's q/k/v live). Memory first
+    without a budget; the fastest that fits one, or with prefer speed."""
     path = ZOO / f"{name}.onnx"
     smallest = compile_model(path)
     merged = compile_model(path, options=CompileOptions(ram_budget=10**6))
@@ -69,8 +69,11 @@ def test_attention_form_is_chosen_by_prefer(name: str) -> None:
     assert not apart.options.merge_qkv and not apart.options.split_heads
     tokens = 65 if name.startswith("hf") else 64  # Keras's has no class token
     assert merged.arena_bytes - apart.arena_bytes == tokens * 32 * 4  # one FP32 N x D tensor
-    tight = compile_model(path, options=CompileOptions(ram_budget=apart.arena_bytes - 1))  # apart does not either
-    assert tight.options.split_heads and tight.arena_bytes == smallest.arena_bytes < apart.arena_bytes
+    # apart does not fit either: pairs of heads (4 heads: 2 pieces), then head by head
+    pairs = compile_model(path, options=CompileOptions(ram_budget=apart.arena_bytes - 1))
+    assert pairs.options.split_heads == 2 and smallest.arena_bytes < pairs.arena_bytes < apart.arena_bytes
+    tight = compile_model(path, options=CompileOptions(ram_budget=pairs.arena_bytes - 1))
+    assert tight.options.split_heads == 1 and tight.arena_bytes == smallest.arena_bytes
 
 
 def test_schedules_compete_by_the_unmerged_integrated_arena() -> None:

@@ -58,7 +58,7 @@ def test_streamed_equals_whole_input_on_host(name: str, tmp_path: Path) -> None:
     model = _model(name)
     # one attention form for both (memory first picks head by head only where it is smaller,
     # which the streamed ViTs are and the whole-input ones, bound by their image, are not)
-    form = {"merge_qkv": False, "split_heads": True}
+    form = {"merge_qkv": False, "split_heads": 1}
     whole, inputs, want = _host_outputs(model, CompileOptions(**form), tmp_path / "whole")
     streamed, inputs_s, got = _host_outputs(model, replace(STREAM, **form), tmp_path / "stream")
     assert all(np.array_equal(a, b) for a, b in zip(inputs, inputs_s))
@@ -85,7 +85,7 @@ def test_streamed_fp16_equals_whole_input_on_host(name: str, tmp_path: Path) -> 
 
     model = _model(name)
     f16 = KernelTarget("f16", ("ref",))
-    form = {"merge_qkv": False, "split_heads": True}  # as above
+    form = {"merge_qkv": False, "split_heads": 1}  # as above
     whole, _, want = _host_outputs(model, CompileOptions(target=f16, **form), tmp_path / "whole")
     streamed, _, got = _host_outputs(model, CompileOptions(target=f16, stream_input=True, **form), tmp_path / "stream")
     assert want[0].tobytes() == got[0].tobytes()

@@ -64,10 +64,11 @@ class CompileOptions:
     # block, but the attention can no longer write over q. With compete, `prefer` decides
     # (_qkv_choice); without, this flag does.
     merge_qkv: bool = True
-    # multi-head attentions between per-token linears run head by head (passes/heads.py): x,
-    # the N x D sum and one head's q/k/v live instead of x, q, k and v; slower (narrow GEMMs,
-    # LayerNorm per head), so with compete a memory-first choice (_qkv_choice), never merged.
-    split_heads: bool = False
+    # multi-head attentions between per-token linears run in pieces of this many heads
+    # (passes/heads.py; 0: whole): the N x D sum, the shared LayerNorm output and one piece's
+    # q/k/v live instead of x, q, k and v; narrower GEMMs, so with compete a memory-first
+    # choice (_qkv_choice: 1 = head by head, 2 = pairs), never merged.
+    split_heads: int = 0
     # the first op reads the image by rows through mf_model_run_rows (passes/stream.py): only
     # its band is in the arena, never the whole input
     stream_input: bool = False
@@ -262,29 +263,32 @@ def compile_graph(g: Graph, options: CompileOptions = CompileOptions()) -> Compi
 
 
 def attention_form(options: CompileOptions, g: Graph) -> str | None:
-    """How the integrated attentions run: "merged" (one q|k|v linear), "apart", "heads"
-    (head by head, passes/heads.py); None without one."""
+    """How the integrated attentions run: "merged" (one q|k|v linear), "apart", "heads" (head by
+    head), "pairs" (two heads a piece; passes/heads.py); None without one."""
     if not any(n.op_type == "FusedAttention" for n in g.nodes):
         return None
-    return "heads" if options.split_heads else "merged" if options.merge_qkv else "apart"
+    if options.split_heads:
+        return "heads" if options.split_heads == 1 else "pairs" if options.split_heads == 2 else f"{options.split_heads} heads"
+    return "merged" if options.merge_qkv else "apart"
 
 
 def _qkv_choice(g: Graph, options: CompileOptions, merged: CompiledModel) -> tuple[CompiledModel, CompiledModel]:
     """(chosen, smallest) of the integrated schedule's attention forms, fastest first: q|k|v
-    merged, apart, head by head. Each trades speed for arena where the attention sets the peak
-    (merged: its output no longer over q, N x D more; head by head: one head's q/k/v live, but
-    narrow GEMMs and a LayerNorm per head), so the form is chosen as toolchain/prefer.py chooses
+    merged, apart, pairs of heads, head by head. Each trades speed for arena where the attention
+    sets the peak (merged: its output no longer over q, N x D more; by pieces of heads: one
+    piece's q/k/v live, but narrower GEMMs), so the form is chosen as toolchain/prefer.py chooses
     in/out of place: "memory" the smallest arena; "speed" the fastest that fits ram_budget (any
     without one); "auto" the fastest that fits a known budget (run/build: the board's), else
     memory first. A slower form is kept only where it is strictly smaller."""
     if not options.merge_qkv or not any(n.op_type == "FusedAttention" for n in merged.graph.nodes):
         return merged, merged
     forms, arenas = [merged], {"merged": merged.arena_bytes}
+    most = max((n.params.heads for n in merged.graph.nodes if n.op_type == "FusedAttention"), default=1)
     for form, opts in (("apart", replace(options, compete=False, merge_qkv=False)),
-                       ("heads", replace(options, compete=False, merge_qkv=False, split_heads=True))):
-        if opts.split_heads and not any(n.op_type == "FusedAttention" and n.params.heads > 1
-                                        for n in merged.graph.nodes):
-            continue
+                       ("pairs", replace(options, compete=False, merge_qkv=False, split_heads=2)),
+                       ("heads", replace(options, compete=False, merge_qkv=False, split_heads=1))):
+        if opts.split_heads and most <= opts.split_heads:
+            continue  # no attention with more heads than a piece: the same plan as apart
         cm = _compile_one(g, opts)
         arenas[form] = cm.arena_bytes
         if cm.arena_bytes < min(f.arena_bytes for f in forms):

@@ -144,7 +144,7 @@ def print_report(rep: dict) -> None:
     forms = rep.get("attention_arenas", {})
     if len(forms) > 1 and rep.get("attention_form") and rep.get("schedule") == "mcuformer":
         click.echo(f"attention    {rep['attention_form']} of " + ";  ".join(f"{k} {v:,} B" for k, v in forms.items())
-                   + "  (q|k|v merged, apart, head by head: fastest first)")
+                   + "  (fastest first: q|k|v merged, apart, pairs of heads, head by head)")
     if rep.get("placement"):
         budget = f", RAM budget {rep['ram_budget']:,} B" if rep.get("ram_budget") else ""
         click.echo(f"convs        --prefer {rep['prefer']}{budget}:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable
 
 from toolchain.ir.graph import Graph
@@ -28,13 +29,15 @@ INTEGRATED: tuple[Pass, ...] = INTEGRATIONS + (fuse_residual,)
 
 
 def optimize(g: Graph, fuse: bool = True, integrate: bool = True, verify: bool = True,
-             residual_convs: bool = True, merge_qkv: bool = True, split_heads: bool = False) -> Graph:
+             residual_convs: bool = True, merge_qkv: bool = True, split_heads: int = 0) -> Graph:
     """integrate: operator integration (patch embedding, attention, token chains, and with
     residual_convs the residual conv epilogues; with merge_qkv, q/k/v linears on one input as
-    one, passes/qkv.py; with split_heads instead, attentions head by head, passes/heads.py)."""
+    one, passes/qkv.py; with split_heads instead, attentions in pieces of that many heads,
+    passes/heads.py)."""
     integrated = INTEGRATED if residual_convs else INTEGRATIONS
     if split_heads:  # in the merge's place: the heads' q/k/v linears must stay apart
-        integrated = tuple(split_attention_heads if p is merge_shared_linears else p for p in integrated)
+        split = partial(split_attention_heads, group=split_heads)
+        integrated = tuple(split if p is merge_shared_linears else p for p in integrated)
     elif not merge_qkv:
         integrated = tuple(p for p in integrated if p is not merge_shared_linears)
     passes = REQUIRED + (FUSIONS if fuse else ()) + (integrated if fuse and integrate else ())

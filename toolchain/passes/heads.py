@@ -71,13 +71,14 @@ def _residual(g: Graph, users: dict[str, list[Node]], proj: Node) -> Node | None
     return add
 
 
-def split_attention_heads(g: Graph) -> Graph:
+def split_attention_heads(g: Graph, group: int = 1) -> Graph:
+    """group: heads per piece (1: head by head; 2: pairs, between the two in memory and speed)."""
     prod, users = g.producers(), g.consumers()
     tensors = dict(g.tensors)
     drop: set[int] = set()
     at: dict[int, list[Node]] = {}  # id(attention) -> the nodes that replace its block
     for att in g.nodes:
-        if att.op_type != "FusedAttention" or att.params.heads < 2:
+        if att.op_type != "FusedAttention" or att.params.heads <= group:
             continue
         p: AttentionParams = att.params
         batch, n_q, n_kv, _ = attention_layout(p, [g.tensors[x] for x in att.inputs])
@@ -91,7 +92,8 @@ def split_attention_heads(g: Graph) -> Graph:
             continue
         add = _residual(g, users, proj)
         # in the block's last node's place: everything it reads (the residual's views too) exists
-        at[id(add if add is not None else proj)] = _heads(g, tensors, att, srcs, proj, add, batch, n_q, n_kv)  # type: ignore[arg-type]
+        at[id(add if add is not None else proj)] = _heads(g, tensors, att, srcs, proj, add, batch, n_q, n_kv,  # type: ignore[arg-type]
+                                                          group)
         drop.update(id(n) for lin, _, views in srcs for n in [lin] + views)  # type: ignore[misc]
         drop.update({id(att), id(proj)} | ({id(add)} if add is not None else set()))
     if not at:
@@ -109,40 +111,42 @@ def split_attention_heads(g: Graph) -> Graph:
 
 
 def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Node, int, list[Node]]], proj: Node,
-           add: Node | None, batch: int, n_q: int, n_kv: int) -> list[Node]:
+           add: Node | None, batch: int, n_q: int, n_kv: int, group: int) -> list[Node]:
     p: AttentionParams = att.params
     dh, heads = p.dh, p.heads
     wo = tensors[proj.inputs[1]].data.astype(np.float32)
     bo = tensors[proj.inputs[2]].data.reshape(-1).astype(np.float32) if len(proj.inputs) > 2 and proj.inputs[2] else None
     final = add.outputs[0] if add is not None else proj.outputs[0]
     acc = _other(add, proj.outputs[0]) if add is not None else ""
-    a_shape = tensors[att.outputs[0]].shape[:-1] + (dh,)
     mask = tensors[att.inputs[3]] if p.has_bias else None
     nodes: list[Node] = []
-    for h in range(heads):
-        base = f"{att.name}/head{h}"
+    for h in range(0, heads, group):
+        k = min(group, heads - h)  # heads in this piece
+        base = f"{att.name}/head{h}" if k == 1 else f"{att.name}/heads{h}-{h + k - 1}"
+        a_shape = tensors[att.outputs[0]].shape[:-1] + (k * dh,)
         qkv = []
         for i, (lin, col, _) in enumerate(srcs):
             w = tensors[lin.inputs[1]].data
             c = col + h * dh
-            ins = [lin.inputs[0], _const(tensors, f"{base}/w{'qkv'[i]}", np.ascontiguousarray(w[:, c:c + dh]))]
+            ins = [lin.inputs[0], _const(tensors, f"{base}/w{'qkv'[i]}", np.ascontiguousarray(w[:, c:c + k * dh]))]
             if len(lin.inputs) > 2 and lin.inputs[2]:
-                ins.append(_const(tensors, f"{base}/b{'qkv'[i]}", tensors[lin.inputs[2]].data.reshape(-1)[c:c + dh].copy()))
+                b = tensors[lin.inputs[2]].data.reshape(-1)[c:c + k * dh].copy()
+                ins.append(_const(tensors, f"{base}/b{'qkv'[i]}", b))
             out = _fresh(tensors, f"{base}/{'qkv'[i]}")
-            tensors[out] = Tensor(out, tensors[lin.inputs[0]].shape[:-1] + (dh,), DType.FLOAT32)
+            tensors[out] = Tensor(out, tensors[lin.inputs[0]].shape[:-1] + (k * dh,), DType.FLOAT32)
             nodes.append(Node(f"{base}/{'qkv'[i]}", "MatMul", ins, [out], lin.params, list(lin.origin)))
             qkv.append(out)
         ins = list(qkv)
         if mask is not None:
             m = mask.data.reshape(-1, n_q, n_kv)
-            ins.append(_const(tensors, f"{base}/mask", np.ascontiguousarray(m[h if m.shape[0] > 1 else 0][None])))
+            ins.append(_const(tensors, f"{base}/mask", np.ascontiguousarray(m[h:h + k] if m.shape[0] > 1 else m[:1])))
         a = _fresh(tensors, f"{base}/attention")
         tensors[a] = Tensor(a, a_shape, DType.FLOAT32)
-        hp = replace(p, heads=1, n_q=n_q, n_kv=n_kv, batch=batch, offsets=(0, 0, 0), strides=(0, 0, 0),
+        hp = replace(p, heads=k, n_q=n_q, n_kv=n_kv, batch=batch, offsets=(0, 0, 0), strides=(0, 0, 0),
                      out_shape=a_shape)
         nodes.append(Node(f"{base}/attention", "FusedAttention", ins, [a], hp, list(att.origin)))
-        # a_h x rows h of Wo (+ bo once), added to the running sum (x first, when there is one)
-        ins = [a, _const(tensors, f"{base}/wo", np.ascontiguousarray(wo[h * dh:(h + 1) * dh]))]
+        # the piece's output x its rows of Wo (+ bo once), added to the running sum (x first)
+        ins = [a, _const(tensors, f"{base}/wo", np.ascontiguousarray(wo[h * dh:(h + k) * dh]))]
         if h == 0 and bo is not None:
             ins.append(_const(tensors, f"{base}/bo", bo.copy()))
         y = _fresh(tensors, f"{base}/proj")
@@ -151,7 +155,7 @@ def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Nod
         if not acc:
             acc = y
             continue
-        s = final if h == heads - 1 else _fresh(tensors, f"{base}/sum")
+        s = final if h + k == heads else _fresh(tensors, f"{base}/sum")
         tensors[s] = Tensor(s, tensors[final].shape, DType.FLOAT32)
         origin = list(add.origin) if add is not None else list(proj.origin)
         nodes.append(Node(f"{base}/residual", "Add", [y, acc], [s], BinaryParams("ADD"), origin))
