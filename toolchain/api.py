@@ -135,7 +135,7 @@ class CompiledModel:
     schedule: str = "mcuformer"  # which competing schedule was kept (see CompileOptions.compete)
     schedule_arenas: dict[str, int] = field(default_factory=dict)  # arena of each competitor
     op_by_op_bytes: int = 0  # op_by_op_bound of the model's op-by-op graph (no integration)
-    # the attention forms the integrated schedule planned (merged / apart / heads) -> arena
+    # the attention forms the integrated schedule planned (merged / apart / pairs / heads) -> arena
     attention_arenas: dict[str, int] = field(default_factory=dict)
     harts: int = 1
     parallel: list[ParallelCall] = field(default_factory=list)  # calls forked over the harts
@@ -321,6 +321,7 @@ def _compile_parallel(g: Graph, options: CompileOptions) -> CompiledModel:
     chosen = replace(chosen, out_of_place=frozenset(c.node for c in one.placement if not c.in_place))
     cm = _compile_one(g, chosen, order=order)
     cm.schedule, cm.schedule_arenas, cm.op_by_op_bytes = one.schedule, one.schedule_arenas, one.op_by_op_bytes
+    cm.attention_arenas = one.attention_arenas
     return cm
 
 

@@ -55,8 +55,8 @@ def schedule_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option("--no-inplace", is_flag=True, help="Never let an element-wise op overwrite its input.")(fn)
     fn = click.option("--prefer", type=click.Choice(["auto", "speed", "memory"]), default="auto", show_default=True,
                       help="Depthwise/pointwise convs in place (smaller arena) or out of place (faster kernels), and "
-                           "a ViT's attention as one q|k|v Linear (one LayerNorm per block), q/k/v apart, or head by "
-                           "head (one head's q/k/v in RAM; slowest): "
+                           "a ViT's attention as one q|k|v Linear (one LayerNorm per block), q/k/v apart, in pairs "
+                           "of heads or head by head (one head's q/k/v in RAM; slowest): "
                            "auto = memory first, the faster choice where it still fits the RAM budget; speed = the "
                            "faster wherever it fits; memory = the smallest arena.")(fn)
     fn = click.option("--ram-budget", type=SizeType(), default=None, metavar="SIZE",

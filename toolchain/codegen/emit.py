@@ -200,7 +200,7 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                         "shape": "x".join(str(d) for d in t.shape) + c_comment(q)})
         return out
 
-    kernel_weights = table_bytes(calls, "weights")
+    weights, kernel_weights = sum(t.nbytes for t in consts), table_bytes(calls, "weights")
     # the node that reads the image by rows: StreamIn, or a patch stage over a streamed image
     stream = next((n for n in g.nodes if getattr(REGISTRY.get(n.op_type), "streams_input", False)), None)
     ctx = {
@@ -215,8 +215,8 @@ def render_sources(g: Graph, mp: MemoryPlan, calls: list[list[Call]], macs: int,
                                      "shape": "x".join(str(d) for d in t.shape) or "scalar"}
                                     for t in consts],
         # model_weights.c's arrays; model.h counts the kernel-layout copies in model.c too
-        "weight_bytes": str(sum(t.nbytes for t in consts)), "kernel_weight_bytes": str(kernel_weights),
-        "all_weight_bytes": str(sum(t.nbytes for t in consts) + kernel_weights),
+        "weight_bytes": str(weights), "kernel_weight_bytes": str(kernel_weights),
+        "all_weight_bytes": str(weights + kernel_weights),
         "build_info": [c_comment(x) for x in build_info],
         "weight_includes": ["mf_f16.h"] if any(t.dtype == DType.FLOAT16 for t in consts) else [],
     }

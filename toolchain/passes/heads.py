@@ -1,20 +1,22 @@
-"""split_attention_heads: a multi-head attention between per-token linears runs head by head.
+"""split_attention_heads: a multi-head attention between per-token linears runs in pieces of
+heads (one head, or two, at a time).
 
 An attention block keeps x (the residual), q, k and v live at once, 4 x N x D, and that sets the
 arena of small ViTs once the input is streamed (the example ViT: 8,960 of its 8,960 B). Its heads
 are independent: head h needs only columns h of q, k and v, and the output projection is a sum
-over heads of (attention output of head h) x (rows h of Wo). So each head becomes
+over heads of (attention output of head h) x (rows h of Wo). So each piece of heads becomes
 
     q_h, k_h, v_h = LN(x) Wq[:, h] + bq[h], ...       (columns of the q/k/v linears)
-    a_h           = attention(q_h, k_h, v_h)          (one head; written over q_h)
+    a_h           = attention(q_h, k_h, v_h)          (the piece's heads; written over q_h)
     acc_h         = a_h Wo[h, :] + acc_(h-1)          (acc_(-1) = x + bo: the residual)
 
-and only x, the N x D accumulator and one head's q/k/v (3 x N x D / heads) are live: 2 + 3 / heads
-instead of 4 tensors of N x D. The cost is speed: narrower GEMMs, the LayerNorm recomputed by
-each of the 3 x heads linears (duplicate_layernorm) and one accumulator pass per head, so it is a
-memory-first choice (api.py's attention variants), never the default for speed.
+The LayerNorm is computed once for all the pieces' linears (duplicate_layernorm leaves a
+LayerNorm with more than three readers alone), so x is free to take the sum in place: live at a
+piece are the sum, the LayerNorm output and the piece's q/k/v, 2 + 3 x group / heads tensors of
+N x D instead of 4. The cost is speed (narrower GEMMs, one pass over the sum per piece), so it is
+a memory-first choice (api.py's attention forms), never the default for speed.
 
-Each output is the same dot products summed in another order (per head, then over heads): the
+Each output is the same dot products summed in another order (per piece, then over pieces): the
 numbers move by rounding only.
 """
 
@@ -47,9 +49,10 @@ def _source(g: Graph, prod: dict[str, Node], users: dict[str, list[Node]], att: 
             break
         views.append(n)
         t = n.inputs[0]
-    if _linear(g, n) is None:
+    widths = _linear(g, n)
+    if widths is None:
         return None
-    width = _linear(g, n)[1]
+    width = widths[1]
     _, _, _, strides = attention_layout(att.params, [g.tensors[x] for x in att.inputs])
     col = att.params.offsets[i]
     if strides[i] != width or col + att.params.heads * att.params.dh > width \
@@ -76,7 +79,7 @@ def split_attention_heads(g: Graph, group: int = 1) -> Graph:
     prod, users = g.producers(), g.consumers()
     tensors = dict(g.tensors)
     drop: set[int] = set()
-    at: dict[int, list[Node]] = {}  # id(attention) -> the nodes that replace its block
+    at: dict[int, list[Node]] = {}  # id(the block's last node) -> the nodes that replace the block
     for att in g.nodes:
         if att.op_type != "FusedAttention" or att.params.heads <= group:
             continue
@@ -92,7 +95,7 @@ def split_attention_heads(g: Graph, group: int = 1) -> Graph:
             continue
         add = _residual(g, users, proj)
         # in the block's last node's place: everything it reads (the residual's views too) exists
-        at[id(add if add is not None else proj)] = _heads(g, tensors, att, srcs, proj, add, batch, n_q, n_kv,  # type: ignore[arg-type]
+        at[id(add if add is not None else proj)] = _heads(tensors, att, srcs, proj, add, batch, n_q, n_kv,  # type: ignore[arg-type]
                                                           group)
         drop.update(id(n) for lin, _, views in srcs for n in [lin] + views)  # type: ignore[misc]
         drop.update({id(att), id(proj)} | ({id(add)} if add is not None else set()))
@@ -110,7 +113,7 @@ def split_attention_heads(g: Graph, group: int = 1) -> Graph:
     return _copy(g, nodes, tensors)
 
 
-def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Node, int, list[Node]]], proj: Node,
+def _heads(tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Node, int, list[Node]]], proj: Node,
            add: Node | None, batch: int, n_q: int, n_kv: int, group: int) -> list[Node]:
     p: AttentionParams = att.params
     dh, heads = p.dh, p.heads
@@ -118,7 +121,8 @@ def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Nod
     bo = tensors[proj.inputs[2]].data.reshape(-1).astype(np.float32) if len(proj.inputs) > 2 and proj.inputs[2] else None
     final = add.outputs[0] if add is not None else proj.outputs[0]
     acc = _other(add, proj.outputs[0]) if add is not None else ""
-    mask = tensors[att.inputs[3]] if p.has_bias else None
+    # the score bias, (heads or 1, n_q, n_kv): each piece takes its heads' planes
+    mask = tensors[att.inputs[3]].data.reshape(-1, n_q, n_kv) if p.has_bias else None
     nodes: list[Node] = []
     for h in range(0, heads, group):
         k = min(group, heads - h)  # heads in this piece
@@ -138,8 +142,8 @@ def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Nod
             qkv.append(out)
         ins = list(qkv)
         if mask is not None:
-            m = mask.data.reshape(-1, n_q, n_kv)
-            ins.append(_const(tensors, f"{base}/mask", np.ascontiguousarray(m[h:h + k] if m.shape[0] > 1 else m[:1])))
+            planes = mask[h:h + k] if mask.shape[0] > 1 else mask[:1]
+            ins.append(_const(tensors, f"{base}/mask", np.ascontiguousarray(planes)))
         a = _fresh(tensors, f"{base}/attention")
         tensors[a] = Tensor(a, a_shape, DType.FLOAT32)
         hp = replace(p, heads=k, n_q=n_q, n_kv=n_kv, batch=batch, offsets=(0, 0, 0), strides=(0, 0, 0),
@@ -159,7 +163,5 @@ def _heads(g: Graph, tensors: dict[str, Tensor], att: Node, srcs: list[tuple[Nod
         tensors[s] = Tensor(s, tensors[final].shape, DType.FLOAT32)
         origin = list(add.origin) if add is not None else list(proj.origin)
         nodes.append(Node(f"{base}/residual", "Add", [y, acc], [s], BinaryParams("ADD"), origin))
-        acc = s
-    if acc != final:  # no residual and one head left the sum in y: not reached (heads >= 2)
-        raise AssertionError("split_attention_heads: the last head must write the block's output")
+        acc = s  # heads > group: at least two pieces, so the last one writes `final`
     return nodes

@@ -146,10 +146,10 @@ def duplicate_layernorm(g: Graph) -> Graph:
         if id(n) in private:
             n = Node(n.name, n.op_type, [private[id(n)]] + n.inputs[1:], list(n.outputs), n.params, list(n.origin))
         readers = users.get(n.outputs[0], []) if n.op_type == "LayerNormalization" else []
-        # more readers than q, k and v: an attention run head by head (3 x heads linears). Its
-        # heads share one LayerNorm output: recomputing it per reader costs 3 x heads x 2D per
-        # token, and the N x D buffer costs no arena there (x, which the copies would keep live
-        # through every head, is free to take the heads' sum in place)
+        # up to three readers (an attention's q, k, v) get private copies; more (an attention
+        # in pieces of heads, passes/heads.py: 3 x pieces linears) share one output: copies
+        # would cost 2D per token each, and there the N x D buffer costs no arena (x, which
+        # the copies would keep live through every piece, takes the pieces' sum in place)
         if (len(readers) < 2 or len(readers) > 3 or n.outputs[0] in g.outputs or _step(g, n) is None
                 or not all(_linear_step(g, r) is not None and r.inputs[0] == n.outputs[0] for r in readers)):
             nodes.append(n)
